@@ -1,0 +1,65 @@
+/* The one allocator every ckeras allocation goes through (Lua's lua_Alloc
+ * idea): a user may replace it, and the tests use that to fail allocations
+ * on purpose. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+
+static void *default_alloc(void *user, void *ptr, size_t size)
+{
+    (void)user;
+    if (size == 0) {
+        free(ptr);
+        return NULL;
+    }
+    return realloc(ptr, size);
+}
+
+static ck_alloc_fn current_fn = default_alloc;
+static void *current_user = NULL;
+
+void ck_set_allocator(ck_alloc_fn fn, void *user)
+{
+    current_fn = fn ? fn : default_alloc;
+    current_user = fn ? user : NULL;
+}
+
+void ck_get_allocator(ck_alloc_fn *fn, void **user)
+{
+    if (fn) *fn = current_fn;
+    if (user) *user = current_user;
+}
+
+void *ck_malloc(size_t size)
+{
+    return current_fn(current_user, NULL, size ? size : 1);
+}
+
+void *ck_calloc(size_t n, size_t size)
+{
+    if (size != 0 && n > SIZE_MAX / size) return NULL;
+    size_t bytes = n * size;
+    void *p = ck_malloc(bytes);
+    if (p) memset(p, 0, bytes > 0 ? bytes : 1);
+    return p;
+}
+
+void *ck_realloc(void *ptr, size_t size)
+{
+    return current_fn(current_user, ptr, size ? size : 1);
+}
+
+void ck_free(void *ptr)
+{
+    if (ptr) current_fn(current_user, ptr, 0);
+}
+
+char *ck_strdup(const char *s)
+{
+    if (!s) return NULL;
+    size_t n = strlen(s) + 1;
+    char *copy = ck_malloc(n);
+    if (copy) memcpy(copy, s, n);
+    return copy;
+}

@@ -1,0 +1,275 @@
+/* The tensor: dtype, rank, int64 shape, contiguous row-major data. */
+#include <stdio.h>
+#include <string.h>
+
+#include "core.h"
+
+size_t ck_dtype_size(ck_dtype dtype)
+{
+    switch (dtype) {
+    case CK_FLOAT32: case CK_INT32: return 4;
+    case CK_FLOAT64: case CK_INT64: return 8;
+    }
+    return 0;
+}
+
+const char *ck_dtype_name(ck_dtype dtype)
+{
+    switch (dtype) {
+    case CK_FLOAT32: return "float32";
+    case CK_FLOAT64: return "float64";
+    case CK_INT32: return "int32";
+    case CK_INT64: return "int64";
+    }
+    return "invalid";
+}
+
+ck_status ck_dtype_from_name(const char *name, ck_dtype *out)
+{
+    static const ck_dtype all[] = {CK_FLOAT32, CK_FLOAT64, CK_INT32, CK_INT64};
+    for (size_t i = 0; name && i < sizeof all / sizeof all[0]; i++) {
+        if (strcmp(name, ck_dtype_name(all[i])) == 0) {
+            *out = all[i];
+            return CK_OK;
+        }
+    }
+    return ck_error(CK_VALUE_ERROR,
+                    "unsupported dtype '%s': expected float32, float64, "
+                    "int32 or int64", name ? name : "(null)");
+}
+
+int ck_dtype_is_floating(ck_dtype dtype)
+{
+    return dtype == CK_FLOAT32 || dtype == CK_FLOAT64;
+}
+
+int ck_mul_overflow_i64(int64_t a, int64_t b, int64_t *out)
+{
+    if (a != 0 && b > INT64_MAX / a) return 1;
+    *out = a * b;
+    return 0;
+}
+
+char *ck_shape_str(char *buf, size_t n, int rank, const int64_t *shape)
+{
+    size_t used = 0;
+    if (n == 0) return buf;
+    buf[0] = '\0';
+#define CK_APPEND(...)                                                       \
+    do {                                                                     \
+        if (used < n) {                                                      \
+            int w = snprintf(buf + used, n - used, __VA_ARGS__);             \
+            if (w > 0) used += (size_t)w;                                    \
+        }                                                                    \
+    } while (0)
+    CK_APPEND("(");
+    for (int i = 0; i < rank; i++) {
+        if (shape[i] < 0) CK_APPEND("None");
+        else CK_APPEND("%lld", (long long)shape[i]);
+        if (i + 1 < rank || rank == 1) CK_APPEND(",");
+        if (i + 1 < rank) CK_APPEND(" ");
+    }
+    CK_APPEND(")");
+#undef CK_APPEND
+    return buf;
+}
+
+ck_status ck_shape_count(ck_dtype dtype, int rank, const int64_t *shape,
+                         int64_t *count)
+{
+    size_t esize = ck_dtype_size(dtype);
+    if (esize == 0) return ck_error(CK_TYPE_ERROR, "invalid dtype %d", (int)dtype);
+    if (rank < 0 || rank > CK_MAX_RANK)
+        return ck_error(CK_VALUE_ERROR, "rank %d is out of range: expected 0 to %d",
+                        rank, CK_MAX_RANK);
+    if (rank > 0 && !shape) return ck_error(CK_VALUE_ERROR, "shape is NULL for rank %d", rank);
+    int64_t n = 1, bytes;
+    for (int i = 0; i < rank; i++) {
+        if (shape[i] < 0) {
+            char s[128];
+            return ck_error(CK_VALUE_ERROR, "shape %s has a negative or unknown dim %d",
+                            ck_shape_str(s, sizeof s, rank, shape), i);
+        }
+        if (ck_mul_overflow_i64(n, shape[i], &n)) {
+            char s[128];
+            return ck_error(CK_VALUE_ERROR, "shape %s has too many elements",
+                            ck_shape_str(s, sizeof s, rank, shape));
+        }
+    }
+    if (ck_mul_overflow_i64(n, (int64_t)esize, &bytes) || (uint64_t)bytes > SIZE_MAX) {
+        char s[128];
+        return ck_error(CK_VALUE_ERROR, "shape %s is too large for %s",
+                        ck_shape_str(s, sizeof s, rank, shape), ck_dtype_name(dtype));
+    }
+    if (count) *count = n;
+    return CK_OK;
+}
+
+static ck_status tensor_alloc(ck_tensor **out, ck_dtype dtype, int rank,
+                              const int64_t *shape, int zero, void *borrowed)
+{
+    int64_t n;
+    CK_TRY(ck_shape_count(dtype, rank, shape, &n));
+    ck_tensor *t = ck_calloc(1, sizeof *t);
+    if (!t) return ck_oom("a tensor");
+    t->dtype = dtype;
+    t->rank = rank;
+    for (int i = 0; i < rank; i++) t->shape[i] = shape[i];
+    t->size = n;
+    if (borrowed) {
+        t->data = borrowed;
+        t->owns_data = 0;
+    } else {
+        size_t bytes = (size_t)n * ck_dtype_size(dtype);
+        t->data = zero ? ck_calloc(1, bytes) : ck_malloc(bytes);
+        if (!t->data) {
+            ck_free(t);
+            return ck_oom("tensor data");
+        }
+        t->owns_data = 1;
+    }
+    *out = t;
+    return CK_OK;
+}
+
+ck_status ck_tensor_new(ck_tensor **out, ck_dtype dtype, int rank,
+                        const int64_t *shape)
+{
+    return tensor_alloc(out, dtype, rank, shape, 1, NULL);
+}
+
+ck_status ck_tensor_new_uninit(ck_tensor **out, ck_dtype dtype, int rank,
+                               const int64_t *shape)
+{
+    return tensor_alloc(out, dtype, rank, shape, 0, NULL);
+}
+
+ck_status ck_tensor_from_data(ck_tensor **out, ck_dtype dtype, int rank,
+                              const int64_t *shape, const void *data)
+{
+    ck_tensor *t = NULL;
+    if (!data) return ck_error(CK_VALUE_ERROR, "ck_tensor_from_data: data is NULL");
+    CK_TRY(tensor_alloc(&t, dtype, rank, shape, 0, NULL));
+    memcpy(t->data, data, (size_t)t->size * ck_dtype_size(dtype));
+    *out = t;
+    return CK_OK;
+}
+
+ck_status ck_tensor_wrap(ck_tensor **out, ck_dtype dtype, int rank,
+                         const int64_t *shape, void *data)
+{
+    if (!data) return ck_error(CK_VALUE_ERROR, "ck_tensor_wrap: data is NULL");
+    return tensor_alloc(out, dtype, rank, shape, 0, data);
+}
+
+ck_status ck_tensor_copy(ck_tensor **out, const ck_tensor *t)
+{
+    if (!t || !t->data) return ck_error(CK_VALUE_ERROR, "ck_tensor_copy: no tensor data");
+    return ck_tensor_from_data(out, t->dtype, t->rank, t->shape, t->data);
+}
+
+ck_status ck_tensor_reshape(ck_tensor *t, int rank, const int64_t *shape)
+{
+    char a[128], b[128];
+    if (rank < 0 || rank > CK_MAX_RANK)
+        return ck_error(CK_VALUE_ERROR, "reshape: rank %d is out of range 0..%d", rank, CK_MAX_RANK);
+    int64_t dims[CK_MAX_RANK], known = 1;
+    int infer = -1;
+    for (int i = 0; i < rank; i++) {
+        dims[i] = shape[i];
+        if (shape[i] == -1) {
+            if (infer >= 0)
+                return ck_error(CK_VALUE_ERROR, "reshape: can only infer one dimension, got %s",
+                                ck_shape_str(a, sizeof a, rank, shape));
+            infer = i;
+        } else if (shape[i] < 0) {
+            return ck_error(CK_VALUE_ERROR, "reshape: negative dim in %s",
+                            ck_shape_str(a, sizeof a, rank, shape));
+        } else if (ck_mul_overflow_i64(known, shape[i], &known)) {
+            return ck_error(CK_VALUE_ERROR, "reshape: %s has too many elements",
+                            ck_shape_str(a, sizeof a, rank, shape));
+        }
+    }
+    if (infer >= 0) {
+        if (known == 0 || t->size % known != 0)
+            return ck_error(CK_VALUE_ERROR, "cannot reshape array of size %lld into shape %s",
+                            (long long)t->size, ck_shape_str(a, sizeof a, rank, shape));
+        dims[infer] = t->size / known;
+        known = t->size;
+    }
+    if (known != t->size)
+        return ck_error(CK_VALUE_ERROR, "cannot reshape tensor of shape %s (size %lld) into shape %s",
+                        ck_shape_str(a, sizeof a, t->rank, t->shape), (long long)t->size,
+                        ck_shape_str(b, sizeof b, rank, shape));
+    t->rank = rank;
+    for (int i = 0; i < CK_MAX_RANK; i++) t->shape[i] = i < rank ? dims[i] : 0;
+    return CK_OK;
+}
+
+double ck_tensor_get(const ck_tensor *t, int64_t i)
+{
+    switch (t->dtype) {
+    case CK_FLOAT32: return ((const float *)t->data)[i];
+    case CK_FLOAT64: return ((const double *)t->data)[i];
+    case CK_INT32: return ((const int32_t *)t->data)[i];
+    case CK_INT64: return (double)((const int64_t *)t->data)[i];
+    }
+    return 0.0;
+}
+
+/* One conversion loop per (source, destination) pair, written once. */
+#define CK_CAST_LOOP(SRC_T, DST_T)                                           \
+    do {                                                                     \
+        const SRC_T *s_ = (const SRC_T *)src;                                \
+        DST_T *d_ = (DST_T *)dst;                                            \
+        for (int64_t i_ = 0; i_ < n; i_++) d_[i_] = (DST_T)s_[i_];           \
+    } while (0)
+
+#define CK_CAST_FROM(SRC_T)                                                  \
+    switch (to) {                                                            \
+    case CK_FLOAT32: CK_CAST_LOOP(SRC_T, float); break;                      \
+    case CK_FLOAT64: CK_CAST_LOOP(SRC_T, double); break;                     \
+    case CK_INT32: CK_CAST_LOOP(SRC_T, int32_t); break;                      \
+    case CK_INT64: CK_CAST_LOOP(SRC_T, int64_t); break;                      \
+    }
+
+static void cast_values(const void *src, ck_dtype from, void *dst, ck_dtype to, int64_t n)
+{
+    switch (from) {
+    case CK_FLOAT32: CK_CAST_FROM(float); break;
+    case CK_FLOAT64: CK_CAST_FROM(double); break;
+    case CK_INT32: CK_CAST_FROM(int32_t); break;
+    case CK_INT64: CK_CAST_FROM(int64_t); break;
+    }
+}
+
+ck_status ck_tensor_cast(ck_tensor **out, const ck_tensor *t, ck_dtype dtype)
+{
+    ck_tensor *r = NULL;
+    if (!t || !t->data) return ck_error(CK_VALUE_ERROR, "ck_tensor_cast: no tensor data");
+    if (ck_dtype_size(dtype) == 0) return ck_error(CK_TYPE_ERROR, "cast: invalid dtype %d", (int)dtype);
+    CK_TRY(ck_tensor_new_uninit(&r, dtype, t->rank, t->shape));
+    if (dtype == t->dtype)
+        memcpy(r->data, t->data, (size_t)t->size * ck_dtype_size(dtype));
+    else
+        cast_values(t->data, t->dtype, r->data, dtype, t->size);
+    *out = r;
+    return CK_OK;
+}
+
+void ck_tensor_free(ck_tensor *t)
+{
+    if (!t) return;
+    if (t->owns_data) ck_free(t->data);
+    ck_free(t);
+}
+
+ck_status ck_normalize_axis(int axis, int rank, const char *who, int *out)
+{
+    int a = axis < 0 ? axis + rank : axis;
+    if (a < 0 || a >= rank)
+        return ck_error(CK_VALUE_ERROR, "%s: axis %d is out of range for a tensor of rank %d",
+                        who, axis, rank);
+    *out = a;
+    return CK_OK;
+}

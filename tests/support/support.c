@@ -1,0 +1,105 @@
+#include "support.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static char path_buf[4][4096];
+static int path_slot;
+
+static const char *join(const char *base, const char *rel)
+{
+    char *buf = path_buf[path_slot++ % 4];
+    snprintf(buf, sizeof path_buf[0], "%s/%s", base, rel);
+    return buf;
+}
+
+const char *ck_test_data(const char *relpath)
+{
+    const char *base = getenv("CK_TEST_DATA");
+    return join(base ? base : "tests/data", relpath);
+}
+
+const char *ck_test_shared(const char *relpath)
+{
+    const char *base = getenv("CK_SHARED_DATA");
+    if (!base || access(base, R_OK) != 0) return NULL;
+    const char *p = join(base, relpath);
+    return access(p, R_OK) == 0 ? p : NULL;
+}
+
+const char *ck_test_tmp(const char *name)
+{
+    const char *base = getenv("CK_TMP");
+    char *buf = path_buf[path_slot++ % 4];
+    snprintf(buf, sizeof path_buf[0], "%s/%ld_%s", base ? base : "/tmp", (long)getpid(), name);
+    return buf;
+}
+
+static long fail_after = -1, alloc_count, live;
+
+static void *test_alloc(void *user, void *ptr, size_t size)
+{
+    (void)user;
+    if (size == 0) {
+        if (ptr) live--;
+        free(ptr);
+        return NULL;
+    }
+    if (fail_after >= 0 && alloc_count >= fail_after) return NULL;
+    alloc_count++;
+    void *p = realloc(ptr, size);
+    if (p && !ptr) live++;
+    return p;
+}
+
+void ck_test_fail_after(long n)
+{
+    fail_after = n;
+    alloc_count = 0;
+    live = 0;
+    ck_set_allocator(test_alloc, NULL);
+}
+
+void ck_test_alloc_reset(void) { ck_set_allocator(NULL, NULL); }
+long ck_test_alloc_count(void) { return alloc_count; }
+long ck_test_alloc_live(void) { return live; }
+
+long ck_test_every_allocation_fails(ck_status (*fn)(void *ctx),
+                                    void (*cleanup)(void *ctx), void *ctx)
+{
+    for (long k = 0; k < 100000; k++) {
+        ck_test_fail_after(k);
+        ck_status st = fn(ctx);
+        if (st == CK_OK) {
+            cleanup(ctx);
+            cr_expect_eq(ck_test_alloc_live(), 0, "leak after success with %ld allocations", k);
+            ck_test_alloc_reset();
+            return k;
+        }
+        long leaked = ck_test_alloc_live();
+        ck_test_alloc_reset();
+        cr_expect_eq(st, CK_OUT_OF_MEMORY, "allocation %ld failing gave %s: %s", k,
+                     ck_status_name(st), ck_last_error());
+        cr_expect_eq(leaked, 0, "allocation %ld failing leaked %ld blocks", k, leaked);
+    }
+    ck_test_alloc_reset();
+    cr_assert_fail("never succeeded");
+    return -1;
+}
+
+double ck_test_max_abs_diff(const ck_tensor *a, const ck_tensor *b)
+{
+    if (a->rank != b->rank || a->size != b->size) return INFINITY;
+    for (int i = 0; i < a->rank; i++)
+        if (a->shape[i] != b->shape[i]) return INFINITY;
+    double m = 0;
+    for (int64_t i = 0; i < a->size; i++) {
+        double d = fabs(ck_tensor_get(a, i) - ck_tensor_get(b, i));
+        if (d != d) return INFINITY;
+        if (d > m) m = d;
+    }
+    return m;
+}

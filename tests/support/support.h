@@ -1,0 +1,39 @@
+/* Helpers shared by the test programs (not part of the library). */
+#ifndef CK_TEST_SUPPORT_H
+#define CK_TEST_SUPPORT_H
+
+#include <stddef.h>
+#include "ckeras.h"
+
+/* Path of a committed fixture under tests/data (static buffer). */
+const char *ck_test_data(const char *relpath);
+
+/* Path under ../shared/testdata, or NULL if ../shared is absent
+ * (tests that need it then skip). */
+const char *ck_test_shared(const char *relpath);
+
+/* A scratch file path in the build tree's tmp/ directory. */
+const char *ck_test_tmp(const char *name);
+
+/* Failing allocator: after `n` more successful allocations every further
+ * allocation fails.  n < 0 disables failures.  Installs itself. */
+void ck_test_fail_after(long n);
+/* Restores the default allocator. */
+void ck_test_alloc_reset(void);
+/* Number of allocations made since the last ck_test_fail_after. */
+long ck_test_alloc_count(void);
+/* Live blocks allocated through the test allocator (leak check). */
+long ck_test_alloc_live(void);
+
+/* Runs `fn(ctx)` with allocation k failing, for k = 0, 1, ... until fn
+ * succeeds; asserts that every failure returned CK_OUT_OF_MEMORY and leaked
+ * nothing.  `cleanup(ctx)` frees what a successful run produced.  Returns
+ * the number of failure points exercised. */
+long ck_test_every_allocation_fails(ck_status (*fn)(void *ctx),
+                                    void (*cleanup)(void *ctx), void *ctx);
+
+/* Max absolute difference between two tensors (same shape required, else
+ * returns +inf). */
+double ck_test_max_abs_diff(const ck_tensor *a, const ck_tensor *b);
+
+#endif
