@@ -263,6 +263,479 @@ ck_status ck_l2_normalize_into(const ck_tensor *x, int axis, double epsilon,
 
 /* ==== END OF FOUNDATION API ==== */
 
+/* ======================================================================== */
+/* Params: activations, initializers, regularizers, constraints             */
+/* ======================================================================== */
+/* ==== BEGIN PARAMS API ==== */
+/*
+ * Keras' string ids and configs <-> C objects.  Every object is opaque,
+ * created by a *_new / *_from_config function and released with the matching
+ * *_free (NULL is fine).  Configs are handed back as JSON text in the tf.keras
+ * 2.x legacy form, {"class_name": ..., "config": {...}}, written the way
+ * Python's json.dumps writes them (", " and ": " separators, floats in
+ * Python's shortest repr, e.g. 0.05, 1e-07); release the text with ck_free.
+ * Reading accepts string ids, the legacy form, the new form
+ * {"module": "keras.initializers", "class_name": ..., "config": ...,
+ * "registered_name": ...} (TF2.13+, Keras 3) and Keras 1 / 2.2 names and
+ * configs.  Unknown names and bad values give CK_VALUE_ERROR with Keras' text.
+ */
+
+/* ---- Activations ------------------------------------------------------- */
+
+/** An activation function with its parameters. */
+typedef struct ck_activation ck_activation;
+
+/** Parameters of the parametrised activations.  Zero means the Keras
+ *  default, so `(ck_activation_opts){0}` or NULL gives the plain function;
+ *  each value is used only when its `has_` flag is set:
+ *  - alpha (has_alpha): relu's negative slope (default 0), elu's alpha
+ *    (default 1), leaky_relu's slope (tf.nn default 0.2), celu's alpha (1);
+ *  - max_value (has_max_value): relu's upper clip (default None);
+ *  - threshold: relu's threshold (default 0, so no flag is needed);
+ *  - axes / naxes: softmax and log_softmax axes; naxes == 0 means the Keras
+ *    default axis -1, naxes == 1 an int axis, naxes > 1 a tuple of axes
+ *    (negative axes count from the end);
+ *  - approximate: gelu's tanh approximation (default false). */
+typedef struct ck_activation_opts {
+    int has_alpha;
+    double alpha;
+    int has_max_value;
+    double max_value;
+    double threshold;
+    int naxes;
+    int axes[CK_MAX_RANK];
+    int approximate;
+} ck_activation_opts;
+
+/** Creates the activation named `name`: "linear", "relu", "elu", "selu",
+ *  "softplus", "softsign", "sigmoid", "hard_sigmoid" (tf.keras:
+ *  clip(0.2x+0.5, 0, 1)), "exponential", "tanh", "softmax", "swish", "silu",
+ *  "gelu", "relu6", "leaky_relu", "mish", "log_softmax", plus "softmax_v2"
+ *  (read as "softmax") and the Keras 3 extras "hard_silu" / "hard_swish",
+ *  "hard_tanh", "log_sigmoid", "celu".  NULL or "" gives linear.  An
+ *  unknown name gives CK_VALUE_ERROR "Unknown activation function: 'foo'".
+ *  `opts` may be NULL (all defaults).  The object is released with
+ *  ck_activation_free. */
+ck_status ck_activation_new(ck_activation **out, const char *name,
+                            const ck_activation_opts *opts);
+
+/** A copy of `a` (release with ck_activation_free). */
+ck_status ck_activation_copy(ck_activation **out, const ck_activation *a);
+
+/** Releases an activation; NULL is fine. */
+void ck_activation_free(ck_activation *a);
+
+/** The Keras name ("linear", "relu", "softmax", ...); never NULL.  The
+ *  pointer lives as long as the activation. */
+const char *ck_activation_name(const ck_activation *a);
+
+/** The parameters the activation was made with (with the defaults filled
+ *  in: has_ flags set for elu's and leaky_relu's alpha).  `opts` must not
+ *  be NULL. */
+void ck_activation_get_opts(const ck_activation *a, ck_activation_opts *opts);
+
+/** Applies the activation to a float32 or float64 tensor `x`, writing into
+ *  `out`, which must have the same dtype and shape (CK_VALUE_ERROR
+ *  otherwise; CK_TYPE_ERROR for integer dtypes).  `out` may be `x` (in
+ *  place).  Elementwise functions are computed in double and are safe for
+ *  large |x| (softplus, sigmoid, elu, ... give no inf/nan where Keras gives
+ *  a finite value).  softmax / log_softmax subtract the max along the axes;
+ *  a rank <= 1 input gives CK_VALUE_ERROR ("Cannot apply softmax to a
+ *  tensor that is 1D"), as in tf.keras 2.x.  Allocates nothing. */
+ck_status ck_activation_apply(const ck_activation *a, const ck_tensor *x,
+                              ck_tensor *out);
+
+/** Fast path for Dense: applies the activation in place to a row-major
+ *  (rows, cols) block of float32 or float64 values; softmax and
+ *  log_softmax work along the last axis (any configured axes are ignored).
+ *  Allocates nothing. */
+ck_status ck_activation_apply_rows(const ck_activation *a, ck_dtype dtype,
+                                   void *data, int64_t rows, int64_t cols);
+
+/* ---- Random numbers ---------------------------------------------------- */
+
+/** Seeds the global generator used by unseeded initializers, like
+ *  tf.random.set_seed.  The generator is xoshiro256** seeded through
+ *  splitmix64; it is process-wide and not thread-safe.  Without a call the
+ *  generator starts from a fixed seed (0), so runs are reproducible. */
+void ck_set_random_seed(uint64_t seed);
+
+/** Keras' compute_fans(shape): rank 0 gives (1, 1), rank 1 (n, n), rank 2
+ *  (shape[0], shape[1]), rank >= 3 multiplies both by the receptive field
+ *  prod(shape[:-2]). */
+void ck_compute_fans(int rank, const int64_t *shape, double *fan_in,
+                     double *fan_out);
+
+/* ---- Initializers ------------------------------------------------------ */
+
+/** A weight initializer. */
+typedef struct ck_initializer ck_initializer;
+
+/** Creates an initializer from a string id or class name ("glorot_uniform",
+ *  "GlorotUniform", "glorot_normal", "he_uniform", "he_normal",
+ *  "lecun_uniform", "lecun_normal", "zeros", "ones", "constant",
+ *  "random_normal", "random_uniform", "truncated_normal", "orthogonal",
+ *  "identity", "variance_scaling", and the Keras 1/2 aliases "zero", "one",
+ *  "normal", "uniform"), all with default parameters, or from JSON config
+ *  text (a text starting with '{' or '"').  CK_VALUE_ERROR
+ *  "Unknown initializer: 'foo'" for an unknown name. */
+ck_status ck_initializer_new(ck_initializer **out, const char *identifier);
+
+/** Creates an initializer from JSON config text: the legacy form, the new
+ *  form (module / registered_name), or a string id in JSON quotes.  Config
+ *  values are checked as Keras does (VarianceScaling: scale > 0, mode in
+ *  fan_in/fan_out/fan_avg, distribution in truncated_normal /
+ *  untruncated_normal / uniform / normal, which becomes truncated_normal).
+ *  Unknown config keys give CK_TYPE_ERROR, except "dtype" (tf.keras
+ *  2.2.4-tf files), which is ignored.  Malformed JSON: CK_FORMAT_ERROR. */
+ck_status ck_initializer_from_config(ck_initializer **out,
+                                     const char *json_text);
+
+/** A copy of `init`. */
+ck_status ck_initializer_copy(ck_initializer **out,
+                              const ck_initializer *init);
+
+/** The tf.keras 2.x class name ("GlorotUniform", "VarianceScaling", ...). */
+const char *ck_initializer_class_name(const ck_initializer *init);
+
+/** The tf.keras 2.x legacy-form config as JSON text, e.g.
+ *  {"class_name": "GlorotUniform", "config": {"seed": null}}.  Keys in
+ *  tf.keras' order.  Release with ck_free; NULL when out of memory. */
+char *ck_initializer_config(const ck_initializer *init);
+
+/** Fills `t` with fresh values, with fans from ck_compute_fans(t's shape).
+ *  float32 / float64 for all; int32 / int64 are allowed for Zeros, Ones,
+ *  Constant and RandomUniform (uniform integers in [minval, maxval)), else
+ *  CK_TYPE_ERROR.  A seeded initializer gives the same values on every call
+ *  with the same shape (like TF2.x's stateless initializers); an unseeded
+ *  one draws from the global generator (ck_set_random_seed).  Orthogonal
+ *  on rank < 2 and Identity on a non-2-D shape give CK_VALUE_ERROR.
+ *  Normals come from the polar method in double; truncated normals redraw
+ *  values beyond 2 stddev. */
+ck_status ck_initializer_fill(const ck_initializer *init, ck_tensor *t);
+
+/** Releases an initializer; NULL is fine. */
+void ck_initializer_free(ck_initializer *init);
+
+/* ---- Regularizers ------------------------------------------------------ */
+
+/** A weight regularizer: L1, L2 or L1L2. */
+typedef struct ck_regularizer ck_regularizer;
+
+/** Creates a regularizer from a string id ("l1" -> L1(0.01), "l2" ->
+ *  L2(0.01), "l1_l2" -> L1L2(0.01, 0.01)), a class name ("L1", "L2",
+ *  "L1L2" with class defaults 0.01, 0.01, 0 and 0), or JSON config text.
+ *  Factors are stored as float32, as tf.keras does.  A null factor gives
+ *  the default; the legacy kwarg "l" is accepted by L1 and L2; a non-number
+ *  or non-finite factor gives CK_VALUE_ERROR. */
+ck_status ck_regularizer_new(ck_regularizer **out,
+                             const char *identifier_or_json);
+
+/** Creates L1L2-style regularizers from numbers: `class_name` is "L1",
+ *  "L2" or "L1L2" (the factor the class lacks must be 0). */
+ck_status ck_regularizer_new_factors(ck_regularizer **out,
+                                     const char *class_name, double l1,
+                                     double l2);
+
+/** A copy of `r`. */
+ck_status ck_regularizer_copy(ck_regularizer **out, const ck_regularizer *r);
+
+/** "L1", "L2" or "L1L2". */
+const char *ck_regularizer_class_name(const ck_regularizer *r);
+
+/** The factors, as float32 values widened to double (0 when absent). */
+double ck_regularizer_l1(const ck_regularizer *r);
+double ck_regularizer_l2(const ck_regularizer *r);
+
+/** The legacy-form config text; the float32 factors print as tf.keras
+ *  prints them, e.g. {"class_name": "L2", "config": {"l2":
+ *  0.009999999776482582}}.  Release with ck_free; NULL when out of memory. */
+char *ck_regularizer_config(const ck_regularizer *r);
+
+/** The penalty l1*sum|x| + l2*sum x^2 (no 1/2 factor), accumulated in
+ *  double, for a tensor of any dtype.  Allocates nothing. */
+ck_status ck_regularizer_loss(const ck_regularizer *r, const ck_tensor *x,
+                              double *loss);
+
+/** Releases a regularizer; NULL is fine. */
+void ck_regularizer_free(ck_regularizer *r);
+
+/* ---- Constraints ------------------------------------------------------- */
+
+/** A weight constraint: MaxNorm, NonNeg, UnitNorm, MinMaxNorm or
+ *  RadialConstraint. */
+typedef struct ck_constraint ck_constraint;
+
+/** Creates a constraint from a class name ("MaxNorm", ...), an alias
+ *  ("max_norm", "maxnorm", "non_neg", "nonneg", "unit_norm", "unitnorm",
+ *  "min_max_norm", "radial_constraint"), with defaults MaxNorm(max_value=2,
+ *  axis=0), UnitNorm(axis=0), MinMaxNorm(min_value=0, max_value=1, rate=1,
+ *  axis=0), or JSON config text.  `axis` may be an int or a list of ints
+ *  (Keras 1's "m" for MaxNorm's max_value is read too). */
+ck_status ck_constraint_new(ck_constraint **out,
+                            const char *identifier_or_json);
+
+/** A copy of `c`. */
+ck_status ck_constraint_copy(ck_constraint **out, const ck_constraint *c);
+
+/** The class name ("MaxNorm", "NonNeg", ...). */
+const char *ck_constraint_class_name(const ck_constraint *c);
+
+/** The legacy-form config text; release with ck_free, NULL on OOM. */
+char *ck_constraint_config(const ck_constraint *c);
+
+/** Applies the constraint in place to a float32 / float64 weight (norms
+ *  with eps = 1e-7 over the configured axes, which must be in range for
+ *  w's rank, else CK_VALUE_ERROR; RadialConstraint needs rank 4 and
+ *  NonNeg works on any dtype).  Allocates only for a
+ *  norm over several axes or RadialConstraint's scratch. */
+ck_status ck_constraint_apply(const ck_constraint *c, ck_tensor *w);
+
+/** Releases a constraint; NULL is fine. */
+void ck_constraint_free(ck_constraint *c);
+/* ==== END PARAMS API ==== */
+
+/* ======================================================================== */
+/* Layers                                                                    */
+/* ======================================================================== */
+/* ==== BEGIN LAYERS API ==== */
+/** A shape as Keras sees it: dims of -1 are unknown (None). */
+typedef struct ck_shape {
+    int rank;
+    int64_t dims[CK_MAX_RANK];
+} ck_shape;
+
+/** Tri-state for boolean options whose Keras default is not false:
+ *  0 (unset) means the Keras default. */
+enum { CK_TRUE = 1, CK_FALSE = -1 };
+
+/** A layer: opaque; concrete layers (Dense, Dot, ...) embed the base.  A
+ *  layer is created by its constructor (ck_dense, ck_dot, ...) or by
+ *  ck_layer_from_config, and released with ck_layer_free. */
+typedef struct ck_layer ck_layer;
+
+/** A weight (a Keras variable) owned by its layer. */
+typedef struct ck_weight ck_weight;
+
+/** Options every layer accepts (Keras' base Layer kwargs).  Put
+ *  CK_LAYER_COMMON_OPTS inside a layer's option struct so that
+ *  `.name`, `.trainable`, ... can be set directly.
+ *  - name: NULL gives the automatic name (snake_case class name, then
+ *    "_1", "_2", ... per prefix, as tf.keras 2.x);
+ *  - trainable: 0/CK_TRUE trainable, CK_FALSE frozen;
+ *  - dtype: 0 gives float32 (the layer's variable and compute dtype;
+ *    float32 or float64);
+ *  - input_shape: rank > 0 records batch_input_shape =
+ *    (batch_size or None,) + input_shape, as the Keras kwarg does;
+ *  - batch_size: 0 gives None;
+ *  - activity_regularizer: NULL, a Keras id ("l2") or a JSON config. */
+#define CK_LAYER_COMMON_OPTS                                                 \
+    const char *name;                                                        \
+    int trainable;                                                           \
+    ck_dtype dtype;                                                          \
+    ck_shape input_shape;                                                    \
+    int64_t batch_size;                                                      \
+    const char *activity_regularizer
+
+/** Options of a base layer alone (used by ck_layer_set_common). */
+typedef struct ck_layer_opts {
+    CK_LAYER_COMMON_OPTS;
+} ck_layer_opts;
+
+/** Frees a layer, its weights and everything it owns.  NULL is fine. */
+void ck_layer_free(ck_layer *layer);
+
+/** Keras class name ("Dense"). */
+const char *ck_layer_class_name(const ck_layer *layer);
+/** The layer's name ("dense_1"). */
+const char *ck_layer_name(const ck_layer *layer);
+/** 1 if trainable. */
+int ck_layer_trainable(const ck_layer *layer);
+/** Freezes (0) or unfreezes (1) the layer, like `layer.trainable = x`. */
+void ck_layer_set_trainable(ck_layer *layer, int trainable);
+/** The layer's dtype (variable and compute dtype). */
+ck_dtype ck_layer_dtype(const ck_layer *layer);
+/** 1 once built (on the first call, or by ck_layer_build). */
+int ck_layer_built(const ck_layer *layer);
+
+/** Resets the automatic-name counters, like keras.backend.clear_session(). */
+void ck_clear_session(void);
+
+/** Builds the layer for inputs of the given shapes (batch dim first, -1 for
+ *  unknown dims), like `layer.build(input_shape)`; n_inputs is 1 for
+ *  single-input layers and 2 for Dot.  A built layer is not built again. */
+ck_status ck_layer_build(ck_layer *layer, int n_inputs, const ck_shape *shapes);
+
+/** Calls the layer on real tensors (Keras' eager `layer(inputs)`): checks
+ *  the input spec, builds on the first call, casts floating inputs to the
+ *  layer dtype (Dense casts integers too), computes, records the activity
+ *  regularizer loss (tf.keras 2.x: divided by the batch size).
+ *  outputs[0] receives a new tensor owned by the caller.  Inputs are not
+ *  modified.  On error nothing is built or changed. */
+ck_status ck_layer_call(ck_layer *layer, int n_inputs,
+                        const ck_tensor *const *inputs, ck_tensor **outputs);
+
+/** Same with masks: `masks` (may be NULL, or hold NULL entries) are the
+ *  input masks (int32 0/1 tensors), `out_masks[0]` (may be NULL) receives
+ *  the output mask from compute_mask (NULL for none; caller frees). */
+ck_status ck_layer_call_masked(ck_layer *layer, int n_inputs,
+                               const ck_tensor *const *inputs,
+                               const ck_tensor *const *masks,
+                               ck_tensor **outputs, ck_tensor **out_masks);
+
+/** Same, writing into caller-provided output tensors that already have the
+ *  output shape and dtype (a model's planned buffers).  Allocates nothing
+ *  for Dense and Dot (except Dot's permuted copy when an axis sits in the
+ *  middle). */
+ck_status ck_layer_call_into(ck_layer *layer, int n_inputs,
+                             const ck_tensor *const *inputs,
+                             ck_tensor *const *outputs);
+
+/** `layer.compute_output_shape(input_shapes)`. */
+ck_status ck_layer_compute_output_shape(const ck_layer *layer, int n_inputs,
+                                        const ck_shape *in, ck_shape *out);
+
+/** `layer.compute_mask(inputs, masks)`: *out_mask receives a new mask or
+ *  NULL (no mask).  Dense passes the mask through, Dot drops it. */
+ck_status ck_layer_compute_mask(const ck_layer *layer, int n_inputs,
+                                const ck_tensor *const *inputs,
+                                const ck_tensor *const *masks,
+                                ck_tensor **out_mask);
+
+/* --- weights -------------------------------------------------------------- */
+
+/** Options of ck_layer_add_weight (Keras' add_weight).  Zero = default:
+ *  name NULL is an error-free "Variable"; rank 0 is a scalar; dtype 0 is the
+ *  layer dtype; initializer NULL is glorot_uniform for floats (zeros for
+ *  ints); trainable 0/CK_TRUE is trainable, CK_FALSE non-trainable.
+ *  Initializer, regularizer and constraint are Keras ids or JSON configs. */
+typedef struct ck_weight_opts {
+    const char *name;
+    ck_shape shape;
+    ck_dtype dtype;
+    const char *initializer;
+    const char *regularizer;
+    const char *constraint;
+    int trainable;
+} ck_weight_opts;
+
+/** Adds a weight to the layer (normally from a layer's build).  Its name
+ *  becomes "<layer>/<name>:0".  *out (may be NULL) receives a borrowed
+ *  pointer, valid while the layer lives. */
+ck_status ck_layer_add_weight(ck_layer *layer, const ck_weight_opts *opts,
+                              ck_weight **out);
+
+/** Number of weights in `weights` order (trainable then non-trainable). */
+int ck_layer_weight_count(const ck_layer *layer);
+/** The i-th weight of `layer.weights` (NULL if out of range). */
+ck_weight *ck_layer_weight(const ck_layer *layer, int i);
+/** Number of `trainable_weights` (0 when the layer is frozen). */
+int ck_layer_trainable_weight_count(const ck_layer *layer);
+/** The i-th of `trainable_weights`. */
+ck_weight *ck_layer_trainable_weight(const ck_layer *layer, int i);
+/** Number of `non_trainable_weights` (all weights when frozen). */
+int ck_layer_non_trainable_weight_count(const ck_layer *layer);
+/** The i-th of `non_trainable_weights`. */
+ck_weight *ck_layer_non_trainable_weight(const ck_layer *layer, int i);
+
+/** Variable name, e.g. "dense/kernel:0". */
+const char *ck_weight_name(const ck_weight *w);
+/** The weight's value (borrowed; may be written in place). */
+ck_tensor *ck_weight_value(const ck_weight *w);
+/** 1 if created trainable (the variable's own flag). */
+int ck_weight_trainable(const ck_weight *w);
+
+/** `layer.count_params()`: CK_VALUE_ERROR ("You tried to call
+ *  `count_params` on layer ..., but the layer isn't built") before build. */
+ck_status ck_layer_count_params(const ck_layer *layer, int64_t *out);
+
+/** `layer.get_weights()`: *out receives a ck_malloc'ed array of *n new
+ *  tensors (copies) in `weights` order; free with ck_tensors_free. */
+ck_status ck_layer_get_weights(const ck_layer *layer, ck_tensor ***out, int *n);
+
+/** Frees an array of tensors from ck_layer_get_weights. */
+void ck_tensors_free(ck_tensor **tensors, int n);
+
+/** `layer.set_weights(list)`: the count and every shape are checked first
+ *  (Keras' messages), values of another numeric dtype are converted; nothing
+ *  is assigned unless all checks pass. */
+ck_status ck_layer_set_weights(ck_layer *layer, int n,
+                               const ck_tensor *const *values);
+
+/** Applies each weight's constraint in place (what an optimizer does after
+ *  an update). */
+ck_status ck_layer_apply_constraints(ck_layer *layer);
+
+/* --- losses --------------------------------------------------------------- */
+
+/** `layer.losses`: the weight regularizer losses evaluated now, then the
+ *  activity regularizer losses of the last call, then those added with
+ *  ck_layer_add_loss.  *out receives a ck_malloc'ed array of *n values (NULL
+ *  when n == 0); free with ck_free. */
+ck_status ck_layer_losses(const ck_layer *layer, double **out, int *n);
+
+/** A loss computed when `losses` is read (Keras' callable loss). */
+typedef ck_status (*ck_loss_fn)(const ck_layer *layer, void *user, double *out);
+
+/** `layer.add_loss(value)` for a constant (fn NULL) or a callable loss. */
+ck_status ck_layer_add_loss(ck_layer *layer, ck_loss_fn fn, void *user,
+                            double value);
+
+/* --- configs -------------------------------------------------------------- */
+
+/** `layer.get_config()` in tf.keras 2.x's wrapper, as JSON text:
+ *  {"class_name": "Dense", "config": {...}} with tf.keras' key order and
+ *  value encodings.  *out is ck_malloc'ed (ck_free it). */
+ck_status ck_layer_get_config(const ck_layer *layer, char **out);
+
+/** Makes a layer from a config: the wrapper {"class_name", "config"} (legacy
+ *  or Keras 3 form with module / registered_name / build_config), through
+ *  the class registry.  A build_config builds the layer at once.  Unknown
+ *  class: CK_NOT_IMPLEMENTED naming it. */
+ck_status ck_layer_from_config(const char *json, ck_layer **out);
+
+/* --- Dense ---------------------------------------------------------------- */
+
+/** keras.layers.Dense options; zero fields take Keras' defaults.
+ *  units is required (> 0).  activation NULL is linear.  use_bias
+ *  0/CK_TRUE or CK_FALSE.  Initializers default to glorot_uniform / zeros.
+ *  Initializer, regularizer and constraint fields take a Keras id
+ *  ("he_normal", "l2", "max_norm") or a JSON config text. */
+typedef struct ck_dense_opts {
+    int64_t units;
+    const char *activation;
+    int use_bias;
+    const char *kernel_initializer;
+    const char *bias_initializer;
+    const char *kernel_regularizer;
+    const char *bias_regularizer;
+    const char *kernel_constraint;
+    const char *bias_constraint;
+    CK_LAYER_COMMON_OPTS;
+} ck_dense_opts;
+
+/** Creates a Dense layer: outputs = activation(inputs . kernel + bias),
+ *  contracting the last axis (rank >= 2). */
+ck_status ck_dense(ck_layer **out, const ck_dense_opts *opts);
+
+/* --- Dot ------------------------------------------------------------------ */
+
+/** keras.layers.Dot options.  axes is required: CK_AXES(a) for one int,
+ *  CK_AXES2(a, b) for a pair.  normalize: cosine proximity (L2-normalise
+ *  each input along its dot axis, epsilon 1e-12). */
+typedef struct ck_dot_opts {
+    ck_axes axes;
+    int normalize;
+    CK_LAYER_COMMON_OPTS;
+} ck_dot_opts;
+
+#define CK_AXES(a) ((ck_axes){1, {(a), (a)}})
+#define CK_AXES2(a, b) ((ck_axes){2, {(a), (b)}})
+
+/** Creates a Dot layer (a merge layer called on a list of 2 inputs). */
+ck_status ck_dot(ck_layer **out, const ck_dot_opts *opts);
+/* ==== END LAYERS API ==== */
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,208 @@
+/* The base Layer: creation, naming, accessors, destruction. */
+#include <ctype.h>
+#include <string.h>
+#include <threads.h>
+
+#include "layers/layer.h"
+
+/* ---- automatic names ---------------------------------------------------- */
+
+void ck_snake_case(const char *name, char *buf, size_t n)
+{
+    /* tf.keras to_snake_case: two regex passes, then lower-case.  Pass 1
+     * puts '_' between any char and a following Upper+lower run; pass 2
+     * between a lower-case letter and an upper-case one.  Both passes scan
+     * left to right without overlap, as re.sub does. */
+    char a[256], b[512];
+    size_t la = 0, lb = 0, len = strlen(name);
+    for (size_t p = 0; p < len && la + 3 < sizeof a;) {
+        if (p + 2 < len && isupper((unsigned char)name[p + 1]) &&
+            islower((unsigned char)name[p + 2])) {
+            a[la++] = name[p];
+            a[la++] = '_';
+            a[la++] = name[p + 1];
+            p += 2;
+            while (p < len && islower((unsigned char)name[p]) && la + 1 < sizeof a) a[la++] = name[p++];
+        } else {
+            a[la++] = name[p++];
+        }
+    }
+    a[la] = '\0';
+    for (size_t p = 0; p < la && lb + 3 < sizeof b;) {
+        if (p + 1 < la && islower((unsigned char)a[p]) && isupper((unsigned char)a[p + 1])) {
+            b[lb++] = a[p];
+            b[lb++] = '_';
+            b[lb++] = a[p + 1];
+            p += 2;
+        } else {
+            b[lb++] = a[p++];
+        }
+    }
+    b[lb] = '\0';
+    for (size_t i = 0; i < lb; i++) b[i] = (char)tolower((unsigned char)b[i]);
+    if (b[0] == '_') snprintf(buf, n, "private%s", b);
+    else snprintf(buf, n, "%s", b);
+}
+
+/* Per-prefix counters, like tf.keras' per-graph uid dict.  A mutex keeps
+ * concurrent layer creation from handing out one name twice. */
+typedef struct name_counter {
+    char prefix[128];
+    long next;
+} name_counter;
+
+static name_counter *counters;
+static int n_counters, cap_counters;
+static mtx_t counters_lock;
+static once_flag counters_once = ONCE_FLAG_INIT;
+
+static void init_counters_lock(void) { mtx_init(&counters_lock, mtx_plain); }
+
+char *ck_unique_name(const char *prefix)
+{
+    char buf[160];
+    char *result = NULL;
+    call_once(&counters_once, init_counters_lock);
+    mtx_lock(&counters_lock);
+    int i = 0;
+    while (i < n_counters && strcmp(counters[i].prefix, prefix) != 0) i++;
+    if (i == n_counters) {
+        if (n_counters == cap_counters) {
+            int cap = cap_counters ? cap_counters * 2 : 16;
+            name_counter *grown = ck_realloc(counters, (size_t)cap * sizeof *grown);
+            if (!grown) goto done;
+            counters = grown;
+            cap_counters = cap;
+        }
+        snprintf(counters[i].prefix, sizeof counters[i].prefix, "%s", prefix);
+        counters[i].next = 0;
+        n_counters++;
+    }
+    if (counters[i].next == 0) snprintf(buf, sizeof buf, "%s", prefix);
+    else snprintf(buf, sizeof buf, "%s_%ld", prefix, counters[i].next);
+    result = ck_strdup(buf);
+    if (result) counters[i].next++;
+done:
+    mtx_unlock(&counters_lock);
+    return result;
+}
+
+void ck_clear_session(void)
+{
+    call_once(&counters_once, init_counters_lock);
+    mtx_lock(&counters_lock);
+    ck_free(counters);
+    counters = NULL;
+    n_counters = cap_counters = 0;
+    mtx_unlock(&counters_lock);
+}
+
+/* ---- creation ------------------------------------------------------------ */
+
+ck_status ck_layer_create(const ck_layer_class *cls, const char *name,
+                          int trainable, ck_dtype dtype,
+                          const ck_shape *input_shape, int64_t batch_size,
+                          const char *activity_regularizer, ck_layer **out)
+{
+    if (dtype == 0) dtype = CK_FLOAT32;
+    if (!ck_dtype_is_floating(dtype))
+        return ck_error(CK_TYPE_ERROR,
+                        "A %s layer can only be built with a floating-point dtype. "
+                        "Received: dtype=%s", cls->class_name, ck_dtype_name(dtype));
+    if (trainable != 0 && trainable != CK_TRUE && trainable != CK_FALSE)
+        return ck_error(CK_TYPE_ERROR, "Expected `trainable` argument to be a boolean "
+                        "(CK_TRUE or CK_FALSE), but got: %d", trainable);
+    if (input_shape && input_shape->rank > 0) {
+        if (input_shape->rank + 1 > CK_MAX_RANK)
+            return ck_error(CK_VALUE_ERROR, "input_shape of rank %d is too long: at most %d dims",
+                            input_shape->rank, CK_MAX_RANK - 1);
+        for (int i = 0; i < input_shape->rank; i++)
+            if (input_shape->dims[i] < -1)
+                return ck_error(CK_VALUE_ERROR, "input_shape has a negative dim %lld",
+                                (long long)input_shape->dims[i]);
+    }
+    if (batch_size < 0)
+        return ck_error(CK_VALUE_ERROR, "batch_size must be positive, got %lld", (long long)batch_size);
+
+    ck_regularizer *reg = NULL;
+    if (activity_regularizer && *activity_regularizer)
+        CK_TRY(ck_regularizer_new(&reg, activity_regularizer));
+
+    ck_layer *layer = ck_calloc(1, cls->size);
+    if (!layer) {
+        ck_regularizer_free(reg);
+        return ck_oom("a layer");
+    }
+    if (name && *name) {
+        layer->name = ck_strdup(name);
+    } else {
+        char prefix[128];
+        ck_snake_case(cls->class_name, prefix, sizeof prefix);
+        layer->name = ck_unique_name(prefix);
+    }
+    if (!layer->name) {
+        ck_regularizer_free(reg);
+        ck_free(layer);
+        return ck_oom("a layer name");
+    }
+    layer->cls = cls;
+    layer->trainable = trainable != CK_FALSE;
+    layer->dtype = dtype;
+    layer->activity_regularizer = reg;
+    if (input_shape && input_shape->rank > 0) {
+        layer->has_batch_input_shape = 1;
+        layer->batch_input_shape.rank = input_shape->rank + 1;
+        layer->batch_input_shape.dims[0] = batch_size > 0 ? batch_size : -1;
+        for (int i = 0; i < input_shape->rank; i++)
+            layer->batch_input_shape.dims[i + 1] = input_shape->dims[i];
+    }
+    *out = layer;
+    return CK_OK;
+}
+
+void ck_weight_free(ck_weight *w)
+{
+    if (!w) return;
+    ck_free(w->name);
+    ck_tensor_free(w->value);
+    ck_regularizer_free(w->regularizer);
+    ck_constraint_free(w->constraint);
+    ck_free(w);
+}
+
+void ck_layer_free(ck_layer *layer)
+{
+    if (!layer) return;
+    if (layer->cls && layer->cls->destroy) layer->cls->destroy(layer);
+    for (int i = 0; i < layer->n_weights; i++) ck_weight_free(layer->weights[i]);
+    ck_free(layer->weights);
+    ck_free(layer->name);
+    ck_regularizer_free(layer->activity_regularizer);
+    ck_free(layer->extra_losses);
+    ck_free(layer);
+}
+
+/* Removes weights added after `keep` (a build that failed half-way). */
+void ck_layer_drop_weights_from(ck_layer *layer, int keep)
+{
+    while (layer->n_weights > keep) ck_weight_free(layer->weights[--layer->n_weights]);
+}
+
+const char *ck_layer_class_name(const ck_layer *layer) { return layer->cls->class_name; }
+const char *ck_layer_name(const ck_layer *layer) { return layer->name; }
+int ck_layer_trainable(const ck_layer *layer) { return layer->trainable; }
+void ck_layer_set_trainable(ck_layer *layer, int trainable) { layer->trainable = trainable != 0; }
+ck_dtype ck_layer_dtype(const ck_layer *layer) { return layer->dtype; }
+int ck_layer_built(const ck_layer *layer) { return layer->built; }
+
+ck_shape ck_tensor_shape(const ck_tensor *t)
+{
+    ck_shape s = {t->rank, {0}};
+    for (int i = 0; i < t->rank; i++) s.dims[i] = t->shape[i];
+    return s;
+}
+
+char *ck_shape_fmt(char *buf, size_t n, const ck_shape *s)
+{
+    return ck_shape_str(buf, n, s->rank, s->dims);
+}

@@ -1,0 +1,220 @@
+/* The call flow of a layer (tf.keras 2.x Layer.__call__, eager path):
+ * input checks, build once, autocast, call, activity loss, mask. */
+#include <string.h>
+
+#include "layers/layer.h"
+
+static ck_status check_arity(const ck_layer *layer, int n)
+{
+    const ck_layer_class *c = layer->cls;
+    if (c->arity == CK_ONE_INPUT) {
+        if (n != 1)
+            return ck_error(CK_VALUE_ERROR, "Layer \"%s\" expects 1 input, but it received %d input tensors",
+                            layer->name, n);
+        return CK_OK;
+    }
+    if (n < c->min_inputs || n > c->max_inputs) {
+        if (c->min_inputs == c->max_inputs)
+            return ck_error(CK_VALUE_ERROR, "A `%s` layer should be called on a list of %d inputs. Received: %d inputs",
+                            c->class_name, c->min_inputs, n);
+        return ck_error(CK_VALUE_ERROR, "A `%s` layer should be called on a list of at least %d inputs. Received: %d inputs",
+                        c->class_name, c->min_inputs, n);
+    }
+    return CK_OK;
+}
+
+/* Keras' input_spec_compatibility check, with its message. */
+static ck_status check_spec(const ck_layer *layer, int index, const ck_shape *s)
+{
+    const ck_input_spec *spec = &layer->spec;
+    char buf[128];
+    if (spec->ndim && s->rank != spec->ndim)
+        return ck_error(CK_VALUE_ERROR, "Input %d of layer \"%s\" is incompatible with the layer: "
+                        "expected ndim=%d, found ndim=%d. Full shape received: %s",
+                        index, layer->name, spec->ndim, s->rank, ck_shape_fmt(buf, sizeof buf, s));
+    if (spec->min_ndim && s->rank < spec->min_ndim)
+        return ck_error(CK_VALUE_ERROR, "Input %d of layer \"%s\" is incompatible with the layer: "
+                        "expected min_ndim=%d, found ndim=%d. Full shape received: %s",
+                        index, layer->name, spec->min_ndim, s->rank, ck_shape_fmt(buf, sizeof buf, s));
+    if (spec->max_ndim && s->rank > spec->max_ndim)
+        return ck_error(CK_VALUE_ERROR, "Input %d of layer \"%s\" is incompatible with the layer: "
+                        "expected max_ndim=%d, found ndim=%d. Full shape received: %s",
+                        index, layer->name, spec->max_ndim, s->rank, ck_shape_fmt(buf, sizeof buf, s));
+    if (spec->has_last_dim && s->rank > 0) {
+        int64_t d = s->dims[s->rank - 1];
+        if (d >= 0 && d != spec->last_dim)
+            return ck_error(CK_VALUE_ERROR, "Input %d of layer \"%s\" is incompatible with the layer: "
+                            "expected axis -1 of input shape to have value %lld, but received input with shape %s",
+                            index, layer->name, (long long)spec->last_dim, ck_shape_fmt(buf, sizeof buf, s));
+    }
+    return CK_OK;
+}
+
+ck_status ck_layer_build(ck_layer *layer, int n, const ck_shape *shapes)
+{
+    if (layer->built) return CK_OK;
+    if (n < 1 || n > 2 || !shapes)
+        return ck_error(CK_VALUE_ERROR, "layer \"%s\": build expects 1 or 2 input shapes, got %d", layer->name, n);
+    if (layer->cls->arity == CK_ONE_INPUT)
+        for (int i = 0; i < n; i++) CK_TRY(check_spec(layer, i, &shapes[i]));
+    int keep = layer->n_weights;
+    ck_input_spec saved = layer->spec;
+    if (layer->cls->build) {
+        ck_status st = layer->cls->build(layer, n, shapes);
+        if (st != CK_OK) {
+            ck_layer_drop_weights_from(layer, keep);
+            layer->spec = saved;
+            return st;
+        }
+    }
+    layer->n_build_shapes = n;
+    for (int i = 0; i < n; i++) layer->build_shapes[i] = shapes[i];
+    layer->built = 1;
+    return CK_OK;
+}
+
+ck_status ck_layer_compute_output_shape(const ck_layer *layer, int n, const ck_shape *in, ck_shape *out)
+{
+    if (!in || n < 1) return ck_error(CK_VALUE_ERROR, "layer \"%s\": no input shapes given", layer->name);
+    ck_shape result;
+    CK_TRY(layer->cls->compute_output_shape(layer, n, in, &result));
+    *out = result;
+    return CK_OK;
+}
+
+ck_status ck_layer_compute_mask(const ck_layer *layer, int n, const ck_tensor *const *inputs,
+                                const ck_tensor *const *masks, ck_tensor **out_mask)
+{
+    if (layer->cls->compute_mask) return layer->cls->compute_mask(layer, n, inputs, masks, out_mask);
+    if (!masks || !masks[0]) {
+        *out_mask = NULL;
+        return CK_OK;
+    }
+    if (!layer->cls->supports_masking)
+        return ck_error(CK_TYPE_ERROR, "Layer %s does not support masking, but was passed an input_mask",
+                        layer->name);
+    /* supports_masking: the mask passes through unchanged (a copy the
+     * caller owns). */
+    return ck_tensor_copy(out_mask, masks[0]);
+}
+
+/* Checks the inputs, builds once, casts; fills `cast` (owned copies, NULL
+ * where the input is used as it is) and `use` (what the class sees). */
+static ck_status prepare_inputs(ck_layer *layer, int n, const ck_tensor *const *inputs,
+                                ck_tensor **cast, const ck_tensor **use, ck_shape *shapes)
+{
+    if (!inputs) return ck_error(CK_VALUE_ERROR, "layer \"%s\": inputs is NULL", layer->name);
+    CK_TRY(check_arity(layer, n));
+    for (int i = 0; i < n; i++) {
+        if (!inputs[i] || !inputs[i]->data)
+            return ck_error(CK_VALUE_ERROR, "layer \"%s\": input %d has no data (a symbolic tensor "
+                            "must go through a model)", layer->name, i);
+        shapes[i] = ck_tensor_shape(inputs[i]);
+        if (layer->cls->arity == CK_ONE_INPUT || layer->built) CK_TRY(check_spec(layer, i, &shapes[i]));
+    }
+    CK_TRY(ck_layer_build(layer, n, shapes));
+    for (int i = 0; i < n; i++) {
+        cast[i] = NULL;
+        use[i] = inputs[i];
+        int floating = ck_dtype_is_floating(inputs[i]->dtype);
+        if (inputs[i]->dtype != layer->dtype && (floating || layer->cls->cast_all_inputs)) {
+            ck_status st = ck_tensor_cast(&cast[i], inputs[i], layer->dtype);
+            if (st != CK_OK) {
+                for (int j = 0; j < i; j++) ck_tensor_free(cast[j]);
+                return st;
+            }
+            use[i] = cast[i];
+        }
+    }
+    return CK_OK;
+}
+
+static ck_status record_activity_loss(ck_layer *layer, const ck_tensor *output)
+{
+    layer->n_activity_losses = 0;
+    if (!layer->activity_regularizer) return CK_OK;
+    double loss;
+    CK_TRY(ck_regularizer_loss(layer->activity_regularizer, output, &loss));
+    /* tf.keras 2.x divides by the batch size (divide_no_nan: 0 for an
+     * empty batch). */
+    int64_t batch = output->rank > 0 ? output->shape[0] : 1;
+    layer->activity_loss = batch > 0 ? loss / (double)batch : 0.0;
+    layer->n_activity_losses = 1;
+    return CK_OK;
+}
+
+static ck_status output_spec(ck_layer *layer, int n, const ck_tensor *const *use, ck_shape *shape,
+                             ck_dtype *dtype)
+{
+    ck_shape in[2];
+    for (int i = 0; i < n; i++) in[i] = ck_tensor_shape(use[i]);
+    CK_TRY(layer->cls->compute_output_shape(layer, n, in, shape));
+    /* Floating inputs were cast to the layer dtype; integer inputs that a
+     * class does not cast keep their dtype (Dot on int64 gives int64). */
+    *dtype = use[0]->dtype;
+    return CK_OK;
+}
+
+static void free_casts(ck_tensor **cast, int n)
+{
+    for (int i = 0; i < n; i++) ck_tensor_free(cast[i]);
+}
+
+ck_status ck_layer_call_masked(ck_layer *layer, int n, const ck_tensor *const *inputs,
+                               const ck_tensor *const *masks, ck_tensor **outputs, ck_tensor **out_masks)
+{
+    ck_tensor *cast[2] = {NULL, NULL};
+    const ck_tensor *use[2];
+    ck_shape shapes[2], oshape;
+    ck_dtype odtype;
+    ck_tensor *out = NULL, *mask = NULL;
+    if (!outputs) return ck_error(CK_VALUE_ERROR, "layer \"%s\": outputs is NULL", layer->name);
+    if (n > 2 && layer->cls->max_inputs <= 2) return check_arity(layer, n);
+    if (n > 2) return ck_error(CK_NOT_IMPLEMENTED, "layer \"%s\": more than 2 inputs", layer->name);
+    CK_TRY(prepare_inputs(layer, n, inputs, cast, use, shapes));
+    ck_status st = output_spec(layer, n, use, &oshape, &odtype);
+    if (st == CK_OK) st = ck_tensor_new_uninit(&out, odtype, oshape.rank, oshape.dims);
+    if (st == CK_OK) st = layer->cls->call(layer, n, use, &out);
+    if (st == CK_OK) st = record_activity_loss(layer, out);
+    if (st == CK_OK && out_masks) st = ck_layer_compute_mask(layer, n, use, masks, &mask);
+    free_casts(cast, n);
+    if (st != CK_OK) {
+        ck_tensor_free(out);
+        return st;
+    }
+    outputs[0] = out;
+    if (out_masks) out_masks[0] = mask;
+    return CK_OK;
+}
+
+ck_status ck_layer_call(ck_layer *layer, int n, const ck_tensor *const *inputs, ck_tensor **outputs)
+{
+    return ck_layer_call_masked(layer, n, inputs, NULL, outputs, NULL);
+}
+
+ck_status ck_layer_call_into(ck_layer *layer, int n, const ck_tensor *const *inputs, ck_tensor *const *outputs)
+{
+    ck_tensor *cast[2] = {NULL, NULL};
+    const ck_tensor *use[2];
+    ck_shape shapes[2], oshape;
+    ck_dtype odtype;
+    char a[128], b[128];
+    if (!outputs || !outputs[0] || !outputs[0]->data)
+        return ck_error(CK_VALUE_ERROR, "layer \"%s\": no output tensor given", layer->name);
+    if (n > 2) return check_arity(layer, n);
+    CK_TRY(prepare_inputs(layer, n, inputs, cast, use, shapes));
+    ck_status st = output_spec(layer, n, use, &oshape, &odtype);
+    if (st == CK_OK) {
+        ck_shape given = ck_tensor_shape(outputs[0]);
+        int same = given.rank == oshape.rank && outputs[0]->dtype == odtype;
+        for (int i = 0; same && i < given.rank; i++) same = given.dims[i] == oshape.dims[i];
+        if (!same)
+            st = ck_error(CK_VALUE_ERROR, "layer \"%s\": output tensor is %s %s, expected %s %s", layer->name,
+                          ck_dtype_name(outputs[0]->dtype), ck_shape_fmt(a, sizeof a, &given),
+                          ck_dtype_name(odtype), ck_shape_fmt(b, sizeof b, &oshape));
+    }
+    if (st == CK_OK) st = layer->cls->call(layer, n, use, outputs);
+    if (st == CK_OK) st = record_activity_loss(layer, outputs[0]);
+    free_casts(cast, n);
+    return st;
+}
