@@ -197,15 +197,24 @@ char *ck_shape_str(char *buf, size_t n, int rank, const int64_t *shape);
  *  kept; bool, int8, uint8, int16, uint16, uint32 are widened to int32 /
  *  int64 (uint32 to int64) and float16 to float32.  Anything malformed,
  *  truncated, an object array or another dtype gives CK_FORMAT_ERROR (or
- *  CK_IO_ERROR if the file cannot be read), never an overread. */
+ *  CK_IO_ERROR if the file cannot be read), never an overread.  Like
+ *  np.load: bytes after the last element are ignored, a key repeated in the
+ *  header dict takes its last value, and Python 2's `3L` dims are read in
+ *  1.0/2.0 headers.  Rank above CK_MAX_RANK is a format error.  The file is
+ *  read whole into memory first (peak memory about twice the data). */
 ck_status ck_npy_load(const char *path, ck_tensor **out);
 
-/** Same as ck_npy_load from a memory buffer of `len` bytes. */
+/** Same as ck_npy_load from a memory buffer of `len` bytes (messages say
+ *  "npy buffer" instead of the file name).  Never reads past buf + len. */
 ck_status ck_npy_load_buffer(const void *buf, size_t len, ck_tensor **out);
 
 /** Writes `t` as a .npy file (format 1.0, or 2.0 if the header needs it),
- *  little-endian, C order.  The file is written to a temporary name and
- *  renamed, so a failure never leaves a half-written file at `path`. */
+ *  little-endian on any host, C order, byte for byte what np.save writes.
+ *  The file is written to a temporary name beside `path`, synced and
+ *  renamed, so a failure never leaves a half-written file at `path` (the
+ *  temporary file is removed).  CK_VALUE_ERROR for a tensor without data
+ *  or with a bad shape, CK_TYPE_ERROR for an invalid dtype, CK_IO_ERROR if
+ *  writing fails. */
 ck_status ck_npy_save(const char *path, const ck_tensor *t);
 
 /* ======================================================================== */

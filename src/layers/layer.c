@@ -1,5 +1,6 @@
 /* The base Layer: creation, naming, accessors, destruction. */
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 #include <threads.h>
 
@@ -44,15 +45,19 @@ void ck_snake_case(const char *name, char *buf, size_t n)
     else snprintf(buf, n, "%s", b);
 }
 
-/* Per-prefix counters, like tf.keras' per-graph uid dict.  A mutex keeps
- * concurrent layer creation from handing out one name twice. */
+/* Per-prefix counters, like tf.keras' per-graph uid dict.  A fixed table:
+ * it lives as long as the process, so it must not come from a user
+ * allocator that may be replaced; a mutex keeps concurrent layer creation
+ * from handing out one name twice. */
+enum { CK_MAX_NAME_PREFIXES = 1024 };
+
 typedef struct name_counter {
-    char prefix[128];
+    char prefix[64];
     long next;
 } name_counter;
 
-static name_counter *counters;
-static int n_counters, cap_counters;
+static name_counter counters[CK_MAX_NAME_PREFIXES];
+static int n_counters;
 static mtx_t counters_lock;
 static once_flag counters_once = ONCE_FLAG_INIT;
 
@@ -60,19 +65,17 @@ static void init_counters_lock(void) { mtx_init(&counters_lock, mtx_plain); }
 
 char *ck_unique_name(const char *prefix)
 {
-    char buf[160];
+    char buf[96];
     char *result = NULL;
     call_once(&counters_once, init_counters_lock);
     mtx_lock(&counters_lock);
     int i = 0;
-    while (i < n_counters && strcmp(counters[i].prefix, prefix) != 0) i++;
+    while (i < n_counters && strncmp(counters[i].prefix, prefix, sizeof counters[i].prefix - 1) != 0) i++;
     if (i == n_counters) {
-        if (n_counters == cap_counters) {
-            int cap = cap_counters ? cap_counters * 2 : 16;
-            name_counter *grown = ck_realloc(counters, (size_t)cap * sizeof *grown);
-            if (!grown) goto done;
-            counters = grown;
-            cap_counters = cap;
+        if (n_counters == CK_MAX_NAME_PREFIXES) {
+            mtx_unlock(&counters_lock);
+            ck_error(CK_RUNTIME_ERROR, "more than %d distinct layer-name prefixes", CK_MAX_NAME_PREFIXES);
+            return NULL;
         }
         snprintf(counters[i].prefix, sizeof counters[i].prefix, "%s", prefix);
         counters[i].next = 0;
@@ -82,7 +85,6 @@ char *ck_unique_name(const char *prefix)
     else snprintf(buf, sizeof buf, "%s_%ld", prefix, counters[i].next);
     result = ck_strdup(buf);
     if (result) counters[i].next++;
-done:
     mtx_unlock(&counters_lock);
     return result;
 }
@@ -91,9 +93,7 @@ void ck_clear_session(void)
 {
     call_once(&counters_once, init_counters_lock);
     mtx_lock(&counters_lock);
-    ck_free(counters);
-    counters = NULL;
-    n_counters = cap_counters = 0;
+    n_counters = 0;
     mtx_unlock(&counters_lock);
 }
 

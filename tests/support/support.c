@@ -103,3 +103,49 @@ double ck_test_max_abs_diff(const ck_tensor *a, const ck_tensor *b)
     }
     return m;
 }
+
+#include <jansson.h>
+
+ck_tensor *ck_test_f32(int rank, const int64_t *shape, const float *values)
+{
+    ck_tensor *t = NULL;
+    cr_assert_eq(ck_tensor_from_data(&t, CK_FLOAT32, rank, shape, values), CK_OK, "%s", ck_last_error());
+    return t;
+}
+
+ck_tensor *ck_test_f64(int rank, const int64_t *shape, const double *values)
+{
+    ck_tensor *t = NULL;
+    cr_assert_eq(ck_tensor_from_data(&t, CK_FLOAT64, rank, shape, values), CK_OK, "%s", ck_last_error());
+    return t;
+}
+
+ck_tensor *ck_test_i64(int rank, const int64_t *shape, const int64_t *values)
+{
+    ck_tensor *t = NULL;
+    cr_assert_eq(ck_tensor_from_data(&t, CK_INT64, rank, shape, values), CK_OK, "%s", ck_last_error());
+    return t;
+}
+
+ck_tensor *ck_test_json_tensor(const json_t *obj, int batch1)
+{
+    const json_t *data = json_object_get(obj, "data"), *shape = json_object_get(obj, "shape");
+    cr_assert(json_is_array(data) && json_is_array(shape), "bad JSON tensor");
+    int64_t dims[CK_MAX_RANK];
+    int rank = 0;
+    if (batch1) dims[rank++] = 1;
+    for (size_t i = 0; i < json_array_size(shape); i++) dims[rank++] = json_integer_value(json_array_get(shape, i));
+    ck_tensor *t = NULL;
+    cr_assert_eq(ck_tensor_new(&t, CK_FLOAT32, rank, dims), CK_OK);
+    cr_assert_eq((size_t)t->size, json_array_size(data));
+    for (int64_t i = 0; i < t->size; i++) ((float *)t->data)[i] = (float)json_number_value(json_array_get(data, (size_t)i));
+    return t;
+}
+
+json_t *ck_test_load_json(const char *path)
+{
+    json_error_t err;
+    json_t *j = json_load_file(path, 0, &err);
+    cr_assert_not_null(j, "cannot load %s: %s", path, err.text);
+    return j;
+}

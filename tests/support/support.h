@@ -36,4 +36,19 @@ long ck_test_every_allocation_fails(ck_status (*fn)(void *ctx),
  * returns +inf). */
 double ck_test_max_abs_diff(const ck_tensor *a, const ck_tensor *b);
 
+/* A new float32 / float64 / int64 tensor from values (asserts success). */
+ck_tensor *ck_test_f32(int rank, const int64_t *shape, const float *values);
+ck_tensor *ck_test_f64(int rank, const int64_t *shape, const double *values);
+ck_tensor *ck_test_i64(int rank, const int64_t *shape, const int64_t *values);
+
+/* A float32 tensor from a JSON {"data": [...], "shape": [...]} object;
+ * batch1 != 0 prepends a batch dim of 1. */
+struct json_t;
+ck_tensor *ck_test_json_tensor(const struct json_t *obj, int batch1);
+
+/* Loads a JSON file (asserts success); json_decref it. */
+struct json_t *ck_test_load_json(const char *path);
+
+/* Shape literal helper: CK_TEST_SHAPE(2, 3) -> (ck_shape){2, {2, 3}}. */
+#define CK_TEST_SHAPE(...) ((ck_shape){(int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), {__VA_ARGS__}})
 #endif
