@@ -234,11 +234,23 @@ typedef struct ck_axes {
 
 /** Resolves the axes and computes the output shape of batch_dot for inputs
  *  of shapes (xr, xs) and (yr, ys) (dims may be -1, unknown), with every
- *  check of Keras' batch_dot in Keras' order: rank < 2, different batch
- *  sizes, the axes form, axis 0, an axis out of range, incompatible
- *  contracted dims.  On success writes the normalised non-negative axes to
- *  `resolved` (may be NULL) and the output rank and shape.  All errors are
- *  CK_VALUE_ERROR with a message that gives both shapes. */
+ *  check of Keras' batch_dot in Keras' order:
+ *    1. a rank < 2 (or > CK_MAX_RANK);
+ *    2. different batch sizes (only when both are known);
+ *    3. the axes form (ck_axes.count not 0, 1 or 2);
+ *    4. after negative axes are wrapped once (axis += rank): an axis of 0
+ *       (the message suggests expand_dims);
+ *    5. an axis still out of range (Keras fails with an IndexError here;
+ *       ckeras reports a value error);
+ *    6. contracted dims that differ (only when both are known):
+ *       "x.shape[a0] != y.shape[a1] (d1 != d2)";
+ *    7. a result of rank > CK_MAX_RANK.
+ *  On success writes the normalised axes (1 <= a < rank) to `resolved`
+ *  (may be NULL) and the output rank and shape: the batch dim (x's, or y's
+ *  when x's is unknown), x's other dims but a0, y's other dims but a1, and
+ *  (batch, 1) when that leaves one dim.  When axes.count == 0 the axes are
+ *  (xr-1, yr-2), or (xr-1, 1) when yr == 2.  All errors are CK_VALUE_ERROR
+ *  with a message that gives both shapes in Keras form, e.g. (None, 3). */
 ck_status ck_batch_dot_shape(int xr, const int64_t *xs, int yr,
                              const int64_t *ys, ck_axes axes,
                              int resolved[2], int *out_rank,
@@ -246,27 +258,46 @@ ck_status ck_batch_dot_shape(int xr, const int64_t *xs, int yr,
 
 /** tf.keras 2.x backend.batch_dot: for each sample b,
  *  out[b] = tensordot(x[b], y[b], axes=(a0-1, a1-1)); a rank-1 result
- *  becomes (batch, 1).  Both ranks 2..8; both dtypes equal (else
- *  CK_TYPE_ERROR); output dtype = input dtype; integers exact (int64
- *  accumulation).  Floating products go through CBLAS.
- *  Allocates the result in *out. */
+ *  becomes (batch, 1).  Both ranks 2..8.  Checks, in order: the shape
+ *  checks of ck_batch_dot_shape (CK_VALUE_ERROR), equal and valid dtypes
+ *  (CK_TYPE_ERROR), then data present and no unknown dims (CK_VALUE_ERROR:
+ *  symbolic tensors cannot be computed).
+ *  Output dtype = input dtype.  Integers are exact with 64-bit
+ *  accumulation that wraps on overflow: an int32 result is the low 32 bits
+ *  of the sum, i.e. it wraps exactly as numpy's int32 matmul does, and an
+ *  int64 result wraps modulo 2^64 as numpy's int64 matmul does.  Floating
+ *  results differ from numpy's at the ulp level (summation order).
+ *  Floating products go through CBLAS or, for small per-sample matrices
+ *  and row-wise dots, through AVX2+FMA kernels (chosen at run time).  A
+ *  contracted axis that is neither the first nor the last non-batch axis
+ *  costs a temporary permuted copy of that input.  Thread-safe for
+ *  distinct outputs.  Allocates the result in *out. */
 ck_status ck_batch_dot(const ck_tensor *x, const ck_tensor *y, ck_axes axes,
                        ck_tensor **out);
 
 /** Same, into a preallocated tensor of exactly the output dtype and shape
- *  (CK_VALUE_ERROR otherwise).  Allocates nothing when no axis has to be
- *  moved (the contracted axes are first/last of the non-batch axes);
- *  otherwise a scratch copy of the permuted input. */
+ *  (CK_VALUE_ERROR otherwise, out left untouched); `out` must not overlap x
+ *  or y.  Allocates nothing when no axis has to be moved (each contracted
+ *  axis is the first or the last of its input's non-batch axes); otherwise
+ *  a scratch copy of the permuted input(s), freed before returning
+ *  (CK_OUT_OF_MEMORY, out untouched, if that fails). */
 ck_status ck_batch_dot_into(const ck_tensor *x, const ck_tensor *y,
                             ck_axes axes, ck_tensor *out);
 
 /** tf.math.l2_normalize: out = x * rsqrt(max(sum(x^2, axis), epsilon)),
- *  along one axis (negative counts from the end).  Floating dtypes only
- *  (CK_TYPE_ERROR otherwise).  Allocates the result in *out. */
+ *  along one axis (negative counts from the end; Keras' Dot uses epsilon
+ *  1e-12).  Sums of squares and the scale are computed in double for both
+ *  float32 and float64, and each product is rounded once to the input type
+ *  (TensorFlow sums float32 in float32: results may differ by an ulp).  An
+ *  all-zero slice gives zeros; NaNs propagate.  Floating dtypes only
+ *  (CK_TYPE_ERROR otherwise); a bad axis, or a tensor without data, is a
+ *  CK_VALUE_ERROR.  Allocates the result in *out. */
 ck_status ck_l2_normalize(const ck_tensor *x, int axis, double epsilon,
                           ck_tensor **out);
 
-/** Same into a preallocated tensor of x's dtype and shape; out may be x. */
+/** Same into a preallocated tensor of x's dtype and shape (CK_VALUE_ERROR
+ *  otherwise); out may be x (in place) but must not otherwise overlap it.
+ *  Allocates nothing. */
 ck_status ck_l2_normalize_into(const ck_tensor *x, int axis, double epsilon,
                                ck_tensor *out);
 
@@ -304,7 +335,8 @@ typedef struct ck_activation ck_activation;
  *  - axes / naxes: softmax and log_softmax axes; naxes == 0 means the Keras
  *    default axis -1, naxes == 1 an int axis, naxes > 1 a tuple of axes
  *    (negative axes count from the end);
- *  - approximate: gelu's tanh approximation (default false). */
+ *  - approximate: gelu's tanh approximation (default false).
+ *  Options an activation does not take are ignored. */
 typedef struct ck_activation_opts {
     int has_alpha;
     double alpha;
@@ -355,9 +387,10 @@ ck_status ck_activation_apply(const ck_activation *a, const ck_tensor *x,
                               ck_tensor *out);
 
 /** Fast path for Dense: applies the activation in place to a row-major
- *  (rows, cols) block of float32 or float64 values; softmax and
- *  log_softmax work along the last axis (any configured axes are ignored).
- *  Allocates nothing. */
+ *  (rows, cols) block of float32 or float64 values, exactly as
+ *  ck_activation_apply on a (rows, cols) tensor: softmax and log_softmax
+ *  use the configured axes of that 2-D view (the default -1 is the last
+ *  axis).  Allocates nothing. */
 ck_status ck_activation_apply_rows(const ck_activation *a, ck_dtype dtype,
                                    void *data, int64_t rows, int64_t cols);
 
@@ -396,7 +429,9 @@ ck_status ck_initializer_new(ck_initializer **out, const char *identifier);
  *  fan_in/fan_out/fan_avg, distribution in truncated_normal /
  *  untruncated_normal / uniform / normal, which becomes truncated_normal).
  *  Unknown config keys give CK_TYPE_ERROR, except "dtype" (tf.keras
- *  2.2.4-tf files), which is ignored.  Malformed JSON: CK_FORMAT_ERROR. */
+ *  2.2.4-tf files), which is ignored.  Malformed JSON: CK_FORMAT_ERROR.
+ *  Integer-valued config numbers are written back as integers (Keras keeps
+ *  the Python values: Constant's default is {"value": 0}). */
 ck_status ck_initializer_from_config(ck_initializer **out,
                                      const char *json_text);
 
@@ -415,7 +450,10 @@ char *ck_initializer_config(const ck_initializer *init);
 /** Fills `t` with fresh values, with fans from ck_compute_fans(t's shape).
  *  float32 / float64 for all; int32 / int64 are allowed for Zeros, Ones,
  *  Constant and RandomUniform (uniform integers in [minval, maxval)), else
- *  CK_TYPE_ERROR.  A seeded initializer gives the same values on every call
+ *  CK_VALUE_ERROR "Expected floating point type, got int32." (as Keras).
+ *  Constant accepts a scalar or a (nested) list whose element count is 1
+ *  or t's size.  Anything else is CK_VALUE_ERROR; t is untouched on every
+ *  error.  Scratch memory only for Orthogonal.  A seeded initializer gives the same values on every call
  *  with the same shape (like TF2.x's stateless initializers); an unseeded
  *  one draws from the global generator (ck_set_random_seed).  Orthogonal
  *  on rank < 2 and Identity on a non-2-D shape give CK_VALUE_ERROR.
@@ -551,7 +589,10 @@ typedef struct ck_layer_opts {
     CK_LAYER_COMMON_OPTS;
 } ck_layer_opts;
 
-/** Frees a layer, its weights and everything it owns.  NULL is fine. */
+/** Drops the caller's reference to a layer; the layer, its weights and
+ *  nodes are freed when no model or node holds it any more.  NULL is fine.
+ *  Layers are reference-counted because a layer can be shared by several
+ *  calls and models; ck_layer_free is the only release function. */
 void ck_layer_free(ck_layer *layer);
 
 /** Keras class name ("Dense"). */
@@ -743,7 +784,421 @@ typedef struct ck_dot_opts {
 
 /** Creates a Dot layer (a merge layer called on a list of 2 inputs). */
 ck_status ck_dot(ck_layer **out, const ck_dot_opts *opts);
+
+/* --- symbolic calls and the node history (functional graphs) -------------- */
+
+/** Options of ck_input (Keras' Input()).  shape excludes the batch dim (-1
+ *  for unknown dims); batch_size 0 is None; dtype 0 is float32 (int32 and
+ *  int64 are allowed, e.g. indices for Embedding); name NULL gives
+ *  "input_1", "input_2", ... */
+typedef struct ck_input_opts {
+    ck_shape shape;
+    int64_t batch_size;
+    ck_dtype dtype;
+    const char *name;
+} ck_input_opts;
+
+/** Creates an InputLayer and returns its symbolic tensor (data NULL, batch
+ *  dim -1).  The tensor is owned by the InputLayer, which the caller owns:
+ *  release it with ck_layer_free(ck_tensor_layer(t)) (a model built on it
+ *  keeps its own reference). */
+ck_status ck_input(ck_tensor **out, const ck_input_opts *opts);
+
+/** The layer that produced a symbolic tensor (its Keras history), or NULL
+ *  for a concrete tensor.  Borrowed. */
+ck_layer *ck_tensor_layer(const ck_tensor *t);
+
+/** Calls a layer on symbolic tensors (Keras' functional call): checks and
+ *  builds as ck_layer_call does, records a node and returns the symbolic
+ *  output, computing nothing.  *output is borrowed: it lives as long as the
+ *  layer.  The node keeps the layers that produced the inputs alive. */
+ck_status ck_layer_apply(ck_layer *layer, int n_inputs, ck_tensor *const *inputs, ck_tensor **output);
+
+/** Number of nodes (symbolic calls) of the layer; eager calls make none. */
+int ck_layer_inbound_node_count(const ck_layer *layer);
+/** Number of nodes of other layers that consume this layer's outputs. */
+int ck_layer_outbound_node_count(const ck_layer *layer);
+
+/** `layer.get_input_at(i)` / `get_output_at(i)`: the symbolic tensors of node
+ *  i (borrowed array of *n tensors).  No node: CK_RUNTIME_ERROR ("has never
+ *  been called"); i out of range: CK_VALUE_ERROR. */
+ck_status ck_layer_get_input_at(const ck_layer *layer, int node_index, ck_tensor *const **tensors, int *n);
+ck_status ck_layer_get_output_at(const ck_layer *layer, int node_index, ck_tensor *const **tensors, int *n);
+
+/** `get_input_shape_at(i)` / `get_output_shape_at(i)` into shapes[max]. */
+ck_status ck_layer_get_input_shape_at(const ck_layer *layer, int node_index, ck_shape *shapes, int max, int *n);
+ck_status ck_layer_get_output_shape_at(const ck_layer *layer, int node_index, ck_shape *shapes, int max, int *n);
+
+/** `get_input_mask_at(i)` / `get_output_mask_at(i)`: ckeras keeps no
+ *  symbolic masks (they only affect layers outside its scope), so every
+ *  mask at a node is None; *n receives the number of tensors.  Errors as
+ *  for get_input_at. */
+ck_status ck_layer_get_input_mask_at(const ck_layer *layer, int node_index, int *n);
+ck_status ck_layer_get_output_mask_at(const ck_layer *layer, int node_index, int *n);
+
+/** `layer.input` / `layer.output`: node 0's tensors (tf.keras 2.x, even with
+ *  several nodes); CK_ATTRIBUTE_ERROR if never called. */
+ck_status ck_layer_input(const ck_layer *layer, ck_tensor *const **tensors, int *n);
+ck_status ck_layer_output(const ck_layer *layer, ck_tensor *const **tensors, int *n);
+
+/** `layer.input_shape` / `layer.output_shape`: the shapes if all nodes
+ *  agree; CK_ATTRIBUTE_ERROR if never called or if the nodes differ. */
+ck_status ck_layer_input_shape(const ck_layer *layer, ck_shape *shapes, int max, int *n);
+ck_status ck_layer_output_shape(const ck_layer *layer, ck_shape *shapes, int max, int *n);
 /* ==== END LAYERS API ==== */
+
+/* ======================================================================== */
+/* More layers: core, merging, normalization, activation layers             */
+/* ======================================================================== */
+/* ==== BEGIN MORE LAYERS API ==== */
+/*
+ * Every constructor here returns a layer in *out (release it with
+ * ck_layer_free), records Keras' error on a bad option and leaves *out
+ * alone then.  `opts` may be NULL where every option has a default.
+ * Zero fields take Keras' defaults; flags named has_X say that X was given
+ * where 0 is itself a meaningful value.  Boolean options whose Keras
+ * default is true take CK_TRUE / CK_FALSE (0 = default).  Each layer's
+ * get_config writes tf.keras 2.x's keys in tf.keras' order, and
+ * ck_layer_from_config also reads the Keras 1 and Keras 3 forms of them.
+ */
+
+/* --- Core layers ---------------------------------------------------------- */
+
+/** keras.layers.Flatten options.  data_format NULL or "channels_last"
+ *  (default), or "channels_first" (the channel axis 1 is moved last before
+ *  flattening, as Keras does). */
+typedef struct ck_flatten_opts {
+    const char *data_format;
+    CK_LAYER_COMMON_OPTS;
+} ck_flatten_opts;
+
+/** Flatten: (batch, d1, ..., dk) -> (batch, d1*...*dk); a rank-1 input
+ *  (batch,) gives (batch, 1).  Needs rank >= 1; unknown dims give an
+ *  unknown flattened dim.  No mask support (like tf.keras). */
+ck_status ck_flatten(ck_layer **out, const ck_flatten_opts *opts);
+
+/** keras.layers.Reshape options.  target_shape (required, rank >= 1) is
+ *  the shape without the batch dim; at most one dim may be -1 (inferred). */
+typedef struct ck_reshape_opts {
+    ck_shape target_shape;
+    CK_LAYER_COMMON_OPTS;
+} ck_reshape_opts;
+
+/** Reshape: (batch, ...) -> (batch,) + target_shape.  A size mismatch is
+ *  CK_VALUE_ERROR "total size of new array must be unchanged, input_shape =
+ *  [...], output_shape = [...]"; two -1 dims are a value error too. */
+ck_status ck_reshape(ck_layer **out, const ck_reshape_opts *opts);
+
+/** keras.layers.Dropout / AlphaDropout options: rate in [0, 1] (Dropout
+ *  checks it: "Invalid value ... received for `rate`"); noise_shape rank 0
+ *  is None (dims -1 are None entries); seed used when has_seed. */
+typedef struct ck_dropout_opts {
+    double rate;
+    ck_shape noise_shape;
+    int has_seed;
+    int64_t seed;
+    CK_LAYER_COMMON_OPTS;
+} ck_dropout_opts;
+
+/** Dropout: the identity at inference (ckeras has no training mode).
+ *  Masks pass through. */
+ck_status ck_dropout(ck_layer **out, const ck_dropout_opts *opts);
+
+/** AlphaDropout: the identity at inference.  Masks pass through. */
+ck_status ck_alpha_dropout(ck_layer **out, const ck_dropout_opts *opts);
+
+/** keras.layers.Activation options: activation is a Keras id ("relu",
+ *  "softmax", ...) or a JSON config; NULL is linear. */
+typedef struct ck_activation_layer_opts {
+    const char *activation;
+    CK_LAYER_COMMON_OPTS;
+} ck_activation_layer_opts;
+
+/** Activation: applies the activation function (see ck_activation_new);
+ *  floating inputs (integer inputs only with "linear").  Masks pass
+ *  through. */
+ck_status ck_activation_layer(ck_layer **out, const ck_activation_layer_opts *opts);
+
+/** keras.layers.Embedding options.  input_dim (vocabulary size) and
+ *  output_dim are required (> 0).  embeddings_initializer NULL is
+ *  "uniform" (RandomUniform(-0.05, 0.05)); regularizer and constraint are
+ *  Keras ids or JSON configs.  mask_zero: 0/CK_FALSE or CK_TRUE.
+ *  input_length 0 is None; when set, the layer's batch_input_shape is
+ *  (None, input_length), else (None, None), as tf.keras records. */
+typedef struct ck_embedding_opts {
+    int64_t input_dim;
+    int64_t output_dim;
+    const char *embeddings_initializer;
+    const char *embeddings_regularizer;
+    const char *embeddings_constraint;
+    int mask_zero;
+    int64_t input_length;
+    CK_LAYER_COMMON_OPTS;
+} ck_embedding_opts;
+
+/** Embedding: out[..., :] = embeddings[index] for every index of the
+ *  input, output shape input_shape + (output_dim,) and dtype the layer
+ *  dtype.  Indices may be integers or floats (truncated toward zero, like
+ *  tf.cast; floats are first cast to the layer dtype by the base call).
+ *  An index outside [0, input_dim) is CK_VALUE_ERROR "indices[i,j] = v is
+ *  not in [0, input_dim)" (TF on CPU raises InvalidArgumentError).  With
+ *  mask_zero the output mask is an int32 0/1 tensor of the input's shape
+ *  (input != 0).  One weight: "<name>/embeddings:0" (input_dim, output_dim). */
+ck_status ck_embedding(ck_layer **out, const ck_embedding_opts *opts);
+
+/* --- Merging layers ------------------------------------------------------- */
+
+/** Options of the elementwise merge layers (only the common ones). */
+typedef struct ck_merge_opts {
+    CK_LAYER_COMMON_OPTS;
+} ck_merge_opts;
+
+/** The elementwise merge layers, called on a list of inputs
+ *  (ck_layer_call with n >= 1; Subtract exactly 2).  The batch dims must
+ *  agree ("Cannot merge tensors with different batch sizes"); the other
+ *  dims broadcast like numpy, right-aligned, with Keras' check "Inputs have
+ *  incompatible shapes".  All inputs must have one dtype after the float
+ *  autocast (CK_TYPE_ERROR otherwise).  Integers wrap around like TF.
+ *  The output mask is the AND of the given input masks (NULL if none).
+ *    Add: sum; Subtract: x0 - x1; Multiply: product; Average: sum / n
+ *    (integer inputs give float64, like TF's true division); Maximum /
+ *    Minimum: elementwise max / min (NaN propagates). */
+ck_status ck_add(ck_layer **out, const ck_merge_opts *opts);
+ck_status ck_subtract(ck_layer **out, const ck_merge_opts *opts);
+ck_status ck_multiply(ck_layer **out, const ck_merge_opts *opts);
+ck_status ck_average(ck_layer **out, const ck_merge_opts *opts);
+ck_status ck_maximum(ck_layer **out, const ck_merge_opts *opts);
+ck_status ck_minimum(ck_layer **out, const ck_merge_opts *opts);
+
+/** keras.layers.Concatenate options: axis (used when has_axis; default
+ *  -1; 0 concatenates along the batch). */
+typedef struct ck_concatenate_opts {
+    int has_axis;
+    int axis;
+    CK_LAYER_COMMON_OPTS;
+} ck_concatenate_opts;
+
+/** Concatenate: joins a list of inputs of one rank and dtype along `axis`;
+ *  every other dim must match (unknown dims are skipped), else
+ *  CK_VALUE_ERROR "A `Concatenate` layer requires inputs with matching
+ *  shapes except for the concatenation axis".  Masks: each input mask is
+ *  widened to its input's rank (all ones for a missing one), concatenated
+ *  along `axis` and reduced with AND over the last axis, as tf.keras does. */
+ck_status ck_concatenate(ck_layer **out, const ck_concatenate_opts *opts);
+
+/* --- Normalization layers ------------------------------------------------- */
+
+/** keras.layers.BatchNormalization options (inference only).
+ *  - axes / naxes: naxes 0 is the default axis -1, 1 an int axis, > 1 a
+ *    list of axes;
+ *  - momentum (0: 0.99) and epsilon (0: 0.001); an exact 0 can be given
+ *    through ck_layer_from_config;
+ *  - center, scale: 0/CK_TRUE or CK_FALSE (beta / gamma present);
+ *  - initializers (NULL: "zeros" for beta and moving_mean, "ones" for
+ *    gamma and moving_variance), regularizers and constraints as Keras ids
+ *    or JSON configs. */
+typedef struct ck_batch_normalization_opts {
+    int naxes;
+    int axes[CK_MAX_RANK];
+    double momentum;
+    double epsilon;
+    int center;
+    int scale;
+    const char *beta_initializer;
+    const char *gamma_initializer;
+    const char *moving_mean_initializer;
+    const char *moving_variance_initializer;
+    const char *beta_regularizer;
+    const char *gamma_regularizer;
+    const char *beta_constraint;
+    const char *gamma_constraint;
+    CK_LAYER_COMMON_OPTS;
+} ck_batch_normalization_opts;
+
+/** BatchNormalization at inference:
+ *  y = (x - moving_mean) / sqrt(moving_variance + epsilon) * gamma + beta,
+ *  per position of the normalised axes.  Weights in Keras' order: gamma
+ *  and beta (trainable, when scale / center), moving_mean and
+ *  moving_variance (non-trainable), of shape (C,) for one axis or the
+ *  input rank with 1 on the other dims for several.  Build checks the
+ *  axes ("Invalid value for `axis` argument", "Duplicate axis", "Input has
+ *  undefined `axis` dimension"); calls then need the built rank and axis
+ *  dims.  Floating inputs only; masks pass through.  get_config writes
+ *  the axis as given before build and as the list of non-negative axes
+ *  after, like tf.keras.  Configs with renorm, virtual_batch_size or
+ *  adjustment set give CK_NOT_IMPLEMENTED. */
+ck_status ck_batch_normalization(ck_layer **out, const ck_batch_normalization_opts *opts);
+
+/** keras.layers.Normalization options.
+ *  - axes / naxes: naxes 0 is the default axis -1, 1 an int axis, > 1 a
+ *    tuple; axis_none set means axis=None (one mean for everything);
+ *  - mean / variance: NULL (both) gives adaptable weights "mean",
+ *    "variance" (float, the kept dims) and "count" (int64 scalar), all
+ *    non-trainable, filled by ck_layer_set_weights; else n_values numbers
+ *    each (1: a scalar, broadcast; else one per kept position);
+ *  - invert: computes the inverse transform. */
+typedef struct ck_normalization_opts {
+    int naxes;
+    int axes[CK_MAX_RANK];
+    int axis_none;
+    const double *mean;
+    const double *variance;
+    int64_t n_values;
+    int invert;
+    CK_LAYER_COMMON_OPTS;
+} ck_normalization_opts;
+
+/** Normalization: y = (x - mean) / max(sqrt(variance), 1e-7) (TF2.x's
+ *  backend.epsilon() floor), or mean + x * max(sqrt(variance), 1e-7) with
+ *  invert.  Any input dtype is cast to the layer dtype.  Build errors:
+ *  "All `axis` values must be in the range [-ndim, ndim)", "All `axis`
+ *  values to be kept must have known shape". */
+ck_status ck_normalization(ck_layer **out, const ck_normalization_opts *opts);
+
+/* --- Activation layers ---------------------------------------------------- */
+
+/** keras.layers.ReLU options: max_value used when has_max_value (must be
+ *  >= 0), negative_slope >= 0 and threshold >= 0 (both default 0). */
+typedef struct ck_relu_layer_opts {
+    int has_max_value;
+    double max_value;
+    double negative_slope;
+    double threshold;
+    CK_LAYER_COMMON_OPTS;
+} ck_relu_layer_opts;
+
+/** ReLU: backend.relu(x, negative_slope, max_value, threshold) with the
+ *  parameters rounded to float32 (tf.keras' cast_to_floatx, which also
+ *  shows in get_config: 0.2 is written 0.20000000298023224). */
+ck_status ck_relu_layer(ck_layer **out, const ck_relu_layer_opts *opts);
+
+/** keras.layers.LeakyReLU options: alpha when has_alpha (default 0.3;
+ *  Keras 3 calls it negative_slope). */
+typedef struct ck_leaky_relu_opts {
+    int has_alpha;
+    double alpha;
+    CK_LAYER_COMMON_OPTS;
+} ck_leaky_relu_opts;
+
+/** LeakyReLU: x if x > 0 else alpha * x (alpha as float32). */
+ck_status ck_leaky_relu(ck_layer **out, const ck_leaky_relu_opts *opts);
+
+/** keras.layers.ELU options: alpha when has_alpha (default 1.0). */
+typedef struct ck_elu_layer_opts {
+    int has_alpha;
+    double alpha;
+    CK_LAYER_COMMON_OPTS;
+} ck_elu_layer_opts;
+
+/** ELU: x if x > 0 else alpha * (exp(x) - 1) (alpha as float32). */
+ck_status ck_elu_layer(ck_layer **out, const ck_elu_layer_opts *opts);
+
+/** keras.layers.ThresholdedReLU options: theta when has_theta (default
+ *  1.0, must be >= 0). */
+typedef struct ck_thresholded_relu_opts {
+    int has_theta;
+    double theta;
+    CK_LAYER_COMMON_OPTS;
+} ck_thresholded_relu_opts;
+
+/** ThresholdedReLU: x if x > theta else 0 (theta as float32). */
+ck_status ck_thresholded_relu(ck_layer **out, const ck_thresholded_relu_opts *opts);
+
+/** keras.layers.Softmax options: axes / naxes as for BatchNormalization
+ *  (naxes 0: axis -1; > 1: softmax over several axes at once). */
+typedef struct ck_softmax_layer_opts {
+    int naxes;
+    int axes[CK_MAX_RANK];
+    CK_LAYER_COMMON_OPTS;
+} ck_softmax_layer_opts;
+
+/** Softmax layer: exp(x - max) / sum along the axes (any rank >= 1, unlike
+ *  the softmax activation, as tf.keras' layer uses backend.softmax).
+ *  Floating inputs only.  (Keras' optional `mask` call argument is not
+ *  supported: the base call does not hand masks to the layer.) */
+ck_status ck_softmax_layer(ck_layer **out, const ck_softmax_layer_opts *opts);
+/* ==== END MORE LAYERS API ==== */
+
+/* ======================================================================== */
+/* Models: symbolic tensors, nodes, functional and Sequential models, files */
+/* ======================================================================== */
+/* ==== BEGIN MODEL API ==== */
+/** A functional or Sequential model (tf.keras Functional / Sequential).
+ *  A model is also a layer (ck_model_layer) and can be called inside
+ *  another model.  Release it with ck_model_free. */
+typedef struct ck_model ck_model;
+
+/** Creates a functional model from symbolic inputs (from ck_input) and
+ *  outputs (from ck_layer_apply), like keras.Model(inputs, outputs).  The
+ *  model takes its own reference on every layer of the graph, so the caller
+ *  may release its layers afterwards.  name NULL gives "model", "model_1",
+ *  ...  A graph that does not connect the outputs to the inputs, or with two
+ *  layers of one name, is a CK_VALUE_ERROR. */
+ck_status ck_model_new(ck_model **out, int n_inputs, ck_tensor *const *inputs, int n_outputs,
+                       ck_tensor *const *outputs, const char *name);
+
+/** A Sequential model of `layers` applied in order.  input_shape (without
+ *  the batch dim) may be NULL when the first layer was created with
+ *  .input_shape.  The model takes references on the layers. */
+ck_status ck_sequential(ck_model **out, int n_layers, ck_layer *const *layers, const ck_shape *input_shape,
+                        const char *name);
+
+/** Releases the caller's reference (ck_layer_free of the model layer). */
+void ck_model_free(ck_model *m);
+
+/** The model as a layer (borrowed): name, weights, get_config, calls. */
+ck_layer *ck_model_layer(ck_model *m);
+/** The model behind a layer of class Functional / Sequential, else NULL. */
+ck_model *ck_layer_as_model(ck_layer *layer);
+
+/** The model's name. */
+const char *ck_model_name(const ck_model *m);
+/** Number of layers in Keras' model.layers order (a functional model lists
+ *  its InputLayers; a Sequential model's InputLayer is included here too and
+ *  is hidden by summaries, as tf.keras hides it). */
+int ck_model_layer_count(const ck_model *m);
+/** The i-th layer (borrowed), or NULL. */
+ck_layer *ck_model_layer_at(const ck_model *m, int i);
+/** `model.get_layer(name)` (borrowed); CK_VALUE_ERROR if absent. */
+ck_status ck_model_get_layer(const ck_model *m, const char *name, ck_layer **out);
+
+/** Inputs and outputs: counts and the symbolic tensors (borrowed). */
+int ck_model_input_count(const ck_model *m);
+int ck_model_output_count(const ck_model *m);
+ck_tensor *ck_model_input(const ck_model *m, int i);
+ck_tensor *ck_model_output(const ck_model *m, int i);
+
+/** Parameter counts (any pointer may be NULL). */
+ck_status ck_model_count_params(const ck_model *m, int64_t *total, int64_t *trainable, int64_t *non_trainable);
+
+/** `model.predict(inputs, batch_size)`: inputs in the order of the model's
+ *  inputs, all with the same number of samples; batch_size 0 is 32.
+ *  outputs[i] receives a new tensor per model output (caller frees).
+ *  Floating inputs of another precision are converted.  The model plans its
+ *  buffers once per input shape, so repeated calls allocate only the
+ *  returned tensors. */
+ck_status ck_model_predict(ck_model *m, int n_inputs, const ck_tensor *const *inputs, ck_tensor **outputs,
+                           int64_t batch_size);
+
+/** Same into caller-provided outputs of exactly the output shapes and
+ *  dtypes; once planned, allocates nothing at all. */
+ck_status ck_model_predict_into(ck_model *m, int n_inputs, const ck_tensor *const *inputs,
+                                ck_tensor *const *outputs, int64_t batch_size);
+
+/** `model.summary()` as text (ck_free it): Keras' table with Layer (type),
+ *  Output Shape, Param #, Connected to, and the parameter totals. */
+ck_status ck_model_summary(const ck_model *m, char **out);
+
+/** `model.to_json()`: tf.keras 2.x JSON (class "Functional"/"Sequential",
+ *  keras_version, backend).  ck_free the text. */
+ck_status ck_model_to_json(const ck_model *m, char **out);
+
+/** `model_from_json`: tf.keras 2.x ("Functional"), Keras 1/2 and TF.js
+ *  ("Model"), Keras 3 (inbound_nodes with args/kwargs), Sequential as a
+ *  dict or a bare list, and TF.js model.json (its modelTopology).  Weights
+ *  are freshly initialised. */
+ck_status ck_model_from_json(const char *json, ck_model **out);
+/* ==== END MODEL API ==== */
 
 #ifdef __cplusplus
 }

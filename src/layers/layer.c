@@ -63,30 +63,33 @@ static once_flag counters_once = ONCE_FLAG_INIT;
 
 static void init_counters_lock(void) { mtx_init(&counters_lock, mtx_plain); }
 
-char *ck_unique_name(const char *prefix)
+long ck_name_uid(const char *prefix)
 {
-    char buf[96];
-    char *result = NULL;
+    long uid = 0;
     call_once(&counters_once, init_counters_lock);
     mtx_lock(&counters_lock);
     int i = 0;
     while (i < n_counters && strncmp(counters[i].prefix, prefix, sizeof counters[i].prefix - 1) != 0) i++;
-    if (i == n_counters) {
-        if (n_counters == CK_MAX_NAME_PREFIXES) {
-            mtx_unlock(&counters_lock);
-            ck_error(CK_RUNTIME_ERROR, "more than %d distinct layer-name prefixes", CK_MAX_NAME_PREFIXES);
-            return NULL;
-        }
+    if (i == n_counters && n_counters < CK_MAX_NAME_PREFIXES) {
         snprintf(counters[i].prefix, sizeof counters[i].prefix, "%s", prefix);
         counters[i].next = 0;
         n_counters++;
     }
-    if (counters[i].next == 0) snprintf(buf, sizeof buf, "%s", prefix);
-    else snprintf(buf, sizeof buf, "%s_%ld", prefix, counters[i].next);
-    result = ck_strdup(buf);
-    if (result) counters[i].next++;
+    if (i < n_counters) uid = ++counters[i].next;
     mtx_unlock(&counters_lock);
-    return result;
+    if (uid == 0) ck_error(CK_RUNTIME_ERROR, "more than %d distinct layer-name prefixes", CK_MAX_NAME_PREFIXES);
+    return uid;
+}
+
+char *ck_unique_name(const char *prefix)
+{
+    /* tf.keras unique_object_name(zero_based=True): "dense", "dense_1", ... */
+    char buf[96];
+    long uid = ck_name_uid(prefix);
+    if (uid == 0) return NULL;
+    if (uid == 1) snprintf(buf, sizeof buf, "%s", prefix);
+    else snprintf(buf, sizeof buf, "%s_%ld", prefix, uid - 1);
+    return ck_strdup(buf);
 }
 
 void ck_clear_session(void)
@@ -146,6 +149,7 @@ ck_status ck_layer_create(const ck_layer_class *cls, const char *name,
         return ck_oom("a layer name");
     }
     layer->cls = cls;
+    layer->refs = 1;
     layer->trainable = trainable != CK_FALSE;
     layer->dtype = dtype;
     layer->activity_regularizer = reg;
@@ -170,15 +174,19 @@ void ck_weight_free(ck_weight *w)
     ck_free(w);
 }
 
+void ck_layer_retain(ck_layer *layer) { layer->refs++; }
+
 void ck_layer_free(ck_layer *layer)
 {
-    if (!layer) return;
+    if (!layer || --layer->refs > 0) return;
+    ck_layer_free_nodes(layer);
     if (layer->cls && layer->cls->destroy) layer->cls->destroy(layer);
     for (int i = 0; i < layer->n_weights; i++) ck_weight_free(layer->weights[i]);
     ck_free(layer->weights);
     ck_free(layer->name);
     ck_regularizer_free(layer->activity_regularizer);
     ck_free(layer->extra_losses);
+    ck_free(layer->build_shapes);
     ck_free(layer);
 }
 

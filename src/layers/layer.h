@@ -35,6 +35,9 @@ typedef struct ck_extra_loss {
     double value;
 } ck_extra_loss;
 
+/* Most inputs one layer call takes (a merge of many branches). */
+#define CK_MAX_LAYER_INPUTS 64
+
 /* How many inputs a class takes: exactly one tensor, or a list. */
 typedef enum ck_arity { CK_ONE_INPUT = 0, CK_LIST_OF_INPUTS = 1 } ck_arity;
 
@@ -53,6 +56,10 @@ typedef struct ck_layer_class {
                       ck_tensor *const *out);
     ck_status (*compute_output_shape)(const ck_layer *layer, int n,
                                       const ck_shape *in, ck_shape *out);
+    /* dtype of the output for these input dtypes; NULL gives the default:
+     * the layer dtype if the inputs are cast (floating ones always, all of
+     * them with cast_all_inputs), else the first input's dtype. */
+    ck_dtype (*output_dtype)(const ck_layer *layer, int n, const ck_dtype *in);
     /* NULL: the default (pass the first mask through if supports_masking). */
     ck_status (*compute_mask)(const ck_layer *layer, int n,
                               const ck_tensor *const *in,
@@ -61,6 +68,10 @@ typedef struct ck_layer_class {
     ck_status (*get_config)(const ck_layer *layer, json_t *config);
     /* Creates the layer from a config object (the inner "config"). */
     ck_status (*from_config)(const json_t *config, ck_layer **out);
+    /* Sublayers whose weights count as this layer's (a nested model);
+     * NULL: none. */
+    int (*sublayer_count)(const ck_layer *layer);
+    ck_layer *(*sublayer)(const ck_layer *layer, int i);
     /* Frees what the concrete layer owns (not the base, not the struct). */
     void (*destroy)(ck_layer *layer);
 } ck_layer_class;
@@ -75,7 +86,7 @@ struct ck_layer {
     int has_batch_input_shape;
     ck_shape batch_input_shape;
     int n_build_shapes;
-    ck_shape build_shapes[2];   /* recorded by the base build */
+    ck_shape *build_shapes;     /* recorded by the base build (owned) */
     ck_weight **weights;        /* creation order */
     int n_weights;
     ck_regularizer *activity_regularizer;
@@ -83,8 +94,63 @@ struct ck_layer {
     int n_activity_losses;      /* 0 or 1 */
     ck_extra_loss *extra_losses;
     int n_extra_losses;
-    void *nodes;                /* node history, owned by model/ */
+    int refs;                   /* owners: the creator, models, consumer nodes */
+    int fixed_inputs;           /* > 0: exact input count (a nested model) */
+    struct ck_node **inbound;   /* node history: one node per symbolic call */
+    int n_inbound;
+    int n_outbound;             /* nodes of other calls that consume our outputs */
 };
+
+/* Where a symbolic tensor comes from (Keras' _keras_history). */
+typedef struct ck_keras_history {
+    ck_layer *layer;
+    int node_index;
+    int tensor_index;
+} ck_keras_history;
+
+/* One call of a layer on symbolic tensors (Keras' Node).  The node owns its
+ * output tensors; its input tensors belong to the producing layers' nodes,
+ * which the node keeps alive with a reference on each producer. */
+typedef struct ck_node {
+    ck_layer *layer;
+    int index;                  /* position in layer->inbound */
+    int n_inputs;
+    ck_tensor **inputs;         /* borrowed */
+    ck_layer **producers;       /* one per input; NULL for none or self */
+    int n_outputs;
+    ck_tensor **outputs;        /* owned symbolic tensors */
+    int is_input;               /* the InputLayer's own node */
+} ck_node;
+
+/* A new symbolic tensor (data NULL, dims -1 allowed) produced by `layer` at
+ * `node_index`, output `tensor_index`. */
+ck_status ck_symbolic_new(ck_tensor **out, ck_dtype dtype, const ck_shape *shape, ck_layer *layer,
+                          int node_index, int tensor_index);
+/* Frees a symbolic tensor and its history. */
+void ck_symbolic_free(ck_tensor *t);
+/* The history of a symbolic tensor, or NULL for a concrete one. */
+const ck_keras_history *ck_tensor_history(const ck_tensor *t);
+
+/* Appends a node to layer->inbound (inputs borrowed, outputs owned by the
+ * node from now on, also on failure); takes references on producers. */
+ck_status ck_layer_add_node(ck_layer *layer, int n_in, ck_tensor *const *inputs, int n_out,
+                            ck_tensor **outputs, int is_input, ck_node **out);
+
+/* Frees the node history of a layer (releasing producer references). */
+void ck_layer_free_nodes(ck_layer *layer);
+
+/* Takes one more reference on a layer (ck_layer_free drops one). */
+void ck_layer_retain(ck_layer *layer);
+
+/* Next uid for a prefix (1, 2, ...), tf.keras backend.get_uid; 0 on
+ * failure.  Shared with the automatic layer names. */
+long ck_name_uid(const char *prefix);
+
+/* The arity and input-spec checks of a call, without building. */
+ck_status ck_layer_check_inputs(const ck_layer *layer, int n, const ck_shape *shapes);
+
+/* The output dtype for these input dtypes (the class hook or the default). */
+ck_dtype ck_layer_output_dtype(const ck_layer *layer, int n, const ck_dtype *in);
 
 /* ---- construction (used by concrete layers) ----------------------------- */
 
@@ -130,6 +196,34 @@ char *ck_unique_name(const char *prefix);
 
 extern const ck_layer_class ck_dense_class;
 extern const ck_layer_class ck_dot_class;
+/* core, merging, normalization and activation layers (one file each) */
+extern const ck_layer_class ck_flatten_class;
+extern const ck_layer_class ck_reshape_class;
+extern const ck_layer_class ck_dropout_class;
+extern const ck_layer_class ck_alpha_dropout_class;
+extern const ck_layer_class ck_activation_layer_class;
+extern const ck_layer_class ck_embedding_class;
+extern const ck_layer_class ck_concatenate_class;
+extern const ck_layer_class ck_add_class;
+extern const ck_layer_class ck_subtract_class;
+extern const ck_layer_class ck_multiply_class;
+extern const ck_layer_class ck_average_class;
+extern const ck_layer_class ck_maximum_class;
+extern const ck_layer_class ck_minimum_class;
+extern const ck_layer_class ck_batch_normalization_class;
+extern const ck_layer_class ck_normalization_class;
+extern const ck_layer_class ck_relu_class;
+extern const ck_layer_class ck_leaky_relu_class;
+extern const ck_layer_class ck_elu_class;
+extern const ck_layer_class ck_thresholded_relu_class;
+extern const ck_layer_class ck_softmax_class;
+extern const ck_layer_class ck_input_layer_class;
+
+/* get_config as a new {"class_name", "config"} JSON object. */
+ck_status ck_layer_config_json(const ck_layer *layer, json_t **out);
+
+/* The model behind a layer of class Functional / Sequential, or NULL. */
+struct ck_model *ck_layer_as_model(ck_layer *layer);
 
 /* Makes a layer from a parsed {"class_name", "config"[, "build_config"]}
  * wrapper through the registry (the jansson side of ck_layer_from_config). */

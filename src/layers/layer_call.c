@@ -7,6 +7,15 @@
 static ck_status check_arity(const ck_layer *layer, int n)
 {
     const ck_layer_class *c = layer->cls;
+    if (n > CK_MAX_LAYER_INPUTS)
+        return ck_error(CK_NOT_IMPLEMENTED, "layer \"%s\" called on %d inputs: ckeras takes at most %d",
+                        layer->name, n, CK_MAX_LAYER_INPUTS);
+    if (layer->fixed_inputs > 0) {
+        if (n != layer->fixed_inputs)
+            return ck_error(CK_VALUE_ERROR, "Layer \"%s\" expects %d input(s), but it received %d input tensors",
+                            layer->name, layer->fixed_inputs, n);
+        return CK_OK;
+    }
     if (c->arity == CK_ONE_INPUT) {
         if (n != 1)
             return ck_error(CK_VALUE_ERROR, "Layer \"%s\" expects 1 input, but it received %d input tensors",
@@ -50,13 +59,31 @@ static ck_status check_spec(const ck_layer *layer, int index, const ck_shape *s)
     return CK_OK;
 }
 
+ck_status ck_layer_check_inputs(const ck_layer *layer, int n, const ck_shape *shapes)
+{
+    CK_TRY(check_arity(layer, n));
+    if (layer->cls->arity == CK_ONE_INPUT || layer->built)
+        for (int i = 0; i < n; i++) CK_TRY(check_spec(layer, i, &shapes[i]));
+    return CK_OK;
+}
+
 ck_status ck_layer_build(ck_layer *layer, int n, const ck_shape *shapes)
 {
     if (layer->built) return CK_OK;
-    if (n < 1 || n > 2 || !shapes)
-        return ck_error(CK_VALUE_ERROR, "layer \"%s\": build expects 1 or 2 input shapes, got %d", layer->name, n);
-    if (layer->cls->arity == CK_ONE_INPUT)
-        for (int i = 0; i < n; i++) CK_TRY(check_spec(layer, i, &shapes[i]));
+    if (n < 1 || n > CK_MAX_LAYER_INPUTS || !shapes)
+        return ck_error(CK_VALUE_ERROR, "layer \"%s\": build expects 1 to %d input shapes, got %d", layer->name,
+                        CK_MAX_LAYER_INPUTS, n);
+    ck_shape *recorded = ck_malloc((size_t)n * sizeof *recorded);
+    if (!recorded) return ck_oom("the build shapes");
+    if (layer->cls->arity == CK_ONE_INPUT) {
+        for (int i = 0; i < n; i++) {
+            ck_status st = check_spec(layer, i, &shapes[i]);
+            if (st != CK_OK) {
+                ck_free(recorded);
+                return st;
+            }
+        }
+    }
     int keep = layer->n_weights;
     ck_input_spec saved = layer->spec;
     if (layer->cls->build) {
@@ -64,11 +91,14 @@ ck_status ck_layer_build(ck_layer *layer, int n, const ck_shape *shapes)
         if (st != CK_OK) {
             ck_layer_drop_weights_from(layer, keep);
             layer->spec = saved;
+            ck_free(recorded);
             return st;
         }
     }
+    for (int i = 0; i < n; i++) recorded[i] = shapes[i];
+    ck_free(layer->build_shapes);
+    layer->build_shapes = recorded;
     layer->n_build_shapes = n;
-    for (int i = 0; i < n; i++) layer->build_shapes[i] = shapes[i];
     layer->built = 1;
     return CK_OK;
 }
@@ -107,8 +137,8 @@ static ck_status prepare_inputs(ck_layer *layer, int n, const ck_tensor *const *
     CK_TRY(check_arity(layer, n));
     for (int i = 0; i < n; i++) {
         if (!inputs[i] || !inputs[i]->data)
-            return ck_error(CK_VALUE_ERROR, "layer \"%s\": input %d has no data (a symbolic tensor "
-                            "must go through a model)", layer->name, i);
+            return ck_error(CK_VALUE_ERROR, "layer \"%s\": input %d has no data (apply a layer to symbolic "
+                            "tensors with ck_layer_apply)", layer->name, i);
         shapes[i] = ck_tensor_shape(inputs[i]);
         if (layer->cls->arity == CK_ONE_INPUT || layer->built) CK_TRY(check_spec(layer, i, &shapes[i]));
     }
@@ -143,15 +173,24 @@ static ck_status record_activity_loss(ck_layer *layer, const ck_tensor *output)
     return CK_OK;
 }
 
+ck_dtype ck_layer_output_dtype(const ck_layer *layer, int n, const ck_dtype *in)
+{
+    if (layer->cls->output_dtype) return layer->cls->output_dtype(layer, n, in);
+    if (layer->cls->cast_all_inputs || ck_dtype_is_floating(in[0])) return layer->dtype;
+    return in[0];
+}
+
 static ck_status output_spec(ck_layer *layer, int n, const ck_tensor *const *use, ck_shape *shape,
                              ck_dtype *dtype)
 {
-    ck_shape in[2];
-    for (int i = 0; i < n; i++) in[i] = ck_tensor_shape(use[i]);
+    ck_shape in[CK_MAX_LAYER_INPUTS];
+    ck_dtype dt[CK_MAX_LAYER_INPUTS];
+    for (int i = 0; i < n; i++) {
+        in[i] = ck_tensor_shape(use[i]);
+        dt[i] = use[i]->dtype;
+    }
     CK_TRY(layer->cls->compute_output_shape(layer, n, in, shape));
-    /* Floating inputs were cast to the layer dtype; integer inputs that a
-     * class does not cast keep their dtype (Dot on int64 gives int64). */
-    *dtype = use[0]->dtype;
+    *dtype = ck_layer_output_dtype(layer, n, dt);
     return CK_OK;
 }
 
@@ -163,14 +202,13 @@ static void free_casts(ck_tensor **cast, int n)
 ck_status ck_layer_call_masked(ck_layer *layer, int n, const ck_tensor *const *inputs,
                                const ck_tensor *const *masks, ck_tensor **outputs, ck_tensor **out_masks)
 {
-    ck_tensor *cast[2] = {NULL, NULL};
-    const ck_tensor *use[2];
-    ck_shape shapes[2], oshape;
+    ck_tensor *cast[CK_MAX_LAYER_INPUTS] = {NULL};
+    const ck_tensor *use[CK_MAX_LAYER_INPUTS];
+    ck_shape shapes[CK_MAX_LAYER_INPUTS], oshape;
     ck_dtype odtype;
     ck_tensor *out = NULL, *mask = NULL;
     if (!outputs) return ck_error(CK_VALUE_ERROR, "layer \"%s\": outputs is NULL", layer->name);
-    if (n > 2 && layer->cls->max_inputs <= 2) return check_arity(layer, n);
-    if (n > 2) return ck_error(CK_NOT_IMPLEMENTED, "layer \"%s\": more than 2 inputs", layer->name);
+    if (n > CK_MAX_LAYER_INPUTS) return check_arity(layer, n);
     CK_TRY(prepare_inputs(layer, n, inputs, cast, use, shapes));
     ck_status st = output_spec(layer, n, use, &oshape, &odtype);
     if (st == CK_OK) st = ck_tensor_new_uninit(&out, odtype, oshape.rank, oshape.dims);
@@ -194,14 +232,14 @@ ck_status ck_layer_call(ck_layer *layer, int n, const ck_tensor *const *inputs, 
 
 ck_status ck_layer_call_into(ck_layer *layer, int n, const ck_tensor *const *inputs, ck_tensor *const *outputs)
 {
-    ck_tensor *cast[2] = {NULL, NULL};
-    const ck_tensor *use[2];
-    ck_shape shapes[2], oshape;
+    ck_tensor *cast[CK_MAX_LAYER_INPUTS] = {NULL};
+    const ck_tensor *use[CK_MAX_LAYER_INPUTS];
+    ck_shape shapes[CK_MAX_LAYER_INPUTS], oshape;
     ck_dtype odtype;
     char a[128], b[128];
     if (!outputs || !outputs[0] || !outputs[0]->data)
         return ck_error(CK_VALUE_ERROR, "layer \"%s\": no output tensor given", layer->name);
-    if (n > 2) return check_arity(layer, n);
+    if (n > CK_MAX_LAYER_INPUTS) return check_arity(layer, n);
     CK_TRY(prepare_inputs(layer, n, inputs, cast, use, shapes));
     ck_status st = output_spec(layer, n, use, &oshape, &odtype);
     if (st == CK_OK) {

@@ -10,11 +10,21 @@
 static const ck_layer_class *const builtin_classes[] = {
     &ck_dense_class,
     &ck_dot_class,
+    &ck_input_layer_class,
 };
+
+/* Model classes live on the model floor; the registry names them so that a
+ * nested model in a config is found like any layer. */
+extern const ck_layer_class ck_functional_class;
+extern const ck_layer_class ck_sequential_class;
 
 const ck_layer_class *ck_layer_class_find(const char *class_name)
 {
     if (!class_name) return NULL;
+    /* "Model" is the functional class name of Keras 1/2, tf.keras <= 2.3
+     * and TF.js. */
+    if (strcmp(class_name, "Functional") == 0 || strcmp(class_name, "Model") == 0) return &ck_functional_class;
+    if (strcmp(class_name, "Sequential") == 0) return &ck_sequential_class;
     for (size_t i = 0; i < sizeof builtin_classes / sizeof builtin_classes[0]; i++)
         if (strcmp(builtin_classes[i]->class_name, class_name) == 0) return builtin_classes[i];
     return NULL;
@@ -63,6 +73,17 @@ json_t *ck_shape_to_json(const ck_shape *s)
 
 ck_status ck_layer_get_config(const ck_layer *layer, char **out)
 {
+    json_t *wrapper = NULL;
+    CK_TRY(ck_layer_config_json(layer, &wrapper));
+    char *text = ck_json_dumps_python(wrapper);
+    json_decref(wrapper);
+    if (!text) return ck_oom("config text");
+    *out = text;
+    return CK_OK;
+}
+
+ck_status ck_layer_config_json(const ck_layer *layer, json_t **out)
+{
     json_t *wrapper = json_object(), *config = json_object();
     ck_status st = (wrapper && config) ? CK_OK : ck_oom("a config");
     /* tf.keras 2.11+ key order: name, trainable, dtype, batch_input_shape. */
@@ -77,15 +98,13 @@ ck_status ck_layer_get_config(const ck_layer *layer, char **out)
         st = ck_json_set(wrapper, "config", config);
         config = NULL; /* stolen, even on failure */
     }
-    char *text = NULL;
-    if (st == CK_OK) {
-        text = ck_json_dumps_python(wrapper);
-        if (!text) st = ck_oom("config text");
-    }
     json_decref(config);
-    json_decref(wrapper);
-    if (st == CK_OK) *out = text;
-    return st;
+    if (st != CK_OK) {
+        json_decref(wrapper);
+        return st;
+    }
+    *out = wrapper;
+    return CK_OK;
 }
 
 /* ---- from_config ------------------------------------------------------------ */
@@ -185,11 +204,11 @@ static ck_status build_from_config(ck_layer *layer, const json_t *build_config)
 {
     const json_t *is = json_object_get(build_config, "input_shape");
     if (!is || json_is_null(is)) return CK_OK;
-    ck_shape shapes[2];
+    ck_shape shapes[CK_MAX_LAYER_INPUTS];
     int n = 1;
     if (json_array_size(is) > 0 && json_is_array(json_array_get(is, 0))) {
         n = (int)json_array_size(is);
-        if (n > 2) return ck_error(CK_NOT_IMPLEMENTED, "build_config with %d input shapes", n);
+        if (n > CK_MAX_LAYER_INPUTS) return ck_error(CK_NOT_IMPLEMENTED, "build_config with %d input shapes", n);
         for (int i = 0; i < n; i++) CK_TRY(ck_json_to_shape(json_array_get(is, i), "build_config input_shape", &shapes[i]));
     } else {
         CK_TRY(ck_json_to_shape(is, "build_config input_shape", &shapes[0]));

@@ -99,55 +99,87 @@ ck_status ck_layer_add_weight(ck_layer *layer, const ck_weight_opts *opts, ck_we
     return st;
 }
 
-int ck_layer_weight_count(const ck_layer *layer) { return layer->n_weights; }
+/* The weight lists of tf.keras (spec 4.6), children included:
+ *   trainable_weights     = [] if frozen, else own trainable + children's
+ *                           trainable_weights;
+ *   non_trainable_weights = own non-trainable + children's
+ *                           non_trainable_weights if trainable, else own
+ *                           trainable + own non-trainable + children's
+ *                           weights;
+ *   weights               = trainable_weights + non_trainable_weights.
+ * A walk that stops at the wanted index, so nothing is allocated. */
+enum weight_list { LIST_TRAINABLE, LIST_NON_TRAINABLE, LIST_ALL };
 
-/* `weights` = trainable_weights + non_trainable_weights: the trainable
- * variables first when the layer is trainable, else all in creation order
- * (the trainable ones first, then the non-trainable ones, which gives the
- * same order). */
-static ck_weight *nth_weight(const ck_layer *layer, int want_trainable, int i)
+typedef struct weight_walk {
+    int want;          /* index wanted, or -1 to count */
+    int seen;
+    ck_weight *found;
+} weight_walk;
+
+static int walk_list(const ck_layer *layer, enum weight_list list, weight_walk *w);
+
+static int visit(ck_weight *weight, weight_walk *w)
 {
-    for (int k = 0; k < layer->n_weights; k++) {
-        if (layer->weights[k]->trainable == want_trainable && i-- == 0) return layer->weights[k];
+    if (w->seen++ == w->want) {
+        w->found = weight;
+        return 1;
     }
-    return NULL;
+    return 0;
 }
 
-static int count_flag(const ck_layer *layer, int trainable)
+static int walk_own(const ck_layer *layer, int trainable_flag, weight_walk *w)
 {
-    int n = 0;
-    for (int k = 0; k < layer->n_weights; k++) n += layer->weights[k]->trainable == trainable;
-    return n;
+    for (int k = 0; k < layer->n_weights; k++)
+        if (layer->weights[k]->trainable == trainable_flag && visit(layer->weights[k], w)) return 1;
+    return 0;
 }
 
-ck_weight *ck_layer_weight(const ck_layer *layer, int i)
+static int walk_children(const ck_layer *layer, enum weight_list list, weight_walk *w)
 {
-    if (i < 0 || i >= layer->n_weights) return NULL;
-    int nt = count_flag(layer, 1);
-    return i < nt ? nth_weight(layer, 1, i) : nth_weight(layer, 0, i - nt);
+    int n = layer->cls->sublayer_count ? layer->cls->sublayer_count(layer) : 0;
+    for (int i = 0; i < n; i++)
+        if (walk_list(layer->cls->sublayer(layer, i), list, w)) return 1;
+    return 0;
 }
 
-int ck_layer_trainable_weight_count(const ck_layer *layer)
+static int walk_list(const ck_layer *layer, enum weight_list list, weight_walk *w)
 {
-    return layer->trainable ? count_flag(layer, 1) : 0;
+    switch (list) {
+    case LIST_TRAINABLE:
+        if (!layer->trainable) return 0;
+        return walk_own(layer, 1, w) || walk_children(layer, LIST_TRAINABLE, w);
+    case LIST_NON_TRAINABLE:
+        if (layer->trainable) return walk_own(layer, 0, w) || walk_children(layer, LIST_NON_TRAINABLE, w);
+        return walk_own(layer, 1, w) || walk_own(layer, 0, w) || walk_children(layer, LIST_ALL, w);
+    case LIST_ALL:
+        return walk_list(layer, LIST_TRAINABLE, w) || walk_list(layer, LIST_NON_TRAINABLE, w);
+    }
+    return 0;
 }
 
-ck_weight *ck_layer_trainable_weight(const ck_layer *layer, int i)
+static int count_list(const ck_layer *layer, enum weight_list list)
 {
-    if (!layer->trainable || i < 0) return NULL;
-    return nth_weight(layer, 1, i);
+    weight_walk w = {-1, 0, NULL};
+    walk_list(layer, list, &w);
+    return w.seen;
 }
 
-int ck_layer_non_trainable_weight_count(const ck_layer *layer)
-{
-    return layer->trainable ? count_flag(layer, 0) : layer->n_weights;
-}
-
-ck_weight *ck_layer_non_trainable_weight(const ck_layer *layer, int i)
+static ck_weight *nth_in_list(const ck_layer *layer, enum weight_list list, int i)
 {
     if (i < 0) return NULL;
-    if (!layer->trainable) return ck_layer_weight(layer, i);
-    return nth_weight(layer, 0, i);
+    weight_walk w = {i, 0, NULL};
+    walk_list(layer, list, &w);
+    return w.found;
+}
+
+int ck_layer_weight_count(const ck_layer *layer) { return count_list(layer, LIST_ALL); }
+ck_weight *ck_layer_weight(const ck_layer *layer, int i) { return nth_in_list(layer, LIST_ALL, i); }
+int ck_layer_trainable_weight_count(const ck_layer *layer) { return count_list(layer, LIST_TRAINABLE); }
+ck_weight *ck_layer_trainable_weight(const ck_layer *layer, int i) { return nth_in_list(layer, LIST_TRAINABLE, i); }
+int ck_layer_non_trainable_weight_count(const ck_layer *layer) { return count_list(layer, LIST_NON_TRAINABLE); }
+ck_weight *ck_layer_non_trainable_weight(const ck_layer *layer, int i)
+{
+    return nth_in_list(layer, LIST_NON_TRAINABLE, i);
 }
 
 const char *ck_weight_name(const ck_weight *w) { return w->name; }
@@ -161,7 +193,8 @@ ck_status ck_layer_count_params(const ck_layer *layer, int64_t *out)
                         "built. You can build it manually via: `%s.build(batch_input_shape)`.",
                         layer->name, layer->name);
     int64_t total = 0;
-    for (int i = 0; i < layer->n_weights; i++) total += layer->weights[i]->value->size;
+    int n = ck_layer_weight_count(layer);
+    for (int i = 0; i < n; i++) total += ck_layer_weight(layer, i)->value->size;
     *out = total;
     return CK_OK;
 }
@@ -175,7 +208,7 @@ void ck_tensors_free(ck_tensor **tensors, int n)
 
 ck_status ck_layer_get_weights(const ck_layer *layer, ck_tensor ***out, int *n)
 {
-    int count = layer->n_weights;
+    int count = ck_layer_weight_count(layer);
     ck_tensor **list = ck_calloc((size_t)(count ? count : 1), sizeof *list);
     if (!list) return ck_oom("the weight list");
     for (int i = 0; i < count; i++) {
@@ -193,10 +226,11 @@ ck_status ck_layer_get_weights(const ck_layer *layer, ck_tensor ***out, int *n)
 ck_status ck_layer_set_weights(ck_layer *layer, int n, const ck_tensor *const *values)
 {
     char a[128], b[128];
-    if (n != layer->n_weights)
+    int expected = ck_layer_weight_count(layer);
+    if (n != expected)
         return ck_error(CK_VALUE_ERROR, "You called `set_weights(weights)` on layer \"%s\" with a weight list "
                         "of length %d, but the layer was expecting %d weights.",
-                        layer->name, n, layer->n_weights);
+                        layer->name, n, expected);
     for (int i = 0; i < n; i++) {
         const ck_tensor *ref = ck_layer_weight(layer, i)->value, *v = values[i];
         if (!v || !v->data)
@@ -233,9 +267,11 @@ ck_status ck_layer_set_weights(ck_layer *layer, int n, const ck_tensor *const *v
 
 ck_status ck_layer_apply_constraints(ck_layer *layer)
 {
-    for (int i = 0; i < layer->n_weights; i++)
-        if (layer->weights[i]->constraint)
-            CK_TRY(ck_constraint_apply(layer->weights[i]->constraint, layer->weights[i]->value));
+    int n = ck_layer_weight_count(layer);
+    for (int i = 0; i < n; i++) {
+        ck_weight *w = ck_layer_weight(layer, i);
+        if (w->constraint) CK_TRY(ck_constraint_apply(w->constraint, w->value));
+    }
     return CK_OK;
 }
 
@@ -248,37 +284,46 @@ ck_status ck_layer_add_loss(ck_layer *layer, ck_loss_fn fn, void *user, double v
     return CK_OK;
 }
 
+/* Counts (values NULL) or fills the losses of a layer and its sublayers:
+ * weight regularizers evaluated now, the last activity loss, added losses. */
+static ck_status gather_losses(const ck_layer *layer, double *values, int *k)
+{
+    for (int i = 0; i < layer->n_weights; i++) {
+        const ck_weight *w = layer->weights[i];
+        if (!w->regularizer) continue;
+        if (values) CK_TRY(ck_regularizer_loss(w->regularizer, w->value, &values[*k]));
+        (*k)++;
+    }
+    if (layer->n_activity_losses) {
+        if (values) values[*k] = layer->activity_loss;
+        (*k)++;
+    }
+    for (int i = 0; i < layer->n_extra_losses; i++) {
+        const ck_extra_loss *e = &layer->extra_losses[i];
+        if (values) {
+            values[*k] = e->value;
+            if (e->fn) CK_TRY(e->fn(layer, e->user, &values[*k]));
+        }
+        (*k)++;
+    }
+    int n = layer->cls->sublayer_count ? layer->cls->sublayer_count(layer) : 0;
+    for (int i = 0; i < n; i++) CK_TRY(gather_losses(layer->cls->sublayer(layer, i), values, k));
+    return CK_OK;
+}
+
 ck_status ck_layer_losses(const ck_layer *layer, double **out, int *n)
 {
-    int count = layer->n_activity_losses + layer->n_extra_losses;
-    for (int i = 0; i < layer->n_weights; i++) count += layer->weights[i]->regularizer != NULL;
+    int count = 0, k = 0;
+    CK_TRY(gather_losses(layer, NULL, &count));
     double *values = NULL;
     if (count > 0) {
         values = ck_malloc((size_t)count * sizeof *values);
         if (!values) return ck_oom("the loss list");
     }
-    int k = 0;
-    for (int i = 0; i < layer->n_weights; i++) {
-        const ck_weight *w = layer->weights[i];
-        if (!w->regularizer) continue;
-        ck_status st = ck_regularizer_loss(w->regularizer, w->value, &values[k++]);
-        if (st != CK_OK) {
-            ck_free(values);
-            return st;
-        }
-    }
-    if (layer->n_activity_losses) values[k++] = layer->activity_loss;
-    for (int i = 0; i < layer->n_extra_losses; i++) {
-        const ck_extra_loss *e = &layer->extra_losses[i];
-        double v = e->value;
-        if (e->fn) {
-            ck_status st = e->fn(layer, e->user, &v);
-            if (st != CK_OK) {
-                ck_free(values);
-                return st;
-            }
-        }
-        values[k++] = v;
+    ck_status st = gather_losses(layer, values, &k);
+    if (st != CK_OK) {
+        ck_free(values);
+        return st;
     }
     *out = values;
     *n = count;

@@ -1,0 +1,222 @@
+/* The model as a layer (class "Functional" / "Sequential") and the public
+ * model API: construction, layers, weights, predict. */
+#include <string.h>
+
+#include "model/model.h"
+
+static int model_sublayer_count(const ck_layer *layer) { return ((const ck_model *)layer)->n_layers; }
+
+static ck_layer *model_sublayer(const ck_layer *layer, int i) { return ((const ck_model *)layer)->layers[i]; }
+
+static ck_status model_output_shape(const ck_layer *layer, int n, const ck_shape *in, ck_shape *out)
+{
+    const ck_model *m = (const ck_model *)layer;
+    ck_shape *slots = ck_calloc((size_t)m->n_slots, sizeof *slots);
+    if (!slots) return ck_oom("shape inference");
+    ck_status st = ck_model_infer_shapes(m, n, in, slots);
+    if (st == CK_OK) *out = slots[m->output_slots[0]];
+    ck_free(slots);
+    return st;
+}
+
+static ck_dtype model_output_dtype(const ck_layer *layer, int n, const ck_dtype *in)
+{
+    (void)n, (void)in;
+    return ((const ck_model *)layer)->outputs[0]->dtype;
+}
+
+/* A nested model called by an outer graph: run its own planned graph and
+ * copy its (single) output. */
+static ck_status model_call(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *out)
+{
+    ck_model *m = (ck_model *)layer;
+    ck_shape shapes[CK_MAX_LAYER_INPUTS];
+    for (int i = 0; i < n; i++) shapes[i] = ck_tensor_shape(in[i]);
+    ck_plan *plan = NULL;
+    int which = 0;
+    if (m->plans[0].valid) which = 1;
+    CK_TRY(ck_model_plan(m, which, n, shapes, &plan));
+    CK_TRY(ck_model_run(m, plan, in));
+    const ck_tensor *r = plan->buffers[m->output_slots[0]];
+    memcpy(out[0]->data, r->data, (size_t)r->size * ck_dtype_size(r->dtype));
+    return CK_OK;
+}
+
+static ck_status model_get_config(const ck_layer *layer, json_t *c)
+{
+    json_t *config = NULL;
+    CK_TRY(ck_model_config_json((const ck_model *)layer, &config));
+    json_object_clear(c);
+    int failed = json_object_update(c, config);
+    json_decref(config);
+    return failed ? ck_oom("a model config") : CK_OK;
+}
+
+static ck_status functional_from_config(const json_t *c, ck_layer **out)
+{
+    ck_model *m = NULL;
+    CK_TRY(ck_model_from_config_json(c, 0, &m));
+    *out = &m->base;
+    return CK_OK;
+}
+
+static ck_status sequential_from_config(const json_t *c, ck_layer **out)
+{
+    ck_model *m = NULL;
+    CK_TRY(ck_model_from_config_json(c, 1, &m));
+    *out = &m->base;
+    return CK_OK;
+}
+
+#define CK_MODEL_CLASS(NAME, FROM_CONFIG)                                    \
+    {                                                                        \
+        .class_name = NAME,                                                  \
+        .size = sizeof(ck_model),                                            \
+        .arity = CK_ONE_INPUT,                                               \
+        .supports_masking = 1,                                               \
+        .call = model_call,                                                  \
+        .compute_output_shape = model_output_shape,                          \
+        .output_dtype = model_output_dtype,                                  \
+        .get_config = model_get_config,                                      \
+        .from_config = FROM_CONFIG,                                          \
+        .sublayer_count = model_sublayer_count,                              \
+        .sublayer = model_sublayer,                                          \
+        .destroy = ck_model_destroy,                                         \
+    }
+
+const ck_layer_class ck_functional_class = CK_MODEL_CLASS("Functional", functional_from_config);
+const ck_layer_class ck_sequential_class = CK_MODEL_CLASS("Sequential", sequential_from_config);
+
+const char *ck_model_class_name(const ck_model *m) { return m->base.cls->class_name; }
+
+/* The node that links a model's inputs to (copies of) its outputs: Keras
+ * creates it when the model is made, so the calls of a nested model are
+ * nodes 1, 2, ... as in saved configs. */
+static ck_status add_creation_node(ck_model *m)
+{
+    ck_tensor *outs[CK_MAX_LAYER_INPUTS];
+    if (m->n_outputs > CK_MAX_LAYER_INPUTS) return ck_error(CK_NOT_IMPLEMENTED, "too many model outputs");
+    for (int i = 0; i < m->n_outputs; i++) {
+        ck_shape s = ck_tensor_shape(m->outputs[i]);
+        ck_status st = ck_symbolic_new(&outs[i], m->outputs[i]->dtype, &s, &m->base, 0, i);
+        if (st != CK_OK) {
+            for (int k = 0; k < i; k++) ck_symbolic_free(outs[k]);
+            return st;
+        }
+    }
+    return ck_layer_add_node(&m->base, m->n_inputs, m->inputs, m->n_outputs, outs, 0, NULL);
+}
+
+ck_status ck_model_create(const ck_layer_class *cls, int n_in, ck_tensor *const *inputs, int n_out,
+                          ck_tensor *const *outputs, const char *name, int trainable, ck_model **out)
+{
+    ck_layer *layer = NULL;
+    char *auto_name = NULL;
+    if (!name || !*name) {
+        auto_name = ck_unique_name(cls == &ck_sequential_class ? "sequential" : "model");
+        if (!auto_name) return ck_oom("a model name");
+        name = auto_name;
+    }
+    ck_status st = ck_layer_create(cls, name, trainable, CK_FLOAT32, NULL, 0, NULL, &layer);
+    ck_free(auto_name);
+    if (st != CK_OK) return st;
+    ck_model *m = (ck_model *)layer;
+    m->sequential = cls == &ck_sequential_class;
+    st = ck_model_init_graph(m, n_in, inputs, n_out, outputs);
+    if (st == CK_OK) st = add_creation_node(m);
+    if (st != CK_OK) {
+        ck_layer_free(layer);
+        return st;
+    }
+    layer->built = 1;
+    layer->fixed_inputs = n_in;
+    *out = m;
+    return CK_OK;
+}
+
+ck_status ck_model_new(ck_model **out, int n_inputs, ck_tensor *const *inputs, int n_outputs,
+                       ck_tensor *const *outputs, const char *name)
+{
+    if (!out || !inputs || !outputs) return ck_error(CK_VALUE_ERROR, "ck_model_new: NULL argument");
+    return ck_model_create(&ck_functional_class, n_inputs, inputs, n_outputs, outputs, name, 0, out);
+}
+
+void ck_model_free(ck_model *m)
+{
+    if (m) ck_layer_free(&m->base);
+}
+
+ck_layer *ck_model_layer(ck_model *m) { return &m->base; }
+
+ck_model *ck_layer_as_model(ck_layer *layer)
+{
+    return layer && (layer->cls == &ck_functional_class || layer->cls == &ck_sequential_class) ? (ck_model *)layer
+                                                                                                : NULL;
+}
+
+const char *ck_model_name(const ck_model *m) { return m->base.name; }
+int ck_model_layer_count(const ck_model *m) { return m->n_layers; }
+
+ck_layer *ck_model_layer_at(const ck_model *m, int i)
+{
+    return i >= 0 && i < m->n_layers ? m->layers[i] : NULL;
+}
+
+ck_status ck_model_get_layer(const ck_model *m, const char *name, ck_layer **out)
+{
+    for (int i = 0; name && i < m->n_layers; i++) {
+        if (strcmp(m->layers[i]->name, name) == 0) {
+            *out = m->layers[i];
+            return CK_OK;
+        }
+    }
+    return ck_error(CK_VALUE_ERROR, "No such layer: %s. Existing layers are: %d layers of model \"%s\"",
+                    name ? name : "(null)", m->n_layers, m->base.name);
+}
+
+int ck_model_input_count(const ck_model *m) { return m->n_inputs; }
+int ck_model_output_count(const ck_model *m) { return m->n_outputs; }
+ck_tensor *ck_model_input(const ck_model *m, int i) { return i >= 0 && i < m->n_inputs ? m->inputs[i] : NULL; }
+ck_tensor *ck_model_output(const ck_model *m, int i) { return i >= 0 && i < m->n_outputs ? m->outputs[i] : NULL; }
+
+ck_status ck_model_count_params(const ck_model *m, int64_t *total, int64_t *trainable, int64_t *non_trainable)
+{
+    int64_t t = 0, nt = 0;
+    int n = ck_layer_trainable_weight_count(&m->base);
+    for (int i = 0; i < n; i++) t += ck_weight_value(ck_layer_trainable_weight(&m->base, i))->size;
+    n = ck_layer_non_trainable_weight_count(&m->base);
+    for (int i = 0; i < n; i++) nt += ck_weight_value(ck_layer_non_trainable_weight(&m->base, i))->size;
+    if (total) *total = t + nt;
+    if (trainable) *trainable = t;
+    if (non_trainable) *non_trainable = nt;
+    return CK_OK;
+}
+
+/* ---- Sequential ----------------------------------------------------------- */
+
+ck_status ck_sequential(ck_model **out, int n_layers, ck_layer *const *layers, const ck_shape *input_shape,
+                        const char *name)
+{
+    ck_shape shape;
+    if (!out || n_layers < 1 || !layers)
+        return ck_error(CK_VALUE_ERROR, "ck_sequential: give at least one layer");
+    if (input_shape && input_shape->rank > 0) {
+        shape = *input_shape;
+    } else if (layers[0]->has_batch_input_shape) {
+        shape.rank = layers[0]->batch_input_shape.rank - 1;
+        for (int i = 0; i < shape.rank; i++) shape.dims[i] = layers[0]->batch_input_shape.dims[i + 1];
+    } else {
+        return ck_error(CK_VALUE_ERROR, "ck_sequential: the input shape is unknown: pass input_shape or create the "
+                        "first layer with .input_shape (a Sequential without one is not built, as in Keras)");
+    }
+    ck_tensor *x = NULL;
+    int64_t batch = layers[0]->has_batch_input_shape ? layers[0]->batch_input_shape.dims[0] : -1;
+    CK_TRY(ck_input(&x, &(ck_input_opts){.shape = shape, .batch_size = batch > 0 ? batch : 0}));
+    ck_layer *input_layer = ck_tensor_layer(x);
+    ck_tensor *h = x;
+    ck_status st = CK_OK;
+    for (int i = 0; st == CK_OK && i < n_layers; i++) st = ck_layer_apply(layers[i], 1, &h, &h);
+    if (st == CK_OK) st = ck_model_create(&ck_sequential_class, 1, &x, 1, &h, name, 0, out);
+    ck_layer_free(input_layer); /* the model holds its own reference */
+    return st;
+}

@@ -1,0 +1,85 @@
+/* The model floor: functional graphs of layers (tf.keras Functional and
+ * Sequential).  A model is itself a layer (class "Functional" or
+ * "Sequential"), so it can be nested in another model. */
+#ifndef CK_MODEL_H
+#define CK_MODEL_H
+
+#include "layers/layer.h"
+
+/* One step of the planned execution: a node and the value slots of its
+ * inputs and output. */
+typedef struct ck_step {
+    ck_node *node;
+    int n_in;
+    int *in_slots;
+    int out_slot;
+} ck_step;
+
+/* Concrete buffers for one input-shape signature (full batches, and the
+ * last, shorter batch of a predict). */
+typedef struct ck_plan {
+    int valid;
+    ck_shape *input_shapes;     /* n_inputs, the signature */
+    ck_tensor **buffers;        /* one per value slot; inputs are views */
+} ck_plan;
+
+struct ck_model {
+    ck_layer base;
+    int sequential;             /* built as a Sequential */
+    int n_inputs, n_outputs;
+    ck_tensor **inputs;         /* symbolic, borrowed (InputLayer nodes) */
+    ck_tensor **outputs;        /* symbolic, borrowed */
+    int n_layers;
+    ck_layer **layers;          /* referenced, Keras' model.layers order */
+    int n_steps;
+    ck_step *steps;             /* topological order, input nodes excluded */
+    int n_slots;
+    ck_tensor **slot_tensors;   /* the symbolic tensor of each value slot */
+    int *input_slots, *output_slots;
+    ck_plan plans[2];           /* [0]: full batches, [1]: the remainder */
+};
+
+extern const ck_layer_class ck_functional_class;
+extern const ck_layer_class ck_sequential_class;
+
+/* Builds the graph of a model from its symbolic inputs and outputs
+ * (Keras _map_graph_network: layer order by depth, then discovery). */
+ck_status ck_model_init_graph(ck_model *m, int n_in, ck_tensor *const *inputs, int n_out,
+                              ck_tensor *const *outputs);
+
+/* Frees the graph, plans and layer references of a model (class destroy). */
+void ck_model_destroy(ck_layer *layer);
+
+/* Runs the graph on concrete inputs whose shapes match `plan`, writing the
+ * outputs into the plan's buffers.  Allocates nothing once planned. */
+ck_status ck_model_run(ck_model *m, ck_plan *plan, const ck_tensor *const *inputs);
+
+/* Makes (or reuses) the plan for these concrete input shapes. */
+ck_status ck_model_plan(ck_model *m, int which, int n, const ck_shape *shapes, ck_plan **out);
+
+/* Drops the plans (after the graph or weights' shapes change). */
+void ck_model_drop_plans(ck_model *m);
+
+/* Output shapes of the graph for these input shapes (-1 allowed). */
+ck_status ck_model_infer_shapes(const ck_model *m, int n, const ck_shape *in, ck_shape *slot_shapes);
+
+/* The model config {"name", ["trainable"], "layers", "input_layers",
+ * "output_layers"} (a new object) and the model from one. */
+ck_status ck_model_config_json(const ck_model *m, json_t **out);
+ck_status ck_model_from_config_json(const json_t *config, int sequential, ck_model **out);
+
+/* {"class_name", "config"[, "keras_version", "backend"]} of a model. */
+ck_status ck_model_wrapper_json(const ck_model *m, int with_versions, json_t **out);
+
+/* A model from a parsed model JSON (any dialect, TF.js model.json too). */
+ck_status ck_model_from_json_value(const json_t *root, ck_model **out);
+
+/* Creates a model of class `cls` (functional or Sequential) from symbolic
+ * tensors; takes references on its layers. */
+ck_status ck_model_create(const ck_layer_class *cls, int n_in, ck_tensor *const *inputs, int n_out,
+                          ck_tensor *const *outputs, const char *name, int trainable, ck_model **out);
+
+/* Keras' model class name for the JSON wrapper ("Functional" / "Sequential"). */
+const char *ck_model_class_name(const ck_model *m);
+
+#endif

@@ -1,0 +1,75 @@
+/* model.to_json() / model_from_json(): the tf.keras 2.x wrapper with
+ * keras_version and backend; reads also Keras 1/2, Keras 3 and TF.js
+ * model.json topologies. */
+#include <string.h>
+
+#include "model/model.h"
+
+/* The keras_version ckeras writes: the tf.keras release whose formats it
+ * reproduces. */
+#define CK_WRITES_KERAS_VERSION "2.15.0"
+
+ck_status ck_model_wrapper_json(const ck_model *m, int with_versions, json_t **out)
+{
+    json_t *config = NULL, *w = json_object();
+    if (!w) return ck_oom("a model config");
+    ck_status st = ck_model_config_json(m, &config);
+    if (st == CK_OK) st = ck_json_set(w, "class_name", json_string(ck_model_class_name(m)));
+    if (st == CK_OK) {
+        st = ck_json_set(w, "config", config);
+        config = NULL;
+    }
+    if (st == CK_OK && with_versions) st = ck_json_set(w, "keras_version", json_string(CK_WRITES_KERAS_VERSION));
+    if (st == CK_OK && with_versions) st = ck_json_set(w, "backend", json_string("tensorflow"));
+    json_decref(config);
+    if (st != CK_OK) {
+        json_decref(w);
+        return st;
+    }
+    *out = w;
+    return CK_OK;
+}
+
+ck_status ck_model_to_json(const ck_model *m, char **out)
+{
+    json_t *w = NULL;
+    CK_TRY(ck_model_wrapper_json(m, 1, &w));
+    char *text = ck_json_dumps_python(w);
+    json_decref(w);
+    if (!text) return ck_oom("model JSON");
+    *out = text;
+    return CK_OK;
+}
+
+ck_status ck_model_from_json_value(const json_t *root, ck_model **out)
+{
+    const json_t *w = root;
+    /* TF.js model.json: {"modelTopology": {...}, "weightsManifest": ...};
+     * older TF.js nests the topology under "model_config". */
+    if (json_is_object(json_object_get(w, "modelTopology"))) w = json_object_get(w, "modelTopology");
+    if (json_is_object(json_object_get(w, "model_config"))) w = json_object_get(w, "model_config");
+    const char *cls = json_string_value(json_object_get(w, "class_name"));
+    if (!cls) return ck_error(CK_FORMAT_ERROR, "model JSON has no \"class_name\"");
+    ck_layer *layer = NULL;
+    CK_TRY(ck_layer_from_json(w, &layer));
+    ck_model *m = ck_layer_as_model(layer);
+    if (!m) {
+        ck_layer_free(layer);
+        return ck_error(CK_FORMAT_ERROR, "model JSON describes a %s layer, not a model (Functional, Model or "
+                        "Sequential)", cls);
+    }
+    *out = m;
+    return CK_OK;
+}
+
+ck_status ck_model_from_json(const char *json, ck_model **out)
+{
+    json_error_t err;
+    if (!json || !out) return ck_error(CK_VALUE_ERROR, "ck_model_from_json: NULL argument");
+    json_t *root = json_loads(json, 0, &err);
+    if (!root) return ck_error(CK_FORMAT_ERROR, "model JSON is not valid JSON: %s (line %d, column %d)", err.text,
+                               err.line, err.column);
+    ck_status st = ck_model_from_json_value(root, out);
+    json_decref(root);
+    return st;
+}

@@ -1,0 +1,276 @@
+/* Running a model: shape inference through the graph, buffers planned once
+ * per input-shape signature, and predict in batches.  A repeated predict
+ * with the same shapes allocates nothing. */
+#include <string.h>
+
+#include "model/model.h"
+
+ck_status ck_model_infer_shapes(const ck_model *m, int n, const ck_shape *in, ck_shape *slot_shapes)
+{
+    char a[128], b[128];
+    if (n != m->n_inputs)
+        return ck_error(CK_VALUE_ERROR, "Model \"%s\" expects %d input(s), but it received %d input tensors",
+                        m->base.name, m->n_inputs, n);
+    for (int i = 0; i < n; i++) {
+        const ck_tensor *sym = m->inputs[i];
+        int ok = in[i].rank == sym->rank;
+        for (int d = 0; ok && d < sym->rank; d++) ok = sym->shape[d] < 0 || in[i].dims[d] < 0 || sym->shape[d] == in[i].dims[d];
+        if (!ok)
+            return ck_error(CK_VALUE_ERROR, "Input %d of model \"%s\" is incompatible with the model: expected shape=%s, "
+                            "found shape=%s", i, m->base.name, ck_shape_str(a, sizeof a, sym->rank, sym->shape),
+                            ck_shape_fmt(b, sizeof b, &in[i]));
+        slot_shapes[m->input_slots[i]] = in[i];
+    }
+    ck_shape ins[CK_MAX_LAYER_INPUTS];
+    for (int s = 0; s < m->n_steps; s++) {
+        const ck_step *step = &m->steps[s];
+        for (int k = 0; k < step->n_in; k++) ins[k] = slot_shapes[step->in_slots[k]];
+        CK_TRY(ck_layer_check_inputs(step->node->layer, step->n_in, ins));
+        CK_TRY(ck_layer_compute_output_shape(step->node->layer, step->n_in, ins, &slot_shapes[step->out_slot]));
+    }
+    return CK_OK;
+}
+
+static int same_shapes(const ck_shape *a, const ck_shape *b, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (a[i].rank != b[i].rank) return 0;
+        for (int d = 0; d < a[i].rank; d++)
+            if (a[i].dims[d] != b[i].dims[d]) return 0;
+    }
+    return 1;
+}
+
+ck_status ck_model_plan(ck_model *m, int which, int n, const ck_shape *shapes, ck_plan **out)
+{
+    for (int p = 0; p < 2; p++) {
+        if (m->plans[p].valid && same_shapes(m->plans[p].input_shapes, shapes, n)) {
+            *out = &m->plans[p];
+            return CK_OK;
+        }
+    }
+    ck_shape *slot_shapes = ck_calloc((size_t)m->n_slots, sizeof *slot_shapes);
+    if (!slot_shapes) return ck_oom("a model plan");
+    ck_status st = ck_model_infer_shapes(m, n, shapes, slot_shapes);
+    ck_plan fresh = {0, NULL, NULL};
+    if (st == CK_OK) {
+        fresh.input_shapes = ck_malloc((size_t)n * sizeof *fresh.input_shapes);
+        fresh.buffers = ck_calloc((size_t)m->n_slots, sizeof *fresh.buffers);
+        if (!fresh.input_shapes || !fresh.buffers) st = ck_oom("a model plan");
+    }
+    for (int i = 0; st == CK_OK && i < n; i++) fresh.input_shapes[i] = shapes[i];
+    /* One buffer per computed value; model inputs are views made at run
+     * time.  (Keras' own graph keeps every intermediate too.) */
+    for (int s = 0; st == CK_OK && s < m->n_steps; s++) {
+        const ck_step *step = &m->steps[s];
+        const ck_shape *os = &slot_shapes[step->out_slot];
+        for (int d = 0; st == CK_OK && d < os->rank; d++)
+            if (os->dims[d] < 0)
+                st = ck_error(CK_VALUE_ERROR, "layer \"%s\": output shape is not fully known for these inputs",
+                              step->node->layer->name);
+        if (st == CK_OK)
+            st = ck_tensor_new(&fresh.buffers[step->out_slot], m->slot_tensors[step->out_slot]->dtype, os->rank,
+                               os->dims);
+    }
+    ck_free(slot_shapes);
+    if (st != CK_OK) {
+        for (int i = 0; fresh.buffers && i < m->n_slots; i++) ck_tensor_free(fresh.buffers[i]);
+        ck_free(fresh.buffers);
+        ck_free(fresh.input_shapes);
+        return st;
+    }
+    ck_plan *slot = &m->plans[which];
+    for (int i = 0; slot->buffers && i < m->n_slots; i++) ck_tensor_free(slot->buffers[i]);
+    ck_free(slot->buffers);
+    ck_free(slot->input_shapes);
+    *slot = fresh;
+    slot->valid = 1;
+    *out = slot;
+    return CK_OK;
+}
+
+ck_status ck_model_run(ck_model *m, ck_plan *plan, const ck_tensor *const *inputs)
+{
+    /* Views of the inputs live on the stack: nothing is allocated. */
+    ck_tensor views[CK_MAX_LAYER_INPUTS];
+    const ck_tensor *args[CK_MAX_LAYER_INPUTS];
+    if (m->n_inputs > CK_MAX_LAYER_INPUTS)
+        return ck_error(CK_NOT_IMPLEMENTED, "model \"%s\" has more than %d inputs", m->base.name, CK_MAX_LAYER_INPUTS);
+    for (int i = 0; i < m->n_inputs; i++) {
+        views[i] = *inputs[i];
+        views[i].owns_data = 0;
+        views[i].keras_history = NULL;
+        plan->buffers[m->input_slots[i]] = &views[i];
+    }
+    ck_status st = CK_OK;
+    for (int s = 0; st == CK_OK && s < m->n_steps; s++) {
+        const ck_step *step = &m->steps[s];
+        for (int k = 0; k < step->n_in; k++) args[k] = plan->buffers[step->in_slots[k]];
+        ck_tensor *out = plan->buffers[step->out_slot];
+        st = ck_layer_call_into(step->node->layer, step->n_in, args, &out);
+    }
+    for (int i = 0; i < m->n_inputs; i++) plan->buffers[m->input_slots[i]] = NULL;
+    return st;
+}
+
+/* Copies rows [r0, r0 + rows) of the batch axis between tensors. */
+static void copy_rows(ck_tensor *dst, int64_t dst_row, const ck_tensor *src, int64_t src_row, int64_t rows)
+{
+    size_t row_bytes = src->shape[0] ? (size_t)(src->size / src->shape[0]) * ck_dtype_size(src->dtype) : 0;
+    memcpy((char *)dst->data + (size_t)dst_row * row_bytes, (const char *)src->data + (size_t)src_row * row_bytes,
+           (size_t)rows * row_bytes);
+}
+
+/* A view of rows [r0, r0 + rows) of t. */
+static ck_tensor row_view(const ck_tensor *t, int64_t r0, int64_t rows)
+{
+    ck_tensor v = *t;
+    size_t row_bytes = t->shape[0] ? (size_t)(t->size / t->shape[0]) * ck_dtype_size(t->dtype) : 0;
+    v.data = (char *)t->data + (size_t)r0 * row_bytes;
+    v.shape[0] = rows;
+    v.size = t->shape[0] ? t->size / t->shape[0] * rows : 0;
+    v.owns_data = 0;
+    v.keras_history = NULL;
+    return v;
+}
+
+static ck_status check_predict_inputs(const ck_model *m, int n, const ck_tensor *const *inputs, int64_t *batch)
+{
+    if (n != m->n_inputs)
+        return ck_error(CK_VALUE_ERROR, "Model \"%s\" expects %d input(s), but it received %d input tensors",
+                        m->base.name, m->n_inputs, n);
+    for (int i = 0; i < n; i++) {
+        if (!inputs[i] || !inputs[i]->data || inputs[i]->rank < 1)
+            return ck_error(CK_VALUE_ERROR, "predict: input %d of model \"%s\" has no data or no batch axis", i,
+                            m->base.name);
+        if (inputs[i]->dtype != m->inputs[i]->dtype &&
+            !(ck_dtype_is_floating(inputs[i]->dtype) && ck_dtype_is_floating(m->inputs[i]->dtype)))
+            return ck_error(CK_TYPE_ERROR, "predict: input %d of model \"%s\" is %s, the model expects %s", i,
+                            m->base.name, ck_dtype_name(inputs[i]->dtype), ck_dtype_name(m->inputs[i]->dtype));
+        if (i > 0 && inputs[i]->shape[0] != inputs[0]->shape[0])
+            return ck_error(CK_VALUE_ERROR, "Data cardinality is ambiguous: model \"%s\" inputs have %lld and %lld "
+                            "samples. Make sure all arrays contain the same number of samples.", m->base.name,
+                            (long long)inputs[0]->shape[0], (long long)inputs[i]->shape[0]);
+    }
+    *batch = inputs[0]->shape[0];
+    return CK_OK;
+}
+
+/* Runs all batches; `outputs` already have the full output shapes. */
+static ck_status predict_batches(ck_model *m, const ck_tensor *const *inputs, ck_tensor *const *outputs,
+                                 int64_t total, int64_t batch_size)
+{
+    ck_tensor views[CK_MAX_LAYER_INPUTS];
+    const ck_tensor *args[CK_MAX_LAYER_INPUTS];
+    ck_shape shapes[CK_MAX_LAYER_INPUTS];
+    for (int64_t r0 = 0; r0 < total; r0 += batch_size) {
+        int64_t rows = total - r0 < batch_size ? total - r0 : batch_size;
+        for (int i = 0; i < m->n_inputs; i++) {
+            views[i] = row_view(inputs[i], r0, rows);
+            args[i] = &views[i];
+            shapes[i] = ck_tensor_shape(&views[i]);
+        }
+        ck_plan *plan = NULL;
+        CK_TRY(ck_model_plan(m, rows == batch_size ? 0 : 1, m->n_inputs, shapes, &plan));
+        CK_TRY(ck_model_run(m, plan, args));
+        for (int o = 0; o < m->n_outputs; o++) copy_rows(outputs[o], r0, plan->buffers[m->output_slots[o]], 0, rows);
+    }
+    return CK_OK;
+}
+
+/* Converts floating inputs of another precision (Keras casts them too). */
+static ck_status cast_inputs(const ck_model *m, int n, const ck_tensor *const *inputs, ck_tensor **cast,
+                             const ck_tensor **use)
+{
+    for (int i = 0; i < n; i++) {
+        cast[i] = NULL;
+        use[i] = inputs[i];
+        if (inputs[i]->dtype != m->inputs[i]->dtype) {
+            ck_status st = ck_tensor_cast(&cast[i], inputs[i], m->inputs[i]->dtype);
+            if (st != CK_OK) {
+                for (int k = 0; k < i; k++) ck_tensor_free(cast[k]);
+                return st;
+            }
+            use[i] = cast[i];
+        }
+    }
+    return CK_OK;
+}
+
+static ck_status output_shapes(ck_model *m, int n, const ck_tensor *const *inputs, int64_t total, int64_t batch_size,
+                               ck_shape *out_shapes)
+{
+    ck_shape shapes[CK_MAX_LAYER_INPUTS];
+    for (int i = 0; i < n; i++) {
+        shapes[i] = ck_tensor_shape(inputs[i]);
+        shapes[i].dims[0] = total < batch_size ? total : batch_size;
+    }
+    ck_plan *plan = NULL;
+    if (total == 0) {
+        ck_shape *slot_shapes = ck_calloc((size_t)m->n_slots, sizeof *slot_shapes);
+        if (!slot_shapes) return ck_oom("predict");
+        for (int i = 0; i < n; i++) shapes[i].dims[0] = 0;
+        ck_status st = ck_model_infer_shapes(m, n, shapes, slot_shapes);
+        for (int o = 0; st == CK_OK && o < m->n_outputs; o++) out_shapes[o] = slot_shapes[m->output_slots[o]];
+        ck_free(slot_shapes);
+        return st;
+    }
+    CK_TRY(ck_model_plan(m, total >= batch_size ? 0 : 1, n, shapes, &plan));
+    for (int o = 0; o < m->n_outputs; o++) {
+        out_shapes[o] = ck_tensor_shape(plan->buffers[m->output_slots[o]]);
+        out_shapes[o].dims[0] = total;
+    }
+    return CK_OK;
+}
+
+ck_status ck_model_predict(ck_model *m, int n, const ck_tensor *const *inputs, ck_tensor **outputs,
+                           int64_t batch_size)
+{
+    int64_t total;
+    if (batch_size < 0) return ck_error(CK_VALUE_ERROR, "predict: batch_size must be positive, got %lld", (long long)batch_size);
+    if (batch_size == 0) batch_size = 32;
+    CK_TRY(check_predict_inputs(m, n, inputs, &total));
+    ck_tensor *cast[CK_MAX_LAYER_INPUTS];
+    const ck_tensor *use[CK_MAX_LAYER_INPUTS];
+    CK_TRY(cast_inputs(m, n, inputs, cast, use));
+    ck_shape oshapes[CK_MAX_LAYER_INPUTS];
+    ck_tensor *outs[CK_MAX_LAYER_INPUTS] = {NULL};
+    ck_status st = m->n_outputs <= CK_MAX_LAYER_INPUTS ? CK_OK
+                   : ck_error(CK_NOT_IMPLEMENTED, "more than %d model outputs", CK_MAX_LAYER_INPUTS);
+    if (st == CK_OK) st = output_shapes(m, n, use, total, batch_size, oshapes);
+    for (int o = 0; st == CK_OK && o < m->n_outputs; o++)
+        st = ck_tensor_new(&outs[o], m->outputs[o]->dtype, oshapes[o].rank, oshapes[o].dims);
+    if (st == CK_OK) st = predict_batches(m, use, outs, total, batch_size);
+    for (int i = 0; i < n; i++) ck_tensor_free(cast[i]);
+    for (int o = 0; o < m->n_outputs; o++) {
+        if (st == CK_OK) outputs[o] = outs[o];
+        else ck_tensor_free(outs[o]);
+    }
+    return st;
+}
+
+ck_status ck_model_predict_into(ck_model *m, int n, const ck_tensor *const *inputs, ck_tensor *const *outputs,
+                                int64_t batch_size)
+{
+    int64_t total;
+    char a[128], b[128];
+    if (batch_size < 0) return ck_error(CK_VALUE_ERROR, "predict: batch_size must be positive, got %lld", (long long)batch_size);
+    if (batch_size == 0) batch_size = 32;
+    CK_TRY(check_predict_inputs(m, n, inputs, &total));
+    for (int i = 0; i < n; i++)
+        if (inputs[i]->dtype != m->inputs[i]->dtype)
+            return ck_error(CK_TYPE_ERROR, "predict_into: input %d is %s, the model expects %s (no conversion here)",
+                            i, ck_dtype_name(inputs[i]->dtype), ck_dtype_name(m->inputs[i]->dtype));
+    ck_shape oshapes[CK_MAX_LAYER_INPUTS];
+    CK_TRY(output_shapes(m, n, inputs, total, batch_size, oshapes));
+    for (int o = 0; o < m->n_outputs; o++) {
+        ck_shape got = outputs[o] ? ck_tensor_shape(outputs[o]) : (ck_shape){0, {0}};
+        int ok = outputs[o] && outputs[o]->data && outputs[o]->dtype == m->outputs[o]->dtype &&
+                 same_shapes(&got, &oshapes[o], 1);
+        if (!ok)
+            return ck_error(CK_VALUE_ERROR, "predict_into: output %d must be %s %s, got %s", o,
+                            ck_dtype_name(m->outputs[o]->dtype), ck_shape_fmt(a, sizeof a, &oshapes[o]),
+                            outputs[o] ? ck_shape_fmt(b, sizeof b, &got) : "NULL");
+    }
+    return predict_batches(m, inputs, outputs, total, batch_size);
+}
