@@ -13,7 +13,7 @@ Test(layer_base, snake_case_matches_tf_keras)
                               {"BatchNormalization", "batch_normalization"}, {"LSTM", "lstm"}, {"ReLU", "re_lu"},
                               {"PReLU", "p_re_lu"}, {"GlobalAveragePooling2D", "global_average_pooling2d"},
                               {"Conv2DTranspose", "conv2d_transpose"}, {"UpSampling2D", "up_sampling2d"},
-                              {"MyDense2Layer", "my_dense2_layer"}, {"_Private", "private_private"}};
+                              {"MyDense2Layer", "my_dense2_layer"}, {"_Private", "private__private"}};
     char buf[128];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         ck_snake_case(cases[i][0], buf, sizeof buf);
