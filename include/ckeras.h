@@ -1198,6 +1198,35 @@ ck_status ck_model_to_json(const ck_model *m, char **out);
  *  dict or a bare list, and TF.js model.json (its modelTopology).  Weights
  *  are freshly initialised. */
 ck_status ck_model_from_json(const char *json, ck_model **out);
+
+/* --- files --------------------------------------------------------------- */
+
+/** Loads a whole model: a Keras HDF5 file (`model.save("x.h5")`, any Keras
+ *  version from 1.x to 3.x), a `.keras` archive (Keras 3, tf.keras 2.13+),
+ *  or a JSON architecture (tf.keras/Keras to_json, or a TF.js model.json,
+ *  whose weight files are read too).  A plain architecture JSON gets
+ *  freshly initialised weights (load them with ck_model_load_weights).
+ *  Errors name the file: CK_IO_ERROR, CK_FORMAT_ERROR (malformed, weights
+ *  that do not fit), CK_NOT_IMPLEMENTED (a layer class ckeras lacks). */
+ck_status ck_model_load(const char *path, ck_model **out);
+
+/** `model.load_weights(path, by_name)`: a legacy HDF5 weights file (or a
+ *  full model file), a Keras 3 `.weights.h5`, or a `.keras` archive.  By
+ *  topology (by_name 0, Keras' default) the file's layers with weights pair
+ *  in order with the model's; by name they pair by layer name and layers
+ *  missing from the model are skipped.  Every layer is checked (count and
+ *  shapes) before any weight changes. */
+ck_status ck_model_load_weights(ck_model *m, const char *path, int by_name);
+
+/** Saves a model by the extension of `path`: `.h5`/`.hdf5` in the tf.keras
+ *  2.x HDF5 layout (model_config + model_weights), `.keras` as the archive
+ *  tf.keras 2.13-2.15 write, `.json` as to_json.  Files are written to a
+ *  temporary name and renamed, so a failure never leaves half a file. */
+ck_status ck_model_save(ck_model *m, const char *path);
+
+/** `model.save_weights(path)`: the tf.keras 2.x HDF5 weights layout, or the
+ *  Keras 3 layout when the name ends in `.weights.h5`. */
+ck_status ck_model_save_weights(ck_model *m, const char *path);
 /* ==== END MODEL API ==== */
 
 #ifdef __cplusplus

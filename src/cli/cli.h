@@ -36,6 +36,9 @@ extern const ck_cli_command ck_cmd_batch_dot;
 extern const ck_cli_command ck_cmd_show;
 extern const ck_cli_command ck_cmd_apply;
 extern const ck_cli_command ck_cmd_config;
+extern const ck_cli_command ck_cmd_summary;
+extern const ck_cli_command ck_cmd_predict;
+extern const ck_cli_command ck_cmd_convert;
 
 /* Reads a whole text file (ck_malloc'ed); NULL with the error recorded. */
 char *ck_cli_read_text(const char *path);

@@ -8,6 +8,9 @@ static const ck_cli_command *const commands[] = {
     &ck_cmd_batch_dot,
     &ck_cmd_apply,
     &ck_cmd_config,
+    &ck_cmd_summary,
+    &ck_cmd_predict,
+    &ck_cmd_convert,
     &ck_cmd_show,
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };

@@ -82,7 +82,7 @@ ck_status ck_arg_axes(const json_t *v, const char *cls, const char *key, int axe
                       int *is_list)
 {
     if (!v || json_is_null(v)) return CK_OK;
-    int tmp[CK_MAX_RANK];
+    int tmp[CK_MAX_RANK] = {0};
     if (json_is_array(v)) {
         size_t n = json_array_size(v);
         if (n > CK_MAX_RANK)

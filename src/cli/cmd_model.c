@@ -1,0 +1,157 @@
+/* ckeras summary / predict / convert: whole models and their files. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/cli.h"
+
+/* Loads MODEL, then the --weights file if one is given. */
+static ck_status load_model(const char *path, const char *weights, ck_model **out)
+{
+    ck_model *m = NULL;
+    ck_status loaded = ck_model_load(path, &m);
+    if (loaded != CK_OK) return loaded;
+    if (weights) {
+        ck_status st = ck_model_load_weights(m, weights, 0);
+        if (st != CK_OK) {
+            ck_model_free(m);
+            return st;
+        }
+    }
+    *out = m;
+    return CK_OK;
+}
+
+static int run_summary(int argc, char **argv)
+{
+    const char *model = NULL, *weights = NULL, *v;
+    for (int i = 1; i < argc; i++) {
+        if ((v = ck_cli_option(argc, argv, &i, "weights"))) weights = v;
+        else if (argv[i][0] == '-' && argv[i][1]) return ck_cli_fail("summary: unknown option '%s'", argv[i]);
+        else if (!model) model = argv[i];
+        else return ck_cli_fail("summary takes one MODEL file");
+    }
+    if (!model) return ck_cli_fail("summary needs a MODEL file (.h5, .keras or .json)");
+    ck_model *m = NULL;
+    char *text = NULL;
+    ck_status st = load_model(model, weights, &m);
+    if (st == CK_OK) st = ck_model_summary(m, &text);
+    if (st == CK_OK) fputs(text, stdout);
+    ck_free(text);
+    ck_model_free(m);
+    return st == CK_OK ? 0 : ck_cli_fail_status(st);
+}
+
+static int run_predict(int argc, char **argv)
+{
+    enum { MAX_IO = 64 };
+    const char *model = NULL, *weights = NULL, *out = NULL, *dir = NULL, *v;
+    const char *inputs[MAX_IO];
+    int n_in = 0;
+    int64_t batch = 32;
+    for (int i = 1; i < argc; i++) {
+        if ((v = ck_cli_option(argc, argv, &i, "weights"))) {
+            weights = v;
+        } else if ((v = ck_cli_option(argc, argv, &i, "batch-size"))) {
+            char *end;
+            errno = 0;
+            long long b = strtoll(v, &end, 10);
+            if (*end || errno || b <= 0) return ck_cli_fail("bad --batch-size '%s': expected a positive integer", v);
+            batch = b;
+        } else if ((v = ck_cli_option(argc, argv, &i, "output-dir"))) {
+            dir = v;
+        } else if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) {
+            if (i + 1 >= argc) return ck_cli_fail("-o needs a file name");
+            out = argv[++i];
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return ck_cli_fail("predict: unknown option '%s'", argv[i]);
+        } else if (!model) {
+            model = argv[i];
+        } else if (n_in < MAX_IO) {
+            inputs[n_in++] = argv[i];
+        } else {
+            return ck_cli_fail("predict: too many inputs");
+        }
+    }
+    if (!model || n_in == 0) return ck_cli_fail("predict needs MODEL and at least one input .npy");
+    if (!out == !dir) return ck_cli_fail("predict needs exactly one of -o OUT.npy or --output-dir DIR");
+
+    ck_model *m = NULL;
+    ck_tensor *in[MAX_IO] = {NULL}, *res[MAX_IO] = {NULL};
+    int n_out = 0;
+    ck_status st = load_model(model, weights, &m);
+    if (st == CK_OK) {
+        n_out = ck_model_output_count(m);
+        if (n_in != ck_model_input_count(m))
+            st = ck_error(CK_VALUE_ERROR, "model \"%s\" has %d inputs, %d input files given", ck_model_name(m),
+                          ck_model_input_count(m), n_in);
+        else if (out && n_out != 1)
+            st = ck_error(CK_VALUE_ERROR, "model \"%s\" has %d outputs: use --output-dir DIR", ck_model_name(m), n_out);
+        else if (n_out > MAX_IO)
+            st = ck_error(CK_NOT_IMPLEMENTED, "more than %d outputs", MAX_IO);
+    }
+    for (int i = 0; st == CK_OK && i < n_in; i++) st = ck_npy_load(inputs[i], &in[i]);
+    if (st == CK_OK) st = ck_model_predict(m, n_in, (const ck_tensor *const *)in, res, batch);
+    if (st == CK_OK && dir && mkdir(dir, 0777) != 0 && errno != EEXIST)
+        st = ck_error(CK_IO_ERROR, "cannot create directory '%s': %s", dir, strerror(errno));
+    for (int o = 0; st == CK_OK && o < n_out; o++) {
+        char path[4096];
+        if (out) snprintf(path, sizeof path, "%s", out);
+        else snprintf(path, sizeof path, "%s/output_%d.npy", dir, o);
+        st = ck_npy_save(path, res[o]);
+    }
+    for (int i = 0; i < n_in; i++) ck_tensor_free(in[i]);
+    for (int o = 0; o < n_out; o++) ck_tensor_free(res[o]);
+    ck_model_free(m);
+    return st == CK_OK ? 0 : ck_cli_fail_status(st);
+}
+
+static int run_convert(int argc, char **argv)
+{
+    const char *model = NULL, *target = NULL, *weights = NULL, *v;
+    for (int i = 1; i < argc; i++) {
+        if ((v = ck_cli_option(argc, argv, &i, "weights"))) weights = v;
+        else if (argv[i][0] == '-' && argv[i][1]) return ck_cli_fail("convert: unknown option '%s'", argv[i]);
+        else if (!model) model = argv[i];
+        else if (!target) target = argv[i];
+        else return ck_cli_fail("convert takes MODEL and OUT");
+    }
+    if (!model || !target) return ck_cli_fail("convert needs MODEL and OUT.h5|OUT.keras|OUT.json");
+    ck_model *m = NULL;
+    ck_status st = load_model(model, weights, &m);
+    if (st == CK_OK) st = ck_model_save(m, target);
+    ck_model_free(m);
+    return st == CK_OK ? 0 : ck_cli_fail_status(st);
+}
+
+const ck_cli_command ck_cmd_summary = {
+    "summary",
+    "print the Keras summary table of a model file",
+    "usage: ckeras summary MODEL [--weights W.h5]\n\n"
+    "MODEL is a full Keras .h5, a .keras archive, or an architecture .json (then\n"
+    "--weights gives the weights file).  Prints model.summary() as tf.keras does.\n",
+    run_summary,
+};
+
+const ck_cli_command ck_cmd_predict = {
+    "predict",
+    "run a model on .npy inputs",
+    "usage: ckeras predict MODEL [--weights W.h5] IN.npy [IN2.npy ...]\n"
+    "                      (-o OUT.npy | --output-dir DIR) [--batch-size N]\n\n"
+    "Inputs are given in the order of the model's inputs.  A model with several\n"
+    "outputs writes DIR/output_0.npy, DIR/output_1.npy, ... in the order of its\n"
+    "outputs.  --batch-size defaults to 32, as in Keras.\n",
+    run_predict,
+};
+
+const ck_cli_command ck_cmd_convert = {
+    "convert",
+    "convert a model between .h5, .keras and .json",
+    "usage: ckeras convert MODEL OUT.h5|OUT.keras|OUT.json [--weights W.h5]\n\n"
+    "Loads MODEL (and its weights) and saves it in the format of OUT's extension:\n"
+    ".h5 in the tf.keras 2.x HDF5 layout, .keras as a Keras archive, .json as\n"
+    "the architecture only.\n",
+    run_convert,
+};

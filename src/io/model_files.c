@@ -1,0 +1,399 @@
+/* Models and files: load and save full models (.h5, .keras, .json),
+ * weights files (.h5 by topology or by name, Keras 3 .weights.h5), and
+ * TF.js model.json + weight files.  This floor joins the plain-data
+ * readers (keras_h5, keras_archive) to the model floor; weights are checked
+ * for every layer before any is assigned. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "io/keras_archive.h"
+#include "io/keras_h5.h"
+#include "io/model_io.h"
+#include "model/model.h"
+
+/* ---- pairing weights with layers ---------------------------------------- */
+
+/* A planned assignment: a layer and the values for its weights. */
+typedef struct weight_plan {
+    ck_layer *layer;
+    int n;
+    const ck_tensor **values;
+} weight_plan;
+
+static ck_status check_layer_values(const char *file, ck_layer *layer, int n, const ck_tensor *const *values)
+{
+    char a[128], b[128];
+    int expected = ck_layer_weight_count(layer);
+    if (n != expected)
+        return ck_error(CK_VALUE_ERROR, "%s: layer \"%s\" expects %d weights, but the saved weights have %d "
+                        "elements", file, ck_layer_name(layer), expected, n);
+    for (int i = 0; i < n; i++) {
+        const ck_tensor *ref = ck_weight_value(ck_layer_weight(layer, i)), *v = values[i];
+        int same = v->rank == ref->rank;
+        for (int d = 0; same && d < v->rank; d++) same = v->shape[d] == ref->shape[d];
+        if (!same)
+            return ck_error(CK_VALUE_ERROR, "%s: layer \"%s\" weight %d (%s) has shape %s in the model but %s in "
+                            "the file", file, ck_layer_name(layer), i, ck_weight_name(ck_layer_weight(layer, i)),
+                            ck_shape_str(a, sizeof a, ref->rank, ref->shape), ck_shape_str(b, sizeof b, v->rank, v->shape));
+    }
+    return CK_OK;
+}
+
+/* Checks every planned layer, then assigns them all. */
+static ck_status apply_plans(const char *file, weight_plan *plans, int n)
+{
+    for (int i = 0; i < n; i++) CK_TRY(check_layer_values(file, plans[i].layer, plans[i].n, plans[i].values));
+    for (int i = 0; i < n; i++) CK_TRY(ck_layer_set_weights(plans[i].layer, plans[i].n, plans[i].values));
+    return CK_OK;
+}
+
+static void free_plans(weight_plan *plans, int n)
+{
+    for (int i = 0; plans && i < n; i++) ck_free(plans[i].values);
+    ck_free(plans);
+}
+
+/* Layers as Keras lists them in model.layers (a Sequential hides its
+ * InputLayer). */
+static int visible_layer(const ck_model *m, const ck_layer *l)
+{
+    return !(m->sequential && l->cls == &ck_input_layer_class);
+}
+
+static ck_status plan_from_h5_layer(weight_plan *p, ck_layer *layer, const ck_h5_layer *hl)
+{
+    p->layer = layer;
+    p->n = (int)hl->n_weights;
+    p->values = ck_calloc(hl->n_weights ? hl->n_weights : 1, sizeof *p->values);
+    if (!p->values) return ck_oom("weight loading");
+    for (size_t k = 0; k < hl->n_weights; k++) p->values[k] = hl->weights[k].value;
+    return CK_OK;
+}
+
+ck_status ck_model_assign_h5_weights(ck_model *m, const ck_keras_h5 *f, const char *file, int by_name)
+{
+    weight_plan *plans = ck_calloc((size_t)(m->n_layers + 1), sizeof *plans);
+    if (!plans) return ck_oom("weight loading");
+    int np = 0;
+    ck_status st = CK_OK;
+    if (by_name) {
+        /* Keras load_weights(by_name=True): layers of the file that the
+         * model has, matched by name; others are skipped. */
+        for (size_t i = 0; st == CK_OK && i < f->n_layers; i++) {
+            const ck_h5_layer *hl = &f->layers[i];
+            if (hl->n_weights == 0) continue;
+            ck_layer *l = NULL;
+            for (int k = 0; k < m->n_layers && !l; k++)
+                if (strcmp(ck_layer_name(m->layers[k]), hl->name) == 0) l = m->layers[k];
+            if (l) st = plan_from_h5_layer(&plans[np++], l, hl);
+        }
+    } else {
+        /* By topology: the file's layers with weights, in order, against the
+         * model's layers with weights, in model.layers order. */
+        int n_file = 0, n_model = 0;
+        for (size_t i = 0; i < f->n_layers; i++) n_file += f->layers[i].n_weights > 0;
+        for (int k = 0; k < m->n_layers; k++)
+            n_model += visible_layer(m, m->layers[k]) && ck_layer_weight_count(m->layers[k]) > 0;
+        if (n_file != n_model)
+            st = ck_error(CK_VALUE_ERROR, "%s: Layer count mismatch when loading weights from file. Model expected %d "
+                          "layers, found %d saved layers.", file, n_model, n_file);
+        size_t fi = 0;
+        for (int k = 0; st == CK_OK && k < m->n_layers; k++) {
+            ck_layer *l = m->layers[k];
+            if (!visible_layer(m, l) || ck_layer_weight_count(l) == 0) continue;
+            while (f->layers[fi].n_weights == 0) fi++;
+            st = plan_from_h5_layer(&plans[np++], l, &f->layers[fi++]);
+        }
+    }
+    if (st == CK_OK) st = apply_plans(file, plans, np);
+    free_plans(plans, np);
+    return st;
+}
+
+/* Keras 3 archives: layers/<snake_case class>[_k]/vars/<i>, k counting
+ * earlier layers of the same class in the config's layer order; a vars
+ * group's `name` attribute (Keras >= 3.6), when present, names the layer
+ * directly. */
+static ck_status k3_layer_path(const ck_keras_archive *a, const char *prefix, const json_t *layers, int index,
+                               char *path, size_t n)
+{
+    const json_t *entry = json_array_get(layers, (size_t)index);
+    const char *cls = json_string_value(json_object_get(entry, "class_name"));
+    const char *name = json_string_value(json_object_get(entry, "name"));
+    if (!name) name = json_string_value(json_object_get(json_object_get(entry, "config"), "name"));
+    if (!cls || !name) return ck_error(CK_FORMAT_ERROR, "config.json: a layer without class_name or name");
+    size_t plen = strlen(prefix);
+    for (size_t g = 0; g < a->n_groups; g++) {
+        const ck_keras_vars_group *grp = &a->groups[g];
+        size_t len = strlen(grp->path);
+        /* A direct child: prefix + "layers/<x>/vars". */
+        if (grp->name && strcmp(grp->name, name) == 0 && strncmp(grp->path, prefix, plen) == 0 &&
+            strncmp(grp->path + plen, "layers/", 7) == 0 && len > 5 && strcmp(grp->path + len - 5, "/vars") == 0 &&
+            memchr(grp->path + plen + 7, '/', len - plen - 12) == NULL) {
+            snprintf(path, n, "%.*s", (int)(len - 5), grp->path);
+            return CK_OK;
+        }
+    }
+    int k = 0;
+    for (int i = 0; i < index; i++) {
+        const char *c = json_string_value(json_object_get(json_array_get(layers, (size_t)i), "class_name"));
+        k += c && strcmp(c, cls) == 0;
+    }
+    char snake[128];
+    ck_snake_case(cls, snake, sizeof snake);
+    if (k == 0) snprintf(path, n, "%slayers/%s", prefix, snake);
+    else snprintf(path, n, "%slayers/%s_%d", prefix, snake, k);
+    return CK_OK;
+}
+
+static ck_status plan_k3(const ck_keras_archive *a, const char *file, ck_model *m, const json_t *model_config,
+                         const char *prefix, weight_plan **plans, int *np, int *cap)
+{
+    const json_t *layers = json_object_get(model_config, "layers");
+    for (int i = 0; i < (int)json_array_size(layers); i++) {
+        const json_t *entry = json_array_get(layers, (size_t)i);
+        const char *name = json_string_value(json_object_get(entry, "name"));
+        if (!name) name = json_string_value(json_object_get(json_object_get(entry, "config"), "name"));
+        ck_layer *l = NULL;
+        if (!name || ck_model_get_layer(m, name, &l) != CK_OK) {
+            ck_clear_error();
+            continue;
+        }
+        char path[1024];
+        CK_TRY(k3_layer_path(a, prefix, layers, i, path, sizeof path));
+        ck_model *nested = ck_layer_as_model(l);
+        if (nested) {
+            char sub[1040];
+            snprintf(sub, sizeof sub, "%s/", path);
+            CK_TRY(plan_k3(a, file, nested, json_object_get(entry, "config"), sub, plans, np, cap));
+            continue;
+        }
+        int nw = ck_layer_weight_count(l);
+        if (nw == 0) continue;
+        if (*np == *cap) {
+            int ncap = *cap * 2 + 8;
+            weight_plan *grown = ck_realloc(*plans, (size_t)ncap * sizeof *grown);
+            if (!grown) return ck_oom("weight loading");
+            *plans = grown;
+            *cap = ncap;
+        }
+        weight_plan *p = &(*plans)[(*np)++];
+        p->layer = l;
+        p->n = nw;
+        p->values = ck_calloc((size_t)nw, sizeof *p->values);
+        if (!p->values) return ck_oom("weight loading");
+        for (int w = 0; w < nw; w++) {
+            char vpath[1100];
+            snprintf(vpath, sizeof vpath, "%s/vars/%d", path, w);
+            p->values[w] = ck_keras_archive_find(a, vpath);
+            if (!p->values[w])
+                return ck_error(CK_FORMAT_ERROR, "%s: no variable %s for weight %d of layer \"%s\"", file, vpath, w,
+                                name);
+        }
+    }
+    return CK_OK;
+}
+
+ck_status ck_model_assign_archive_weights(ck_model *m, const ck_keras_archive *a, const json_t *model_config,
+                                          const char *file)
+{
+    weight_plan *plans = NULL;
+    int np = 0, cap = 0;
+    ck_status st = plan_k3(a, file, m, model_config, "", &plans, &np, &cap);
+    if (st == CK_OK) st = apply_plans(file, plans, np);
+    free_plans(plans, np);
+    return st;
+}
+
+/* ---- file kinds ------------------------------------------------------------ */
+
+typedef enum file_kind { KIND_UNKNOWN, KIND_HDF5, KIND_ZIP, KIND_JSON } file_kind;
+
+static ck_status sniff(const char *path, file_kind *kind)
+{
+    unsigned char head[8] = {0};
+    FILE *f = fopen(path, "rb");
+    if (!f) return ck_error(CK_IO_ERROR, "cannot open '%s': %s", path, strerror(errno));
+    size_t n = fread(head, 1, sizeof head, f);
+    int c = ' ';
+    while (n > 0 && (head[0] == ' ' || head[0] == '\n') && c != EOF) c = fgetc(f), head[0] = (unsigned char)c;
+    fclose(f);
+    if (n >= 8 && memcmp(head, "\x89HDF\r\n\x1a\n", 8) == 0) *kind = KIND_HDF5;
+    else if (n >= 4 && memcmp(head, "PK\x03\x04", 4) == 0) *kind = KIND_ZIP;
+    else if (n >= 1 && (head[0] == '{' || head[0] == '[')) *kind = KIND_JSON;
+    else {
+        /* HDF5 files may start with a user block; let libhdf5 decide. */
+        const char *dot = strrchr(path, '.');
+        *kind = dot && (!strcmp(dot, ".h5") || !strcmp(dot, ".hdf5") || !strcmp(dot, ".keras_h5")) ? KIND_HDF5 : KIND_UNKNOWN;
+    }
+    if (*kind == KIND_UNKNOWN)
+        return ck_error(CK_FORMAT_ERROR, "'%s' is neither an HDF5 file, a .keras archive nor a JSON file", path);
+    return CK_OK;
+}
+
+static ck_status model_from_text(const char *text, const char *file, json_t **root, ck_model **out)
+{
+    json_error_t err;
+    json_t *j = json_loads(text, 0, &err);
+    if (!j) return ck_error(CK_FORMAT_ERROR, "%s: the model config is not valid JSON: %s (line %d)", file, err.text, err.line);
+    ck_status st = ck_model_from_json_value(j, out);
+    if (st != CK_OK) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", ck_last_error());
+        json_decref(j);
+        return ck_error(st, "%s: %s", file, msg);
+    }
+    if (root) *root = j;
+    else json_decref(j);
+    return CK_OK;
+}
+
+static ck_status load_hdf5(const char *path, ck_model **out)
+{
+    ck_keras_h5 *f = NULL;
+    CK_TRY(ck_h5_read(path, &f));
+    ck_status st = CK_OK;
+    ck_model *m = NULL;
+    if (!f->model_config)
+        st = ck_error(CK_FORMAT_ERROR, "%s is a weights-only file (no model_config): load an architecture JSON and "
+                      "give this file as its weights", path);
+    if (st == CK_OK) st = model_from_text(f->model_config, path, NULL, &m);
+    /* The config and the weights come from one file, so the layers pair by
+     * name, which is what Keras' by-position pairing amounts to here. */
+    if (st == CK_OK) st = ck_model_assign_h5_weights(m, f, path, 1);
+    ck_keras_h5_free(f);
+    if (st != CK_OK) {
+        ck_model_free(m);
+        return st;
+    }
+    *out = m;
+    return CK_OK;
+}
+
+static ck_status load_archive(const char *path, ck_model **out)
+{
+    ck_keras_archive *a = NULL;
+    CK_TRY(ck_keras_archive_read(path, &a));
+    json_t *root = NULL;
+    ck_model *m = NULL;
+    ck_status st = model_from_text(a->config_json, path, &root, &m);
+    if (st == CK_OK) st = ck_model_assign_archive_weights(m, a, json_object_get(root, "config"), path);
+    json_decref(root);
+    ck_keras_archive_free(a);
+    if (st != CK_OK) {
+        ck_model_free(m);
+        return st;
+    }
+    *out = m;
+    return CK_OK;
+}
+
+char *ck_read_text_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        ck_error(CK_IO_ERROR, "cannot open '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16, len = 0;
+    char *buf = ck_malloc(cap);
+    while (buf) {
+        len += fread(buf + len, 1, cap - len - 1, f);
+        if (len < cap - 1) break;
+        char *grown = ck_realloc(buf, cap * 2);
+        if (!grown) {
+            ck_free(buf);
+            buf = NULL;
+        } else {
+            buf = grown;
+            cap *= 2;
+        }
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (!buf) {
+        ck_oom("a text file");
+        return NULL;
+    }
+    if (bad) {
+        ck_free(buf);
+        ck_error(CK_IO_ERROR, "cannot read '%s'", path);
+        return NULL;
+    }
+    buf[len] = '\0';
+    return buf;
+}
+
+static ck_status load_json(const char *path, ck_model **out)
+{
+    char *text = ck_read_text_file(path);
+    if (!text) return ck_last_status();
+    json_t *root = NULL;
+    ck_model *m = NULL;
+    ck_status st = model_from_text(text, path, &root, &m);
+    ck_free(text);
+    if (st == CK_OK && json_object_get(root, "weightsManifest")) st = ck_model_assign_tfjs_weights(m, root, path);
+    json_decref(root);
+    if (st != CK_OK) {
+        ck_model_free(m);
+        return st;
+    }
+    *out = m;
+    return CK_OK;
+}
+
+ck_status ck_model_load(const char *path, ck_model **out)
+{
+    file_kind kind;
+    if (!path || !out) return ck_error(CK_VALUE_ERROR, "ck_model_load: NULL argument");
+    CK_TRY(sniff(path, &kind));
+    switch (kind) {
+    case KIND_HDF5: return load_hdf5(path, out);
+    case KIND_ZIP: return load_archive(path, out);
+    case KIND_JSON: return load_json(path, out);
+    default: break;
+    }
+    return ck_error(CK_FORMAT_ERROR, "%s: unknown file kind", path);
+}
+
+ck_status ck_model_load_weights(ck_model *m, const char *path, int by_name)
+{
+    file_kind kind;
+    if (!m || !path) return ck_error(CK_VALUE_ERROR, "ck_model_load_weights: NULL argument");
+    CK_TRY(sniff(path, &kind));
+    if (kind == KIND_ZIP) {
+        ck_keras_archive *a = NULL;
+        CK_TRY(ck_keras_archive_read(path, &a));
+        json_t *root = NULL;
+        json_error_t err;
+        ck_status st = CK_OK;
+        root = json_loads(a->config_json, 0, &err);
+        if (!root) st = ck_error(CK_FORMAT_ERROR, "%s: config.json is not valid JSON", path);
+        if (st == CK_OK) st = ck_model_assign_archive_weights(m, a, json_object_get(root, "config"), path);
+        json_decref(root);
+        ck_keras_archive_free(a);
+        return st;
+    }
+    if (kind != KIND_HDF5) return ck_error(CK_FORMAT_ERROR, "%s: a weights file must be HDF5 or a .keras archive", path);
+    ck_keras_h5 *f = NULL;
+    ck_status st = ck_h5_read(path, &f);
+    if (st == CK_FORMAT_ERROR) {
+        /* A Keras 3 .weights.h5 (layers/<name>/vars/<i>) has no layer_names. */
+        char first[1024];
+        snprintf(first, sizeof first, "%s", ck_last_error());
+        ck_keras_archive *a = NULL;
+        if (ck_keras_weights_h5_read(path, &a) != CK_OK) return ck_error(CK_FORMAT_ERROR, "%s", first);
+        json_t *config = NULL;
+        st = ck_model_config_json(m, &config);
+        if (st == CK_OK) st = ck_model_assign_archive_weights(m, a, config, path);
+        json_decref(config);
+        ck_keras_archive_free(a);
+        return st;
+    }
+    if (st != CK_OK) return st;
+    st = ck_model_assign_h5_weights(m, f, path, by_name);
+    ck_keras_h5_free(f);
+    return st;
+}

@@ -1,0 +1,333 @@
+/* Saving models: the tf.keras 2.x HDF5 layout (full model or weights
+ * only), the .keras archive as tf.keras 2.13-2.15 write it, and JSON. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "io/model_io.h"
+
+#define CK_SAVED_KERAS_VERSION "2.15.0"
+
+static int visible_layer(const ck_model *m, const ck_layer *l)
+{
+    return !(m->sequential && l->cls == &ck_input_layer_class);
+}
+
+/* The plain-data form of a model's weights, borrowing names and tensors. */
+static ck_status fill_h5(const ck_model *m, ck_keras_h5 *f)
+{
+    memset(f, 0, sizeof *f);
+    f->layers = ck_calloc((size_t)m->n_layers, sizeof *f->layers);
+    if (!f->layers) return ck_oom("saving");
+    for (int k = 0; k < m->n_layers; k++) {
+        ck_layer *l = m->layers[k];
+        if (!visible_layer(m, l)) continue;
+        ck_h5_layer *hl = &f->layers[f->n_layers++];
+        hl->name = (char *)ck_layer_name(l);
+        int nw = ck_layer_weight_count(l);
+        hl->n_weights = (size_t)nw;
+        hl->weights = ck_calloc((size_t)(nw ? nw : 1), sizeof *hl->weights);
+        if (!hl->weights) return ck_oom("saving");
+        for (int i = 0; i < nw; i++) {
+            ck_weight *w = ck_layer_weight(l, i);
+            hl->weights[i] = (ck_h5_weight){(char *)ck_weight_name(w), ck_weight_value(w)};
+        }
+    }
+    /* tf.keras 2.7-2.15 with h5py 3. */
+    f->dialect = CK_H5_DIALECT_H5PY3;
+    f->has_top_level = 1;
+    f->keras_version = CK_SAVED_KERAS_VERSION;
+    f->backend = "tensorflow";
+    return CK_OK;
+}
+
+static void free_filled(ck_keras_h5 *f)
+{
+    for (size_t i = 0; f->layers && i < f->n_layers; i++) ck_free(f->layers[i].weights);
+    ck_free(f->layers);
+}
+
+static ck_status save_h5(ck_model *m, const char *path, int full)
+{
+    ck_keras_h5 f;
+    json_t *wrapper = NULL;
+    char *config = NULL;
+    ck_status st = fill_h5(m, &f);
+    if (st == CK_OK && full) {
+        /* model_config: {"class_name", "config"}, no versions inside. */
+        st = ck_model_wrapper_json(m, 0, &wrapper);
+        if (st == CK_OK && !(config = ck_json_dumps_python(wrapper))) st = ck_oom("saving");
+        f.model_config = config;
+        f.is_model = 1;
+    }
+    if (st == CK_OK) st = ck_h5_write(path, &f);
+    json_decref(wrapper);
+    ck_free(config);
+    free_filled(&f);
+    return st;
+}
+
+/* ---- .keras (the tf.keras 2.13-2.15 writer) ------------------------------- */
+
+/* Nested initializers, regularizers and constraints in the new form. */
+static ck_status new_form_params(json_t *config)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(config, key, v) {
+        if (!json_is_object(v) || !json_object_get(v, "class_name") || !json_object_get(v, "config")) continue;
+        const char *module = strstr(key, "initializer") ? "keras.initializers"
+                             : strstr(key, "regularizer") ? "keras.regularizers"
+                             : strstr(key, "constraint") ? "keras.constraints" : NULL;
+        if (!module) continue;
+        json_t *fresh = json_object();
+        if (!fresh || json_object_set_new(fresh, "module", json_string(module)) ||
+            json_object_set(fresh, "class_name", json_object_get(v, "class_name")) ||
+            json_object_set(fresh, "config", json_object_get(v, "config")) ||
+            json_object_set_new(fresh, "registered_name", json_null()) || json_object_set_new(config, key, fresh)) {
+            json_decref(fresh);
+            return ck_oom("saving");
+        }
+    }
+    return CK_OK;
+}
+
+static json_t *build_config_of(const ck_layer *l)
+{
+    if (l->n_build_shapes == 0) return NULL;
+    json_t *bc = json_object(), *shape;
+    if (l->n_build_shapes == 1) {
+        shape = ck_shape_to_json(&l->build_shapes[0]);
+    } else {
+        shape = json_array();
+        for (int i = 0; shape && i < l->n_build_shapes; i++) json_array_append_new(shape, ck_shape_to_json(&l->build_shapes[i]));
+    }
+    if (!bc || !shape || json_object_set_new(bc, "input_shape", shape)) {
+        json_decref(bc);
+        return NULL;
+    }
+    return bc;
+}
+
+/* Rewrites each layer entry of a model config in the new form:
+ * {"module", "class_name", "config", "registered_name", ["build_config"],
+ * "name", "inbound_nodes"}. */
+static ck_status new_form_layers(const ck_model *m, json_t *model_config)
+{
+    json_t *layers = json_object_get(model_config, "layers");
+    for (size_t i = 0; i < json_array_size(layers); i++) {
+        json_t *e = json_array_get(layers, i);
+        const char *name = json_string_value(json_object_get(e, "name"));
+        ck_layer *l = NULL;
+        if (!name) name = json_string_value(json_object_get(json_object_get(e, "config"), "name"));
+        if (ck_model_get_layer(m, name, &l) != CK_OK) return ck_last_status();
+        json_t *fresh = json_object();
+        ck_model *nested = ck_layer_as_model(l);
+        const char *module = nested ? "keras.src.engine.functional" : "keras.layers";
+        int bad = !fresh || json_object_set_new(fresh, "module", json_string(module)) ||
+                  json_object_set(fresh, "class_name", json_object_get(e, "class_name")) ||
+                  json_object_set(fresh, "config", json_object_get(e, "config")) ||
+                  json_object_set_new(fresh, "registered_name", nested ? json_string("Functional") : json_null());
+        if (!bad && l->cls != &ck_input_layer_class && !nested) {
+            json_t *bc = build_config_of(l);
+            if (bc) bad = json_object_set_new(fresh, "build_config", bc);
+        }
+        if (!bad && json_object_get(e, "name")) bad = json_object_set(fresh, "name", json_object_get(e, "name"));
+        if (!bad && json_object_get(e, "inbound_nodes"))
+            bad = json_object_set(fresh, "inbound_nodes", json_object_get(e, "inbound_nodes"));
+        if (bad) {
+            json_decref(fresh);
+            return ck_oom("saving");
+        }
+        CK_TRY(new_form_params(json_object_get(fresh, "config")));
+        if (nested) CK_TRY(new_form_layers(nested, json_object_get(fresh, "config")));
+        if (json_array_set_new(layers, i, fresh)) return ck_oom("saving");
+    }
+    return CK_OK;
+}
+
+static ck_status archive_config(const ck_model *m, char **out)
+{
+    json_t *c = NULL, *root = json_object();
+    if (!root) return ck_oom("saving");
+    ck_status st = ck_model_config_json(m, &c);
+    if (st == CK_OK) st = new_form_layers(m, c);
+    if (st == CK_OK) st = ck_json_set(root, "module", json_string(m->sequential ? "keras.src.engine.sequential"
+                                                                                  : "keras.src.engine.functional"));
+    if (st == CK_OK) st = ck_json_set(root, "class_name", json_string(ck_model_class_name(m)));
+    if (st == CK_OK) {
+        st = ck_json_set(root, "config", c);
+        c = NULL;
+    }
+    if (st == CK_OK) st = ck_json_set(root, "registered_name", json_string(ck_model_class_name(m)));
+    if (st == CK_OK && m->n_inputs == 1) {
+        json_t *bc = json_object();
+        ck_shape s = ck_tensor_shape(m->inputs[0]);
+        if (!bc || json_object_set_new(bc, "input_shape", ck_shape_to_json(&s))) {
+            json_decref(bc);
+            st = ck_oom("saving");
+        } else {
+            st = ck_json_set(root, "build_config", bc);
+        }
+    }
+    if (st == CK_OK) st = ck_json_set(root, "compile_config", json_null());
+    char *text = st == CK_OK ? ck_json_dumps_python(root) : NULL;
+    if (st == CK_OK && !text) st = ck_oom("saving");
+    json_decref(c);
+    json_decref(root);
+    if (st == CK_OK) *out = text;
+    return st;
+}
+
+/* Variables by tracking path: layers/<snake>[_k]/vars/<i> in model.layers
+ * order, a vars group (with the layer's name) for every layer. */
+typedef struct archive_builder {
+    ck_keras_archive a;
+    size_t cap_vars, cap_groups;
+    char **owned;
+    size_t n_owned, cap_owned;
+} archive_builder;
+
+static char *keep(archive_builder *b, const char *s)
+{
+    if (b->n_owned == b->cap_owned) {
+        size_t cap = b->cap_owned * 2 + 16;
+        char **grown = ck_realloc(b->owned, cap * sizeof *grown);
+        if (!grown) return NULL;
+        b->owned = grown;
+        b->cap_owned = cap;
+    }
+    char *c = ck_strdup(s);
+    if (c) b->owned[b->n_owned++] = c;
+    return c;
+}
+
+static ck_status add_group(archive_builder *b, const char *path, const char *name)
+{
+    if (b->a.n_groups == b->cap_groups) {
+        size_t cap = b->cap_groups * 2 + 16;
+        ck_keras_vars_group *grown = ck_realloc(b->a.groups, cap * sizeof *grown);
+        if (!grown) return ck_oom("saving");
+        b->a.groups = grown;
+        b->cap_groups = cap;
+    }
+    char *p = keep(b, path);
+    if (!p) return ck_oom("saving");
+    b->a.groups[b->a.n_groups++] = (ck_keras_vars_group){p, (char *)name};
+    return CK_OK;
+}
+
+static ck_status add_var(archive_builder *b, const char *path, ck_tensor *value)
+{
+    if (b->a.n_vars == b->cap_vars) {
+        size_t cap = b->cap_vars * 2 + 16;
+        ck_keras_var *grown = ck_realloc(b->a.vars, cap * sizeof *grown);
+        if (!grown) return ck_oom("saving");
+        b->a.vars = grown;
+        b->cap_vars = cap;
+    }
+    char *p = keep(b, path);
+    if (!p) return ck_oom("saving");
+    b->a.vars[b->a.n_vars++] = (ck_keras_var){p, value};
+    return CK_OK;
+}
+
+static ck_status add_model_vars(archive_builder *b, const ck_model *m, const char *prefix)
+{
+    char path[1024], vpath[1100];
+    for (int k = 0; k < m->n_layers; k++) {
+        const ck_layer *l = m->layers[k];
+        if (!visible_layer(m, l)) continue;
+        int same = 0;
+        for (int j = 0; j < k; j++) same += visible_layer(m, m->layers[j]) && m->layers[j]->cls == l->cls;
+        char snake[128];
+        ck_snake_case(l->cls->class_name, snake, sizeof snake);
+        if (same) snprintf(path, sizeof path, "%slayers/%s_%d", prefix, snake, same);
+        else snprintf(path, sizeof path, "%slayers/%s", prefix, snake);
+        snprintf(vpath, sizeof vpath, "%s/vars", path);
+        CK_TRY(add_group(b, vpath, l->name));
+        ck_model *nested = ck_layer_as_model((ck_layer *)l);
+        if (nested) {
+            snprintf(vpath, sizeof vpath, "%s/", path);
+            CK_TRY(add_model_vars(b, nested, vpath));
+            continue;
+        }
+        int nw = ck_layer_weight_count(l);
+        for (int i = 0; i < nw; i++) {
+            snprintf(vpath, sizeof vpath, "%s/vars/%d", path, i);
+            CK_TRY(add_var(b, vpath, ck_weight_value(ck_layer_weight(l, i))));
+        }
+    }
+    return CK_OK;
+}
+
+static ck_status save_archive(ck_model *m, const char *path, int weights_only)
+{
+    archive_builder b;
+    memset(&b, 0, sizeof b);
+    char meta[160];
+    time_t now = time(NULL);
+    struct tm tmv;
+    gmtime_r(&now, &tmv);
+    snprintf(meta, sizeof meta, "{\"keras_version\": \"%s\", \"date_saved\": \"%04d-%02d-%02d@%02d:%02d:%02d\"}",
+             CK_SAVED_KERAS_VERSION, tmv.tm_year + 1900, tmv.tm_mon + 1, tmv.tm_mday, tmv.tm_hour, tmv.tm_min,
+             tmv.tm_sec);
+    char *config = NULL;
+    ck_status st = add_model_vars(&b, m, "");
+    if (st == CK_OK) st = add_group(&b, "vars", m->base.name);
+    if (st == CK_OK && !weights_only) st = archive_config(m, &config);
+    if (st == CK_OK) {
+        b.a.metadata_json = meta;
+        b.a.config_json = config;
+        st = weights_only ? ck_keras_weights_h5_write(path, &b.a) : ck_keras_archive_write(path, &b.a);
+    }
+    ck_free(config);
+    for (size_t i = 0; i < b.n_owned; i++) ck_free(b.owned[i]);
+    ck_free(b.owned);
+    ck_free(b.a.vars);
+    ck_free(b.a.groups);
+    return st;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+static ck_status save_text(const char *path, const char *text)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp-ckeras", path);
+    FILE *f = fopen(tmp, "wb");
+    if (!f) return ck_error(CK_IO_ERROR, "cannot write '%s'", path);
+    int bad = fputs(text, f) < 0;
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path) != 0) {
+        remove(tmp);
+        return ck_error(CK_IO_ERROR, "cannot write '%s'", path);
+    }
+    return CK_OK;
+}
+
+ck_status ck_model_save(ck_model *m, const char *path)
+{
+    if (!m || !path) return ck_error(CK_VALUE_ERROR, "ck_model_save: NULL argument");
+    if (ends_with(path, ".keras")) return save_archive(m, path, 0);
+    if (ends_with(path, ".json")) {
+        char *text = NULL;
+        CK_TRY(ck_model_to_json(m, &text));
+        ck_status st = save_text(path, text);
+        ck_free(text);
+        return st;
+    }
+    if (ends_with(path, ".h5") || ends_with(path, ".hdf5") || ends_with(path, ".keras_h5")) return save_h5(m, path, 1);
+    return ck_error(CK_VALUE_ERROR, "cannot tell the format of '%s': use .h5, .keras or .json", path);
+}
+
+ck_status ck_model_save_weights(ck_model *m, const char *path)
+{
+    if (!m || !path) return ck_error(CK_VALUE_ERROR, "ck_model_save_weights: NULL argument");
+    if (ends_with(path, ".weights.h5")) return save_archive(m, path, 1);
+    return save_h5(m, path, 0);
+}

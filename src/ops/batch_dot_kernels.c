@@ -1,0 +1,197 @@
+/* Floating batch_dot: picks, per plan, between a fused dot loop, the small
+ * register-blocked kernels and CBLAS (GEMV / one GEMM per batch item). */
+#include <cblas.h>
+#include <ctype.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "ops/ops.h"
+
+/* A transposed B is copied into this much stack to feed the small kernel. */
+#define PACK_BYTES 32768
+
+enum { BLAS_OLD, BLAS_AVX2, BLAS_AVX512 };
+
+/* The class of kernels OpenBLAS runs.  OpenBLAS 0.3.21 does not know some
+ * newer CPUs (this project's Xeon among them) and then falls back to its
+ * SSE3 "Prescott" kernels, which our AVX2 kernels beat at every size. */
+static int blas_class(void)
+{
+    static atomic_int cached = -1;
+    int v = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (v < 0) {
+        static const struct { const char *name; int cls; } known[] = {
+            {"haswell", BLAS_AVX2}, {"zen", BLAS_AVX2}, {"excavator", BLAS_AVX2},
+            {"skylakex", BLAS_AVX512}, {"cooperlake", BLAS_AVX512},
+            {"sapphirerapids", BLAS_AVX512}};
+        char name[32] = "";
+        const char *core = openblas_get_corename();
+        for (size_t i = 0; core && core[i] && i + 1 < sizeof name; i++)
+            name[i] = (char)tolower((unsigned char)core[i]);
+        v = BLAS_OLD;
+        for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+            if (strcmp(name, known[i].name) == 0) v = known[i].cls;
+        atomic_store_explicit(&cached, v, memory_order_relaxed);
+    }
+    return v;
+}
+
+/* Whether our kernels beat a BLAS call per item for (M,N,K) products.
+ * Measured with a batch of 256 on this project's AVX-512 Xeon, one thread,
+ * OpenBLAS forced to each class with OPENBLAS_CORETYPE (own vs BLAS,
+ * GFLOP/s): against the SSE "Prescott" kernels ours win 2-3x at every size
+ * up to 128x512x128; against Haswell (AVX2) ones too (10x10x64 49 vs 21,
+ * 64^3 78 vs 63); against SkylakeX (AVX-512, twice as wide) only for small
+ * products (16^3 81 vs 80, 10x10x256 44 vs 37, but 32^3 73 vs 119). */
+static int own_is_faster(int avx, int64_t M, int64_t N, int64_t K)
+{
+    double mnk = (double)M * (double)N * (double)K;
+    if (!avx) return mnk <= 4096;
+    switch (blas_class()) {
+    case BLAS_AVX512: return mnk <= 16384 || (double)M * (double)N <= 128;
+    case BLAS_AVX2: return K <= 2048 && mnk <= 8388608;
+    default: return 1;
+    }
+}
+
+int ck_bd_path = CK_BD_PATH_AUTO;
+
+static int fits_blas(int64_t M, int64_t N, int64_t K)
+{
+    return M <= INT_MAX && N <= INT_MAX && K <= INT_MAX;
+}
+
+/* The same dispatch for both floating types.  Per batch item A is (M,K) or
+ * stored transposed (K,M) (ta), B is (K,N) or (N,K) (tb), C is (M,N). */
+#define DEFINE_RUN(NAME, T, SFX, BLAS_GEMM, BLAS_GEMV)                        \
+    static void NAME##_generic(const ck_bd_plan *p, const T *a, const T *b, T *c) \
+    {                                                                         \
+        const int64_t M = p->M, N = p->N, K = p->K;                           \
+        for (int64_t i = 0; i < p->batch; i++) {                              \
+            const T *A = a + i * M * K, *B = b + i * K * N;                   \
+            for (int64_t r = 0; r < M; r++)                                   \
+                for (int64_t j = 0; j < N; j++) {                             \
+                    T s = 0;                                                  \
+                    for (int64_t k = 0; k < K; k++)                           \
+                        s += (p->trans_a ? A[k * M + r] : A[r * K + k]) *     \
+                             (p->trans_b ? B[j * K + k] : B[k * N + j]);      \
+                    c[(i * M + r) * N + j] = s;                               \
+                }                                                             \
+        }                                                                     \
+    }                                                                         \
+                                                                              \
+    static void NAME##_gemm(const ck_bd_plan *p, const T *a, const T *b, T *c) \
+    {                                                                         \
+        const int64_t M = p->M, N = p->N, K = p->K;                           \
+        const int ta = p->trans_a, tb = p->trans_b;                           \
+        if (!fits_blas(M, N, K)) {                                            \
+            NAME##_generic(p, a, b, c);                                       \
+            return;                                                           \
+        }                                                                     \
+        for (int64_t i = 0; i < p->batch; i++)                                \
+            BLAS_GEMM(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,          \
+                      tb ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K, \
+                      1, a + i * M * K, (int)(ta ? M : K), b + i * K * N,     \
+                      (int)(tb ? K : N), 0, c + i * M * N, (int)N);           \
+    }                                                                         \
+                                                                              \
+    void NAME(const ck_bd_plan *p, const T *a, const T *b, T *c)              \
+    {                                                                         \
+        const int64_t nb = p->batch, M = p->M, N = p->N, K = p->K;            \
+        const int64_t sa = M * K, sb = K * N, sc = M * N;                     \
+        const int ta = p->trans_a, tb = p->trans_b;                           \
+        if (nb == 0 || M == 0 || N == 0) return;                              \
+        if (K == 0) {                                                         \
+            for (int64_t i = 0; i < nb * sc; i++) c[i] = 0;                   \
+            return;                                                           \
+        }                                                                     \
+        const int path = ck_bd_path;                                          \
+        const int avx = path != CK_BD_PATH_PORTABLE && ck_cpu_has_avx2_fma(); \
+        void (*dot)(int64_t, int64_t, const T *, int64_t, const T *, int64_t, \
+                    T *) = avx ? ck_##SFX##dot_rows_avx2 : ck_##SFX##dot_rows_c; \
+        void (*nn)(int64_t, int64_t, int64_t, const T *, int64_t, int64_t,    \
+                   const T *, int64_t, T *, int64_t) =                        \
+            avx ? ck_##SFX##gemm_small_avx2 : ck_##SFX##gemm_small_c;         \
+        void (*nt)(int64_t, int64_t, int64_t, const T *, int64_t, const T *,  \
+                   int64_t, T *, int64_t) =                                   \
+            avx ? ck_##SFX##gemm_nt_avx2 : ck_##SFX##gemm_nt_c;               \
+        /* row-wise dots, fused over the batch: (b,K).(b,K), (M,K).(K),    */ \
+        /* (K).(N,K) (not on the all-BLAS path of the tests)                */ \
+        const int fused = path != CK_BD_PATH_BLAS;                            \
+        if (fused && M == 1 && N == 1) {                                      \
+            dot(nb, K, a, sa, b, sb, c);                                      \
+            return;                                                           \
+        }                                                                     \
+        if (fused && N == 1 && !ta) {                                         \
+            for (int64_t i = 0; i < nb; i++)                                  \
+                dot(M, K, a + i * sa, K, b + i * sb, 0, c + i * sc);          \
+            return;                                                           \
+        }                                                                     \
+        if (fused && M == 1 && tb) {                                          \
+            for (int64_t i = 0; i < nb; i++)                                  \
+                dot(N, K, b + i * sb, K, a + i * sa, 0, c + i * sc);          \
+            return;                                                           \
+        }                                                                     \
+        const int blas = fits_blas(M, N, K);                                  \
+        const int small = !blas || (path == CK_BD_PATH_AUTO                   \
+                                    ? own_is_faster(avx, M, N, K)             \
+                                    : path != CK_BD_PATH_BLAS);               \
+        if (M == 1 || N == 1) {                                               \
+            /* GEMV: a vector times the other operand, stored (K, W) when  */ \
+            /* kw (the only layout left here on the non-BLAS paths) or     */ \
+            /* (W, K) otherwise                                             */ \
+            const T *mat = M == 1 ? b : a, *vec = M == 1 ? a : b;             \
+            const int64_t smat = M == 1 ? sb : sa, svec = M == 1 ? sa : sb;   \
+            const int64_t W = M == 1 ? N : M;                                 \
+            const int kw = M == 1 ? !tb : ta;                                 \
+            if (small && kw) {                                                \
+                for (int64_t i = 0; i < nb; i++)                              \
+                    nn(1, W, K, vec + i * svec, 0, 1, mat + i * smat, W,      \
+                       c + i * sc, W);                                        \
+            } else if (!blas) {                                               \
+                NAME##_generic(p, a, b, c);                                   \
+            } else {                                                          \
+                for (int64_t i = 0; i < nb; i++)                              \
+                    BLAS_GEMV(CblasRowMajor, kw ? CblasTrans : CblasNoTrans,  \
+                              (int)(kw ? K : W), (int)(kw ? W : K), 1,        \
+                              mat + i * smat, (int)(kw ? W : K),              \
+                              vec + i * svec, 1, 0, c + i * sc, 1);           \
+            }                                                                 \
+            return;                                                           \
+        }                                                                     \
+        if (small && !(ta && tb)) {                                           \
+            for (int64_t i = 0; i < nb; i++) {                                \
+                if (tb) nt(M, N, K, a + i * sa, K, b + i * sb, K, c + i * sc, N); \
+                else nn(M, N, K, a + i * sa, ta ? 1 : K, ta ? M : 1, b + i * sb, \
+                        N, c + i * sc, N);                                    \
+            }                                                                 \
+            return;                                                           \
+        }                                                                     \
+        T buf[PACK_BYTES / sizeof(T)];                                        \
+        const int64_t cap = (int64_t)(PACK_BYTES / sizeof(T));                \
+        if (small && M <= K && M * N <= cap) {                                \
+            /* A^T B^T = (B A)^T: one small product, then a small transpose */ \
+            for (int64_t i = 0; i < nb; i++) {                                \
+                T *C = c + i * sc;                                            \
+                nn(N, M, K, b + i * sb, K, 1, a + i * sa, M, buf, M);         \
+                for (int64_t r = 0; r < M; r++)                               \
+                    for (int64_t j = 0; j < N; j++) C[r * N + j] = buf[j * M + r]; \
+            }                                                                 \
+            return;                                                           \
+        }                                                                     \
+        if (small && K * N <= cap) {                                          \
+            /* copy B^T into (K, N) order */                                  \
+            for (int64_t i = 0; i < nb; i++) {                                \
+                const T *B = b + i * sb;                                      \
+                for (int64_t j = 0; j < N; j++)                               \
+                    for (int64_t k = 0; k < K; k++) buf[k * N + j] = B[j * K + k]; \
+                nn(M, N, K, a + i * sa, 1, M, buf, N, c + i * sc, N);         \
+            }                                                                 \
+            return;                                                           \
+        }                                                                     \
+        NAME##_gemm(p, a, b, c);                                              \
+    }
+
+DEFINE_RUN(ck_bd_run_f32, float, s, cblas_sgemm, cblas_sgemv)
+DEFINE_RUN(ck_bd_run_f64, double, d, cblas_dgemm, cblas_dgemv)

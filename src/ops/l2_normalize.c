@@ -1,0 +1,119 @@
+/* tf.math.l2_normalize along one axis.
+ *
+ * out = x * rsqrt(max(sum(x^2), epsilon)).  Sums of squares and the scale
+ * are computed in double for both float32 and float64, then each product
+ * is rounded once to the input type; TensorFlow sums in the input type, so
+ * float32 results may differ from TF's by an ulp or so.  A NaN sum stays
+ * NaN (like tf.maximum), so NaNs propagate. */
+#include <math.h>
+
+#include "ops/ops.h"
+
+/* Columns (positions after the axis) normalised together when the axis is
+ * not the last one: their sums live on the stack. */
+#define CHUNK 256
+
+static double inv_norm(double sum, double eps)
+{
+    return 1.0 / sqrt(sum < eps ? eps : sum);
+}
+
+#define L2_NORMALIZE(T)                                                       \
+    do {                                                                      \
+        const T *src = x->data;                                               \
+        T *dst = out->data;                                                   \
+        for (int64_t o = 0; o < outer; o++) {                                 \
+            const T *xs = src + o * n * inner;                                \
+            T *ys = dst + o * n * inner;                                      \
+            if (inner == 1) {                                                 \
+                double s0 = 0, s1 = 0, s2 = 0, s3 = 0;                        \
+                int64_t i = 0;                                                \
+                for (; i + 4 <= n; i += 4) {                                  \
+                    s0 += (double)xs[i] * xs[i];                              \
+                    s1 += (double)xs[i + 1] * xs[i + 1];                      \
+                    s2 += (double)xs[i + 2] * xs[i + 2];                      \
+                    s3 += (double)xs[i + 3] * xs[i + 3];                      \
+                }                                                             \
+                for (; i < n; i++) s0 += (double)xs[i] * xs[i];               \
+                double r = inv_norm((s0 + s1) + (s2 + s3), epsilon);          \
+                for (i = 0; i < n; i++) ys[i] = (T)(xs[i] * r);               \
+                continue;                                                     \
+            }                                                                 \
+            for (int64_t j0 = 0; j0 < inner; j0 += CHUNK) {                   \
+                int64_t w = inner - j0 < CHUNK ? inner - j0 : CHUNK;          \
+                double acc[CHUNK];                                            \
+                for (int64_t j = 0; j < w; j++) acc[j] = 0;                   \
+                for (int64_t i = 0; i < n; i++) {                             \
+                    const T *row = xs + i * inner + j0;                       \
+                    for (int64_t j = 0; j < w; j++)                           \
+                        acc[j] += (double)row[j] * row[j];                    \
+                }                                                             \
+                for (int64_t j = 0; j < w; j++) acc[j] = inv_norm(acc[j], epsilon); \
+                for (int64_t i = 0; i < n; i++) {                             \
+                    const T *row = xs + i * inner + j0;                       \
+                    T *orow = ys + i * inner + j0;                            \
+                    for (int64_t j = 0; j < w; j++) orow[j] = (T)(row[j] * acc[j]); \
+                }                                                             \
+            }                                                                 \
+        }                                                                     \
+    } while (0)
+
+static ck_status check_input(const ck_tensor *x, int axis, int *ax)
+{
+    if (!x) return ck_error(CK_VALUE_ERROR, "l2_normalize: the input tensor is NULL");
+    if (!ck_dtype_is_floating(x->dtype))
+        return ck_error(CK_TYPE_ERROR,
+                        "l2_normalize: expected a float32 or float64 tensor, got %s",
+                        ck_dtype_name(x->dtype));
+    CK_TRY(ck_normalize_axis(axis, x->rank, "l2_normalize", ax));
+    if (!x->data)
+        return ck_error(CK_VALUE_ERROR,
+                        "l2_normalize: the input tensor has no data (symbolic)");
+    return CK_OK;
+}
+
+static void compute(const ck_tensor *x, int ax, double epsilon, ck_tensor *out)
+{
+    int64_t outer = 1, inner = 1, n = x->shape[ax];
+    for (int i = 0; i < ax; i++) outer *= x->shape[i];
+    for (int i = ax + 1; i < x->rank; i++) inner *= x->shape[i];
+    if (x->dtype == CK_FLOAT32) L2_NORMALIZE(float);
+    else L2_NORMALIZE(double);
+}
+
+ck_status ck_l2_normalize(const ck_tensor *x, int axis, double epsilon,
+                          ck_tensor **out)
+{
+    int ax;
+    if (!out) return ck_error(CK_VALUE_ERROR, "l2_normalize: out is NULL");
+    CK_TRY(check_input(x, axis, &ax));
+    ck_tensor *t = NULL;
+    CK_TRY(ck_tensor_new_uninit(&t, x->dtype, x->rank, x->shape));
+    compute(x, ax, epsilon, t);
+    *out = t;
+    return CK_OK;
+}
+
+ck_status ck_l2_normalize_into(const ck_tensor *x, int axis, double epsilon,
+                               ck_tensor *out)
+{
+    int ax;
+    if (!out) return ck_error(CK_VALUE_ERROR, "l2_normalize: out is NULL");
+    CK_TRY(check_input(x, axis, &ax));
+    int same = out->dtype == x->dtype && out->rank == x->rank;
+    for (int i = 0; same && i < x->rank; i++) same = out->shape[i] == x->shape[i];
+    if (!same) {
+        char want[256], got[256];
+        ck_shape_str(want, sizeof want, x->rank, x->shape);
+        ck_shape_str(got, sizeof got,
+                     out->rank >= 0 && out->rank <= CK_MAX_RANK ? out->rank : 0,
+                     out->shape);
+        return ck_error(CK_VALUE_ERROR,
+                        "l2_normalize: the output tensor is %s %s; expected %s %s",
+                        ck_dtype_name(out->dtype), got, ck_dtype_name(x->dtype), want);
+    }
+    if (!out->data)
+        return ck_error(CK_VALUE_ERROR, "l2_normalize: the output tensor has no data");
+    compute(x, ax, epsilon, out);
+    return CK_OK;
+}

@@ -1,0 +1,102 @@
+/* Internal interface of the batch_dot implementation (not installed).
+ *
+ * batch_dot is reduced to a batch of matrix products C_b = A_b * B_b:
+ * x's non-batch axes are (pre_x, K, post_x) around the contracted axis and
+ * y's are (pre_y, K, post_y).  Then M = pre_x * post_x and N = pre_y *
+ * post_y, and out[b] is the row-major (M, N) matrix whose row index runs
+ * over x's kept axes and whose column index over y's, both in their
+ * original order -- exactly Keras' output layout, so C needs no copy.
+ *
+ * A_b is stored (M, K) when post_x == 1 and (K, M) when pre_x == 1 (a BLAS
+ * transpose, no copy); otherwise x is first copied into (pre, post, K)
+ * order.  Likewise B_b is (K, N) when pre_y == 1, (N, K) when post_y == 1,
+ * and otherwise y is copied into (K, pre, post) order.
+ */
+#ifndef CK_OPS_H
+#define CK_OPS_H
+
+#include "core/core.h"
+
+typedef struct ck_bd_plan {
+    int64_t batch, M, N, K;
+    int64_t pre_x, post_x, pre_y, post_y;
+    int trans_a;    /* A_b stored (K, M) rather than (M, K)           */
+    int trans_b;    /* B_b stored (N, K) rather than (K, N)           */
+    int perm_x;     /* x must be copied into (pre, post, K) order     */
+    int perm_y;     /* y must be copied into (K, pre, post) order     */
+} ck_bd_plan;
+
+/* Which kernels the floating products use.  Tests set this to run every
+ * case through every path; it is not meant to change at run time
+ * otherwise (not thread-safe). */
+enum {
+    CK_BD_PATH_AUTO = 0,    /* by shape, CPU and BLAS (the default)          */
+    CK_BD_PATH_BLAS,        /* CBLAS GEMM/GEMV for every product             */
+    CK_BD_PATH_OWN,         /* our kernels (AVX2 when the CPU has it)        */
+    CK_BD_PATH_PORTABLE     /* our portable C kernels                        */
+};
+extern int ck_bd_path;
+
+/* Builds the plan for already validated shapes and resolved axes. */
+void ck_bd_plan_make(ck_bd_plan *p, const int64_t *xs, int xr, int a0,
+                     const int64_t *ys, int yr, int a1);
+
+/* The permuted copies the plan asks for; `esize` is 4 or 8 bytes. */
+void ck_bd_permute_x(const ck_bd_plan *p, size_t esize, const void *x, void *dst);
+void ck_bd_permute_y(const ck_bd_plan *p, size_t esize, const void *y, void *dst);
+
+/* The products themselves.  `a`, `b` are x's and y's data (or their
+ * permuted copies), `c` the output; every element of c is written. */
+void ck_bd_run_f32(const ck_bd_plan *p, const float *a, const float *b, float *c);
+void ck_bd_run_f64(const ck_bd_plan *p, const double *a, const double *b, double *c);
+void ck_bd_run_i32(const ck_bd_plan *p, const int32_t *a, const int32_t *b, int32_t *c);
+void ck_bd_run_i64(const ck_bd_plan *p, const int64_t *a, const int64_t *b, int64_t *c);
+
+/* ---- small-matrix kernels (batch_dot_avx2.c, batch_dot_small.c) -------- */
+
+/* 1 when the AVX2+FMA kernels may run on this CPU. */
+int ck_cpu_has_avx2_fma(void);
+
+/* c[i] = sum_k a[i*sa + k] * v[i*sv + k] for i < n (sv may be 0: one
+ * vector against n rows).  Rows are contiguous. */
+void ck_sdot_rows_avx2(int64_t n, int64_t K, const float *a, int64_t sa,
+                       const float *v, int64_t sv, float *c);
+void ck_ddot_rows_avx2(int64_t n, int64_t K, const double *a, int64_t sa,
+                       const double *v, int64_t sv, double *c);
+void ck_sdot_rows_c(int64_t n, int64_t K, const float *a, int64_t sa,
+                    const float *v, int64_t sv, float *c);
+void ck_ddot_rows_c(int64_t n, int64_t K, const double *a, int64_t sa,
+                    const double *v, int64_t sv, double *c);
+
+/* C(M,N) = A(M,K) B(K,N) with A(i,k) = a[i*rs + k*cs], B row-major with
+ * leading dimension ldb and unit column stride, C row-major with ldc.
+ * No cache blocking: for matrices that fit in L1/L2. */
+void ck_sgemm_small_avx2(int64_t M, int64_t N, int64_t K, const float *a,
+                         int64_t rs, int64_t cs, const float *b, int64_t ldb,
+                         float *c, int64_t ldc);
+void ck_dgemm_small_avx2(int64_t M, int64_t N, int64_t K, const double *a,
+                         int64_t rs, int64_t cs, const double *b, int64_t ldb,
+                         double *c, int64_t ldc);
+void ck_sgemm_small_c(int64_t M, int64_t N, int64_t K, const float *a,
+                      int64_t rs, int64_t cs, const float *b, int64_t ldb,
+                      float *c, int64_t ldc);
+void ck_dgemm_small_c(int64_t M, int64_t N, int64_t K, const double *a,
+                      int64_t rs, int64_t cs, const double *b, int64_t ldb,
+                      double *c, int64_t ldc);
+
+/* C(M,N) = A(M,K) B(N,K)^T with both operands row-major (each entry a dot
+ * product along K). */
+void ck_sgemm_nt_avx2(int64_t M, int64_t N, int64_t K, const float *a,
+                      int64_t lda, const float *b, int64_t ldb, float *c,
+                      int64_t ldc);
+void ck_dgemm_nt_avx2(int64_t M, int64_t N, int64_t K, const double *a,
+                      int64_t lda, const double *b, int64_t ldb, double *c,
+                      int64_t ldc);
+void ck_sgemm_nt_c(int64_t M, int64_t N, int64_t K, const float *a,
+                   int64_t lda, const float *b, int64_t ldb, float *c,
+                   int64_t ldc);
+void ck_dgemm_nt_c(int64_t M, int64_t N, int64_t K, const double *a,
+                   int64_t lda, const double *b, int64_t ldb, double *c,
+                   int64_t ldc);
+
+#endif
