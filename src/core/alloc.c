@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "core.h"
 
 static void *default_alloc(void *user, void *ptr, size_t size)
@@ -19,10 +21,17 @@ static void *default_alloc(void *user, void *ptr, size_t size)
 static ck_alloc_fn current_fn = default_alloc;
 static void *current_user = NULL;
 
+/* jansson (JSON configs) allocates through ckeras' allocator too, so that
+ * a replaced allocator sees every byte and JSON text can be freed with
+ * ck_free. */
+static void *json_alloc(size_t size) { return ck_malloc(size); }
+static void json_release(void *ptr) { ck_free(ptr); }
+
 void ck_set_allocator(ck_alloc_fn fn, void *user)
 {
     current_fn = fn ? fn : default_alloc;
     current_user = fn ? user : NULL;
+    json_set_alloc_funcs(json_alloc, json_release);
 }
 
 void ck_get_allocator(ck_alloc_fn *fn, void **user)

@@ -30,6 +30,7 @@ static const ck_layer_class *const builtin_classes[] = {
     &ck_elu_class,
     &ck_thresholded_relu_class,
     &ck_softmax_class,
+    &ck_merge_legacy_class,
     &ck_input_layer_class,
 };
 
@@ -216,7 +217,7 @@ ck_status ck_layer_create_from_config(const ck_layer_class *cls, const json_t *c
     ck_status st = ck_layer_create(cls, json_string_value(jname),
                                    jtrain ? (json_is_true(jtrain) ? CK_TRUE : CK_FALSE) : 0, dtype,
                                    &input_shape, batch_size, act_reg, out);
-    free(act_reg); /* from jansson's allocator */
+    ck_free(act_reg); /* jansson allocates through ckeras' allocator */
     return st;
 }
 

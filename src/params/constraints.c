@@ -137,8 +137,8 @@ ck_status ck_constraint_new(ck_constraint **out, const char *identifier_or_json)
             return ck_error(CK_VALUE_ERROR, "Could not interpret constraint identifier: None");
         }
     } else {
-        j = json_string(identifier_or_json);
-        if (!j) return ck_error(CK_VALUE_ERROR, "Unknown constraint: '%s'", identifier_or_json);
+        j = json_string_nocheck(identifier_or_json); /* fails only when out of memory */
+        if (!j) return ck_oom("a constraint name");
     }
     ck_constraint *c = NULL;
     ck_status st = ck_constraint_from_json(j, &c);

@@ -274,13 +274,8 @@ ck_status ck_initializer_new(ck_initializer **out, const char *identifier)
 {
     if (!identifier) return ck_error(CK_VALUE_ERROR, "initializer identifier is NULL");
     if (looks_like_json(identifier)) return ck_initializer_from_config(out, identifier);
-    json_t *s = json_string(identifier);
-    if (!s) {
-        init_kind k;
-        /* json_string fails for invalid UTF-8 as well as for OOM. */
-        if (lookup(identifier, &k)) return ck_oom("an initializer name");
-        return unknown(identifier);
-    }
+    json_t *s = json_string_nocheck(identifier); /* fails only when out of memory */
+    if (!s) return ck_oom("an initializer name");
     ck_initializer *in = NULL;
     ck_status st = ck_initializer_from_json(s, &in);
     json_decref(s);

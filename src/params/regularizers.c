@@ -118,8 +118,8 @@ ck_status ck_regularizer_new(ck_regularizer **out, const char *identifier_or_jso
             return ck_error(CK_VALUE_ERROR, "Could not interpret regularizer identifier: None");
         }
     } else {
-        j = json_string(identifier_or_json);
-        if (!j) return ck_error(CK_VALUE_ERROR, "Unknown regularizer: '%s'", identifier_or_json);
+        j = json_string_nocheck(identifier_or_json); /* fails only when out of memory */
+        if (!j) return ck_oom("a regularizer name");
     }
     ck_regularizer *r = NULL;
     ck_status st = ck_regularizer_from_json(j, &r);

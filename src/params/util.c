@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/json.h"
 #include "params/util.h"
 
 const char *ck_params_describe(const json_t *j)
@@ -48,13 +49,9 @@ ck_status ck_params_unwrap(const json_t *j, const char *what,
 
 ck_status ck_params_parse(const char *text, const char *what, json_t **out)
 {
-    json_error_t err;
-    json_t *j = json_loads(text, JSON_DECODE_ANY, &err);
-    if (!j)
-        return ck_error(CK_FORMAT_ERROR, "malformed %s config JSON: %s (line %d, column %d)",
-                        what, err.text, err.line, err.column);
-    *out = j;
-    return CK_OK;
+    char label[64];
+    snprintf(label, sizeof label, "malformed %s config JSON", what);
+    return ck_json_parse(text, strlen(text), label, out);
 }
 
 static int in_list(const char *key, const char *const *list)

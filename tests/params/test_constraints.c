@@ -232,10 +232,10 @@ static void no_cleanup(void *ctx) { (void)ctx; }
 
 Test(constraints, failing_allocations)
 {
-    cr_expect_eq(ck_test_every_allocation_fails(oom_new, oom_cleanup, "max_norm"), 1);
-    cr_expect_eq(ck_test_every_allocation_fails(
+    cr_expect_geq(ck_test_every_allocation_fails(oom_new, oom_cleanup, "max_norm"), 2); /* jansson allocates too */
+    cr_expect_geq(ck_test_every_allocation_fails(
                      oom_new, oom_cleanup,
-                     "{\"class_name\": \"MinMaxNorm\", \"config\": {\"axis\": [0, 1]}}"), 1);
+                     "{\"class_name\": \"MinMaxNorm\", \"config\": {\"axis\": [0, 1]}}"), 2); /* jansson allocates too */
     ck_constraint *c = NULL;
     cr_assert_eq(ck_constraint_new(&c, "radial_constraint"), CK_OK);
     int64_t shape[4] = {3, 3, 1, 1};
