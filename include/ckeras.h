@@ -860,6 +860,8 @@ ck_status ck_layer_output_shape(const ck_layer *layer, ck_shape *shapes, int max
  * default is true take CK_TRUE / CK_FALSE (0 = default).  Each layer's
  * get_config writes tf.keras 2.x's keys in tf.keras' order, and
  * ck_layer_from_config also reads the Keras 1 and Keras 3 forms of them.
+ * Keras 1 / 2.0's legacy "Merge" layer is read as the equivalent modern
+ * layer (modes concat, sum, mul, ave, max, dot; others CK_NOT_IMPLEMENTED).
  */
 
 /* --- Core layers ---------------------------------------------------------- */

@@ -237,7 +237,8 @@ static ck_status add_attributes(ck_h5u_text *t, hid_t obj, const char *path, con
     return st;
 }
 
-static ck_status add_dataset(ck_h5u_text *t, hid_t did, const char *path, const char *file)
+static ck_status add_dataset(ck_h5u_text *t, hid_t did, const char *path, const char *file,
+                             hsize_t fsize)
 {
     hid_t type = H5Dget_type(did), space = H5Dget_space(did), dcpl = H5Dget_create_plist(did);
     ck_status st = CK_OK;
@@ -255,7 +256,10 @@ static ck_status add_dataset(ck_h5u_text *t, hid_t did, const char *path, const 
         int nf = H5Pget_nfilters(dcpl);
         if (nf > 0) ck_h5u_text_add(t, " filters=%d", nf);
         ck_h5u_text_add(t, "\n");
-        st = add_attributes(t, did, path, file);
+        hssize_t n = H5Sget_simple_extent_npoints(space);
+        if (n < 0) st = ck_h5u_fail(CK_FORMAT_ERROR, file, "cannot read the shape of %s", path);
+        else st = ck_h5u_check_storage(did, (int64_t)n, file, path, fsize, 1);
+        if (st == CK_OK) st = add_attributes(t, did, path, file);
     }
     ck_h5u_close(dcpl);
     ck_h5u_close(space);
@@ -263,7 +267,8 @@ static ck_status add_dataset(ck_h5u_text *t, hid_t did, const char *path, const 
     return st;
 }
 
-static ck_status walk(ck_h5u_text *t, hid_t g, const char *path, const char *file, int depth)
+static ck_status walk(ck_h5u_text *t, hid_t g, const char *path, const char *file, hsize_t fsize,
+                     int depth)
 {
     if (depth > MAX_DEPTH)
         return ck_error(CK_FORMAT_ERROR, "%s: groups nested deeper than %d at %s (a cycle?)", file,
@@ -289,14 +294,14 @@ static ck_status walk(ck_h5u_text *t, hid_t g, const char *path, const char *fil
             hid_t sub = H5Gopen2(g, c[i].name, H5P_DEFAULT);
             if (sub < 0) st = ck_h5u_fail(CK_FORMAT_ERROR, file, "cannot open group %s", cpath);
             else {
-                st = walk(t, sub, cpath, file, depth + 1);
+                st = walk(t, sub, cpath, file, fsize, depth + 1);
                 H5Gclose(sub);
             }
         } else if (c[i].kind == CK_H5U_DATASET) {
             hid_t did = H5Dopen2(g, c[i].name, H5P_DEFAULT);
             if (did < 0) st = ck_h5u_fail(CK_FORMAT_ERROR, file, "cannot open dataset %s", cpath);
             else {
-                st = add_dataset(t, did, cpath, file);
+                st = add_dataset(t, did, cpath, file, fsize);
                 H5Dclose(did);
             }
         } else {
@@ -320,7 +325,8 @@ static ck_status describe_impl(const char *path, char **text)
 {
     hid_t fid = -1, root = -1;
     ck_h5u_text t = {0};
-    ck_status st = ck_h5u_open(path, &fid, NULL);
+    hsize_t fsize = 0;
+    ck_status st = ck_h5u_open(path, &fid, &fsize);
     if (st != CK_OK) return st;
     H5F_info2_t fi;
     if (H5Fget_info2(fid, &fi) < 0) {
@@ -333,7 +339,7 @@ static ck_status describe_impl(const char *path, char **text)
         st = ck_h5u_fail(CK_FORMAT_ERROR, path, "cannot open the root group");
         goto done;
     }
-    st = walk(&t, root, "/", path, 0);
+    st = walk(&t, root, "/", path, fsize, 0);
     if (st == CK_OK && t.oom) st = ck_oom("a file description");
 done:
     ck_h5u_close(root);

@@ -210,7 +210,7 @@ ck_h5u_kind ck_h5u_kind_of(hid_t loc, const char *name)
     hid_t o = H5Oopen(loc, name, H5P_DEFAULT);
     if (o < 0) {
         H5Eclear2(H5E_DEFAULT);
-        return CK_H5U_OTHER;
+        return CK_H5U_BROKEN;
     }
     H5I_type_t t = H5Iget_type(o);
     H5Oclose(o);
@@ -260,6 +260,11 @@ ck_status ck_h5u_list_children(hid_t g, const char *file, const char *where,
             break;
         }
         c[i].kind = ck_h5u_kind_of(g, c[i].name);
+        if (c[i].kind == CK_H5U_BROKEN) {
+            st = ck_error(CK_FORMAT_ERROR, "%s: object %s/%s cannot be read (damaged or truncated file)",
+                          file, strcmp(where, "/") == 0 ? "" : where, c[i].name);
+            break;
+        }
     }
     if (st != CK_OK) {
         ck_h5u_free_children(c, n);
@@ -788,23 +793,30 @@ static ck_status read_enum_values(hid_t did, const elem_plan *p, ck_tensor *t, c
     return CK_OK;
 }
 
-/* Refuses (before allocating) a contiguous dataset that was never written
- * or whose bytes would lie past the end of the file. */
-static ck_status check_storage(hid_t did, hid_t ftype, int64_t count, const char *file,
-                               const char *where, hsize_t file_size)
+ck_status ck_h5u_check_storage(hid_t did, int64_t count, const char *file, const char *where,
+                               hsize_t file_size, int allow_unwritten)
 {
     if (count == 0) return CK_OK;
     hid_t dcpl = H5Dget_create_plist(did);
-    if (dcpl < 0) return ck_h5u_fail(CK_FORMAT_ERROR, file, "cannot read the layout of %s", where);
+    hid_t ftype = H5Dget_type(did);
+    if (dcpl < 0 || ftype < 0) {
+        ck_status st = ck_h5u_fail(CK_FORMAT_ERROR, file, "cannot read the layout of %s", where);
+        ck_h5u_close(dcpl);
+        ck_h5u_close(ftype);
+        return st;
+    }
     H5D_layout_t layout = H5Pget_layout(dcpl);
+    size_t esize = H5Tget_size(ftype);
     H5Pclose(dcpl);
+    H5Tclose(ftype);
     if (layout != H5D_CONTIGUOUS) return CK_OK;
     haddr_t off = H5Dget_offset(did);
     if (off == HADDR_UNDEF) {
         H5Eclear2(H5E_DEFAULT);
+        if (allow_unwritten) return CK_OK;
         return ck_error(CK_FORMAT_ERROR, "%s: %s has no data stored", file, where);
     }
-    hsize_t bytes = (hsize_t)count * H5Tget_size(ftype);
+    hsize_t bytes = (hsize_t)count * esize;
     if (off > file_size || bytes > file_size - off)
         return ck_error(CK_FORMAT_ERROR,
                         "%s: the data of %s (%llu bytes at offset %llu) lies past the end of the "
@@ -868,7 +880,7 @@ ck_status ck_h5u_read_dataset(hid_t loc, const char *name, const char *file, con
                       ck_shape_str(s, sizeof s, rank, shape));
         goto done;
     }
-    st = check_storage(did, ftype, count, file, where, file_size);
+    st = ck_h5u_check_storage(did, count, file, where, file_size, 0);
     if (st != CK_OK) goto done;
     st = ck_tensor_new_uninit(&t, plan.dtype, rank, shape);
     if (st != CK_OK) goto done;

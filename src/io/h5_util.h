@@ -71,7 +71,8 @@ ck_status ck_h5u_image_bytes(hid_t fid, const char *what, void **buf,
 typedef enum ck_h5u_kind {
     CK_H5U_OTHER = 0,   /* soft/external link, named datatype, ...        */
     CK_H5U_GROUP = 1,
-    CK_H5U_DATASET = 2
+    CK_H5U_DATASET = 2,
+    CK_H5U_BROKEN = 3   /* a hard link whose object cannot be opened      */
 } ck_h5u_kind;
 
 typedef struct ck_h5u_child {
@@ -81,14 +82,17 @@ typedef struct ck_h5u_child {
 
 /* Lists the links of group `g` sorted by name (strcmp order) with the kind
  * of object each hard link points at (links are not followed otherwise).
- * `where` is the group's path for messages.  Free with
- * ck_h5u_free_children. */
+ * A hard link to an object that cannot be opened (a damaged or truncated
+ * file) is a CK_FORMAT_ERROR.  `where` is the group's path for messages.
+ * Free with ck_h5u_free_children. */
 ck_status ck_h5u_list_children(hid_t g, const char *file, const char *where,
                                ck_h5u_child **out, size_t *n);
 void ck_h5u_free_children(ck_h5u_child *c, size_t n);
 
 /* Kind of the object at `name` (relative to loc); CK_H5U_OTHER if it does
- * not exist or is not a hard link to a group or dataset. */
+ * not exist or is not a hard link to a group or dataset, CK_H5U_BROKEN if
+ * it is a hard link to an object that cannot be opened.  Clears libhdf5's
+ * error stack. */
 ck_h5u_kind ck_h5u_kind_of(hid_t loc, const char *name);
 
 /* ---- string attributes --------------------------------------------------- */
@@ -151,6 +155,12 @@ ck_status ck_h5u_write_name_list(hid_t obj, const char *name,
 ck_status ck_h5u_read_dataset(hid_t loc, const char *name, const char *file,
                               const char *where, hsize_t file_size,
                               ck_tensor **out);
+
+/* Checks, before anything is allocated, that a contiguous dataset's bytes
+ * (`count` elements) lie inside the file of `file_size` bytes; a dataset
+ * never written is an error unless allow_unwritten.  CK_FORMAT_ERROR. */
+ck_status ck_h5u_check_storage(hid_t did, int64_t count, const char *file, const char *where,
+                               hsize_t file_size, int allow_unwritten);
 
 /* Creates dataset `name` under `loc` (creating intermediate groups, as h5py
  * does) with the tensor's dtype as little-endian IEEE float or two's

@@ -2,7 +2,6 @@
  * data.  See keras_archive.h. */
 #include "io/keras_archive.h"
 
-#include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +10,7 @@
 #include <zip.h>
 
 #include "io/h5_util.h"
+#include "io/json_check.h"
 
 enum { MAX_DEPTH = 64 };
 
@@ -233,7 +233,7 @@ static ck_status weights_h5_read_impl(const char *path, ck_keras_archive **out)
         st = ck_last_status();
         goto done;
     }
-    if (legacy || ck_h5u_kind_of(root, "model_weights") == CK_H5U_GROUP) {
+    if (legacy || ck_h5u_kind_of(root, "model_weights") != CK_H5U_OTHER) {
         st = ck_error(CK_FORMAT_ERROR,
                       "%s: a legacy Keras 2 HDF5 file (layer_names / model_weights), not a Keras "
                       "3 .weights.h5 file: read it with ck_h5_read",
@@ -354,15 +354,9 @@ static ck_status check_json_text(const char *text, size_t len, const char *path,
 {
     if (strlen(text) != len)
         return ck_error(CK_FORMAT_ERROR, "%s: %s contains a NUL byte", path, entry);
-    json_error_t e;
-    json_t *j = json_loadb(text, len, 0, &e);
-    if (!j)
-        return ck_error(CK_FORMAT_ERROR, "%s: %s is not valid JSON (line %d, column %d: %s)", path,
-                        entry, e.line, e.column, e.text);
-    int ok = json_is_object(j);
-    json_decref(j);
-    if (!ok) return ck_error(CK_FORMAT_ERROR, "%s: %s is JSON but not an object", path, entry);
-    return CK_OK;
+    char label[1200];
+    snprintf(label, sizeof label, "%s: %s", path, entry);
+    return ck_json_check_object(text, len, label);
 }
 
 static ck_status archive_read_impl(const char *path, ck_keras_archive **out)

@@ -2,12 +2,12 @@
  * See keras_h5.h for the layout and the dialects. */
 #include "io/keras_h5.h"
 
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "io/h5_util.h"
+#include "io/json_check.h"
 
 #define TOP_LEVEL_GROUP "top_level_model_weights"
 
@@ -53,16 +53,9 @@ const ck_h5_layer *ck_keras_h5_find_layer(const ck_keras_h5 *f, const char *name
 
 static ck_status check_json(const char *text, const char *file, const char *what)
 {
-    json_error_t e;
-    json_t *j = json_loads(text, 0, &e);
-    if (!j)
-        return ck_error(CK_FORMAT_ERROR, "%s: %s is not valid JSON (line %d, column %d: %s)", file,
-                        what, e.line, e.column, e.text);
-    int is_object = json_is_object(j);
-    json_decref(j);
-    if (!is_object)
-        return ck_error(CK_FORMAT_ERROR, "%s: %s is JSON but not an object", file, what);
-    return CK_OK;
+    char label[1024];
+    snprintf(label, sizeof label, "%s: %s", file, what);
+    return ck_json_check_object(text, strlen(text), label);
 }
 
 /* Reads the group `gname` of `parent` (path `ppath`) as a layer: its
@@ -72,9 +65,12 @@ static ck_status read_layer(hid_t parent, const char *ppath, const char *gname, 
 {
     char *where = ck_h5u_join(ppath, gname, 1);
     if (!where) return ck_oom("a group path");
-    if (ck_h5u_kind_of(parent, gname) != CK_H5U_GROUP) {
+    ck_h5u_kind kind = ck_h5u_kind_of(parent, gname);
+    if (kind != CK_H5U_GROUP) {
         ck_status st = ck_error(CK_FORMAT_ERROR,
-                                "%s: layer '%s' is listed in layer_names but %s is not a group",
+                                kind == CK_H5U_BROKEN
+                                    ? "%s: the group of layer '%s' (%s) cannot be read (damaged or truncated file)"
+                                    : "%s: layer '%s' is listed in layer_names but %s is not a group",
                                 file, gname, where);
         ck_free(where);
         return st;
@@ -154,9 +150,13 @@ static ck_status read_impl(const char *path, ck_keras_h5 **out)
         goto done;
     }
     const char *wpath = "/";
+    ck_h5u_kind mw = at_root ? CK_H5U_OTHER : ck_h5u_kind_of(root, "model_weights");
     if (at_root) {
         wg = H5Gopen2(fid, "/", H5P_DEFAULT);
-    } else if (ck_h5u_kind_of(root, "model_weights") == CK_H5U_GROUP) {
+    } else if (mw == CK_H5U_BROKEN) {
+        st = ck_error(CK_FORMAT_ERROR, "%s: group /model_weights cannot be read (damaged or truncated file)", path);
+        goto done;
+    } else if (mw == CK_H5U_GROUP) {
         wg = H5Gopen2(root, "model_weights", H5P_DEFAULT);
         wpath = "/model_weights";
         f->is_model = 1;
@@ -194,7 +194,8 @@ static ck_status read_impl(const char *path, ck_keras_h5 **out)
         if (st != CK_OK) goto done;
         f->n_layers = i + 1;
     }
-    if (ck_h5u_kind_of(wg, TOP_LEVEL_GROUP) == CK_H5U_GROUP) {
+    ck_h5u_kind top = ck_h5u_kind_of(wg, TOP_LEVEL_GROUP);
+    if (top == CK_H5U_GROUP || top == CK_H5U_BROKEN) {
         st = read_layer(wg, wpath, TOP_LEVEL_GROUP, path, fsize, &f->top_level);
         if (st != CK_OK) goto done;
         f->has_top_level = 1;

@@ -217,6 +217,7 @@ extern const ck_layer_class ck_leaky_relu_class;
 extern const ck_layer_class ck_elu_class;
 extern const ck_layer_class ck_thresholded_relu_class;
 extern const ck_layer_class ck_softmax_class;
+extern const ck_layer_class ck_merge_legacy_class; /* Keras 1 "Merge", read as the modern layer */
 extern const ck_layer_class ck_input_layer_class;
 
 /* get_config as a new {"class_name", "config"} JSON object. */

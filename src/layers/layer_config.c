@@ -165,7 +165,7 @@ ck_status ck_layer_create_from_config(const ck_layer_class *cls, const json_t *c
 {
     static const char *const base_keys[] = {"name", "trainable", "dtype", "batch_input_shape",
                                             "batch_shape", "input_dim", "input_shape", "batch_size",
-                                            "activity_regularizer", NULL};
+                                            "activity_regularizer", "input_dtype", NULL};
     if (!json_is_object(config))
         return ck_error(CK_FORMAT_ERROR, "%s config must be a JSON object", cls->class_name);
     const char *key;
@@ -243,9 +243,11 @@ ck_status ck_layer_from_json(const json_t *wrapper, ck_layer **out)
         return ck_error(CK_FORMAT_ERROR, "a layer config must be a JSON object {\"class_name\": ..., \"config\": ...}");
     const char *class_name = json_string_value(json_object_get(wrapper, "class_name"));
     const json_t *config = json_object_get(wrapper, "config");
-    if (!class_name || !json_is_object(config))
-        return ck_error(CK_FORMAT_ERROR, "a layer config needs \"class_name\" (a string) and \"config\" (an object)");
     const ck_layer_class *cls = ck_layer_class_find(class_name);
+    /* Keras 2.0-2.2 wrote a Sequential config as the bare list of layers. */
+    int list_ok = cls == &ck_sequential_class && json_is_array(config);
+    if (!class_name || (!json_is_object(config) && !list_ok))
+        return ck_error(CK_FORMAT_ERROR, "a layer config needs \"class_name\" (a string) and \"config\" (an object)");
     if (!cls)
         return ck_error(CK_NOT_IMPLEMENTED, "Unknown layer class '%s': ckeras does not implement it", class_name);
     ck_layer *layer = NULL;

@@ -1,5 +1,6 @@
 /* The model as a layer (class "Functional" / "Sequential") and the public
  * model API: construction, layers, weights, predict. */
+#include <stdio.h>
 #include <string.h>
 
 #include "model/model.h"
@@ -211,7 +212,10 @@ ck_status ck_sequential(ck_model **out, int n_layers, ck_layer *const *layers, c
     }
     ck_tensor *x = NULL;
     int64_t batch = layers[0]->has_batch_input_shape ? layers[0]->batch_input_shape.dims[0] : -1;
-    CK_TRY(ck_input(&x, &(ck_input_opts){.shape = shape, .batch_size = batch > 0 ? batch : 0}));
+    /* tf.keras names the implicit input "<first layer>_input". */
+    char input_name[160];
+    snprintf(input_name, sizeof input_name, "%s_input", layers[0]->name);
+    CK_TRY(ck_input(&x, &(ck_input_opts){.shape = shape, .batch_size = batch > 0 ? batch : 0, .name = input_name}));
     ck_layer *input_layer = ck_tensor_layer(x);
     ck_tensor *h = x;
     ck_status st = CK_OK;

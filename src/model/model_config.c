@@ -2,6 +2,7 @@
  * tf.keras 2.x form, and from_config for every dialect in the real files
  * (tf.keras 2.x, Keras 1/2 "Model", Keras 3 inbound_nodes, Sequential as
  * a list or a dict). */
+#include <stdio.h>
 #include <string.h>
 
 #include "model/model.h"
@@ -328,6 +329,7 @@ static ck_status sequential_from_config(const json_t *config, ck_model **out)
     ck_shape input_shape = {0, {0}};
     int64_t batch = 0;
     ck_dtype input_dtype = CK_FLOAT32;
+    char input_name[160] = "";
     for (int i = 0; st == CK_OK && i < n; i++) {
         ck_layer *l = NULL;
         st = ck_layer_from_json(json_array_get(layers, (size_t)i), &l);
@@ -339,6 +341,7 @@ static ck_status sequential_from_config(const json_t *config, ck_model **out)
             for (int d = 0; d < input_shape.rank; d++) input_shape.dims[d] = l->batch_input_shape.dims[d + 1];
             batch = l->batch_input_shape.dims[0];
             input_dtype = l->dtype;
+            snprintf(input_name, sizeof input_name, "%s", l->name);
             ck_layer_free(l);
             continue;
         }
@@ -353,8 +356,12 @@ static ck_status sequential_from_config(const json_t *config, ck_model **out)
     }
     ck_tensor *x = NULL, *h;
     if (st == CK_OK && count == 0) st = ck_error(CK_FORMAT_ERROR, "Sequential config has only an InputLayer");
+    /* An explicit InputLayer keeps its name; else tf.keras names the
+     * implicit one "<first layer>_input". */
+    if (st == CK_OK && !input_name[0]) snprintf(input_name, sizeof input_name, "%s_input", made[0]->name);
     if (st == CK_OK)
-        st = ck_input(&x, &(ck_input_opts){.shape = input_shape, .batch_size = batch > 0 ? batch : 0, .dtype = input_dtype});
+        st = ck_input(&x, &(ck_input_opts){.shape = input_shape, .batch_size = batch > 0 ? batch : 0,
+                                           .dtype = input_dtype, .name = input_name});
     h = x;
     for (int i = 0; st == CK_OK && i < count; i++) st = ck_layer_apply(made[i], 1, &h, &h);
     if (st == CK_OK) {

@@ -7,11 +7,13 @@
 #include <dirent.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "io/json_check.h"
 #include "io/keras_h5.h"
 #include "support/support.h"
 
@@ -509,6 +511,60 @@ Test(keras_h5_fixtures, truncated_copies_are_format_errors)
     if (wide) truncations(wide, "trunc_wide.h5");
 }
 
+/* libhdf5 refuses a plain truncated copy at open (its superblock records the
+ * end of file).  With that record patched to the cut length the file opens
+ * and the damage is met later, inside the readers' own error paths. */
+static void patched_truncations(const char *src, const char *label, long step)
+{
+    long size = file_size(src);
+    FILE *in = fopen(src, "rb");
+    unsigned char *buf = malloc((size_t)size);
+    cr_assert(in && buf && fread(buf, 1, (size_t)size, in) == (size_t)size);
+    fclose(in);
+    char path[1024];
+    snprintf(path, sizeof path, "%s", ck_test_tmp(label));
+    int n = 0;
+    for (long cut = 96; cut < size; cut += step) {
+        /* superblock v0: the end-of-file address is the 8 bytes at 40 */
+        uint64_t eof = (uint64_t)cut;
+        unsigned char saved[8];
+        memcpy(saved, buf + 40, 8);
+        memcpy(buf + 40, &eof, 8);
+        FILE *out = fopen(path, "wb");
+        fwrite(buf, 1, (size_t)cut, out);
+        fclose(out);
+        memcpy(buf + 40, saved, 8);
+        ck_keras_h5 *f = NULL;
+        ck_status st = ck_h5_read(path, &f);
+        cr_expect_eq(st, CK_FORMAT_ERROR, "%s cut at %ld with patched EOF: %s %s", label, cut,
+                     ck_status_name(st), ck_last_error());
+        if (st == CK_OK) ck_keras_h5_free(f);
+        char *t = NULL;
+        st = ck_h5_describe(path, &t);
+        cr_expect_eq(st, CK_FORMAT_ERROR, "describe %s cut at %ld: %s", label, cut, ck_last_error());
+        if (st == CK_OK) ck_free(t);
+        n++;
+    }
+    cr_expect_gt(n, 10);
+    free(buf);
+    remove(path);
+}
+
+Test(keras_h5_fixtures, truncated_with_patched_eof_are_format_errors)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    /* libhdf5 1.10 itself leaks when H5Fopen/H5Oopen fail on a damaged
+     * object header (reproduced with a bare H5Oopen), which LeakSanitizer
+     * reports; the plain build runs this test. */
+    cr_skip_test("libhdf5 leaks on damaged object headers under LeakSanitizer");
+#endif
+    patched_truncations(fixture("h5/dialects_fixed.h5"), "ptrunc_fixed.h5", 53);
+    patched_truncations(fixture("h5/dtypes.h5"), "ptrunc_dtypes.h5", 53);
+    patched_truncations(fixture("h5/scalar_names.h5"), "ptrunc_scalar.h5", 41);
+    const char *mlp = shared_keras("dl4j-tfkeras-dense/mlp_0.h5");
+    if (mlp) patched_truncations(mlp, "ptrunc_mlp0.h5", 47);
+}
+
 /* ------------------------------------------------------------------------ */
 /* writing                                                                   */
 /* ------------------------------------------------------------------------ */
@@ -743,13 +799,17 @@ Test(keras_h5_write, fixture_round_trips_keep_values)
 
 Test(keras_h5_write, long_name_lists_are_chunked_like_keras)
 {
-    /* 7000 names of 11 bytes = 77000 bytes > 64512: numpy.array_split into
-     * 2 chunks of 3500 (38500 bytes each) -> layer_names0, layer_names1. */
-    enum { N = 7000 };
+    /* 801 names of 100 bytes = 80100 bytes > 64512: numpy.array_split into
+     * 2 chunks, 401 + 400 names (40100 bytes each at most) -> layer_names0,
+     * layer_names1. */
+    enum { N = 801, LEN = 100 };
     ck_h5_layer *layers = calloc(N, sizeof *layers);
-    char (*names)[24] = calloc(N, sizeof *names);
+    char (*names)[LEN + 1] = calloc(N, sizeof *names);
     for (int i = 0; i < N; i++) {
-        snprintf(names[i], sizeof names[i], "layer_%05d", i);
+        memset(names[i], 'x', LEN);
+        char head[16];
+        snprintf(head, sizeof head, "layer_%05d", i);
+        memcpy(names[i], head, strlen(head));
         layers[i].name = names[i];
     }
     ck_keras_h5 f = {0};
@@ -758,16 +818,16 @@ Test(keras_h5_write, long_name_lists_are_chunked_like_keras)
     const char *out = ck_test_tmp("chunked.h5");
     cr_assert_eq(ck_h5_write(out, &f), CK_OK, "%s", ck_last_error());
     char *text = describe(out);
-    cr_expect(strstr(text, "attr /@layer_names0 string fixed(11) nullpad ascii simple(3500) = [\"layer_00000\""), "chunk 0");
-    cr_expect(strstr(text, "attr /@layer_names1 string fixed(11) nullpad ascii simple(3500) = [\"layer_03500\""), "chunk 1");
+    cr_expect(strstr(text, "attr /@layer_names0 string fixed(100) nullpad ascii simple(401) = [\"layer_00000x"), "chunk 0");
+    cr_expect(strstr(text, "attr /@layer_names1 string fixed(100) nullpad ascii simple(400) = [\"layer_00401x"), "chunk 1");
     cr_expect_null(strstr(text, "attr /@layer_names "));
     cr_expect_null(strstr(text, "layer_names2"));
     ck_free(text);
     ck_keras_h5 *g = NULL;
     cr_assert_eq(ck_h5_read(out, &g), CK_OK, "%s", ck_last_error());
     cr_assert_eq(g->n_layers, N);
-    cr_expect_str_eq(g->layers[N - 1].name, "layer_06999");
-    cr_expect_str_eq(g->layers[3500].name, "layer_03500");
+    cr_expect_str_eq(g->layers[N - 1].name, names[N - 1]);
+    cr_expect_str_eq(g->layers[401].name, names[401]);
     ck_keras_h5_free(g);
     remove(out);
 
@@ -850,6 +910,56 @@ Test(keras_h5_write, bad_structs_are_value_errors_and_leave_the_target)
     cr_expect(strstr(ck_last_error(), "/nonexistent-dir/x.h5"), "%s", ck_last_error());
     ck_tensor_free(t);
     remove(out);
+}
+
+/* ------------------------------------------------------------------------ */
+/* the allocation-free JSON check, with jansson as the reference             */
+/* ------------------------------------------------------------------------ */
+
+Test(json_check, agrees_with_jansson)
+{
+    static const char *texts[] = {
+        "{}", " {\"a\": 1} \n", "{\"a\": [1, -2.5e+3, 0.0, -0, 1E5, true, false, null, {}, []]}",
+        "{\"s\": \"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\ud83d\\ude00\"}", "{\"\xc3\xa9\": \"\xf0\x9f\x98\x80\"}",
+        "[]", "\"x\"", "1", "null", "", "   ", "{", "}", "{\"a\"}", "{\"a\":}", "{\"a\":1,}", "{,}", "{\"a\":1 \"b\":2}",
+        "{\"a\":01}", "{\"a\":1.}", "{\"a\":.5}", "{\"a\":-}", "{\"a\":1e}", "{\"a\":+1}", "{\"a\":tru}",
+        "{\"a\":\"\\x\"}", "{\"a\":\"\\u12\"}", "{\"a\":\"\\u0000\"}", "{\"a\":\"\\ud800\"}", "{\"a\":\"\\udc00\"}",
+        "{\"a\":\"\\ud800\\u0041\"}", "{\"a\":\"\x01\"}", "{\"a\":\"\xc3\"}", "{\"a\":\"\xc0\xaf\"}",
+        "{\"a\":\"\xed\xa0\x80\"}", "{\"a\":\"\xf4\x90\x80\x80\"}", "{\"a\":\"\xff\"}", "{\"a\":1} x", "{\"a\":1}}",
+        "{\"a\":[1,2}", "{\"a\":{\"b\":[1]]}", "{\"a\":\"unterminated}", "{'a':1}", "{a:1}", "{\"a\":NaN}",
+        "{\"a\":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]}",
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        const char *t = texts[i];
+        json_error_t e;
+        json_t *j = json_loadb(t, strlen(t), JSON_DECODE_ANY, &e);
+        int want = j && json_is_object(j);
+        json_decref(j);
+        ck_status st = ck_json_check_object(t, strlen(t), "text");
+        cr_expect_eq(st == CK_OK, want, "'%s': jansson %d, ck %s (%s)", t, want, ck_status_name(st), ck_last_error());
+        if (st != CK_OK) cr_expect_eq(st, CK_FORMAT_ERROR);
+    }
+    /* nesting: jansson's limit is 2048 */
+    char deep[5000];
+    for (int depth = 2047; depth <= 2049; depth++) {
+        size_t n = 0;
+        deep[n++] = '{';
+        deep[n++] = '"';
+        deep[n++] = 'a';
+        deep[n++] = '"';
+        deep[n++] = ':';
+        for (int k = 1; k < depth; k++) deep[n++] = '[';
+        for (int k = 1; k < depth; k++) deep[n++] = ']';
+        deep[n++] = '}';
+        json_error_t e;
+        json_t *j = json_loadb(deep, n, 0, &e);
+        cr_expect_eq(ck_json_check_object(deep, n, "deep") == CK_OK, j != NULL, "depth %d", depth);
+        json_decref(j);
+    }
+    cr_expect_eq(ck_json_check_object("{}\0", 3, "nul"), CK_FORMAT_ERROR);
+    cr_expect(strstr(ck_last_error(), "nul is not valid JSON"), "%s", ck_last_error());
+    cr_expect_eq(ck_json_check_object("[1]", 3, "arr"), CK_FORMAT_ERROR);
+    cr_expect(strstr(ck_last_error(), "not an object"), "%s", ck_last_error());
 }
 
 /* ------------------------------------------------------------------------ */

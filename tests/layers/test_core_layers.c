@@ -3,6 +3,7 @@
  * outputs, shapes, masks, configs of the real files' dialects, errors. */
 #include <criterion/criterion.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "ckeras.h"
