@@ -40,7 +40,4 @@ extern const ck_cli_command ck_cmd_summary;
 extern const ck_cli_command ck_cmd_predict;
 extern const ck_cli_command ck_cmd_convert;
 
-/* Reads a whole text file (ck_malloc'ed); NULL with the error recorded. */
-char *ck_cli_read_text(const char *path);
-
 #endif

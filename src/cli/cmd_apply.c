@@ -5,43 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-
-/* Reads a whole text file into a ck_malloc'ed string. */
-char *ck_cli_read_text(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        ck_error(CK_IO_ERROR, "cannot open '%s': %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 4096, len = 0;
-    char *buf = ck_malloc(cap);
-    while (buf) {
-        len += fread(buf + len, 1, cap - len - 1, f);
-        if (len < cap - 1) break;
-        char *grown = ck_realloc(buf, cap * 2);
-        if (!grown) {
-            ck_free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = grown;
-        cap *= 2;
-    }
-    int failed = ferror(f);
-    fclose(f);
-    if (!buf) {
-        ck_error(CK_OUT_OF_MEMORY, "out of memory reading '%s'", path);
-        return NULL;
-    }
-    if (failed) {
-        ck_free(buf);
-        ck_error(CK_IO_ERROR, "cannot read '%s'", path);
-        return NULL;
-    }
-    buf[len] = '\0';
-    return buf;
-}
+#include "io/model_io.h"
 
 /* Loads the comma-separated weight files and sets them on the layer. */
 static ck_status set_weight_files(ck_layer *layer, const char *list)
@@ -98,7 +62,7 @@ static int run(int argc, char **argv)
     ck_layer *layer = NULL;
     ck_tensor *in[2] = {NULL, NULL}, *out = NULL;
     ck_status st = CK_OK;
-    char *text = ck_cli_read_text(config_path);
+    char *text = ck_read_text_file(config_path);
     if (!text) st = ck_last_status();
     if (st == CK_OK) st = ck_layer_from_config(text, &layer);
     for (int i = 0; st == CK_OK && i < n_inputs; i++) st = ck_npy_load(inputs[i], &in[i]);

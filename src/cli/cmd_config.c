@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "cli/cli.h"
+#include "io/model_io.h"
 
 
 static int run(int argc, char **argv)
@@ -10,7 +11,7 @@ static int run(int argc, char **argv)
     ck_layer *layer = NULL;
     char *out = NULL;
     ck_status st = CK_OK;
-    char *text = ck_cli_read_text(argv[1]);
+    char *text = ck_read_text_file(argv[1]);
     if (!text) st = ck_last_status();
     if (st == CK_OK) st = ck_layer_from_config(text, &layer);
     if (st == CK_OK) st = ck_layer_get_config(layer, &out);

@@ -213,23 +213,21 @@ typedef enum file_kind { KIND_UNKNOWN, KIND_HDF5, KIND_ZIP, KIND_JSON } file_kin
 
 static ck_status sniff(const char *path, file_kind *kind)
 {
-    unsigned char head[8] = {0};
+    unsigned char head[64] = {0};
     FILE *f = fopen(path, "rb");
     if (!f) return ck_error(CK_IO_ERROR, "cannot open '%s': %s", path, strerror(errno));
     size_t n = fread(head, 1, sizeof head, f);
-    int c = ' ';
-    while (n > 0 && (head[0] == ' ' || head[0] == '\n') && c != EOF) c = fgetc(f), head[0] = (unsigned char)c;
     fclose(f);
+    size_t first = 0; /* JSON may start with white space */
+    while (first < n && (head[first] == ' ' || head[first] == '\n' || head[first] == '\r' || head[first] == '\t'))
+        first++;
+    const char *dot = strrchr(path, '.');
     if (n >= 8 && memcmp(head, "\x89HDF\r\n\x1a\n", 8) == 0) *kind = KIND_HDF5;
     else if (n >= 4 && memcmp(head, "PK\x03\x04", 4) == 0) *kind = KIND_ZIP;
-    else if (n >= 1 && (head[0] == '{' || head[0] == '[')) *kind = KIND_JSON;
-    else {
-        /* HDF5 files may start with a user block; let libhdf5 decide. */
-        const char *dot = strrchr(path, '.');
-        *kind = dot && (!strcmp(dot, ".h5") || !strcmp(dot, ".hdf5") || !strcmp(dot, ".keras_h5")) ? KIND_HDF5 : KIND_UNKNOWN;
-    }
-    if (*kind == KIND_UNKNOWN)
-        return ck_error(CK_FORMAT_ERROR, "'%s' is neither an HDF5 file, a .keras archive nor a JSON file", path);
+    else if (first < n && (head[first] == '{' || head[first] == '[')) *kind = KIND_JSON;
+    /* An HDF5 file may start with a user block; libhdf5 finds it. */
+    else if (dot && (!strcmp(dot, ".h5") || !strcmp(dot, ".hdf5"))) *kind = KIND_HDF5;
+    else return ck_error(CK_FORMAT_ERROR, "'%s' is neither an HDF5 file, a .keras archive nor a JSON file", path);
     return CK_OK;
 }
 
