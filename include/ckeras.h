@@ -601,7 +601,8 @@ const char *ck_layer_class_name(const ck_layer *layer);
 const char *ck_layer_name(const ck_layer *layer);
 /** 1 if trainable. */
 int ck_layer_trainable(const ck_layer *layer);
-/** Freezes (0) or unfreezes (1) the layer, like `layer.trainable = x`. */
+/** Freezes (0) or unfreezes (1) the layer, like `layer.trainable = x`;
+ *  for a model the flag propagates to every layer in it. */
 void ck_layer_set_trainable(ck_layer *layer, int trainable);
 /** The layer's dtype (variable and compute dtype). */
 ck_dtype ck_layer_dtype(const ck_layer *layer);

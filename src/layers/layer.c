@@ -199,7 +199,13 @@ void ck_layer_drop_weights_from(ck_layer *layer, int keep)
 const char *ck_layer_class_name(const ck_layer *layer) { return layer->cls->class_name; }
 const char *ck_layer_name(const ck_layer *layer) { return layer->name; }
 int ck_layer_trainable(const ck_layer *layer) { return layer->trainable; }
-void ck_layer_set_trainable(ck_layer *layer, int trainable) { layer->trainable = trainable != 0; }
+void ck_layer_set_trainable(ck_layer *layer, int trainable)
+{
+    /* As in tf.keras, the flag propagates to every sublayer. */
+    layer->trainable = trainable != 0;
+    int n = layer->cls->sublayer_count ? layer->cls->sublayer_count(layer) : 0;
+    for (int i = 0; i < n; i++) ck_layer_set_trainable(layer->cls->sublayer(layer, i), trainable);
+}
 ck_dtype ck_layer_dtype(const ck_layer *layer) { return layer->dtype; }
 int ck_layer_built(const ck_layer *layer) { return layer->built; }
 

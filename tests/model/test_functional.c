@@ -376,3 +376,38 @@ Test(functional, sequential)
     ck_model_free(m);
     ck_model_free(back);
 }
+
+/* keras-cases D1 and D16: default model names, and the trainable lists of
+ * a model when it or one of its layers is frozen. */
+Test(functional, default_names_and_trainable_weights)
+{
+    ck_clear_session();
+    ck_tensor *x = input(2, NULL), *y;
+    ck_layer *d;
+    cr_assert_eq(ck_dense(&d, &(ck_dense_opts){.units = 1}), CK_OK);
+    y = apply1(d, x);
+    ck_model *m[3];
+    for (int i = 0; i < 3; i++) cr_assert_eq(ck_model_new(&m[i], 1, &x, 1, &y, NULL), CK_OK);
+    cr_expect_str_eq(ck_model_name(m[0]), "model");
+    cr_expect_str_eq(ck_model_name(m[1]), "model_1");
+    cr_expect_str_eq(ck_model_name(m[2]), "model_2");
+    ck_layer *ml = ck_model_layer(m[0]);
+    cr_expect_eq(ck_layer_trainable_weight_count(ml), 2);
+    cr_expect_eq(ck_layer_non_trainable_weight_count(ml), 0);
+    ck_layer_set_trainable(ml, 0);
+    cr_expect_eq(ck_layer_trainable_weight_count(ml), 0);
+    cr_expect_eq(ck_layer_non_trainable_weight_count(ml), 2);
+    cr_expect(!ck_layer_trainable(d), "freezing a model freezes its layers");
+    ck_layer_set_trainable(ml, 1);
+    cr_expect_eq(ck_layer_trainable_weight_count(ml), 2);
+    ck_layer_set_trainable(d, 0);
+    cr_expect_eq(ck_layer_trainable_weight_count(ml), 0, "a frozen Dense inside a trainable model");
+    cr_expect_eq(ck_layer_non_trainable_weight_count(ml), 2);
+    int64_t t, nt;
+    cr_assert_eq(ck_model_count_params(m[0], NULL, &t, &nt), CK_OK);
+    cr_expect_eq(t, 0);
+    cr_expect_eq(nt, 3);
+    for (int i = 0; i < 3; i++) ck_model_free(m[i]);
+    ck_layer_free(d);
+    ck_layer_free(ck_tensor_layer(x));
+}
