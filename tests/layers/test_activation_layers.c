@@ -10,43 +10,6 @@
 #include "ckeras.h"
 #include "support/support.h"
 
-static ck_tensor *npy(const char *name)
-{
-    char rel[128];
-    snprintf(rel, sizeof rel, "layers/%s.npy", name);
-    ck_tensor *t = NULL;
-    cr_assert_eq(ck_npy_load(ck_test_data(rel), &t), CK_OK, "%s: %s", rel, ck_last_error());
-    return t;
-}
-
-static ck_tensor *call1(ck_layer *l, const ck_tensor *x)
-{
-    ck_tensor *out = NULL;
-    cr_assert_eq(ck_layer_call(l, 1, &x, &out), CK_OK, "%s", ck_last_error());
-    return out;
-}
-
-static char *config_of(const ck_layer *l)
-{
-    char *text = NULL;
-    cr_assert_eq(ck_layer_get_config(l, &text), CK_OK, "%s", ck_last_error());
-    return text;
-}
-
-static void round_trip(const char *text, const char *want)
-{
-    ck_layer *l = NULL;
-    cr_assert_eq(ck_layer_from_config(text, &l), CK_OK, "%s: %s", text, ck_last_error());
-    char *got = config_of(l);
-    cr_expect_str_eq(got, want ? want : text);
-    ck_layer *again = NULL;
-    cr_assert_eq(ck_layer_from_config(got, &again), CK_OK, "%s", ck_last_error());
-    char *got2 = config_of(again);
-    cr_expect_str_eq(got2, got);
-    ck_free(got); ck_free(got2);
-    ck_layer_free(l); ck_layer_free(again);
-}
-
 /* The layer configs of dl4j-dense-activations-io/<case>_config.json. */
 static const struct {
     const char *file, *config;
@@ -78,14 +41,14 @@ Test(activation_layers, real_keras_outputs_and_configs)
                      ck_last_error());
         char name[64];
         snprintf(name, sizeof name, "keras_%s_in", real_cases[i].file);
-        ck_tensor *x = npy(name);
+        ck_tensor *x = ck_test_npy(name);
         snprintf(name, sizeof name, "keras_%s_out", real_cases[i].file);
-        ck_tensor *want = npy(name), *y = call1(l, x);
+        ck_tensor *want = ck_test_npy(name), *y = ck_test_call1(l, x);
         double d = ck_test_max_abs_diff(y, want);
         cr_expect_leq(d, 1e-6, "%s: max abs diff %g", real_cases[i].file, d);
         ck_tensor_free(x); ck_tensor_free(y); ck_tensor_free(want); ck_layer_free(l);
         /* tf.keras writes these configs back unchanged. */
-        round_trip(real_cases[i].config, NULL);
+        ck_test_round_trip(real_cases[i].config, NULL);
     }
 }
 
@@ -101,7 +64,7 @@ Test(activation_layers, relu_docstring_examples)
     for (int i = 0; i < 4; i++) {
         ck_layer *l = NULL;
         cr_assert_eq(ck_relu_layer(&l, &cases[i].o), CK_OK, "%s", ck_last_error());
-        ck_tensor *x = ck_test_f32(1, (int64_t[]){4}, cases[i].x), *y = call1(l, x);
+        ck_tensor *x = ck_test_f32(1, (int64_t[]){4}, cases[i].x), *y = ck_test_call1(l, x);
         for (int k = 0; k < 4; k++) cr_expect_float_eq(((float *)y->data)[k], cases[i].want[k], 0, "case %d[%d]", i, k);
         ck_tensor_free(x); ck_tensor_free(y); ck_layer_free(l);
     }
@@ -127,16 +90,16 @@ Test(activation_layers, default_configs_have_float32_parameters)
     cases[4].want = "{\"class_name\": \"Softmax\", \"config\": {\"name\": \"softmax\", \"trainable\": true, \"dtype\": "
                     "\"float32\", \"axis\": -1}}";
     for (int i = 0; i < 5; i++) {
-        char *text = config_of(cases[i].l);
+        char *text = ck_test_config_of(cases[i].l);
         cr_expect_str_eq(text, cases[i].want);
-        round_trip(text, NULL);
+        ck_test_round_trip(text, NULL);
         ck_free(text);
         ck_layer_free(cases[i].l);
     }
     ck_layer *l = NULL;
     cr_assert_eq(ck_relu_layer(&l, &(ck_relu_layer_opts){.has_max_value = 1, .max_value = 6, .negative_slope = 0.1}),
                  CK_OK);
-    char *text = config_of(l);
+    char *text = ck_test_config_of(l);
     cr_expect(strstr(text, "\"max_value\": 6.0, \"negative_slope\": 0.10000000149011612, \"threshold\": 0.0}") != NULL,
               "%s", text);
     ck_free(text);
@@ -146,16 +109,16 @@ Test(activation_layers, default_configs_have_float32_parameters)
 Test(activation_layers, keras3_and_keras1_dialects)
 {
     /* Keras 3 names LeakyReLU's slope negative_slope. */
-    round_trip("{\"class_name\": \"LeakyReLU\", \"config\": {\"name\": \"l\", \"trainable\": true, \"dtype\": {"
+    ck_test_round_trip("{\"class_name\": \"LeakyReLU\", \"config\": {\"name\": \"l\", \"trainable\": true, \"dtype\": {"
                "\"module\": \"keras\", \"class_name\": \"DTypePolicy\", \"config\": {\"name\": \"float32\"}, "
                "\"registered_name\": null}, \"negative_slope\": 0.2}}",
                "{\"class_name\": \"LeakyReLU\", \"config\": {\"name\": \"l\", \"trainable\": true, \"dtype\": "
                "\"float32\", \"alpha\": 0.20000000298023224}}");
     /* Keras 1: no dtype. */
-    round_trip("{\"class_name\": \"ELU\", \"config\": {\"alpha\": 1.0, \"trainable\": true, \"name\": \"elu_1\"}}",
+    ck_test_round_trip("{\"class_name\": \"ELU\", \"config\": {\"alpha\": 1.0, \"trainable\": true, \"name\": \"elu_1\"}}",
                "{\"class_name\": \"ELU\", \"config\": {\"name\": \"elu_1\", \"trainable\": true, \"dtype\": "
                "\"float32\", \"alpha\": 1.0}}");
-    round_trip("{\"class_name\": \"Softmax\", \"config\": {\"name\": \"s\", \"trainable\": true, \"dtype\": "
+    ck_test_round_trip("{\"class_name\": \"Softmax\", \"config\": {\"name\": \"s\", \"trainable\": true, \"dtype\": "
                "\"float64\", \"axis\": [1, 2]}}", NULL);
 }
 
@@ -194,14 +157,14 @@ Test(activation_layers, errors)
 
 Test(softmax_layer, axes_and_ranks)
 {
-    ck_tensor *x = npy("softmax_x");
+    ck_tensor *x = ck_test_npy("softmax_x");
     struct { ck_softmax_layer_opts o; const char *golden; } cases[] = {
         {{.naxes = 1, .axes = {1}}, "softmax_axis1_out"}, {{.naxes = 2, .axes = {1, 2}}, "softmax_axes12_out"},
         {{.naxes = 2, .axes = {-2, -1}}, "softmax_axes12_out"}};
     for (int i = 0; i < 3; i++) {
         ck_layer *l = NULL;
         cr_assert_eq(ck_softmax_layer(&l, &cases[i].o), CK_OK);
-        ck_tensor *y = call1(l, x), *want = npy(cases[i].golden);
+        ck_tensor *y = ck_test_call1(l, x), *want = ck_test_npy(cases[i].golden);
         cr_expect_leq(ck_test_max_abs_diff(y, want), 1e-7, "%s", cases[i].golden);
         ck_tensor_free(y); ck_tensor_free(want); ck_layer_free(l);
     }
@@ -209,15 +172,15 @@ Test(softmax_layer, axes_and_ranks)
     /* The layer (backend.softmax) accepts a 1-D input, unlike the activation. */
     ck_layer *l = NULL;
     cr_assert_eq(ck_softmax_layer(&l, NULL), CK_OK);
-    x = npy("softmax_1d_x");
-    ck_tensor *y = call1(l, x), *want = npy("softmax_1d_out");
+    x = ck_test_npy("softmax_1d_x");
+    ck_tensor *y = ck_test_call1(l, x), *want = ck_test_npy("softmax_1d_out");
     cr_expect_leq(ck_test_max_abs_diff(y, want), 1e-7);
     ck_tensor_free(x); ck_tensor_free(y); ck_tensor_free(want); ck_layer_free(l);
     /* Large logits do not overflow; an axis out of range is an error. */
     cr_assert_eq(ck_softmax_layer(&l, &(ck_softmax_layer_opts){.naxes = 1, .axes = {1}}), CK_OK);
     double big[] = {1000, 1000, -1000, 0};
     x = ck_test_f64(2, (int64_t[]){2, 2}, big);
-    y = call1(l, x);
+    y = ck_test_call1(l, x);
     cr_expect_float_eq(((float *)y->data)[0], 0.5f, 1e-7);
     cr_expect_float_eq(((float *)y->data)[2], 0.0f, 1e-7);
     ck_tensor_free(y);

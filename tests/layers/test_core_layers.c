@@ -9,45 +9,8 @@
 #include "ckeras.h"
 #include "support/support.h"
 
-static ck_tensor *npy(const char *name)
-{
-    char rel[128];
-    snprintf(rel, sizeof rel, "layers/%s.npy", name);
-    ck_tensor *t = NULL;
-    cr_assert_eq(ck_npy_load(ck_test_data(rel), &t), CK_OK, "%s: %s", rel, ck_last_error());
-    return t;
-}
-
-static ck_tensor *call1(ck_layer *l, const ck_tensor *x)
-{
-    ck_tensor *out = NULL;
-    cr_assert_eq(ck_layer_call(l, 1, &x, &out), CK_OK, "%s", ck_last_error());
-    return out;
-}
-
-static char *config_of(const ck_layer *l)
-{
-    char *text = NULL;
-    cr_assert_eq(ck_layer_get_config(l, &text), CK_OK, "%s", ck_last_error());
-    return text;
-}
-
 /* from_config(text) -> get_config gives `want` (or text itself when NULL),
  * and that text survives one more round trip. */
-static void round_trip(const char *text, const char *want)
-{
-    ck_layer *l = NULL;
-    cr_assert_eq(ck_layer_from_config(text, &l), CK_OK, "%s: %s", text, ck_last_error());
-    char *got = config_of(l);
-    cr_expect_str_eq(got, want ? want : text);
-    ck_layer *again = NULL;
-    cr_assert_eq(ck_layer_from_config(got, &again), CK_OK, "%s", ck_last_error());
-    char *got2 = config_of(again);
-    cr_expect_str_eq(got2, got);
-    ck_free(got); ck_free(got2);
-    ck_layer_free(l); ck_layer_free(again);
-}
-
 static void expect_close(const ck_tensor *got, const ck_tensor *want, double tol, const char *what)
 {
     cr_assert_eq(got->rank, want->rank, "%s: rank %d vs %d", what, got->rank, want->rank);
@@ -59,12 +22,12 @@ static void expect_close(const ck_tensor *got, const ck_tensor *want, double tol
 
 Test(flatten, values_channels_last_and_first)
 {
-    ck_tensor *x = npy("flatten_x");
+    ck_tensor *x = ck_test_npy("flatten_x");
     const char *fmts[] = {NULL, "channels_first"}, *goldens[] = {"flatten_last_out", "flatten_first_out"};
     for (int i = 0; i < 2; i++) {
         ck_layer *l = NULL;
         cr_assert_eq(ck_flatten(&l, &(ck_flatten_opts){.data_format = fmts[i]}), CK_OK);
-        ck_tensor *y = call1(l, x), *want = npy(goldens[i]);
+        ck_tensor *y = ck_test_call1(l, x), *want = ck_test_npy(goldens[i]);
         cr_expect_eq(y->shape[1], 12);
         expect_close(y, want, 0, goldens[i]);
         ck_tensor_free(y); ck_tensor_free(want); ck_layer_free(l);
@@ -86,7 +49,7 @@ Test(flatten, shapes_and_dtypes)
     cr_expect(out.rank == 2 && out.dims[0] == 7 && out.dims[1] == 1);
     /* Integers are not autocast: an int64 input stays int64. */
     ck_tensor *t = ck_test_i64(3, (int64_t[]){2, 2, 2}, (int64_t[]){1, 2, 3, 4, 5, 6, 7, 8});
-    ck_tensor *y = call1(l, t);
+    ck_tensor *y = ck_test_call1(l, t);
     cr_expect_eq(y->dtype, CK_INT64);
     cr_expect_eq(((int64_t *)y->data)[7], 8);
     ck_tensor_free(y);
@@ -108,20 +71,20 @@ Test(flatten, configs_of_real_files)
     ck_clear_session();
     ck_layer *l = NULL;
     cr_assert_eq(ck_flatten(&l, NULL), CK_OK);
-    char *text = config_of(l);
+    char *text = ck_test_config_of(l);
     cr_expect_str_eq(text, "{\"class_name\": \"Flatten\", \"config\": {\"name\": \"flatten\", \"trainable\": true, "
                            "\"dtype\": \"float32\", \"data_format\": \"channels_last\"}}");
     ck_free(text);
     ck_layer_free(l);
     /* dl4j-legacy-formats/flatten_3d.hdf5 (tf.keras 2.x) */
-    round_trip("{\"class_name\": \"Flatten\", \"config\": {\"name\": \"flatten\", \"trainable\": true, \"dtype\": "
+    ck_test_round_trip("{\"class_name\": \"Flatten\", \"config\": {\"name\": \"flatten\", \"trainable\": true, \"dtype\": "
                "\"float32\", \"data_format\": \"channels_last\"}}", NULL);
     /* Keras 2.0 (keras2_mnist_cnn_no_bias_tf_config.json): no dtype, no data_format. */
-    round_trip("{\"class_name\": \"Flatten\", \"config\": {\"trainable\": true, \"name\": \"flatten_1\"}}",
+    ck_test_round_trip("{\"class_name\": \"Flatten\", \"config\": {\"trainable\": true, \"name\": \"flatten_1\"}}",
                "{\"class_name\": \"Flatten\", \"config\": {\"name\": \"flatten_1\", \"trainable\": true, \"dtype\": "
                "\"float32\", \"data_format\": \"channels_last\"}}");
     /* Keras 3 (recsys-dot-keras3): DTypePolicy dict. */
-    round_trip("{\"class_name\": \"Flatten\", \"config\": {\"name\": \"Flatten_Movies\", \"trainable\": true, "
+    ck_test_round_trip("{\"class_name\": \"Flatten\", \"config\": {\"name\": \"Flatten_Movies\", \"trainable\": true, "
                "\"dtype\": {\"module\": \"keras\", \"class_name\": \"DTypePolicy\", \"config\": {\"name\": "
                "\"float32\"}, \"registered_name\": null}, \"data_format\": \"channels_last\"}}",
                "{\"class_name\": \"Flatten\", \"config\": {\"name\": \"Flatten_Movies\", \"trainable\": true, "
@@ -136,7 +99,7 @@ Test(reshape, values_and_inferred_dim)
 {
     ck_layer *l = NULL;
     cr_assert_eq(ck_reshape(&l, &(ck_reshape_opts){.target_shape = CK_TEST_SHAPE(3, -1)}), CK_OK);
-    ck_tensor *x = npy("reshape_x"), *y = call1(l, x), *want = npy("reshape_out");
+    ck_tensor *x = ck_test_npy("reshape_x"), *y = ck_test_call1(l, x), *want = ck_test_npy("reshape_out");
     cr_expect(y->rank == 3 && y->shape[1] == 3 && y->shape[2] == 4);
     expect_close(y, want, 0, "reshape");
     ck_shape out;
@@ -176,10 +139,10 @@ Test(reshape, config_round_trip)
     ck_layer *l = NULL;
     cr_assert_eq(ck_reshape(&l, &(ck_reshape_opts){.target_shape = CK_TEST_SHAPE(3, -1), .input_shape =
                                                        CK_TEST_SHAPE(12)}), CK_OK);
-    char *text = config_of(l);
+    char *text = ck_test_config_of(l);
     cr_expect_str_eq(text, "{\"class_name\": \"Reshape\", \"config\": {\"name\": \"reshape\", \"trainable\": true, "
                            "\"dtype\": \"float32\", \"batch_input_shape\": [null, 12], \"target_shape\": [3, -1]}}");
-    round_trip(text, NULL);
+    ck_test_round_trip(text, NULL);
     ck_free(text);
     ck_layer_free(l);
     cr_expect_eq(ck_layer_from_config("{\"class_name\": \"Reshape\", \"config\": {\"target_shape\": \"x\"}}", &l),
@@ -192,7 +155,7 @@ Test(dropout, identity_at_inference_and_masks)
 {
     ck_layer *l = NULL;
     cr_assert_eq(ck_dropout(&l, &(ck_dropout_opts){.rate = 0.5}), CK_OK);
-    ck_tensor *x = npy("merge_a"), *y = call1(l, x);
+    ck_tensor *x = ck_test_npy("merge_a"), *y = ck_test_call1(l, x);
     expect_close(y, x, 0, "dropout");
     ck_tensor *m = NULL, *om = NULL;
     cr_assert_eq(ck_tensor_new(&m, CK_INT32, 2, (int64_t[]){2, 3}), CK_OK);
@@ -202,7 +165,7 @@ Test(dropout, identity_at_inference_and_masks)
     cr_expect_eq(((int32_t *)om->data)[4], 1);
     ck_tensor_free(om); ck_tensor_free(m); ck_tensor_free(y); ck_layer_free(l);
     cr_assert_eq(ck_alpha_dropout(&l, &(ck_dropout_opts){.rate = 0.3}), CK_OK);
-    y = call1(l, x);
+    y = ck_test_call1(l, x);
     expect_close(y, x, 0, "alpha dropout");
     ck_tensor_free(y); ck_layer_free(l); ck_tensor_free(x);
     ck_layer *bad = (ck_layer *)0x1;
@@ -216,25 +179,25 @@ Test(dropout, configs_of_real_files)
     ck_clear_session();
     ck_layer *l = NULL;
     cr_assert_eq(ck_dropout(&l, &(ck_dropout_opts){.rate = 0.2}), CK_OK);
-    char *text = config_of(l);
+    char *text = ck_test_config_of(l);
     cr_expect_str_eq(text, "{\"class_name\": \"Dropout\", \"config\": {\"name\": \"dropout\", \"trainable\": true, "
                            "\"dtype\": \"float32\", \"rate\": 0.2, \"noise_shape\": null, \"seed\": null}}");
     ck_free(text);
     ck_layer_free(l);
     /* dl4j-tfkeras-dense/mlp_116.h5 (tf.keras 2.x) */
-    round_trip("{\"class_name\": \"Dropout\", \"config\": {\"name\": \"dropout_116\", \"trainable\": true, \"dtype\": "
+    ck_test_round_trip("{\"class_name\": \"Dropout\", \"config\": {\"name\": \"dropout_116\", \"trainable\": true, \"dtype\": "
                "\"float32\", \"rate\": 0.2, \"noise_shape\": null, \"seed\": null}}", NULL);
     /* hls4ml (keys sorted), then Keras 1 "p" (config_keras1_mlp_fapi_config.json). */
     const char *want = "{\"class_name\": \"Dropout\", \"config\": {\"name\": \"dropout_1\", \"trainable\": true, "
                        "\"dtype\": \"float32\", \"rate\": 0.1, \"noise_shape\": null, \"seed\": null}}";
-    round_trip("{\"class_name\": \"Dropout\", \"config\": {\"dtype\": \"float32\", \"name\": \"dropout_1\", "
+    ck_test_round_trip("{\"class_name\": \"Dropout\", \"config\": {\"dtype\": \"float32\", \"name\": \"dropout_1\", "
                "\"noise_shape\": null, \"rate\": 0.1, \"seed\": null, \"trainable\": true}}", want);
-    round_trip("{\"class_name\": \"Dropout\", \"config\": {\"p\": 0.1, \"trainable\": true, \"name\": \"dropout_1\"}}",
+    ck_test_round_trip("{\"class_name\": \"Dropout\", \"config\": {\"p\": 0.1, \"trainable\": true, \"name\": \"dropout_1\"}}",
                want);
-    round_trip("{\"class_name\": \"Dropout\", \"config\": {\"name\": \"d\", \"trainable\": true, \"dtype\": "
+    ck_test_round_trip("{\"class_name\": \"Dropout\", \"config\": {\"name\": \"d\", \"trainable\": true, \"dtype\": "
                "\"float32\", \"rate\": 0, \"noise_shape\": [null, 1, 4], \"seed\": 7}}", NULL);
     /* dl4j-tfkeras-dense/misc_3.h5: an AlphaDropout written with rate only. */
-    round_trip("{\"class_name\": \"AlphaDropout\", \"config\": {\"name\": \"alpha_dropout\", \"trainable\": true, "
+    ck_test_round_trip("{\"class_name\": \"AlphaDropout\", \"config\": {\"name\": \"alpha_dropout\", \"trainable\": true, "
                "\"dtype\": \"float32\", \"rate\": 0.5}}",
                "{\"class_name\": \"AlphaDropout\", \"config\": {\"name\": \"alpha_dropout\", \"trainable\": true, "
                "\"dtype\": \"float32\", \"rate\": 0.5, \"seed\": null}}");
@@ -263,7 +226,7 @@ Test(activation_layer, kerasjs_goldens)
         cr_assert_eq(ck_layer_build(d, 1, &CK_TEST_SHAPE(-1, 6)), CK_OK);
         cr_assert_eq(ck_layer_set_weights(d, 2, (const ck_tensor *[]){k, b}), CK_OK);
         cr_assert_eq(ck_activation_layer(&a, &(ck_activation_layer_opts){.activation = acts[c]}), CK_OK);
-        ck_tensor *h = call1(d, x), *y = call1(a, h);
+        ck_tensor *h = ck_test_call1(d, x), *y = ck_test_call1(a, h);
         ck_tensor *want = ck_test_json_tensor(json_object_get(cs, "expected"), 1);
         expect_close(y, want, 5e-6, key);
         ck_tensor_free(h); ck_tensor_free(y); ck_tensor_free(want); ck_tensor_free(x);
@@ -279,8 +242,8 @@ Test(activation_layer, real_keras_softmax)
     cr_assert_eq(ck_layer_from_config("{\"class_name\": \"Activation\", \"config\": {\"name\": \"activation_1\", "
                                       "\"trainable\": true, \"dtype\": \"float32\", \"activation\": \"softmax\"}}", &l),
                  CK_OK);
-    ck_tensor *x = npy("keras_simple_sparse_xent_mlp_keras_2_in"), *y = call1(l, x);
-    ck_tensor *want = npy("keras_simple_sparse_xent_mlp_keras_2_out");
+    ck_tensor *x = ck_test_npy("keras_simple_sparse_xent_mlp_keras_2_in"), *y = ck_test_call1(l, x);
+    ck_tensor *want = ck_test_npy("keras_simple_sparse_xent_mlp_keras_2_out");
     expect_close(y, want, 1e-6, "softmax");
     ck_tensor_free(x); ck_tensor_free(y); ck_tensor_free(want); ck_layer_free(l);
 }
@@ -290,7 +253,7 @@ Test(activation_layer, configs_dtypes_and_errors)
     ck_clear_session();
     ck_layer *l = NULL;
     cr_assert_eq(ck_activation_layer(&l, &(ck_activation_layer_opts){.activation = "tanh"}), CK_OK);
-    char *text = config_of(l);
+    char *text = ck_test_config_of(l);
     cr_expect_str_eq(text, "{\"class_name\": \"Activation\", \"config\": {\"name\": \"activation\", \"trainable\": "
                            "true, \"dtype\": \"float32\", \"activation\": \"tanh\"}}");
     ck_free(text);
@@ -299,11 +262,11 @@ Test(activation_layer, configs_dtypes_and_errors)
     cr_expect_eq(ck_layer_call(l, 1, (const ck_tensor *[]){t}, &y), CK_TYPE_ERROR);
     ck_layer_free(l);
     cr_assert_eq(ck_activation_layer(&l, NULL), CK_OK);
-    y = call1(l, t);
+    y = ck_test_call1(l, t);
     cr_expect(y->dtype == CK_INT64 && ((int64_t *)y->data)[1] == -4);
     ck_tensor_free(y); ck_tensor_free(t); ck_layer_free(l);
     /* Keras 1 / 2.0 configs (mlp_fapi_config.json). */
-    round_trip("{\"class_name\": \"Activation\", \"config\": {\"activation\": \"relu\", \"trainable\": true, "
+    ck_test_round_trip("{\"class_name\": \"Activation\", \"config\": {\"activation\": \"relu\", \"trainable\": true, "
                "\"name\": \"activation_1\"}}",
                "{\"class_name\": \"Activation\", \"config\": {\"name\": \"activation_1\", \"trainable\": true, "
                "\"dtype\": \"float32\", \"activation\": \"relu\"}}");
@@ -319,7 +282,7 @@ static ck_layer *embedding_with_table(const ck_embedding_opts *o)
     ck_layer *l = NULL;
     cr_assert_eq(ck_embedding(&l, o), CK_OK, "%s", ck_last_error());
     cr_assert_eq(ck_layer_build(l, 1, &CK_TEST_SHAPE(-1, -1)), CK_OK);
-    ck_tensor *table = npy("embedding_table");
+    ck_tensor *table = ck_test_npy("embedding_table");
     cr_assert_eq(ck_layer_set_weights(l, 1, (const ck_tensor *[]){table}), CK_OK, "%s", ck_last_error());
     ck_tensor_free(table);
     return l;
@@ -329,19 +292,19 @@ Test(embedding, lookup_of_int_and_float_indices)
 {
     ck_layer *l = embedding_with_table(&(ck_embedding_opts){.input_dim = 10, .output_dim = 4});
     cr_expect_str_eq(ck_weight_name(ck_layer_weight(l, 0)), "embedding/embeddings:0");
-    ck_tensor *idx = npy("embedding_idx"), *y = call1(l, idx), *want = npy("embedding_out");
+    ck_tensor *idx = ck_test_npy("embedding_idx"), *y = ck_test_call1(l, idx), *want = ck_test_npy("embedding_out");
     cr_expect_eq(y->dtype, CK_FLOAT32);
     cr_expect(y->rank == 3 && y->shape[2] == 4);
     expect_close(y, want, 0, "int indices");
     ck_tensor_free(y); ck_tensor_free(want);
-    ck_tensor *fidx = npy("embedding_fidx");
-    y = call1(l, fidx);
-    want = npy("embedding_fout");
+    ck_tensor *fidx = ck_test_npy("embedding_fidx");
+    y = ck_test_call1(l, fidx);
+    want = ck_test_npy("embedding_fout");
     expect_close(y, want, 0, "float indices truncated");
     /* int64 indices work too. */
     ck_tensor *i64 = NULL;
     cr_assert_eq(ck_tensor_cast(&i64, idx, CK_INT64), CK_OK);
-    ck_tensor *y2 = call1(l, i64), *want2 = npy("embedding_out");
+    ck_tensor *y2 = ck_test_call1(l, i64), *want2 = ck_test_npy("embedding_out");
     expect_close(y2, want2, 0, "int64 indices");
     ck_tensor_free(y); ck_tensor_free(want); ck_tensor_free(y2); ck_tensor_free(want2);
     ck_tensor_free(i64); ck_tensor_free(fidx); ck_tensor_free(idx); ck_layer_free(l);
@@ -404,7 +367,7 @@ Test(embedding, configs_of_real_files)
     ck_clear_session();
     ck_layer *l = NULL;
     cr_assert_eq(ck_embedding(&l, &(ck_embedding_opts){.input_dim = 10, .output_dim = 8}), CK_OK);
-    char *text = config_of(l);
+    char *text = ck_test_config_of(l);
     const char *tf2 = "{\"class_name\": \"Embedding\", \"config\": {\"name\": \"embedding\", \"trainable\": true, "
                       "\"dtype\": \"float32\", \"batch_input_shape\": [null, null], \"input_dim\": 10, \"output_dim\": 8, "
                       "\"embeddings_initializer\": {\"class_name\": \"RandomUniform\", \"config\": {\"minval\": -0.05, "
@@ -413,9 +376,9 @@ Test(embedding, configs_of_real_files)
     cr_expect_str_eq(text, tf2);
     ck_free(text);
     ck_layer_free(l);
-    round_trip(tf2, NULL);
+    ck_test_round_trip(tf2, NULL);
     /* dl4j-tfkeras-dense/misc_0.h5: TF 2.x order and "dtype" inside the initializer config. */
-    round_trip("{\"class_name\": \"Embedding\", \"config\": {\"name\": \"embedding\", \"trainable\": true, "
+    ck_test_round_trip("{\"class_name\": \"Embedding\", \"config\": {\"name\": \"embedding\", \"trainable\": true, "
                "\"batch_input_shape\": [null, null], \"dtype\": \"float32\", \"input_dim\": 10, \"output_dim\": 8, "
                "\"embeddings_initializer\": {\"class_name\": \"RandomUniform\", \"config\": {\"minval\": -0.05, "
                "\"maxval\": 0.05, \"seed\": null, \"dtype\": \"float32\"}}, \"embeddings_regularizer\": null, "
@@ -431,7 +394,7 @@ Test(embedding, configs_of_real_files)
                      "\"registered_name\": null}, \"embeddings_regularizer\": null, \"activity_regularizer\": null, "
                      "\"embeddings_constraint\": null, \"mask_zero\": false}}";
     cr_assert_eq(ck_layer_from_config(k3, &l), CK_OK, "%s", ck_last_error());
-    text = config_of(l);
+    text = ck_test_config_of(l);
     cr_expect(strstr(text, "\"batch_input_shape\": [null, null], \"input_dim\": 672, \"output_dim\": 5") != NULL, "%s",
               text);
     ck_free(text);
@@ -447,7 +410,7 @@ Test(embedding, configs_of_real_files)
                                       "\"W_regularizer\": null, \"activity_regularizer\": null, \"W_constraint\": null, "
                                       "\"dropout\": 0.0, \"batch_input_shape\": [null, 4]}}", &l), CK_OK,
                  "%s", ck_last_error());
-    text = config_of(l);
+    text = ck_test_config_of(l);
     cr_expect(strstr(text, "\"mask_zero\": true, \"input_length\": 4") != NULL, "%s", text);
     ck_free(text);
     ck_layer_free(l);

@@ -15,13 +15,6 @@ static ck_layer *dense(const ck_dense_opts *o)
     return l;
 }
 
-static ck_tensor *call1(ck_layer *l, const ck_tensor *x)
-{
-    ck_tensor *out = NULL;
-    cr_assert_eq(ck_layer_call(l, 1, &x, &out), CK_OK, "%s", ck_last_error());
-    return out;
-}
-
 static void set2(ck_layer *l, ck_tensor *k, ck_tensor *b)
 {
     const ck_tensor *w[2] = {k, b};
@@ -40,7 +33,7 @@ Test(dense, keras3_correctness_cases)
         ck_layer *l = dense(&(ck_dense_opts){.units = 2, .activation = cases[i].act, .use_bias = cases[i].use_bias});
         cr_assert_eq(ck_layer_build(l, 1, &CK_TEST_SHAPE(-1, 2)), CK_OK);
         set2(l, k, cases[i].use_bias == CK_FALSE ? NULL : b);
-        ck_tensor *y = call1(l, x);
+        ck_tensor *y = ck_test_call1(l, x);
         cr_expect_float_eq(((float *)y->data)[0], cases[i].e0, 1e-6, "case %zu", i);
         cr_expect_float_eq(((float *)y->data)[1], cases[i].e1, 1e-6, "case %zu", i);
         ck_tensor_free(y);
@@ -67,7 +60,7 @@ Test(dense, kerasjs_goldens)
         ck_tensor *w0 = ck_test_json_tensor(json_array_get(ws, 0), 0);
         ck_tensor *w1 = use_bias ? ck_test_json_tensor(json_array_get(ws, 1), 0) : NULL;
         set2(l, w0, w1);
-        ck_tensor *y = call1(l, x);
+        ck_tensor *y = ck_test_call1(l, x);
         cr_expect_leq(ck_test_max_abs_diff(y, expected), 1e-5, "%s", key);
         ck_tensor_free(y); ck_tensor_free(x); ck_tensor_free(expected); ck_tensor_free(w0); ck_tensor_free(w1);
         ck_layer_free(l);
@@ -83,7 +76,7 @@ Test(dense, higher_rank_contracts_last_axis)
     for (int i = 0; i < 120; i++) xv[i] = (float)((i * 7) % 11) - 5.0f;
     ck_tensor *x = ck_test_f32(4, xs, xv);
     ck_layer *l = dense(&(ck_dense_opts){.units = 3, .kernel_initializer = "ones", .bias_initializer = "ones"});
-    ck_tensor *y = call1(l, x);
+    ck_tensor *y = ck_test_call1(l, x);
     cr_assert_eq(y->rank, 4);
     cr_expect_eq(y->shape[0], 3); cr_expect_eq(y->shape[1], 4); cr_expect_eq(y->shape[2], 5); cr_expect_eq(y->shape[3], 3);
     for (int r = 0; r < 60; r++)
@@ -100,7 +93,7 @@ Test(dense, integer_input_is_cast_to_float32)
     int64_t xv[] = {1, 2, 3, 4};
     ck_tensor *x = ck_test_i64(2, (int64_t[]){2, 2}, xv);
     ck_layer *l = dense(&(ck_dense_opts){.units = 5, .kernel_initializer = "ones"});
-    ck_tensor *y = call1(l, x);
+    ck_tensor *y = ck_test_call1(l, x);
     cr_expect_eq(y->dtype, CK_FLOAT32);
     cr_expect_float_eq(((float *)y->data)[5], 7.0f, 1e-6);
     ck_tensor_free(x); ck_tensor_free(y); ck_layer_free(l);
@@ -111,7 +104,7 @@ Test(dense, float64_layer)
     double xv[] = {0.1, 0.2, 0.3};
     ck_tensor *x = ck_test_f64(2, (int64_t[]){1, 3}, xv);
     ck_layer *l = dense(&(ck_dense_opts){.units = 1, .dtype = CK_FLOAT64, .kernel_initializer = "ones"});
-    ck_tensor *y = call1(l, x);
+    ck_tensor *y = ck_test_call1(l, x);
     cr_expect_eq(y->dtype, CK_FLOAT64);
     cr_expect_eq(ck_weight_value(ck_layer_weight(l, 0))->dtype, CK_FLOAT64);
     cr_expect(fabs(((double *)y->data)[0] - 0.6) < 1e-15);
@@ -128,7 +121,7 @@ Test(dense, input_spec_errors)
     cr_expect(strstr(ck_last_error(), "Input 0 of layer \"dense\" is incompatible with the layer: expected min_ndim=2, found ndim=1") != NULL,
               "%s", ck_last_error());
     cr_expect(!ck_layer_built(l), "a failed call does not build");
-    ck_tensor *y = call1(l, x2);
+    ck_tensor *y = ck_test_call1(l, x2);
     cr_expect_eq(ck_layer_call(l, 1, (const ck_tensor *[]){x3}, &out), CK_VALUE_ERROR);
     cr_expect(strstr(ck_last_error(), "expected axis -1 of input shape to have value 3") != NULL, "%s", ck_last_error());
     cr_expect_null(out);
@@ -167,7 +160,7 @@ Test(dense, regularization_losses)
                                          .bias_initializer = "ones"});
     float ones[8] = {1, 1, 1, 1, 1, 1, 1, 1};
     ck_tensor *x = ck_test_f32(2, (int64_t[]){2, 4}, ones);
-    ck_tensor *y = call1(l, x);
+    ck_tensor *y = ck_test_call1(l, x);
     double *losses = NULL;
     int n = 0;
     cr_assert_eq(ck_layer_losses(l, &losses, &n), CK_OK);

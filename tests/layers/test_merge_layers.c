@@ -11,41 +11,11 @@
 #include "ckeras.h"
 #include "support/support.h"
 
-static ck_tensor *npy(const char *name)
-{
-    char rel[128];
-    snprintf(rel, sizeof rel, "layers/%s.npy", name);
-    ck_tensor *t = NULL;
-    cr_assert_eq(ck_npy_load(ck_test_data(rel), &t), CK_OK, "%s: %s", rel, ck_last_error());
-    return t;
-}
-
 static ck_tensor *calln(ck_layer *l, int n, const ck_tensor *const *x)
 {
     ck_tensor *out = NULL;
     cr_assert_eq(ck_layer_call(l, n, x, &out), CK_OK, "%s", ck_last_error());
     return out;
-}
-
-static char *config_of(const ck_layer *l)
-{
-    char *text = NULL;
-    cr_assert_eq(ck_layer_get_config(l, &text), CK_OK, "%s", ck_last_error());
-    return text;
-}
-
-static void round_trip(const char *text, const char *want)
-{
-    ck_layer *l = NULL;
-    cr_assert_eq(ck_layer_from_config(text, &l), CK_OK, "%s: %s", text, ck_last_error());
-    char *got = config_of(l);
-    cr_expect_str_eq(got, want ? want : text);
-    ck_layer *again = NULL;
-    cr_assert_eq(ck_layer_from_config(got, &again), CK_OK, "%s", ck_last_error());
-    char *got2 = config_of(again);
-    cr_expect_str_eq(got2, got);
-    ck_free(got); ck_free(got2);
-    ck_layer_free(l); ck_layer_free(again);
 }
 
 typedef ck_status (*merge_ctor)(ck_layer **, const ck_merge_opts *);
@@ -61,13 +31,13 @@ static ck_layer *merge(merge_ctor f)
  * right-aligned, as tf.keras' expand_dims(axis=1) does. */
 Test(merge, broadcast_values)
 {
-    ck_tensor *a = npy("merge_a"), *b = npy("merge_b"), *c = npy("merge_c");
+    ck_tensor *a = ck_test_npy("merge_a"), *b = ck_test_npy("merge_b"), *c = ck_test_npy("merge_c");
     struct { merge_ctor f; const char *golden; int n; } cases[] = {
         {ck_add, "add_out", 3}, {ck_subtract, "subtract_out", 2}, {ck_multiply, "multiply_out", 3},
         {ck_average, "average_out", 3}, {ck_maximum, "maximum_out", 3}, {ck_minimum, "minimum_out", 3}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         ck_layer *l = merge(cases[i].f);
-        ck_tensor *y = calln(l, cases[i].n, (const ck_tensor *[]){a, b, c}), *want = npy(cases[i].golden);
+        ck_tensor *y = calln(l, cases[i].n, (const ck_tensor *[]){a, b, c}), *want = ck_test_npy(cases[i].golden);
         cr_expect(y->rank == 3 && y->shape[1] == 3 && y->shape[2] == 4, "%s", cases[i].golden);
         double d = ck_test_max_abs_diff(y, want);
         cr_expect_leq(d, 1e-6, "%s: %g", cases[i].golden, d);
@@ -78,16 +48,16 @@ Test(merge, broadcast_values)
 
 Test(merge, integer_inputs)
 {
-    ck_tensor *a = npy("int_a"), *b = npy("int_b");
+    ck_tensor *a = ck_test_npy("int_a"), *b = ck_test_npy("int_b");
     ck_layer *l = merge(ck_add);
-    ck_tensor *y = calln(l, 2, (const ck_tensor *[]){a, b}), *want = npy("int_add_out");
+    ck_tensor *y = calln(l, 2, (const ck_tensor *[]){a, b}), *want = ck_test_npy("int_add_out");
     cr_expect_eq(y->dtype, CK_INT32);
     cr_expect_eq(ck_test_max_abs_diff(y, want), 0);
     ck_tensor_free(y); ck_tensor_free(want); ck_layer_free(l);
     /* Average of int32 is float64, as TF's `output / len(inputs)`. */
     l = merge(ck_average);
     y = calln(l, 2, (const ck_tensor *[]){a, b});
-    want = npy("int_average_out");
+    want = ck_test_npy("int_average_out");
     cr_expect_eq(y->dtype, CK_FLOAT64);
     cr_expect_eq(ck_test_max_abs_diff(y, want), 0);
     ck_tensor_free(y); ck_tensor_free(want); ck_layer_free(l);
@@ -101,7 +71,7 @@ Test(merge, integer_inputs)
     ck_tensor_free(y); ck_layer_free(l);
     /* Mixed integer and float inputs: TF refuses them. */
     l = merge(ck_multiply);
-    ck_tensor *out = NULL, *f64 = npy("int_average_out");
+    ck_tensor *out = NULL, *f64 = ck_test_npy("int_average_out");
     cr_expect_eq(ck_layer_call(l, 2, (const ck_tensor *[]){a, f64}, &out), CK_TYPE_ERROR);
     ck_tensor_free(f64);
     ck_layer_free(l);
@@ -183,20 +153,20 @@ Test(merge, configs)
 {
     ck_clear_session();
     ck_layer *l = merge(ck_maximum);
-    char *text = config_of(l);
+    char *text = ck_test_config_of(l);
     cr_expect_str_eq(text, "{\"class_name\": \"Maximum\", \"config\": {\"name\": \"maximum\", \"trainable\": true, "
                            "\"dtype\": \"float32\"}}");
     ck_free(text);
     ck_layer_free(l);
     /* config_keras2_simple_add_tf_keras_2.json (Keras 2.1.5) */
-    round_trip("{\"class_name\": \"Add\", \"config\": {\"trainable\": true, \"name\": \"add_2\"}}",
+    ck_test_round_trip("{\"class_name\": \"Add\", \"config\": {\"trainable\": true, \"name\": \"add_2\"}}",
                "{\"class_name\": \"Add\", \"config\": {\"name\": \"add_2\", \"trainable\": true, \"dtype\": \"float32\"}}");
     const char *names[] = {"Subtract", "Multiply", "Average", "Minimum"};
     for (int i = 0; i < 4; i++) {
         char buf[256];
         snprintf(buf, sizeof buf, "{\"class_name\": \"%s\", \"config\": {\"name\": \"m\", \"trainable\": false, "
                  "\"dtype\": \"float64\"}}", names[i]);
-        round_trip(buf, NULL);
+        ck_test_round_trip(buf, NULL);
     }
     cr_expect_eq(ck_layer_from_config("{\"class_name\": \"Add\", \"config\": {\"axis\": 1}}", &l), CK_TYPE_ERROR);
 }
@@ -212,20 +182,20 @@ static ck_layer *concat(int has_axis, int axis)
 
 Test(concatenate, values)
 {
-    ck_tensor *a = npy("merge_a"), *d = npy("concat_d"), *e = npy("concat_e"), *g = npy("concat_g");
+    ck_tensor *a = ck_test_npy("merge_a"), *d = ck_test_npy("concat_d"), *e = ck_test_npy("concat_e"), *g = ck_test_npy("concat_g");
     ck_layer *l = concat(1, 1);
-    ck_tensor *y = calln(l, 2, (const ck_tensor *[]){a, d}), *want = npy("concat_axis1_out");
+    ck_tensor *y = calln(l, 2, (const ck_tensor *[]){a, d}), *want = ck_test_npy("concat_axis1_out");
     cr_expect_eq(ck_test_max_abs_diff(y, want), 0);
     ck_tensor_free(y); ck_tensor_free(want); ck_layer_free(l);
     l = concat(0, 0);
     y = calln(l, 3, (const ck_tensor *[]){a, e, a});
-    want = npy("concat_last_out");
+    want = ck_test_npy("concat_last_out");
     cr_expect_eq(ck_test_max_abs_diff(y, want), 0);
     ck_tensor_free(y); ck_tensor_free(want); ck_layer_free(l);
     /* axis=0 joins along the batch. */
     l = concat(1, 0);
     y = calln(l, 2, (const ck_tensor *[]){a, g});
-    want = npy("concat_axis0_out");
+    want = ck_test_npy("concat_axis0_out");
     cr_expect_eq(ck_test_max_abs_diff(y, want), 0);
     ck_tensor_free(y); ck_tensor_free(want); ck_layer_free(l);
     ck_tensor_free(a); ck_tensor_free(d); ck_tensor_free(e); ck_tensor_free(g);
@@ -348,13 +318,13 @@ Test(concatenate, configs_of_real_files)
 {
     ck_clear_session();
     ck_layer *l = concat(0, 0);
-    char *text = config_of(l);
+    char *text = ck_test_config_of(l);
     cr_expect_str_eq(text, "{\"class_name\": \"Concatenate\", \"config\": {\"name\": \"concatenate\", \"trainable\": "
                            "true, \"dtype\": \"float32\", \"axis\": -1}}");
     ck_free(text);
     ck_layer_free(l);
     /* two-tower-concat-keras2_11 */
-    round_trip("{\"class_name\": \"Concatenate\", \"config\": {\"name\": \"concatenate_15\", \"trainable\": true, "
+    ck_test_round_trip("{\"class_name\": \"Concatenate\", \"config\": {\"name\": \"concatenate_15\", \"trainable\": true, "
                "\"dtype\": \"float32\", \"axis\": -1}}", NULL);
     /* keras3-wide-deep/my_model.keras: new form with build_config. */
     const char *k3 = "{\"module\": \"keras.layers\", \"class_name\": \"Concatenate\", \"config\": {\"name\": "
@@ -369,7 +339,7 @@ Test(concatenate, configs_of_real_files)
                  CK_OK);
     cr_expect_eq(out.dims[1], 35);
     ck_layer_free(l);
-    round_trip("{\"class_name\": \"Concatenate\", \"config\": {\"name\": \"c\", \"trainable\": true, \"dtype\": "
+    ck_test_round_trip("{\"class_name\": \"Concatenate\", \"config\": {\"name\": \"c\", \"trainable\": true, \"dtype\": "
                "\"float32\", \"axis\": 0}}", NULL);
     cr_expect_eq(ck_layer_from_config("{\"class_name\": \"Concatenate\", \"config\": {\"axis\": \"x\"}}", &l),
                  CK_TYPE_ERROR);
@@ -418,7 +388,7 @@ Test(merge_legacy, read_as_modern_layers)
         "{\"class_name\": \"Merge\", \"config\": {\"name\": \"merge_1\", \"concat_axis\": -1, \"mode_type\": \"raw\", "
         "\"dot_axes\": -1, \"output_mask_type\": \"raw\", \"arguments\": {}, \"output_mask\": null, \"mode\": "
         "\"concat\", \"output_shape\": null, \"output_shape_type\": \"raw\"}}", &l), CK_OK, "%s", ck_last_error());
-    char *text = config_of(l);
+    char *text = ck_test_config_of(l);
     cr_expect_str_eq(text, "{\"class_name\": \"Concatenate\", \"config\": {\"name\": \"merge_1\", \"trainable\": true, "
                            "\"dtype\": \"float32\", \"axis\": -1}}");
     ck_free(text);

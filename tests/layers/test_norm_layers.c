@@ -10,59 +10,22 @@
 #include "ckeras.h"
 #include "support/support.h"
 
-static ck_tensor *npy(const char *name)
-{
-    char rel[128];
-    snprintf(rel, sizeof rel, "layers/%s.npy", name);
-    ck_tensor *t = NULL;
-    cr_assert_eq(ck_npy_load(ck_test_data(rel), &t), CK_OK, "%s: %s", rel, ck_last_error());
-    return t;
-}
-
-static ck_tensor *call1(ck_layer *l, const ck_tensor *x)
-{
-    ck_tensor *out = NULL;
-    cr_assert_eq(ck_layer_call(l, 1, &x, &out), CK_OK, "%s", ck_last_error());
-    return out;
-}
-
-static char *config_of(const ck_layer *l)
-{
-    char *text = NULL;
-    cr_assert_eq(ck_layer_get_config(l, &text), CK_OK, "%s", ck_last_error());
-    return text;
-}
-
-static void round_trip(const char *text, const char *want)
-{
-    ck_layer *l = NULL;
-    cr_assert_eq(ck_layer_from_config(text, &l), CK_OK, "%s: %s", text, ck_last_error());
-    char *got = config_of(l);
-    cr_expect_str_eq(got, want ? want : text);
-    ck_layer *again = NULL;
-    cr_assert_eq(ck_layer_from_config(got, &again), CK_OK, "%s", ck_last_error());
-    char *got2 = config_of(again);
-    cr_expect_str_eq(got2, got);
-    ck_free(got); ck_free(got2);
-    ck_layer_free(l); ck_layer_free(again);
-}
-
 /* Builds `l` for x, sets the named weight files, calls, compares. */
 static void check_case(ck_layer *l, const char *prefix, const char *const *weights, int nw, double tol)
 {
     char name[64];
     snprintf(name, sizeof name, "%s_x", prefix);
-    ck_tensor *x = npy(name), *w[4];
+    ck_tensor *x = ck_test_npy(name), *w[4];
     ck_shape s = {x->rank, {0}};
     for (int d = 0; d < x->rank; d++) s.dims[d] = d == 0 ? -1 : x->shape[d];
     cr_assert_eq(ck_layer_build(l, 1, &s), CK_OK, "%s", ck_last_error());
     for (int i = 0; i < nw; i++) {
         snprintf(name, sizeof name, "%s_%s", prefix, weights[i]);
-        w[i] = npy(name);
+        w[i] = ck_test_npy(name);
     }
     cr_assert_eq(ck_layer_set_weights(l, nw, (const ck_tensor *const *)w), CK_OK, "%s", ck_last_error());
     snprintf(name, sizeof name, "%s_out", prefix);
-    ck_tensor *y = call1(l, x), *want = npy(name);
+    ck_tensor *y = ck_test_call1(l, x), *want = ck_test_npy(name);
     double d = ck_test_max_abs_diff(y, want);
     cr_expect_leq(d, tol, "%s: max abs diff %g", prefix, d);
     for (int i = 0; i < nw; i++) ck_tensor_free(w[i]);
@@ -126,14 +89,14 @@ Test(batch_normalization, weights_and_config)
         "\"config\": {}}, \"moving_variance_initializer\": {\"class_name\": \"Ones\", \"config\": {}}, "
         "\"beta_regularizer\": null, \"gamma_regularizer\": null, \"beta_constraint\": null, \"gamma_constraint\": "
         "null}}";
-    char *text = config_of(l);
+    char *text = ck_test_config_of(l);
     cr_expect_str_eq(text, before);
     ck_free(text);
     cr_assert_eq(ck_layer_build(l, 1, &CK_TEST_SHAPE(-1, 5)), CK_OK);
     /* After build tf.keras keeps the validated axis list. */
-    text = config_of(l);
+    text = ck_test_config_of(l);
     cr_expect(strstr(text, "\"axis\": [1], ") != NULL, "%s", text);
-    round_trip(text, NULL);
+    ck_test_round_trip(text, NULL);
     ck_free(text);
     const char *names[] = {"batch_normalization/gamma:0", "batch_normalization/beta:0",
                            "batch_normalization/moving_mean:0", "batch_normalization/moving_variance:0"};
@@ -180,13 +143,13 @@ Test(batch_normalization, config_dialects)
         "\"registered_name\": null, \"build_config\": {\"input_shape\": [null, 4]}}", &l), CK_OK, "%s", ck_last_error());
     cr_expect(ck_layer_built(l));
     cr_expect_eq(ck_layer_weight_count(l), 3);
-    char *text = config_of(l);
+    char *text = ck_test_config_of(l);
     cr_expect(strstr(text, "\"axis\": [1], \"momentum\": 0.9, \"epsilon\": 1e-05, \"center\": true, \"scale\": false")
               != NULL, "%s", text);
     ck_free(text);
     ck_layer_free(l);
     /* Keras 1: mode 0 and no center / scale / initializer keys. */
-    round_trip("{\"class_name\": \"BatchNormalization\", \"config\": {\"epsilon\": 0.001, \"mode\": 0, \"axis\": -1, "
+    ck_test_round_trip("{\"class_name\": \"BatchNormalization\", \"config\": {\"epsilon\": 0.001, \"mode\": 0, \"axis\": -1, "
                "\"gamma_regularizer\": null, \"beta_regularizer\": null, \"momentum\": 0.99, \"name\": \"bn1\", "
                "\"trainable\": true}}",
                "{\"class_name\": \"BatchNormalization\", \"config\": {\"name\": \"bn1\", \"trainable\": true, \"dtype\": "
@@ -240,7 +203,7 @@ Test(batch_normalization, errors)
     cr_expect(strstr(ck_last_error(), "Input has undefined `axis` dimension") != NULL, "%s", ck_last_error());
     float v[8] = {0};
     ck_tensor *x = ck_test_f32(2, (int64_t[]){2, 3}, v), *z = ck_test_f32(2, (int64_t[]){2, 4}, v), *y = NULL;
-    y = call1(l, x);
+    y = ck_test_call1(l, x);
     ck_tensor_free(y);
     y = NULL;
     cr_expect_eq(ck_layer_call(l, 1, (const ck_tensor *[]){z}, &y), CK_VALUE_ERROR);
@@ -261,7 +224,7 @@ Test(batch_normalization, float64_layer)
     ck_layer *l = bn(&(ck_batch_normalization_opts){.dtype = CK_FLOAT64, .epsilon = 0.5});
     double xv[] = {1, 2, 3, 4};
     ck_tensor *x = ck_test_f64(2, (int64_t[]){2, 2}, xv);
-    ck_tensor *y = call1(l, x);
+    ck_tensor *y = ck_test_call1(l, x);
     cr_expect_eq(y->dtype, CK_FLOAT64);
     /* Default weights: y = x / sqrt(1 + 0.5). */
     for (int k = 0; k < 4; k++) cr_expect_float_eq(((double *)y->data)[k], xv[k] / sqrt(1.5), 1e-15);
@@ -297,13 +260,13 @@ Test(batch_normalization, failing_allocations)
 
 Test(normalization, given_mean_and_variance)
 {
-    ck_tensor *m = npy("norm_mean"), *v = npy("norm_var"), *x = npy("norm_x");
+    ck_tensor *m = ck_test_npy("norm_mean"), *v = ck_test_npy("norm_var"), *x = ck_test_npy("norm_x");
     const char *goldens[] = {"norm_out", "norm_invert_out"};
     for (int inv = 0; inv < 2; inv++) {
         ck_layer *l = NULL;
         cr_assert_eq(ck_normalization(&l, &(ck_normalization_opts){.mean = m->data, .variance = v->data,
                                                                    .n_values = 5, .invert = inv}), CK_OK);
-        ck_tensor *y = call1(l, x), *want = npy(goldens[inv]);
+        ck_tensor *y = ck_test_call1(l, x), *want = ck_test_npy(goldens[inv]);
         /* The tiny variance makes (x - m) / 1e-7 large: compare relatively. */
         for (int64_t k = 0; k < y->size; k++) {
             double a = ck_tensor_get(y, k), b = ck_tensor_get(want, k);
@@ -328,9 +291,9 @@ Test(normalization, adapted_weights_on_two_axes)
     cr_expect_eq(ck_weight_value(ck_layer_weight(l, 2))->dtype, CK_INT64);
     cr_expect_eq(ck_weight_value(ck_layer_weight(l, 2))->rank, 0);
     cr_expect_eq(ck_layer_trainable_weight_count(l), 0);
-    ck_tensor *m = npy("norm_multi_mean"), *v = npy("norm_multi_var"), *c = ck_test_i64(0, NULL, (int64_t[]){8});
+    ck_tensor *m = ck_test_npy("norm_multi_mean"), *v = ck_test_npy("norm_multi_var"), *c = ck_test_i64(0, NULL, (int64_t[]){8});
     cr_assert_eq(ck_layer_set_weights(l, 3, (const ck_tensor *[]){m, v, c}), CK_OK, "%s", ck_last_error());
-    ck_tensor *x = npy("norm_multi_x"), *y = call1(l, x), *want = npy("norm_multi_out");
+    ck_tensor *x = ck_test_npy("norm_multi_x"), *y = ck_test_call1(l, x), *want = ck_test_npy("norm_multi_out");
     cr_expect_leq(ck_test_max_abs_diff(y, want), 2e-6);
     ck_tensor_free(m); ck_tensor_free(v); ck_tensor_free(c); ck_tensor_free(x); ck_tensor_free(y);
     ck_tensor_free(want);
@@ -350,13 +313,13 @@ Test(normalization, axis_none_scalar_and_integer_input)
     cr_assert_eq(ck_normalization(&l, &(ck_normalization_opts){.axis_none = 1, .mean = &mean, .variance = &var,
                                                                .n_values = 1}), CK_OK);
     ck_tensor *x = ck_test_i64(2, (int64_t[]){2, 3}, (int64_t[]){0, 1, 2, 3, 4, 10});
-    ck_tensor *y = call1(l, x);
+    ck_tensor *y = ck_test_call1(l, x);
     cr_expect_eq(y->dtype, CK_FLOAT32);
     for (int k = 0; k < 6; k++)
         cr_expect_float_eq(((float *)y->data)[k], (ck_tensor_get(x, k) - 2) / 2, 1e-7, "element %d", k);
-    char *text = config_of(l);
+    char *text = ck_test_config_of(l);
     cr_expect(strstr(text, "\"axis\": [], \"invert\": false, \"mean\": 2.0, \"variance\": 4.0}") != NULL, "%s", text);
-    round_trip(text, NULL);
+    ck_test_round_trip(text, NULL);
     ck_free(text);
     ck_tensor_free(x); ck_tensor_free(y); ck_layer_free(l);
 }
@@ -373,23 +336,23 @@ Test(normalization, configs_and_errors)
         "{\"input_shape\": [null, 5]}}", &l), CK_OK, "%s", ck_last_error());
     cr_expect(ck_layer_built(l));
     cr_expect_eq(ck_weight_value(ck_layer_weight(l, 0))->shape[0], 5);
-    char *text = config_of(l);
+    char *text = ck_test_config_of(l);
     cr_expect_str_eq(text, "{\"class_name\": \"Normalization\", \"config\": {\"name\": \"normalization_2\", "
                            "\"trainable\": true, \"dtype\": \"float32\", \"axis\": [-1], \"invert\": false, \"mean\": "
                            "null, \"variance\": null}}");
     ck_free(text);
     ck_layer_free(l);
     /* TF2.6-2.9 form (no invert); an int axis; given lists; nested lists. */
-    round_trip("{\"class_name\": \"Normalization\", \"config\": {\"name\": \"n\", \"trainable\": true, \"dtype\": "
+    ck_test_round_trip("{\"class_name\": \"Normalization\", \"config\": {\"name\": \"n\", \"trainable\": true, \"dtype\": "
                "\"float32\", \"axis\": -1, \"mean\": null, \"variance\": null}}",
                "{\"class_name\": \"Normalization\", \"config\": {\"name\": \"n\", \"trainable\": true, \"dtype\": "
                "\"float32\", \"axis\": [-1], \"invert\": false, \"mean\": null, \"variance\": null}}");
-    round_trip("{\"class_name\": \"Normalization\", \"config\": {\"name\": \"n\", \"trainable\": true, \"dtype\": "
+    ck_test_round_trip("{\"class_name\": \"Normalization\", \"config\": {\"name\": \"n\", \"trainable\": true, \"dtype\": "
                "\"float32\", \"axis\": [-1], \"invert\": true, \"mean\": [[1.0, 2.0]], \"variance\": 4}}", NULL);
     cr_assert_eq(ck_layer_from_config("{\"class_name\": \"Normalization\", \"config\": {\"mean\": [[1.0, 2.0]], "
                                       "\"variance\": 4, \"invert\": true}}", &l), CK_OK, "%s", ck_last_error());
     float xv[] = {1, 1};
-    ck_tensor *x = ck_test_f32(2, (int64_t[]){1, 2}, xv), *y = call1(l, x);
+    ck_tensor *x = ck_test_f32(2, (int64_t[]){1, 2}, xv), *y = ck_test_call1(l, x);
     cr_expect(((float *)y->data)[0] == 3.0f && ((float *)y->data)[1] == 4.0f);
     ck_tensor_free(x); ck_tensor_free(y); ck_layer_free(l);
     cr_expect_eq(ck_layer_from_config("{\"class_name\": \"Normalization\", \"config\": {\"mean\": 1.0}}", &l),

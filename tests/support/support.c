@@ -149,3 +149,42 @@ json_t *ck_test_load_json(const char *path)
     cr_assert_not_null(j, "cannot load %s: %s", path, err.text);
     return j;
 }
+
+ck_tensor *ck_test_npy(const char *name)
+{
+    char rel[128];
+    snprintf(rel, sizeof rel, "layers/%s.npy", name);
+    ck_tensor *t = NULL;
+    cr_assert_eq(ck_npy_load(ck_test_data(rel), &t), CK_OK, "%s: %s", rel, ck_last_error());
+    return t;
+}
+
+ck_tensor *ck_test_call1(ck_layer *l, const ck_tensor *x)
+{
+    ck_tensor *out = NULL;
+    cr_assert_eq(ck_layer_call(l, 1, &x, &out), CK_OK, "%s", ck_last_error());
+    return out;
+}
+
+char *ck_test_config_of(const ck_layer *l)
+{
+    char *text = NULL;
+    cr_assert_eq(ck_layer_get_config(l, &text), CK_OK, "%s", ck_last_error());
+    return text;
+}
+
+void ck_test_round_trip(const char *text, const char *want)
+{
+    ck_layer *l = NULL;
+    cr_assert_eq(ck_layer_from_config(text, &l), CK_OK, "%s: %s", text, ck_last_error());
+    char *got = ck_test_config_of(l);
+    cr_expect_str_eq(got, want ? want : text);
+    ck_layer *again = NULL;
+    cr_assert_eq(ck_layer_from_config(got, &again), CK_OK, "%s", ck_last_error());
+    char *got2 = ck_test_config_of(again);
+    cr_expect_str_eq(got2, got);
+    ck_free(got);
+    ck_free(got2);
+    ck_layer_free(l);
+    ck_layer_free(again);
+}

@@ -49,6 +49,19 @@ ck_tensor *ck_test_json_tensor(const struct json_t *obj, int batch1);
 /* Loads a JSON file (asserts success); json_decref it. */
 struct json_t *ck_test_load_json(const char *path);
 
+/* tests/data/layers/<name>.npy (asserts success). */
+ck_tensor *ck_test_npy(const char *name);
+
+/* Calls a one-input layer on x (asserts success); the caller frees. */
+ck_tensor *ck_test_call1(ck_layer *l, const ck_tensor *x);
+
+/* get_config text of a layer (asserts success); ck_free it. */
+char *ck_test_config_of(const ck_layer *l);
+
+/* from_config(text) -> get_config must give `want` (text if NULL), and a
+ * second round trip the same again. */
+void ck_test_round_trip(const char *text, const char *want);
+
 /* Shape literal helper: CK_TEST_SHAPE(2, 3) -> (ck_shape){2, {2, 3}}. */
 #define CK_TEST_SHAPE(...) ((ck_shape){(int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), {__VA_ARGS__}})
 #endif
