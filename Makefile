@@ -39,6 +39,7 @@ demo: deps all
 
 bench: all
 	./$(BUILD)/bench/bench_batch_dot
+	./$(BUILD)/bench/bench_dense
 
 install: all
 	cmake --install $(BUILD) --prefix $(PREFIX)

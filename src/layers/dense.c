@@ -1,11 +1,11 @@
 /* keras.layers.Dense: outputs = activation(inputs . kernel + bias), the
- * last axis contracted.  Forward pass: bias pre-filled into the output, one
- * GEMM (GEMV for a single row) accumulating onto it, then the activation in
- * place: no allocation beyond the output. */
-#include <cblas.h>
+ * last axis contracted.  Forward pass: one matrix product (GEMV-like for a
+ * single row) through the ops floor's kernel choice, then bias and
+ * activation in place: no allocation beyond the output. */
 #include <string.h>
 
 #include "layers/layer.h"
+#include "ops/ops.h"
 
 typedef struct ck_dense_layer {
     ck_layer base;
@@ -67,12 +67,6 @@ static ck_status dense_output_shape(const ck_layer *layer, int n, const ck_shape
     return CK_OK;
 }
 
-static void fill_bias_rows(ck_dtype dtype, void *out, const void *bias, int64_t rows, int64_t units)
-{
-    size_t row_bytes = (size_t)units * ck_dtype_size(dtype);
-    for (int64_t r = 0; r < rows; r++) memcpy((char *)out + (size_t)r * row_bytes, bias, row_bytes);
-}
-
 static ck_status dense_call(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *outs)
 {
     ck_dense_layer *d = (ck_dense_layer *)layer;
@@ -80,32 +74,27 @@ static ck_status dense_call(ck_layer *layer, int n, const ck_tensor *const *in, 
     ck_tensor *out = outs[0];
     (void)n;
     int64_t k = x->shape[x->rank - 1], units = d->units;
-    int64_t rows = k > 0 ? x->size / k : (units > 0 ? out->size / units : 0);
-    if (rows > INT32_MAX || k > INT32_MAX || units > INT32_MAX)
-        return ck_error(CK_VALUE_ERROR, "Dense \"%s\": dims exceed the BLAS int range", layer->name);
+    int64_t rows = units > 0 ? out->size / units : 0;
     if (out->size == 0) return CK_OK;
-    double beta = 0.0;
-    if (d->bias) {
-        fill_bias_rows(out->dtype, out->data, d->bias->value->data, rows, units);
-        beta = 1.0;
-    }
+    /* One product for all leading positions (the last axis is contracted),
+     * then the bias added in place and the activation applied in place. */
     const void *kern = d->kernel->value->data;
-    if (k == 0) {
-        if (!d->bias) memset(out->data, 0, (size_t)out->size * ck_dtype_size(out->dtype));
-    } else if (out->dtype == CK_FLOAT32) {
-        if (rows == 1)
-            cblas_sgemv(CblasRowMajor, CblasTrans, (int)k, (int)units, 1.0f, kern, (int)units, x->data, 1,
-                        (float)beta, out->data, 1);
-        else
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)units, (int)k, 1.0f,
-                        x->data, (int)k, kern, (int)units, (float)beta, out->data, (int)units);
+    if (out->dtype == CK_FLOAT32) {
+        float *o = out->data;
+        ck_matmul_f32(rows, units, k, x->data, kern, o);
+        if (d->bias) {
+            const float *b = d->bias->value->data;
+            for (int64_t r = 0; r < rows; r++, o += units)
+                for (int64_t u = 0; u < units; u++) o[u] += b[u];
+        }
     } else {
-        if (rows == 1)
-            cblas_dgemv(CblasRowMajor, CblasTrans, (int)k, (int)units, 1.0, kern, (int)units, x->data, 1,
-                        beta, out->data, 1);
-        else
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)units, (int)k, 1.0,
-                        x->data, (int)k, kern, (int)units, beta, out->data, (int)units);
+        double *o = out->data;
+        ck_matmul_f64(rows, units, k, x->data, kern, o);
+        if (d->bias) {
+            const double *b = d->bias->value->data;
+            for (int64_t r = 0; r < rows; r++, o += units)
+                for (int64_t u = 0; u < units; u++) o[u] += b[u];
+        }
     }
     if (strcmp(ck_activation_name(d->activation), "linear") == 0) return CK_OK;
     return ck_activation_apply_rows(d->activation, out->dtype, out->data, rows, units);

@@ -52,6 +52,11 @@ void ck_bd_run_f64(const ck_bd_plan *p, const double *a, const double *b, double
 void ck_bd_run_i32(const ck_bd_plan *p, const int32_t *a, const int32_t *b, int32_t *c);
 void ck_bd_run_i64(const ck_bd_plan *p, const int64_t *a, const int64_t *b, int64_t *c);
 
+/* C(M,N) = A(M,K) B(K,N), all row-major and contiguous; every element of
+ * C is written (matmul.c). */
+void ck_matmul_f32(int64_t M, int64_t N, int64_t K, const float *a, const float *b, float *c);
+void ck_matmul_f64(int64_t M, int64_t N, int64_t K, const double *a, const double *b, double *c);
+
 /* ---- small-matrix kernels (batch_dot_avx2.c, batch_dot_small.c) -------- */
 
 /* 1 when the AVX2+FMA kernels may run on this CPU. */

@@ -1,0 +1,16 @@
+/* Plain row-major matrix products for the layers (Dense), through the same
+ * kernel choice as batch_dot: our AVX2 kernels where they beat the BLAS
+ * this machine's OpenBLAS runs, CBLAS otherwise. */
+#include "ops/ops.h"
+
+void ck_matmul_f32(int64_t M, int64_t N, int64_t K, const float *a, const float *b, float *c)
+{
+    ck_bd_plan p = {.batch = 1, .M = M, .N = N, .K = K, .pre_x = M, .post_x = 1, .pre_y = 1, .post_y = N};
+    ck_bd_run_f32(&p, a, b, c);
+}
+
+void ck_matmul_f64(int64_t M, int64_t N, int64_t K, const double *a, const double *b, double *c)
+{
+    ck_bd_plan p = {.batch = 1, .M = M, .N = N, .K = K, .pre_x = M, .post_x = 1, .pre_y = 1, .post_y = N};
+    ck_bd_run_f64(&p, a, b, c);
+}
