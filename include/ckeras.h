@@ -1120,6 +1120,79 @@ typedef struct ck_softmax_layer_opts {
  *  Floating inputs only.  (Keras' optional `mask` call argument is not
  *  supported: the base call does not hand masks to the layer.) */
 ck_status ck_softmax_layer(ck_layer **out, const ck_softmax_layer_opts *opts);
+
+/* --- Convolution and pooling layers -------------------------------------- */
+
+/** keras.layers.Conv2D options; zero fields take Keras' defaults.
+ *  - filters (required, > 0): the number of output channels;
+ *  - kernel_size (required): {kh, kw}, or {k} (second 0) for k x k, like
+ *    Keras' int form; strides and dilation_rate likewise ({0, 0}: (1, 1));
+ *    strides > 1 together with dilation_rate > 1 is a CK_VALUE_ERROR, as
+ *    in Keras;
+ *  - padding: NULL / "valid" or "same" (case-insensitive); "causal" is a
+ *    CK_VALUE_ERROR for 2D layers;
+ *  - data_format: NULL / "channels_last" (inputs (batch, rows, cols,
+ *    channels)) or "channels_first" ((batch, channels, rows, cols));
+ *  - groups: 0 or 1 (grouped convolutions give CK_NOT_IMPLEMENTED);
+ *  - activation NULL is linear; use_bias 0/CK_TRUE or CK_FALSE;
+ *  - initializers default to glorot_uniform / zeros; initializer,
+ *    regularizer and constraint fields take a Keras id or a JSON config. */
+typedef struct ck_conv2d_opts {
+    int64_t filters;
+    int64_t kernel_size[2];
+    int64_t strides[2];
+    const char *padding;
+    const char *data_format;
+    int64_t dilation_rate[2];
+    int64_t groups;
+    const char *activation;
+    int use_bias;
+    const char *kernel_initializer;
+    const char *bias_initializer;
+    const char *kernel_regularizer;
+    const char *bias_regularizer;
+    const char *kernel_constraint;
+    const char *bias_constraint;
+    CK_LAYER_COMMON_OPTS;
+} ck_conv2d_opts;
+
+/** Conv2D: outputs = activation(conv2d(inputs, kernel) + bias), a
+ *  cross-correlation as in TF.  Inputs of rank >= 4 (leading dims beyond
+ *  the batch are batch dims too); integer inputs are cast to the layer
+ *  dtype.  Output rows / cols follow conv_utils.conv_output_length:
+ *  "valid" gives (in - dilated_kernel) // stride + 1 (0 is allowed, a
+ *  negative size is Keras' CK_VALUE_ERROR "One of the dimensions in the
+ *  output is <= 0 ..."), "same" gives ceil(in / stride) with TF's zero
+ *  padding (the extra row / column at the bottom / right).  Build needs a
+ *  known channel dim and creates "<name>/kernel:0" of shape (kh, kw,
+ *  in_channels, filters) then "<name>/bias:0" (filters,); later calls must
+ *  have that channel count.  The activation (softmax included) applies to
+ *  the last axis of the output, as Keras' does.  Configs: tf.keras 2.x
+ *  keys, Keras 3's, and Keras 1's Convolution2D (nb_filter, nb_row,
+ *  nb_col, subsample, border_mode, dim_ordering "tf" / "th", init, bias,
+ *  W_ / b_ regularizers and constraints; Theano-ordered kernels are not
+ *  converted, so their weights do not load).  A call allocates an im2col
+ *  scratch buffer of at most 2^20 elements (none for a 1x1 kernel with
+ *  stride 1). */
+ck_status ck_conv2d(ck_layer **out, const ck_conv2d_opts *opts);
+
+/** keras.layers.MaxPooling2D options: pool_size {0, 0} is (2, 2) and {k}
+ *  is (k, k); strides {0, 0} is pool_size (Keras' None); padding and
+ *  data_format as for Conv2D. */
+typedef struct ck_max_pooling2d_opts {
+    int64_t pool_size[2];
+    int64_t strides[2];
+    const char *padding;
+    const char *data_format;
+    CK_LAYER_COMMON_OPTS;
+} ck_max_pooling2d_opts;
+
+/** MaxPooling2D: the maximum of each window (rank-4 inputs, any dtype;
+ *  floating inputs are cast to the layer dtype, integers keep theirs; a
+ *  NaN in a window gives NaN).  Output size as Conv2D's with dilation 1;
+ *  "same" pads with -inf, so padded positions never win.  No weights.
+ *  Configs also read Keras 1's border_mode and dim_ordering. */
+ck_status ck_max_pooling2d(ck_layer **out, const ck_max_pooling2d_opts *opts);
 /* ==== END MORE LAYERS API ==== */
 
 /* ======================================================================== */

@@ -219,6 +219,9 @@ extern const ck_layer_class ck_thresholded_relu_class;
 extern const ck_layer_class ck_softmax_class;
 extern const ck_layer_class ck_merge_legacy_class; /* Keras 1 "Merge", read as the modern layer */
 extern const ck_layer_class ck_input_layer_class;
+extern const ck_layer_class ck_conv2d_class;
+extern const ck_layer_class ck_convolution2d_legacy_class; /* Keras 1 "Convolution2D", read as Conv2D */
+extern const ck_layer_class ck_max_pooling2d_class;
 
 /* get_config as a new {"class_name", "config"} JSON object. */
 ck_status ck_layer_config_json(const ck_layer *layer, json_t **out);

@@ -32,6 +32,9 @@ static const ck_layer_class *const builtin_classes[] = {
     &ck_softmax_class,
     &ck_merge_legacy_class,
     &ck_input_layer_class,
+    &ck_conv2d_class,
+    &ck_convolution2d_legacy_class,
+    &ck_max_pooling2d_class,
 };
 
 /* Model classes live on the model floor; the registry names them so that a

@@ -1,0 +1,532 @@
+/* keras.layers.Conv2D: activation(conv2d(inputs, kernel) + bias), a
+ * cross-correlation with TF's "valid" / "same" padding, strides and
+ * dilation.  Forward pass: the input patches are unrolled (im2col) into a
+ * bounded scratch buffer, a chunk of output positions at a time, and each
+ * chunk is one GEMM against the kernel viewed as a (kh*kw*C, filters)
+ * matrix, accumulating onto the bias pre-filled in the output.  A 1x1
+ * kernel with stride 1 needs no unrolling: the input is the matrix. */
+#include <cblas.h>
+#include <string.h>
+
+#include "layers/conv_utils.h"
+
+/* Elements of im2col scratch per chunk (4 MiB of float32): large enough
+ * for BLAS to run at full speed, small enough for any image size. */
+#define CONV_SCRATCH_ELEMS ((int64_t)1 << 20)
+
+typedef struct ck_conv2d_layer {
+    ck_layer base;
+    int64_t filters, groups;
+    int64_t kernel_size[2], strides[2], dilation[2];
+    int same, channels_first, use_bias;
+    int64_t in_channels; /* known once built */
+    ck_activation *activation;
+    ck_initializer *kernel_initializer, *bias_initializer;
+    ck_regularizer *kernel_regularizer, *bias_regularizer;
+    ck_constraint *kernel_constraint, *bias_constraint;
+    ck_weight *kernel, *bias;
+} ck_conv2d_layer;
+
+static void conv2d_destroy(ck_layer *layer)
+{
+    ck_conv2d_layer *c = (ck_conv2d_layer *)layer;
+    ck_activation_free(c->activation);
+    ck_initializer_free(c->kernel_initializer);
+    ck_initializer_free(c->bias_initializer);
+    ck_regularizer_free(c->kernel_regularizer);
+    ck_regularizer_free(c->bias_regularizer);
+    ck_constraint_free(c->kernel_constraint);
+    ck_constraint_free(c->bias_constraint);
+}
+
+/* Axes of rows, cols and channels for an input of rank r (rank >= 4; the
+ * dims before them are batch dims). */
+static void conv_axes(int channels_first, int r, int *hi, int *wi, int *ci)
+{
+    *hi = channels_first ? r - 2 : r - 3;
+    *wi = *hi + 1;
+    *ci = channels_first ? r - 3 : r - 1;
+}
+
+static ck_status conv2d_output_shape(const ck_layer *layer, int n, const ck_shape *in, ck_shape *out)
+{
+    const ck_conv2d_layer *c = (const ck_conv2d_layer *)layer;
+    const ck_shape *s = &in[0];
+    char buf[160];
+    (void)n;
+    if (s->rank < 4)
+        return ck_error(CK_VALUE_ERROR, "Input 0 of layer \"%s\" is incompatible with the layer: expected "
+                        "min_ndim=4, found ndim=%d. Full shape received: %s", layer->name, s->rank,
+                        ck_shape_fmt(buf, sizeof buf, s));
+    int hi, wi, ci;
+    conv_axes(c->channels_first, s->rank, &hi, &wi, &ci);
+    /* The channels_first half of Keras' InputSpec(axes={-3: C}); the
+     * channels_last half is the base's last-dim check. */
+    if (layer->built && s->dims[ci] >= 0 && s->dims[ci] != c->in_channels)
+        return ck_error(CK_VALUE_ERROR, "Input 0 of layer \"%s\" is incompatible with the layer: expected axis %d "
+                        "of input shape to have value %lld, but received input with shape %s", layer->name,
+                        c->channels_first ? -3 : -1, (long long)c->in_channels, ck_shape_fmt(buf, sizeof buf, s));
+    int64_t oh = ck_conv_output_length(s->dims[hi], c->kernel_size[0], c->same, c->strides[0], c->dilation[0]);
+    int64_t ow = ck_conv_output_length(s->dims[wi], c->kernel_size[1], c->same, c->strides[1], c->dilation[1]);
+    if ((s->dims[hi] >= 0 && oh < 0) || (s->dims[wi] >= 0 && ow < 0))
+        return ck_error(CK_VALUE_ERROR, "One of the dimensions in the output is <= 0 due to downsampling in %s. "
+                        "Consider increasing the input size. Received input shape %s which would produce output "
+                        "shape with a zero or negative value in a dimension.", layer->name,
+                        ck_arg_list_fmt(buf, sizeof buf, s->dims, s->rank));
+    *out = *s;
+    out->dims[hi] = oh;
+    out->dims[wi] = ow;
+    out->dims[ci] = c->filters;
+    return CK_OK;
+}
+
+static ck_status conv2d_build(ck_layer *layer, int n, const ck_shape *shapes)
+{
+    ck_conv2d_layer *c = (ck_conv2d_layer *)layer;
+    const ck_shape *s = &shapes[0];
+    char buf[160];
+    int hi, wi, ci;
+    conv_axes(c->channels_first, s->rank, &hi, &wi, &ci);
+    int64_t channels = s->dims[ci];
+    if (channels < 0)
+        return ck_error(CK_VALUE_ERROR, "The channel dimension of the inputs should be defined. The input_shape "
+                        "received is %s, where axis %d (0-based) is the channel dimension, which found to be "
+                        "`None`. (layer \"%s\")", ck_shape_fmt(buf, sizeof buf, s), c->channels_first ? -3 : -1,
+                        layer->name);
+    ck_shape ignored;
+    CK_TRY(conv2d_output_shape(layer, n, shapes, &ignored));
+    ck_shape kshape = {4, {c->kernel_size[0], c->kernel_size[1], channels, c->filters}};
+    ck_shape bshape = {1, {c->filters}};
+    ck_status st = ck_layer_add_weight_with(layer, "kernel", &kshape, layer->dtype, c->kernel_initializer,
+                                            c->kernel_regularizer, c->kernel_constraint, CK_TRUE, &c->kernel);
+    if (st == CK_OK && c->use_bias)
+        st = ck_layer_add_weight_with(layer, "bias", &bshape, layer->dtype, c->bias_initializer, c->bias_regularizer,
+                                      c->bias_constraint, CK_TRUE, &c->bias);
+    if (st != CK_OK) {
+        c->kernel = c->bias = NULL; /* the base drops what was added */
+        return st;
+    }
+    c->in_channels = channels;
+    layer->spec = (ck_input_spec){.min_ndim = 4, .has_last_dim = !c->channels_first, .last_dim = channels};
+    return CK_OK;
+}
+
+/* ---- forward pass ------------------------------------------------------------ */
+
+typedef struct conv_geom {
+    int64_t batch, h, w, c, oh, ow, f;
+    int64_t kh, kw, sh, sw, dh, dw, ph, pw;
+    size_t es;
+} conv_geom;
+
+/* Copies one element of es (4 or 8) bytes; the constant sizes let the
+ * compiler turn memcpy into a move. */
+static inline void copy_elem(char *d, const char *s, size_t es)
+{
+    if (es == 4) memcpy(d, s, 4);
+    else memcpy(d, s, 8);
+}
+
+/* channels_last: rows r = positions p0 + r of the flattened (batch, oh, ow)
+ * grid, each row (kh, kw, C) in the kernel's order; outside the input is 0. */
+static void im2col_last(const conv_geom *g, const char *x, char *cols, int64_t p0, int64_t np)
+{
+    const size_t es = g->es, cbytes = (size_t)g->c * es;
+    const int64_t plane = g->oh * g->ow;
+    for (int64_t r = 0; r < np; r++) {
+        int64_t p = p0 + r, b = p / plane, q = p % plane, oy = q / g->ow, ox = q % g->ow;
+        const char *xb = x + (size_t)(b * g->h * g->w) * cbytes;
+        char *row = cols + (size_t)(r * g->kh * g->kw) * cbytes;
+        for (int64_t ky = 0; ky < g->kh; ky++) {
+            int64_t iy = oy * g->sh - g->ph + ky * g->dh;
+            for (int64_t kx = 0; kx < g->kw; kx++) {
+                int64_t ix = ox * g->sw - g->pw + kx * g->dw;
+                char *dst = row + (size_t)(ky * g->kw + kx) * cbytes;
+                if (iy >= 0 && iy < g->h && ix >= 0 && ix < g->w)
+                    memcpy(dst, xb + (size_t)(iy * g->w + ix) * cbytes, cbytes);
+                else
+                    memset(dst, 0, cbytes);
+            }
+        }
+    }
+}
+
+/* channels_first, one image xb (C, h, w): column r = position p0 + r of
+ * the (oh, ow) grid, row (ky * kw + kx) * C + c as in the kernel. */
+static void im2col_first(const conv_geom *g, const char *xb, char *cols, int64_t p0, int64_t np)
+{
+    const size_t es = g->es;
+    for (int64_t ky = 0; ky < g->kh; ky++)
+        for (int64_t kx = 0; kx < g->kw; kx++)
+            for (int64_t ci = 0; ci < g->c; ci++) {
+                char *row = cols + (size_t)(((ky * g->kw + kx) * g->c + ci) * np) * es;
+                const char *plane = xb + (size_t)(ci * g->h * g->w) * es;
+                for (int64_t r = 0; r < np; r++) {
+                    int64_t p = p0 + r, oy = p / g->ow, ox = p % g->ow;
+                    int64_t iy = oy * g->sh - g->ph + ky * g->dh, ix = ox * g->sw - g->pw + kx * g->dw;
+                    if (iy >= 0 && iy < g->h && ix >= 0 && ix < g->w)
+                        copy_elem(row + (size_t)r * es, plane + (size_t)(iy * g->w + ix) * es, es);
+                    else
+                        memset(row + (size_t)r * es, 0, es);
+                }
+            }
+}
+
+/* C = op(A) . B + beta C, row-major; op(A) = A^T when trans_a. */
+static void gemm(ck_dtype dt, int trans_a, int64_t m, int64_t n, int64_t k, const void *a, int64_t lda,
+                 const void *b, int64_t ldb, double beta, void *c, int64_t ldc)
+{
+    CBLAS_TRANSPOSE ta = trans_a ? CblasTrans : CblasNoTrans;
+    if (dt == CK_FLOAT32)
+        cblas_sgemm(CblasRowMajor, ta, CblasNoTrans, (int)m, (int)n, (int)k, 1.0f, a, (int)lda, b, (int)ldb,
+                    (float)beta, c, (int)ldc);
+    else
+        cblas_dgemm(CblasRowMajor, ta, CblasNoTrans, (int)m, (int)n, (int)k, 1.0, a, (int)lda, b, (int)ldb, beta, c,
+                    (int)ldc);
+}
+
+/* The output before the GEMMs: the bias broadcast over the positions. */
+static void fill_bias(const conv_geom *g, int channels_first, const void *bias, char *out)
+{
+    const size_t es = g->es, fbytes = (size_t)g->f * es;
+    const int64_t plane = g->oh * g->ow;
+    if (!channels_first) {
+        for (int64_t p = 0; p < g->batch * plane; p++) memcpy(out + (size_t)p * fbytes, bias, fbytes);
+        return;
+    }
+    for (int64_t b = 0; b < g->batch; b++)
+        for (int64_t f = 0; f < g->f; f++) {
+            char *row = out + (size_t)((b * g->f + f) * plane) * es;
+            const char *v = (const char *)bias + (size_t)f * es;
+            for (int64_t p = 0; p < plane; p++) copy_elem(row + (size_t)p * es, v, es);
+        }
+}
+
+/* The convolution proper, onto an output holding the bias (beta 1) or
+ * garbage (beta 0). */
+static ck_status convolve(const ck_conv2d_layer *c, const conv_geom *g, ck_dtype dt, const char *x,
+                          const void *kern, char *out, double beta)
+{
+    const size_t es = g->es;
+    const int64_t k = g->kh * g->kw * g->c, plane = g->oh * g->ow;
+    const int direct = g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1;
+    if (!c->channels_first) {
+        if (direct) {
+            gemm(dt, 0, g->batch * plane, g->f, k, x, k, kern, g->f, beta, out, g->f);
+            return CK_OK;
+        }
+        int64_t total = g->batch * plane, chunk = CONV_SCRATCH_ELEMS / k;
+        if (chunk < 1) chunk = 1;
+        if (chunk > total) chunk = total;
+        char *cols = ck_malloc((size_t)(chunk * k) * es);
+        if (!cols) return ck_oom("the Conv2D im2col buffer");
+        for (int64_t p0 = 0; p0 < total; p0 += chunk) {
+            int64_t np = total - p0 < chunk ? total - p0 : chunk;
+            im2col_last(g, x, cols, p0, np);
+            gemm(dt, 0, np, g->f, k, cols, k, kern, g->f, beta, out + (size_t)(p0 * g->f) * es, g->f);
+        }
+        ck_free(cols);
+        return CK_OK;
+    }
+    const size_t in_image = (size_t)(g->c * g->h * g->w) * es, out_image = (size_t)(g->f * plane) * es;
+    if (direct) {
+        for (int64_t b = 0; b < g->batch; b++)
+            gemm(dt, 1, g->f, plane, k, kern, g->f, x + (size_t)b * in_image, plane, beta, out + (size_t)b * out_image,
+                 plane);
+        return CK_OK;
+    }
+    int64_t chunk = CONV_SCRATCH_ELEMS / k;
+    if (chunk < 1) chunk = 1;
+    if (chunk > plane) chunk = plane;
+    char *cols = ck_malloc((size_t)(chunk * k) * es);
+    if (!cols) return ck_oom("the Conv2D im2col buffer");
+    for (int64_t b = 0; b < g->batch; b++)
+        for (int64_t p0 = 0; p0 < plane; p0 += chunk) {
+            int64_t np = plane - p0 < chunk ? plane - p0 : chunk;
+            im2col_first(g, x + (size_t)b * in_image, cols, p0, np);
+            gemm(dt, 1, g->f, np, k, kern, g->f, cols, np, beta, out + (size_t)b * out_image + (size_t)p0 * es, plane);
+        }
+    ck_free(cols);
+    return CK_OK;
+}
+
+static ck_status conv2d_call(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *outs)
+{
+    ck_conv2d_layer *c = (ck_conv2d_layer *)layer;
+    const ck_tensor *x = in[0];
+    ck_tensor *out = outs[0];
+    (void)n;
+    int r = x->rank, hi, wi, ci;
+    conv_axes(c->channels_first, r, &hi, &wi, &ci);
+    conv_geom g = {.batch = 1, .h = x->shape[hi], .w = x->shape[wi], .c = x->shape[ci], .oh = out->shape[hi],
+                   .ow = out->shape[wi], .f = c->filters, .kh = c->kernel_size[0], .kw = c->kernel_size[1],
+                   .sh = c->strides[0], .sw = c->strides[1], .dh = c->dilation[0], .dw = c->dilation[1],
+                   .es = ck_dtype_size(out->dtype)};
+    for (int i = 0; i < r - 3; i++) g.batch *= x->shape[i];
+    g.ph = ck_conv_pad_before(g.h, g.oh, g.kh, c->same, g.sh, g.dh);
+    g.pw = ck_conv_pad_before(g.w, g.ow, g.kw, c->same, g.sw, g.dw);
+    if (out->size == 0) return CK_OK;
+    const int64_t k = g.kh * g.kw * g.c, plane = g.oh * g.ow;
+    /* Every BLAS dimension and leading dimension must fit an int. */
+    if (k > INT32_MAX || g.f > INT32_MAX || plane > INT32_MAX || (!c->channels_first && g.batch * plane > INT32_MAX))
+        return ck_error(CK_VALUE_ERROR, "Conv2D \"%s\": dims exceed the BLAS int range", layer->name);
+    double beta = 0.0;
+    if (c->bias) {
+        fill_bias(&g, c->channels_first, c->bias->value->data, out->data);
+        beta = 1.0;
+    }
+    if (k == 0) {
+        if (!c->bias) memset(out->data, 0, (size_t)out->size * g.es);
+    } else {
+        CK_TRY(convolve(c, &g, out->dtype, x->data, c->kernel->value->data, out->data, beta));
+    }
+    if (strcmp(ck_activation_name(c->activation), "linear") == 0) return CK_OK;
+    int64_t cols = out->shape[r - 1];
+    return ck_activation_apply_rows(c->activation, out->dtype, out->data, out->size / cols, cols);
+}
+
+/* ---- configs ------------------------------------------------------------------ */
+
+static ck_status conv2d_get_config(const ck_layer *layer, json_t *j)
+{
+    const ck_conv2d_layer *c = (const ck_conv2d_layer *)layer;
+    ck_status st = ck_json_set(j, "filters", json_integer(c->filters));
+    if (st == CK_OK) st = ck_json_set(j, "kernel_size", ck_conv_pair_to_json(c->kernel_size));
+    if (st == CK_OK) st = ck_json_set(j, "strides", ck_conv_pair_to_json(c->strides));
+    if (st == CK_OK) st = ck_json_set(j, "padding", json_string(c->same ? "same" : "valid"));
+    if (st == CK_OK)
+        st = ck_json_set(j, "data_format", json_string(c->channels_first ? "channels_first" : "channels_last"));
+    if (st == CK_OK) st = ck_json_set(j, "dilation_rate", ck_conv_pair_to_json(c->dilation));
+    if (st == CK_OK) st = ck_json_set(j, "groups", json_integer(c->groups));
+    if (st == CK_OK) st = ck_json_set(j, "activation", ck_activation_to_json(c->activation));
+    if (st == CK_OK) st = ck_json_set(j, "use_bias", json_boolean(c->use_bias));
+    if (st == CK_OK) st = ck_json_set(j, "kernel_initializer", ck_initializer_to_json(c->kernel_initializer));
+    if (st == CK_OK) st = ck_json_set(j, "bias_initializer", ck_initializer_to_json(c->bias_initializer));
+    if (st == CK_OK) st = ck_json_set(j, "kernel_regularizer", ck_regularizer_to_json(c->kernel_regularizer));
+    if (st == CK_OK) st = ck_json_set(j, "bias_regularizer", ck_regularizer_to_json(c->bias_regularizer));
+    if (st == CK_OK)
+        st = ck_json_set(j, "activity_regularizer", ck_regularizer_to_json(layer->activity_regularizer));
+    if (st == CK_OK) st = ck_json_set(j, "kernel_constraint", ck_constraint_to_json(c->kernel_constraint));
+    if (st == CK_OK) st = ck_json_set(j, "bias_constraint", ck_constraint_to_json(c->bias_constraint));
+    return st;
+}
+
+/* The parsed arguments, from C options or from a config. */
+typedef struct conv2d_args {
+    int64_t filters, groups;
+    int64_t kernel_size[2], strides[2], dilation[2];
+    int same, channels_first, use_bias;
+    ck_activation *activation;
+    ck_initializer *kernel_initializer, *bias_initializer;
+    ck_regularizer *kernel_regularizer, *bias_regularizer;
+    ck_constraint *kernel_constraint, *bias_constraint;
+} conv2d_args;
+
+static void conv2d_args_free(conv2d_args *a)
+{
+    ck_activation_free(a->activation);
+    ck_initializer_free(a->kernel_initializer);
+    ck_initializer_free(a->bias_initializer);
+    ck_regularizer_free(a->kernel_regularizer);
+    ck_regularizer_free(a->bias_regularizer);
+    ck_constraint_free(a->kernel_constraint);
+    ck_constraint_free(a->bias_constraint);
+}
+
+/* Conv's constructor checks (_validate_init) on the parsed numbers. */
+static ck_status conv2d_check(const conv2d_args *a)
+{
+    if (a->filters <= 0)
+        return ck_error(CK_VALUE_ERROR, "Invalid value for argument `filters`. Expected a strictly positive value. "
+                        "Received filters=%lld.", (long long)a->filters);
+    if (a->groups <= 0)
+        return ck_error(CK_VALUE_ERROR, "Conv2D: `groups` must be a positive integer. Received groups=%lld",
+                        (long long)a->groups);
+    if (a->filters % a->groups != 0)
+        return ck_error(CK_VALUE_ERROR, "The number of filters must be evenly divisible by the number of groups. "
+                        "Received: groups=%lld, filters=%lld", (long long)a->groups, (long long)a->filters);
+    if (a->strides[0] == 0 || a->strides[1] == 0)
+        return ck_error(CK_VALUE_ERROR, "The argument `strides` cannot contains 0(s). Received: (%lld, %lld)",
+                        (long long)a->strides[0], (long long)a->strides[1]);
+    if ((a->strides[0] > 1 || a->strides[1] > 1) && (a->dilation[0] > 1 || a->dilation[1] > 1))
+        return ck_error(CK_VALUE_ERROR, "`strides > 1` not supported in conjunction with `dilation_rate > 1`. "
+                        "Received: strides=(%lld, %lld) and dilation_rate=(%lld, %lld)", (long long)a->strides[0],
+                        (long long)a->strides[1], (long long)a->dilation[0], (long long)a->dilation[1]);
+    if (a->groups != 1)
+        return ck_error(CK_NOT_IMPLEMENTED, "Conv2D with groups=%lld (grouped convolution) is not supported; only "
+                        "groups=1 is", (long long)a->groups);
+    return CK_OK;
+}
+
+/* Defaults for what was not given; then hands everything to the layer. */
+static ck_status conv2d_finish(ck_layer *layer, conv2d_args *a)
+{
+    ck_conv2d_layer *c = (ck_conv2d_layer *)layer;
+    ck_status st = CK_OK;
+    if (!a->activation) st = ck_activation_new(&a->activation, "linear", NULL);
+    if (st == CK_OK && !a->kernel_initializer) st = ck_initializer_new(&a->kernel_initializer, "glorot_uniform");
+    if (st == CK_OK && !a->bias_initializer) st = ck_initializer_new(&a->bias_initializer, "zeros");
+    if (st != CK_OK) return st;
+    c->filters = a->filters;
+    c->groups = a->groups;
+    memcpy(c->kernel_size, a->kernel_size, sizeof c->kernel_size);
+    memcpy(c->strides, a->strides, sizeof c->strides);
+    memcpy(c->dilation, a->dilation, sizeof c->dilation);
+    c->same = a->same;
+    c->channels_first = a->channels_first;
+    c->use_bias = a->use_bias;
+    c->activation = a->activation;
+    c->kernel_initializer = a->kernel_initializer;
+    c->bias_initializer = a->bias_initializer;
+    c->kernel_regularizer = a->kernel_regularizer;
+    c->bias_regularizer = a->bias_regularizer;
+    c->kernel_constraint = a->kernel_constraint;
+    c->bias_constraint = a->bias_constraint;
+    memset(a, 0, sizeof *a);
+    layer->spec = (ck_input_spec){.min_ndim = 4};
+    return CK_OK;
+}
+
+ck_status ck_conv2d(ck_layer **out, const ck_conv2d_opts *o)
+{
+    static const int64_t ones[2] = {1, 1}, none[2] = {0, 0};
+    if (!o) return ck_error(CK_VALUE_ERROR, "Conv2D: options are required (filters, kernel_size)");
+    if (!ck_arg_tristate_ok(o->use_bias))
+        return ck_error(CK_TYPE_ERROR, "Conv2D: use_bias must be CK_TRUE or CK_FALSE, got %d", o->use_bias);
+    if (o->kernel_size[0] == 0 && o->kernel_size[1] == 0)
+        return ck_error(CK_VALUE_ERROR, "Conv2D: `kernel_size` is required");
+    conv2d_args a = {.filters = o->filters, .groups = o->groups ? o->groups : 1, .use_bias = o->use_bias != CK_FALSE};
+    CK_TRY(ck_conv_pair_opts(o->kernel_size, none, "Conv2D", "kernel_size", 0, a.kernel_size));
+    CK_TRY(ck_conv_pair_opts(o->strides, ones, "Conv2D", "strides", 1, a.strides));
+    CK_TRY(ck_conv_pair_opts(o->dilation_rate, ones, "Conv2D", "dilation_rate", 0, a.dilation));
+    CK_TRY(ck_conv_parse_padding(o->padding, "Conv2D", &a.same));
+    CK_TRY(ck_conv_parse_data_format(o->data_format, 0, &a.channels_first));
+    CK_TRY(conv2d_check(&a));
+    ck_status st = CK_OK;
+    if (o->activation) st = ck_activation_new(&a.activation, o->activation, NULL);
+    if (st == CK_OK && o->kernel_initializer) st = ck_initializer_new(&a.kernel_initializer, o->kernel_initializer);
+    if (st == CK_OK && o->bias_initializer) st = ck_initializer_new(&a.bias_initializer, o->bias_initializer);
+    if (st == CK_OK && o->kernel_regularizer) st = ck_regularizer_new(&a.kernel_regularizer, o->kernel_regularizer);
+    if (st == CK_OK && o->bias_regularizer) st = ck_regularizer_new(&a.bias_regularizer, o->bias_regularizer);
+    if (st == CK_OK && o->kernel_constraint) st = ck_constraint_new(&a.kernel_constraint, o->kernel_constraint);
+    if (st == CK_OK && o->bias_constraint) st = ck_constraint_new(&a.bias_constraint, o->bias_constraint);
+    ck_layer *layer = NULL;
+    if (st == CK_OK) st = CK_ARG_CREATE(&ck_conv2d_class, o, &layer);
+    if (st == CK_OK) st = conv2d_finish(layer, &a);
+    conv2d_args_free(&a);
+    if (st != CK_OK) {
+        ck_layer_free(layer);
+        return st;
+    }
+    *out = layer;
+    return CK_OK;
+}
+
+/* A Keras 1 value or pair: config[k1] (e.g. nb_row) and config[k2]. */
+static ck_status keras1_kernel(const json_t *c, int64_t out[2], int *has)
+{
+    const json_t *r = json_object_get(c, "nb_row"), *col = json_object_get(c, "nb_col");
+    if (!r && !col) return CK_OK;
+    int64_t v[2] = {0, 0};
+    CK_TRY(ck_arg_int(r, "Convolution2D", "nb_row", &v[0], NULL));
+    CK_TRY(ck_arg_int(col, "Convolution2D", "nb_col", &v[1], NULL));
+    if (v[0] <= 0 || v[1] <= 0)
+        return ck_error(CK_VALUE_ERROR, "Convolution2D config: `nb_row` and `nb_col` must be positive ints");
+    out[0] = v[0];
+    out[1] = v[1];
+    *has = 1;
+    return CK_OK;
+}
+
+static ck_status conv2d_from_config(const json_t *c, ck_layer **out)
+{
+    static const char *const keys[] = {
+        "filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "groups", "activation",
+        "use_bias", "kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer",
+        "kernel_constraint", "bias_constraint",
+        /* Keras 1 */
+        "nb_filter", "nb_row", "nb_col", "subsample", "border_mode", "dim_ordering", "init", "bias",
+        "W_regularizer", "b_regularizer", "W_constraint", "b_constraint",
+        /* Keras 3 */
+        "lora_rank", "lora_alpha", NULL};
+    const char *cls = "Conv2D";
+    if (!json_is_object(c)) return ck_error(CK_FORMAT_ERROR, "Conv2D config must be a JSON object");
+    const json_t *lora = json_object_get(c, "lora_rank");
+    if (lora && !json_is_null(lora))
+        return ck_error(CK_NOT_IMPLEMENTED, "Conv2D with LoRA (lora_rank) is not supported");
+    conv2d_args a = {.groups = 1, .use_bias = 1, .strides = {1, 1}, .dilation = {1, 1}};
+    int has_filters = 0, has_kernel = 0;
+    CK_TRY(ck_arg_int(ck_arg_get2(c, "filters", "nb_filter"), cls, "filters", &a.filters, &has_filters));
+    if (!has_filters) return ck_error(CK_VALUE_ERROR, "Conv2D config: `filters` is required");
+    const json_t *ks = json_object_get(c, "kernel_size");
+    if (ks && !json_is_null(ks)) {
+        CK_TRY(ck_conv_pair_json(ks, cls, "kernel_size", 0, a.kernel_size));
+        has_kernel = 1;
+    } else {
+        CK_TRY(keras1_kernel(c, a.kernel_size, &has_kernel));
+    }
+    if (!has_kernel) return ck_error(CK_VALUE_ERROR, "Conv2D config: `kernel_size` is required");
+    CK_TRY(ck_conv_pair_json(ck_arg_get2(c, "strides", "subsample"), cls, "strides", 1, a.strides));
+    CK_TRY(ck_conv_pair_json(json_object_get(c, "dilation_rate"), cls, "dilation_rate", 0, a.dilation));
+    CK_TRY(ck_conv_padding_json(ck_arg_get2(c, "padding", "border_mode"), cls, "padding", &a.same));
+    if (json_object_get(c, "data_format"))
+        CK_TRY(ck_conv_data_format_json(json_object_get(c, "data_format"), cls, "data_format", 0,
+                                        &a.channels_first));
+    else
+        CK_TRY(ck_conv_data_format_json(json_object_get(c, "dim_ordering"), cls, "dim_ordering", 1,
+                                        &a.channels_first));
+    int64_t groups = 1;
+    CK_TRY(ck_arg_int(json_object_get(c, "groups"), cls, "groups", &groups, NULL));
+    a.groups = groups == 0 ? 1 : groups; /* `groups or 1` */
+    CK_TRY(ck_arg_bool(ck_arg_get2(c, "use_bias", "bias"), cls, "use_bias", &a.use_bias));
+    CK_TRY(conv2d_check(&a));
+
+    ck_status st = CK_OK;
+    const json_t *act = json_object_get(c, "activation");
+    if (act) st = ck_activation_from_json(act, &a.activation);
+    if (st == CK_OK) st = ck_initializer_from_json(ck_arg_get2(c, "kernel_initializer", "init"), &a.kernel_initializer);
+    if (st == CK_OK) st = ck_initializer_from_json(json_object_get(c, "bias_initializer"), &a.bias_initializer);
+    if (st == CK_OK)
+        st = ck_regularizer_from_json(ck_arg_get2(c, "kernel_regularizer", "W_regularizer"), &a.kernel_regularizer);
+    if (st == CK_OK)
+        st = ck_regularizer_from_json(ck_arg_get2(c, "bias_regularizer", "b_regularizer"), &a.bias_regularizer);
+    if (st == CK_OK)
+        st = ck_constraint_from_json(ck_arg_get2(c, "kernel_constraint", "W_constraint"), &a.kernel_constraint);
+    if (st == CK_OK)
+        st = ck_constraint_from_json(ck_arg_get2(c, "bias_constraint", "b_constraint"), &a.bias_constraint);
+    ck_layer *layer = NULL;
+    if (st == CK_OK) st = ck_layer_create_from_config(&ck_conv2d_class, c, keys, &layer);
+    if (st == CK_OK) st = conv2d_finish(layer, &a);
+    conv2d_args_free(&a);
+    if (st != CK_OK) {
+        ck_layer_free(layer);
+        return st;
+    }
+    *out = layer;
+    return CK_OK;
+}
+
+const ck_layer_class ck_conv2d_class = {
+    .class_name = "Conv2D",
+    .size = sizeof(ck_conv2d_layer),
+    .arity = CK_ONE_INPUT,
+    /* tf.nn.convolution takes no integers; casting them like Dense does is
+     * the useful reading of such an input. */
+    .cast_all_inputs = 1,
+    .build = conv2d_build,
+    .call = conv2d_call,
+    .compute_output_shape = conv2d_output_shape,
+    .get_config = conv2d_get_config,
+    .from_config = conv2d_from_config,
+    .destroy = conv2d_destroy,
+};
+
+/* Keras 1's class name (tf.keras keeps `Convolution2D = Conv2D`): its
+ * configs are read into a Conv2D, which then writes the modern form. */
+const ck_layer_class ck_convolution2d_legacy_class = {
+    .class_name = "Convolution2D",
+    .size = sizeof(ck_conv2d_layer),
+    .arity = CK_ONE_INPUT,
+    .compute_output_shape = conv2d_output_shape,
+    .from_config = conv2d_from_config,
+};

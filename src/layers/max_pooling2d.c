@@ -1,0 +1,210 @@
+/* keras.layers.MaxPooling2D: the maximum over each pool_size window, moved
+ * by strides, with TF's "valid" / "same" padding.  Padded positions are
+ * -inf, i.e. they never win: the loops just clip the window to the input
+ * (a "same" window always overlaps it). */
+#include <string.h>
+
+#include "layers/conv_utils.h"
+
+typedef struct ck_max_pooling2d_layer {
+    ck_layer base;
+    int64_t pool_size[2], strides[2];
+    int same, channels_first;
+} ck_max_pooling2d_layer;
+
+static ck_status pool_output_shape(const ck_layer *layer, int n, const ck_shape *in, ck_shape *out)
+{
+    const ck_max_pooling2d_layer *p = (const ck_max_pooling2d_layer *)layer;
+    const ck_shape *s = &in[0];
+    char buf[128];
+    (void)n;
+    if (s->rank != 4)
+        return ck_error(CK_VALUE_ERROR, "Input 0 of layer \"%s\" is incompatible with the layer: expected ndim=4, "
+                        "found ndim=%d. Full shape received: %s", layer->name, s->rank,
+                        ck_shape_fmt(buf, sizeof buf, s));
+    int hi = p->channels_first ? 2 : 1;
+    ck_shape r = *s;
+    for (int i = 0; i < 2; i++) {
+        r.dims[hi + i] = ck_conv_output_length(s->dims[hi + i], p->pool_size[i], p->same, p->strides[i], 1);
+        /* tf.TensorShape refuses a negative dim. */
+        if (s->dims[hi + i] >= 0 && r.dims[hi + i] < 0)
+            return ck_error(CK_VALUE_ERROR, "MaxPooling2D \"%s\": input shape %s is smaller than pool_size (%lld, "
+                            "%lld) with padding \"valid\": the output dim would be %lld (must be >= 0)", layer->name,
+                            ck_shape_fmt(buf, sizeof buf, s), (long long)p->pool_size[0],
+                            (long long)p->pool_size[1], (long long)r.dims[hi + i]);
+    }
+    *out = r;
+    return CK_OK;
+}
+
+typedef struct pool_geom {
+    int64_t batch, c, h, w, oh, ow, kh, kw, sh, sw, ph, pw;
+} pool_geom;
+
+/* The window of output index o along one axis, clipped to [0, len). */
+static inline void window(int64_t o, int64_t stride, int64_t pad, int64_t k, int64_t len, int64_t *lo, int64_t *hi)
+{
+    int64_t a = o * stride - pad, b = a + k;
+    *lo = a < 0 ? 0 : a;
+    *hi = b > len ? len : b;
+}
+
+/* ISNAN(v) keeps a NaN once seen (numpy's max); integers have none. */
+#define CK_POOL_KERNELS(T, SUFFIX, ISNAN)                                                               \
+    static void pool_last_##SUFFIX(const pool_geom *g, const T *x, T *y)                                \
+    {                                                                                                   \
+        for (int64_t b = 0; b < g->batch; b++) {                                                        \
+            const T *xb = x + b * g->h * g->w * g->c;                                                   \
+            for (int64_t oy = 0; oy < g->oh; oy++) {                                                    \
+                int64_t y0, y1;                                                                         \
+                window(oy, g->sh, g->ph, g->kh, g->h, &y0, &y1);                                        \
+                for (int64_t ox = 0; ox < g->ow; ox++, y += g->c) {                                     \
+                    int64_t x0, x1;                                                                     \
+                    window(ox, g->sw, g->pw, g->kw, g->w, &x0, &x1);                                    \
+                    memcpy(y, xb + (y0 * g->w + x0) * g->c, (size_t)g->c * sizeof(T));                  \
+                    for (int64_t iy = y0; iy < y1; iy++)                                                \
+                        for (int64_t ix = x0; ix < x1; ix++) {                                          \
+                            const T *v = xb + (iy * g->w + ix) * g->c;                                  \
+                            for (int64_t c = 0; c < g->c; c++)                                          \
+                                if (v[c] > y[c] || ISNAN(v[c])) y[c] = v[c];                            \
+                        }                                                                               \
+                }                                                                                       \
+            }                                                                                           \
+        }                                                                                               \
+    }                                                                                                   \
+    static void pool_first_##SUFFIX(const pool_geom *g, const T *x, T *y)                               \
+    {                                                                                                   \
+        for (int64_t bc = 0; bc < g->batch * g->c; bc++) {                                              \
+            const T *plane = x + bc * g->h * g->w;                                                      \
+            for (int64_t oy = 0; oy < g->oh; oy++) {                                                    \
+                int64_t y0, y1;                                                                         \
+                window(oy, g->sh, g->ph, g->kh, g->h, &y0, &y1);                                        \
+                for (int64_t ox = 0; ox < g->ow; ox++) {                                                \
+                    int64_t x0, x1;                                                                     \
+                    window(ox, g->sw, g->pw, g->kw, g->w, &x0, &x1);                                    \
+                    T m = plane[y0 * g->w + x0];                                                        \
+                    for (int64_t iy = y0; iy < y1; iy++)                                                \
+                        for (int64_t ix = x0; ix < x1; ix++) {                                          \
+                            T v = plane[iy * g->w + ix];                                                \
+                            if (v > m || ISNAN(v)) m = v;                                               \
+                        }                                                                               \
+                    *y++ = m;                                                                           \
+                }                                                                                       \
+            }                                                                                           \
+        }                                                                                               \
+    }
+
+#define IS_NAN(v) ((v) != (v))
+#define NEVER_NAN(v) 0
+CK_POOL_KERNELS(float, f32, IS_NAN)
+CK_POOL_KERNELS(double, f64, IS_NAN)
+CK_POOL_KERNELS(int32_t, i32, NEVER_NAN)
+CK_POOL_KERNELS(int64_t, i64, NEVER_NAN)
+
+static ck_status pool_call(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *outs)
+{
+    const ck_max_pooling2d_layer *p = (const ck_max_pooling2d_layer *)layer;
+    const ck_tensor *x = in[0];
+    ck_tensor *out = outs[0];
+    (void)n;
+    int cf = p->channels_first, hi = cf ? 2 : 1;
+    pool_geom g = {.batch = x->shape[0], .c = x->shape[cf ? 1 : 3], .h = x->shape[hi], .w = x->shape[hi + 1],
+                   .oh = out->shape[hi], .ow = out->shape[hi + 1], .kh = p->pool_size[0], .kw = p->pool_size[1],
+                   .sh = p->strides[0], .sw = p->strides[1]};
+    g.ph = ck_conv_pad_before(g.h, g.oh, g.kh, p->same, g.sh, 1);
+    g.pw = ck_conv_pad_before(g.w, g.ow, g.kw, p->same, g.sw, 1);
+    if (out->size == 0) return CK_OK;
+    switch (x->dtype) {
+    case CK_FLOAT32: (cf ? pool_first_f32 : pool_last_f32)(&g, x->data, out->data); break;
+    case CK_FLOAT64: (cf ? pool_first_f64 : pool_last_f64)(&g, x->data, out->data); break;
+    case CK_INT32: (cf ? pool_first_i32 : pool_last_i32)(&g, x->data, out->data); break;
+    case CK_INT64: (cf ? pool_first_i64 : pool_last_i64)(&g, x->data, out->data); break;
+    default: return ck_error(CK_TYPE_ERROR, "MaxPooling2D \"%s\": unsupported input dtype", layer->name);
+    }
+    return CK_OK;
+}
+
+static ck_status pool_get_config(const ck_layer *layer, json_t *j)
+{
+    const ck_max_pooling2d_layer *p = (const ck_max_pooling2d_layer *)layer;
+    ck_status st = ck_json_set(j, "pool_size", ck_conv_pair_to_json(p->pool_size));
+    if (st == CK_OK) st = ck_json_set(j, "padding", json_string(p->same ? "same" : "valid"));
+    if (st == CK_OK) st = ck_json_set(j, "strides", ck_conv_pair_to_json(p->strides));
+    if (st == CK_OK)
+        st = ck_json_set(j, "data_format", json_string(p->channels_first ? "channels_first" : "channels_last"));
+    return st;
+}
+
+/* Strides may be 0 for normalize_tuple, but conv_output_length divides by
+ * them (a ZeroDivisionError in Keras). */
+static ck_status check_strides(const int64_t s[2])
+{
+    if (s[0] == 0 || s[1] == 0)
+        return ck_error(CK_VALUE_ERROR, "MaxPooling2D: `strides` cannot contain 0(s). Received: (%lld, %lld)",
+                        (long long)s[0], (long long)s[1]);
+    return CK_OK;
+}
+
+static void pool_finish(ck_layer *layer, const ck_max_pooling2d_layer *args)
+{
+    ck_max_pooling2d_layer *p = (ck_max_pooling2d_layer *)layer;
+    memcpy(p->pool_size, args->pool_size, sizeof p->pool_size);
+    memcpy(p->strides, args->strides, sizeof p->strides);
+    p->same = args->same;
+    p->channels_first = args->channels_first;
+    layer->spec = (ck_input_spec){.ndim = 4};
+}
+
+ck_status ck_max_pooling2d(ck_layer **out, const ck_max_pooling2d_opts *o)
+{
+    static const ck_max_pooling2d_opts defaults;
+    static const int64_t twos[2] = {2, 2};
+    if (!o) o = &defaults;
+    ck_max_pooling2d_layer a = {0};
+    CK_TRY(ck_conv_pair_opts(o->pool_size, twos, "MaxPooling2D", "pool_size", 0, a.pool_size));
+    CK_TRY(ck_conv_pair_opts(o->strides, a.pool_size, "MaxPooling2D", "strides", 1, a.strides));
+    CK_TRY(check_strides(a.strides));
+    CK_TRY(ck_conv_parse_padding(o->padding, "MaxPooling2D", &a.same));
+    CK_TRY(ck_conv_parse_data_format(o->data_format, 0, &a.channels_first));
+    ck_layer *layer = NULL;
+    CK_TRY(CK_ARG_CREATE(&ck_max_pooling2d_class, o, &layer));
+    pool_finish(layer, &a);
+    *out = layer;
+    return CK_OK;
+}
+
+static ck_status pool_from_config(const json_t *c, ck_layer **out)
+{
+    static const char *const keys[] = {"pool_size", "padding", "strides", "data_format",
+                                       /* Keras 1 */
+                                       "border_mode", "dim_ordering", NULL};
+    const char *cls = "MaxPooling2D";
+    if (!json_is_object(c)) return ck_error(CK_FORMAT_ERROR, "MaxPooling2D config must be a JSON object");
+    ck_max_pooling2d_layer a = {.pool_size = {2, 2}};
+    CK_TRY(ck_conv_pair_json(json_object_get(c, "pool_size"), cls, "pool_size", 0, a.pool_size));
+    memcpy(a.strides, a.pool_size, sizeof a.strides); /* strides None: pool_size */
+    CK_TRY(ck_conv_pair_json(json_object_get(c, "strides"), cls, "strides", 1, a.strides));
+    CK_TRY(check_strides(a.strides));
+    CK_TRY(ck_conv_padding_json(ck_arg_get2(c, "padding", "border_mode"), cls, "padding", &a.same));
+    if (json_object_get(c, "data_format"))
+        CK_TRY(ck_conv_data_format_json(json_object_get(c, "data_format"), cls, "data_format", 0,
+                                        &a.channels_first));
+    else
+        CK_TRY(ck_conv_data_format_json(json_object_get(c, "dim_ordering"), cls, "dim_ordering", 1,
+                                        &a.channels_first));
+    ck_layer *layer = NULL;
+    CK_TRY(ck_layer_create_from_config(&ck_max_pooling2d_class, c, keys, &layer));
+    pool_finish(layer, &a);
+    *out = layer;
+    return CK_OK;
+}
+
+const ck_layer_class ck_max_pooling2d_class = {
+    .class_name = "MaxPooling2D",
+    .size = sizeof(ck_max_pooling2d_layer),
+    .arity = CK_ONE_INPUT,
+    .compute_output_shape = pool_output_shape,
+    .call = pool_call,
+    .get_config = pool_get_config,
+    .from_config = pool_from_config,
+};
