@@ -301,12 +301,10 @@ ck_status ck_l2_normalize(const ck_tensor *x, int axis, double epsilon,
 ck_status ck_l2_normalize_into(const ck_tensor *x, int axis, double epsilon,
                                ck_tensor *out);
 
-/* ==== END OF FOUNDATION API ==== */
 
 /* ======================================================================== */
 /* Params: activations, initializers, regularizers, constraints             */
 /* ======================================================================== */
-/* ==== BEGIN PARAMS API ==== */
 /*
  * Keras' string ids and configs <-> C objects.  Every object is opaque,
  * created by a *_new / *_from_config function and released with the matching
@@ -540,12 +538,10 @@ ck_status ck_constraint_apply(const ck_constraint *c, ck_tensor *w);
 
 /** Releases a constraint; NULL is fine. */
 void ck_constraint_free(ck_constraint *c);
-/* ==== END PARAMS API ==== */
 
 /* ======================================================================== */
 /* Layers                                                                    */
 /* ======================================================================== */
-/* ==== BEGIN LAYERS API ==== */
 /** A shape as Keras sees it: dims of -1 are unknown (None). */
 typedef struct ck_shape {
     int rank;
@@ -846,12 +842,10 @@ ck_status ck_layer_output(const ck_layer *layer, ck_tensor *const **tensors, int
  *  agree; CK_ATTRIBUTE_ERROR if never called or if the nodes differ. */
 ck_status ck_layer_input_shape(const ck_layer *layer, ck_shape *shapes, int max, int *n);
 ck_status ck_layer_output_shape(const ck_layer *layer, ck_shape *shapes, int max, int *n);
-/* ==== END LAYERS API ==== */
 
 /* ======================================================================== */
 /* More layers: core, merging, normalization, activation layers             */
 /* ======================================================================== */
-/* ==== BEGIN MORE LAYERS API ==== */
 /*
  * Every constructor here returns a layer in *out (release it with
  * ck_layer_free), records Keras' error on a bad option and leaves *out
@@ -1193,12 +1187,10 @@ typedef struct ck_max_pooling2d_opts {
  *  "same" pads with -inf, so padded positions never win.  No weights.
  *  Configs also read Keras 1's border_mode and dim_ordering. */
 ck_status ck_max_pooling2d(ck_layer **out, const ck_max_pooling2d_opts *opts);
-/* ==== END MORE LAYERS API ==== */
 
 /* ======================================================================== */
 /* Models: symbolic tensors, nodes, functional and Sequential models, files */
 /* ======================================================================== */
-/* ==== BEGIN MODEL API ==== */
 /** A functional or Sequential model (tf.keras Functional / Sequential).
  *  A model is also a layer (ck_model_layer) and can be called inside
  *  another model.  Release it with ck_model_free. */
@@ -1303,7 +1295,6 @@ ck_status ck_model_save(ck_model *m, const char *path);
 /** `model.save_weights(path)`: the tf.keras 2.x HDF5 weights layout, or the
  *  Keras 3 layout when the name ends in `.weights.h5`. */
 ck_status ck_model_save_weights(ck_model *m, const char *path);
-/* ==== END MODEL API ==== */
 
 #ifdef __cplusplus
 }
