@@ -129,8 +129,9 @@ static ck_status k3_layer_path(const ck_keras_archive *a, const char *prefix, co
         const ck_keras_vars_group *grp = &a->groups[g];
         size_t len = strlen(grp->path);
         /* A direct child: prefix + "layers/<x>/vars". */
-        if (grp->name && strcmp(grp->name, name) == 0 && strncmp(grp->path, prefix, plen) == 0 &&
-            strncmp(grp->path + plen, "layers/", 7) == 0 && len > 5 && strcmp(grp->path + len - 5, "/vars") == 0 &&
+        /* prefix + "layers/" + at least one character + "/vars" */
+        if (grp->name && strcmp(grp->name, name) == 0 && len >= plen + 13 && strncmp(grp->path, prefix, plen) == 0 &&
+            strncmp(grp->path + plen, "layers/", 7) == 0 && strcmp(grp->path + len - 5, "/vars") == 0 &&
             memchr(grp->path + plen + 7, '/', len - plen - 12) == NULL) {
             snprintf(path, n, "%.*s", (int)(len - 5), grp->path);
             return CK_OK;

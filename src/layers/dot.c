@@ -34,9 +34,8 @@ static ck_status resolve_static(const ck_dot_layer *d, const ck_shape *s, int ax
     for (int i = 0; i < 2; i++) {
         ax[i] = py_index(raw[i], s[i].rank);
         if (ax[i] < 0)
-            return ck_error(CK_VALUE_ERROR, "Dot layer \"%s\": axis %d is out of range for input %d of shape %s "
-                            "(input shapes %s and %s)", d->base.name, raw[i], i,
-                            ck_shape_fmt(i ? b : a, sizeof a, &s[i]), ck_shape_fmt(a, sizeof a, &s[0]),
+            return ck_error(CK_VALUE_ERROR, "Dot layer \"%s\": axis %d is out of range for input %d "
+                            "(input shapes %s and %s)", d->base.name, raw[i], i, ck_shape_fmt(a, sizeof a, &s[0]),
                             ck_shape_fmt(b, sizeof b, &s[1]));
     }
     return CK_OK;

@@ -145,6 +145,15 @@ Test(dot, errors)
     cr_expect_null(r);
     ck_layer_free(l);
 
+    /* An axis past the rank (Python's IndexError) is a value error. */
+    l = dot(CK_AXES(3), 0);
+    cr_expect_eq(ck_layer_build(l, 2, (ck_shape[]){s45, s45}), CK_VALUE_ERROR);
+    cr_expect(strstr(ck_last_error(), "out of range") != NULL, "%s", ck_last_error());
+    ck_layer_free(l);
+    l = dot(CK_AXES2(1, -4), 0);
+    cr_expect_eq(ck_layer_compute_output_shape(l, 2, (ck_shape[]){s45, s45}, &out), CK_VALUE_ERROR);
+    ck_layer_free(l);
+
     /* None against a known dim fails at build, as in tf.keras. */
     l = dot(CK_AXES(1), 0);
     cr_expect_eq(ck_layer_build(l, 2, (ck_shape[]){CK_TEST_SHAPE(-1, -1), CK_TEST_SHAPE(-1, 5)}), CK_VALUE_ERROR);
