@@ -274,13 +274,7 @@ ck_status ck_model_init_graph(ck_model *m, int n_in, ck_tensor *const *inputs, i
 
 void ck_model_drop_plans(ck_model *m)
 {
-    for (int p = 0; p < 2; p++) {
-        ck_plan *plan = &m->plans[p];
-        for (int i = 0; plan->buffers && i < m->n_slots; i++) ck_tensor_free(plan->buffers[i]);
-        ck_free(plan->buffers);
-        ck_free(plan->input_shapes);
-        memset(plan, 0, sizeof *plan);
-    }
+    for (int p = 0; p < 2; p++) ck_model_plan_free(m, &m->plans[p]);
 }
 
 void ck_model_destroy(ck_layer *layer)

@@ -20,7 +20,11 @@ typedef struct ck_step {
 typedef struct ck_plan {
     int valid;
     ck_shape *input_shapes;     /* n_inputs, the signature */
-    ck_tensor **buffers;        /* one per value slot; inputs are views */
+    ck_tensor **buffers;        /* one per value slot, views into blocks;
+                                   the model inputs' slots are set at run */
+    void **blocks;              /* memory shared by values whose lifetimes
+                                   do not overlap */
+    int n_blocks;
 } ck_plan;
 
 struct ck_model {
@@ -56,6 +60,9 @@ ck_status ck_model_run(ck_model *m, ck_plan *plan, const ck_tensor *const *input
 
 /* Makes (or reuses) the plan for these concrete input shapes. */
 ck_status ck_model_plan(ck_model *m, int which, int n, const ck_shape *shapes, ck_plan **out);
+
+/* Frees one plan's buffers and blocks and zeroes it. */
+void ck_model_plan_free(const ck_model *m, ck_plan *plan);
 
 /* Drops the plans (after the graph or weights' shapes change). */
 void ck_model_drop_plans(ck_model *m);

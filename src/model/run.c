@@ -41,6 +41,71 @@ static int same_shapes(const ck_shape *a, const ck_shape *b, int n)
     return 1;
 }
 
+void ck_model_plan_free(const ck_model *m, ck_plan *plan)
+{
+    for (int i = 0; plan->buffers && i < m->n_slots; i++) ck_tensor_free(plan->buffers[i]);
+    for (int b = 0; plan->blocks && b < plan->n_blocks; b++) ck_free(plan->blocks[b]);
+    ck_free(plan->buffers);
+    ck_free(plan->blocks);
+    ck_free(plan->input_shapes);
+    memset(plan, 0, sizeof *plan);
+}
+
+/* Memory planning: each computed value lives from the step that writes it
+ * to the last step that reads it (model outputs to the end).  Values whose
+ * lifetimes do not overlap share a block; a step's output never shares
+ * with its inputs, which are still alive while it runs.  Blocks are sized
+ * in a first pass and allocated once, so the tensors can point into them. */
+typedef struct block_use {
+    size_t bytes;
+    int busy_until;   /* last step reading the current tenant */
+} block_use;
+
+static ck_status assign_blocks(const ck_model *m, const ck_shape *slot_shapes, int *block_of, block_use *blocks,
+                               int *n_blocks)
+{
+    int *last_use = ck_calloc((size_t)m->n_slots, sizeof *last_use);
+    if (!last_use) return ck_oom("a model plan");
+    for (int s = 0; s < m->n_steps; s++)
+        for (int k = 0; k < m->steps[s].n_in; k++) last_use[m->steps[s].in_slots[k]] = s;
+    for (int o = 0; o < m->n_outputs; o++) last_use[m->output_slots[o]] = m->n_steps;
+    *n_blocks = 0;
+    ck_status st = CK_OK;
+    for (int s = 0; s < m->n_steps && st == CK_OK; s++) {
+        const ck_step *step = &m->steps[s];
+        const ck_shape *os = &slot_shapes[step->out_slot];
+        int64_t count = 1;
+        for (int d = 0; d < os->rank; d++) {
+            if (os->dims[d] < 0) {
+                st = ck_error(CK_VALUE_ERROR, "layer \"%s\": output shape is not fully known for these inputs",
+                              step->node->layer->name);
+                break;
+            }
+            count *= os->dims[d];
+        }
+        if (st != CK_OK) break;
+        size_t need = (size_t)count * ck_dtype_size(m->slot_tensors[step->out_slot]->dtype);
+        /* Best fit among the free blocks; else grow the largest free one;
+         * else a new block. */
+        int best = -1, largest = -1;
+        for (int b = 0; b < *n_blocks; b++) {
+            if (blocks[b].busy_until >= s) continue;
+            if (blocks[b].bytes >= need && (best < 0 || blocks[b].bytes < blocks[best].bytes)) best = b;
+            if (largest < 0 || blocks[b].bytes > blocks[largest].bytes) largest = b;
+        }
+        if (best < 0) best = largest;
+        if (best < 0) {
+            best = (*n_blocks)++;
+            blocks[best].bytes = 0;
+        }
+        if (blocks[best].bytes < need) blocks[best].bytes = need;
+        blocks[best].busy_until = last_use[step->out_slot];
+        block_of[step->out_slot] = best;
+    }
+    ck_free(last_use);
+    return st;
+}
+
 ck_status ck_model_plan(ck_model *m, int which, int n, const ck_shape *shapes, ck_plan **out)
 {
     for (int p = 0; p < 2; p++) {
@@ -49,40 +114,41 @@ ck_status ck_model_plan(ck_model *m, int which, int n, const ck_shape *shapes, c
             return CK_OK;
         }
     }
+    ck_plan fresh = {0, NULL, NULL, NULL, 0};
     ck_shape *slot_shapes = ck_calloc((size_t)m->n_slots, sizeof *slot_shapes);
-    if (!slot_shapes) return ck_oom("a model plan");
-    ck_status st = ck_model_infer_shapes(m, n, shapes, slot_shapes);
-    ck_plan fresh = {0, NULL, NULL};
+    int *block_of = ck_calloc((size_t)m->n_slots, sizeof *block_of);
+    block_use *blocks = ck_calloc((size_t)(m->n_steps ? m->n_steps : 1), sizeof *blocks);
+    int n_blocks = 0;
+    ck_status st = slot_shapes && block_of && blocks ? CK_OK : ck_oom("a model plan");
+    if (st == CK_OK) st = ck_model_infer_shapes(m, n, shapes, slot_shapes);
+    if (st == CK_OK) st = assign_blocks(m, slot_shapes, block_of, blocks, &n_blocks);
     if (st == CK_OK) {
         fresh.input_shapes = ck_malloc((size_t)n * sizeof *fresh.input_shapes);
         fresh.buffers = ck_calloc((size_t)m->n_slots, sizeof *fresh.buffers);
-        if (!fresh.input_shapes || !fresh.buffers) st = ck_oom("a model plan");
+        fresh.blocks = ck_calloc((size_t)(n_blocks ? n_blocks : 1), sizeof *fresh.blocks);
+        if (!fresh.input_shapes || !fresh.buffers || !fresh.blocks) st = ck_oom("a model plan");
     }
     for (int i = 0; st == CK_OK && i < n; i++) fresh.input_shapes[i] = shapes[i];
-    /* One buffer per computed value; model inputs are views made at run
-     * time.  (Keras' own graph keeps every intermediate too.) */
+    for (int b = 0; st == CK_OK && b < n_blocks; b++) {
+        fresh.blocks[b] = ck_calloc(1, blocks[b].bytes ? blocks[b].bytes : 1);
+        if (!fresh.blocks[b]) st = ck_oom("a model buffer");
+        else fresh.n_blocks = b + 1;
+    }
     for (int s = 0; st == CK_OK && s < m->n_steps; s++) {
-        const ck_step *step = &m->steps[s];
-        const ck_shape *os = &slot_shapes[step->out_slot];
-        for (int d = 0; st == CK_OK && d < os->rank; d++)
-            if (os->dims[d] < 0)
-                st = ck_error(CK_VALUE_ERROR, "layer \"%s\": output shape is not fully known for these inputs",
-                              step->node->layer->name);
-        if (st == CK_OK)
-            st = ck_tensor_new(&fresh.buffers[step->out_slot], m->slot_tensors[step->out_slot]->dtype, os->rank,
-                               os->dims);
+        int slot = m->steps[s].out_slot;
+        const ck_shape *os = &slot_shapes[slot];
+        st = ck_tensor_wrap(&fresh.buffers[slot], m->slot_tensors[slot]->dtype, os->rank, os->dims,
+                            fresh.blocks[block_of[slot]]);
     }
     ck_free(slot_shapes);
+    ck_free(block_of);
+    ck_free(blocks);
     if (st != CK_OK) {
-        for (int i = 0; fresh.buffers && i < m->n_slots; i++) ck_tensor_free(fresh.buffers[i]);
-        ck_free(fresh.buffers);
-        ck_free(fresh.input_shapes);
+        ck_model_plan_free(m, &fresh);
         return st;
     }
     ck_plan *slot = &m->plans[which];
-    for (int i = 0; slot->buffers && i < m->n_slots; i++) ck_tensor_free(slot->buffers[i]);
-    ck_free(slot->buffers);
-    ck_free(slot->input_shapes);
+    ck_model_plan_free(m, slot);
     *slot = fresh;
     slot->valid = 1;
     *out = slot;

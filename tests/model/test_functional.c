@@ -411,3 +411,37 @@ Test(functional, default_names_and_trainable_weights)
     ck_layer_free(d);
     ck_layer_free(ck_tensor_layer(x));
 }
+
+/* Values whose lifetimes do not overlap share memory: a chain of layers
+ * needs two blocks whatever its length, and gives the same numbers as the
+ * layers called one by one. */
+#include "model/model.h"
+
+Test(functional, planned_buffers_are_reused)
+{
+    ck_clear_session();
+    ck_tensor *x = input(8, NULL), *h = x;
+    ck_layer *l[6];
+    for (int i = 0; i < 6; i++) {
+        cr_assert_eq(ck_dense(&l[i], &(ck_dense_opts){.units = 8, .activation = "tanh"}), CK_OK);
+        h = apply1(l[i], h);
+    }
+    ck_model *m;
+    cr_assert_eq(ck_model_new(&m, 1, &x, 1, &h, NULL), CK_OK);
+    float v[3 * 8];
+    for (int i = 0; i < 24; i++) v[i] = (float)((i * 13) % 7) - 3.0f;
+    ck_tensor *in = ck_test_f32(2, (int64_t[]){3, 8}, v), *out = NULL, *cur = NULL, *next = NULL;
+    cr_assert_eq(ck_model_predict(m, 1, (const ck_tensor *[]){in}, &out, 0), CK_OK);
+    cr_expect_eq(m->plans[0].n_blocks + m->plans[1].n_blocks, 2);
+    cr_assert_eq(ck_tensor_copy(&cur, in), CK_OK);
+    for (int i = 0; i < 6; i++) {
+        cr_assert_eq(ck_layer_call(l[i], 1, (const ck_tensor *[]){cur}, &next), CK_OK);
+        ck_tensor_free(cur);
+        cur = next;
+    }
+    cr_expect_eq(ck_test_max_abs_diff(out, cur), 0.0);
+    ck_tensor_free(cur); ck_tensor_free(out); ck_tensor_free(in);
+    for (int i = 0; i < 6; i++) ck_layer_free(l[i]);
+    ck_layer_free(ck_tensor_layer(x));
+    ck_model_free(m);
+}
