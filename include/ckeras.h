@@ -709,6 +709,12 @@ void ck_tensors_free(ck_tensor **tensors, int n);
 ck_status ck_layer_set_weights(ck_layer *layer, int n,
                                const ck_tensor *const *values);
 
+/** Keras' `weights=[...]` constructor argument: the values are copied and
+ *  given to set_weights right after the layer's first build (at once if it
+ *  is built already).  If they do not fit, that build fails with
+ *  set_weights' error and the layer stays unbuilt. */
+ck_status ck_layer_set_initial_weights(ck_layer *layer, int n, const ck_tensor *const *values);
+
 /** Applies each weight's constraint in place (what an optimizer does after
  *  an update). */
 ck_status ck_layer_apply_constraints(ck_layer *layer);
@@ -1243,8 +1249,8 @@ ck_status ck_model_count_params(const ck_model *m, int64_t *total, int64_t *trai
  *  inputs, all with the same number of samples; batch_size 0 is 32.
  *  outputs[i] receives a new tensor per model output (caller frees).
  *  Floating inputs of another precision are converted.  The model plans its
- *  buffers once per input shape, so repeated calls allocate only the
- *  returned tensors. */
+ *  buffers once per input shape (values whose lifetimes do not overlap
+ *  share memory), so repeated calls allocate only the returned tensors. */
 ck_status ck_model_predict(ck_model *m, int n_inputs, const ck_tensor *const *inputs, ck_tensor **outputs,
                            int64_t batch_size);
 

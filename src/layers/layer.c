@@ -187,6 +187,7 @@ void ck_layer_free(ck_layer *layer)
     ck_regularizer_free(layer->activity_regularizer);
     ck_free(layer->extra_losses);
     ck_free(layer->build_shapes);
+    ck_tensors_free(layer->initial_weights, layer->n_initial_weights);
     ck_free(layer);
 }
 

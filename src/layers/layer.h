@@ -94,6 +94,8 @@ struct ck_layer {
     int n_activity_losses;      /* 0 or 1 */
     ck_extra_loss *extra_losses;
     int n_extra_losses;
+    ck_tensor **initial_weights; /* Keras' weights= kwarg: set after build */
+    int n_initial_weights;
     int refs;                   /* owners: the creator, models, consumer nodes */
     int fixed_inputs;           /* > 0: exact input count (a nested model) */
     struct ck_node **inbound;   /* node history: one node per symbolic call */

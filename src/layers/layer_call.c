@@ -95,11 +95,46 @@ ck_status ck_layer_build(ck_layer *layer, int n, const ck_shape *shapes)
             return st;
         }
     }
+    if (layer->initial_weights) {
+        /* Keras applies weights= with set_weights right after the first
+         * build; if they do not fit, the build is undone. */
+        ck_status st = ck_layer_set_weights(layer, layer->n_initial_weights,
+                                            (const ck_tensor *const *)layer->initial_weights);
+        if (st != CK_OK) {
+            ck_layer_drop_weights_from(layer, keep);
+            layer->spec = saved;
+            ck_free(recorded);
+            return st;
+        }
+        ck_tensors_free(layer->initial_weights, layer->n_initial_weights);
+        layer->initial_weights = NULL;
+        layer->n_initial_weights = 0;
+    }
     for (int i = 0; i < n; i++) recorded[i] = shapes[i];
     ck_free(layer->build_shapes);
     layer->build_shapes = recorded;
     layer->n_build_shapes = n;
     layer->built = 1;
+    return CK_OK;
+}
+
+ck_status ck_layer_set_initial_weights(ck_layer *layer, int n, const ck_tensor *const *values)
+{
+    if (n < 0 || (n > 0 && !values)) return ck_error(CK_VALUE_ERROR, "layer \"%s\": bad initial weights", layer->name);
+    if (layer->built) return ck_layer_set_weights(layer, n, values);
+    ck_tensor **copies = ck_calloc((size_t)(n ? n : 1), sizeof *copies);
+    if (!copies) return ck_oom("initial weights");
+    for (int i = 0; i < n; i++) {
+        ck_status st = values[i] ? ck_tensor_copy(&copies[i], values[i])
+                                 : ck_error(CK_VALUE_ERROR, "layer \"%s\": initial weight %d is NULL", layer->name, i);
+        if (st != CK_OK) {
+            ck_tensors_free(copies, i);
+            return st;
+        }
+    }
+    ck_tensors_free(layer->initial_weights, layer->n_initial_weights);
+    layer->initial_weights = copies;
+    layer->n_initial_weights = n;
     return CK_OK;
 }
 

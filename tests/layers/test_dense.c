@@ -287,3 +287,40 @@ Test(dense, failing_allocations)
     ck_tensor *out = NULL;
     ck_test_every_allocation_fails(build_and_call, free_slot, &out);
 }
+
+/* keras-cases C4 (test_passing_initial_weights_values): Dense(2,
+ * use_bias=False, weights=[k]) in a model predicts inputs @ k. */
+Test(dense, initial_weights_are_set_after_build)
+{
+    float kv[20], xv[30];
+    for (int i = 0; i < 20; i++) kv[i] = (float)(i % 7) * 0.25f - 0.5f;
+    for (int i = 0; i < 30; i++) xv[i] = (float)((i * 5) % 11) * 0.1f;
+    ck_tensor *k = ck_test_f32(2, (int64_t[]){10, 2}, kv), *x = ck_test_f32(2, (int64_t[]){3, 10}, xv);
+    ck_layer *d = dense(&(ck_dense_opts){.units = 2, .use_bias = CK_FALSE});
+    cr_assert_eq(ck_layer_set_initial_weights(d, 1, (const ck_tensor *[]){k}), CK_OK);
+    ck_tensor *in = NULL, *h = NULL, *y = NULL;
+    cr_assert_eq(ck_input(&in, &(ck_input_opts){.shape = CK_TEST_SHAPE(10)}), CK_OK);
+    cr_assert_eq(ck_layer_apply(d, 1, &in, &h), CK_OK, "%s", ck_last_error());
+    ck_model *m = NULL;
+    cr_assert_eq(ck_model_new(&m, 1, &in, 1, &h, NULL), CK_OK);
+    cr_assert_eq(ck_model_predict(m, 1, (const ck_tensor *[]){x}, &y, 0), CK_OK);
+    for (int r = 0; r < 3; r++)
+        for (int u = 0; u < 2; u++) {
+            double e = 0;
+            for (int j = 0; j < 10; j++) e += xv[r * 10 + j] * kv[j * 2 + u];
+            cr_expect_float_eq(((float *)y->data)[r * 2 + u], e, 1e-5);
+        }
+    cr_expect_eq(ck_test_max_abs_diff(ck_weight_value(ck_layer_weight(d, 0)), k), 0.0);
+    /* Initial weights that do not fit make the build fail and leave the
+     * layer unbuilt. */
+    ck_layer *bad = dense(&(ck_dense_opts){.units = 3});
+    cr_assert_eq(ck_layer_set_initial_weights(bad, 1, (const ck_tensor *[]){k}), CK_OK);
+    cr_expect_eq(ck_layer_build(bad, 1, &CK_TEST_SHAPE(-1, 10)), CK_VALUE_ERROR);
+    cr_expect(!ck_layer_built(bad));
+    cr_expect_eq(ck_layer_weight_count(bad), 0);
+    ck_layer_free(bad);
+    ck_tensor_free(k); ck_tensor_free(x); ck_tensor_free(y);
+    ck_layer_free(d);
+    ck_layer_free(ck_tensor_layer(in));
+    ck_model_free(m);
+}
