@@ -194,7 +194,7 @@ void ck_snake_case(const char *class_name, char *buf, size_t n);
 /* Next automatic name for a prefix: "dense", "dense_1", ... (ck_malloc'ed). */
 char *ck_unique_name(const char *prefix);
 
-/* ---- registry ---------------------------------------------------------- */
+/* ---- the classes of this floor (the registry is in model/registry.c) --- */
 
 extern const ck_layer_class ck_dense_class;
 extern const ck_layer_class ck_dot_class;
@@ -227,17 +227,6 @@ extern const ck_layer_class ck_max_pooling2d_class;
 
 /* get_config as a new {"class_name", "config"} JSON object. */
 ck_status ck_layer_config_json(const ck_layer *layer, json_t **out);
-
-/* The model behind a layer of class Functional / Sequential, or NULL. */
-struct ck_model *ck_layer_as_model(ck_layer *layer);
-
-/* Makes a layer from a parsed {"class_name", "config"[, "build_config"]}
- * wrapper through the registry (the jansson side of ck_layer_from_config). */
-ck_status ck_layer_from_json(const json_t *wrapper, ck_layer **out);
-
-/* The class registered under `class_name` (Keras 1 aliases included), or
- * NULL. */
-const ck_layer_class *ck_layer_class_find(const char *class_name);
 
 /* ---- JSON helpers for configs ------------------------------------------ */
 

@@ -38,18 +38,19 @@ static ck_status legacy_from_config(const json_t *c, ck_layer **out)
         return ck_error(CK_NOT_IMPLEMENTED, "legacy Merge with an output_shape or output_mask function is not "
                         "supported");
 
-    static const struct { const char *mode, *cls; } table[] = {
-        {"concat", "Concatenate"}, {"sum", "Add"}, {"mul", "Multiply"}, {"ave", "Average"},
-        {"max", "Maximum"}, {"dot", "Dot"}};
-    const char *cls = NULL;
+    static const struct { const char *mode; const ck_layer_class *cls; } table[] = {
+        {"concat", &ck_concatenate_class}, {"sum", &ck_add_class}, {"mul", &ck_multiply_class},
+        {"ave", &ck_average_class}, {"max", &ck_maximum_class}, {"dot", &ck_dot_class}};
+    const ck_layer_class *target = NULL;
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
-        if (strcmp(mode, table[i].mode) == 0) cls = table[i].cls;
-    if (!cls)
+        if (strcmp(mode, table[i].mode) == 0) target = table[i].cls;
+    if (!target)
         return ck_error(CK_NOT_IMPLEMENTED, "legacy Merge mode '%s' is not supported (concat, sum, mul, ave, max "
                         "and dot are)", mode);
 
-    json_t *inner = json_object(), *wrapper = json_object();
-    ck_status st = (inner && wrapper) ? CK_OK : ck_oom("a Merge config");
+    const char *cls = target->class_name;
+    json_t *inner = json_object();
+    ck_status st = inner ? CK_OK : ck_oom("a Merge config");
     const char *copy[] = {"name", "trainable", "dtype"};
     for (int i = 0; st == CK_OK && i < 3; i++) {
         json_t *v = json_object_get(c, copy[i]);
@@ -62,15 +63,9 @@ static ck_status legacy_from_config(const json_t *c, ck_layer **out)
         json_t *ax = json_object_get(c, "dot_axes");
         st = ck_json_set(inner, "axes", ax && !json_is_null(ax) ? json_deep_copy(ax) : json_integer(-1));
     }
-    if (st == CK_OK) st = ck_json_set(wrapper, "class_name", json_string(cls));
-    if (st == CK_OK) {
-        st = ck_json_set(wrapper, "config", inner);
-        inner = NULL; /* stolen, even on failure */
-    }
     ck_layer *layer = NULL;
-    if (st == CK_OK) st = ck_layer_from_json(wrapper, &layer);
+    if (st == CK_OK) st = target->from_config(inner, &layer);
     json_decref(inner);
-    json_decref(wrapper);
     if (st != CK_OK) return st;
     *out = layer;
     return CK_OK;

@@ -43,6 +43,16 @@ struct ck_model {
     ck_plan plans[2];           /* [0]: full batches, [1]: the remainder */
 };
 
+/* ---- the registry (registry.c) ----------------------------------------- */
+
+/* The class registered under `class_name` (aliases such as Keras 1's
+ * "Model" included), or NULL. */
+const ck_layer_class *ck_layer_class_find(const char *class_name);
+
+/* Makes a layer from a parsed {"class_name", "config"[, "build_config"]}
+ * wrapper through the registry (the jansson side of ck_layer_from_config). */
+ck_status ck_layer_from_json(const json_t *wrapper, ck_layer **out);
+
 extern const ck_layer_class ck_functional_class;
 extern const ck_layer_class ck_sequential_class;
 

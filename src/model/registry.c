@@ -1,0 +1,107 @@
+/* The registry of layer classes: Keras class names to C classes, for
+ * from_config and file loading.  It lives on the model floor, the highest
+ * floor that defines classes, so that it can name every one of them
+ * (nested models in a config resolve like any other layer) while the
+ * layers floor below refers to nothing above it. */
+#include <string.h>
+
+#include "model/model.h"
+
+static const ck_layer_class *const builtin_classes[] = {
+    &ck_dense_class,
+    &ck_dot_class,
+    &ck_flatten_class,
+    &ck_reshape_class,
+    &ck_dropout_class,
+    &ck_alpha_dropout_class,
+    &ck_activation_layer_class,
+    &ck_embedding_class,
+    &ck_concatenate_class,
+    &ck_add_class,
+    &ck_subtract_class,
+    &ck_multiply_class,
+    &ck_average_class,
+    &ck_maximum_class,
+    &ck_minimum_class,
+    &ck_batch_normalization_class,
+    &ck_normalization_class,
+    &ck_relu_class,
+    &ck_leaky_relu_class,
+    &ck_elu_class,
+    &ck_thresholded_relu_class,
+    &ck_softmax_class,
+    &ck_merge_legacy_class,
+    &ck_input_layer_class,
+    &ck_conv2d_class,
+    &ck_convolution2d_legacy_class,
+    &ck_max_pooling2d_class,
+};
+
+const ck_layer_class *ck_layer_class_find(const char *class_name)
+{
+    if (!class_name) return NULL;
+    /* "Model" is the functional class name of Keras 1/2, tf.keras <= 2.3
+     * and TF.js. */
+    if (strcmp(class_name, "Functional") == 0 || strcmp(class_name, "Model") == 0) return &ck_functional_class;
+    if (strcmp(class_name, "Sequential") == 0) return &ck_sequential_class;
+    for (size_t i = 0; i < sizeof builtin_classes / sizeof builtin_classes[0]; i++)
+        if (strcmp(builtin_classes[i]->class_name, class_name) == 0) return builtin_classes[i];
+    return NULL;
+}
+
+/* ---- from_config through the registry --------------------------------- */
+
+static ck_status build_from_config(ck_layer *layer, const json_t *build_config)
+{
+    const json_t *is = json_object_get(build_config, "input_shape");
+    if (!is || json_is_null(is)) return CK_OK;
+    ck_shape shapes[CK_MAX_LAYER_INPUTS];
+    int n = 1;
+    if (json_array_size(is) > 0 && json_is_array(json_array_get(is, 0))) {
+        n = (int)json_array_size(is);
+        if (n > CK_MAX_LAYER_INPUTS) return ck_error(CK_NOT_IMPLEMENTED, "build_config with %d input shapes", n);
+        for (int i = 0; i < n; i++) CK_TRY(ck_json_to_shape(json_array_get(is, i), "build_config input_shape", &shapes[i]));
+    } else {
+        CK_TRY(ck_json_to_shape(is, "build_config input_shape", &shapes[0]));
+    }
+    return ck_layer_build(layer, n, shapes);
+}
+
+ck_status ck_layer_from_json(const json_t *wrapper, ck_layer **out)
+{
+    if (!json_is_object(wrapper))
+        return ck_error(CK_FORMAT_ERROR, "a layer config must be a JSON object {\"class_name\": ..., \"config\": ...}");
+    const char *class_name = json_string_value(json_object_get(wrapper, "class_name"));
+    const json_t *config = json_object_get(wrapper, "config");
+    const ck_layer_class *cls = ck_layer_class_find(class_name);
+    /* Keras 2.0-2.2 wrote a Sequential config as the bare list of layers. */
+    int list_ok = cls == &ck_sequential_class && json_is_array(config);
+    if (!class_name || (!json_is_object(config) && !list_ok))
+        return ck_error(CK_FORMAT_ERROR, "a layer config needs \"class_name\" (a string) and \"config\" (an object)");
+    if (!cls)
+        return ck_error(CK_NOT_IMPLEMENTED, "Unknown layer class '%s': ckeras does not implement it", class_name);
+    ck_layer *layer = NULL;
+    CK_TRY(cls->from_config(config, &layer));
+    const json_t *bc = json_object_get(wrapper, "build_config");
+    if (json_is_object(bc)) {
+        ck_status st = build_from_config(layer, bc);
+        if (st != CK_OK) {
+            ck_layer_free(layer);
+            return st;
+        }
+    }
+    *out = layer;
+    return CK_OK;
+}
+
+ck_status ck_layer_from_config(const char *json, ck_layer **out)
+{
+    json_error_t err;
+    if (!json) return ck_error(CK_VALUE_ERROR, "ck_layer_from_config: json is NULL");
+    json_t *root = json_loads(json, JSON_DECODE_ANY, &err);
+    if (!root) return ck_error(CK_FORMAT_ERROR, "layer config is not valid JSON: %s (line %d, column %d)",
+                               err.text, err.line, err.column);
+    ck_status st = ck_layer_from_json(root, out);
+    json_decref(root);
+    return st;
+}
