@@ -941,8 +941,8 @@ typedef struct ck_embedding_opts {
 
 /** Embedding: out[..., :] = embeddings[index] for every index of the
  *  input, output shape input_shape + (output_dim,) and dtype the layer
- *  dtype.  Indices may be integers or floats (truncated toward zero, like
- *  tf.cast; floats are first cast to the layer dtype by the base call).
+ *  dtype.  Indices may be integers or floats of either precision, read as
+ *  they are and truncated toward zero, like tf.cast.
  *  An index outside [0, input_dim) is CK_VALUE_ERROR "indices[i,j] = v is
  *  not in [0, input_dim)" (TF on CPU raises InvalidArgumentError).  With
  *  mask_zero the output mask is an int32 0/1 tensor of the input's shape

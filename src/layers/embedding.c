@@ -358,6 +358,9 @@ const ck_layer_class ck_embedding_class = {
     .build = embedding_build,
     .compute_output_shape = embedding_output_shape,
     .output_dtype = embedding_output_dtype,
+    /* float indices are read as they are (tf.keras casts them straight to
+     * int32; a float32 detour would lose indices above 2^24) */
+    .no_autocast = 1,
     .call = embedding_call,
     .compute_mask = embedding_mask,
     .get_config = embedding_get_config,

@@ -47,6 +47,7 @@ typedef struct ck_layer_class {
     ck_arity arity;
     int min_inputs, max_inputs;  /* for lists; Dot: 2..2 */
     int cast_all_inputs;         /* Dense: integer inputs are cast too */
+    int no_autocast;             /* Embedding: inputs are indices, never cast */
     int supports_masking;
 
     /* Creates the weights for these input shapes (may be NULL: no weights). */

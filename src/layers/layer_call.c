@@ -182,7 +182,7 @@ static ck_status prepare_inputs(ck_layer *layer, int n, const ck_tensor *const *
         cast[i] = NULL;
         use[i] = inputs[i];
         int floating = ck_dtype_is_floating(inputs[i]->dtype);
-        if (inputs[i]->dtype != layer->dtype && (floating || layer->cls->cast_all_inputs)) {
+        if (!layer->cls->no_autocast && inputs[i]->dtype != layer->dtype && (floating || layer->cls->cast_all_inputs)) {
             ck_status st = ck_tensor_cast(&cast[i], inputs[i], layer->dtype);
             if (st != CK_OK) {
                 for (int j = 0; j < i; j++) ck_tensor_free(cast[j]);

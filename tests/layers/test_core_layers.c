@@ -450,3 +450,21 @@ Test(embedding, failing_allocations)
     ck_tensor *slots[2] = {NULL, NULL};
     ck_test_every_allocation_fails(embedding_run, free_slots, slots);
 }
+
+/* float64 indices reach Embedding unchanged: 16777217 (2^24 + 1) is not a
+ * float32, so a float32 detour would look up row 16777216. */
+Test(embedding, float64_indices_are_not_rounded_through_float32)
+{
+    ck_layer *e = NULL;
+    cr_assert_eq(ck_embedding(&e, &(ck_embedding_opts){.input_dim = 16777218, .output_dim = 1,
+                                                         .embeddings_initializer = "zeros"}), CK_OK, "%s",
+                 ck_last_error());
+    double idx[1] = {16777217.0};
+    ck_tensor *x = ck_test_f64(2, (int64_t[]){1, 1}, idx);
+    cr_assert_eq(ck_layer_build(e, 1, &CK_TEST_SHAPE(-1, 1)), CK_OK, "%s", ck_last_error());
+    float *table = ck_weight_value(ck_layer_weight(e, 0))->data;
+    table[16777217] = 7.0f;
+    ck_tensor *y = ck_test_call1(e, x);
+    cr_expect_eq(((float *)y->data)[0], 7.0f);
+    ck_tensor_free(x); ck_tensor_free(y); ck_layer_free(e);
+}
