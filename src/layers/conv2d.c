@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "layers/conv_utils.h"
+#include "layers/kernel_params.h"
 
 /* Elements of im2col scratch per chunk (4 MiB of float32): large enough
  * for BLAS to run at full speed, small enough for any image size. */
@@ -20,23 +21,13 @@ typedef struct ck_conv2d_layer {
     int64_t kernel_size[2], strides[2], dilation[2];
     int same, channels_first, use_bias;
     int64_t in_channels; /* known once built */
-    ck_activation *activation;
-    ck_initializer *kernel_initializer, *bias_initializer;
-    ck_regularizer *kernel_regularizer, *bias_regularizer;
-    ck_constraint *kernel_constraint, *bias_constraint;
+    ck_kernel_params params;
     ck_weight *kernel, *bias;
 } ck_conv2d_layer;
 
 static void conv2d_destroy(ck_layer *layer)
 {
-    ck_conv2d_layer *c = (ck_conv2d_layer *)layer;
-    ck_activation_free(c->activation);
-    ck_initializer_free(c->kernel_initializer);
-    ck_initializer_free(c->bias_initializer);
-    ck_regularizer_free(c->kernel_regularizer);
-    ck_regularizer_free(c->bias_regularizer);
-    ck_constraint_free(c->kernel_constraint);
-    ck_constraint_free(c->bias_constraint);
+    ck_kernel_params_free(&((ck_conv2d_layer *)layer)->params);
 }
 
 /* Axes of rows, cols and channels for an input of rank r (rank >= 4; the
@@ -97,11 +88,8 @@ static ck_status conv2d_build(ck_layer *layer, int n, const ck_shape *shapes)
     CK_TRY(conv2d_output_shape(layer, n, shapes, &ignored));
     ck_shape kshape = {4, {c->kernel_size[0], c->kernel_size[1], channels, c->filters}};
     ck_shape bshape = {1, {c->filters}};
-    ck_status st = ck_layer_add_weight_with(layer, "kernel", &kshape, layer->dtype, c->kernel_initializer,
-                                            c->kernel_regularizer, c->kernel_constraint, CK_TRUE, &c->kernel);
-    if (st == CK_OK && c->use_bias)
-        st = ck_layer_add_weight_with(layer, "bias", &bshape, layer->dtype, c->bias_initializer, c->bias_regularizer,
-                                      c->bias_constraint, CK_TRUE, &c->bias);
+    ck_status st = ck_kernel_params_add_weights(&c->params, layer, &kshape, &bshape, c->use_bias, &c->kernel,
+                                                &c->bias);
     if (st != CK_OK) {
         c->kernel = c->bias = NULL; /* the base drops what was added */
         return st;
@@ -280,9 +268,9 @@ static ck_status conv2d_call(ck_layer *layer, int n, const ck_tensor *const *in,
     } else {
         CK_TRY(convolve(c, &g, out->dtype, x->data, c->kernel->value->data, out->data, beta));
     }
-    if (strcmp(ck_activation_name(c->activation), "linear") == 0) return CK_OK;
+
     int64_t cols = out->shape[r - 1];
-    return ck_activation_apply_rows(c->activation, out->dtype, out->data, out->size / cols, cols);
+    return ck_kernel_params_activate(&c->params, out->dtype, out->data, out->size / cols, cols);
 }
 
 /* ---- configs ------------------------------------------------------------------ */
@@ -298,16 +286,7 @@ static ck_status conv2d_get_config(const ck_layer *layer, json_t *j)
         st = ck_json_set(j, "data_format", json_string(c->channels_first ? "channels_first" : "channels_last"));
     if (st == CK_OK) st = ck_json_set(j, "dilation_rate", ck_conv_pair_to_json(c->dilation));
     if (st == CK_OK) st = ck_json_set(j, "groups", json_integer(c->groups));
-    if (st == CK_OK) st = ck_json_set(j, "activation", ck_activation_to_json(c->activation));
-    if (st == CK_OK) st = ck_json_set(j, "use_bias", json_boolean(c->use_bias));
-    if (st == CK_OK) st = ck_json_set(j, "kernel_initializer", ck_initializer_to_json(c->kernel_initializer));
-    if (st == CK_OK) st = ck_json_set(j, "bias_initializer", ck_initializer_to_json(c->bias_initializer));
-    if (st == CK_OK) st = ck_json_set(j, "kernel_regularizer", ck_regularizer_to_json(c->kernel_regularizer));
-    if (st == CK_OK) st = ck_json_set(j, "bias_regularizer", ck_regularizer_to_json(c->bias_regularizer));
-    if (st == CK_OK)
-        st = ck_json_set(j, "activity_regularizer", ck_regularizer_to_json(layer->activity_regularizer));
-    if (st == CK_OK) st = ck_json_set(j, "kernel_constraint", ck_constraint_to_json(c->kernel_constraint));
-    if (st == CK_OK) st = ck_json_set(j, "bias_constraint", ck_constraint_to_json(c->bias_constraint));
+    if (st == CK_OK) st = ck_kernel_params_to_json(&c->params, c->use_bias, layer->activity_regularizer, j);
     return st;
 }
 
@@ -316,22 +295,8 @@ typedef struct conv2d_args {
     int64_t filters, groups;
     int64_t kernel_size[2], strides[2], dilation[2];
     int same, channels_first, use_bias;
-    ck_activation *activation;
-    ck_initializer *kernel_initializer, *bias_initializer;
-    ck_regularizer *kernel_regularizer, *bias_regularizer;
-    ck_constraint *kernel_constraint, *bias_constraint;
+    ck_kernel_params params;
 } conv2d_args;
-
-static void conv2d_args_free(conv2d_args *a)
-{
-    ck_activation_free(a->activation);
-    ck_initializer_free(a->kernel_initializer);
-    ck_initializer_free(a->bias_initializer);
-    ck_regularizer_free(a->kernel_regularizer);
-    ck_regularizer_free(a->bias_regularizer);
-    ck_constraint_free(a->kernel_constraint);
-    ck_constraint_free(a->bias_constraint);
-}
 
 /* Conv's constructor checks (_validate_init) on the parsed numbers. */
 static ck_status conv2d_check(const conv2d_args *a)
@@ -362,11 +327,7 @@ static ck_status conv2d_check(const conv2d_args *a)
 static ck_status conv2d_finish(ck_layer *layer, conv2d_args *a)
 {
     ck_conv2d_layer *c = (ck_conv2d_layer *)layer;
-    ck_status st = CK_OK;
-    if (!a->activation) st = ck_activation_new(&a->activation, "linear", NULL);
-    if (st == CK_OK && !a->kernel_initializer) st = ck_initializer_new(&a->kernel_initializer, "glorot_uniform");
-    if (st == CK_OK && !a->bias_initializer) st = ck_initializer_new(&a->bias_initializer, "zeros");
-    if (st != CK_OK) return st;
+    CK_TRY(ck_kernel_params_defaults(&a->params));
     c->filters = a->filters;
     c->groups = a->groups;
     memcpy(c->kernel_size, a->kernel_size, sizeof c->kernel_size);
@@ -375,13 +336,7 @@ static ck_status conv2d_finish(ck_layer *layer, conv2d_args *a)
     c->same = a->same;
     c->channels_first = a->channels_first;
     c->use_bias = a->use_bias;
-    c->activation = a->activation;
-    c->kernel_initializer = a->kernel_initializer;
-    c->bias_initializer = a->bias_initializer;
-    c->kernel_regularizer = a->kernel_regularizer;
-    c->bias_regularizer = a->bias_regularizer;
-    c->kernel_constraint = a->kernel_constraint;
-    c->bias_constraint = a->bias_constraint;
+    c->params = a->params;
     memset(a, 0, sizeof *a);
     layer->spec = (ck_input_spec){.min_ndim = 4};
     return CK_OK;
@@ -402,18 +357,13 @@ ck_status ck_conv2d(ck_layer **out, const ck_conv2d_opts *o)
     CK_TRY(ck_conv_parse_padding(o->padding, "Conv2D", &a.same));
     CK_TRY(ck_conv_parse_data_format(o->data_format, 0, &a.channels_first));
     CK_TRY(conv2d_check(&a));
-    ck_status st = CK_OK;
-    if (o->activation) st = ck_activation_new(&a.activation, o->activation, NULL);
-    if (st == CK_OK && o->kernel_initializer) st = ck_initializer_new(&a.kernel_initializer, o->kernel_initializer);
-    if (st == CK_OK && o->bias_initializer) st = ck_initializer_new(&a.bias_initializer, o->bias_initializer);
-    if (st == CK_OK && o->kernel_regularizer) st = ck_regularizer_new(&a.kernel_regularizer, o->kernel_regularizer);
-    if (st == CK_OK && o->bias_regularizer) st = ck_regularizer_new(&a.bias_regularizer, o->bias_regularizer);
-    if (st == CK_OK && o->kernel_constraint) st = ck_constraint_new(&a.kernel_constraint, o->kernel_constraint);
-    if (st == CK_OK && o->bias_constraint) st = ck_constraint_new(&a.bias_constraint, o->bias_constraint);
+    ck_status st = ck_kernel_params_from_opts(&a.params, o->activation, o->kernel_initializer, o->bias_initializer,
+                                              o->kernel_regularizer, o->bias_regularizer, o->kernel_constraint,
+                                              o->bias_constraint);
     ck_layer *layer = NULL;
     if (st == CK_OK) st = CK_ARG_CREATE(&ck_conv2d_class, o, &layer);
     if (st == CK_OK) st = conv2d_finish(layer, &a);
-    conv2d_args_free(&a);
+    ck_kernel_params_free(&a.params);
     if (st != CK_OK) {
         ck_layer_free(layer);
         return st;
@@ -481,23 +431,11 @@ static ck_status conv2d_from_config(const json_t *c, ck_layer **out)
     CK_TRY(ck_arg_bool(ck_arg_get2(c, "use_bias", "bias"), cls, "use_bias", &a.use_bias));
     CK_TRY(conv2d_check(&a));
 
-    ck_status st = CK_OK;
-    const json_t *act = json_object_get(c, "activation");
-    if (act) st = ck_activation_from_json(act, &a.activation);
-    if (st == CK_OK) st = ck_initializer_from_json(ck_arg_get2(c, "kernel_initializer", "init"), &a.kernel_initializer);
-    if (st == CK_OK) st = ck_initializer_from_json(json_object_get(c, "bias_initializer"), &a.bias_initializer);
-    if (st == CK_OK)
-        st = ck_regularizer_from_json(ck_arg_get2(c, "kernel_regularizer", "W_regularizer"), &a.kernel_regularizer);
-    if (st == CK_OK)
-        st = ck_regularizer_from_json(ck_arg_get2(c, "bias_regularizer", "b_regularizer"), &a.bias_regularizer);
-    if (st == CK_OK)
-        st = ck_constraint_from_json(ck_arg_get2(c, "kernel_constraint", "W_constraint"), &a.kernel_constraint);
-    if (st == CK_OK)
-        st = ck_constraint_from_json(ck_arg_get2(c, "bias_constraint", "b_constraint"), &a.bias_constraint);
+    ck_status st = ck_kernel_params_from_json(&a.params, c);
     ck_layer *layer = NULL;
     if (st == CK_OK) st = ck_layer_create_from_config(&ck_conv2d_class, c, keys, &layer);
     if (st == CK_OK) st = conv2d_finish(layer, &a);
-    conv2d_args_free(&a);
+    ck_kernel_params_free(&a.params);
     if (st != CK_OK) {
         ck_layer_free(layer);
         return st;
