@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 
@@ -42,6 +43,66 @@ static int run_summary(int argc, char **argv)
     ck_free(text);
     ck_model_free(m);
     return st == CK_OK ? 0 : ck_cli_fail_status(st);
+}
+
+/* A view of rows [r0, r0 + rows) of t (no copy). */
+static ck_tensor rows_of(const ck_tensor *t, int64_t r0, int64_t rows)
+{
+    ck_tensor v = *t;
+    int64_t per_row = t->shape[0] ? t->size / t->shape[0] : 0;
+    v.data = (char *)t->data + (size_t)(r0 * per_row) * ck_dtype_size(t->dtype);
+    v.shape[0] = rows;
+    v.size = per_row * rows;
+    v.owns_data = 0;
+    return v;
+}
+
+/* ck_model_predict, in slices of a few thousand samples so that a long run
+ * can report its progress on stderr (only when stderr is a terminal). */
+static ck_status predict_with_progress(ck_model *m, int n_in, ck_tensor **in, ck_tensor **res, int64_t batch)
+{
+    int64_t total = in[0]->rank > 0 ? in[0]->shape[0] : 0;
+    int64_t slice = batch * 64;
+    int show = isatty(2) && total > slice;
+    if (!show) return ck_model_predict(m, n_in, (const ck_tensor *const *)in, res, batch);
+    int n_out = ck_model_output_count(m);
+    ck_tensor *part[64] = {NULL};
+    ck_status st = CK_OK;
+    for (int64_t r0 = 0; st == CK_OK && r0 < total; r0 += slice) {
+        int64_t rows = total - r0 < slice ? total - r0 : slice;
+        ck_tensor views[64];
+        const ck_tensor *args[64];
+        for (int i = 0; i < n_in; i++) {
+            if (in[i]->rank < 1 || in[i]->shape[0] != total) return ck_model_predict(m, n_in, (const ck_tensor *const *)in, res, batch);
+            views[i] = rows_of(in[i], r0, rows);
+            args[i] = &views[i];
+        }
+        st = ck_model_predict(m, n_in, args, part, batch);
+        for (int o = 0; st == CK_OK && o < n_out; o++) {
+            if (!res[o]) {
+                int64_t shape[CK_MAX_RANK];
+                for (int d = 0; d < part[o]->rank; d++) shape[d] = part[o]->shape[d];
+                shape[0] = total;
+                st = ck_tensor_new(&res[o], part[o]->dtype, part[o]->rank, shape);
+            }
+            if (st == CK_OK) {
+                ck_tensor dst = rows_of(res[o], r0, rows);
+                memcpy(dst.data, part[o]->data, (size_t)part[o]->size * ck_dtype_size(part[o]->dtype));
+            }
+        }
+        for (int o = 0; o < n_out; o++) {
+            ck_tensor_free(part[o]);
+            part[o] = NULL;
+        }
+        fprintf(stderr, "\rckeras: predict: %lld/%lld samples", (long long)(r0 + rows), (long long)total);
+    }
+    fprintf(stderr, "\n");
+    if (st != CK_OK)
+        for (int o = 0; o < n_out; o++) {
+            ck_tensor_free(res[o]);
+            res[o] = NULL;
+        }
+    return st;
 }
 
 static int run_predict(int argc, char **argv)
@@ -93,7 +154,7 @@ static int run_predict(int argc, char **argv)
             st = ck_error(CK_NOT_IMPLEMENTED, "more than %d outputs", MAX_IO);
     }
     for (int i = 0; st == CK_OK && i < n_in; i++) st = ck_npy_load(inputs[i], &in[i]);
-    if (st == CK_OK) st = ck_model_predict(m, n_in, (const ck_tensor *const *)in, res, batch);
+    if (st == CK_OK) st = predict_with_progress(m, n_in, in, res, batch);
     if (st == CK_OK && dir && mkdir(dir, 0777) != 0 && errno != EEXIST)
         st = ck_error(CK_IO_ERROR, "cannot create directory '%s': %s", dir, strerror(errno));
     for (int o = 0; st == CK_OK && o < n_out; o++) {
@@ -142,7 +203,8 @@ const ck_cli_command ck_cmd_predict = {
     "                      (-o OUT.npy | --output-dir DIR) [--batch-size N]\n\n"
     "Inputs are given in the order of the model's inputs.  A model with several\n"
     "outputs writes DIR/output_0.npy, DIR/output_1.npy, ... in the order of its\n"
-    "outputs.  --batch-size defaults to 32, as in Keras.\n",
+    "outputs.  --batch-size defaults to 32, as in Keras.  On a terminal, long runs\n"
+    "report their progress on stderr.\n",
     run_predict,
 };
 
