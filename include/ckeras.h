@@ -1250,7 +1250,9 @@ ck_status ck_model_count_params(const ck_model *m, int64_t *total, int64_t *trai
  *  outputs[i] receives a new tensor per model output (caller frees).
  *  Floating inputs of another precision are converted.  The model plans its
  *  buffers once per input shape (values whose lifetimes do not overlap
- *  share memory), so repeated calls allocate only the returned tensors. */
+ *  share memory), so repeated calls allocate only the returned tensors.
+ *  A model keeps those buffers, so one model must not predict from two
+ *  threads at once (load one model per thread instead). */
 ck_status ck_model_predict(ck_model *m, int n_inputs, const ck_tensor *const *inputs, ck_tensor **outputs,
                            int64_t batch_size);
 
