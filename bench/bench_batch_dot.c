@@ -56,8 +56,35 @@ __attribute__((target("avx2,fma"))) static double fma_peak(void)
     }
     return best;
 }
+/* The same with 16-wide AVX-512 FMAs (twelve chains: two FMA units). */
+__attribute__((target("avx512f,fma"))) static double fma512_peak(void)
+{
+    __m512 a0 = _mm512_set1_ps(1.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0,
+           a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
+    const __m512 m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
+    double best = 0;
+    for (int run = 0; run < 5; run++) {
+        const long n = 2000000;
+        double t = now();
+        for (long i = 0; i < n; i++) {
+            a0 = _mm512_fmadd_ps(a0, m, c); a1 = _mm512_fmadd_ps(a1, m, c);
+            a2 = _mm512_fmadd_ps(a2, m, c); a3 = _mm512_fmadd_ps(a3, m, c);
+            a4 = _mm512_fmadd_ps(a4, m, c); a5 = _mm512_fmadd_ps(a5, m, c);
+            a6 = _mm512_fmadd_ps(a6, m, c); a7 = _mm512_fmadd_ps(a7, m, c);
+            a8 = _mm512_fmadd_ps(a8, m, c); a9 = _mm512_fmadd_ps(a9, m, c);
+            a10 = _mm512_fmadd_ps(a10, m, c); a11 = _mm512_fmadd_ps(a11, m, c);
+            __asm__ volatile("" : "+v"(a0), "+v"(a1), "+v"(a2), "+v"(a3), "+v"(a4), "+v"(a5),
+                             "+v"(a6), "+v"(a7), "+v"(a8), "+v"(a9), "+v"(a10), "+v"(a11));
+        }
+        t = now() - t;
+        double g = (double)n * 12 * 32 / t * 1e-9;
+        if (g > best) best = g;
+    }
+    return best;
+}
 #else
 static double fma_peak(void) { return 0; }
+static double fma512_peak(void) { return 0; }
 #endif
 
 typedef struct bench_case {
@@ -203,12 +230,15 @@ int main(int argc, char **argv)
          {2, {1, 2}}, 32, 64, 64, 64, 1, 1},
     };
 
-    printf("OpenBLAS core: %s; ckeras AVX2+FMA kernels: %s; 1 thread; %d runs of %.3f s\n",
-           openblas_get_corename(), ck_cpu_has_avx2_fma() ? "yes" : "no", RUNS,
-           run_seconds);
+    const char *family = ck_cpu_has_avx512()     ? "AVX-512"
+                         : ck_cpu_has_avx2_fma() ? "AVX2+FMA"
+                                                 : "portable C";
+    printf("OpenBLAS core: %s; ckeras kernels: %s; 1 thread; %d runs of %.3f s\n",
+           openblas_get_corename(), family, RUNS, run_seconds);
     if (ck_cpu_has_avx2_fma())
-        printf("AVX2 FMA peak of this core right now: %.1f GFLOP/s (the machine is shared: "
-               "figures vary with it)\n", fma_peak());
+        printf("FMA peak of this core right now: AVX2 %.1f GFLOP/s", fma_peak());
+    if (ck_cpu_has_avx512()) printf(", AVX-512 %.1f GFLOP/s", fma512_peak());
+    if (ck_cpu_has_avx2_fma()) printf(" (the machine is shared: figures vary with it)\n");
     printf("%-34s %9s %9s %8s %8s %9s %8s %7s  %-9s %s\n", "case (B,n,d,m)", "us/call",
            "best us", "GFLOP/s", "best", "sgemm us", "GFLOP/s", "ratio", "max|diff|",
            "target");

@@ -142,8 +142,10 @@ typedef struct ck_tensor {
     int rank;                       /**< 0 .. CK_MAX_RANK                  */
     int64_t shape[CK_MAX_RANK];     /**< dims; entries >= rank are 0      */
     int64_t size;                   /**< number of elements (product)     */
-    void *data;                     /**< size * dtype_size bytes, or NULL */
-    int owns_data;                  /**< 1 if ck_tensor_free frees data   */
+    void *data;                     /**< size * dtype_size bytes, or NULL;
+                                         64-byte aligned when owned      */
+    int owns_data;                  /**< 1 if the data is the tensor's own
+                                         (freed with it), 0 if borrowed   */
     void *keras_history;            /**< symbolic tensors only (model/)   */
 } ck_tensor;
 

@@ -105,13 +105,23 @@ ck_status ck_shape_count(ck_dtype dtype, int rank, const int64_t *shape,
     return CK_OK;
 }
 
+/* Data is aligned to a cache line (and an AVX-512 vector), so that the
+ * kernels' wide loads never straddle two lines. */
+enum { CK_TENSOR_ALIGN = 64 };
+
+/* A tensor and its data come in one block: one allocation, and the data
+ * aligned inside it whatever the allocator's own alignment. */
 static ck_status tensor_alloc(ck_tensor **out, ck_dtype dtype, int rank,
                               const int64_t *shape, int zero, void *borrowed)
 {
     int64_t n;
     CK_TRY(ck_shape_count(dtype, rank, shape, &n));
-    ck_tensor *t = ck_calloc(1, sizeof *t);
-    if (!t) return ck_oom("a tensor");
+    size_t bytes = borrowed ? 0 : (size_t)n * ck_dtype_size(dtype);
+    size_t head = sizeof(ck_tensor) + (borrowed ? 0 : CK_TENSOR_ALIGN - 1);
+    if (bytes > SIZE_MAX - head) return ck_error(CK_VALUE_ERROR, "tensor of %lld elements is too large", (long long)n);
+    ck_tensor *t = ck_malloc(head + bytes);
+    if (!t) return ck_oom(borrowed ? "a tensor" : "tensor data");
+    memset(t, 0, sizeof *t);
     t->dtype = dtype;
     t->rank = rank;
     for (int i = 0; i < rank; i++) t->shape[i] = shape[i];
@@ -120,12 +130,10 @@ static ck_status tensor_alloc(ck_tensor **out, ck_dtype dtype, int rank,
         t->data = borrowed;
         t->owns_data = 0;
     } else {
-        size_t bytes = (size_t)n * ck_dtype_size(dtype);
-        t->data = zero ? ck_calloc(1, bytes) : ck_malloc(bytes);
-        if (!t->data) {
-            ck_free(t);
-            return ck_oom("tensor data");
-        }
+        uintptr_t p = (uintptr_t)(t + 1);
+        p = (p + CK_TENSOR_ALIGN - 1) & ~(uintptr_t)(CK_TENSOR_ALIGN - 1);
+        t->data = (void *)p;
+        if (zero) memset(t->data, 0, bytes);
         t->owns_data = 1;
     }
     *out = t;
@@ -260,8 +268,7 @@ ck_status ck_tensor_cast(ck_tensor **out, const ck_tensor *t, ck_dtype dtype)
 void ck_tensor_free(ck_tensor *t)
 {
     if (!t) return;
-    if (t->owns_data) ck_free(t->data);
-    ck_free(t);
+    ck_free(t); /* owned data lives in the tensor's own block */
 }
 
 ck_status ck_normalize_axis(int axis, int rank, const char *who, int *out)

@@ -12,6 +12,7 @@
 #define PACK_BYTES 32768
 
 enum { BLAS_OLD, BLAS_AVX2, BLAS_AVX512 };
+enum { FAM_C, FAM_AVX2, FAM_AVX512 };   /* our kernel families */
 
 /* The class of kernels OpenBLAS runs.  OpenBLAS 0.3.21 does not know some
  * newer CPUs (this project's Xeon among them) and then falls back to its
@@ -37,25 +38,44 @@ static int blas_class(void)
     return v;
 }
 
-/* Whether our kernels beat a BLAS call per item for (M,N,K) products.
- * Measured with a batch of 256 on this project's AVX-512 Xeon, one thread,
- * OpenBLAS forced to each class with OPENBLAS_CORETYPE (own vs BLAS,
- * GFLOP/s): against the SSE "Prescott" kernels ours win 2-3x at every size
- * up to 128x512x128; against Haswell (AVX2) ones too (10x10x64 49 vs 21,
- * 64^3 78 vs 63); against SkylakeX (AVX-512, twice as wide) only for small
- * products (16^3 81 vs 80, 10x10x256 44 vs 37, but 32^3 73 vs 119). */
-static int own_is_faster(int avx, int64_t M, int64_t N, int64_t K)
+/* Whether our kernels beat a BLAS call per item for (M,N,K) products (tb:
+ * B stored transposed).  Measured with a batch of 256 (fewer for large
+ * products) on this project's AVX-512 Xeon, one thread, OpenBLAS forced
+ * to each class with OPENBLAS_CORETYPE (own vs BLAS, GFLOP/s):
+ * - AVX2 kernels: against the SSE "Prescott" kernels ours win 2-3x at
+ *   every size up to 128x512x128; against Haswell (AVX2) ones too
+ *   (10x10x64 49 vs 21, 64^3 78 vs 63); against SkylakeX (AVX-512, twice
+ *   as wide) only for small products (16^3 81 vs 80, 10x10x256 44 vs 37,
+ *   but 32^3 73 vs 119).
+ * - AVX-512 kernels: against Haswell ones at every size and layout tried
+ *   (64^3 166 vs 62, 256^3 155 vs 81, 1024^3 100 vs 82); against SkylakeX
+ *   ones for A B up to 256^3 and 64x4096x64 (64^3 165 vs 159, 256^3 158
+ *   vs 151, 32x784x256 158 vs 100; 512^3 139 vs 148, 1024^3 102 vs 148),
+ *   but for A B^T (nt kernel or a copy of B^T) only for small products
+ *   (32^3 37 vs 32, 48^3 53 vs 55, 128^3 56 vs 71). */
+static int own_is_faster(int fam, int tb, int64_t M, int64_t N, int64_t K)
 {
     double mnk = (double)M * (double)N * (double)K;
-    if (!avx) return mnk <= 4096;
+    if (fam == FAM_C) return mnk <= 4096;
     switch (blas_class()) {
-    case BLAS_AVX512: return mnk <= 16384 || (double)M * (double)N <= 128;
-    case BLAS_AVX2: return K <= 2048 && mnk <= 8388608;
+    case BLAS_AVX512:
+        if (fam == FAM_AVX512 && !tb) return mnk <= 16777216;
+        return mnk <= (fam == FAM_AVX512 ? 32768 : 16384) || (double)M * (double)N <= 128;
+    case BLAS_AVX2: return fam == FAM_AVX512 || (K <= 2048 && mnk <= 8388608);
     default: return 1;
     }
 }
 
 int ck_bd_path = CK_BD_PATH_AUTO;
+
+/* The kernel family for a path: the widest the CPU runs unless a test
+ * asks for a narrower one. */
+static int kernel_family(int path)
+{
+    if (path == CK_BD_PATH_PORTABLE) return FAM_C;
+    if (path != CK_BD_PATH_AVX2 && ck_cpu_has_avx512()) return FAM_AVX512;
+    return ck_cpu_has_avx2_fma() ? FAM_AVX2 : FAM_C;
+}
 
 static int fits_blas(int64_t M, int64_t N, int64_t K)
 {
@@ -107,15 +127,21 @@ static int fits_blas(int64_t M, int64_t N, int64_t K)
             return;                                                           \
         }                                                                     \
         const int path = ck_bd_path;                                          \
-        const int avx = path != CK_BD_PATH_PORTABLE && ck_cpu_has_avx2_fma(); \
+        const int fam = kernel_family(path);                                  \
         void (*dot)(int64_t, int64_t, const T *, int64_t, const T *, int64_t, \
-                    T *) = avx ? ck_##SFX##dot_rows_avx2 : ck_##SFX##dot_rows_c; \
+                    T *) = fam == FAM_AVX512 ? ck_##SFX##dot_rows_avx512      \
+                         : fam == FAM_AVX2   ? ck_##SFX##dot_rows_avx2        \
+                                             : ck_##SFX##dot_rows_c;          \
         void (*nn)(int64_t, int64_t, int64_t, const T *, int64_t, int64_t,    \
                    const T *, int64_t, T *, int64_t) =                        \
-            avx ? ck_##SFX##gemm_small_avx2 : ck_##SFX##gemm_small_c;         \
+            fam == FAM_AVX512 ? ck_##SFX##gemm_small_avx512                   \
+            : fam == FAM_AVX2 ? ck_##SFX##gemm_small_avx2                     \
+                              : ck_##SFX##gemm_small_c;                       \
         void (*nt)(int64_t, int64_t, int64_t, const T *, int64_t, const T *,  \
                    int64_t, T *, int64_t) =                                   \
-            avx ? ck_##SFX##gemm_nt_avx2 : ck_##SFX##gemm_nt_c;               \
+            fam == FAM_AVX512 ? ck_##SFX##gemm_nt_avx512                      \
+            : fam == FAM_AVX2 ? ck_##SFX##gemm_nt_avx2                        \
+                              : ck_##SFX##gemm_nt_c;                          \
         /* row-wise dots, fused over the batch: (b,K).(b,K), (M,K).(K),    */ \
         /* (K).(N,K) (not on the all-BLAS path of the tests)                */ \
         const int fused = path != CK_BD_PATH_BLAS;                            \
@@ -135,7 +161,7 @@ static int fits_blas(int64_t M, int64_t N, int64_t K)
         }                                                                     \
         const int blas = fits_blas(M, N, K);                                  \
         const int small = !blas || (path == CK_BD_PATH_AUTO                   \
-                                    ? own_is_faster(avx, M, N, K)             \
+                                    ? own_is_faster(fam, tb, M, N, K)         \
                                     : path != CK_BD_PATH_BLAS);               \
         if (M == 1 || N == 1) {                                               \
             /* GEMV: a vector times the other operand, stored (K, W) when  */ \
@@ -160,7 +186,15 @@ static int fits_blas(int64_t M, int64_t N, int64_t K)
             }                                                                 \
             return;                                                           \
         }                                                                     \
-        if (small && !(ta && tb)) {                                           \
+        const int64_t cap = (int64_t)(PACK_BYTES / sizeof(T));                \
+        /* A B^T: the nt kernel sums each entry across its vector lanes at */ \
+        /* the end, about 3 operations per entry; copying B^T (K*N moves) */  \
+        /* and running nn is cheaper when K <= M (measured with both SIMD */  \
+        /* families: 64x16x64 40 -> 110 GFLOP/s, 10x10x64 19 -> 38; but   */  \
+        /* 10x64x10 74 -> 25 without the copy).                            */ \
+        const int copy_bt = small && tb && K * N <= cap &&                    \
+                            (ta || (fam != FAM_C && K <= M));                 \
+        if (small && !(ta && tb) && !copy_bt) {                               \
             for (int64_t i = 0; i < nb; i++) {                                \
                 if (tb) nt(M, N, K, a + i * sa, K, b + i * sb, K, c + i * sc, N); \
                 else nn(M, N, K, a + i * sa, ta ? 1 : K, ta ? M : 1, b + i * sb, \
@@ -168,9 +202,9 @@ static int fits_blas(int64_t M, int64_t N, int64_t K)
             }                                                                 \
             return;                                                           \
         }                                                                     \
-        T buf[PACK_BYTES / sizeof(T)];                                        \
-        const int64_t cap = (int64_t)(PACK_BYTES / sizeof(T));                \
-        if (small && M <= K && M * N <= cap) {                                \
+        /* 32 KiB of stack, aligned for whole-vector stores */                \
+        _Alignas(64) T buf[PACK_BYTES / sizeof(T)];                           \
+        if (small && ta && tb && M <= K && M * N <= cap) {                    \
             /* A^T B^T = (B A)^T: one small product, then a small transpose */ \
             for (int64_t i = 0; i < nb; i++) {                                \
                 T *C = c + i * sc;                                            \
@@ -180,13 +214,14 @@ static int fits_blas(int64_t M, int64_t N, int64_t K)
             }                                                                 \
             return;                                                           \
         }                                                                     \
-        if (small && K * N <= cap) {                                          \
-            /* copy B^T into (K, N) order */                                  \
+        if (copy_bt) {                                                        \
+            /* copy B^T into (K, N) order: rows of buf written whole (the  */ \
+            /* faster order of the two)                                     */ \
             for (int64_t i = 0; i < nb; i++) {                                \
                 const T *B = b + i * sb;                                      \
-                for (int64_t j = 0; j < N; j++)                               \
-                    for (int64_t k = 0; k < K; k++) buf[k * N + j] = B[j * K + k]; \
-                nn(M, N, K, a + i * sa, 1, M, buf, N, c + i * sc, N);         \
+                for (int64_t k = 0; k < K; k++)                               \
+                    for (int64_t j = 0; j < N; j++) buf[k * N + j] = B[j * K + k]; \
+                nn(M, N, K, a + i * sa, ta ? 1 : K, ta ? M : 1, buf, N, c + i * sc, N); \
             }                                                                 \
             return;                                                           \
         }                                                                     \

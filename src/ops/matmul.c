@@ -1,6 +1,6 @@
 /* Plain row-major matrix products for the layers (Dense), through the same
- * kernel choice as batch_dot: our AVX2 kernels where they beat the BLAS
- * this machine's OpenBLAS runs, CBLAS otherwise. */
+ * kernel choice as batch_dot: our AVX-512 / AVX2 kernels where they beat
+ * the BLAS this machine's OpenBLAS runs, CBLAS otherwise. */
 #include "ops/ops.h"
 
 void ck_matmul_f32(int64_t M, int64_t N, int64_t K, const float *a, const float *b, float *c)

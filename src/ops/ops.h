@@ -32,8 +32,11 @@ typedef struct ck_bd_plan {
 enum {
     CK_BD_PATH_AUTO = 0,    /* by shape, CPU and BLAS (the default)          */
     CK_BD_PATH_BLAS,        /* CBLAS GEMM/GEMV for every product             */
-    CK_BD_PATH_OWN,         /* our kernels (AVX2 when the CPU has it)        */
-    CK_BD_PATH_PORTABLE     /* our portable C kernels                        */
+    CK_BD_PATH_AVX2,        /* our AVX2 kernels (when the CPU has AVX2+FMA)  */
+    CK_BD_PATH_PORTABLE,    /* our portable C kernels                        */
+    CK_BD_PATH_AVX512,      /* our AVX-512 kernels (when the CPU has them;   */
+                            /* otherwise as CK_BD_PATH_AVX2)                 */
+    CK_BD_PATH_COUNT
 };
 extern int ck_bd_path;
 
@@ -57,13 +60,21 @@ void ck_bd_run_i64(const ck_bd_plan *p, const int64_t *a, const int64_t *b, int6
 void ck_matmul_f32(int64_t M, int64_t N, int64_t K, const float *a, const float *b, float *c);
 void ck_matmul_f64(int64_t M, int64_t N, int64_t K, const double *a, const double *b, double *c);
 
-/* ---- small-matrix kernels (batch_dot_avx2.c, batch_dot_small.c) -------- */
+/* ---- small-matrix kernels (batch_dot_avx512.c, batch_dot_avx2.c,
+ *      batch_dot_small.c): three families with the same contracts ------- */
 
 /* 1 when the AVX2+FMA kernels may run on this CPU. */
 int ck_cpu_has_avx2_fma(void);
+/* 1 when the AVX-512 kernels may run (AVX-512 F, VL, DQ and FMA, with
+ * the OS saving the zmm state). */
+int ck_cpu_has_avx512(void);
 
 /* c[i] = sum_k a[i*sa + k] * v[i*sv + k] for i < n (sv may be 0: one
  * vector against n rows).  Rows are contiguous. */
+void ck_sdot_rows_avx512(int64_t n, int64_t K, const float *a, int64_t sa,
+                         const float *v, int64_t sv, float *c);
+void ck_ddot_rows_avx512(int64_t n, int64_t K, const double *a, int64_t sa,
+                         const double *v, int64_t sv, double *c);
 void ck_sdot_rows_avx2(int64_t n, int64_t K, const float *a, int64_t sa,
                        const float *v, int64_t sv, float *c);
 void ck_ddot_rows_avx2(int64_t n, int64_t K, const double *a, int64_t sa,
@@ -76,6 +87,12 @@ void ck_ddot_rows_c(int64_t n, int64_t K, const double *a, int64_t sa,
 /* C(M,N) = A(M,K) B(K,N) with A(i,k) = a[i*rs + k*cs], B row-major with
  * leading dimension ldb and unit column stride, C row-major with ldc.
  * No cache blocking: for matrices that fit in L1/L2. */
+void ck_sgemm_small_avx512(int64_t M, int64_t N, int64_t K, const float *a,
+                           int64_t rs, int64_t cs, const float *b, int64_t ldb,
+                           float *c, int64_t ldc);
+void ck_dgemm_small_avx512(int64_t M, int64_t N, int64_t K, const double *a,
+                           int64_t rs, int64_t cs, const double *b, int64_t ldb,
+                           double *c, int64_t ldc);
 void ck_sgemm_small_avx2(int64_t M, int64_t N, int64_t K, const float *a,
                          int64_t rs, int64_t cs, const float *b, int64_t ldb,
                          float *c, int64_t ldc);
@@ -91,6 +108,12 @@ void ck_dgemm_small_c(int64_t M, int64_t N, int64_t K, const double *a,
 
 /* C(M,N) = A(M,K) B(N,K)^T with both operands row-major (each entry a dot
  * product along K). */
+void ck_sgemm_nt_avx512(int64_t M, int64_t N, int64_t K, const float *a,
+                        int64_t lda, const float *b, int64_t ldb, float *c,
+                        int64_t ldc);
+void ck_dgemm_nt_avx512(int64_t M, int64_t N, int64_t K, const double *a,
+                        int64_t lda, const double *b, int64_t ldb, double *c,
+                        int64_t ldc);
 void ck_sgemm_nt_avx2(int64_t M, int64_t N, int64_t K, const float *a,
                       int64_t lda, const float *b, int64_t ldb, float *c,
                       int64_t ldc);

@@ -698,14 +698,14 @@ Test(npy_alloc, load_and_save_under_failing_allocations)
     for (int i = 0; i < 3; i++) {
         alloc_ctx c = {.path = npy(files[i])};
         long n = ck_test_every_allocation_fails(do_load, free_out, &c);
-        cr_expect_geq(n, 3, "%s: file buffer, tensor and data are allocated", files[i]);
+        cr_expect_geq(n, 2, "%s: the file buffer and the tensor (one block with its data)", files[i]);
 
         size_t len;
         unsigned char *raw = slurp(c.path, &len);
         c.buf = raw;
         c.len = len;
         n = ck_test_every_allocation_fails(do_load_buffer, free_out, &c);
-        cr_expect_geq(n, 2, "%s: tensor and data", files[i]);
+        cr_expect_geq(n, 1, "%s: the tensor (one block with its data)", files[i]);
         free(raw);
     }
 

@@ -160,7 +160,7 @@ Test(l2_normalize, allocation)
     ctx c = {NULL, NULL};
     cr_assert_eq(ck_tensor_new(&c.x, CK_FLOAT32, 3, s), CK_OK);
     for (int64_t i = 0; i < c.x->size; i++) ((float *)c.x->data)[i] = (float)(i % 7) - 3;
-    cr_expect_geq(ck_test_every_allocation_fails(run, cleanup, &c), 2);
+    cr_expect_geq(ck_test_every_allocation_fails(run, cleanup, &c), 1); /* the tensor, one block with its data */
     /* into allocates nothing */
     ck_test_fail_after(0);
     ck_status st = ck_l2_normalize_into(c.x, 1, 1e-12, c.x);
