@@ -205,4 +205,7 @@ void ck_h5u_text_quoted(ck_h5u_text *t, const char *s, size_t n);
  * (with_slash) or "b".  ck_malloc'ed, NULL on OOM. */
 char *ck_h5u_join(const char *dir, const char *name, int leading_slash);
 
+/* A name for an HDF5 type class ("integer", "float", "string", ...). */
+const char *ck_h5u_type_class_name(H5T_class_t c);
+
 #endif

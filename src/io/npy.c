@@ -44,7 +44,6 @@ static int host_is_little(void)
 /* Errors                                                                    */
 /* ------------------------------------------------------------------------ */
 
-
 ck_status ck_npy_fail(const char *name, const char *fmt, ...)
 {
     char msg[768];
