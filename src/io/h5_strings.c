@@ -12,10 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Sanity bounds on what a file may claim, checked before allocating, so a
- * corrupt header gives CK_FORMAT_ERROR rather than a huge allocation. */
-enum { CK_H5U_MAX_STRINGS = 1 << 24 };
-#define CK_H5U_MAX_FIXED_BYTES ((hsize_t)1 << 28)
 
 /* ======================================================================== */
 /* string attributes                                                         */

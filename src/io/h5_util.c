@@ -12,9 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Sanity bounds on what a file may claim, checked before allocating, so a
- * corrupt header gives CK_FORMAT_ERROR rather than a huge allocation. */
-enum { CK_H5U_MAX_STRINGS = 1 << 24 };
 
 /* ======================================================================== */
 /* errors                                                                    */

@@ -205,6 +205,11 @@ void ck_h5u_text_quoted(ck_h5u_text *t, const char *s, size_t n);
  * (with_slash) or "b".  ck_malloc'ed, NULL on OOM. */
 char *ck_h5u_join(const char *dir, const char *name, int leading_slash);
 
+/* Sanity bounds on what a file may claim, checked before allocating, so a
+ * corrupt header gives CK_FORMAT_ERROR rather than a huge allocation. */
+enum { CK_H5U_MAX_STRINGS = 1 << 24 };
+#define CK_H5U_MAX_FIXED_BYTES ((hsize_t)1 << 28)
+
 /* A name for an HDF5 type class ("integer", "float", "string", ...). */
 const char *ck_h5u_type_class_name(H5T_class_t c);
 
