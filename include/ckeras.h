@@ -1306,6 +1306,192 @@ ck_status ck_model_save(ck_model *m, const char *path);
  *  Keras 3 layout when the name ends in `.weights.h5`. */
 ck_status ck_model_save_weights(ck_model *m, const char *path);
 
+/* ======================================================================== */
+/* Option conventions (settled for every struct added from now on)          */
+/* ======================================================================== */
+/*
+ * - A zero-initialised option struct means "every Keras default".
+ * - Booleans are `bool` and named so that `false` is Keras' default: an
+ *   option whose Keras default is true is named for the other meaning
+ *   (`no_shuffle`, `no_bias`, `frozen`), so `.no_shuffle = true` says what
+ *   it does and `.no_shuffle = false` is the default.
+ * - A number for which 0 is a meaningful value that is not the default is
+ *   a ck_opt_int / ck_opt_double: "not given" is the zero struct, a value
+ *   is written `.verbose = ck_int(0)` or `.epsilon = ck_double(0.0)`.
+ *   Numbers whose 0 is not a valid Keras value (units, batch_size, epochs)
+ *   stay plain, with 0 meaning the default.
+ * - Out-parameters come first: ck_thing_new(&out, ...).
+ */
+#include <stdbool.h>
+
+/** An optional integer: set == false means "not given" (the default). */
+typedef struct ck_opt_int {
+    bool set;
+    int64_t value;
+} ck_opt_int;
+
+/** An optional double: set == false means "not given" (the default). */
+typedef struct ck_opt_double {
+    bool set;
+    double value;
+} ck_opt_double;
+
+/** A given integer option value, e.g. `.verbose = ck_int(2)`. */
+static inline ck_opt_int ck_int(int64_t v)
+{
+    ck_opt_int o = {true, v};
+    return o;
+}
+
+/** A given double option value, e.g. `.epsilon = ck_double(0.0)`. */
+static inline ck_opt_double ck_double(double v)
+{
+    ck_opt_double o = {true, v};
+    return o;
+}
+
+/* ======================================================================== */
+/* Training: losses                                                          */
+/* ======================================================================== */
+
+/** A loss function with its configuration (tf.keras.losses.*). */
+typedef struct ck_loss ck_loss;
+
+/** How per-sample losses are reduced (tf.keras.losses.Reduction). */
+typedef enum ck_reduction {
+    CK_REDUCTION_AUTO = 0,              /**< sum_over_batch_size (Keras' AUTO) */
+    CK_REDUCTION_SUM_OVER_BATCH_SIZE,   /**< weighted sum / number of elements  */
+    CK_REDUCTION_SUM,                   /**< weighted sum                       */
+    CK_REDUCTION_NONE                   /**< one value per sample               */
+} ck_reduction;
+
+/** Creates a loss from a Keras name or config JSON text.  Names are
+ *  tf.keras 2.x's functions and classes with their aliases ("mse",
+ *  "mean_squared_error", "MeanSquaredError", "sparse_categorical_crossentropy",
+ *  "SparseCategoricalCrossentropy", "kld", "kl_divergence", "huber_loss",
+ *  "logcosh", ...).  JSON is {"class_name": ..., "config": {...}} (legacy or
+ *  Keras 3 form) or a JSON string.  Unknown names: CK_VALUE_ERROR
+ *  "Unknown loss function: 'foo'". */
+ck_status ck_loss_new(ck_loss **out, const char *name_or_json);
+
+/** The loss' Keras class name ("MeanSquaredError"), or for a loss made from
+ *  a function name, that name ("mse" stays "mse", as Keras keeps it). */
+const char *ck_loss_name(const ck_loss *loss);
+
+/** The config as JSON text {"class_name": ..., "config": {...}} with
+ *  tf.keras 2.x keys (reduction, name, and the class' own); ck_free it. */
+ck_status ck_loss_get_config(const ck_loss *loss, char **out);
+
+/** Releases a loss; NULL is fine. */
+void ck_loss_free(ck_loss *loss);
+
+/** `loss(y_true, y_pred, sample_weight)`: y_pred float32 / float64; y_true
+ *  of y_pred's shape (integer class ids of y_pred's shape without the last
+ *  axis, or with a last axis of 1, for the sparse losses); sample_weight
+ *  NULL, or broadcastable to the per-sample losses as Keras allows.
+ *  *out receives a new scalar tensor (a (batch, ...) tensor of per-sample
+ *  losses for CK_REDUCTION_NONE) of y_pred's dtype.  Shapes that do not
+ *  fit give CK_VALUE_ERROR naming both shapes. */
+ck_status ck_loss_compute(const ck_loss *loss, const ck_tensor *y_true, const ck_tensor *y_pred,
+                          const ck_tensor *sample_weight, ck_tensor **out);
+
+/* ======================================================================== */
+/* Training: optimizers and learning-rate schedules                          */
+/* ======================================================================== */
+
+/** An optimizer with its state (tf.keras 2.11+ optimizers). */
+typedef struct ck_optimizer ck_optimizer;
+
+/** Creates an optimizer from a Keras name ("sgd", "adam", "adamw",
+ *  "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "ftrl", any case)
+ *  with Keras' defaults, or from config JSON text {"class_name": "Adam",
+ *  "config": {...}}, whose learning_rate may be a schedule config
+ *  (ExponentialDecay, PiecewiseConstantDecay, InverseTimeDecay,
+ *  PolynomialDecay, CosineDecay).  Legacy names and keys are read too
+ *  ("lr", "decay", Keras 1/2 configs).  Unknown name: CK_VALUE_ERROR. */
+ck_status ck_optimizer_new(ck_optimizer **out, const char *name_or_json);
+
+/** The config as tf.keras 2.11+ writes it; ck_free the text. */
+ck_status ck_optimizer_get_config(const ck_optimizer *opt, char **out);
+
+/** Keras class name ("Adam"). */
+const char *ck_optimizer_name(const ck_optimizer *opt);
+
+/** The learning rate the next step will use (a schedule evaluated at the
+ *  current iteration). */
+double ck_optimizer_learning_rate(const ck_optimizer *opt);
+
+/** Sets a constant learning rate (replaces a schedule), as
+ *  `optimizer.learning_rate = lr`.  CK_VALUE_ERROR for a negative rate. */
+ck_status ck_optimizer_set_learning_rate(ck_optimizer *opt, double lr);
+
+/** Steps taken so far (`optimizer.iterations`). */
+int64_t ck_optimizer_iterations(const ck_optimizer *opt);
+
+/** `optimizer.apply_gradients(zip(grads, vars))`: one update of n float32 /
+ *  float64 variables in place (clipnorm / clipvalue / global_clipnorm
+ *  first).  The first call creates the slots (momentums, ...) for these
+ *  variables; later calls must pass the same variables in the same order
+ *  and shapes (CK_VALUE_ERROR otherwise) and allocate nothing. */
+ck_status ck_optimizer_apply_gradients(ck_optimizer *opt, int n, ck_tensor *const *vars,
+                                       const ck_tensor *const *grads);
+
+/** The optimizer's variables in tf.keras 2.11+'s order (iterations, then
+ *  the slots), as copies: *out gets *n tensors, free with ck_tensors_free.
+ *  Before the first step: only iterations. */
+ck_status ck_optimizer_get_weights(const ck_optimizer *opt, ck_tensor ***out, int *n);
+
+/** Restores the variables from ck_optimizer_get_weights (or a Keras file)
+ *  for these model variables: shapes checked first, nothing changes on
+ *  error. */
+ck_status ck_optimizer_set_weights(ck_optimizer *opt, int n_vars, ck_tensor *const *vars, int n,
+                                   const ck_tensor *const *values);
+
+/** Releases an optimizer; NULL is fine. */
+void ck_optimizer_free(ck_optimizer *opt);
+
+/* ======================================================================== */
+/* Training: metrics                                                         */
+/* ======================================================================== */
+
+/** A stateful metric (tf.keras.metrics.*): updated per batch, read per
+ *  epoch. */
+typedef struct ck_metric ck_metric;
+
+/** Creates a metric from a Keras name or config JSON: "accuracy" / "acc",
+ *  "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
+ *  "top_k_categorical_accuracy", "mse" / "mean_squared_error", "mae" /
+ *  "mean_absolute_error", "AUC" / "auc", "Precision" / "precision",
+ *  "Recall" / "recall".  "accuracy" stays unresolved until
+ *  ck_metric_resolve. */
+ck_status ck_metric_new(ck_metric **out, const char *name_or_json);
+
+/** Keras' choice for "accuracy" / "acc" / "crossentropy": binary when the
+ *  loss is binary_crossentropy or the output's last dim is 1, sparse when
+ *  the loss is sparse_categorical_crossentropy, else categorical.  `loss`
+ *  may be NULL.  No effect on other metrics. */
+ck_status ck_metric_resolve(ck_metric *m, const ck_loss *loss, const ck_shape *y_true, const ck_shape *y_pred);
+
+/** The name Keras shows in logs ("accuracy", "auc", "precision"). */
+const char *ck_metric_name(const ck_metric *m);
+
+/** `metric.update_state(y_true, y_pred, sample_weight)`; sample_weight may
+ *  be NULL.  Allocates nothing after the first call. */
+ck_status ck_metric_update(ck_metric *m, const ck_tensor *y_true, const ck_tensor *y_pred,
+                           const ck_tensor *sample_weight);
+
+/** `metric.result()`. */
+double ck_metric_result(const ck_metric *m);
+
+/** `metric.reset_state()`. */
+void ck_metric_reset(ck_metric *m);
+
+/** Config JSON text; ck_free it. */
+ck_status ck_metric_get_config(const ck_metric *m, char **out);
+
+/** Releases a metric; NULL is fine. */
+void ck_metric_free(ck_metric *m);
+
 #ifdef __cplusplus
 }
 #endif
