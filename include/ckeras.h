@@ -1354,7 +1354,17 @@ static inline ck_opt_double ck_double(double v)
 /* Training: losses                                                          */
 /* ======================================================================== */
 
-/** A loss function with its configuration (tf.keras.losses.*). */
+/** A loss function with its configuration (tf.keras.losses.*):
+ *  MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
+ *  MeanSquaredLogarithmicError, BinaryCrossentropy (from_logits,
+ *  label_smoothing, axis), CategoricalCrossentropy (from_logits,
+ *  label_smoothing, axis), SparseCategoricalCrossentropy (from_logits,
+ *  ignore_class), BinaryFocalCrossentropy (apply_class_balancing, alpha,
+ *  gamma, from_logits, label_smoothing, axis), Hinge, SquaredHinge,
+ *  CategoricalHinge, KLDivergence, Poisson, LogCosh, Huber (delta),
+ *  CosineSimilarity (axis).  Numerics follow tf.keras 2.15: epsilon 1e-7
+ *  clipping of probabilities (in y_pred's dtype), TF's logits formulas,
+ *  computed in double and stored in y_pred's dtype. */
 typedef struct ck_loss ck_loss;
 
 /** How per-sample losses are reduced (tf.keras.losses.Reduction). */
@@ -1364,6 +1374,8 @@ typedef enum ck_reduction {
     CK_REDUCTION_SUM,                   /**< weighted sum                       */
     CK_REDUCTION_NONE                   /**< one value per sample               */
 } ck_reduction;
+/* Configs write them as "auto", "sum_over_batch_size", "sum", "none";
+ * Keras 3's None and "mean" are read as "none" and "sum_over_batch_size". */
 
 /** Creates a loss from a Keras name or config JSON text.  Names are
  *  tf.keras 2.x's functions and classes with their aliases ("mse",
@@ -1371,7 +1383,11 @@ typedef enum ck_reduction {
  *  "SparseCategoricalCrossentropy", "kld", "kl_divergence", "huber_loss",
  *  "logcosh", ...).  JSON is {"class_name": ..., "config": {...}} (legacy or
  *  Keras 3 form) or a JSON string.  Unknown names: CK_VALUE_ERROR
- *  "Unknown loss function: 'foo'". */
+ *  "Unknown loss function: 'foo'".  Also read: {"class_name": "function",
+ *  "config": "mse"} (tf.keras 2.13+ / Keras 3 serialized functions),
+ *  LossFunctionWrapper configs with "fn", and the keys "fn" / "dtype"
+ *  (ignored).  Unexpected keys: CK_TYPE_ERROR as Python's __init__;
+ *  a bad reduction: CK_VALUE_ERROR "Invalid Reduction Key: ...". */
 ck_status ck_loss_new(ck_loss **out, const char *name_or_json);
 
 /** The loss' Keras class name ("MeanSquaredError"), or for a loss made from
@@ -1379,7 +1395,14 @@ ck_status ck_loss_new(ck_loss **out, const char *name_or_json);
 const char *ck_loss_name(const ck_loss *loss);
 
 /** The config as JSON text {"class_name": ..., "config": {...}} with
- *  tf.keras 2.x keys (reduction, name, and the class' own); ck_free it. */
+ *  tf.keras 2.x keys (reduction, name, and the class' own), written as
+ *  Python's json.dumps writes tf.keras' get_config() (without the "fn" key
+ *  that tf.keras 2.13+ adds only when saving .keras files).  A loss made
+ *  from a function name gives the config of the class computing the same
+ *  thing, named after the function (tf.keras' compile wraps it so):
+ *  "mse" -> {"class_name": "MeanSquaredError", "config": {"reduction":
+ *  "auto", "name": "mean_squared_error"}}; ck_loss_name still says "mse".
+ *  ck_free the text. */
 ck_status ck_loss_get_config(const ck_loss *loss, char **out);
 
 /** Releases a loss; NULL is fine. */
@@ -1390,8 +1413,18 @@ void ck_loss_free(ck_loss *loss);
  *  axis, or with a last axis of 1, for the sparse losses); sample_weight
  *  NULL, or broadcastable to the per-sample losses as Keras allows.
  *  *out receives a new scalar tensor (a (batch, ...) tensor of per-sample
- *  losses for CK_REDUCTION_NONE) of y_pred's dtype.  Shapes that do not
- *  fit give CK_VALUE_ERROR naming both shapes. */
+ *  losses for CK_REDUCTION_NONE: y_pred's shape without the reduced axis)
+ *  of y_pred's dtype.  Shapes that do not fit give CK_VALUE_ERROR naming
+ *  both shapes.  y_true may also differ from y_pred by a trailing dim of 1
+ *  ((batch,) for (batch, 1)); it is then read as Keras' compile reads it
+ *  (expanded to y_pred's shape), not as a bare Loss.__call__ would (which
+ *  squeezes y_pred and averages over the batch).  sample_weight follows
+ *  Keras' squeeze_or_expand_dimensions: a scalar, (batch,), (batch, 1),
+ *  or the losses' shape, e.g. (batch, T) for (batch, T, C) outputs; it must
+ *  broadcast to the per-sample losses' shape.  sum_over_batch_size divides
+ *  by the number of per-sample losses.  Sparse labels outside [0, classes)
+ *  (other than ignore_class) give CK_VALUE_ERROR "Received a label value
+ *  of 4 which is outside the valid range of [0, 4)." */
 ck_status ck_loss_compute(const ck_loss *loss, const ck_tensor *y_true, const ck_tensor *y_pred,
                           const ck_tensor *sample_weight, ck_tensor **out);
 
@@ -1408,17 +1441,41 @@ typedef struct ck_optimizer ck_optimizer;
  *  "config": {...}}, whose learning_rate may be a schedule config
  *  (ExponentialDecay, PiecewiseConstantDecay, InverseTimeDecay,
  *  PolynomialDecay, CosineDecay).  Legacy names and keys are read too
- *  ("lr", "decay", Keras 1/2 configs).  Unknown name: CK_VALUE_ERROR. */
+ *  ("lr", "decay", Keras 1/2 configs).  Unknown name: CK_VALUE_ERROR.
+ *
+ *  Also read: the 2.13+ / Keras 3 wrapper {"module", "class_name",
+ *  "config", "registered_name"}, "Custom>Adam" (what .h5 training configs
+ *  hold), a Keras 1 object {"name": "SGD", "lr": ...}, a JSON string.
+ *  Every config, legacy ones included, gets the tf.keras 2.11+ update rules;
+ *  a legacy "decay" > 0 becomes the learning rate schedule
+ *  InverseTimeDecay(lr, decay_steps=1, decay_rate=decay), which is the
+ *  legacy lr / (1 + decay * iterations).  Errors as Keras raises them:
+ *  an unknown key CK_TYPE_ERROR; clipnorm with global_clipnorm, SGD momentum
+ *  outside [0, 1], negative Ftrl strengths, AdamW weight_decay null:
+ *  CK_VALUE_ERROR; use_ema true, loss_scale_factor or
+ *  gradient_accumulation_steps (Keras 3), or decay with a schedule:
+ *  CK_NOT_IMPLEMENTED; malformed JSON: CK_FORMAT_ERROR. */
 ck_status ck_optimizer_new(ck_optimizer **out, const char *name_or_json);
 
-/** The config as tf.keras 2.11+ writes it; ck_free the text. */
+/** The config as tf.keras 2.11+ writes it; ck_free the text:
+ *  {"class_name": "Adam", "config": {"name", "weight_decay", "clipnorm",
+ *  "global_clipnorm", "clipvalue", "use_ema", "ema_momentum",
+ *  "ema_overwrite_frequency", "jit_compile", "is_legacy_optimizer",
+ *  "learning_rate", then the class' own keys}} in Python's json.dumps
+ *  format.  learning_rate is the float32 value as Keras shows it
+ *  (0.0010000000474974513) or the schedule as {"module":
+ *  "keras.optimizers.schedules", "class_name", "config",
+ *  "registered_name": null}; other values are written as given (else the
+ *  Keras default); jit_compile is false, as tf.keras writes it on CPU.
+ *  (A .h5 training_config names the class "Custom>Adam"; that is the
+ *  writer's business.) */
 ck_status ck_optimizer_get_config(const ck_optimizer *opt, char **out);
 
 /** Keras class name ("Adam"). */
 const char *ck_optimizer_name(const ck_optimizer *opt);
 
 /** The learning rate the next step will use (a schedule evaluated at the
- *  current iteration). */
+ *  current iteration), a float32 value as tf.keras computes it. */
 double ck_optimizer_learning_rate(const ck_optimizer *opt);
 
 /** Sets a constant learning rate (replaces a schedule), as
@@ -1432,18 +1489,34 @@ int64_t ck_optimizer_iterations(const ck_optimizer *opt);
  *  float64 variables in place (clipnorm / clipvalue / global_clipnorm
  *  first).  The first call creates the slots (momentums, ...) for these
  *  variables; later calls must pass the same variables in the same order
- *  and shapes (CK_VALUE_ERROR otherwise) and allocate nothing. */
+ *  and shapes (CK_VALUE_ERROR otherwise) and allocate nothing.
+ *
+ *  As tf.keras 2.15: the gradients are clipped (clipnorm per gradient, else
+ *  global_clipnorm, else clipvalue), then weight_decay (if set) is applied
+ *  decoupled, var -= var * weight_decay * lr, then each variable is
+ *  updated and iterations grows by one.  The arithmetic is done in the
+ *  variable's dtype as TF does it (float32 for float32 variables).  Each
+ *  gradient must have its variable's shape (CK_VALUE_ERROR naming both)
+ *  and dtype (CK_TYPE_ERROR).  On error nothing changes. */
 ck_status ck_optimizer_apply_gradients(ck_optimizer *opt, int n, ck_tensor *const *vars,
                                        const ck_tensor *const *grads);
 
 /** The optimizer's variables in tf.keras 2.11+'s order (iterations, then
  *  the slots), as copies: *out gets *n tensors, free with ck_tensors_free.
- *  Before the first step: only iterations. */
+ *  Before the first step: only iterations.  iterations is an int64 scalar;
+ *  the slots have their variable's dtype and shape, in `optimizer.variables`
+ *  order (Adam: m and v variable by variable, then each vhat; RMSprop: each
+ *  velocity, then each momentum, then each average_gradient). */
 ck_status ck_optimizer_get_weights(const ck_optimizer *opt, ck_tensor ***out, int *n);
 
 /** Restores the variables from ck_optimizer_get_weights (or a Keras file)
  *  for these model variables: shapes checked first, nothing changes on
- *  error. */
+ *  error.  An optimizer that has not stepped yet creates its slots here
+ *  (n == 1, iterations alone, sets only the count).  values[0] is any
+ *  numeric scalar; the slots may be float32 or float64 (converted).  A
+ *  wrong count or shape: CK_VALUE_ERROR.  Resuming from restored weights
+ *  gives exactly the steps an uninterrupted optimizer takes (Nadam's
+ *  momentum-schedule product is recomputed from iterations). */
 ck_status ck_optimizer_set_weights(ck_optimizer *opt, int n_vars, ck_tensor *const *vars, int n,
                                    const ck_tensor *const *values);
 
@@ -1458,18 +1531,36 @@ void ck_optimizer_free(ck_optimizer *opt);
  *  epoch. */
 typedef struct ck_metric ck_metric;
 
-/** Creates a metric from a Keras name or config JSON: "accuracy" / "acc",
- *  "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
- *  "top_k_categorical_accuracy", "mse" / "mean_squared_error", "mae" /
- *  "mean_absolute_error", "AUC" / "auc", "Precision" / "precision",
- *  "Recall" / "recall".  "accuracy" stays unresolved until
- *  ck_metric_resolve. */
+/** Creates a metric from a name as compile takes it, or from config JSON.
+ *  Names: "accuracy" / "acc" (any case), "binary_accuracy",
+ *  "categorical_accuracy", "sparse_categorical_accuracy",
+ *  "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy",
+ *  "mse" / "MSE" / "mean_squared_error", "mae" / "MAE" /
+ *  "mean_absolute_error" (a function: the metric is named by the string),
+ *  and the classes "BinaryAccuracy", "CategoricalAccuracy",
+ *  "SparseCategoricalAccuracy", "TopKCategoricalAccuracy",
+ *  "SparseTopKCategoricalAccuracy", "MeanSquaredError",
+ *  "MeanAbsoluteError", "AUC" / "auc", "Precision" / "precision", "Recall" /
+ *  "recall" (named by their Keras default).  Config JSON: {"class_name",
+ *  "config"} (also Keras 3's form with "module") for these classes,
+ *  "Accuracy" (element-wise equality) and "MeanMetricWrapper" with "fn".
+ *  dtype float32 (default) or float64.  AUC: multi_label and label_weights
+ *  are not supported (CK_NOT_IMPLEMENTED).  An unknown name is a
+ *  CK_VALUE_ERROR naming it.  "accuracy" stays unresolved until
+ *  ck_metric_resolve (or the first update, which resolves it from the
+ *  tensors' shapes). */
 ck_status ck_metric_new(ck_metric **out, const char *name_or_json);
 
-/** Keras' choice for "accuracy" / "acc" / "crossentropy": binary when the
- *  loss is binary_crossentropy or the output's last dim is 1, sparse when
- *  the loss is sparse_categorical_crossentropy, else categorical.  `loss`
- *  may be NULL.  No effect on other metrics. */
+/** Keras' choice of function for "accuracy" / "acc".  With both shapes
+ *  known (dims may be -1), tf.keras 2.15's rule: binary when y_pred's last
+ *  dim is 1, sparse when y_true has fewer dims than y_pred or a last dim of
+ *  1 while y_pred's is > 1, else categorical (so a binary_crossentropy
+ *  model with 3 outputs gets categorical_accuracy, as in tf.keras).  When a
+ *  shape is NULL, the loss decides what the shapes cannot: binary for
+ *  binary_crossentropy (y_pred unknown), sparse for
+ *  sparse_categorical_crossentropy.  `loss` and the shapes may be NULL
+ *  (categorical then).  The name stays as given.  No effect on other
+ *  metrics. */
 ck_status ck_metric_resolve(ck_metric *m, const ck_loss *loss, const ck_shape *y_true, const ck_shape *y_pred);
 
 /** The name Keras shows in logs ("accuracy", "auc", "precision"). */
@@ -1480,17 +1571,254 @@ const char *ck_metric_name(const ck_metric *m);
 ck_status ck_metric_update(ck_metric *m, const ck_tensor *y_true, const ck_tensor *y_pred,
                            const ck_tensor *sample_weight);
 
-/** `metric.result()`. */
+/** `metric.result()` (divide_no_nan of float32 totals, as Keras).
+ *  Precision / Recall with several thresholds: the value at the first. */
 double ck_metric_result(const ck_metric *m);
 
 /** `metric.reset_state()`. */
 void ck_metric_reset(ck_metric *m);
 
-/** Config JSON text; ck_free it. */
+/** Config JSON text {"class_name", "config": {"name", "dtype", ...}} as
+ *  tf.keras writes it; a function given by name is a "MeanMetricWrapper"
+ *  with "fn"; an unresolved "accuracy" gives its name as a JSON string.
+ *  ck_free it. */
 ck_status ck_metric_get_config(const ck_metric *m, char **out);
 
 /** Releases a metric; NULL is fine. */
 void ck_metric_free(ck_metric *m);
+
+/* ======================================================================== */
+/* Training: compile, fit, evaluate, callbacks                               */
+/* ======================================================================== */
+/*
+ * The training loop of tf.keras 2.x.  A model is compiled with a loss per
+ * output, an optimizer and metrics; fit runs epochs of shuffled batches:
+ * the forward pass in training mode (Dropout drops, BatchNormalization
+ * uses and updates batch statistics), the total loss (each output's loss
+ * times its loss weight, plus every regularization and add_loss loss), the
+ * backward pass through the whole graph (shared layers and nested models
+ * included; frozen layers and non-trainable weights get no update), one
+ * optimizer step, then each weight's constraint.  After the first step of a
+ * given batch shape a step allocates nothing.
+ */
+#include <stdio.h>
+
+/** Options of ck_model_compile (Keras' model.compile).  Each string is a
+ *  Keras name or config JSON text. */
+typedef struct ck_compile_opts {
+    const char *optimizer;          /**< NULL: "rmsprop" (Keras' default)   */
+    const char *loss;               /**< one loss for every output          */
+    const char *const *losses;      /**< or one per output, in output order
+                                         (NULL entries: the output has no
+                                         loss); used when loss is NULL     */
+    const double *loss_weights;     /**< one per output; NULL: all 1        */
+    const char *const *metrics;     /**< metrics for every output          */
+    int n_metrics;
+} ck_compile_opts;
+
+/** `model.compile(...)`.  Checks everything first (unknown names give
+ *  CK_VALUE_ERROR naming them; a layer class without a backward pass gives
+ *  CK_NOT_IMPLEMENTED naming the layer) and only then replaces an earlier
+ *  compilation.  A model without any loss is a CK_VALUE_ERROR. */
+ck_status ck_model_compile(ck_model *m, const ck_compile_opts *opts);
+
+/** Compiles from Keras' training config JSON: the `training_config`
+ *  attribute of a tf.keras .h5 file or the `compile_config` of a .keras
+ *  archive ({"loss": ..., "metrics": ..., "loss_weights": ...,
+ *  "optimizer_config": ...} or {"optimizer": ..., "loss": ...}). */
+ck_status ck_model_compile_json(ck_model *m, const char *json);
+
+/** 1 once compiled. */
+int ck_model_compiled(const ck_model *m);
+
+/** The optimizer of a compiled model (borrowed; NULL before compile). */
+ck_optimizer *ck_model_optimizer(ck_model *m);
+
+/** The compile configuration as Keras saves it (`training_config`), JSON
+ *  text to ck_free; CK_RUNTIME_ERROR before compile. */
+ck_status ck_model_training_config(const ck_model *m, char **out);
+
+/** Most values one set of logs holds. */
+#define CK_MAX_LOGS 64
+
+/** The logs of a batch, an epoch or an evaluation, in Keras' order: "loss",
+ *  per-output losses ("dense_1_loss") when there are several outputs, the
+ *  metrics ("accuracy", or "dense_1_accuracy" for several outputs), then
+ *  the same with "val_" during fit with validation data. */
+typedef struct ck_logs {
+    int n;
+    char names[CK_MAX_LOGS][64];
+    double values[CK_MAX_LOGS];
+} ck_logs;
+
+/** The value named `name` in `logs`, or NaN if it is not there. */
+double ck_logs_get(const ck_logs *logs, const char *name);
+
+/** A callback: functions called by fit (any may be NULL).  Returning
+ *  anything but CK_OK stops fit with that status. */
+typedef struct ck_callback_fns {
+    ck_status (*on_train_begin)(void *user, ck_model *m);
+    ck_status (*on_epoch_begin)(void *user, ck_model *m, int epoch);
+    ck_status (*on_batch_end)(void *user, ck_model *m, int64_t batch, const ck_logs *logs);
+    ck_status (*on_epoch_end)(void *user, ck_model *m, int epoch, const ck_logs *logs);
+    ck_status (*on_train_end)(void *user, ck_model *m, const ck_logs *logs);
+    void (*destroy)(void *user);    /**< releases `user` with the callback */
+} ck_callback_fns;
+
+/** A callback object (Keras' Callback). */
+typedef struct ck_callback ck_callback;
+
+/** A callback of your own: `fns` is copied; `user` is handed to each
+ *  function and released with fns->destroy (if set) by ck_callback_free. */
+ck_status ck_callback_new(ck_callback **out, const ck_callback_fns *fns, void *user);
+
+/** Releases a callback; NULL is fine. */
+void ck_callback_free(ck_callback *cb);
+
+/** `model.stop_training = True` (from a callback): fit ends after the
+ *  current epoch. */
+void ck_model_stop_training(ck_model *m);
+
+/** keras.callbacks.EarlyStopping options: monitor NULL is "val_loss"; mode
+ *  NULL is "auto" (max for names containing "acc" or "auc", else min);
+ *  patience 0, min_delta 0, baseline when given, restore_best_weights,
+ *  start_from_epoch 0. */
+typedef struct ck_early_stopping_opts {
+    const char *monitor;
+    double min_delta;
+    int patience;
+    const char *mode;
+    ck_opt_double baseline;
+    bool restore_best_weights;
+    int start_from_epoch;
+    ck_opt_int verbose;
+} ck_early_stopping_opts;
+ck_status ck_early_stopping(ck_callback **out, const ck_early_stopping_opts *opts);
+
+/** keras.callbacks.ModelCheckpoint options: filepath (required; Keras'
+ *  "{epoch:02d}" / "{val_loss:.2f}" fields are filled), monitor NULL is
+ *  "val_loss", save_best_only, save_weights_only, mode as EarlyStopping. */
+typedef struct ck_model_checkpoint_opts {
+    const char *filepath;
+    const char *monitor;
+    bool save_best_only;
+    bool save_weights_only;
+    const char *mode;
+    ck_opt_int verbose;
+} ck_model_checkpoint_opts;
+ck_status ck_model_checkpoint(ck_callback **out, const ck_model_checkpoint_opts *opts);
+
+/** keras.callbacks.ReduceLROnPlateau options: monitor NULL "val_loss";
+ *  factor (not given: 0.1; must be < 1), patience (not given: 10),
+ *  min_delta (not given: 1e-4), cooldown 0, min_lr 0, mode as
+ *  EarlyStopping. */
+typedef struct ck_reduce_lr_on_plateau_opts {
+    const char *monitor;
+    ck_opt_double factor;
+    ck_opt_int patience;
+    ck_opt_double min_delta;
+    int cooldown;
+    double min_lr;
+    const char *mode;
+    ck_opt_int verbose;
+} ck_reduce_lr_on_plateau_opts;
+ck_status ck_reduce_lr_on_plateau(ck_callback **out, const ck_reduce_lr_on_plateau_opts *opts);
+
+/** keras.callbacks.LearningRateScheduler: before each epoch the optimizer's
+ *  learning rate becomes schedule(epoch, lr, user). */
+typedef double (*ck_lr_schedule_fn)(int epoch, double lr, void *user);
+ck_status ck_learning_rate_scheduler(ck_callback **out, ck_lr_schedule_fn schedule, void *user);
+
+/** keras.callbacks.CSVLogger: one row per epoch ("epoch" then the logs in
+ *  sorted order, as Keras writes them); separator NULL is ",". */
+ck_status ck_csv_logger(ck_callback **out, const char *filename, const char *separator, bool append);
+
+/** keras.callbacks.TerminateOnNaN: stops training at a NaN or infinite
+ *  batch loss. */
+ck_status ck_terminate_on_nan(ck_callback **out);
+
+/** What fit returns: Keras' History (one value per epoch for each log). */
+typedef struct ck_history ck_history;
+/** Number of epochs recorded. */
+int ck_history_epochs(const ck_history *h);
+/** Number of logs ("loss", "accuracy", "val_loss", ...). */
+int ck_history_count(const ck_history *h);
+/** Name of log i (NULL if out of range). */
+const char *ck_history_name(const ck_history *h, int i);
+/** Value of log `name` at epoch index e (NaN if absent). */
+double ck_history_get(const ck_history *h, const char *name, int e);
+/** Releases a history; NULL is fine. */
+void ck_history_free(ck_history *h);
+
+/** Options of ck_model_fit (model.fit). */
+typedef struct ck_fit_opts {
+    int64_t batch_size;             /**< 0: 32                                */
+    int epochs;                     /**< 0: 1 (the last epoch index + 1)      */
+    ck_opt_int verbose;             /**< not given: 1 (progress bar); 0
+                                         silent; 2 one line per epoch        */
+    bool no_shuffle;                /**< keep the file order (shuffle=False)  */
+    ck_opt_int seed;                /**< shuffling and dropout stream; not
+                                         given: drawn from the global
+                                         generator (ck_set_random_seed)      */
+    double validation_split;        /**< the last fraction of the samples,
+                                         taken before shuffling             */
+    int n_validation_x;             /**< validation_data: inputs and targets */
+    const ck_tensor *const *validation_x;
+    int n_validation_y;
+    const ck_tensor *const *validation_y;
+    const ck_tensor *sample_weight;         /**< (samples,) or NULL          */
+    const double *class_weight;             /**< weight of class id i        */
+    int n_class_weight;
+    int initial_epoch;
+    ck_callback *const *callbacks;
+    int n_callbacks;
+    FILE *progress;                 /**< NULL: stdout, as Keras prints       */
+} ck_fit_opts;
+
+/** `model.fit(x, y, ...)`: x in the order of the model's inputs, y of its
+ *  outputs, all with one number of samples.  The model must be compiled.
+ *  y shapes are checked against the outputs and losses before anything is
+ *  trained.  *history (may be NULL) receives the History.  A NaN loss is not
+ *  an error (add ck_terminate_on_nan); an error from a callback or a step
+ *  stops fit and is returned (the weights keep the steps already taken). */
+ck_status ck_model_fit(ck_model *m, int n_x, const ck_tensor *const *x, int n_y, const ck_tensor *const *y,
+                       const ck_fit_opts *opts, ck_history **history);
+
+/** Fills one batch for ck_model_fit_batches: write up to `capacity` samples
+ *  into x[i] / y[j] (allocated by ckeras with the model's input / output
+ *  shapes and `capacity` rows; y as float32, or int64 for sparse losses)
+ *  and set *rows; 0 rows ends the epoch early.  `sample_weight` is NULL or
+ *  a float32 (capacity,) tensor to fill (it starts as all ones). */
+typedef ck_status (*ck_batch_fn)(void *user, int epoch, int64_t batch, int64_t capacity, ck_tensor *const *x,
+                                 ck_tensor *const *y, ck_tensor *sample_weight, int64_t *rows);
+
+/** fit from a data callback (data larger than memory): steps_per_epoch
+ *  calls of `fn` per epoch (shuffling is the callback's business);
+ *  opts->batch_size is the capacity; validation options are ignored. */
+ck_status ck_model_fit_batches(ck_model *m, ck_batch_fn fn, void *user, int64_t steps_per_epoch,
+                               const ck_fit_opts *opts, ck_history **history);
+
+/** Options of ck_model_evaluate. */
+typedef struct ck_evaluate_opts {
+    int64_t batch_size;             /**< 0: 32 */
+    ck_opt_int verbose;             /**< not given: 1 */
+    const ck_tensor *sample_weight;
+    FILE *progress;                 /**< NULL: stdout */
+} ck_evaluate_opts;
+
+/** `model.evaluate(x, y)`: inference-mode losses and metrics over all
+ *  samples, into *logs ("loss" first). */
+ck_status ck_model_evaluate(ck_model *m, int n_x, const ck_tensor *const *x, int n_y, const ck_tensor *const *y,
+                            const ck_evaluate_opts *opts, ck_logs *logs);
+
+/** `model.train_on_batch(x, y, sample_weight)`: one step on these samples
+ *  (metrics reset first, as Keras' reset_metrics=True); logs may be NULL. */
+ck_status ck_model_train_on_batch(ck_model *m, int n_x, const ck_tensor *const *x, int n_y,
+                                  const ck_tensor *const *y, const ck_tensor *sample_weight, ck_logs *logs);
+
+/** `model.test_on_batch(x, y, sample_weight)`. */
+ck_status ck_model_test_on_batch(ck_model *m, int n_x, const ck_tensor *const *x, int n_y,
+                                 const ck_tensor *const *y, const ck_tensor *sample_weight, ck_logs *logs);
 
 #ifdef __cplusplus
 }

@@ -36,6 +36,14 @@ ck_status ck_act_layer_call(ck_layer *layer, int n, const ck_tensor *const *in, 
     return ck_activation_apply(a->fn, in[0], outs[0]);
 }
 
+ck_status ck_act_layer_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
+                                const ck_tensor *out, const ck_tensor *dout, void *saved, ck_tensor *const *din)
+{
+    (void)ctx, (void)n, (void)saved;
+    if (!din || !din[0]) return CK_OK;
+    return ck_activation_grad(((const ck_act_layer *)layer)->fn, in[0], out, dout, din[0]);
+}
+
 void ck_act_layer_destroy(ck_layer *layer)
 {
     ck_activation_free(((ck_act_layer *)layer)->fn);

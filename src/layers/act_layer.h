@@ -24,12 +24,16 @@ ck_status ck_act_layer_new(const ck_layer_class *cls, const json_t *config, cons
 ck_status ck_act_layer_output_shape(const ck_layer *layer, int n, const ck_shape *in, ck_shape *out);
 ck_status ck_act_layer_call(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *outs);
 void ck_act_layer_destroy(ck_layer *layer);
+/* din = dout * f'(x): the input and output the trainer keeps are all the
+ * derivative needs, so the classes save nothing. */
+ck_status ck_act_layer_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
+                                const ck_tensor *out, const ck_tensor *dout, void *saved, ck_tensor *const *din);
 
 /* The class table entries the four classes share. */
 #define CK_ACT_LAYER_CLASS(name)                                                                        \
     .class_name = (name), .size = sizeof(ck_act_layer), .arity = CK_ONE_INPUT, .supports_masking = 1,   \
     .compute_output_shape = ck_act_layer_output_shape, .call = ck_act_layer_call,                       \
-    .destroy = ck_act_layer_destroy
+    .destroy = ck_act_layer_destroy, .backward = ck_act_layer_backward
 
 /* Copies the CK_LAYER_COMMON_OPTS members of any option struct. */
 #define CK_ACT_COMMON(o)                                                                                \

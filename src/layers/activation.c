@@ -35,6 +35,21 @@ static ck_status activation_call(ck_layer *layer, int n, const ck_tensor *const 
     return ck_activation_apply(a->activation, in[0], outs[0]);
 }
 
+/* Activation keeps nothing: f'(x) comes from the input and output the
+ * trainer keeps (linear, the identity on any dtype, copies dout). */
+static ck_status activation_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
+                                     const ck_tensor *out, const ck_tensor *dout, void *saved, ck_tensor *const *din)
+{
+    const ck_act_fn_layer *a = (const ck_act_fn_layer *)layer;
+    (void)ctx, (void)n, (void)saved;
+    if (!din || !din[0]) return CK_OK;
+    if (ck_activation_is_linear(a->activation)) {
+        ck_arg_copy_data(dout, din[0]);
+        return CK_OK;
+    }
+    return ck_activation_grad(a->activation, in[0], out, dout, din[0]);
+}
+
 static ck_status activation_get_config(const ck_layer *layer, json_t *c)
 {
     return ck_json_set(c, "activation", ck_activation_to_json(((const ck_act_fn_layer *)layer)->activation));
@@ -83,4 +98,5 @@ const ck_layer_class ck_activation_layer_class = {
     .get_config = activation_get_config,
     .from_config = activation_from_config,
     .destroy = activation_destroy,
+    .backward = activation_backward,
 };

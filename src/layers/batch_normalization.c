@@ -2,32 +2,14 @@
  * tf.nn.batch_normalization does: inv = rsqrt(var + eps) * gamma,
  * y = x * inv + (beta - mean * inv), in the layer dtype.  The per-position
  * coefficients live in a buffer made at build and refreshed on each call
- * (set_weights may have changed the weights), so a call allocates nothing. */
+ * (set_weights may have changed the weights), so a call allocates nothing.
+ * Training mode and the backward pass are in batch_normalization_train.c. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "layers/layer_args.h"
+#include "layers/batch_normalization.h"
 
-typedef struct ck_bn_layer {
-    ck_layer base;
-    int naxes, axis_is_list;
-    int axes[CK_MAX_RANK];          /* as given; after build non-negative, as Keras keeps them */
-    double momentum, epsilon;
-    int momentum_is_int, epsilon_is_int;
-    int center, scale;
-    int fused;                      /* -1 None, 0 False, 1 True */
-    ck_initializer *beta_init, *gamma_init, *mean_init, *var_init;
-    ck_regularizer *beta_reg, *gamma_reg;
-    ck_constraint *beta_con, *gamma_con;
-    /* after build */
-    ck_weight *gamma, *beta, *moving_mean, *moving_variance;
-    int rank;
-    int64_t axis_dims[CK_MAX_RANK]; /* dim of each normalised axis */
-    int64_t pstride[CK_MAX_RANK];   /* coefficient stride per input dim (0 off the axes) */
-    int64_t n_params;
-    void *inv, *offset;             /* n_params coefficients each, layer dtype */
-} ck_bn_layer;
 
 typedef struct bn_args {
     int naxes, axis_is_list, axes[CK_MAX_RANK];
@@ -444,4 +426,7 @@ const ck_layer_class ck_batch_normalization_class = {
     .get_config = bn_get_config,
     .from_config = bn_from_config,
     .destroy = bn_destroy,
+    .saved_bytes = ck_bn_saved_bytes,
+    .train_call = ck_bn_train_call,
+    .backward = ck_bn_backward,
 };

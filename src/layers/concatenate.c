@@ -114,6 +114,34 @@ static ck_status concatenate_call(ck_layer *layer, int n, const ck_tensor *const
     return CK_OK;
 }
 
+/* The gradient of concat_into: each input's blocks are copied back out of
+ * dout (inputs with no din entry are skipped over). */
+static ck_status concatenate_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
+                                      const ck_tensor *out, const ck_tensor *dout, void *saved,
+                                      ck_tensor *const *din)
+{
+    const ck_concatenate_layer *c = (const ck_concatenate_layer *)layer;
+    (void)ctx, (void)saved;
+    if (!din) return CK_OK;
+    int axis = resolve(c->axis, in[0]->rank);
+    size_t es = ck_dtype_size(dout->dtype);
+    int64_t outer = 1;
+    for (int d = 0; d < axis; d++) outer *= out->shape[d];
+    size_t block[CK_MAX_LAYER_INPUTS];
+    for (int i = 0; i < n; i++) {
+        int64_t b = 1;
+        for (int d = axis; d < in[i]->rank; d++) b *= in[i]->shape[d];
+        block[i] = (size_t)b * es;
+    }
+    const char *src = dout->data;
+    for (int64_t o = 0; o < outer; o++)
+        for (int i = 0; i < n; i++) {
+            if (din[i] && block[i]) memcpy((char *)din[i]->data + (size_t)o * block[i], src, block[i]);
+            src += block[i];
+        }
+    return CK_OK;
+}
+
 /* Concatenate.compute_mask: widen each mask to its input's rank (ones for
  * a missing mask, a trailing axis for a mask one rank short), concatenate
  * along the layer's axis, then AND over the last axis. */
@@ -217,6 +245,7 @@ const ck_layer_class ck_concatenate_class = {
     .call = concatenate_call,
     .compute_output_shape = concatenate_output_shape,
     .compute_mask = concatenate_mask,
+    .backward = concatenate_backward,
     .get_config = concatenate_get_config,
     .from_config = concatenate_from_config,
 };

@@ -4,39 +4,16 @@
  * bounded scratch buffer, a chunk of output positions at a time, and each
  * chunk is one GEMM against the kernel viewed as a (kh*kw*C, filters)
  * matrix, accumulating onto the bias pre-filled in the output.  A 1x1
- * kernel with stride 1 needs no unrolling: the input is the matrix. */
+ * kernel with stride 1 needs no unrolling: the input is the matrix.  The
+ * training hooks are in conv2d_grad.c. */
 #include <cblas.h>
 #include <string.h>
 
-#include "layers/conv_utils.h"
-#include "layers/kernel_params.h"
-
-/* Elements of im2col scratch per chunk (4 MiB of float32): large enough
- * for BLAS to run at full speed, small enough for any image size. */
-#define CONV_SCRATCH_ELEMS ((int64_t)1 << 20)
-
-typedef struct ck_conv2d_layer {
-    ck_layer base;
-    int64_t filters, groups;
-    int64_t kernel_size[2], strides[2], dilation[2];
-    int same, channels_first, use_bias;
-    int64_t in_channels; /* known once built */
-    ck_kernel_params params;
-    ck_weight *kernel, *bias;
-} ck_conv2d_layer;
+#include "layers/conv2d.h"
 
 static void conv2d_destroy(ck_layer *layer)
 {
     ck_kernel_params_free(&((ck_conv2d_layer *)layer)->params);
-}
-
-/* Axes of rows, cols and channels for an input of rank r (rank >= 4; the
- * dims before them are batch dims). */
-static void conv_axes(int channels_first, int r, int *hi, int *wi, int *ci)
-{
-    *hi = channels_first ? r - 2 : r - 3;
-    *wi = *hi + 1;
-    *ci = channels_first ? r - 3 : r - 1;
 }
 
 static ck_status conv2d_output_shape(const ck_layer *layer, int n, const ck_shape *in, ck_shape *out)
@@ -50,7 +27,7 @@ static ck_status conv2d_output_shape(const ck_layer *layer, int n, const ck_shap
                         "min_ndim=4, found ndim=%d. Full shape received: %s", layer->name, s->rank,
                         ck_shape_fmt(buf, sizeof buf, s));
     int hi, wi, ci;
-    conv_axes(c->channels_first, s->rank, &hi, &wi, &ci);
+    ck_conv2d_axes(c->channels_first, s->rank, &hi, &wi, &ci);
     /* The channels_first half of Keras' InputSpec(axes={-3: C}); the
      * channels_last half is the base's last-dim check. */
     if (layer->built && s->dims[ci] >= 0 && s->dims[ci] != c->in_channels)
@@ -77,7 +54,7 @@ static ck_status conv2d_build(ck_layer *layer, int n, const ck_shape *shapes)
     const ck_shape *s = &shapes[0];
     char buf[160];
     int hi, wi, ci;
-    conv_axes(c->channels_first, s->rank, &hi, &wi, &ci);
+    ck_conv2d_axes(c->channels_first, s->rank, &hi, &wi, &ci);
     int64_t channels = s->dims[ci];
     if (channels < 0)
         return ck_error(CK_VALUE_ERROR, "The channel dimension of the inputs should be defined. The input_shape "
@@ -101,12 +78,6 @@ static ck_status conv2d_build(ck_layer *layer, int n, const ck_shape *shapes)
 
 /* ---- forward pass ------------------------------------------------------------ */
 
-typedef struct conv_geom {
-    int64_t batch, h, w, c, oh, ow, f;
-    int64_t kh, kw, sh, sw, dh, dw, ph, pw;
-    size_t es;
-} conv_geom;
-
 /* Copies one element of es (4 or 8) bytes; the constant sizes let the
  * compiler turn memcpy into a move. */
 static inline void copy_elem(char *d, const char *s, size_t es)
@@ -117,7 +88,7 @@ static inline void copy_elem(char *d, const char *s, size_t es)
 
 /* channels_last: rows r = positions p0 + r of the flattened (batch, oh, ow)
  * grid, each row (kh, kw, C) in the kernel's order; outside the input is 0. */
-static void im2col_last(const conv_geom *g, const char *x, char *cols, int64_t p0, int64_t np)
+void ck_conv2d_im2col_last(const ck_conv_geom *g, const char *x, char *cols, int64_t p0, int64_t np)
 {
     const size_t es = g->es, cbytes = (size_t)g->c * es;
     const int64_t plane = g->oh * g->ow;
@@ -141,7 +112,7 @@ static void im2col_last(const conv_geom *g, const char *x, char *cols, int64_t p
 
 /* channels_first, one image xb (C, h, w): column r = position p0 + r of
  * the (oh, ow) grid, row (ky * kw + kx) * C + c as in the kernel. */
-static void im2col_first(const conv_geom *g, const char *xb, char *cols, int64_t p0, int64_t np)
+void ck_conv2d_im2col_first(const ck_conv_geom *g, const char *xb, char *cols, int64_t p0, int64_t np)
 {
     const size_t es = g->es;
     for (int64_t ky = 0; ky < g->kh; ky++)
@@ -160,21 +131,20 @@ static void im2col_first(const conv_geom *g, const char *xb, char *cols, int64_t
             }
 }
 
-/* C = op(A) . B + beta C, row-major; op(A) = A^T when trans_a. */
-static void gemm(ck_dtype dt, int trans_a, int64_t m, int64_t n, int64_t k, const void *a, int64_t lda,
+void ck_conv2d_gemm(ck_dtype dt, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const void *a, int64_t lda,
                  const void *b, int64_t ldb, double beta, void *c, int64_t ldc)
 {
-    CBLAS_TRANSPOSE ta = trans_a ? CblasTrans : CblasNoTrans;
+    CBLAS_TRANSPOSE ta = trans_a ? CblasTrans : CblasNoTrans, tb = trans_b ? CblasTrans : CblasNoTrans;
     if (dt == CK_FLOAT32)
-        cblas_sgemm(CblasRowMajor, ta, CblasNoTrans, (int)m, (int)n, (int)k, 1.0f, a, (int)lda, b, (int)ldb,
+        cblas_sgemm(CblasRowMajor, ta, tb, (int)m, (int)n, (int)k, 1.0f, a, (int)lda, b, (int)ldb,
                     (float)beta, c, (int)ldc);
     else
-        cblas_dgemm(CblasRowMajor, ta, CblasNoTrans, (int)m, (int)n, (int)k, 1.0, a, (int)lda, b, (int)ldb, beta, c,
+        cblas_dgemm(CblasRowMajor, ta, tb, (int)m, (int)n, (int)k, 1.0, a, (int)lda, b, (int)ldb, beta, c,
                     (int)ldc);
 }
 
 /* The output before the GEMMs: the bias broadcast over the positions. */
-static void fill_bias(const conv_geom *g, int channels_first, const void *bias, char *out)
+static void fill_bias(const ck_conv_geom *g, int channels_first, const void *bias, char *out)
 {
     const size_t es = g->es, fbytes = (size_t)g->f * es;
     const int64_t plane = g->oh * g->ow;
@@ -190,74 +160,80 @@ static void fill_bias(const conv_geom *g, int channels_first, const void *bias, 
         }
 }
 
+int64_t ck_conv2d_chunk(const ck_conv_geom *g, int channels_first)
+{
+    const int64_t k = g->kh * g->kw * g->c, limit = channels_first ? g->oh * g->ow : g->batch * g->oh * g->ow;
+    int64_t chunk = k > 0 ? CK_CONV_SCRATCH_ELEMS / k : 1;
+    if (chunk < 1) chunk = 1;
+    if (chunk > limit) chunk = limit;
+    return chunk;
+}
+
+int ck_conv2d_is_direct(const ck_conv_geom *g)
+{
+    return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1;
+}
+
 /* The convolution proper, onto an output holding the bias (beta 1) or
- * garbage (beta 0). */
-static ck_status convolve(const ck_conv2d_layer *c, const conv_geom *g, ck_dtype dt, const char *x,
-                          const void *kern, char *out, double beta)
+ * garbage (beta 0); `cols` holds ck_conv2d_chunk rows of k elements. */
+static void convolve(const ck_conv2d_layer *c, const ck_conv_geom *g, ck_dtype dt, const char *x, const void *kern,
+                     char *out, double beta, char *cols)
 {
     const size_t es = g->es;
-    const int64_t k = g->kh * g->kw * g->c, plane = g->oh * g->ow;
-    const int direct = g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1;
+    const int64_t k = g->kh * g->kw * g->c, plane = g->oh * g->ow, chunk = ck_conv2d_chunk(g, c->channels_first);
+    const int direct = ck_conv2d_is_direct(g);
     if (!c->channels_first) {
         if (direct) {
-            gemm(dt, 0, g->batch * plane, g->f, k, x, k, kern, g->f, beta, out, g->f);
-            return CK_OK;
+            ck_conv2d_gemm(dt, 0, 0, g->batch * plane, g->f, k, x, k, kern, g->f, beta, out, g->f);
+            return;
         }
-        int64_t total = g->batch * plane, chunk = CONV_SCRATCH_ELEMS / k;
-        if (chunk < 1) chunk = 1;
-        if (chunk > total) chunk = total;
-        char *cols = ck_malloc((size_t)(chunk * k) * es);
-        if (!cols) return ck_oom("the Conv2D im2col buffer");
+        const int64_t total = g->batch * plane;
         for (int64_t p0 = 0; p0 < total; p0 += chunk) {
             int64_t np = total - p0 < chunk ? total - p0 : chunk;
-            im2col_last(g, x, cols, p0, np);
-            gemm(dt, 0, np, g->f, k, cols, k, kern, g->f, beta, out + (size_t)(p0 * g->f) * es, g->f);
+            ck_conv2d_im2col_last(g, x, cols, p0, np);
+            ck_conv2d_gemm(dt, 0, 0, np, g->f, k, cols, k, kern, g->f, beta, out + (size_t)(p0 * g->f) * es, g->f);
         }
-        ck_free(cols);
-        return CK_OK;
+        return;
     }
     const size_t in_image = (size_t)(g->c * g->h * g->w) * es, out_image = (size_t)(g->f * plane) * es;
     if (direct) {
         for (int64_t b = 0; b < g->batch; b++)
-            gemm(dt, 1, g->f, plane, k, kern, g->f, x + (size_t)b * in_image, plane, beta, out + (size_t)b * out_image,
-                 plane);
-        return CK_OK;
+            ck_conv2d_gemm(dt, 1, 0, g->f, plane, k, kern, g->f, x + (size_t)b * in_image, plane, beta,
+                           out + (size_t)b * out_image, plane);
+        return;
     }
-    int64_t chunk = CONV_SCRATCH_ELEMS / k;
-    if (chunk < 1) chunk = 1;
-    if (chunk > plane) chunk = plane;
-    char *cols = ck_malloc((size_t)(chunk * k) * es);
-    if (!cols) return ck_oom("the Conv2D im2col buffer");
     for (int64_t b = 0; b < g->batch; b++)
         for (int64_t p0 = 0; p0 < plane; p0 += chunk) {
             int64_t np = plane - p0 < chunk ? plane - p0 : chunk;
-            im2col_first(g, x + (size_t)b * in_image, cols, p0, np);
-            gemm(dt, 1, g->f, np, k, kern, g->f, cols, np, beta, out + (size_t)b * out_image + (size_t)p0 * es, plane);
+            ck_conv2d_im2col_first(g, x + (size_t)b * in_image, cols, p0, np);
+            ck_conv2d_gemm(dt, 1, 0, g->f, np, k, kern, g->f, cols, np, beta,
+                           out + (size_t)b * out_image + (size_t)p0 * es, plane);
         }
-    ck_free(cols);
-    return CK_OK;
 }
 
-static ck_status conv2d_call(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *outs)
+ck_conv_geom ck_conv2d_geometry(const ck_conv2d_layer *c, const ck_shape *in, const ck_shape *out, ck_dtype dt)
 {
-    ck_conv2d_layer *c = (ck_conv2d_layer *)layer;
-    const ck_tensor *x = in[0];
-    ck_tensor *out = outs[0];
-    (void)n;
-    int r = x->rank, hi, wi, ci;
-    conv_axes(c->channels_first, r, &hi, &wi, &ci);
-    conv_geom g = {.batch = 1, .h = x->shape[hi], .w = x->shape[wi], .c = x->shape[ci], .oh = out->shape[hi],
-                   .ow = out->shape[wi], .f = c->filters, .kh = c->kernel_size[0], .kw = c->kernel_size[1],
-                   .sh = c->strides[0], .sw = c->strides[1], .dh = c->dilation[0], .dw = c->dilation[1],
-                   .es = ck_dtype_size(out->dtype)};
-    for (int i = 0; i < r - 3; i++) g.batch *= x->shape[i];
+    int r = in->rank, hi, wi, ci;
+    ck_conv2d_axes(c->channels_first, r, &hi, &wi, &ci);
+    ck_conv_geom g = {.batch = 1, .h = in->dims[hi], .w = in->dims[wi], .c = in->dims[ci], .oh = out->dims[hi],
+                      .ow = out->dims[wi], .f = c->filters, .kh = c->kernel_size[0], .kw = c->kernel_size[1],
+                      .sh = c->strides[0], .sw = c->strides[1], .dh = c->dilation[0], .dw = c->dilation[1],
+                      .es = ck_dtype_size(dt)};
+    for (int i = 0; i < r - 3; i++) g.batch *= in->dims[i];
     g.ph = ck_conv_pad_before(g.h, g.oh, g.kh, c->same, g.sh, g.dh);
     g.pw = ck_conv_pad_before(g.w, g.ow, g.kw, c->same, g.sw, g.dw);
+    return g;
+}
+
+ck_status ck_conv2d_preactivation(const ck_conv2d_layer *c, const ck_tensor *x, ck_tensor *out, void *scratch)
+{
+    ck_shape is = ck_tensor_shape(x), os = ck_tensor_shape(out);
+    ck_conv_geom g = ck_conv2d_geometry(c, &is, &os, out->dtype);
     if (out->size == 0) return CK_OK;
     const int64_t k = g.kh * g.kw * g.c, plane = g.oh * g.ow;
     /* Every BLAS dimension and leading dimension must fit an int. */
     if (k > INT32_MAX || g.f > INT32_MAX || plane > INT32_MAX || (!c->channels_first && g.batch * plane > INT32_MAX))
-        return ck_error(CK_VALUE_ERROR, "Conv2D \"%s\": dims exceed the BLAS int range", layer->name);
+        return ck_error(CK_VALUE_ERROR, "Conv2D \"%s\": dims exceed the BLAS int range", c->base.name);
     double beta = 0.0;
     if (c->bias) {
         fill_bias(&g, c->channels_first, c->bias->value->data, out->data);
@@ -265,11 +241,28 @@ static ck_status conv2d_call(ck_layer *layer, int n, const ck_tensor *const *in,
     }
     if (k == 0) {
         if (!c->bias) memset(out->data, 0, (size_t)out->size * g.es);
-    } else {
-        CK_TRY(convolve(c, &g, out->dtype, x->data, c->kernel->value->data, out->data, beta));
+        return CK_OK;
     }
+    char *cols = scratch;
+    if (!cols && !ck_conv2d_is_direct(&g)) {
+        cols = ck_malloc((size_t)(ck_conv2d_chunk(&g, c->channels_first) * k) * g.es);
+        if (!cols) return ck_oom("the Conv2D im2col buffer");
+    }
+    convolve(c, &g, out->dtype, x->data, c->kernel->value->data, out->data, beta, cols);
+    if (cols != scratch) ck_free(cols);
+    return CK_OK;
+}
 
-    int64_t cols = out->shape[r - 1];
+static ck_status conv2d_call(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *outs)
+{
+    ck_conv2d_layer *c = (ck_conv2d_layer *)layer;
+    ck_tensor *out = outs[0];
+    (void)n;
+    if (out->size == 0) return CK_OK;
+    CK_TRY(ck_conv2d_preactivation(c, in[0], out, NULL));
+    /* Keras applies the activation along the last axis whatever the data
+     * format (softmax of a channels_first output runs over its columns). */
+    int64_t cols = out->shape[out->rank - 1];
     return ck_kernel_params_activate(&c->params, out->dtype, out->data, out->size / cols, cols);
 }
 
@@ -457,6 +450,9 @@ const ck_layer_class ck_conv2d_class = {
     .get_config = conv2d_get_config,
     .from_config = conv2d_from_config,
     .destroy = conv2d_destroy,
+    .saved_bytes = ck_conv2d_saved_bytes,
+    .train_call = ck_conv2d_train_call,
+    .backward = ck_conv2d_backward,
 };
 
 /* Keras 1's class name (tf.keras keeps `Convolution2D = Conv2D`): its

@@ -54,17 +54,11 @@ static ck_status dense_output_shape(const ck_layer *layer, int n, const ck_shape
     return CK_OK;
 }
 
-static ck_status dense_call(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *outs)
+/* z = inputs . kernel + bias into `out`: one product for all leading
+ * positions (the last axis is contracted), then the bias in place. */
+static void dense_affine(const ck_dense_layer *d, const ck_tensor *x, ck_tensor *out, int64_t rows)
 {
-    ck_dense_layer *d = (ck_dense_layer *)layer;
-    const ck_tensor *x = in[0];
-    ck_tensor *out = outs[0];
-    (void)n;
     int64_t k = x->shape[x->rank - 1], units = d->units;
-    int64_t rows = units > 0 ? out->size / units : 0;
-    if (out->size == 0) return CK_OK;
-    /* One product for all leading positions (the last axis is contracted),
-     * then the bias added in place and the activation applied in place. */
     const void *kern = d->kernel->value->data;
     if (out->dtype == CK_FLOAT32) {
         float *o = out->data;
@@ -83,7 +77,89 @@ static ck_status dense_call(ck_layer *layer, int n, const ck_tensor *const *in, 
                 for (int64_t u = 0; u < units; u++) o[u] += b[u];
         }
     }
-    return ck_kernel_params_activate(&d->params, out->dtype, out->data, rows, units);
+}
+
+static ck_status dense_call(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *outs)
+{
+    ck_dense_layer *d = (ck_dense_layer *)layer;
+    ck_tensor *out = outs[0];
+    (void)n;
+    int64_t rows = d->units > 0 ? out->size / d->units : 0;
+    if (out->size == 0) return CK_OK;
+    dense_affine(d, in[0], out, rows);
+    return ck_kernel_params_activate(&d->params, out->dtype, out->data, rows, d->units);
+}
+
+/* ---- training: saved = [z if the activation's derivative needs it]
+ *      [dz unless the activation is linear] ---- */
+
+static int dense_keeps_z(const ck_dense_layer *d)
+{
+    return !ck_activation_is_linear(d->params.activation) && ck_activation_grad_needs_input(d->params.activation);
+}
+
+static size_t dense_saved_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out)
+{
+    const ck_dense_layer *d = (const ck_dense_layer *)layer;
+    (void)n, (void)in;
+    if (ck_activation_is_linear(d->params.activation)) return 0;
+    size_t count = 1;
+    for (int i = 0; i < out->rank; i++) count *= (size_t)out->dims[i];
+    return count * ck_dtype_size(layer->dtype) * (dense_keeps_z(d) ? 2 : 1);
+}
+
+static ck_status dense_train_call(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
+                                  ck_tensor *const *outs, void *saved)
+{
+    ck_dense_layer *d = (ck_dense_layer *)layer;
+    ck_tensor *out = outs[0];
+    (void)ctx, (void)n;
+    int64_t rows = out->size / d->units;
+    if (out->size == 0) return CK_OK;
+    dense_affine(d, in[0], out, rows);
+    if (dense_keeps_z(d)) memcpy(saved, out->data, (size_t)out->size * ck_dtype_size(out->dtype));
+    return ck_kernel_params_activate(&d->params, out->dtype, out->data, rows, d->units);
+}
+
+/* Given dz (rows, units): kernel.grad += x^T dz, bias.grad += sum_rows dz,
+ * dx = dz kernel^T. */
+static ck_status dense_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
+                                const ck_tensor *out, const ck_tensor *dout, void *saved, ck_tensor *const *din)
+{
+    ck_dense_layer *d = (ck_dense_layer *)layer;
+    const ck_tensor *x = in[0];
+    (void)ctx, (void)n;
+    int64_t units = d->units, k = x->shape[x->rank - 1], rows = out->size / units;
+    size_t bytes = (size_t)out->size * ck_dtype_size(out->dtype);
+    const void *dz = dout->data;
+    if (!ck_activation_is_linear(d->params.activation)) {
+        const void *z = dense_keeps_z(d) ? saved : NULL;
+        void *buf = dense_keeps_z(d) ? (char *)saved + bytes : saved;
+        CK_TRY(ck_activation_grad_rows(d->params.activation, out->dtype, z, out->data, dout->data, buf, rows,
+                                       units));
+        dz = buf;
+    }
+    ck_tensor *kg = d->kernel->grad, *bg = d->bias ? d->bias->grad : NULL, *dx = din ? din[0] : NULL;
+    if (out->dtype == CK_FLOAT32) {
+        if (kg) ck_gemm_tn_f32(k, units, rows, x->data, dz, 1.0f, kg->data);
+        if (bg) {
+            float *g = bg->data;
+            const float *p = dz;
+            for (int64_t r = 0; r < rows; r++, p += units)
+                for (int64_t u = 0; u < units; u++) g[u] += p[u];
+        }
+        if (dx) ck_gemm_nt_f32(rows, k, units, dz, d->kernel->value->data, 0.0f, dx->data);
+    } else {
+        if (kg) ck_gemm_tn_f64(k, units, rows, x->data, dz, 1.0, kg->data);
+        if (bg) {
+            double *g = bg->data;
+            const double *p = dz;
+            for (int64_t r = 0; r < rows; r++, p += units)
+                for (int64_t u = 0; u < units; u++) g[u] += p[u];
+        }
+        if (dx) ck_gemm_nt_f64(rows, k, units, dz, d->kernel->value->data, 0.0, dx->data);
+    }
+    return CK_OK;
 }
 
 static ck_status dense_get_config(const ck_layer *layer, json_t *c)
@@ -181,4 +257,7 @@ const ck_layer_class ck_dense_class = {
     .get_config = dense_get_config,
     .from_config = dense_from_config,
     .destroy = dense_destroy,
+    .saved_bytes = dense_saved_bytes,
+    .train_call = dense_train_call,
+    .backward = dense_backward,
 };

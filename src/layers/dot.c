@@ -5,11 +5,7 @@
 
 #include "layers/layer.h"
 
-typedef struct ck_dot_layer {
-    ck_layer base;
-    ck_axes axes;   /* count 1: an int, count 2: a pair, as given */
-    int normalize;
-} ck_dot_layer;
+#include "layers/dot.h"
 
 /* Python's a % r for r > 0 (the result has the sign of r). */
 static int py_mod(int a, int r) { return ((a % r) + r) % r; }
@@ -104,22 +100,25 @@ static ck_status dot_mask(const ck_layer *layer, int n, const ck_tensor *const *
     return CK_OK;
 }
 
+/* At call time the actual ranks resolve negative axes (modulo), so an
+ * axis that lands on 0 reaches batch_dot's axis-0 error, as in Keras. */
+ck_axes ck_dot_call_axes(const ck_dot_layer *d, int xr, int yr)
+{
+    if (d->axes.count == 1) {
+        int a = d->axes.axes[0];
+        return a < 0 ? CK_AXES2(py_mod(a, xr), py_mod(a, yr)) : CK_AXES2(a, a);
+    }
+    int a0 = d->axes.axes[0], a1 = d->axes.axes[1];
+    return CK_AXES2(a0 < 0 ? py_mod(a0, xr) : a0, a1 < 0 ? py_mod(a1, yr) : a1);
+}
+
 static ck_status dot_call(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *outs)
 {
     const ck_dot_layer *d = (const ck_dot_layer *)layer;
     (void)n;
     const ck_tensor *x = in[0], *y = in[1];
     int xr = x->rank, yr = y->rank;
-    ck_axes ax;
-    /* At call time the actual ranks resolve negative axes (modulo), so an
-     * axis that lands on 0 reaches batch_dot's axis-0 error, as in Keras. */
-    if (d->axes.count == 1) {
-        int a = d->axes.axes[0];
-        ax = a < 0 ? CK_AXES2(py_mod(a, xr), py_mod(a, yr)) : CK_AXES2(a, a);
-    } else {
-        int a0 = d->axes.axes[0], a1 = d->axes.axes[1];
-        ax = CK_AXES2(a0 < 0 ? py_mod(a0, xr) : a0, a1 < 0 ? py_mod(a1, yr) : a1);
-    }
+    ck_axes ax = ck_dot_call_axes(d, xr, yr);
     if (!d->normalize) return ck_batch_dot_into(x, y, ax, outs[0]);
     if (!ck_dtype_is_floating(x->dtype) || !ck_dtype_is_floating(y->dtype))
         return ck_error(CK_TYPE_ERROR, "Dot layer \"%s\": normalize=True needs floating inputs, got %s and %s",
@@ -227,4 +226,7 @@ const ck_layer_class ck_dot_class = {
     .compute_mask = dot_mask,
     .get_config = dot_get_config,
     .from_config = dot_from_config,
+    .saved_bytes = ck_dot_saved_bytes,
+    .train_call = ck_dot_train_call,
+    .backward = ck_dot_backward,
 };

@@ -1,5 +1,9 @@
-/* keras.layers.Dropout: the identity at inference (there is no training
- * mode in ckeras); rate, noise_shape and seed are kept for get_config. */
+/* keras.layers.Dropout: the identity at inference; in training (tf.nn.dropout
+ * as tf.keras 2.x calls it) each mask element is kept when a uniform draw is
+ * >= rate, and kept values are scaled by 1 / (1 - rate).  The mask (0 or the
+ * scale, one value per noise element) stays in `saved` for backward.  The
+ * draws come from the trainer's stream, so TF's exact values cannot match;
+ * the `seed` argument is kept only for get_config. */
 #include "layers/dropout.h"
 
 ck_status ck_dropout_output_shape(const ck_layer *layer, int n, const ck_shape *in, ck_shape *out)
@@ -13,6 +17,128 @@ ck_status ck_dropout_call(ck_layer *layer, int n, const ck_tensor *const *in, ck
 {
     (void)layer, (void)n;
     ck_arg_copy_data(in[0], outs[0]);
+    return CK_OK;
+}
+
+ck_status ck_dropout_noise_shape(const ck_dropout_layer *d, const ck_shape *in, ck_shape *noise)
+{
+    char a[128], b[128];
+    if (!d->has_noise_shape) {
+        *noise = *in;
+        return CK_OK;
+    }
+    ck_shape ns = d->noise_shape;
+    /* Dropout._get_noise_shape counts noise_shape's entries from the first
+     * dim; a mask of another rank would broadcast from the last one, which
+     * TF only accepts by accident of equal dims: ask for the input's rank. */
+    int ok = ns.rank == in->rank;
+    for (int i = 0; ok && i < ns.rank; i++) {
+        if (ns.dims[i] < 0) ns.dims[i] = in->dims[i];
+        ok = ns.dims[i] == 1 || ns.dims[i] == in->dims[i];
+    }
+    if (!ok)
+        return ck_error(CK_VALUE_ERROR, "%s layer \"%s\": noise_shape %s does not broadcast to the input shape %s "
+                        "(it needs the input's rank, each dim 1, None or the input's)",
+                        d->base.cls->class_name, d->base.name, ck_shape_fmt(a, sizeof a, &d->noise_shape),
+                        ck_shape_fmt(b, sizeof b, in));
+    *noise = ns;
+    return CK_OK;
+}
+
+size_t ck_dropout_saved_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out)
+{
+    ck_shape noise;
+    (void)n, (void)out;
+    /* A bad noise_shape saves nothing; the training call then reports it. */
+    if (ck_dropout_noise_shape((const ck_dropout_layer *)layer, &in[0], &noise) != CK_OK) return 0;
+    size_t count = 1;
+    for (int i = 0; i < noise.rank; i++) count *= (size_t)(noise.dims[i] > 0 ? noise.dims[i] : 0);
+    return count * ck_dtype_size(layer->dtype);
+}
+
+void ck_dropout_mask_strides(const ck_tensor *x, const ck_shape *noise, int64_t nstride[CK_MAX_RANK])
+{
+    int64_t stride = 1;
+    for (int d = x->rank - 1; d >= 0; d--) {
+        nstride[d] = noise->dims[d] == 1 ? 0 : stride;
+        stride *= noise->dims[d];
+    }
+}
+
+/* y = where(keep, x * scale, 0) with the mask m = keep ? scale : 0 drawn
+ * first, in the mask's row-major order: a dropped value is 0 even where x
+ * is inf or NaN, as with TF's where. */
+#define DROPOUT_FORWARD(T)                                                           \
+    do {                                                                             \
+        T *m = saved, scale = (T)(1.0 / (1.0 - d->rate));                            \
+        for (int64_t j = 0; j < count; j++) m[j] = ck_rng_uniform(ctx->rng) >= d->rate ? scale : (T)0; \
+        const T *xs = x->data;                                                       \
+        T *ys = out->data;                                                           \
+        CK_DROPOUT_EACH(x, nstride, same, ys[i] = m[p] != 0 ? xs[i] * m[p] : (T)0);  \
+    } while (0)
+
+/* 1 when the call drops (tf.keras returns the inputs for rate 0, or at
+ * inference). */
+static int dropout_active(const ck_dropout_layer *d, const ck_train_ctx *ctx)
+{
+    return ctx && ctx->training && d->rate != 0;
+}
+
+static ck_status dropout_train_call(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
+                                    ck_tensor *const *outs, void *saved)
+{
+    const ck_dropout_layer *d = (const ck_dropout_layer *)layer;
+    const ck_tensor *x = in[0];
+    ck_tensor *out = outs[0];
+    char buf[32];
+    (void)n;
+    if (!dropout_active(d, ctx)) return ck_dropout_call(layer, n, in, outs);
+    if (!ck_dtype_is_floating(x->dtype))
+        return ck_error(CK_VALUE_ERROR, "Dropout layer \"%s\": `x.dtype` must be a floating point tensor as `x` will "
+                        "be scaled. Received: x_dtype=%s", layer->name, ck_dtype_name(x->dtype));
+    if (d->rate >= 1)
+        return ck_error(CK_VALUE_ERROR, "`rate` must be a scalar tensor or a float in the range [0, 1). Received: "
+                        "rate=%s (Dropout layer \"%s\" in training)", ck_float_repr(d->rate, buf, sizeof buf),
+                        layer->name);
+    if (!ctx->rng) return ck_error(CK_VALUE_ERROR, "Dropout layer \"%s\": training needs a random stream", layer->name);
+    ck_shape xs = ck_tensor_shape(x), noise;
+    CK_TRY(ck_dropout_noise_shape(d, &xs, &noise));
+    int64_t count = 1, nstride[CK_MAX_RANK];
+    for (int i = 0; i < noise.rank; i++) count *= noise.dims[i];
+    int same = count == x->size;
+    ck_dropout_mask_strides(x, &noise, nstride);
+    if (x->dtype == CK_FLOAT32) DROPOUT_FORWARD(float);
+    else DROPOUT_FORWARD(double);
+    return CK_OK;
+}
+
+/* dx = dy * m, the mask broadcast as in the forward pass. */
+#define DROPOUT_BACKWARD(T)                                                          \
+    do {                                                                             \
+        const T *m = saved, *dys = dout->data;                                       \
+        T *dxs = dx->data;                                                           \
+        CK_DROPOUT_EACH(dx, nstride, same, dxs[i] = m[p] != 0 ? dys[i] * m[p] : (T)0); \
+    } while (0)
+
+static ck_status dropout_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
+                                  const ck_tensor *out, const ck_tensor *dout, void *saved, ck_tensor *const *din)
+{
+    const ck_dropout_layer *d = (const ck_dropout_layer *)layer;
+    ck_tensor *dx = din ? din[0] : NULL;
+    (void)n, (void)out;
+    if (!dx) return CK_OK;
+    if (!dropout_active(d, ctx)) {
+        ck_arg_copy_data(dout, dx);
+        return CK_OK;
+    }
+    ck_shape xs = ck_tensor_shape(in[0]), noise;
+    CK_TRY(ck_dropout_noise_shape(d, &xs, &noise));
+    int64_t count = 1, nstride[CK_MAX_RANK];
+    for (int i = 0; i < noise.rank; i++) count *= noise.dims[i];
+    int same = count == dx->size;
+    ck_dropout_mask_strides(dx, &noise, nstride);
+    if (dx->dtype == CK_FLOAT32) DROPOUT_BACKWARD(float);
+    else DROPOUT_BACKWARD(double);
     return CK_OK;
 }
 
@@ -107,4 +233,7 @@ const ck_layer_class ck_dropout_class = {
     .call = ck_dropout_call,
     .get_config = dropout_get_config,
     .from_config = dropout_from_config,
+    .saved_bytes = ck_dropout_saved_bytes,
+    .train_call = dropout_train_call,
+    .backward = dropout_backward,
 };

@@ -175,6 +175,34 @@ static ck_status embedding_call(ck_layer *layer, int n, const ck_tensor *const *
     return CK_OK;
 }
 
+/* Scatter-add of dout's rows into the embeddings' gradient (a repeated
+ * index adds up, as TF's IndexedSlices do).  The indices have no gradient
+ * (TF's cast to int32 stops it): a din given for float indices gets zeros. */
+static ck_status embedding_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
+                                    const ck_tensor *out, const ck_tensor *dout, void *saved, ck_tensor *const *din)
+{
+    const ck_embedding_layer *e = (const ck_embedding_layer *)layer;
+    const ck_tensor *x = in[0];
+    ck_tensor *g = e->embeddings->grad;
+    (void)ctx, (void)n, (void)out, (void)saved;
+    if (din && din[0]) memset(din[0]->data, 0, (size_t)din[0]->size * ck_dtype_size(din[0]->dtype));
+    if (!g) return CK_OK;
+    int64_t D = e->output_dim;
+    for (int64_t i = 0; i < x->size; i++) {
+        int64_t row = 0;
+        double shown;
+        if (!read_index(x, i, e->input_dim, &row, &shown)) continue; /* the forward rejected it */
+        if (g->dtype == CK_FLOAT32) {
+            float *gr = (float *)g->data + row * D;
+            for (int64_t j = 0; j < D; j++) gr[j] += (float)ck_tensor_get(dout, i * D + j);
+        } else {
+            double *gr = (double *)g->data + row * D;
+            for (int64_t j = 0; j < D; j++) gr[j] += ck_tensor_get(dout, i * D + j);
+        }
+    }
+    return CK_OK;
+}
+
 static ck_status embedding_mask(const ck_layer *layer, int n, const ck_tensor *const *in,
                                 const ck_tensor *const *masks, ck_tensor **out)
 {
@@ -362,6 +390,7 @@ const ck_layer_class ck_embedding_class = {
      * int32; a float32 detour would lose indices above 2^24) */
     .no_autocast = 1,
     .call = embedding_call,
+    .backward = embedding_backward,
     .compute_mask = embedding_mask,
     .get_config = embedding_get_config,
     .from_config = embedding_from_config,

@@ -58,6 +58,33 @@ static ck_status flatten_call(ck_layer *layer, int n, const ck_tensor *const *in
     return CK_OK;
 }
 
+/* The transpose of flatten_call: din[b][c*P + p] = dout[b][p*C + c]. */
+static ck_status flatten_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
+                                  const ck_tensor *out, const ck_tensor *dout, void *saved, ck_tensor *const *din)
+{
+    const ck_flatten_layer *f = (const ck_flatten_layer *)layer;
+    const ck_tensor *x = in[0];
+    (void)ctx, (void)n, (void)out, (void)saved;
+    if (!din || !din[0]) return CK_OK;
+    if (!f->channels_first || x->rank < 3) {
+        ck_arg_copy_data(dout, din[0]);
+        return CK_OK;
+    }
+    size_t es = ck_dtype_size(x->dtype);
+    int64_t batch = x->shape[0], c = x->shape[1], p = 1;
+    for (int i = 2; i < x->rank; i++) p *= x->shape[i];
+    const char *src = dout->data;
+    char *dst = din[0]->data;
+    for (int64_t b = 0; b < batch; b++) {
+        const char *sb = src + (size_t)(b * c * p) * es;
+        char *db = dst + (size_t)(b * c * p) * es;
+        for (int64_t ci = 0; ci < c; ci++)
+            for (int64_t pi = 0; pi < p; pi++)
+                memcpy(db + (size_t)(ci * p + pi) * es, sb + (size_t)(pi * c + ci) * es, es);
+    }
+    return CK_OK;
+}
+
 static ck_status flatten_get_config(const ck_layer *layer, json_t *c)
 {
     const ck_flatten_layer *f = (const ck_flatten_layer *)layer;
@@ -114,6 +141,7 @@ const ck_layer_class ck_flatten_class = {
     .arity = CK_ONE_INPUT,
     .compute_output_shape = flatten_output_shape,
     .call = flatten_call,
+    .backward = flatten_backward,
     .get_config = flatten_get_config,
     .from_config = flatten_from_config,
 };

@@ -24,6 +24,26 @@ static ck_status input_call(ck_layer *layer, int n, const ck_tensor *const *in, 
     return CK_OK;
 }
 
+/* The identity; an input of another dtype than the layer's gets the
+ * gradient converted to it. */
+static ck_status input_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
+                                const ck_tensor *out, const ck_tensor *dout, void *saved, ck_tensor *const *din)
+{
+    (void)layer, (void)ctx, (void)n, (void)in, (void)out, (void)saved;
+    if (!din || !din[0]) return CK_OK;
+    ck_tensor *d = din[0];
+    if (d->dtype == dout->dtype) {
+        memcpy(d->data, dout->data, (size_t)dout->size * ck_dtype_size(dout->dtype));
+    } else if (d->dtype == CK_FLOAT32 || d->dtype == CK_FLOAT64) {
+        for (int64_t i = 0; i < d->size; i++) {
+            double v = ck_tensor_get(dout, i);
+            if (d->dtype == CK_FLOAT32) ((float *)d->data)[i] = (float)v;
+            else ((double *)d->data)[i] = v;
+        }
+    }
+    return CK_OK;
+}
+
 static ck_dtype input_dtype(const ck_layer *layer, int n, const ck_dtype *in)
 {
     (void)n, (void)in;
@@ -148,6 +168,7 @@ const ck_layer_class ck_input_layer_class = {
     .arity = CK_ONE_INPUT,
     .supports_masking = 1,
     .call = input_call,
+    .backward = input_backward,
     .compute_output_shape = input_output_shape,
     .output_dtype = input_dtype,
     .get_config = input_get_config,

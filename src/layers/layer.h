@@ -27,6 +27,10 @@ struct ck_weight {
     int trainable;
     ck_regularizer *regularizer;
     ck_constraint *constraint;
+    /* Training: where backward passes add d(loss)/d(value) (same dtype and
+     * shape), set by the trainer for the weights it updates; NULL means
+     * "no gradient wanted" (frozen, non-trainable, or not training). */
+    ck_tensor *grad;
 };
 
 typedef struct ck_extra_loss {
@@ -40,6 +44,15 @@ typedef struct ck_extra_loss {
 
 /* How many inputs a class takes: exactly one tensor, or a list. */
 typedef enum ck_arity { CK_ONE_INPUT = 0, CK_LIST_OF_INPUTS = 1 } ck_arity;
+
+/* What a training-mode call needs beyond the inputs (owned by the caller,
+ * the trainer).  `training` 0 runs the inference behaviour with the
+ * backward bookkeeping (Keras' training=False inside a GradientTape). */
+typedef struct ck_train_ctx {
+    int training;   /* Dropout drops, BatchNormalization uses batch statistics
+                       and updates its moving statistics */
+    ck_rng *rng;    /* random stream for Dropout, AlphaDropout, noise layers */
+} ck_train_ctx;
 
 typedef struct ck_layer_class {
     const char *class_name;
@@ -75,6 +88,28 @@ typedef struct ck_layer_class {
     ck_layer *(*sublayer)(const ck_layer *layer, int i);
     /* Frees what the concrete layer owns (not the base, not the struct). */
     void (*destroy)(ck_layer *layer);
+
+    /* ---- training (see layer_train.c for the contract) ---------------- */
+    /* Bytes of state one training call keeps for its backward (a
+     * pre-activation, a dropout mask, batch statistics, argmax indices,
+     * scratch that backward needs), for these input and output shapes.
+     * NULL: none. */
+    size_t (*saved_bytes)(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out);
+    /* Forward pass of a training step into out[0] (already shaped), filling
+     * `saved` (saved_bytes bytes, 64-byte aligned, uninitialised).  Does
+     * the layer's updates when ctx->training (BatchNormalization's moving
+     * statistics).  NULL: `call` is used. */
+    ck_status (*train_call)(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
+                            ck_tensor *const *out, void *saved);
+    /* Backward pass of that call: from the inputs, the output, the
+     * output's gradient `dout` and `saved` (which it may overwrite: it is
+     * not read again), WRITES din[i] (in[i]'s shape and dtype; NULL entries:
+     * not wanted, e.g. integer inputs or model inputs) and ADDS each
+     * weight's gradient into weight->grad where that is not NULL (a shared
+     * layer's several calls sum there).  NULL: the class cannot be trained
+     * (fit gives CK_NOT_IMPLEMENTED naming it). */
+    ck_status (*backward)(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
+                          const ck_tensor *out, const ck_tensor *dout, void *saved, ck_tensor *const *din);
 } ck_layer_class;
 
 struct ck_layer {
@@ -154,6 +189,35 @@ ck_status ck_layer_check_inputs(const ck_layer *layer, int n, const ck_shape *sh
 
 /* The output dtype for these input dtypes (the class hook or the default). */
 ck_dtype ck_layer_output_dtype(const ck_layer *layer, int n, const ck_dtype *in);
+
+/* ---- training calls (layer_train.c) ------------------------------------ */
+
+/* Bytes the class keeps per training call (0 when it keeps nothing),
+ * rounded up to 64; SIZE_MAX when the class could not tell (an error is
+ * recorded). */
+size_t ck_layer_saved_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out);
+
+/* A training-mode call: the checks of ck_layer_call_into (arity, input
+ * spec, build on first call, output shape and dtype), inputs used as they
+ * are (they must already have the layer dtype, except integer inputs of
+ * classes that take them), the activity regularizer loss recorded, and the
+ * class' train_call (or call). */
+ck_status ck_layer_train_call(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
+                              ck_tensor *const *out, void *saved);
+
+/* The backward pass of a ck_layer_train_call with the same arguments: adds
+ * the activity regularizer's gradient to `dout` (which is therefore
+ * writable), then runs the class' backward.  CK_NOT_IMPLEMENTED when the
+ * class has none. */
+ck_status ck_layer_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
+                            const ck_tensor *out, ck_tensor *dout, void *saved, ck_tensor *const *din);
+
+/* Records the activity regularizer loss of a call's output (tf.keras 2.x:
+ * divided by the batch size). */
+ck_status ck_layer_record_activity_loss(ck_layer *layer, const ck_tensor *output);
+
+/* 1 when the class (and for a model, every layer in it) has a backward. */
+int ck_layer_can_train(const ck_layer *layer);
 
 /* ---- construction (used by concrete layers) ----------------------------- */
 

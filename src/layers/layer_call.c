@@ -194,7 +194,7 @@ static ck_status prepare_inputs(ck_layer *layer, int n, const ck_tensor *const *
     return CK_OK;
 }
 
-static ck_status record_activity_loss(ck_layer *layer, const ck_tensor *output)
+ck_status ck_layer_record_activity_loss(ck_layer *layer, const ck_tensor *output)
 {
     layer->n_activity_losses = 0;
     if (!layer->activity_regularizer) return CK_OK;
@@ -248,7 +248,7 @@ ck_status ck_layer_call_masked(ck_layer *layer, int n, const ck_tensor *const *i
     ck_status st = output_spec(layer, n, use, &oshape, &odtype);
     if (st == CK_OK) st = ck_tensor_new_uninit(&out, odtype, oshape.rank, oshape.dims);
     if (st == CK_OK) st = layer->cls->call(layer, n, use, &out);
-    if (st == CK_OK) st = record_activity_loss(layer, out);
+    if (st == CK_OK) st = ck_layer_record_activity_loss(layer, out);
     if (st == CK_OK && out_masks) st = ck_layer_compute_mask(layer, n, use, masks, &mask);
     free_casts(cast, n);
     if (st != CK_OK) {
@@ -287,7 +287,7 @@ ck_status ck_layer_call_into(ck_layer *layer, int n, const ck_tensor *const *inp
                           ck_dtype_name(odtype), ck_shape_fmt(b, sizeof b, &oshape));
     }
     if (st == CK_OK) st = layer->cls->call(layer, n, use, outputs);
-    if (st == CK_OK) st = record_activity_loss(layer, outputs[0]);
+    if (st == CK_OK) st = ck_layer_record_activity_loss(layer, outputs[0]);
     free_casts(cast, n);
     return st;
 }

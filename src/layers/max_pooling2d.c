@@ -1,7 +1,9 @@
 /* keras.layers.MaxPooling2D: the maximum over each pool_size window, moved
  * by strides, with TF's "valid" / "same" padding.  Padded positions are
  * -inf, i.e. they never win: the loops just clip the window to the input
- * (a "same" window always overlaps it). */
+ * (a "same" window always overlaps it).  Training keeps, per output, the
+ * flat input index of its window's maximum, and backward routes each output
+ * gradient there. */
 #include <string.h>
 
 #include "layers/conv_utils.h"
@@ -101,18 +103,25 @@ CK_POOL_KERNELS(double, f64, IS_NAN)
 CK_POOL_KERNELS(int32_t, i32, NEVER_NAN)
 CK_POOL_KERNELS(int64_t, i64, NEVER_NAN)
 
+static void pool_geometry(const ck_max_pooling2d_layer *p, const ck_tensor *x, const ck_tensor *out, pool_geom *g)
+{
+    int cf = p->channels_first, hi = cf ? 2 : 1;
+    *g = (pool_geom){.batch = x->shape[0], .c = x->shape[cf ? 1 : 3], .h = x->shape[hi], .w = x->shape[hi + 1],
+                     .oh = out->shape[hi], .ow = out->shape[hi + 1], .kh = p->pool_size[0], .kw = p->pool_size[1],
+                     .sh = p->strides[0], .sw = p->strides[1]};
+    g->ph = ck_conv_pad_before(g->h, g->oh, g->kh, p->same, g->sh, 1);
+    g->pw = ck_conv_pad_before(g->w, g->ow, g->kw, p->same, g->sw, 1);
+}
+
 static ck_status pool_call(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *outs)
 {
     const ck_max_pooling2d_layer *p = (const ck_max_pooling2d_layer *)layer;
     const ck_tensor *x = in[0];
     ck_tensor *out = outs[0];
     (void)n;
-    int cf = p->channels_first, hi = cf ? 2 : 1;
-    pool_geom g = {.batch = x->shape[0], .c = x->shape[cf ? 1 : 3], .h = x->shape[hi], .w = x->shape[hi + 1],
-                   .oh = out->shape[hi], .ow = out->shape[hi + 1], .kh = p->pool_size[0], .kw = p->pool_size[1],
-                   .sh = p->strides[0], .sw = p->strides[1]};
-    g.ph = ck_conv_pad_before(g.h, g.oh, g.kh, p->same, g.sh, 1);
-    g.pw = ck_conv_pad_before(g.w, g.ow, g.kw, p->same, g.sw, 1);
+    int cf = p->channels_first;
+    pool_geom g;
+    pool_geometry(p, x, out, &g);
     if (out->size == 0) return CK_OK;
     switch (x->dtype) {
     case CK_FLOAT32: (cf ? pool_first_f32 : pool_last_f32)(&g, x->data, out->data); break;
@@ -120,6 +129,119 @@ static ck_status pool_call(ck_layer *layer, int n, const ck_tensor *const *in, c
     case CK_INT32: (cf ? pool_first_i32 : pool_last_i32)(&g, x->data, out->data); break;
     case CK_INT64: (cf ? pool_first_i64 : pool_last_i64)(&g, x->data, out->data); break;
     default: return ck_error(CK_TYPE_ERROR, "MaxPooling2D \"%s\": unsupported input dtype", layer->name);
+    }
+    return CK_OK;
+}
+
+/* ---- training: saved = one int64 input index per output element ---- */
+
+static size_t pool_saved_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out)
+{
+    size_t count = 1;
+    (void)layer, (void)n, (void)in;
+    for (int i = 0; i < out->rank; i++) count *= (size_t)(out->dims[i] > 0 ? out->dims[i] : 0);
+    return count * sizeof(int64_t);
+}
+
+/* The argmax TF's MaxPoolGrad uses (SpatialMaxPoolWithArgMaxHelper): the
+ * window is scanned row by row, its first element taken, then any strictly
+ * greater one, so ties go to the first maximum in scan order.  `best` is
+ * scratch (the output, overwritten afterwards). */
+#define CK_POOL_ARGMAX(T, SUFFIX)                                                                       \
+    static void argmax_last_##SUFFIX(const pool_geom *g, const T *x, T *best, int64_t *arg)             \
+    {                                                                                                   \
+        for (int64_t b = 0; b < g->batch; b++) {                                                        \
+            const int64_t base = b * g->h * g->w;                                                       \
+            for (int64_t oy = 0; oy < g->oh; oy++) {                                                    \
+                int64_t y0, y1;                                                                         \
+                window(oy, g->sh, g->ph, g->kh, g->h, &y0, &y1);                                        \
+                for (int64_t ox = 0; ox < g->ow; ox++, best += g->c, arg += g->c) {                     \
+                    int64_t x0, x1;                                                                     \
+                    window(ox, g->sw, g->pw, g->kw, g->w, &x0, &x1);                                    \
+                    for (int64_t iy = y0; iy < y1; iy++)                                                \
+                        for (int64_t ix = x0; ix < x1; ix++) {                                          \
+                            const int64_t at = (base + iy * g->w + ix) * g->c;                          \
+                            const int first = iy == y0 && ix == x0;                                     \
+                            for (int64_t c = 0; c < g->c; c++)                                          \
+                                if (first || x[at + c] > best[c]) {                                     \
+                                    best[c] = x[at + c];                                                \
+                                    arg[c] = at + c;                                                    \
+                                }                                                                       \
+                        }                                                                               \
+                }                                                                                       \
+            }                                                                                           \
+        }                                                                                               \
+    }                                                                                                   \
+    static void argmax_first_##SUFFIX(const pool_geom *g, const T *x, int64_t *arg)                     \
+    {                                                                                                   \
+        for (int64_t bc = 0; bc < g->batch * g->c; bc++) {                                              \
+            const int64_t base = bc * g->h * g->w;                                                      \
+            for (int64_t oy = 0; oy < g->oh; oy++) {                                                    \
+                int64_t y0, y1;                                                                         \
+                window(oy, g->sh, g->ph, g->kh, g->h, &y0, &y1);                                        \
+                for (int64_t ox = 0; ox < g->ow; ox++) {                                                \
+                    int64_t x0, x1;                                                                     \
+                    window(ox, g->sw, g->pw, g->kw, g->w, &x0, &x1);                                    \
+                    int64_t at = base + y0 * g->w + x0;                                                 \
+                    T m = x[at];                                                                        \
+                    for (int64_t iy = y0; iy < y1; iy++)                                                \
+                        for (int64_t ix = x0; ix < x1; ix++)                                            \
+                            if (x[base + iy * g->w + ix] > m) {                                         \
+                                at = base + iy * g->w + ix;                                             \
+                                m = x[at];                                                              \
+                            }                                                                           \
+                    *arg++ = at;                                                                        \
+                }                                                                                       \
+            }                                                                                           \
+        }                                                                                               \
+    }
+
+CK_POOL_ARGMAX(float, f32)
+CK_POOL_ARGMAX(double, f64)
+
+static ck_status pool_train_call(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
+                                 ck_tensor *const *outs, void *saved)
+{
+    const ck_max_pooling2d_layer *p = (const ck_max_pooling2d_layer *)layer;
+    const ck_tensor *x = in[0];
+    ck_tensor *out = outs[0];
+    (void)ctx;
+    /* Integer inputs get no gradient: the plain forward pass is enough. */
+    if (out->size == 0 || !ck_dtype_is_floating(x->dtype)) return pool_call(layer, n, in, outs);
+    pool_geom g;
+    pool_geometry(p, x, out, &g);
+    if (p->channels_first) {
+        if (x->dtype == CK_FLOAT32) argmax_first_f32(&g, x->data, saved);
+        else argmax_first_f64(&g, x->data, saved);
+    } else {
+        if (x->dtype == CK_FLOAT32) argmax_last_f32(&g, x->data, out->data, saved);
+        else argmax_last_f64(&g, x->data, out->data, saved);
+    }
+    /* The values themselves as inference computes them (a NaN in a window
+     * wins there, while the argmax above never moves to one). */
+    return pool_call(layer, n, in, outs);
+}
+
+static ck_status pool_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
+                               const ck_tensor *out, const ck_tensor *dout, void *saved, ck_tensor *const *din)
+{
+    ck_tensor *dx = din ? din[0] : NULL;
+    const int64_t *arg = saved;
+    (void)ctx, (void)n;
+    if (!dx) return CK_OK;
+    if (!ck_dtype_is_floating(in[0]->dtype))
+        return ck_error(CK_TYPE_ERROR, "MaxPooling2D \"%s\": no gradient for %s inputs", layer->name,
+                        ck_dtype_name(in[0]->dtype));
+    memset(dx->data, 0, (size_t)dx->size * ck_dtype_size(dx->dtype));
+    /* Overlapping windows (strides < pool_size) may share a maximum: sum. */
+    if (dx->dtype == CK_FLOAT32) {
+        float *g = dx->data;
+        const float *dy = dout->data;
+        for (int64_t o = 0; o < out->size; o++) g[arg[o]] += dy[o];
+    } else {
+        double *g = dx->data;
+        const double *dy = dout->data;
+        for (int64_t o = 0; o < out->size; o++) g[arg[o]] += dy[o];
     }
     return CK_OK;
 }
@@ -207,4 +329,7 @@ const ck_layer_class ck_max_pooling2d_class = {
     .call = pool_call,
     .get_config = pool_get_config,
     .from_config = pool_from_config,
+    .saved_bytes = pool_saved_bytes,
+    .train_call = pool_train_call,
+    .backward = pool_backward,
 };

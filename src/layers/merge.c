@@ -129,17 +129,10 @@ ck_dtype ck_merge_output_dtype(const ck_layer *layer, int n, const ck_dtype *in)
 
 /* ---- the elementwise fold ------------------------------------------------- */
 
-typedef struct merge_plan {
-    int n, rank, same;                           /* same: no broadcasting at all */
-    int64_t shape[CK_MAX_RANK];
-    int64_t strides[CK_MAX_LAYER_INPUTS][CK_MAX_RANK];
-    const void *src[CK_MAX_LAYER_INPUTS];
-    int64_t size;
-} merge_plan;
 
 /* Strides of each input over the output shape: the batch dim aligns with
  * dim 0, the other dims right-align, and broadcast dims get stride 0. */
-static void make_plan(int n, const ck_tensor *const *in, const ck_tensor *out, merge_plan *p)
+void ck_merge_make_plan(int n, const ck_tensor *const *in, const ck_tensor *out, ck_merge_plan *p)
 {
     p->n = n;
     p->rank = out->rank;
@@ -189,7 +182,7 @@ static inline int64_t wrap_mul64(int64_t a, int64_t b) { return (int64_t)((uint6
         default: return NAN_MIN(a, b);                                                      \
         }                                                                                   \
     }                                                                                       \
-    static void fold_##SUFFIX(const merge_plan *p, ck_merge_op op, ck_tensor *out)          \
+    static void fold_##SUFFIX(const ck_merge_plan *p, ck_merge_op op, ck_tensor *out)          \
     {                                                                                       \
         int64_t idx[CK_MAX_RANK] = {0}, off[CK_MAX_LAYER_INPUTS] = {0};                     \
         for (int64_t pos = 0; pos < p->size; pos++) {                                       \
@@ -223,8 +216,8 @@ ck_status ck_merge_call(ck_layer *layer, int n, const ck_tensor *const *in, ck_t
             return ck_error(CK_TYPE_ERROR, "Layer \"%s\" (%s): all inputs must have the same dtype, got %s (input 0) "
                             "and %s (input %d)", layer->name, layer->cls->class_name, ck_dtype_name(in[0]->dtype),
                             ck_dtype_name(in[i]->dtype), i);
-    merge_plan p;
-    make_plan(n, in, outs[0], &p);
+    ck_merge_plan p;
+    ck_merge_make_plan(n, in, outs[0], &p);
     switch (in[0]->dtype) {
     case CK_FLOAT32: fold_f32(&p, m->op, outs[0]); break;
     case CK_FLOAT64: fold_f64(&p, m->op, outs[0]); break;

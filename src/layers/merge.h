@@ -36,6 +36,25 @@ ck_status ck_merge_compute_mask(const ck_layer *layer, int n, const ck_tensor *c
 /* Average of integers is float64 (TF's true division); else the default. */
 ck_dtype ck_merge_output_dtype(const ck_layer *layer, int n, const ck_dtype *in);
 
+/* How the inputs of one call map onto the output (merge.c): a broadcast
+ * dim has stride 0, so walking the output visits every input element once
+ * per output position it feeds. */
+typedef struct ck_merge_plan {
+    int n, rank, same;                           /* same: no broadcasting at all */
+    int64_t shape[CK_MAX_RANK];
+    int64_t strides[CK_MAX_LAYER_INPUTS][CK_MAX_RANK];
+    const void *src[CK_MAX_LAYER_INPUTS];
+    int64_t size;
+} ck_merge_plan;
+
+void ck_merge_make_plan(int n, const ck_tensor *const *in, const ck_tensor *out, ck_merge_plan *p);
+
+/* Training (merge_grad.c): the gradient of each floating input, summed
+ * over the dims it was broadcast along; Maximum / Minimum give a tie to the
+ * earlier input as TF's maximum / minimum gradients do.  Keeps nothing. */
+ck_status ck_merge_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
+                            const ck_tensor *out, const ck_tensor *dout, void *saved, ck_tensor *const *din);
+
 /* The class table entries every elementwise merge class shares. */
 #define CK_MERGE_CLASS(name, minn, maxn)                                     \
     .class_name = (name), .size = sizeof(ck_merge_layer), .arity = CK_LIST_OF_INPUTS, \
@@ -43,7 +62,7 @@ ck_dtype ck_merge_output_dtype(const ck_layer *layer, int n, const ck_dtype *in)
     .build = ck_merge_build, .call = ck_merge_call,                         \
     .compute_output_shape = ck_merge_output_shape,                          \
     .output_dtype = ck_merge_output_dtype,                                  \
-    .compute_mask = ck_merge_compute_mask
+    .compute_mask = ck_merge_compute_mask, .backward = ck_merge_backward
 
 /* Shape texts for messages: "[(None, 3), (None, 4)]". */
 char *ck_merge_shapes_fmt(char *buf, size_t n, int count, const ck_shape *s);

@@ -2,7 +2,9 @@
  * (x - mean) / max(sqrt(variance), epsilon), or the inverse.  mean and
  * variance are either given in the config (constants) or the adaptable
  * weights mean / variance / count.  The per-position mean and denominator
- * are kept in buffers made at build and refreshed on each call. */
+ * are kept in buffers made at build and refreshed on each call.  Its
+ * weights are not trainable, so backward gives the input's gradient only:
+ * dy / den (dy * den inverted), den saved by the training call. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -204,6 +206,59 @@ static ck_status norm_call(ck_layer *layer, int n, const ck_tensor *const *in, c
     return CK_OK;
 }
 
+/* ---- training: saved = the denominators of the call (n_params values) ---- */
+
+static size_t norm_saved_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out)
+{
+    const ck_norm_layer *m = (const ck_norm_layer *)layer;
+    (void)n, (void)out;
+    size_t count = 1;
+    for (int i = 0; i < m->naxes; i++) {
+        int d = m->axes[i] < 0 ? m->axes[i] + in[0].rank : m->axes[i];
+        if (d >= 0 && d < in[0].rank && in[0].dims[d] > 0) count *= (size_t)in[0].dims[d];
+    }
+    return count * ck_dtype_size(layer->dtype);
+}
+
+static ck_status norm_train_call(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
+                                 ck_tensor *const *outs, void *saved)
+{
+    const ck_norm_layer *m = (const ck_norm_layer *)layer;
+    (void)ctx;
+    CK_TRY(norm_call(layer, n, in, outs));
+    memcpy(saved, m->den_buf, (size_t)m->n_params * ck_dtype_size(layer->dtype));
+    return CK_OK;
+}
+
+#define NORM_BACKWARD(T)                                                                      \
+    do {                                                                                      \
+        const T *dys = dout->data, *db = saved;                                               \
+        T *dxs = dx->data;                                                                    \
+        int64_t idx[CK_MAX_RANK] = {0}, p = 0;                                                \
+        for (int64_t i = 0; i < dx->size; i++) {                                              \
+            dxs[i] = m->invert ? dys[i] * db[p] : dys[i] / db[p];                             \
+            for (int d = dx->rank - 1; d >= 0; d--) {                                         \
+                idx[d]++;                                                                     \
+                p += m->pstride[d];                                                           \
+                if (idx[d] < dx->shape[d]) break;                                             \
+                p -= m->pstride[d] * dx->shape[d];                                            \
+                idx[d] = 0;                                                                   \
+            }                                                                                 \
+        }                                                                                     \
+    } while (0)
+
+static ck_status norm_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
+                               const ck_tensor *out, const ck_tensor *dout, void *saved, ck_tensor *const *din)
+{
+    const ck_norm_layer *m = (const ck_norm_layer *)layer;
+    ck_tensor *dx = din ? din[0] : NULL;
+    (void)ctx, (void)n, (void)in, (void)out;
+    if (!dx) return CK_OK;
+    if (dx->dtype == CK_FLOAT32) NORM_BACKWARD(float);
+    else NORM_BACKWARD(double);
+    return CK_OK;
+}
+
 static ck_status norm_get_config(const ck_layer *layer, json_t *c)
 {
     const ck_norm_layer *m = (const ck_norm_layer *)layer;
@@ -372,4 +427,7 @@ const ck_layer_class ck_normalization_class = {
     .get_config = norm_get_config,
     .from_config = norm_from_config,
     .destroy = norm_destroy,
+    .saved_bytes = norm_saved_bytes,
+    .train_call = norm_train_call,
+    .backward = norm_backward,
 };

@@ -65,6 +65,15 @@ static ck_status reshape_call(ck_layer *layer, int n, const ck_tensor *const *in
     return CK_OK;
 }
 
+/* A reshape only renames the shape: the gradient is dout's data as is. */
+static ck_status reshape_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
+                                  const ck_tensor *out, const ck_tensor *dout, void *saved, ck_tensor *const *din)
+{
+    (void)layer, (void)ctx, (void)n, (void)in, (void)out, (void)saved;
+    if (din && din[0]) ck_arg_copy_data(dout, din[0]);
+    return CK_OK;
+}
+
 static ck_status reshape_get_config(const ck_layer *layer, json_t *c)
 {
     const ck_reshape_layer *r = (const ck_reshape_layer *)layer;
@@ -141,6 +150,7 @@ const ck_layer_class ck_reshape_class = {
     .arity = CK_ONE_INPUT,
     .compute_output_shape = reshape_output_shape,
     .call = reshape_call,
+    .backward = reshape_backward,
     .get_config = reshape_get_config,
     .from_config = reshape_from_config,
 };

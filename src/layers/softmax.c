@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "layers/layer_args.h"
+#include "params/groups.h"
 
 typedef struct ck_softmax_l {
     ck_layer base;
@@ -97,6 +98,33 @@ static ck_status softmax_call(ck_layer *layer, int n, const ck_tensor *const *in
     return CK_OK;
 }
 
+/* din = y * (dout - sum(dout * y)) over each group of the softmax axes
+ * (the same for the one-axis and the logsumexp forms).  Needs only the
+ * output, which the trainer keeps. */
+static ck_status softmax_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
+                                  const ck_tensor *out, const ck_tensor *dout, void *saved, ck_tensor *const *din)
+{
+    const ck_softmax_l *s = (const ck_softmax_l *)layer;
+    (void)ctx, (void)n, (void)in, (void)saved;
+    if (!din || !din[0] || out->size == 0) return CK_OK;
+    ck_groups g;
+    CK_TRY(ck_groups_init(&g, out->rank, out->shape, s->axes, s->naxes, "Softmax"));
+    ck_tensor *d = din[0];
+    for (int64_t k = 0; k < g.ngroups; k++) {
+        int64_t base = ck_groups_base(&g, k);
+        double dot = 0;
+        for (int64_t j = 0; j < g.gsize; j++) {
+            int64_t o = base + ck_groups_at(&g, j);
+            dot += get(dout, o) * get(out, o);
+        }
+        for (int64_t j = 0; j < g.gsize; j++) {
+            int64_t o = base + ck_groups_at(&g, j);
+            put(d, o, get(out, o) * (get(dout, o) - dot));
+        }
+    }
+    return CK_OK;
+}
+
 static ck_status softmax_get_config(const ck_layer *layer, json_t *c)
 {
     const ck_softmax_l *s = (const ck_softmax_l *)layer;
@@ -145,6 +173,7 @@ const ck_layer_class ck_softmax_class = {
     .supports_masking = 1,
     .compute_output_shape = softmax_output_shape,
     .call = softmax_call,
+    .backward = softmax_backward,
     .get_config = softmax_get_config,
     .from_config = softmax_from_config,
 };

@@ -281,6 +281,9 @@ void ck_model_destroy(ck_layer *layer)
 {
     ck_model *m = (ck_model *)layer;
     ck_model_drop_plans(m);
+    ck_model_drop_train_layouts(m);
+    if (m->trainer_free) m->trainer_free(m->trainer);
+    m->trainer = NULL;
     for (int i = 0; i < m->n_steps; i++) ck_free(m->steps[i].in_slots);
     ck_free(m->steps);
     ck_free(m->slot_tensors);

@@ -83,6 +83,9 @@ static ck_status sequential_from_config(const json_t *c, ck_layer **out)
         .sublayer_count = model_sublayer_count,                              \
         .sublayer = model_sublayer,                                          \
         .destroy = ck_model_destroy,                                         \
+        .saved_bytes = ck_model_saved_bytes,                                 \
+        .train_call = ck_model_layer_train_call,                             \
+        .backward = ck_model_layer_backward,                                 \
     }
 
 const ck_layer_class ck_functional_class = CK_MODEL_CLASS("Functional", functional_from_config);

@@ -27,6 +27,27 @@ typedef struct ck_plan {
     int n_blocks;
 } ck_plan;
 
+/* The memory map of a training step for one input-shape signature.  The
+ * forward block (fwd_bytes, handed in by the caller: the trainer for the
+ * top model, the outer step's `saved` for a nested one) holds every value
+ * the backward pass reads and each step's saved state; the gradient block,
+ * owned here, holds one gradient per value plus scratch for values whose
+ * gradient arrives from several consumers. */
+typedef struct ck_train_layout {
+    int valid;
+    unsigned stamp;             /* last use, to pick the entry to replace */
+    ck_shape *input_shapes;     /* the signature (n_inputs) */
+    size_t fwd_bytes;
+    size_t *value_off;          /* per slot, in the forward block */
+    size_t *saved_off;          /* per step, in the forward block */
+    ck_tensor *values;          /* per slot: views, bound to a block per call */
+    ck_tensor *grads;           /* per slot: views into grad_block */
+    void *grad_block;
+    size_t scratch_off;         /* in grad_block: one input gradient per
+                                   input of the widest step */
+    unsigned char *written;     /* per slot: gradient holds a contribution */
+} ck_train_layout;
+
 struct ck_model {
     ck_layer base;
     int sequential;             /* built as a Sequential */
@@ -41,7 +62,45 @@ struct ck_model {
     ck_tensor **slot_tensors;   /* the symbolic tensor of each value slot */
     int *input_slots, *output_slots;
     ck_plan plans[2];           /* [0]: full batches, [1]: the remainder */
+    ck_train_layout train[2];   /* training layouts, reused by signature */
+    unsigned train_clock;
+    /* The compile state, owned by the train/ floor (which the model floor
+     * does not know): freed through trainer_free with the model. */
+    void *trainer;
+    void (*trainer_free)(void *trainer);
+    int stop_training;          /* Keras' model.stop_training */
 };
+
+/* ---- training over the graph (train_graph.c) ----------------------------- */
+
+/* The training layout for these input shapes (made once per signature; two
+ * are kept, like predict's plans). */
+ck_status ck_model_train_layout(ck_model *m, int n, const ck_shape *shapes, ck_train_layout **out);
+
+/* Frees the training layouts (model destroy, graph changes). */
+void ck_model_drop_train_layouts(ck_model *m);
+
+/* The forward pass of a training step in `block` (fwd_bytes, 64-byte
+ * aligned): every layer's ck_layer_train_call in graph order.  The outputs
+ * are L->values[m->output_slots[o]] afterwards.  Allocates nothing. */
+ck_status ck_model_train_forward(ck_model *m, ck_train_layout *L, const ck_train_ctx *ctx,
+                                 const ck_tensor *const *inputs, void *block);
+
+/* The backward pass of that step: douts[o] is the gradient of output o (NULL:
+ * no gradient flows from it), dins[i] receives the gradient of input i
+ * (NULL entries or dins NULL: not wanted).  Runs the layers' backward in
+ * reverse graph order, summing gradients where a value fans out; weight
+ * gradients accumulate into weight->grad.  Allocates nothing. */
+ck_status ck_model_train_backward(ck_model *m, ck_train_layout *L, const ck_train_ctx *ctx,
+                                  const ck_tensor *const *inputs, void *block, const ck_tensor *const *douts,
+                                  ck_tensor *const *dins);
+
+/* The Functional / Sequential class' training hooks (a nested model). */
+size_t ck_model_saved_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out);
+ck_status ck_model_layer_train_call(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
+                                    ck_tensor *const *out, void *saved);
+ck_status ck_model_layer_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
+                                  const ck_tensor *out, const ck_tensor *dout, void *saved, ck_tensor *const *din);
 
 /* ---- the registry (registry.c) ----------------------------------------- */
 

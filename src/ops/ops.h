@@ -60,6 +60,15 @@ void ck_bd_run_i64(const ck_bd_plan *p, const int64_t *a, const int64_t *b, int6
 void ck_matmul_f32(int64_t M, int64_t N, int64_t K, const float *a, const float *b, float *c);
 void ck_matmul_f64(int64_t M, int64_t N, int64_t K, const double *a, const double *b, double *c);
 
+/* Backward-pass products, row-major and contiguous, c = beta * c + ...:
+ *   tn: a is (K, M), b is (K, N): c(M, N) += a^T b  (weight gradients)
+ *   nt: a is (M, K), b is (N, K): c(M, N) += a b^T  (input gradients)
+ * beta is 0 (overwrite; c need not be initialised) or 1 (accumulate). */
+void ck_gemm_tn_f32(int64_t M, int64_t N, int64_t K, const float *a, const float *b, float beta, float *c);
+void ck_gemm_tn_f64(int64_t M, int64_t N, int64_t K, const double *a, const double *b, double beta, double *c);
+void ck_gemm_nt_f32(int64_t M, int64_t N, int64_t K, const float *a, const float *b, float beta, float *c);
+void ck_gemm_nt_f64(int64_t M, int64_t N, int64_t K, const double *a, const double *b, double beta, double *c);
+
 /* ---- small-matrix kernels (batch_dot_avx512.c, batch_dot_avx2.c,
  *      batch_dot_small.c): three families with the same contracts ------- */
 

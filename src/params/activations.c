@@ -2,16 +2,10 @@
 #include <math.h>
 #include <string.h>
 
+#include "params/activation_impl.h"
 #include "params/groups.h"
 #include "params/params.h"
 #include "params/util.h"
-
-typedef enum act_kind {
-    A_LINEAR, A_RELU, A_ELU, A_SELU, A_SOFTPLUS, A_SOFTSIGN, A_SIGMOID,
-    A_HARD_SIGMOID, A_EXPONENTIAL, A_TANH, A_SOFTMAX, A_SWISH, A_SILU, A_GELU,
-    A_RELU6, A_LEAKY_RELU, A_MISH, A_LOG_SOFTMAX, A_HARD_SILU, A_HARD_TANH,
-    A_LOG_SIGMOID, A_CELU
-} act_kind;
 
 /* Every accepted name and the name it serialises as. */
 static const struct {
@@ -45,21 +39,9 @@ static const struct {
     {"celu", A_CELU, "celu"},
 };
 
-struct ck_activation {
-    act_kind kind;
-    const char *name;        /* canonical, static */
-    const char *layer_class; /* "ReLU", ... when read from a layer dict */
-    double alpha;
-    int has_max_value;
-    double max_value;
-    double threshold;
-    int naxes;               /* >= 1 for softmax / log_softmax */
-    int axes[CK_MAX_RANK];
-    int approximate;
-};
 
-static const double SELU_ALPHA = 1.6732632423543772848170429916717;
-static const double SELU_SCALE = 1.0507009873554804934193349852946;
+static const double SELU_ALPHA = CK_SELU_ALPHA;
+static const double SELU_SCALE = CK_SELU_SCALE;
 
 static int lookup(const char *name, act_kind *kind, const char **canonical)
 {

@@ -40,6 +40,33 @@ ck_status ck_regularizer_from_json(const json_t *j, ck_regularizer **out);
 /* NULL r gives json_null(). */
 json_t *ck_regularizer_to_json(const ck_regularizer *r);
 
+/* ---- Activation derivatives (training; activations_grad.c) ---- */
+
+/* 1 for linear (the derivative is the identity: nothing to compute). */
+int ck_activation_is_linear(const ck_activation *a);
+
+/* 1 when the derivative needs the activation's input z; 0 when its output
+ * y is enough (relu and its variants, sigmoid, tanh, softmax, elu, ...). */
+int ck_activation_grad_needs_input(const ck_activation *a);
+
+/* dz = dy * f'(z) for a row-major (rows, cols) block of float32 / float64
+ * values laid out as ck_activation_apply_rows sees them (softmax and
+ * log_softmax along the configured axes of that 2-D view).  z may be NULL
+ * when ck_activation_grad_needs_input is 0; y is f(z); dz may be dy (in
+ * place).  At kinks the derivative is TensorFlow's (relu'(0) = 0, ...).
+ * Allocates nothing. */
+ck_status ck_activation_grad_rows(const ck_activation *a, ck_dtype dtype, const void *z, const void *y,
+                                  const void *dy, void *dz, int64_t rows, int64_t cols);
+
+/* Same for tensors of any rank (the Activation layer), axes as
+ * ck_activation_apply; z may be NULL as above. */
+ck_status ck_activation_grad(const ck_activation *a, const ck_tensor *z, const ck_tensor *y, const ck_tensor *dy,
+                             ck_tensor *dz);
+
+/* Training: g += scale * d(penalty)/dx (l1 sign(x) + 2 l2 x) for a floating
+ * x and g of one dtype and size.  Allocates nothing. */
+ck_status ck_regularizer_add_grad(const ck_regularizer *r, const ck_tensor *x, double scale, ck_tensor *g);
+
 /* null gives *out = NULL and CK_OK. */
 ck_status ck_constraint_from_json(const json_t *j, ck_constraint **out);
 /* NULL c gives json_null(). */

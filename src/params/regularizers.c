@@ -210,3 +210,23 @@ ck_status ck_regularizer_loss(const ck_regularizer *r, const ck_tensor *x, doubl
     *loss = l;
     return CK_OK;
 }
+
+ck_status ck_regularizer_add_grad(const ck_regularizer *r, const ck_tensor *x, double scale, ck_tensor *g)
+{
+    /* d/dx (l1 |x| + l2 x^2) = l1 sign(x) + 2 l2 x, with TF's sign(0) = 0. */
+    if (!ck_dtype_is_floating(x->dtype) || g->dtype != x->dtype || g->size != x->size)
+        return ck_error(CK_VALUE_ERROR, "%s regularizer: gradient and value tensors do not match",
+                        reg_names[r->kind]);
+    double a = (double)r->l1 * scale, b = 2.0 * (double)r->l2 * scale;
+    int64_t n = x->size;
+    if (x->dtype == CK_FLOAT32) {
+        const float *p = x->data;
+        float *d = g->data;
+        for (int64_t i = 0; i < n; i++) d[i] += (float)(a * ((p[i] > 0) - (p[i] < 0)) + b * p[i]);
+    } else {
+        const double *p = x->data;
+        double *d = g->data;
+        for (int64_t i = 0; i < n; i++) d[i] += a * ((p[i] > 0) - (p[i] < 0)) + b * p[i];
+    }
+    return CK_OK;
+}

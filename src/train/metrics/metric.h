@@ -15,4 +15,9 @@ ck_status ck_metric_from_json(const json_t *value, ck_metric **out);
  * it (NULL on OOM). */
 json_t *ck_metric_to_json(const ck_metric *m);
 
+/* All values of the result: Precision / Recall with several thresholds give
+ * one per threshold (ck_metric_result gives the first), the others one.
+ * Writes at most `max` values and returns how many there are. */
+int ck_metric_result_values(const ck_metric *m, double *out, int max);
+
 #endif

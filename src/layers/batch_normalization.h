@@ -1,0 +1,36 @@
+/* BatchNormalization's layer struct, shared by its inference file
+ * (batch_normalization.c: construction, build, call, configs) and its
+ * training file (batch_normalization_train.c).  Internal. */
+#ifndef CK_BATCH_NORMALIZATION_H
+#define CK_BATCH_NORMALIZATION_H
+
+#include "layers/layer_args.h"
+
+typedef struct ck_bn_layer {
+    ck_layer base;
+    int naxes, axis_is_list;
+    int axes[CK_MAX_RANK];          /* as given; after build non-negative, as Keras keeps them */
+    double momentum, epsilon;
+    int momentum_is_int, epsilon_is_int;
+    int center, scale;
+    int fused;                      /* -1 None, 0 False, 1 True */
+    ck_initializer *beta_init, *gamma_init, *mean_init, *var_init;
+    ck_regularizer *beta_reg, *gamma_reg;
+    ck_constraint *beta_con, *gamma_con;
+    /* after build */
+    ck_weight *gamma, *beta, *moving_mean, *moving_variance;
+    int rank;
+    int64_t axis_dims[CK_MAX_RANK]; /* dim of each normalised axis */
+    int64_t pstride[CK_MAX_RANK];   /* coefficient stride per input dim (0 off the axes) */
+    int64_t n_params;
+    void *inv, *offset;             /* n_params coefficients each, layer dtype */
+} ck_bn_layer;
+
+/* The training hooks (batch_normalization_train.c). */
+size_t ck_bn_saved_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out);
+ck_status ck_bn_train_call(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
+                           ck_tensor *const *out, void *saved);
+ck_status ck_bn_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
+                         const ck_tensor *out, const ck_tensor *dout, void *saved, ck_tensor *const *din);
+
+#endif

@@ -1,0 +1,232 @@
+/* Conv2D's training hooks.  The forward pass is the inference one with the
+ * im2col scratch taken from `saved` (a training step allocates nothing) and
+ * the pre-activation kept when the activation's derivative needs it.
+ *
+ * Backward, with dz = dy * activation'(z) on the same (rows, last axis)
+ * view the forward activation used:
+ *   bias.grad   += dz summed over the positions;
+ *   kernel.grad += cols^T . dz      (cols: the im2col matrix, rebuilt chunk
+ *                                    by chunk from the input);
+ *   dx           = col2im(dz . kernel^T), the patches' gradients added back
+ *                  onto the input positions they were read from (padding
+ *                  positions are dropped).
+ * A 1x1 kernel with stride 1 skips im2col both ways: the input is the
+ * matrix.
+ *
+ * saved = [z, if the derivative needs it][dz, unless the activation is
+ *          linear][im2col scratch: ck_conv2d_chunk rows, none when direct]. */
+#include <string.h>
+
+#include "layers/conv2d.h"
+
+typedef struct grad_layout {
+    size_t z_bytes, dz_bytes, cols_bytes;
+} grad_layout;
+
+static int keeps_z(const ck_conv2d_layer *c)
+{
+    return !ck_activation_is_linear(c->params.activation) && ck_activation_grad_needs_input(c->params.activation);
+}
+
+static grad_layout layout_of(const ck_conv2d_layer *c, const ck_conv_geom *g, int64_t out_elems)
+{
+    grad_layout l = {0, 0, 0};
+    size_t bytes = (size_t)out_elems * g->es;
+    if (!ck_activation_is_linear(c->params.activation)) l.dz_bytes = bytes;
+    if (keeps_z(c)) l.z_bytes = bytes;
+    int64_t k = g->kh * g->kw * g->c;
+    if (!ck_conv2d_is_direct(g) && k > 0) l.cols_bytes = (size_t)(ck_conv2d_chunk(g, c->channels_first) * k) * g->es;
+    return l;
+}
+
+size_t ck_conv2d_saved_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out)
+{
+    const ck_conv2d_layer *c = (const ck_conv2d_layer *)layer;
+    (void)n;
+    int64_t count = 1;
+    for (int i = 0; i < out->rank; i++) count *= out->dims[i] > 0 ? out->dims[i] : 0;
+    for (int i = 0; i < in->rank; i++)
+        if (in->dims[i] < 0) return 0; /* not a concrete call: nothing to plan */
+    ck_conv_geom g = ck_conv2d_geometry(c, in, out, layer->dtype);
+    grad_layout l = layout_of(c, &g, count);
+    return l.z_bytes + l.dz_bytes + l.cols_bytes;
+}
+
+ck_status ck_conv2d_train_call(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
+                               ck_tensor *const *outs, void *saved)
+{
+    ck_conv2d_layer *c = (ck_conv2d_layer *)layer;
+    const ck_tensor *x = in[0];
+    ck_tensor *out = outs[0];
+    (void)ctx, (void)n;
+    if (out->size == 0) return CK_OK;
+    ck_shape is = ck_tensor_shape(x), os = ck_tensor_shape(out);
+    ck_conv_geom g = ck_conv2d_geometry(c, &is, &os, out->dtype);
+    grad_layout l = layout_of(c, &g, out->size);
+    char *z = saved, *cols = (char *)saved + l.z_bytes + l.dz_bytes;
+    CK_TRY(ck_conv2d_preactivation(c, x, out, l.cols_bytes ? cols : NULL));
+    if (l.z_bytes) memcpy(z, out->data, l.z_bytes);
+    int64_t last = out->shape[out->rank - 1];
+    return ck_kernel_params_activate(&c->params, out->dtype, out->data, out->size / last, last);
+}
+
+/* The inverse of im2col: adds each patch row / column back onto the input
+ * positions it was read from (dx must start at zero). */
+#define CK_COL2IM(T, SUFFIX)                                                                      \
+    static void col2im_last_##SUFFIX(const ck_conv_geom *g, const T *cols, T *dx, int64_t p0, int64_t np) \
+    {                                                                                             \
+        const int64_t plane = g->oh * g->ow;                                                      \
+        for (int64_t r = 0; r < np; r++) {                                                        \
+            int64_t p = p0 + r, b = p / plane, q = p % plane, oy = q / g->ow, ox = q % g->ow;     \
+            T *xb = dx + b * g->h * g->w * g->c;                                                  \
+            const T *row = cols + r * g->kh * g->kw * g->c;                                       \
+            for (int64_t ky = 0; ky < g->kh; ky++) {                                              \
+                int64_t iy = oy * g->sh - g->ph + ky * g->dh;                                     \
+                if (iy < 0 || iy >= g->h) continue;                                               \
+                for (int64_t kx = 0; kx < g->kw; kx++) {                                          \
+                    int64_t ix = ox * g->sw - g->pw + kx * g->dw;                                 \
+                    if (ix < 0 || ix >= g->w) continue;                                           \
+                    T *dst = xb + (iy * g->w + ix) * g->c;                                        \
+                    const T *src = row + (ky * g->kw + kx) * g->c;                                \
+                    for (int64_t ci = 0; ci < g->c; ci++) dst[ci] += src[ci];                     \
+                }                                                                                 \
+            }                                                                                     \
+        }                                                                                         \
+    }                                                                                             \
+    static void col2im_first_##SUFFIX(const ck_conv_geom *g, const T *cols, T *dxb, int64_t p0, int64_t np) \
+    {                                                                                             \
+        for (int64_t ky = 0; ky < g->kh; ky++)                                                    \
+            for (int64_t kx = 0; kx < g->kw; kx++)                                                \
+                for (int64_t ci = 0; ci < g->c; ci++) {                                           \
+                    const T *row = cols + ((ky * g->kw + kx) * g->c + ci) * np;                   \
+                    T *plane = dxb + ci * g->h * g->w;                                            \
+                    for (int64_t r = 0; r < np; r++) {                                            \
+                        int64_t p = p0 + r, oy = p / g->ow, ox = p % g->ow;                       \
+                        int64_t iy = oy * g->sh - g->ph + ky * g->dh, ix = ox * g->sw - g->pw + kx * g->dw; \
+                        if (iy >= 0 && iy < g->h && ix >= 0 && ix < g->w) plane[iy * g->w + ix] += row[r]; \
+                    }                                                                             \
+                }                                                                                 \
+    }                                                                                             \
+    /* bias.grad += dz summed over positions. */                                                  \
+    static void bias_grad_##SUFFIX(const ck_conv_geom *g, int channels_first, const T *dz, T *bg) \
+    {                                                                                             \
+        const int64_t plane = g->oh * g->ow;                                                      \
+        if (!channels_first) {                                                                    \
+            for (int64_t p = 0; p < g->batch * plane; p++, dz += g->f)                            \
+                for (int64_t f = 0; f < g->f; f++) bg[f] += dz[f];                                \
+            return;                                                                               \
+        }                                                                                         \
+        for (int64_t b = 0; b < g->batch; b++)                                                    \
+            for (int64_t f = 0; f < g->f; f++, dz += plane) {                                     \
+                T s = 0;                                                                          \
+                for (int64_t p = 0; p < plane; p++) s += dz[p];                                   \
+                bg[f] += s;                                                                       \
+            }                                                                                     \
+    }
+
+CK_COL2IM(float, f32)
+CK_COL2IM(double, f64)
+
+static void col2im_last(const ck_conv_geom *g, ck_dtype dt, const void *cols, void *dx, int64_t p0, int64_t np)
+{
+    if (dt == CK_FLOAT32) col2im_last_f32(g, cols, dx, p0, np);
+    else col2im_last_f64(g, cols, dx, p0, np);
+}
+
+static void col2im_first(const ck_conv_geom *g, ck_dtype dt, const void *cols, void *dxb, int64_t p0, int64_t np)
+{
+    if (dt == CK_FLOAT32) col2im_first_f32(g, cols, dxb, p0, np);
+    else col2im_first_f64(g, cols, dxb, p0, np);
+}
+
+/* Kernel and input gradients, channels_last: positions are the rows of dz
+ * (P, F) and of the im2col matrix (P, K). */
+static void backward_last(const ck_conv_geom *g, ck_dtype dt, const char *x, const char *dz, const void *kern,
+                          void *kg, char *dx, char *cols)
+{
+    const int64_t k = g->kh * g->kw * g->c, total = g->batch * g->oh * g->ow, f = g->f;
+    const size_t es = g->es;
+    if (ck_conv2d_is_direct(g)) {
+        if (kg) ck_conv2d_gemm(dt, 1, 0, k, f, total, x, k, dz, f, 1.0, kg, f);
+        if (dx) ck_conv2d_gemm(dt, 0, 1, total, k, f, dz, f, kern, f, 0.0, dx, k);
+        return;
+    }
+    const int64_t chunk = ck_conv2d_chunk(g, 0);
+    for (int64_t p0 = 0; p0 < total; p0 += chunk) {
+        int64_t np = total - p0 < chunk ? total - p0 : chunk;
+        const char *dzc = dz + (size_t)(p0 * f) * es;
+        if (kg) {
+            ck_conv2d_im2col_last(g, x, cols, p0, np);
+            ck_conv2d_gemm(dt, 1, 0, k, f, np, cols, k, dzc, f, 1.0, kg, f);
+        }
+        if (dx) {
+            ck_conv2d_gemm(dt, 0, 1, np, k, f, dzc, f, kern, f, 0.0, cols, k);
+            col2im_last(g, dt, cols, dx, p0, np);
+        }
+    }
+}
+
+/* channels_first, image by image: dz is (F, plane), the im2col matrix
+ * (K, positions). */
+static void backward_first(const ck_conv_geom *g, ck_dtype dt, const char *x, const char *dz, const void *kern,
+                           void *kg, char *dx, char *cols)
+{
+    const int64_t k = g->kh * g->kw * g->c, plane = g->oh * g->ow, f = g->f;
+    const size_t es = g->es, in_image = (size_t)(g->c * g->h * g->w) * es, out_image = (size_t)(f * plane) * es;
+    const int direct = ck_conv2d_is_direct(g);
+    const int64_t chunk = ck_conv2d_chunk(g, 1);
+    for (int64_t b = 0; b < g->batch; b++) {
+        const char *xb = x + (size_t)b * in_image, *dzb = dz + (size_t)b * out_image;
+        char *dxb = dx ? dx + (size_t)b * in_image : NULL;
+        if (direct) {
+            if (kg) ck_conv2d_gemm(dt, 0, 1, k, f, plane, xb, plane, dzb, plane, 1.0, kg, f);
+            if (dxb) ck_conv2d_gemm(dt, 0, 0, k, plane, f, kern, f, dzb, plane, 0.0, dxb, plane);
+            continue;
+        }
+        for (int64_t p0 = 0; p0 < plane; p0 += chunk) {
+            int64_t np = plane - p0 < chunk ? plane - p0 : chunk;
+            const char *dzc = dzb + (size_t)p0 * es;
+            if (kg) {
+                ck_conv2d_im2col_first(g, xb, cols, p0, np);
+                ck_conv2d_gemm(dt, 0, 1, k, f, np, cols, np, dzc, plane, 1.0, kg, f);
+            }
+            if (dxb) {
+                ck_conv2d_gemm(dt, 0, 0, k, np, f, kern, f, dzc, plane, 0.0, cols, np);
+                col2im_first(g, dt, cols, dxb, p0, np);
+            }
+        }
+    }
+}
+
+ck_status ck_conv2d_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
+                             const ck_tensor *out, const ck_tensor *dout, void *saved, ck_tensor *const *din)
+{
+    ck_conv2d_layer *c = (ck_conv2d_layer *)layer;
+    const ck_tensor *x = in[0];
+    ck_tensor *dx = din ? din[0] : NULL;
+    (void)ctx, (void)n;
+    if (dx) memset(dx->data, 0, (size_t)dx->size * ck_dtype_size(dx->dtype));
+    if (out->size == 0) return CK_OK;
+    ck_shape is = ck_tensor_shape(x), os = ck_tensor_shape(out);
+    ck_conv_geom g = ck_conv2d_geometry(c, &is, &os, out->dtype);
+    grad_layout l = layout_of(c, &g, out->size);
+    char *z = saved, *dzbuf = (char *)saved + l.z_bytes, *cols = dzbuf + l.dz_bytes;
+    const void *dz = dout->data;
+    if (l.dz_bytes) {
+        int64_t last = out->shape[out->rank - 1];
+        CK_TRY(ck_activation_grad_rows(c->params.activation, out->dtype, l.z_bytes ? z : NULL, out->data, dout->data,
+                                       dzbuf, out->size / last, last));
+        dz = dzbuf;
+    }
+    ck_tensor *kg = c->kernel->grad, *bg = c->bias ? c->bias->grad : NULL;
+    if (bg) {
+        if (out->dtype == CK_FLOAT32) bias_grad_f32(&g, c->channels_first, dz, bg->data);
+        else bias_grad_f64(&g, c->channels_first, dz, bg->data);
+    }
+    if (g.kh * g.kw * g.c == 0 || (!kg && !dx)) return CK_OK;
+    void *kgd = kg ? kg->data : NULL;
+    char *dxd = dx ? dx->data : NULL;
+    if (c->channels_first) backward_first(&g, out->dtype, x->data, dz, c->kernel->value->data, kgd, dxd, cols);
+    else backward_last(&g, out->dtype, x->data, dz, c->kernel->value->data, kgd, dxd, cols);
+    return CK_OK;
+}
