@@ -6,7 +6,7 @@ PREFIX     ?= /usr/local
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-.PHONY: all deps configure test test-fast test-sanitize test-install demo bench install clean
+.PHONY: all deps configure test test-fast test-sanitize test-install demo bench install clean fuzz
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -40,6 +40,12 @@ demo: deps all
 bench: all
 	./$(BUILD)/bench/bench_batch_dot
 	./$(BUILD)/bench/bench_dense
+	./$(BUILD)/bench/bench_train
+
+# libFuzzer harnesses (tests/fuzz/), FUZZ_SECONDS each; clang + libclang-rt-14-dev.
+FUZZ_SECONDS ?= 60
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) sh tools/fuzz.sh build-fuzz
 
 install: all
 	cmake --install $(BUILD) --prefix $(PREFIX)

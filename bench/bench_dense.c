@@ -49,7 +49,7 @@ int main(void)
             return 1;
         }
         for (int64_t i = 0; i < x->size; i++) ((float *)x->data)[i] = (float)((i * 7919) % 1000) / 1000.0f - 0.5f;
-        const ck_tensor *in[1] = {x};
+        ck_tensor *in[1] = {x};
         ck_tensor *outs[1] = {out};
         if (ck_layer_call_into(d, 1, in, outs) != CK_OK) return 1;
         const float *kern = ck_weight_value(ck_layer_weight(d, 0))->data;

@@ -41,23 +41,23 @@ int main(void)
         return 1;
     }
     printf("tf.keras backend.batch_dot, computed by ckeras %s\n\n", ck_version());
-    show("x=[[1,2],[3,4]], y=[[5,6],[7,8]], axes=1 (rank 2: row-wise dots)", x2, y2, CK_AXES(1),
+    show("x=[[1,2],[3,4]], y=[[5,6],[7,8]], axes=1 (rank 2: row-wise dots)", x2, y2, ck_axes_one(1),
          "shape (2, 1) values 17 53");
-    show("rank 3, batch of 1, axes=1 (x^T y)", x3, y3, CK_AXES(1), "shape (1, 2, 2) values 26 30 38 44");
-    show("rank 3, batch of 1, axes=2 (x y^T; its diagonal is 17, 53)", x3, y3, CK_AXES(2),
+    show("rank 3, batch of 1, axes=1 (x^T y)", x3, y3, ck_axes_one(1), "shape (1, 2, 2) values 26 30 38 44");
+    show("rank 3, batch of 1, axes=2 (x y^T; its diagonal is 17, 53)", x3, y3, ck_axes_one(2),
          "shape (1, 2, 2) values 17 23 39 53");
-    show("rank 3, batch of 1, axes=(1,2)", x3, y3, CK_AXES2(1, 2), "shape (1, 2, 2) values 23 31 34 46");
+    show("rank 3, batch of 1, axes=(1,2)", x3, y3, ck_axes_pair(1, 2), "shape (1, 2, 2) values 23 31 34 46");
     show("rank 3, batch of 1, axes=None (x y)", x3, y3, (ck_axes){0, {0, 0}}, "shape (1, 2, 2) values 19 22 43 50");
     show("int64 Dot docstring: arange(10).reshape(1,5,2) . arange(10,20).reshape(1,2,5), axes=(1,2)", xi, yi,
-         CK_AXES2(1, 2), "int64 shape (1, 2, 2) values 260 360 320 445");
+         ck_axes_pair(1, 2), "int64 shape (1, 2, 2) values 260 360 320 445");
     ck_tensor *r = NULL;
     char shape[64];
-    if (ck_batch_dot(p, q, CK_AXES2(1, 2), &r) == CK_OK) {
+    if (ck_batch_dot(p, q, ck_axes_pair(1, 2), &r) == CK_OK) {
         printf("(32,20,1) x (32,30,20), axes=(1,2)\n  ckeras: shape %s\n  Keras:  shape (32, 1, 30)\n\n",
                ck_shape_str(shape, sizeof shape, r->rank, r->shape));
         ck_tensor_free(r);
     }
-    show("axes=0 (the batch axis)", x2, y2, CK_AXES(0), "ValueError: cannot do batch_dot on axis 0");
+    show("axes=0 (the batch axis)", x2, y2, ck_axes_one(0), "ValueError: cannot do batch_dot on axis 0");
     printf("Note: older TensorFlow docs claim [[[1,2],[3,4]]] . [[[5,6],[7,8]]] with axes=1 gives\n"
            "[[17, 53]]; no axes give that (see above): Keras gives x^T y for axes=1.\n");
     ck_tensor_free(x2); ck_tensor_free(y2); ck_tensor_free(x3); ck_tensor_free(y3);

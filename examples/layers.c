@@ -30,7 +30,7 @@ int main(void)
     float data[2 * 3] = {1, 2, 3, -1, 0.5f, 2};
     failed |= check(ck_tensor_from_data(&x, CK_FLOAT32, 2, (int64_t[]){2, 3}, data));
     failed |= check(ck_dense(&dense, &(ck_dense_opts){.units = 4, .activation = "relu", .name = "encoder"}));
-    if (!failed) failed |= check(ck_layer_call(dense, 1, (const ck_tensor *[]){x}, &h));
+    if (!failed) failed |= check(ck_layer_call(dense, 1, (ck_tensor *[]){x}, &h));
     if (!failed) failed |= check(ck_layer_get_config(dense, &config));
     if (!failed) {
         printf("Dense config: %s\n", config);
@@ -44,8 +44,8 @@ int main(void)
     if (!failed) print_tensor("Dense output", h);
 
     /* Cosine similarity of the two encoded rows with themselves. */
-    if (!failed) failed |= check(ck_dot(&dot, &(ck_dot_opts){.axes = CK_AXES(1), .normalize = 1}));
-    if (!failed) failed |= check(ck_layer_call(dot, 2, (const ck_tensor *[]){h, h}, &sim));
+    if (!failed) failed |= check(ck_dot(&dot, &(ck_dot_opts){.axes = ck_axes_one(1), .normalize = true}));
+    if (!failed) failed |= check(ck_layer_call(dot, 2, (ck_tensor *[]){h, h}, &sim));
     if (!failed) failed |= check(ck_layer_get_config(dot, &config));
     if (!failed) {
         printf("Dot config: %s\n", config);

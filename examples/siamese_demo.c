@@ -46,7 +46,7 @@ int main(int argc, char **argv)
     int64_t shape[2] = {ROWS * COLS, WIDTH};
     if (ck_tensor_wrap(&a, CK_FLOAT32, 2, shape, left) != CK_OK || ck_tensor_wrap(&b, CK_FLOAT32, 2, shape, right) != CK_OK)
         return fail("inputs");
-    if (ck_model_predict(m, 2, (const ck_tensor *[]){a, b}, &out, 0) != CK_OK) return fail("predict");
+    if (ck_model_predict(m, 2, (ck_tensor *[]){a, b}, &out, 0) != CK_OK) return fail("predict");
 
     printf("Cosine similarity of reference spectrum i (rows) and query spectrum j (columns):\n");
     printf("        %-24s %-24s %-24s\n", "query 0", "query 1", "query 2");

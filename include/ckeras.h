@@ -15,13 +15,16 @@
  *     released with the matching destructor (ck_tensor_free, ck_free, ...).
  *     Destructors accept NULL.
  *   - All memory goes through one allocator that the user may replace.
- *   - Option structs: zero means the Keras default.
+ *   - Option structs: zero means the Keras default, and a boolean written
+ *     true / false does what it says (see "Option conventions" below).
  */
 #ifndef CKERAS_H
 #define CKERAS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -108,6 +111,59 @@ void *ck_realloc(void *ptr, size_t size);
 void ck_free(void *ptr);
 /** A ck_malloc'ed copy of a C string (NULL on failure or if s is NULL). */
 char *ck_strdup(const char *s);
+
+/* ======================================================================== */
+/* Option conventions (every option struct)                                 */
+/* ======================================================================== */
+/*
+ * Keras keyword arguments become option structs passed by pointer, e.g.
+ * `ck_dense(&layer, &(ck_dense_opts){ .units = 4, .no_bias = true })`;
+ * where a function allows it, NULL is the same as a zero struct.
+ * - A zero-initialised option struct means "every Keras default".
+ * - Booleans are `bool` and named so that `false` is Keras' default: an
+ *   option whose Keras default is true is named for the other meaning
+ *   (`no_bias`, `no_center`, `no_scale`, `frozen`, `non_trainable`,
+ *   `no_shuffle`), so `.no_bias = true` says what it does and
+ *   `.no_bias = false` is the default.
+ * - A number for which 0 is a meaningful value that is not the default is
+ *   a ck_opt_int / ck_opt_double: "not given" is the zero struct, a value
+ *   is written `.seed = ck_int(0)` or `.epsilon = ck_double(0.0)`.
+ *   Numbers whose 0 is the Keras default (threshold, rate) or is not a
+ *   valid Keras value (units, batch_size, epochs) stay plain, with 0
+ *   meaning the default.
+ * - Lists with a count (axes / naxes) take count 0 as the Keras default.
+ * - Out-parameters come first: ck_thing_new(&out, ...).
+ * - Arrays of tensors a function only reads are `ck_tensor *const *`, so
+ *   that a C or C++ `ck_tensor *in[]` (or `ck_tensor **`) passes without a
+ *   cast; such functions never modify those tensors.
+ * The header compiles as C11 and as C++11 or later, warning-free.
+ */
+
+/** An optional integer: set == false means "not given" (the default). */
+typedef struct ck_opt_int {
+    bool set;
+    int64_t value;
+} ck_opt_int;
+
+/** An optional double: set == false means "not given" (the default). */
+typedef struct ck_opt_double {
+    bool set;
+    double value;
+} ck_opt_double;
+
+/** A given integer option value, e.g. `.verbose = ck_int(2)`. */
+static inline ck_opt_int ck_int(int64_t v)
+{
+    ck_opt_int o = {true, v};
+    return o;
+}
+
+/** A given double option value, e.g. `.epsilon = ck_double(0.0)`. */
+static inline ck_opt_double ck_double(double v)
+{
+    ck_opt_double o = {true, v};
+    return o;
+}
 
 /* ======================================================================== */
 /* Tensors                                                                   */
@@ -220,6 +276,28 @@ ck_status ck_npy_load_buffer(const void *buf, size_t len, ck_tensor **out);
 ck_status ck_npy_save(const char *path, const ck_tensor *t);
 
 /* ======================================================================== */
+/* IDX files (MNIST, Fashion-MNIST)                                          */
+/* ======================================================================== */
+
+/** Reads an IDX file, gzip'd (`.gz`, as the datasets ship) or plain (told
+ *  apart by content, not by name).  IDX: two zero bytes, a type byte, a rank
+ *  byte (1..CK_MAX_RANK), one big-endian uint32 per dim, then big-endian
+ *  elements in row-major order.  Element types become: 0x08 uint8, 0x09
+ *  int8, 0x0B int16, 0x0C int32 -> CK_INT32; 0x0D float32 -> CK_FLOAT32;
+ *  0x0E float64 -> CK_FLOAT64.  Images therefore arrive as int32 0..255:
+ *  cast them (ck_tensor_cast) and scale them yourself, as the Keras
+ *  tutorials divide by 255.
+ *
+ *  Every byte is checked: a bad magic, an unknown type, a bad rank, a short
+ *  header or data, bytes after the data, a corrupt or cut-off gzip stream
+ *  (bad CRC included) give CK_FORMAT_ERROR naming the file; a file that
+ *  cannot be opened or read, CK_IO_ERROR.  Memory grows only with the data
+ *  actually read, so a header announcing more than the file holds fails
+ *  without allocating it.  *out receives a new tensor (untouched on
+ *  error). */
+ck_status ck_idx_load(const char *path, ck_tensor **out);
+
+/* ======================================================================== */
 /* Ops: pure tensor functions                                                */
 /* ======================================================================== */
 
@@ -233,6 +311,21 @@ typedef struct ck_axes {
     int count;
     int axes[2];
 } ck_axes;
+
+/** One int axis used for both inputs, Keras' `axes=a` (the zero struct
+ *  `(ck_axes){0}` is None). */
+static inline ck_axes ck_axes_one(int a)
+{
+    ck_axes r = {1, {a, a}};
+    return r;
+}
+
+/** A pair of axes, Keras' `axes=(a, b)`. */
+static inline ck_axes ck_axes_pair(int a, int b)
+{
+    ck_axes r = {2, {a, b}};
+    return r;
+}
 
 /** Resolves the axes and computes the output shape of batch_dot for inputs
  *  of shapes (xr, xs) and (yr, ys) (dims may be -1, unknown), with every
@@ -326,26 +419,24 @@ ck_status ck_l2_normalize_into(const ck_tensor *x, int axis, double epsilon,
 typedef struct ck_activation ck_activation;
 
 /** Parameters of the parametrised activations.  Zero means the Keras
- *  default, so `(ck_activation_opts){0}` or NULL gives the plain function;
- *  each value is used only when its `has_` flag is set:
- *  - alpha (has_alpha): relu's negative slope (default 0), elu's alpha
- *    (default 1), leaky_relu's slope (tf.nn default 0.2), celu's alpha (1);
- *  - max_value (has_max_value): relu's upper clip (default None);
- *  - threshold: relu's threshold (default 0, so no flag is needed);
+ *  default, so `(ck_activation_opts){0}` or NULL gives the plain function:
+ *  - alpha (e.g. `.alpha = ck_double(0.1)`): relu's negative slope (not
+ *    given: 0), elu's alpha (1), leaky_relu's slope (tf.nn default 0.2),
+ *    celu's alpha (1);
+ *  - max_value: relu's upper clip (not given: None);
+ *  - threshold: relu's threshold (default 0);
  *  - axes / naxes: softmax and log_softmax axes; naxes == 0 means the Keras
  *    default axis -1, naxes == 1 an int axis, naxes > 1 a tuple of axes
  *    (negative axes count from the end);
  *  - approximate: gelu's tanh approximation (default false).
  *  Options an activation does not take are ignored. */
 typedef struct ck_activation_opts {
-    int has_alpha;
-    double alpha;
-    int has_max_value;
-    double max_value;
+    ck_opt_double alpha;
+    ck_opt_double max_value;
     double threshold;
     int naxes;
     int axes[CK_MAX_RANK];
-    int approximate;
+    bool approximate;
 } ck_activation_opts;
 
 /** Creates the activation named `name`: "linear", "relu", "elu", "selu",
@@ -371,7 +462,7 @@ void ck_activation_free(ck_activation *a);
 const char *ck_activation_name(const ck_activation *a);
 
 /** The parameters the activation was made with (with the defaults filled
- *  in: has_ flags set for elu's and leaky_relu's alpha).  `opts` must not
+ *  in: alpha given for elu, celu and leaky_relu).  `opts` must not
  *  be NULL. */
 void ck_activation_get_opts(const ck_activation *a, ck_activation_opts *opts);
 
@@ -550,10 +641,6 @@ typedef struct ck_shape {
     int64_t dims[CK_MAX_RANK];
 } ck_shape;
 
-/** Tri-state for boolean options whose Keras default is not false:
- *  0 (unset) means the Keras default. */
-enum { CK_TRUE = 1, CK_FALSE = -1 };
-
 /** A layer: opaque; concrete layers (Dense, Dot, ...) embed the base.  A
  *  layer is created by its constructor (ck_dense, ck_dot, ...) or by
  *  ck_layer_from_config, and released with ck_layer_free. */
@@ -564,10 +651,11 @@ typedef struct ck_weight ck_weight;
 
 /** Options every layer accepts (Keras' base Layer kwargs).  Put
  *  CK_LAYER_COMMON_OPTS inside a layer's option struct so that
- *  `.name`, `.trainable`, ... can be set directly.
+ *  `.name`, `.frozen`, ... can be set directly.
  *  - name: NULL gives the automatic name (snake_case class name, then
  *    "_1", "_2", ... per prefix, as tf.keras 2.x);
- *  - trainable: 0/CK_TRUE trainable, CK_FALSE frozen;
+ *  - frozen: true makes the layer non-trainable (Keras' trainable=False);
+ *    false (the default) is trainable;
  *  - dtype: 0 gives float32 (the layer's variable and compute dtype;
  *    float32 or float64);
  *  - input_shape: rank > 0 records batch_input_shape =
@@ -576,13 +664,14 @@ typedef struct ck_weight ck_weight;
  *  - activity_regularizer: NULL, a Keras id ("l2") or a JSON config. */
 #define CK_LAYER_COMMON_OPTS                                                 \
     const char *name;                                                        \
-    int trainable;                                                           \
+    bool frozen;                                                             \
     ck_dtype dtype;                                                          \
     ck_shape input_shape;                                                    \
     int64_t batch_size;                                                      \
     const char *activity_regularizer
 
-/** Options of a base layer alone (used by ck_layer_set_common). */
+/** The common options alone (what CK_LAYER_COMMON_OPTS adds to a layer's
+ *  option struct). */
 typedef struct ck_layer_opts {
     CK_LAYER_COMMON_OPTS;
 } ck_layer_opts;
@@ -622,14 +711,14 @@ ck_status ck_layer_build(ck_layer *layer, int n_inputs, const ck_shape *shapes);
  *  outputs[0] receives a new tensor owned by the caller.  Inputs are not
  *  modified.  On error nothing is built or changed. */
 ck_status ck_layer_call(ck_layer *layer, int n_inputs,
-                        const ck_tensor *const *inputs, ck_tensor **outputs);
+                        ck_tensor *const *inputs, ck_tensor **outputs);
 
 /** Same with masks: `masks` (may be NULL, or hold NULL entries) are the
  *  input masks (int32 0/1 tensors), `out_masks[0]` (may be NULL) receives
  *  the output mask from compute_mask (NULL for none; caller frees). */
 ck_status ck_layer_call_masked(ck_layer *layer, int n_inputs,
-                               const ck_tensor *const *inputs,
-                               const ck_tensor *const *masks,
+                               ck_tensor *const *inputs,
+                               ck_tensor *const *masks,
                                ck_tensor **outputs, ck_tensor **out_masks);
 
 /** Same, writing into caller-provided output tensors that already have the
@@ -637,7 +726,7 @@ ck_status ck_layer_call_masked(ck_layer *layer, int n_inputs,
  *  for Dense and Dot (except Dot's permuted copy when an axis sits in the
  *  middle). */
 ck_status ck_layer_call_into(ck_layer *layer, int n_inputs,
-                             const ck_tensor *const *inputs,
+                             ck_tensor *const *inputs,
                              ck_tensor *const *outputs);
 
 /** `layer.compute_output_shape(input_shapes)`. */
@@ -647,8 +736,8 @@ ck_status ck_layer_compute_output_shape(const ck_layer *layer, int n_inputs,
 /** `layer.compute_mask(inputs, masks)`: *out_mask receives a new mask or
  *  NULL (no mask).  Dense passes the mask through, Dot drops it. */
 ck_status ck_layer_compute_mask(const ck_layer *layer, int n_inputs,
-                                const ck_tensor *const *inputs,
-                                const ck_tensor *const *masks,
+                                ck_tensor *const *inputs,
+                                ck_tensor *const *masks,
                                 ck_tensor **out_mask);
 
 /* --- weights -------------------------------------------------------------- */
@@ -656,7 +745,8 @@ ck_status ck_layer_compute_mask(const ck_layer *layer, int n_inputs,
 /** Options of ck_layer_add_weight (Keras' add_weight).  Zero = default:
  *  name NULL is an error-free "Variable"; rank 0 is a scalar; dtype 0 is the
  *  layer dtype; initializer NULL is glorot_uniform for floats (zeros for
- *  ints); trainable 0/CK_TRUE is trainable, CK_FALSE non-trainable.
+ *  ints); non_trainable true makes a non-trainable weight (Keras'
+ *  trainable=False), false (the default) a trainable one.
  *  Initializer, regularizer and constraint are Keras ids or JSON configs. */
 typedef struct ck_weight_opts {
     const char *name;
@@ -665,7 +755,7 @@ typedef struct ck_weight_opts {
     const char *initializer;
     const char *regularizer;
     const char *constraint;
-    int trainable;
+    bool non_trainable;
 } ck_weight_opts;
 
 /** Adds a weight to the layer (normally from a layer's build).  Its name
@@ -707,15 +797,14 @@ void ck_tensors_free(ck_tensor **tensors, int n);
 
 /** `layer.set_weights(list)`: the count and every shape are checked first
  *  (Keras' messages), values of another numeric dtype are converted; nothing
- *  is assigned unless all checks pass. */
-ck_status ck_layer_set_weights(ck_layer *layer, int n,
-                               const ck_tensor *const *values);
+ *  is assigned unless all checks pass.  `values` are copied, not modified. */
+ck_status ck_layer_set_weights(ck_layer *layer, int n, ck_tensor *const *values);
 
 /** Keras' `weights=[...]` constructor argument: the values are copied and
  *  given to set_weights right after the layer's first build (at once if it
  *  is built already).  If they do not fit, that build fails with
  *  set_weights' error and the layer stays unbuilt. */
-ck_status ck_layer_set_initial_weights(ck_layer *layer, int n, const ck_tensor *const *values);
+ck_status ck_layer_set_initial_weights(ck_layer *layer, int n, ck_tensor *const *values);
 
 /** Applies each weight's constraint in place (what an optimizer does after
  *  an update). */
@@ -752,14 +841,15 @@ ck_status ck_layer_from_config(const char *json, ck_layer **out);
 /* --- Dense ---------------------------------------------------------------- */
 
 /** keras.layers.Dense options; zero fields take Keras' defaults.
- *  units is required (> 0).  activation NULL is linear.  use_bias
- *  0/CK_TRUE or CK_FALSE.  Initializers default to glorot_uniform / zeros.
+ *  units is required (> 0).  activation NULL is linear.  no_bias true is
+ *  Keras' use_bias=False (no bias weight).  Initializers default to
+ *  glorot_uniform / zeros.
  *  Initializer, regularizer and constraint fields take a Keras id
  *  ("he_normal", "l2", "max_norm") or a JSON config text. */
 typedef struct ck_dense_opts {
     int64_t units;
     const char *activation;
-    int use_bias;
+    bool no_bias;
     const char *kernel_initializer;
     const char *bias_initializer;
     const char *kernel_regularizer;
@@ -775,17 +865,15 @@ ck_status ck_dense(ck_layer **out, const ck_dense_opts *opts);
 
 /* --- Dot ------------------------------------------------------------------ */
 
-/** keras.layers.Dot options.  axes is required: CK_AXES(a) for one int,
- *  CK_AXES2(a, b) for a pair.  normalize: cosine proximity (L2-normalise
- *  each input along its dot axis, epsilon 1e-12). */
+/** keras.layers.Dot options.  axes is required: ck_axes_one(a) for one
+ *  int, ck_axes_pair(a, b) for a pair.  normalize: cosine proximity
+ *  (L2-normalise each input along its dot axis, epsilon 1e-12; default
+ *  false). */
 typedef struct ck_dot_opts {
     ck_axes axes;
-    int normalize;
+    bool normalize;
     CK_LAYER_COMMON_OPTS;
 } ck_dot_opts;
-
-#define CK_AXES(a) ((ck_axes){1, {(a), (a)}})
-#define CK_AXES2(a, b) ((ck_axes){2, {(a), (b)}})
 
 /** Creates a Dot layer (a merge layer called on a list of 2 inputs). */
 ck_status ck_dot(ck_layer **out, const ck_dot_opts *opts);
@@ -858,9 +946,9 @@ ck_status ck_layer_output_shape(const ck_layer *layer, ck_shape *shapes, int max
  * Every constructor here returns a layer in *out (release it with
  * ck_layer_free), records Keras' error on a bad option and leaves *out
  * alone then.  `opts` may be NULL where every option has a default.
- * Zero fields take Keras' defaults; flags named has_X say that X was given
- * where 0 is itself a meaningful value.  Boolean options whose Keras
- * default is true take CK_TRUE / CK_FALSE (0 = default).  Each layer's
+ * Options follow the conventions above: zero fields take Keras' defaults,
+ * values whose 0 is meaningful are ck_opt_double / ck_opt_int, and
+ * booleans are named so that false is Keras' default.  Each layer's
  * get_config writes tf.keras 2.x's keys in tf.keras' order, and
  * ck_layer_from_config also reads the Keras 1 and Keras 3 forms of them.
  * Keras 1 / 2.0's legacy "Merge" layer is read as the equivalent modern
@@ -896,20 +984,26 @@ ck_status ck_reshape(ck_layer **out, const ck_reshape_opts *opts);
 
 /** keras.layers.Dropout / AlphaDropout options: rate in [0, 1] (Dropout
  *  checks it: "Invalid value ... received for `rate`"); noise_shape rank 0
- *  is None (dims -1 are None entries); seed used when has_seed. */
+ *  is None (dims -1 are None entries); seed (not given: None), e.g.
+ *  `.seed = ck_int(0)`, is kept for get_config. */
 typedef struct ck_dropout_opts {
     double rate;
     ck_shape noise_shape;
-    int has_seed;
-    int64_t seed;
+    ck_opt_int seed;
     CK_LAYER_COMMON_OPTS;
 } ck_dropout_opts;
 
-/** Dropout: the identity at inference (ckeras has no training mode).
- *  Masks pass through. */
+/** Dropout: the identity at inference.  In training (ck_model_fit,
+ *  train_on_batch) each element of the noise shape is dropped with
+ *  probability `rate` and the kept values are scaled by 1 / (1 - rate), as
+ *  tf.nn.dropout; the draws come from the fit's random stream (fit's seed),
+ *  so they cannot equal TF's.  Masks pass through. */
 ck_status ck_dropout(ck_layer **out, const ck_dropout_opts *opts);
 
-/** AlphaDropout: the identity at inference.  Masks pass through. */
+/** AlphaDropout: the identity at inference.  In training, for 0 < rate < 1,
+ *  dropped values become SELU's negative saturation -alpha * scale and an
+ *  affine map restores zero mean and unit variance, as tf.keras 2.x.  Masks
+ *  pass through. */
 ck_status ck_alpha_dropout(ck_layer **out, const ck_dropout_opts *opts);
 
 /** keras.layers.Activation options: activation is a Keras id ("relu",
@@ -927,7 +1021,8 @@ ck_status ck_activation_layer(ck_layer **out, const ck_activation_layer_opts *op
 /** keras.layers.Embedding options.  input_dim (vocabulary size) and
  *  output_dim are required (> 0).  embeddings_initializer NULL is
  *  "uniform" (RandomUniform(-0.05, 0.05)); regularizer and constraint are
- *  Keras ids or JSON configs.  mask_zero: 0/CK_FALSE or CK_TRUE.
+ *  Keras ids or JSON configs.  mask_zero: true makes index 0 padding
+ *  (an output mask input != 0), false (default) no mask.
  *  input_length 0 is None; when set, the layer's batch_input_shape is
  *  (None, input_length), else (None, None), as tf.keras records. */
 typedef struct ck_embedding_opts {
@@ -936,7 +1031,7 @@ typedef struct ck_embedding_opts {
     const char *embeddings_initializer;
     const char *embeddings_regularizer;
     const char *embeddings_constraint;
-    int mask_zero;
+    bool mask_zero;
     int64_t input_length;
     CK_LAYER_COMMON_OPTS;
 } ck_embedding_opts;
@@ -975,11 +1070,10 @@ ck_status ck_average(ck_layer **out, const ck_merge_opts *opts);
 ck_status ck_maximum(ck_layer **out, const ck_merge_opts *opts);
 ck_status ck_minimum(ck_layer **out, const ck_merge_opts *opts);
 
-/** keras.layers.Concatenate options: axis (used when has_axis; default
- *  -1; 0 concatenates along the batch). */
+/** keras.layers.Concatenate options: axis (not given: -1; `.axis =
+ *  ck_int(0)` concatenates along the batch). */
 typedef struct ck_concatenate_opts {
-    int has_axis;
-    int axis;
+    ck_opt_int axis;
     CK_LAYER_COMMON_OPTS;
 } ck_concatenate_opts;
 
@@ -993,22 +1087,23 @@ ck_status ck_concatenate(ck_layer **out, const ck_concatenate_opts *opts);
 
 /* --- Normalization layers ------------------------------------------------- */
 
-/** keras.layers.BatchNormalization options (inference only).
+/** keras.layers.BatchNormalization options.
  *  - axes / naxes: naxes 0 is the default axis -1, 1 an int axis, > 1 a
  *    list of axes;
- *  - momentum (0: 0.99) and epsilon (0: 0.001); an exact 0 can be given
- *    through ck_layer_from_config;
- *  - center, scale: 0/CK_TRUE or CK_FALSE (beta / gamma present);
+ *  - momentum (not given: 0.99) and epsilon (not given: 0.001), any value
+ *    Keras allows, 0 included: `.epsilon = ck_double(0)`;
+ *  - no_center / no_scale: true for Keras' center=False / scale=False (no
+ *    beta / no gamma);
  *  - initializers (NULL: "zeros" for beta and moving_mean, "ones" for
  *    gamma and moving_variance), regularizers and constraints as Keras ids
  *    or JSON configs. */
 typedef struct ck_batch_normalization_opts {
     int naxes;
     int axes[CK_MAX_RANK];
-    double momentum;
-    double epsilon;
-    int center;
-    int scale;
+    ck_opt_double momentum;
+    ck_opt_double epsilon;
+    bool no_center;
+    bool no_scale;
     const char *beta_initializer;
     const char *gamma_initializer;
     const char *moving_mean_initializer;
@@ -1020,9 +1115,16 @@ typedef struct ck_batch_normalization_opts {
     CK_LAYER_COMMON_OPTS;
 } ck_batch_normalization_opts;
 
-/** BatchNormalization at inference:
+/** BatchNormalization.  At inference:
  *  y = (x - moving_mean) / sqrt(moving_variance + epsilon) * gamma + beta,
- *  per position of the normalised axes.  Weights in Keras' order: gamma
+ *  per position of the normalised axes.  In training (ck_model_fit,
+ *  train_on_batch) it normalises with the batch mean and biased variance
+ *  over every other axis and updates the moving statistics in place, as
+ *  tf.keras 2.15: moving = moving * momentum + batch_stat * (1 - momentum),
+ *  where the fused path tf.keras picks (one axis, 1 or last, of a rank-4 /
+ *  rank-5 float32 input) updates moving_variance with the Bessel-corrected
+ *  batch variance n / (n - 1); a frozen layer stays in inference mode and
+ *  updates nothing (tf.keras 2.x).  Weights in Keras' order: gamma
  *  and beta (trainable, when scale / center), moving_mean and
  *  moving_variance (non-trainable), of shape (C,) for one axis or the
  *  input rank with 1 on the other dims for several.  Build checks the
@@ -1045,11 +1147,11 @@ ck_status ck_batch_normalization(ck_layer **out, const ck_batch_normalization_op
 typedef struct ck_normalization_opts {
     int naxes;
     int axes[CK_MAX_RANK];
-    int axis_none;
+    bool axis_none;
     const double *mean;
     const double *variance;
     int64_t n_values;
-    int invert;
+    bool invert;
     CK_LAYER_COMMON_OPTS;
 } ck_normalization_opts;
 
@@ -1062,11 +1164,11 @@ ck_status ck_normalization(ck_layer **out, const ck_normalization_opts *opts);
 
 /* --- Activation layers ---------------------------------------------------- */
 
-/** keras.layers.ReLU options: max_value used when has_max_value (must be
- *  >= 0), negative_slope >= 0 and threshold >= 0 (both default 0). */
+/** keras.layers.ReLU options: max_value (not given: None; e.g. `.max_value
+ *  = ck_double(6)`, must be >= 0), negative_slope >= 0 and threshold >= 0
+ *  (both default 0). */
 typedef struct ck_relu_layer_opts {
-    int has_max_value;
-    double max_value;
+    ck_opt_double max_value;
     double negative_slope;
     double threshold;
     CK_LAYER_COMMON_OPTS;
@@ -1077,32 +1179,29 @@ typedef struct ck_relu_layer_opts {
  *  shows in get_config: 0.2 is written 0.20000000298023224). */
 ck_status ck_relu_layer(ck_layer **out, const ck_relu_layer_opts *opts);
 
-/** keras.layers.LeakyReLU options: alpha when has_alpha (default 0.3;
- *  Keras 3 calls it negative_slope). */
+/** keras.layers.LeakyReLU options: alpha (not given: 0.3; Keras 3 calls it
+ *  negative_slope), e.g. `.alpha = ck_double(0.1)`. */
 typedef struct ck_leaky_relu_opts {
-    int has_alpha;
-    double alpha;
+    ck_opt_double alpha;
     CK_LAYER_COMMON_OPTS;
 } ck_leaky_relu_opts;
 
 /** LeakyReLU: x if x > 0 else alpha * x (alpha as float32). */
 ck_status ck_leaky_relu(ck_layer **out, const ck_leaky_relu_opts *opts);
 
-/** keras.layers.ELU options: alpha when has_alpha (default 1.0). */
+/** keras.layers.ELU options: alpha (not given: 1.0). */
 typedef struct ck_elu_layer_opts {
-    int has_alpha;
-    double alpha;
+    ck_opt_double alpha;
     CK_LAYER_COMMON_OPTS;
 } ck_elu_layer_opts;
 
 /** ELU: x if x > 0 else alpha * (exp(x) - 1) (alpha as float32). */
 ck_status ck_elu_layer(ck_layer **out, const ck_elu_layer_opts *opts);
 
-/** keras.layers.ThresholdedReLU options: theta when has_theta (default
- *  1.0, must be >= 0). */
+/** keras.layers.ThresholdedReLU options: theta (not given: 1.0; must be
+ *  >= 0), e.g. `.theta = ck_double(0)`. */
 typedef struct ck_thresholded_relu_opts {
-    int has_theta;
-    double theta;
+    ck_opt_double theta;
     CK_LAYER_COMMON_OPTS;
 } ck_thresholded_relu_opts;
 
@@ -1136,7 +1235,7 @@ ck_status ck_softmax_layer(ck_layer **out, const ck_softmax_layer_opts *opts);
  *  - data_format: NULL / "channels_last" (inputs (batch, rows, cols,
  *    channels)) or "channels_first" ((batch, channels, rows, cols));
  *  - groups: 0 or 1 (grouped convolutions give CK_NOT_IMPLEMENTED);
- *  - activation NULL is linear; use_bias 0/CK_TRUE or CK_FALSE;
+ *  - activation NULL is linear; no_bias true is Keras' use_bias=False;
  *  - initializers default to glorot_uniform / zeros; initializer,
  *    regularizer and constraint fields take a Keras id or a JSON config. */
 typedef struct ck_conv2d_opts {
@@ -1148,7 +1247,7 @@ typedef struct ck_conv2d_opts {
     int64_t dilation_rate[2];
     int64_t groups;
     const char *activation;
-    int use_bias;
+    bool no_bias;
     const char *kernel_initializer;
     const char *bias_initializer;
     const char *kernel_regularizer;
@@ -1195,6 +1294,104 @@ typedef struct ck_max_pooling2d_opts {
  *  "same" pads with -inf, so padded positions never win.  No weights.
  *  Configs also read Keras 1's border_mode and dim_ordering. */
 ck_status ck_max_pooling2d(ck_layer **out, const ck_max_pooling2d_opts *opts);
+
+/* --- Recurrent layers ----------------------------------------------------- */
+
+/** Options of keras.layers.SimpleRNN, LSTM and GRU (one struct for the
+ *  three; a field a class does not take must stay zero, else
+ *  CK_TYPE_ERROR "Keyword argument not understood", as Keras).
+ *  - units (required, > 0): the size of the state and of the output;
+ *  - activation: NULL is "tanh" (Keras' default); "linear" is Keras'
+ *    activation=None;
+ *  - recurrent_activation (LSTM, GRU): NULL is "sigmoid";
+ *  - no_bias: true is Keras' use_bias=False (no bias weight);
+ *  - initializers: NULL gives glorot_uniform (kernel), orthogonal
+ *    (recurrent_kernel), zeros (bias); regularizers and constraints of the
+ *    three weights: NULL for none; each a Keras id or JSON config;
+ *  - no_unit_forget_bias (LSTM): true is unit_forget_bias=False (by default
+ *    the forget gate's bias starts at 1);
+ *  - dropout, recurrent_dropout: the fraction of the inputs / of the
+ *    recurrent state dropped in training (one mask per sequence, shared
+ *    by the time steps and, as in Keras' implementation 2, by the gates);
+ *    values outside (0, 1) drop nothing (Keras clips them to [0, 1] and
+ *    ignores 0 and 1).  Inference ignores them;
+ *  - implementation (LSTM, GRU): 0 is the default 2; 1 and 2 give the same
+ *    numbers (ckeras always projects the inputs of every step in one
+ *    matrix product); a recurrent_dropout makes it 1, as in Keras;
+ *  - no_reset_after (GRU): true is reset_after=False (the reset gate
+ *    multiplies the state before the recurrent product; bias (3*units,)),
+ *    false the tf.keras 2.x default (after it; bias (2, 3*units));
+ *  - return_sequences: the output of every step (batch, time, units)
+ *    rather than the last one (batch, units);
+ *  - go_backwards: the steps run from the last input to the first; with
+ *    return_sequences the outputs stay in that processing order (Keras does
+ *    not reverse them back);
+ *  - unroll: accepted (same numbers; needs a known time dim, as Keras);
+ *  - time_major: inputs (time, batch, features) and sequence outputs
+ *    (time, batch, units);
+ *  - return_state, stateful: CK_NOT_IMPLEMENTED (a layer has one output,
+ *    and states are not kept between calls). */
+typedef struct ck_rnn_opts {
+    int64_t units;
+    const char *activation;
+    const char *recurrent_activation;
+    bool no_bias;
+    const char *kernel_initializer;
+    const char *recurrent_initializer;
+    const char *bias_initializer;
+    bool no_unit_forget_bias;
+    const char *kernel_regularizer;
+    const char *recurrent_regularizer;
+    const char *bias_regularizer;
+    const char *kernel_constraint;
+    const char *recurrent_constraint;
+    const char *bias_constraint;
+    double dropout;
+    double recurrent_dropout;
+    int64_t implementation;
+    bool no_reset_after;
+    bool return_sequences;
+    bool return_state;
+    bool go_backwards;
+    bool stateful;
+    bool unroll;
+    bool time_major;
+    CK_LAYER_COMMON_OPTS;
+} ck_rnn_opts;
+
+/** The recurrent layers, on float inputs (batch, time, features) (integer
+ *  inputs are cast), from a zero initial state, as tf.keras 2.15 computes
+ *  them:
+ *  - SimpleRNN: h = activation(x . kernel + h_prev . recurrent_kernel + bias);
+ *  - LSTM (gates i, f, c, o in that column order): z = x . kernel +
+ *    h_prev . recurrent_kernel + bias, i = ra(z_i), f = ra(z_f),
+ *    c = f * c_prev + i * activation(z_c), o = ra(z_o), h = o * activation(c)
+ *    (ra: recurrent_activation);
+ *  - GRU (gates z, r, h): with reset_after, m = h_prev . recurrent_kernel +
+ *    bias[1], z = ra(x_z + m_z), r = ra(x_r + m_r), hh = activation(x_h +
+ *    r * m_h) where x = x . kernel + bias[0]; without it, m covers the z and
+ *    r columns only and hh = activation(x_h + (r * h_prev) .
+ *    recurrent_kernel[:, 2u:]); then h = z * h_prev + (1 - z) * hh.
+ *  Weights in tf.keras' order and names: "<name>/<cell>/kernel:0"
+ *  (features, G*units), "<name>/<cell>/recurrent_kernel:0" (units,
+ *  G*units), "<name>/<cell>/bias:0" (G*units,), or (2, 3*units) for a GRU
+ *  with reset_after; cell is simple_rnn_cell (G 1), lstm_cell (G 4),
+ *  gru_cell (G 3).  The inputs of all steps are projected in one matrix
+ *  product, then each step does one product with the recurrent kernel;
+ *  a call allocates that projection and the step buffers once.
+ *  Masks are not applied (a masked input computes as if unmasked); the
+ *  output mask is the input mask with return_sequences, else none.
+ *  Training (ck_model_fit) backpropagates through time; dropout masks come
+ *  from the fit's random stream.  Configs: tf.keras 2.x keys, Keras 3's
+ *  (seed, zero_output_for_mask, use_cudnn), Keras 2.0-2.2's (no
+ *  time_major, implementation 0) and Keras 1's names (output_dim, init,
+ *  inner_init, inner_activation, forget_bias_init, W_ / U_ / b_
+ *  regularizers and constraints, dropout_W, dropout_U, consume_less,
+ *  input_dim / input_length); a Keras 1 GRU reads as reset_after=False.
+ *  Keras 1 LSTM / GRU weights (one array per gate) are not converted. */
+ck_status ck_simple_rnn(ck_layer **out, const ck_rnn_opts *opts);
+ck_status ck_lstm(ck_layer **out, const ck_rnn_opts *opts);
+ck_status ck_gru(ck_layer **out, const ck_rnn_opts *opts);
 
 /* ======================================================================== */
 /* Models: symbolic tensors, nodes, functional and Sequential models, files */
@@ -1248,19 +1445,20 @@ ck_tensor *ck_model_output(const ck_model *m, int i);
 ck_status ck_model_count_params(const ck_model *m, int64_t *total, int64_t *trainable, int64_t *non_trainable);
 
 /** `model.predict(inputs, batch_size)`: inputs in the order of the model's
- *  inputs, all with the same number of samples; batch_size 0 is 32.
+ *  inputs, all with the same number of samples (read, never modified: a
+ *  `ck_tensor *in[]` passes as it is); batch_size 0 is 32.
  *  outputs[i] receives a new tensor per model output (caller frees).
  *  Floating inputs of another precision are converted.  The model plans its
  *  buffers once per input shape (values whose lifetimes do not overlap
  *  share memory), so repeated calls allocate only the returned tensors.
  *  A model keeps those buffers, so one model must not predict from two
  *  threads at once (load one model per thread instead). */
-ck_status ck_model_predict(ck_model *m, int n_inputs, const ck_tensor *const *inputs, ck_tensor **outputs,
+ck_status ck_model_predict(ck_model *m, int n_inputs, ck_tensor *const *inputs, ck_tensor **outputs,
                            int64_t batch_size);
 
 /** Same into caller-provided outputs of exactly the output shapes and
  *  dtypes; once planned, allocates nothing at all. */
-ck_status ck_model_predict_into(ck_model *m, int n_inputs, const ck_tensor *const *inputs,
+ck_status ck_model_predict_into(ck_model *m, int n_inputs, ck_tensor *const *inputs,
                                 ck_tensor *const *outputs, int64_t batch_size);
 
 /** `model.summary()` as text (ck_free it): Keras' table with Layer (type),
@@ -1285,8 +1483,27 @@ ck_status ck_model_from_json(const char *json, ck_model **out);
  *  whose weight files are read too).  A plain architecture JSON gets
  *  freshly initialised weights (load them with ck_model_load_weights).
  *  Errors name the file: CK_IO_ERROR, CK_FORMAT_ERROR (malformed, weights
- *  that do not fit), CK_NOT_IMPLEMENTED (a layer class ckeras lacks). */
+ *  that do not fit), CK_NOT_IMPLEMENTED (a layer class ckeras lacks).
+ *
+ *  A compiled model's file loads compiled, as Keras' load_model(compile=
+ *  True): from the .h5 `training_config` attribute or the .keras
+ *  `compile_config` (tf.keras 2.x and Keras 3 forms), with the optimizer's
+ *  state restored (.h5 `optimizer_weights`, .keras `optimizer/vars`;
+ *  Keras 3's learning_rate variable sets the learning rate), so fit resumes
+ *  exactly where the saving program stopped.  When ckeras cannot compile
+ *  from the file's config (an unknown loss or metric, a layer without a
+ *  backward pass) the model still loads, uncompiled, for inference: the
+ *  error is dropped; ck_model_saved_training_config gives the text so that
+ *  ck_model_compile_json can report it.  An optimizer state that does not
+ *  fit (a legacy tf.keras <= 2.10 optimizer, other variables) leaves a
+ *  fresh optimizer, as tf.keras does with a warning. */
 ck_status ck_model_load(const char *path, ck_model **out);
+
+/** The training config of the file a model was loaded from (the .h5
+ *  `training_config` or the .keras `compile_config`, JSON text, borrowed),
+ *  whether or not compiling from it worked; NULL if the file had none or
+ *  the model was not loaded by ck_model_load. */
+const char *ck_model_saved_training_config(const ck_model *m);
 
 /** `model.load_weights(path, by_name)`: a legacy HDF5 weights file (or a
  *  full model file), a Keras 3 `.weights.h5`, or a `.keras` archive.  By
@@ -1299,56 +1516,19 @@ ck_status ck_model_load_weights(ck_model *m, const char *path, int by_name);
 /** Saves a model by the extension of `path`: `.h5`/`.hdf5` in the tf.keras
  *  2.x HDF5 layout (model_config + model_weights), `.keras` as the archive
  *  tf.keras 2.13-2.15 write, `.json` as to_json.  Files are written to a
- *  temporary name and renamed, so a failure never leaves half a file. */
+ *  temporary name and renamed, so a failure never leaves half a file.
+ *  A compiled model is saved with its compile information and optimizer
+ *  state as tf.keras 2.15 writes them: .h5 `training_config` (optimizer
+ *  class "Custom>Adam", the built metrics as MeanMetricWrapper configs) and
+ *  the `optimizer_weights` group ("iteration:0", "Adam/m/dense/kernel:0",
+ *  ...); .keras `compile_config` and `optimizer/vars/<i>`.  tf.keras 2.15
+ *  loads such files compiled with that state. */
 ck_status ck_model_save(ck_model *m, const char *path);
 
 /** `model.save_weights(path)`: the tf.keras 2.x HDF5 weights layout, or the
- *  Keras 3 layout when the name ends in `.weights.h5`. */
+ *  Keras 3 layout when the name ends in `.weights.h5` (which holds a
+ *  compiled model's optimizer/vars too, as tf.keras 2.15 writes it). */
 ck_status ck_model_save_weights(ck_model *m, const char *path);
-
-/* ======================================================================== */
-/* Option conventions (settled for every struct added from now on)          */
-/* ======================================================================== */
-/*
- * - A zero-initialised option struct means "every Keras default".
- * - Booleans are `bool` and named so that `false` is Keras' default: an
- *   option whose Keras default is true is named for the other meaning
- *   (`no_shuffle`, `no_bias`, `frozen`), so `.no_shuffle = true` says what
- *   it does and `.no_shuffle = false` is the default.
- * - A number for which 0 is a meaningful value that is not the default is
- *   a ck_opt_int / ck_opt_double: "not given" is the zero struct, a value
- *   is written `.verbose = ck_int(0)` or `.epsilon = ck_double(0.0)`.
- *   Numbers whose 0 is not a valid Keras value (units, batch_size, epochs)
- *   stay plain, with 0 meaning the default.
- * - Out-parameters come first: ck_thing_new(&out, ...).
- */
-#include <stdbool.h>
-
-/** An optional integer: set == false means "not given" (the default). */
-typedef struct ck_opt_int {
-    bool set;
-    int64_t value;
-} ck_opt_int;
-
-/** An optional double: set == false means "not given" (the default). */
-typedef struct ck_opt_double {
-    bool set;
-    double value;
-} ck_opt_double;
-
-/** A given integer option value, e.g. `.verbose = ck_int(2)`. */
-static inline ck_opt_int ck_int(int64_t v)
-{
-    ck_opt_int o = {true, v};
-    return o;
-}
-
-/** A given double option value, e.g. `.epsilon = ck_double(0.0)`. */
-static inline ck_opt_double ck_double(double v)
-{
-    ck_opt_double o = {true, v};
-    return o;
-}
 
 /* ======================================================================== */
 /* Training: losses                                                          */
@@ -1499,7 +1679,7 @@ int64_t ck_optimizer_iterations(const ck_optimizer *opt);
  *  gradient must have its variable's shape (CK_VALUE_ERROR naming both)
  *  and dtype (CK_TYPE_ERROR).  On error nothing changes. */
 ck_status ck_optimizer_apply_gradients(ck_optimizer *opt, int n, ck_tensor *const *vars,
-                                       const ck_tensor *const *grads);
+                                       ck_tensor *const *grads /* read only */);
 
 /** The optimizer's variables in tf.keras 2.11+'s order (iterations, then
  *  the slots), as copies: *out gets *n tensors, free with ck_tensors_free.
@@ -1518,7 +1698,7 @@ ck_status ck_optimizer_get_weights(const ck_optimizer *opt, ck_tensor ***out, in
  *  gives exactly the steps an uninterrupted optimizer takes (Nadam's
  *  momentum-schedule product is recomputed from iterations). */
 ck_status ck_optimizer_set_weights(ck_optimizer *opt, int n_vars, ck_tensor *const *vars, int n,
-                                   const ck_tensor *const *values);
+                                   ck_tensor *const *values /* read only */);
 
 /** Releases an optimizer; NULL is fine. */
 void ck_optimizer_free(ck_optimizer *opt);
@@ -1601,7 +1781,6 @@ void ck_metric_free(ck_metric *m);
  * optimizer step, then each weight's constraint.  After the first step of a
  * given batch shape a step allocates nothing.
  */
-#include <stdio.h>
 
 /** Options of ck_model_compile (Keras' model.compile).  Each string is a
  *  Keras name or config JSON text. */
@@ -1763,9 +1942,9 @@ typedef struct ck_fit_opts {
     double validation_split;        /**< the last fraction of the samples,
                                          taken before shuffling             */
     int n_validation_x;             /**< validation_data: inputs and targets */
-    const ck_tensor *const *validation_x;
+    ck_tensor *const *validation_x;
     int n_validation_y;
-    const ck_tensor *const *validation_y;
+    ck_tensor *const *validation_y;
     const ck_tensor *sample_weight;         /**< (samples,) or NULL          */
     const double *class_weight;             /**< weight of class id i        */
     int n_class_weight;
@@ -1778,10 +1957,11 @@ typedef struct ck_fit_opts {
 /** `model.fit(x, y, ...)`: x in the order of the model's inputs, y of its
  *  outputs, all with one number of samples.  The model must be compiled.
  *  y shapes are checked against the outputs and losses before anything is
- *  trained.  *history (may be NULL) receives the History.  A NaN loss is not
+ *  trained; x and y are read, never modified.  *history (may be NULL)
+ *  receives the History.  A NaN loss is not
  *  an error (add ck_terminate_on_nan); an error from a callback or a step
  *  stops fit and is returned (the weights keep the steps already taken). */
-ck_status ck_model_fit(ck_model *m, int n_x, const ck_tensor *const *x, int n_y, const ck_tensor *const *y,
+ck_status ck_model_fit(ck_model *m, int n_x, ck_tensor *const *x, int n_y, ck_tensor *const *y,
                        const ck_fit_opts *opts, ck_history **history);
 
 /** Fills one batch for ck_model_fit_batches: write up to `capacity` samples
@@ -1808,17 +1988,17 @@ typedef struct ck_evaluate_opts {
 
 /** `model.evaluate(x, y)`: inference-mode losses and metrics over all
  *  samples, into *logs ("loss" first). */
-ck_status ck_model_evaluate(ck_model *m, int n_x, const ck_tensor *const *x, int n_y, const ck_tensor *const *y,
+ck_status ck_model_evaluate(ck_model *m, int n_x, ck_tensor *const *x, int n_y, ck_tensor *const *y,
                             const ck_evaluate_opts *opts, ck_logs *logs);
 
 /** `model.train_on_batch(x, y, sample_weight)`: one step on these samples
  *  (metrics reset first, as Keras' reset_metrics=True); logs may be NULL. */
-ck_status ck_model_train_on_batch(ck_model *m, int n_x, const ck_tensor *const *x, int n_y,
-                                  const ck_tensor *const *y, const ck_tensor *sample_weight, ck_logs *logs);
+ck_status ck_model_train_on_batch(ck_model *m, int n_x, ck_tensor *const *x, int n_y,
+                                  ck_tensor *const *y, const ck_tensor *sample_weight, ck_logs *logs);
 
 /** `model.test_on_batch(x, y, sample_weight)`. */
-ck_status ck_model_test_on_batch(ck_model *m, int n_x, const ck_tensor *const *x, int n_y,
-                                 const ck_tensor *const *y, const ck_tensor *sample_weight, ck_logs *logs);
+ck_status ck_model_test_on_batch(ck_model *m, int n_x, ck_tensor *const *x, int n_y,
+                                 ck_tensor *const *y, const ck_tensor *sample_weight, ck_logs *logs);
 
 #ifdef __cplusplus
 }

@@ -1,8 +1,10 @@
 #!/bin/sh
 # Installs the Debian packages ckeras needs, only those that are missing.
 # Called by `make test` and `make demo` so that a fresh machine works.
+# zlib1g-dev reads gzip'd IDX files; dataset-fashion-mnist is the real data
+# the demo trains on (read in place from /usr/share/datasets/fashion-mnist).
 set -e
-PKGS="build-essential cmake pkg-config libopenblas-dev libjansson-dev libhdf5-dev libzip-dev libcriterion-dev"
+PKGS="build-essential cmake pkg-config libopenblas-dev libjansson-dev libhdf5-dev libzip-dev libcriterion-dev zlib1g-dev dataset-fashion-mnist"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

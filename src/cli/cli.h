@@ -39,5 +39,7 @@ extern const ck_cli_command ck_cmd_config;
 extern const ck_cli_command ck_cmd_summary;
 extern const ck_cli_command ck_cmd_predict;
 extern const ck_cli_command ck_cmd_convert;
+extern const ck_cli_command ck_cmd_fit;
+extern const ck_cli_command ck_cmd_evaluate;
 
 #endif

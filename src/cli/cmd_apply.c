@@ -21,7 +21,7 @@ static ck_status set_weight_files(ck_layer *layer, const char *list)
         if (n == MAX_WEIGHTS) st = ck_error(CK_VALUE_ERROR, "more than %d weight files", MAX_WEIGHTS);
         else if ((st = ck_npy_load(tok, &w[n])) == CK_OK) n++;
     }
-    if (st == CK_OK) st = ck_layer_set_weights(layer, n, (const ck_tensor *const *)w);
+    if (st == CK_OK) st = ck_layer_set_weights(layer, n, w);
     for (int i = 0; i < n; i++) ck_tensor_free(w[i]);
     ck_free(copy);
     return st;
@@ -75,7 +75,7 @@ static int run(int argc, char **argv)
         st = ck_layer_build(layer, n_inputs, shapes);
     }
     if (st == CK_OK && weights) st = set_weight_files(layer, weights);
-    if (st == CK_OK) st = ck_layer_call(layer, n_inputs, (const ck_tensor *const *)in, &out);
+    if (st == CK_OK) st = ck_layer_call(layer, n_inputs, in, &out);
     if (st == CK_OK) st = ck_npy_save(out_path, out);
     ck_free(text);
     ck_tensor_free(in[0]);

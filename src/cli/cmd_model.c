@@ -64,16 +64,16 @@ static ck_status predict_with_progress(ck_model *m, int n_in, ck_tensor **in, ck
     int64_t total = in[0]->rank > 0 ? in[0]->shape[0] : 0;
     int64_t slice = batch * 64;
     int show = isatty(2) && total > slice;
-    if (!show) return ck_model_predict(m, n_in, (const ck_tensor *const *)in, res, batch);
+    if (!show) return ck_model_predict(m, n_in, in, res, batch);
     int n_out = ck_model_output_count(m);
     ck_tensor *part[64] = {NULL};
     ck_status st = CK_OK;
     for (int64_t r0 = 0; st == CK_OK && r0 < total; r0 += slice) {
         int64_t rows = total - r0 < slice ? total - r0 : slice;
         ck_tensor views[64];
-        const ck_tensor *args[64];
+        ck_tensor *args[64];
         for (int i = 0; i < n_in; i++) {
-            if (in[i]->rank < 1 || in[i]->shape[0] != total) return ck_model_predict(m, n_in, (const ck_tensor *const *)in, res, batch);
+            if (in[i]->rank < 1 || in[i]->shape[0] != total) return ck_model_predict(m, n_in, in, res, batch);
             views[i] = rows_of(in[i], r0, rows);
             args[i] = &views[i];
         }

@@ -11,6 +11,8 @@ static const ck_cli_command *const commands[] = {
     &ck_cmd_summary,
     &ck_cmd_predict,
     &ck_cmd_convert,
+    &ck_cmd_fit,
+    &ck_cmd_evaluate,
     &ck_cmd_show,
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };

@@ -63,10 +63,10 @@ int ck_cli_parse_axes(const char *text, ck_axes *axes)
     int a, b;
     if (!text || parse_int(p, &end, &a) != 0) return -1;
     if (*end == '\0') {
-        *axes = CK_AXES(a);
+        *axes = ck_axes_one(a);
         return 0;
     }
     if (*end != ',' || parse_int(end + 1, &end, &b) != 0 || *end != '\0') return -1;
-    *axes = CK_AXES2(a, b);
+    *axes = ck_axes_pair(a, b);
     return 0;
 }

@@ -11,6 +11,15 @@
         if (ck_try_status_ != CK_OK) return ck_try_status_;                  \
     } while (0)
 
+/* The public API takes the tensors it only reads as `ck_tensor *const *`
+ * (what a C `ck_tensor *in[]` converts to without a cast); inside, they are
+ * handled as `const ck_tensor *const *`.  C has no implicit conversion
+ * between the two, hence this one explicit, named place. */
+static inline const ck_tensor *const *ck_const_tensors(ck_tensor *const *t)
+{
+    return (const ck_tensor *const *)t;
+}
+
 /* Records and returns CK_OUT_OF_MEMORY with a message naming `what`. */
 ck_status ck_oom(const char *what);
 

@@ -10,6 +10,7 @@
 #include "io/json_check.h"
 
 #define TOP_LEVEL_GROUP "top_level_model_weights"
+#define OPTIMIZER_GROUP "optimizer_weights"
 
 /* ======================================================================== */
 /* freeing and lookup                                                        */
@@ -36,6 +37,7 @@ void ck_keras_h5_free(ck_keras_h5 *f)
     for (size_t i = 0; f->layers && i < f->n_layers; i++) free_layer_contents(&f->layers[i]);
     ck_free(f->layers);
     free_layer_contents(&f->top_level);
+    free_layer_contents(&f->optimizer);
     ck_free(f);
 }
 
@@ -200,7 +202,16 @@ static ck_status read_impl(const char *path, ck_keras_h5 **out)
         if (st != CK_OK) goto done;
         f->has_top_level = 1;
     }
-    f->has_optimizer_weights = ck_h5u_kind_of(root, "optimizer_weights") == CK_H5U_GROUP;
+    ck_h5u_kind ow = ck_h5u_kind_of(root, OPTIMIZER_GROUP);
+    /* Only a full model's optimizer state means anything to a loader, and
+     * a damaged one only costs the state (Keras warns and starts a fresh
+     * optimizer), never the model. */
+    if (f->is_model && ow == CK_H5U_GROUP &&
+        read_layer(root, "/", OPTIMIZER_GROUP, path, fsize, &f->optimizer) != CK_OK) {
+        free_layer_contents(&f->optimizer);
+        ck_clear_error();
+    }
+    f->has_optimizer_weights = ow == CK_H5U_GROUP;
     f->dialect = vlen ? CK_H5_DIALECT_H5PY3 : CK_H5_DIALECT_H5PY2;
     if (f->model_config) st = check_json(f->model_config, path, "the model_config attribute");
 done:
@@ -370,6 +381,7 @@ static ck_status validate(const ck_keras_h5 *f, ck_h5_dialect d)
                         "ck_h5_write: top-level model weights need has_top_level (the tf.keras "
                         "2.7+ top_level_model_weights group)");
     CK_TRY(check_layer(&f->top_level, TOP_LEVEL_GROUP));
+    CK_TRY(check_layer(&f->optimizer, OPTIMIZER_GROUP));
     if (f->n_layers > 1) {
         const char **names = ck_malloc(f->n_layers * sizeof *names);
         if (!names) return ck_oom("a list of layer names");
@@ -506,6 +518,17 @@ static ck_status write_impl(const char *path, const ck_keras_h5 *f, ck_h5_dialec
         goto done;
     }
     wg = -1;
+    /* save_model_to_hdf5 writes the optimizer after the model's weights. */
+    if (f->is_model && f->optimizer.n_weights > 0) {
+        hid_t root = H5Gopen2(fid, "/", H5P_DEFAULT);
+        if (root < 0) {
+            st = ck_h5u_fail(CK_IO_ERROR, path, "cannot open the root group");
+            goto done;
+        }
+        st = write_layer(root, "/", OPTIMIZER_GROUP, &f->optimizer, d == CK_H5_DIALECT_H5PY3, path);
+        H5Gclose(root);
+        if (st != CK_OK) goto done;
+    }
     herr_t closed = H5Fclose(fid);
     fid = -1;
     if (closed < 0) {

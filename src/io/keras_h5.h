@@ -16,7 +16,10 @@
  *   /model_weights/<layer>    attr weight_names; one dataset per weight
  *                             name, at that name's path ('/' = subgroups)
  *   /model_weights/top_level_model_weights   (tf.keras 2.7+)
- *   /optimizer_weights        (ignored)
+ *   /optimizer_weights        attr weight_names; one dataset per name
+ *                             (a compiled model: "iteration:0",
+ *                             "Adam/m/dense/kernel:0", ...; Keras 3
+ *                             "adam/iteration", "adam/learning_rate", ...)
  *
  * A weights-only file (save_weights) has the model_weights content at its
  * root and no model_config.
@@ -113,9 +116,15 @@ typedef struct ck_keras_h5 {
      * set dialect = H5PY3 and has_top_level = 1. */
     int has_top_level;
     ck_h5_layer top_level;
-    /* Read only: 1 if the file has an optimizer_weights group (its
-     * content is not read). */
+    /* Read: 1 if the file has an optimizer_weights group. */
     int has_optimizer_weights;
+    /* The optimizer_weights group as a layer-like list: its weight_names in
+     * order and their values (optimizer.variables, in the optimizer's own
+     * order; the names are only labels, Keras pairs them by position).
+     * Read from a full model file when the group exists.  Written for a
+     * full model when optimizer.n_weights > 0 (tf.keras writes the group
+     * whenever the model is compiled).  optimizer.name is not used. */
+    ck_h5_layer optimizer;
 } ck_keras_h5;
 
 /* keras_version written when the struct has none (Keras treats a file
@@ -134,7 +143,8 @@ typedef struct ck_keras_h5 {
  * tensors).  The root attributes model_config, training_config,
  * keras_version and backend are read when present (keras_version and
  * backend fall back to those of model_weights); model_config must be valid
- * JSON.  optimizer_weights is not read.
+ * JSON.  optimizer_weights, when present, is read into `optimizer` like a
+ * layer group (weight_names, then one dataset per name).
  *
  * Errors: CK_IO_ERROR (cannot open/read), CK_FORMAT_ERROR (not HDF5,
  * truncated, no layer_names, a listed layer group or a named dataset
@@ -161,7 +171,9 @@ ck_status ck_h5_read_model_config(const char *path, char **json);
  *   one group per layer, created in name-sorted order, with weight_names
  *     (an empty float64 array for a weightless layer) and one little-endian
  *     contiguous dataset per weight at the weight's name path;
- *   top_level_model_weights (after the layers) when has_top_level is set.
+ *   top_level_model_weights (after the layers) when has_top_level is set;
+ *   optimizer_weights (full model, optimizer.n_weights > 0): weight_names
+ *     as the name lists, one dataset per name at its path.
  * keras_version defaults to CK_H5_DEFAULT_KERAS_VERSION_* and backend to
  * "tensorflow" when NULL.  A full model needs model_config; a weights-only
  * file ignores model_config and training_config.

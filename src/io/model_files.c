@@ -45,7 +45,9 @@ static ck_status check_layer_values(const char *file, ck_layer *layer, int n, co
 static ck_status apply_plans(const char *file, weight_plan *plans, int n)
 {
     for (int i = 0; i < n; i++) CK_TRY(check_layer_values(file, plans[i].layer, plans[i].n, plans[i].values));
-    for (int i = 0; i < n; i++) CK_TRY(ck_layer_set_weights(plans[i].layer, plans[i].n, plans[i].values));
+    /* set_weights copies the values; the file keeps them. */
+    for (int i = 0; i < n; i++)
+        CK_TRY(ck_layer_set_weights(plans[i].layer, plans[i].n, (ck_tensor *const *)(void *)plans[i].values));
     return CK_OK;
 }
 
@@ -187,7 +189,8 @@ static ck_status plan_k3(const ck_keras_archive *a, const char *file, ck_model *
         if (!p->values) return ck_oom("weight loading");
         for (int w = 0; w < nw; w++) {
             char vpath[1100];
-            snprintf(vpath, sizeof vpath, "%s/vars/%d", path, w);
+            const char *sub = l->cls->archive_vars_path; /* "cell" for the recurrent layers */
+            snprintf(vpath, sizeof vpath, "%s/%s%svars/%d", path, sub ? sub : "", sub ? "/" : "", w);
             p->values[w] = ck_keras_archive_find(a, vpath);
             if (!p->values[w])
                 return ck_error(CK_FORMAT_ERROR, "%s: no variable %s for weight %d of layer \"%s\"", file, vpath, w,
@@ -249,7 +252,80 @@ static ck_status model_from_text(const char *text, const char *file, json_t **ro
     return CK_OK;
 }
 
-static ck_status load_hdf5(const char *path, ck_model **out)
+/* ---- the training pieces of a file --------------------------------------- */
+
+void ck_saved_training_clear(ck_saved_training *t)
+{
+    if (!t) return;
+    ck_free(t->training_config);
+    ck_free(t->compile_config);
+    for (int i = 0; i < t->n_opt; i++) {
+        if (t->opt_names) ck_free(t->opt_names[i]);
+        if (t->opt_values) ck_tensor_free(t->opt_values[i]);
+    }
+    ck_free(t->opt_names);
+    ck_free(t->opt_values);
+    memset(t, 0, sizeof *t);
+}
+
+static ck_status opt_reserve(ck_saved_training *t, int n)
+{
+    t->opt_names = ck_calloc((size_t)(n ? n : 1), sizeof *t->opt_names);
+    t->opt_values = ck_calloc((size_t)(n ? n : 1), sizeof *t->opt_values);
+    if (!t->opt_names || !t->opt_values) return ck_oom("the optimizer variables");
+    return CK_OK;
+}
+
+static int keras3_version(const char *v) { return v && v[0] == '3' && v[1] == '.'; }
+
+/* Moves the training_config and optimizer_weights out of a read file. */
+static ck_status take_h5_training(ck_keras_h5 *f, ck_saved_training *t)
+{
+    t->keras3 = keras3_version(f->keras_version);
+    t->training_config = f->training_config;
+    f->training_config = NULL;
+    ck_h5_layer *o = &f->optimizer;
+    if (o->n_weights == 0) return CK_OK;
+    CK_TRY(opt_reserve(t, (int)o->n_weights));
+    for (size_t i = 0; i < o->n_weights; i++) {
+        t->opt_names[i] = o->weights[i].name;
+        t->opt_values[i] = o->weights[i].value;
+        o->weights[i].name = NULL;
+        o->weights[i].value = NULL;
+        t->n_opt = (int)i + 1;
+    }
+    return CK_OK;
+}
+
+/* The compile_config of config.json and the optimizer/vars/<i> variables
+ * (the archive lists them in numeric order already). */
+static ck_status take_archive_training(ck_keras_archive *a, const json_t *root, ck_saved_training *t)
+{
+    const json_t *cc = json_object_get(root, "compile_config");
+    if (json_is_object(cc)) {
+        t->compile_config = ck_json_dumps_python(cc);
+        if (!t->compile_config) return ck_oom("the compile config");
+    }
+    json_error_t err;
+    json_t *meta = a->metadata_json ? json_loads(a->metadata_json, 0, &err) : NULL;
+    t->keras3 = keras3_version(json_string_value(json_object_get(meta, "keras_version")));
+    json_decref(meta);
+    static const char prefix[] = "optimizer/vars/";
+    int n = 0;
+    for (size_t i = 0; i < a->n_vars; i++) n += strncmp(a->vars[i].path, prefix, sizeof prefix - 1) == 0;
+    if (n == 0) return CK_OK;
+    CK_TRY(opt_reserve(t, n));
+    for (size_t i = 0; i < a->n_vars; i++) {
+        if (strncmp(a->vars[i].path, prefix, sizeof prefix - 1) != 0) continue;
+        t->opt_names[t->n_opt] = a->vars[i].path;
+        t->opt_values[t->n_opt++] = a->vars[i].value;
+        a->vars[i].path = NULL;
+        a->vars[i].value = NULL;
+    }
+    return CK_OK;
+}
+
+static ck_status load_hdf5(const char *path, ck_model **out, ck_saved_training *tr)
 {
     ck_keras_h5 *f = NULL;
     CK_TRY(ck_h5_read(path, &f));
@@ -262,6 +338,7 @@ static ck_status load_hdf5(const char *path, ck_model **out)
     /* The config and the weights come from one file, so the layers pair by
      * name, which is what Keras' by-position pairing amounts to here. */
     if (st == CK_OK) st = ck_model_assign_h5_weights(m, f, path, 1);
+    if (st == CK_OK && tr) st = take_h5_training(f, tr);
     ck_keras_h5_free(f);
     if (st != CK_OK) {
         ck_model_free(m);
@@ -271,7 +348,7 @@ static ck_status load_hdf5(const char *path, ck_model **out)
     return CK_OK;
 }
 
-static ck_status load_archive(const char *path, ck_model **out)
+static ck_status load_archive(const char *path, ck_model **out, ck_saved_training *tr)
 {
     ck_keras_archive *a = NULL;
     CK_TRY(ck_keras_archive_read(path, &a));
@@ -279,6 +356,7 @@ static ck_status load_archive(const char *path, ck_model **out)
     ck_model *m = NULL;
     ck_status st = model_from_text(a->config_json, path, &root, &m);
     if (st == CK_OK) st = ck_model_assign_archive_weights(m, a, json_object_get(root, "config"), path);
+    if (st == CK_OK && tr) st = take_archive_training(a, root, tr);
     json_decref(root);
     ck_keras_archive_free(a);
     if (st != CK_OK) {
@@ -343,18 +421,21 @@ static ck_status load_json(const char *path, ck_model **out)
     return CK_OK;
 }
 
-ck_status ck_model_load(const char *path, ck_model **out)
+ck_status ck_io_model_load(const char *path, ck_model **out, ck_saved_training *tr)
 {
     file_kind kind;
     if (!path || !out) return ck_error(CK_VALUE_ERROR, "ck_model_load: NULL argument");
     CK_TRY(sniff(path, &kind));
+    ck_status st;
     switch (kind) {
-    case KIND_HDF5: return load_hdf5(path, out);
-    case KIND_ZIP: return load_archive(path, out);
-    case KIND_JSON: return load_json(path, out);
-    default: break;
+    case KIND_HDF5: st = load_hdf5(path, out, tr); break;
+    case KIND_ZIP: st = load_archive(path, out, tr); break;
+    case KIND_JSON: st = load_json(path, out); break;
+    default: st = ck_error(CK_FORMAT_ERROR, "%s: unknown file kind", path); break;
     }
-    return ck_error(CK_FORMAT_ERROR, "%s: unknown file kind", path);
+    /* Nothing half-taken survives a failed load. */
+    if (st != CK_OK) ck_saved_training_clear(tr);
+    return st;
 }
 
 ck_status ck_model_load_weights(ck_model *m, const char *path, int by_name)

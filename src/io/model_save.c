@@ -47,7 +47,7 @@ static void free_filled(ck_keras_h5 *f)
     ck_free(f->layers);
 }
 
-static ck_status save_h5(ck_model *m, const char *path, int full)
+static ck_status save_h5(ck_model *m, const char *path, int full, const ck_saved_training *tr)
 {
     ck_keras_h5 f;
     json_t *wrapper = NULL;
@@ -60,7 +60,20 @@ static ck_status save_h5(ck_model *m, const char *path, int full)
         f.model_config = config;
         f.is_model = 1;
     }
+    ck_h5_weight *ow = NULL;
+    if (st == CK_OK && full && tr) {
+        /* A compiled model: training_config and optimizer_weights, as
+         * save_model_to_hdf5 writes them (borrowed from tr). */
+        f.training_config = tr->training_config;
+        if (tr->n_opt > 0) {
+            ow = ck_calloc((size_t)tr->n_opt, sizeof *ow);
+            if (!ow) st = ck_oom("saving");
+            for (int i = 0; ow && i < tr->n_opt; i++) ow[i] = (ck_h5_weight){tr->opt_names[i], tr->opt_values[i]};
+            f.optimizer = (ck_h5_layer){(char *)"optimizer_weights", (size_t)tr->n_opt, ow};
+        }
+    }
     if (st == CK_OK) st = ck_h5_write(path, &f);
+    ck_free(ow);
     json_decref(wrapper);
     ck_free(config);
     free_filled(&f);
@@ -146,7 +159,7 @@ static ck_status new_form_layers(const ck_model *m, json_t *model_config)
     return CK_OK;
 }
 
-static ck_status archive_config(const ck_model *m, char **out)
+static ck_status archive_config(const ck_model *m, const char *compile_config, char **out)
 {
     json_t *c = NULL, *root = json_object();
     if (!root) return ck_oom("saving");
@@ -170,7 +183,15 @@ static ck_status archive_config(const ck_model *m, char **out)
             st = ck_json_set(root, "build_config", bc);
         }
     }
-    if (st == CK_OK) st = ck_json_set(root, "compile_config", json_null());
+    json_t *cc = json_null();
+    if (st == CK_OK && compile_config) {
+        json_error_t err;
+        json_decref(cc);
+        cc = json_loads(compile_config, 0, &err);
+        if (!cc) st = ck_error(CK_VALUE_ERROR, "saving: the compile config is not valid JSON: %s", err.text);
+    }
+    if (st == CK_OK) st = ck_json_set(root, "compile_config", cc);
+    else json_decref(cc);
     char *text = st == CK_OK ? ck_json_dumps_python(root) : NULL;
     if (st == CK_OK && !text) st = ck_oom("saving");
     json_decref(c);
@@ -253,15 +274,45 @@ static ck_status add_model_vars(archive_builder *b, const ck_model *m, const cha
             continue;
         }
         int nw = ck_layer_weight_count(l);
+        const char *sub = l->cls->archive_vars_path; /* "cell": a recurrent layer's weights are its cell's */
+        if (sub) {
+            snprintf(vpath, sizeof vpath, "%s/%s/vars", path, sub);
+            CK_TRY(add_group(b, vpath, NULL));
+        }
         for (int i = 0; i < nw; i++) {
-            snprintf(vpath, sizeof vpath, "%s/vars/%d", path, i);
+            snprintf(vpath, sizeof vpath, "%s/%s%svars/%d", path, sub ? sub : "", sub ? "/" : "", i);
             CK_TRY(add_var(b, vpath, ck_weight_value(ck_layer_weight(l, i))));
         }
     }
     return CK_OK;
 }
 
-static ck_status save_archive(ck_model *m, const char *path, int weights_only)
+/* optimizer/vars/<i>: the optimizer's variables in its own order, as
+ * Optimizer.save_own_variables stores them. */
+static ck_status add_optimizer_vars(archive_builder *b, const ck_saved_training *tr, const char *opt_name)
+{
+    if (!tr || tr->n_opt == 0) return CK_OK;
+    CK_TRY(add_group(b, "optimizer/vars", opt_name));
+    char vpath[64];
+    for (int i = 0; i < tr->n_opt; i++) {
+        snprintf(vpath, sizeof vpath, "optimizer/vars/%d", i);
+        CK_TRY(add_var(b, vpath, tr->opt_values[i]));
+    }
+    return CK_OK;
+}
+
+/* The optimizer's config name ("Adam"): the first component of a slot
+ * name "Adam/m/dense/kernel:0" (NULL when there are no slots). */
+static const char *optimizer_name(const ck_saved_training *tr, char *buf, size_t n)
+{
+    if (!tr || tr->n_opt < 2) return NULL;
+    const char *slash = strchr(tr->opt_names[1], '/');
+    if (!slash) return NULL;
+    snprintf(buf, n, "%.*s", (int)(slash - tr->opt_names[1]), tr->opt_names[1]);
+    return buf;
+}
+
+static ck_status save_archive(ck_model *m, const char *path, int weights_only, const ck_saved_training *tr)
 {
     archive_builder b;
     memset(&b, 0, sizeof b);
@@ -273,9 +324,11 @@ static ck_status save_archive(ck_model *m, const char *path, int weights_only)
              CK_SAVED_KERAS_VERSION, tmv.tm_year + 1900, tmv.tm_mon + 1, tmv.tm_mday, tmv.tm_hour, tmv.tm_min,
              tmv.tm_sec);
     char *config = NULL;
+    char oname[128];
     ck_status st = add_model_vars(&b, m, "");
+    if (st == CK_OK) st = add_optimizer_vars(&b, tr, optimizer_name(tr, oname, sizeof oname));
     if (st == CK_OK) st = add_group(&b, "vars", m->base.name);
-    if (st == CK_OK && !weights_only) st = archive_config(m, &config);
+    if (st == CK_OK && !weights_only) st = archive_config(m, tr ? tr->compile_config : NULL, &config);
     if (st == CK_OK) {
         b.a.metadata_json = meta;
         b.a.config_json = config;
@@ -310,10 +363,10 @@ static ck_status save_text(const char *path, const char *text)
     return CK_OK;
 }
 
-ck_status ck_model_save(ck_model *m, const char *path)
+ck_status ck_io_model_save(ck_model *m, const char *path, const ck_saved_training *tr)
 {
     if (!m || !path) return ck_error(CK_VALUE_ERROR, "ck_model_save: NULL argument");
-    if (ends_with(path, ".keras")) return save_archive(m, path, 0);
+    if (ends_with(path, ".keras")) return save_archive(m, path, 0, tr);
     if (ends_with(path, ".json")) {
         char *text = NULL;
         CK_TRY(ck_model_to_json(m, &text));
@@ -321,13 +374,13 @@ ck_status ck_model_save(ck_model *m, const char *path)
         ck_free(text);
         return st;
     }
-    if (ends_with(path, ".h5") || ends_with(path, ".hdf5") || ends_with(path, ".keras_h5")) return save_h5(m, path, 1);
+    if (ends_with(path, ".h5") || ends_with(path, ".hdf5") || ends_with(path, ".keras_h5")) return save_h5(m, path, 1, tr);
     return ck_error(CK_VALUE_ERROR, "cannot tell the format of '%s': use .h5, .keras or .json", path);
 }
 
-ck_status ck_model_save_weights(ck_model *m, const char *path)
+ck_status ck_io_model_save_weights(ck_model *m, const char *path, const ck_saved_training *tr)
 {
     if (!m || !path) return ck_error(CK_VALUE_ERROR, "ck_model_save_weights: NULL argument");
-    if (ends_with(path, ".weights.h5")) return save_archive(m, path, 1);
-    return save_h5(m, path, 0);
+    if (ends_with(path, ".weights.h5")) return save_archive(m, path, 1, tr);
+    return save_h5(m, path, 0, NULL);
 }

@@ -122,7 +122,7 @@ ck_status ck_model_assign_tfjs_weights(ck_model *m, const json_t *model_json, co
     }
     /* Match "<layer>/<weight>" names to the model's weights; check all
      * layers, then assign. */
-    const ck_tensor *values[256];
+    ck_tensor *values[256]; /* w[j].value, which the file owns */
     for (int pass = 0; st == CK_OK && pass < 2; pass++) {
         for (int k = 0; st == CK_OK && k < m->n_layers; k++) {
             ck_layer *l = m->layers[k];

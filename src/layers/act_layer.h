@@ -37,7 +37,7 @@ ck_status ck_act_layer_backward(ck_layer *layer, const ck_train_ctx *ctx, int n,
 
 /* Copies the CK_LAYER_COMMON_OPTS members of any option struct. */
 #define CK_ACT_COMMON(o)                                                                                \
-    ((ck_layer_opts){.name = (o)->name, .trainable = (o)->trainable, .dtype = (o)->dtype,               \
+    ((ck_layer_opts){.name = (o)->name, .frozen = (o)->frozen, .dtype = (o)->dtype,                  \
                      .input_shape = (o)->input_shape, .batch_size = (o)->batch_size,                    \
                      .activity_regularizer = (o)->activity_regularizer})
 

@@ -125,16 +125,16 @@ static ck_status bn_build(ck_layer *layer, int n, const ck_shape *shapes)
     ck_weight *g = NULL, *be = NULL, *mm = NULL, *mv = NULL;
     if (st == CK_OK && b->scale)
         st = ck_layer_add_weight_with(layer, "gamma", &pshape, layer->dtype, b->gamma_init, b->gamma_reg,
-                                      b->gamma_con, CK_TRUE, &g);
+                                      b->gamma_con, true, &g);
     if (st == CK_OK && b->center)
         st = ck_layer_add_weight_with(layer, "beta", &pshape, layer->dtype, b->beta_init, b->beta_reg, b->beta_con,
-                                      CK_TRUE, &be);
+                                      true, &be);
     if (st == CK_OK)
         st = ck_layer_add_weight_with(layer, "moving_mean", &pshape, layer->dtype, b->mean_init, NULL, NULL,
-                                      CK_FALSE, &mm);
+                                      false, &mm);
     if (st == CK_OK)
         st = ck_layer_add_weight_with(layer, "moving_variance", &pshape, layer->dtype, b->var_init, NULL, NULL,
-                                      CK_FALSE, &mv);
+                                      false, &mv);
     if (st != CK_OK) {
         ck_free(inv);
         ck_free(offset);
@@ -312,11 +312,10 @@ ck_status ck_batch_normalization(ck_layer **out, const ck_batch_normalization_op
     if (!o) o = &defaults;
     if (o->naxes < 0 || o->naxes > CK_MAX_RANK)
         return ck_error(CK_VALUE_ERROR, "BatchNormalization: naxes must be 0 to %d, got %d", CK_MAX_RANK, o->naxes);
-    if (!ck_arg_tristate_ok(o->center) || !ck_arg_tristate_ok(o->scale))
-        return ck_error(CK_TYPE_ERROR, "BatchNormalization: center and scale must be CK_TRUE or CK_FALSE");
     bn_args a = {.naxes = o->naxes ? o->naxes : 1, .axis_is_list = o->naxes > 1, .axes = {-1},
-                 .momentum = o->momentum != 0 ? o->momentum : 0.99, .epsilon = o->epsilon != 0 ? o->epsilon : 1e-3,
-                 .center = o->center != CK_FALSE, .scale = o->scale != CK_FALSE, .fused = -1};
+                 .momentum = o->momentum.set ? o->momentum.value : 0.99,
+                 .epsilon = o->epsilon.set ? o->epsilon.value : 1e-3,
+                 .center = !o->no_center, .scale = !o->no_scale, .fused = -1};
     if (o->naxes) memcpy(a.axes, o->axes, sizeof a.axes);
     ck_status st = CK_OK;
     if (o->beta_initializer) st = ck_initializer_new(&a.beta_init, o->beta_initializer);

@@ -2,6 +2,7 @@
  * copy is a loop of contiguous blocks: for each position before the axis,
  * every input contributes dims[axis] * (product of the dims after it)
  * elements in turn. */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -215,7 +216,10 @@ ck_status ck_concatenate(ck_layer **out, const ck_concatenate_opts *o)
     if (!o) o = &defaults;
     ck_layer *layer = NULL;
     CK_TRY(CK_ARG_CREATE(&ck_concatenate_class, o, &layer));
-    ((ck_concatenate_layer *)layer)->axis = o->has_axis ? o->axis : -1;
+    /* An axis beyond int's range can never be valid: keep it out of range
+     * so that build reports it. */
+    int64_t axis = o->axis.set ? o->axis.value : -1;
+    ((ck_concatenate_layer *)layer)->axis = axis < INT_MIN ? INT_MIN : axis > INT_MAX ? INT_MAX : (int)axis;
     *out = layer;
     return CK_OK;
 }

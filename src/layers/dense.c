@@ -132,6 +132,20 @@ static ck_status dense_backward(ck_layer *layer, const ck_train_ctx *ctx, int n,
     int64_t units = d->units, k = x->shape[x->rank - 1], rows = out->size / units;
     size_t bytes = (size_t)out->size * ck_dtype_size(out->dtype);
     const void *dz = dout->data;
+    ck_tensor *kg = d->kernel->grad, *bg = d->bias ? d->bias->grad : NULL, *dx = din ? din[0] : NULL;
+    if (out->dtype == CK_FLOAT32 && ck_activation_is_plain_relu(d->params.activation)) {
+        /* relu' and the bias gradient row by row, while the row of dz is
+         * in L1 (the same sums in the same order as the loops below). */
+        float *buf = saved, *g = bg ? bg->data : NULL;
+        const float *y = out->data, *gy = dout->data;
+        for (int64_t r = 0; r < rows; r++, y += units, gy += units, buf += units) {
+            ck_relu_grad_f32(units, y, gy, buf);
+            for (int64_t u = 0; g && u < units; u++) g[u] += buf[u];
+        }
+        if (kg) ck_gemm_tn_f32(k, units, rows, x->data, saved, 1.0f, kg->data);
+        if (dx) ck_gemm_nt_f32(rows, k, units, saved, d->kernel->value->data, 0.0f, dx->data);
+        return CK_OK;
+    }
     if (!ck_activation_is_linear(d->params.activation)) {
         const void *z = dense_keeps_z(d) ? saved : NULL;
         void *buf = dense_keeps_z(d) ? (char *)saved + bytes : saved;
@@ -139,7 +153,6 @@ static ck_status dense_backward(ck_layer *layer, const ck_train_ctx *ctx, int n,
                                        units));
         dz = buf;
     }
-    ck_tensor *kg = d->kernel->grad, *bg = d->bias ? d->bias->grad : NULL, *dx = din ? din[0] : NULL;
     if (out->dtype == CK_FLOAT32) {
         if (kg) ck_gemm_tn_f32(k, units, rows, x->data, dz, 1.0f, kg->data);
         if (bg) {
@@ -189,17 +202,15 @@ ck_status ck_dense(ck_layer **out, const ck_dense_opts *o)
     if (o->units <= 0)
         return ck_error(CK_VALUE_ERROR, "Received an invalid value for `units`, expected a positive integer. "
                         "Received: units=%lld", (long long)o->units);
-    if (o->use_bias != 0 && o->use_bias != CK_TRUE && o->use_bias != CK_FALSE)
-        return ck_error(CK_TYPE_ERROR, "Dense: use_bias must be CK_TRUE or CK_FALSE, got %d", o->use_bias);
     ck_kernel_params p = {0};
     ck_status st = ck_kernel_params_from_opts(&p, o->activation, o->kernel_initializer, o->bias_initializer,
                                               o->kernel_regularizer, o->bias_regularizer, o->kernel_constraint,
                                               o->bias_constraint);
     ck_layer *layer = NULL;
     if (st == CK_OK)
-        st = ck_layer_create(&ck_dense_class, o->name, o->trainable, o->dtype, &o->input_shape, o->batch_size,
+        st = ck_layer_create(&ck_dense_class, o->name, !o->frozen, o->dtype, &o->input_shape, o->batch_size,
                              o->activity_regularizer, &layer);
-    if (st == CK_OK) st = dense_finish(layer, o->units, o->use_bias != CK_FALSE, &p);
+    if (st == CK_OK) st = dense_finish(layer, o->units, !o->no_bias, &p);
     ck_kernel_params_free(&p);
     if (st != CK_OK) {
         ck_layer_free(layer);

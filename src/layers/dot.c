@@ -106,10 +106,10 @@ ck_axes ck_dot_call_axes(const ck_dot_layer *d, int xr, int yr)
 {
     if (d->axes.count == 1) {
         int a = d->axes.axes[0];
-        return a < 0 ? CK_AXES2(py_mod(a, xr), py_mod(a, yr)) : CK_AXES2(a, a);
+        return a < 0 ? ck_axes_pair(py_mod(a, xr), py_mod(a, yr)) : ck_axes_pair(a, a);
     }
     int a0 = d->axes.axes[0], a1 = d->axes.axes[1];
-    return CK_AXES2(a0 < 0 ? py_mod(a0, xr) : a0, a1 < 0 ? py_mod(a1, yr) : a1);
+    return ck_axes_pair(a0 < 0 ? py_mod(a0, xr) : a0, a1 < 0 ? py_mod(a1, yr) : a1);
 }
 
 static ck_status dot_call(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *outs)
@@ -173,10 +173,10 @@ static ck_status dot_make(ck_layer *layer, ck_axes axes, int normalize)
 ck_status ck_dot(ck_layer **out, const ck_dot_opts *o)
 {
     if (!o) return ck_error(CK_VALUE_ERROR, "Dot: options are required (axes)");
-    if (o->axes.count == 0) return ck_error(CK_VALUE_ERROR, "Dot: `axes` is required (CK_AXES(a) or CK_AXES2(a, b))");
+    if (o->axes.count == 0) return ck_error(CK_VALUE_ERROR, "Dot: `axes` is required (ck_axes_one(a) or ck_axes_pair(a, b))");
     CK_TRY(check_axes(o->axes));
     ck_layer *layer = NULL;
-    CK_TRY(ck_layer_create(&ck_dot_class, o->name, o->trainable, o->dtype, &o->input_shape, o->batch_size,
+    CK_TRY(ck_layer_create(&ck_dot_class, o->name, !o->frozen, o->dtype, &o->input_shape, o->batch_size,
                            o->activity_regularizer, &layer));
     dot_make(layer, o->axes, o->normalize);
     *out = layer;
@@ -189,7 +189,7 @@ static ck_status dot_from_config(const json_t *c, ck_layer **out)
     const json_t *ja = json_object_get(c, "axes");
     ck_axes axes = {0, {0, 0}};
     if (json_is_integer(ja)) {
-        axes = CK_AXES((int)json_integer_value(ja));
+        axes = ck_axes_one((int)json_integer_value(ja));
     } else if (json_is_array(ja)) {
         if (json_array_size(ja) != 2)
             return ck_error(CK_VALUE_ERROR, "Invalid format for argument `axes`: list should contain two elements. "

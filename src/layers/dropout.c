@@ -177,7 +177,7 @@ ck_status ck_dropout_new(const ck_layer_class *cls, const ck_dropout_opts *o, in
             return ck_error(CK_VALUE_ERROR, "%s: noise_shape dims must be >= 0 or -1 (None)", cls->class_name);
     ck_layer *layer = NULL;
     CK_TRY(CK_ARG_CREATE(cls, o, &layer));
-    fill(layer, o->rate, 0, &o->noise_shape, o->noise_shape.rank > 0, o->has_seed != 0, o->seed);
+    fill(layer, o->rate, 0, &o->noise_shape, o->noise_shape.rank > 0, o->seed.set, o->seed.value);
     *out = layer;
     return CK_OK;
 }

@@ -11,7 +11,7 @@ static ck_status make(const json_t *config, const char *const *keys, const ck_la
         return ck_error(CK_VALUE_ERROR, "Alpha of an ELU layer cannot be None, expecting a float. Received: None");
     double p[3] = {ck_arg_f32(alpha), 0, 0};
     ck_activation *fn = NULL;
-    CK_TRY(ck_activation_new(&fn, "elu", &(ck_activation_opts){.has_alpha = 1, .alpha = p[0]}));
+    CK_TRY(ck_activation_new(&fn, "elu", &(ck_activation_opts){.alpha = ck_double(p[0])}));
     return ck_act_layer_new(&ck_elu_class, config, keys, o, fn, p, 0, out);
 }
 
@@ -25,7 +25,7 @@ ck_status ck_elu_layer(ck_layer **out, const ck_elu_layer_opts *o)
     static const ck_elu_layer_opts defaults;
     if (!o) o = &defaults;
     ck_layer_opts common = CK_ACT_COMMON(o);
-    return make(NULL, NULL, &common, o->has_alpha ? o->alpha : 1.0, out);
+    return make(NULL, NULL, &common, o->alpha.set ? o->alpha.value : 1.0, out);
 }
 
 static ck_status elu_from_config(const json_t *c, ck_layer **out)

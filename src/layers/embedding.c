@@ -50,7 +50,7 @@ static ck_status embedding_build(ck_layer *layer, int n, const ck_shape *shapes)
     (void)n, (void)shapes;
     ck_shape s = {2, {e->input_dim, e->output_dim}};
     return ck_layer_add_weight_with(layer, "embeddings", &s, layer->dtype, e->initializer, e->regularizer,
-                                    e->constraint, CK_TRUE, &e->embeddings);
+                                    e->constraint, true, &e->embeddings);
 }
 
 static void lengths_fmt(const ck_embedding_layer *e, char *buf, size_t n)
@@ -286,12 +286,10 @@ ck_status ck_embedding(ck_layer **out, const ck_embedding_opts *o)
 {
     if (!o) return ck_error(CK_VALUE_ERROR, "Embedding: options are required (input_dim, output_dim)");
     CK_TRY(check_dims(o->input_dim, o->output_dim));
-    if (o->mask_zero != 0 && o->mask_zero != CK_TRUE && o->mask_zero != CK_FALSE)
-        return ck_error(CK_TYPE_ERROR, "Embedding: mask_zero must be CK_TRUE or CK_FALSE, got %d", o->mask_zero);
     if (o->input_length < 0)
         return ck_error(CK_VALUE_ERROR, "Embedding: input_length must be >= 0 (0 = None), got %lld",
                         (long long)o->input_length);
-    embedding_args a = {.input_dim = o->input_dim, .output_dim = o->output_dim, .mask_zero = o->mask_zero == CK_TRUE,
+    embedding_args a = {.input_dim = o->input_dim, .output_dim = o->output_dim, .mask_zero = o->mask_zero,
                         .n_lengths = o->input_length > 0 ? 0 : -1, .lengths = {o->input_length}};
     ck_status st = CK_OK;
     if (o->embeddings_initializer) st = ck_initializer_new(&a.initializer, o->embeddings_initializer);

@@ -82,7 +82,7 @@ static ck_status make_input_layer(const char *name, const ck_shape *batch_shape,
         name = buf;
     }
     ck_layer *layer = NULL;
-    CK_TRY(ck_layer_create(&ck_input_layer_class, name, 0, CK_FLOAT32, NULL, 0, NULL, &layer));
+    CK_TRY(ck_layer_create(&ck_input_layer_class, name, true, CK_FLOAT32, NULL, 0, NULL, &layer));
     layer->dtype = dtype; /* inputs may be integer (indices for Embedding) */
     layer->has_batch_input_shape = 1;
     layer->batch_input_shape = *batch_shape;

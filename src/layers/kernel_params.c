@@ -50,7 +50,7 @@ ck_status ck_kernel_params_defaults(ck_kernel_params *p)
     return st;
 }
 
-ck_status ck_kernel_params_to_json(const ck_kernel_params *p, int use_bias, const ck_regularizer *activity,
+ck_status ck_kernel_params_to_json(const ck_kernel_params *p, bool use_bias, const ck_regularizer *activity,
                                    json_t *c)
 {
     ck_status st = ck_json_set(c, "activation", ck_activation_to_json(p->activation));
@@ -66,14 +66,14 @@ ck_status ck_kernel_params_to_json(const ck_kernel_params *p, int use_bias, cons
 }
 
 ck_status ck_kernel_params_add_weights(const ck_kernel_params *p, ck_layer *layer, const ck_shape *kernel_shape,
-                                       const ck_shape *bias_shape, int use_bias, ck_weight **kernel,
+                                       const ck_shape *bias_shape, bool use_bias, ck_weight **kernel,
                                        ck_weight **bias)
 {
     CK_TRY(ck_layer_add_weight_with(layer, "kernel", kernel_shape, layer->dtype, p->kernel_initializer,
-                                    p->kernel_regularizer, p->kernel_constraint, CK_TRUE, kernel));
+                                    p->kernel_regularizer, p->kernel_constraint, true, kernel));
     if (use_bias)
         CK_TRY(ck_layer_add_weight_with(layer, "bias", bias_shape, layer->dtype, p->bias_initializer,
-                                        p->bias_regularizer, p->bias_constraint, CK_TRUE, bias));
+                                        p->bias_regularizer, p->bias_constraint, true, bias));
     return CK_OK;
 }
 

@@ -29,12 +29,12 @@ ck_status ck_kernel_params_defaults(ck_kernel_params *p);
 
 /* Adds, in tf.keras' order, "activation", "use_bias", the initializers and
  * regularizers, "activity_regularizer" and the constraints. */
-ck_status ck_kernel_params_to_json(const ck_kernel_params *p, int use_bias, const ck_regularizer *activity,
+ck_status ck_kernel_params_to_json(const ck_kernel_params *p, bool use_bias, const ck_regularizer *activity,
                                    json_t *config);
 
 /* Adds the kernel (and the bias if use_bias) weights with these params. */
 ck_status ck_kernel_params_add_weights(const ck_kernel_params *p, ck_layer *layer, const ck_shape *kernel_shape,
-                                       const ck_shape *bias_shape, int use_bias, ck_weight **kernel,
+                                       const ck_shape *bias_shape, bool use_bias, ck_weight **kernel,
                                        ck_weight **bias);
 
 /* Applies the activation in place to rows x cols values (nothing for

@@ -103,7 +103,7 @@ void ck_clear_session(void)
 /* ---- creation ------------------------------------------------------------ */
 
 ck_status ck_layer_create(const ck_layer_class *cls, const char *name,
-                          int trainable, ck_dtype dtype,
+                          bool trainable, ck_dtype dtype,
                           const ck_shape *input_shape, int64_t batch_size,
                           const char *activity_regularizer, ck_layer **out)
 {
@@ -112,9 +112,6 @@ ck_status ck_layer_create(const ck_layer_class *cls, const char *name,
         return ck_error(CK_TYPE_ERROR,
                         "A %s layer can only be built with a floating-point dtype. "
                         "Received: dtype=%s", cls->class_name, ck_dtype_name(dtype));
-    if (trainable != 0 && trainable != CK_TRUE && trainable != CK_FALSE)
-        return ck_error(CK_TYPE_ERROR, "Expected `trainable` argument to be a boolean "
-                        "(CK_TRUE or CK_FALSE), but got: %d", trainable);
     if (input_shape && input_shape->rank > 0) {
         if (input_shape->rank + 1 > CK_MAX_RANK)
             return ck_error(CK_VALUE_ERROR, "input_shape of rank %d is too long: at most %d dims",
@@ -150,7 +147,7 @@ ck_status ck_layer_create(const ck_layer_class *cls, const char *name,
     }
     layer->cls = cls;
     layer->refs = 1;
-    layer->trainable = trainable != CK_FALSE;
+    layer->trainable = trainable;
     layer->dtype = dtype;
     layer->activity_regularizer = reg;
     if (input_shape && input_shape->rank > 0) {

@@ -62,6 +62,10 @@ typedef struct ck_layer_class {
     int cast_all_inputs;         /* Dense: integer inputs are cast too */
     int no_autocast;             /* Embedding: inputs are indices, never cast */
     int supports_masking;
+    /* .keras archives: the sub-path below the layer's own where its weights
+     * live ("cell" for SimpleRNN / LSTM / GRU, whose variables Keras 3 and
+     * tf.keras 2.13+ store as the cell's); NULL: the layer's own vars. */
+    const char *archive_vars_path;
 
     /* Creates the weights for these input shapes (may be NULL: no weights). */
     ck_status (*build)(ck_layer *layer, int n, const ck_shape *shapes);
@@ -222,10 +226,11 @@ int ck_layer_can_train(const ck_layer *layer);
 /* ---- construction (used by concrete layers) ----------------------------- */
 
 /* Allocates cls->size zeroed bytes and fills the base from the common
- * options (name, trainable, dtype, input shape, activity regularizer).
+ * options (name, trainable (false: frozen), dtype, input shape, activity
+ * regularizer).
  * `prefix_default` NULL derives the auto-name prefix from the class name. */
 ck_status ck_layer_create(const ck_layer_class *cls, const char *name,
-                          int trainable, ck_dtype dtype,
+                          bool trainable, ck_dtype dtype,
                           const ck_shape *input_shape, int64_t batch_size,
                           const char *activity_regularizer, ck_layer **out);
 
@@ -241,11 +246,11 @@ ck_status ck_layer_create_from_config(const ck_layer_class *cls,
 
 /* add_weight with parsed objects (borrowed: the weight keeps copies of the
  * regularizer and constraint).  init NULL: glorot_uniform / zeros.  dtype 0:
- * the layer dtype.  trainable 0/CK_TRUE or CK_FALSE. */
+ * the layer dtype.  trainable false makes a non-trainable weight. */
 ck_status ck_layer_add_weight_with(ck_layer *layer, const char *name, const ck_shape *shape,
                                    ck_dtype dtype, const ck_initializer *init,
                                    const ck_regularizer *reg, const ck_constraint *con,
-                                   int trainable, ck_weight **out);
+                                   bool trainable, ck_weight **out);
 
 /* Frees a weight and what it owns (NULL is fine). */
 void ck_weight_free(ck_weight *w);

@@ -52,11 +52,8 @@ json_t *ck_arg_dims_json(const ck_shape *s);
 /* Creates the base of a layer from the CK_LAYER_COMMON_OPTS members of an
  * option struct `o` (which must not be NULL). */
 #define CK_ARG_CREATE(cls, o, out)                                                                 \
-    ck_layer_create((cls), (o)->name, (o)->trainable, (o)->dtype, &(o)->input_shape, (o)->batch_size, \
+    ck_layer_create((cls), (o)->name, !(o)->frozen, (o)->dtype, &(o)->input_shape, (o)->batch_size, \
                     (o)->activity_regularizer, (out))
-
-/* 1 if v is 0, CK_TRUE or CK_FALSE. */
-static inline int ck_arg_tristate_ok(int v) { return v == 0 || v == CK_TRUE || v == CK_FALSE; }
 
 /* tf.keras' backend.cast_to_floatx: the value as a float32, widened back. */
 static inline double ck_arg_f32(double v) { return (double)(float)v; }

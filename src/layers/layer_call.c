@@ -98,8 +98,7 @@ ck_status ck_layer_build(ck_layer *layer, int n, const ck_shape *shapes)
     if (layer->initial_weights) {
         /* Keras applies weights= with set_weights right after the first
          * build; if they do not fit, the build is undone. */
-        ck_status st = ck_layer_set_weights(layer, layer->n_initial_weights,
-                                            (const ck_tensor *const *)layer->initial_weights);
+        ck_status st = ck_layer_set_weights(layer, layer->n_initial_weights, layer->initial_weights);
         if (st != CK_OK) {
             ck_layer_drop_weights_from(layer, keep);
             layer->spec = saved;
@@ -118,7 +117,7 @@ ck_status ck_layer_build(ck_layer *layer, int n, const ck_shape *shapes)
     return CK_OK;
 }
 
-ck_status ck_layer_set_initial_weights(ck_layer *layer, int n, const ck_tensor *const *values)
+ck_status ck_layer_set_initial_weights(ck_layer *layer, int n, ck_tensor *const *values)
 {
     if (n < 0 || (n > 0 && !values)) return ck_error(CK_VALUE_ERROR, "layer \"%s\": bad initial weights", layer->name);
     if (layer->built) return ck_layer_set_weights(layer, n, values);
@@ -147,8 +146,9 @@ ck_status ck_layer_compute_output_shape(const ck_layer *layer, int n, const ck_s
     return CK_OK;
 }
 
-ck_status ck_layer_compute_mask(const ck_layer *layer, int n, const ck_tensor *const *inputs,
-                                const ck_tensor *const *masks, ck_tensor **out_mask)
+/* compute_mask on the tensors the class sees. */
+static ck_status compute_mask(const ck_layer *layer, int n, const ck_tensor *const *inputs,
+                              const ck_tensor *const *masks, ck_tensor **out_mask)
 {
     if (layer->cls->compute_mask) return layer->cls->compute_mask(layer, n, inputs, masks, out_mask);
     if (!masks || !masks[0]) {
@@ -161,6 +161,12 @@ ck_status ck_layer_compute_mask(const ck_layer *layer, int n, const ck_tensor *c
     /* supports_masking: the mask passes through unchanged (a copy the
      * caller owns). */
     return ck_tensor_copy(out_mask, masks[0]);
+}
+
+ck_status ck_layer_compute_mask(const ck_layer *layer, int n, ck_tensor *const *inputs, ck_tensor *const *masks,
+                                ck_tensor **out_mask)
+{
+    return compute_mask(layer, n, ck_const_tensors(inputs), ck_const_tensors(masks), out_mask);
 }
 
 /* Checks the inputs, builds once, casts; fills `cast` (owned copies, NULL
@@ -234,8 +240,8 @@ static void free_casts(ck_tensor **cast, int n)
     for (int i = 0; i < n; i++) ck_tensor_free(cast[i]);
 }
 
-ck_status ck_layer_call_masked(ck_layer *layer, int n, const ck_tensor *const *inputs,
-                               const ck_tensor *const *masks, ck_tensor **outputs, ck_tensor **out_masks)
+ck_status ck_layer_call_masked(ck_layer *layer, int n, ck_tensor *const *inputs, ck_tensor *const *masks,
+                               ck_tensor **outputs, ck_tensor **out_masks)
 {
     ck_tensor *cast[CK_MAX_LAYER_INPUTS] = {NULL};
     const ck_tensor *use[CK_MAX_LAYER_INPUTS];
@@ -244,12 +250,12 @@ ck_status ck_layer_call_masked(ck_layer *layer, int n, const ck_tensor *const *i
     ck_tensor *out = NULL, *mask = NULL;
     if (!outputs) return ck_error(CK_VALUE_ERROR, "layer \"%s\": outputs is NULL", layer->name);
     if (n > CK_MAX_LAYER_INPUTS) return check_arity(layer, n);
-    CK_TRY(prepare_inputs(layer, n, inputs, cast, use, shapes));
+    CK_TRY(prepare_inputs(layer, n, ck_const_tensors(inputs), cast, use, shapes));
     ck_status st = output_spec(layer, n, use, &oshape, &odtype);
     if (st == CK_OK) st = ck_tensor_new_uninit(&out, odtype, oshape.rank, oshape.dims);
     if (st == CK_OK) st = layer->cls->call(layer, n, use, &out);
     if (st == CK_OK) st = ck_layer_record_activity_loss(layer, out);
-    if (st == CK_OK && out_masks) st = ck_layer_compute_mask(layer, n, use, masks, &mask);
+    if (st == CK_OK && out_masks) st = compute_mask(layer, n, use, ck_const_tensors(masks), &mask);
     free_casts(cast, n);
     if (st != CK_OK) {
         ck_tensor_free(out);
@@ -260,12 +266,12 @@ ck_status ck_layer_call_masked(ck_layer *layer, int n, const ck_tensor *const *i
     return CK_OK;
 }
 
-ck_status ck_layer_call(ck_layer *layer, int n, const ck_tensor *const *inputs, ck_tensor **outputs)
+ck_status ck_layer_call(ck_layer *layer, int n, ck_tensor *const *inputs, ck_tensor **outputs)
 {
     return ck_layer_call_masked(layer, n, inputs, NULL, outputs, NULL);
 }
 
-ck_status ck_layer_call_into(ck_layer *layer, int n, const ck_tensor *const *inputs, ck_tensor *const *outputs)
+ck_status ck_layer_call_into(ck_layer *layer, int n, ck_tensor *const *inputs, ck_tensor *const *outputs)
 {
     ck_tensor *cast[CK_MAX_LAYER_INPUTS] = {NULL};
     const ck_tensor *use[CK_MAX_LAYER_INPUTS];
@@ -275,7 +281,7 @@ ck_status ck_layer_call_into(ck_layer *layer, int n, const ck_tensor *const *inp
     if (!outputs || !outputs[0] || !outputs[0]->data)
         return ck_error(CK_VALUE_ERROR, "layer \"%s\": no output tensor given", layer->name);
     if (n > CK_MAX_LAYER_INPUTS) return check_arity(layer, n);
-    CK_TRY(prepare_inputs(layer, n, inputs, cast, use, shapes));
+    CK_TRY(prepare_inputs(layer, n, ck_const_tensors(inputs), cast, use, shapes));
     ck_status st = output_spec(layer, n, use, &oshape, &odtype);
     if (st == CK_OK) {
         ck_shape given = ck_tensor_shape(outputs[0]);

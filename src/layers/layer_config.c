@@ -171,7 +171,7 @@ ck_status ck_layer_create_from_config(const ck_layer_class *cls, const json_t *c
         if (!act_reg) return ck_oom("activity_regularizer");
     }
     ck_status st = ck_layer_create(cls, json_string_value(jname),
-                                   jtrain ? (json_is_true(jtrain) ? CK_TRUE : CK_FALSE) : 0, dtype,
+                                   !json_is_false(jtrain), dtype,
                                    &input_shape, batch_size, act_reg, out);
     ck_free(act_reg); /* jansson allocates through ckeras' allocator */
     return st;

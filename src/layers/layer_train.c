@@ -38,7 +38,9 @@ ck_status ck_layer_train_call(ck_layer *layer, const ck_train_ctx *ctx, int n, c
             return ck_error(CK_VALUE_ERROR, "layer \"%s\": training input %d has no data", layer->name, i);
         shapes[i] = ck_tensor_shape(in[i]);
         dtypes[i] = in[i]->dtype;
-        if (ck_dtype_is_floating(in[i]->dtype) && in[i]->dtype != layer->dtype && !layer->cls->no_autocast)
+        /* A nested model takes its Inputs' dtypes; its layers check. */
+        if (ck_dtype_is_floating(in[i]->dtype) && in[i]->dtype != layer->dtype && !layer->cls->no_autocast &&
+            !layer->cls->sublayer_count)
             return ck_error(CK_TYPE_ERROR, "layer \"%s\": training input %d is %s, the layer computes in %s",
                             layer->name, i, ck_dtype_name(in[i]->dtype), ck_dtype_name(layer->dtype));
     }

@@ -32,7 +32,7 @@ static ck_status copy_constraint(const ck_constraint *c, ck_constraint **out)
 ck_status ck_layer_add_weight_with(ck_layer *layer, const char *name, const ck_shape *shape,
                                    ck_dtype dtype, const ck_initializer *init,
                                    const ck_regularizer *reg, const ck_constraint *con,
-                                   int trainable, ck_weight **out)
+                                   bool trainable, ck_weight **out)
 {
     if (!name || !*name) name = "Variable";
     if (dtype == 0) dtype = layer->dtype;
@@ -70,7 +70,7 @@ ck_status ck_layer_add_weight_with(ck_layer *layer, const char *name, const ck_s
         ck_weight_free(w);
         return st;
     }
-    w->trainable = trainable != CK_FALSE;
+    w->trainable = trainable;
     layer->weights = grown;
     layer->weights[layer->n_weights++] = w;
     if (out) *out = w;
@@ -81,8 +81,6 @@ ck_status ck_layer_add_weight(ck_layer *layer, const ck_weight_opts *opts, ck_we
 {
     static const ck_weight_opts defaults;
     if (!opts) opts = &defaults;
-    if (opts->trainable != 0 && opts->trainable != CK_TRUE && opts->trainable != CK_FALSE)
-        return ck_error(CK_TYPE_ERROR, "add_weight: trainable must be CK_TRUE or CK_FALSE, got %d", opts->trainable);
     ck_initializer *init = NULL;
     ck_regularizer *reg = NULL;
     ck_constraint *con = NULL;
@@ -92,7 +90,7 @@ ck_status ck_layer_add_weight(ck_layer *layer, const ck_weight_opts *opts, ck_we
     if (st == CK_OK && opts->constraint) st = ck_constraint_new(&con, opts->constraint);
     if (st == CK_OK)
         st = ck_layer_add_weight_with(layer, opts->name, &opts->shape, opts->dtype, init, reg, con,
-                                      opts->trainable, out);
+                                      !opts->non_trainable, out);
     ck_initializer_free(init);
     ck_regularizer_free(reg);
     ck_constraint_free(con);
@@ -223,7 +221,7 @@ ck_status ck_layer_get_weights(const ck_layer *layer, ck_tensor ***out, int *n)
     return CK_OK;
 }
 
-ck_status ck_layer_set_weights(ck_layer *layer, int n, const ck_tensor *const *values)
+ck_status ck_layer_set_weights(ck_layer *layer, int n, ck_tensor *const *values)
 {
     char a[128], b[128];
     int expected = ck_layer_weight_count(layer);

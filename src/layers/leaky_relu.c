@@ -12,7 +12,7 @@ static ck_status make(const json_t *config, const char *const *keys, const ck_la
                         "Received: None");
     double p[3] = {ck_arg_f32(alpha), 0, 0};
     ck_activation *fn = NULL;
-    CK_TRY(ck_activation_new(&fn, "leaky_relu", &(ck_activation_opts){.has_alpha = 1, .alpha = p[0]}));
+    CK_TRY(ck_activation_new(&fn, "leaky_relu", &(ck_activation_opts){.alpha = ck_double(p[0])}));
     return ck_act_layer_new(&ck_leaky_relu_class, config, keys, o, fn, p, 0, out);
 }
 
@@ -26,7 +26,7 @@ ck_status ck_leaky_relu(ck_layer **out, const ck_leaky_relu_opts *o)
     static const ck_leaky_relu_opts defaults;
     if (!o) o = &defaults;
     ck_layer_opts common = CK_ACT_COMMON(o);
-    return make(NULL, NULL, &common, o->has_alpha ? o->alpha : 0.3, out);
+    return make(NULL, NULL, &common, o->alpha.set ? o->alpha.value : 0.3, out);
 }
 
 static ck_status leaky_relu_from_config(const json_t *c, ck_layer **out)

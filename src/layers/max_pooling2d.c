@@ -4,9 +4,11 @@
  * (a "same" window always overlaps it).  Training keeps, per output, the
  * flat input index of its window's maximum, and backward routes each output
  * gradient there. */
+#include <math.h>
 #include <string.h>
 
 #include "layers/conv_utils.h"
+#include "ops/ops.h"
 
 typedef struct ck_max_pooling2d_layer {
     ck_layer base;
@@ -145,32 +147,46 @@ static size_t pool_saved_bytes(const ck_layer *layer, int n, const ck_shape *in,
 
 /* The argmax TF's MaxPoolGrad uses (SpatialMaxPoolWithArgMaxHelper): the
  * window is scanned row by row, its first element taken, then any strictly
- * greater one, so ties go to the first maximum in scan order.  `best` is
- * scratch (the output, overwritten afterwards). */
+ * greater one, so ties go to the first maximum in scan order.  channels_last
+ * also writes the window maxima into `best` (the output) in the same pass:
+ * they are the inference values unless a window holds a NaN, which the
+ * return value reports (then the caller reruns the inference kernel).  The
+ * per-channel loops are branch-free selects so that they vectorise
+ * (isgreater: `>` without the trap on NaN that stops the vectoriser). */
 #define CK_POOL_ARGMAX(T, SUFFIX)                                                                       \
-    static void argmax_last_##SUFFIX(const pool_geom *g, const T *x, T *best, int64_t *arg)             \
+    CK_TARGET_CLONES static int argmax_last_##SUFFIX(const pool_geom *g, const T *x, T *best, int64_t *arg) \
     {                                                                                                   \
+        int nan = 0;                                                                                    \
+        const int64_t C = g->c;                                                                         \
         for (int64_t b = 0; b < g->batch; b++) {                                                        \
             const int64_t base = b * g->h * g->w;                                                       \
             for (int64_t oy = 0; oy < g->oh; oy++) {                                                    \
                 int64_t y0, y1;                                                                         \
                 window(oy, g->sh, g->ph, g->kh, g->h, &y0, &y1);                                        \
-                for (int64_t ox = 0; ox < g->ow; ox++, best += g->c, arg += g->c) {                     \
+                for (int64_t ox = 0; ox < g->ow; ox++, best += C, arg += C) {                           \
                     int64_t x0, x1;                                                                     \
                     window(ox, g->sw, g->pw, g->kw, g->w, &x0, &x1);                                    \
+                    const int64_t at0 = (base + y0 * g->w + x0) * C;                                    \
+                    for (int64_t c = 0; c < C; c++) {                                                   \
+                        best[c] = x[at0 + c];                                                           \
+                        arg[c] = at0 + c;                                                               \
+                        nan |= x[at0 + c] != x[at0 + c];                                                \
+                    }                                                                                   \
                     for (int64_t iy = y0; iy < y1; iy++)                                                \
-                        for (int64_t ix = x0; ix < x1; ix++) {                                          \
-                            const int64_t at = (base + iy * g->w + ix) * g->c;                          \
-                            const int first = iy == y0 && ix == x0;                                     \
-                            for (int64_t c = 0; c < g->c; c++)                                          \
-                                if (first || x[at + c] > best[c]) {                                     \
-                                    best[c] = x[at + c];                                                \
-                                    arg[c] = at + c;                                                    \
-                                }                                                                       \
+                        for (int64_t ix = iy == y0 ? x0 + 1 : x0; ix < x1; ix++) {                      \
+                            const int64_t at = (base + iy * g->w + ix) * C;                             \
+                            const T *v = x + at;                                                        \
+                            for (int64_t c = 0; c < C; c++) {                                           \
+                                const int gt = isgreater(v[c], best[c]);                                \
+                                best[c] = gt ? v[c] : best[c];                                          \
+                                arg[c] = gt ? at + c : arg[c];                                          \
+                                nan |= v[c] != v[c];                                                    \
+                            }                                                                           \
                         }                                                                               \
                 }                                                                                       \
             }                                                                                           \
         }                                                                                               \
+        return nan;                                                                                     \
     }                                                                                                   \
     static void argmax_first_##SUFFIX(const pool_geom *g, const T *x, int64_t *arg)                     \
     {                                                                                                   \
@@ -214,8 +230,9 @@ static ck_status pool_train_call(ck_layer *layer, const ck_train_ctx *ctx, int n
         if (x->dtype == CK_FLOAT32) argmax_first_f32(&g, x->data, saved);
         else argmax_first_f64(&g, x->data, saved);
     } else {
-        if (x->dtype == CK_FLOAT32) argmax_last_f32(&g, x->data, out->data, saved);
-        else argmax_last_f64(&g, x->data, out->data, saved);
+        int nan = x->dtype == CK_FLOAT32 ? argmax_last_f32(&g, x->data, out->data, saved)
+                                         : argmax_last_f64(&g, x->data, out->data, saved);
+        if (!nan) return CK_OK; /* the maxima are the values */
     }
     /* The values themselves as inference computes them (a NaN in a window
      * wins there, while the argmax above never moves to one). */

@@ -110,11 +110,11 @@ static ck_status norm_build(ck_layer *layer, int n, const ck_shape *shapes)
         ck_initializer *zeros = NULL, *ones = NULL;
         st = ck_initializer_new(&zeros, "zeros");
         if (st == CK_OK) st = ck_initializer_new(&ones, "ones");
-        if (st == CK_OK) st = ck_layer_add_weight_with(layer, "mean", &mv, layer->dtype, zeros, NULL, NULL, CK_FALSE, &wm);
+        if (st == CK_OK) st = ck_layer_add_weight_with(layer, "mean", &mv, layer->dtype, zeros, NULL, NULL, false, &wm);
         if (st == CK_OK)
-            st = ck_layer_add_weight_with(layer, "variance", &mv, layer->dtype, ones, NULL, NULL, CK_FALSE, &wv);
+            st = ck_layer_add_weight_with(layer, "variance", &mv, layer->dtype, ones, NULL, NULL, false, &wv);
         ck_shape scalar = {0, {0}};
-        if (st == CK_OK) st = ck_layer_add_weight_with(layer, "count", &scalar, CK_INT64, zeros, NULL, NULL, CK_FALSE, &wc);
+        if (st == CK_OK) st = ck_layer_add_weight_with(layer, "count", &scalar, CK_INT64, zeros, NULL, NULL, false, &wc);
         ck_initializer_free(zeros);
         ck_initializer_free(ones);
     }

@@ -26,8 +26,7 @@ static ck_status make(const ck_layer_class *cls, const json_t *config, const cha
 {
     CK_TRY(check(has_max, max_value, slope, threshold));
     double p[3] = {has_max ? ck_arg_f32(max_value) : 0, ck_arg_f32(slope), ck_arg_f32(threshold)};
-    ck_activation_opts ao = {.has_alpha = 1, .alpha = p[1], .has_max_value = has_max, .max_value = p[0],
-                             .threshold = p[2]};
+    ck_activation_opts ao = {.alpha = ck_double(p[1]), .max_value = {has_max != 0, p[0]}, .threshold = p[2]};
     ck_activation *fn = NULL;
     CK_TRY(ck_activation_new(&fn, "relu", &ao));
     return ck_act_layer_new(cls, config, keys, o, fn, p, has_max, out);
@@ -47,7 +46,7 @@ ck_status ck_relu_layer(ck_layer **out, const ck_relu_layer_opts *o)
     static const ck_relu_layer_opts defaults;
     if (!o) o = &defaults;
     ck_layer_opts common = CK_ACT_COMMON(o);
-    return make(&ck_relu_class, NULL, NULL, &common, o->has_max_value != 0, o->max_value, o->negative_slope,
+    return make(&ck_relu_class, NULL, NULL, &common, o->max_value.set, o->max_value.value, o->negative_slope,
                 o->threshold, out);
 }
 

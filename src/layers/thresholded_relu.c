@@ -30,7 +30,7 @@ ck_status ck_thresholded_relu(ck_layer **out, const ck_thresholded_relu_opts *o)
     static const ck_thresholded_relu_opts defaults;
     if (!o) o = &defaults;
     ck_layer_opts common = CK_ACT_COMMON(o);
-    return make(NULL, NULL, &common, o->has_theta ? o->theta : 1.0, out);
+    return make(NULL, NULL, &common, o->theta.set ? o->theta.value : 1.0, out);
 }
 
 static ck_status thresholded_relu_from_config(const json_t *c, ck_layer **out)

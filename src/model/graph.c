@@ -284,6 +284,8 @@ void ck_model_destroy(ck_layer *layer)
     ck_model_drop_train_layouts(m);
     if (m->trainer_free) m->trainer_free(m->trainer);
     m->trainer = NULL;
+    ck_free(m->saved_training_config);
+    m->saved_training_config = NULL;
     for (int i = 0; i < m->n_steps; i++) ck_free(m->steps[i].in_slots);
     ck_free(m->steps);
     ck_free(m->slot_tensors);

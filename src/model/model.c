@@ -112,7 +112,7 @@ static ck_status add_creation_node(ck_model *m)
 }
 
 ck_status ck_model_create(const ck_layer_class *cls, int n_in, ck_tensor *const *inputs, int n_out,
-                          ck_tensor *const *outputs, const char *name, int trainable, ck_model **out)
+                          ck_tensor *const *outputs, const char *name, bool trainable, ck_model **out)
 {
     ck_layer *layer = NULL;
     char *auto_name = NULL;
@@ -142,7 +142,7 @@ ck_status ck_model_new(ck_model **out, int n_inputs, ck_tensor *const *inputs, i
                        ck_tensor *const *outputs, const char *name)
 {
     if (!out || !inputs || !outputs) return ck_error(CK_VALUE_ERROR, "ck_model_new: NULL argument");
-    return ck_model_create(&ck_functional_class, n_inputs, inputs, n_outputs, outputs, name, 0, out);
+    return ck_model_create(&ck_functional_class, n_inputs, inputs, n_outputs, outputs, name, true, out);
 }
 
 void ck_model_free(ck_model *m)
@@ -223,7 +223,7 @@ ck_status ck_sequential(ck_model **out, int n_layers, ck_layer *const *layers, c
     ck_tensor *h = x;
     ck_status st = CK_OK;
     for (int i = 0; st == CK_OK && i < n_layers; i++) st = ck_layer_apply(layers[i], 1, &h, &h);
-    if (st == CK_OK) st = ck_model_create(&ck_sequential_class, 1, &x, 1, &h, name, 0, out);
+    if (st == CK_OK) st = ck_model_create(&ck_sequential_class, 1, &x, 1, &h, name, true, out);
     ck_layer_free(input_layer); /* the model holds its own reference */
     return st;
 }

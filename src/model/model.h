@@ -69,6 +69,10 @@ struct ck_model {
     void *trainer;
     void (*trainer_free)(void *trainer);
     int stop_training;          /* Keras' model.stop_training */
+    /* The training config text of the file the model was loaded from
+     * (owned; NULL if none), kept whether or not compiling from it worked,
+     * so that a tool can say why (ck_model_saved_training_config). */
+    char *saved_training_config;
 };
 
 /* ---- training over the graph (train_graph.c) ----------------------------- */
@@ -151,9 +155,9 @@ ck_status ck_model_wrapper_json(const ck_model *m, int with_versions, json_t **o
 ck_status ck_model_from_json_value(const json_t *root, ck_model **out);
 
 /* Creates a model of class `cls` (functional or Sequential) from symbolic
- * tensors; takes references on its layers. */
+ * tensors; takes references on its layers.  trainable false: frozen. */
 ck_status ck_model_create(const ck_layer_class *cls, int n_in, ck_tensor *const *inputs, int n_out,
-                          ck_tensor *const *outputs, const char *name, int trainable, ck_model **out);
+                          ck_tensor *const *outputs, const char *name, bool trainable, ck_model **out);
 
 /* Keras' model class name for the JSON wrapper ("Functional" / "Sequential"). */
 const char *ck_model_class_name(const ck_model *m);

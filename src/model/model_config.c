@@ -307,7 +307,7 @@ static ck_status functional_from_config(const json_t *config, ck_model **out)
     if (st == CK_OK)
         st = ck_model_create(&ck_functional_class, n_in, ins, n_out, outs,
                              json_string_value(json_object_get(config, "name")),
-                             json_is_false(jt) ? CK_FALSE : 0, out);
+                             !json_is_false(jt), out);
     for (int i = 0; i < made; i++) ck_layer_free(c[i].layer); /* the model holds its references */
     for (int i = 0; i < n; i++) ck_free(c[i].actual);
     ck_free(c);
@@ -366,7 +366,7 @@ static ck_status sequential_from_config(const json_t *config, ck_model **out)
     for (int i = 0; st == CK_OK && i < count; i++) st = ck_layer_apply(made[i], 1, &h, &h);
     if (st == CK_OK) {
         const json_t *jt = json_is_object(config) ? json_object_get(config, "trainable") : NULL;
-        st = ck_model_create(&ck_sequential_class, 1, &x, 1, &h, name, json_is_false(jt) ? CK_FALSE : 0, out);
+        st = ck_model_create(&ck_sequential_class, 1, &x, 1, &h, name, !json_is_false(jt), out);
     }
     if (x) ck_layer_free(ck_tensor_layer(x));
     for (int i = 0; i < count; i++) ck_layer_free(made[i]);

@@ -5,6 +5,7 @@
  * layers floor below refers to nothing above it. */
 #include <string.h>
 
+#include "layers/rnn_common.h"
 #include "model/model.h"
 
 static const ck_layer_class *const builtin_classes[] = {
@@ -35,6 +36,9 @@ static const ck_layer_class *const builtin_classes[] = {
     &ck_conv2d_class,
     &ck_convolution2d_legacy_class,
     &ck_max_pooling2d_class,
+    &ck_simple_rnn_class,
+    &ck_lstm_class,
+    &ck_gru_class,
 };
 
 const ck_layer_class *ck_layer_class_find(const char *class_name)

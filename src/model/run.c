@@ -159,7 +159,7 @@ ck_status ck_model_run(ck_model *m, ck_plan *plan, const ck_tensor *const *input
 {
     /* Views of the inputs live on the stack: nothing is allocated. */
     ck_tensor views[CK_MAX_LAYER_INPUTS];
-    const ck_tensor *args[CK_MAX_LAYER_INPUTS];
+    ck_tensor *args[CK_MAX_LAYER_INPUTS];
     if (m->n_inputs > CK_MAX_LAYER_INPUTS)
         return ck_error(CK_NOT_IMPLEMENTED, "model \"%s\" has more than %d inputs", m->base.name, CK_MAX_LAYER_INPUTS);
     for (int i = 0; i < m->n_inputs; i++) {
@@ -289,9 +289,9 @@ static ck_status output_shapes(ck_model *m, int n, const ck_tensor *const *input
     return CK_OK;
 }
 
-ck_status ck_model_predict(ck_model *m, int n, const ck_tensor *const *inputs, ck_tensor **outputs,
-                           int64_t batch_size)
+ck_status ck_model_predict(ck_model *m, int n, ck_tensor *const *given, ck_tensor **outputs, int64_t batch_size)
 {
+    const ck_tensor *const *inputs = ck_const_tensors(given);
     int64_t total;
     if (batch_size < 0) return ck_error(CK_VALUE_ERROR, "predict: batch_size must be positive, got %lld", (long long)batch_size);
     if (batch_size == 0) batch_size = 32;
@@ -315,9 +315,10 @@ ck_status ck_model_predict(ck_model *m, int n, const ck_tensor *const *inputs, c
     return st;
 }
 
-ck_status ck_model_predict_into(ck_model *m, int n, const ck_tensor *const *inputs, ck_tensor *const *outputs,
+ck_status ck_model_predict_into(ck_model *m, int n, ck_tensor *const *given, ck_tensor *const *outputs,
                                 int64_t batch_size)
 {
+    const ck_tensor *const *inputs = ck_const_tensors(given);
     int64_t total;
     char a[128], b[128];
     if (batch_size < 0) return ck_error(CK_VALUE_ERROR, "predict: batch_size must be positive, got %lld", (long long)batch_size);

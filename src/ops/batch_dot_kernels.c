@@ -77,6 +77,22 @@ static int kernel_family(int path)
     return ck_cpu_has_avx2_fma() ? FAM_AVX2 : FAM_C;
 }
 
+/* The same question for the products of training (matmul.c's ck_gemm):
+ * against wide BLAS kernels ours only win the skinny products of
+ * convolutions, where OpenBLAS' packing costs more than the arithmetic
+ * (measured against its Cooperlake kernels, one thread, GFLOP/s ours vs
+ * BLAS: A B with K = 9, 43264x32, 86 vs 49; A^T B of 9x32 over K = 43264,
+ * 105 vs 37; an MLP's or a CNN's larger products within 10% either way,
+ * e.g. 7744x64x288 76 vs 73, so they stay with BLAS).  Against older
+ * kernels the batch_dot rules above hold. */
+int ck_own_gemm_wins(int tb, int64_t M, int64_t N, int64_t K)
+{
+    const int fam = kernel_family(CK_BD_PATH_AUTO);
+    if (fam == FAM_C) return (double)M * (double)N * (double)K <= 4096;
+    if (blas_class() == BLAS_AVX512) return !tb && (K <= 16 || ((double)M * (double)N <= 4096 && K >= 1024));
+    return own_is_faster(fam, tb, M, N, K);
+}
+
 static int fits_blas(int64_t M, int64_t N, int64_t K)
 {
     return M <= INT_MAX && N <= INT_MAX && K <= INT_MAX;

@@ -17,32 +17,81 @@ void ck_matmul_f64(int64_t M, int64_t N, int64_t K, const double *a, const doubl
     ck_bd_run_f64(&p, a, b, c);
 }
 
+/* ---- the products of training: ours or CBLAS ---------------------------- */
+
+/* Rows of C per block when adding into C: the block is computed into this
+ * much stack, then added (our kernels overwrite their output). */
+#define ADD_BLOCK_BYTES 32768
+
+/* The kernels of a path (ck_bd_path: tests force each; AUTO takes the
+ * widest this CPU runs, and only where ck_own_gemm_wins). */
+static int gemm_family(int trans_b, int64_t M, int64_t N, int64_t K)
+{
+    switch (ck_bd_path) {
+    case CK_BD_PATH_BLAS: return -1;
+    case CK_BD_PATH_PORTABLE: return 0;
+    case CK_BD_PATH_AVX2: return ck_cpu_has_avx2_fma() ? 1 : 0;
+    case CK_BD_PATH_AVX512: return ck_cpu_has_avx512() ? 2 : ck_cpu_has_avx2_fma() ? 1 : 0;
+    default:
+        if (!ck_cpu_has_avx2_fma() || !ck_own_gemm_wins(trans_b, M, N, K)) return -1;
+        return ck_cpu_has_avx512() ? 2 : 1;
+    }
+}
+
+#define DEFINE_GEMM(NAME, T, SMALL, NT, BLAS)                                                           \
+    void NAME(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, const T *a, int64_t lda,        \
+              const T *b, int64_t ldb, T beta, T *c, int64_t ldc)                                       \
+    {                                                                                                   \
+        if (M == 0 || N == 0) return;                                                                   \
+        const int64_t block = ADD_BLOCK_BYTES / (int64_t)sizeof(T) / N;                                 \
+        const int fam = K > 0 && !(trans_a && trans_b) && (beta == 0 || block >= 1)                    \
+                            ? gemm_family(trans_b, M, N, K) : -1;                                       \
+        if (fam >= 0) {                                                                                 \
+            /* A(i, k) = a[i * rs + k * cs]; rows i0.. start at a + i0 * rs */                          \
+            const int64_t rs = trans_a ? 1 : lda, cs = trans_a ? lda : 1;                               \
+            _Alignas(64) T buf[ADD_BLOCK_BYTES / sizeof(T)];                                            \
+            const int64_t step = beta == 0 ? M : block;                                                 \
+            for (int64_t i0 = 0; i0 < M; i0 += step) {                                                  \
+                const int64_t rows = M - i0 < step ? M - i0 : step;                                     \
+                T *out = beta == 0 ? c + i0 * ldc : buf;                                                \
+                const int64_t ldo = beta == 0 ? ldc : N;                                                \
+                if (trans_b)                                                                            \
+                    (fam == 2 ? NT##_avx512 : fam == 1 ? NT##_avx2 : NT##_c)(rows, N, K, a + i0 * rs, lda, b, \
+                                                                             ldb, out, ldo);            \
+                else                                                                                    \
+                    (fam == 2 ? SMALL##_avx512 : fam == 1 ? SMALL##_avx2 : SMALL##_c)(                  \
+                        rows, N, K, a + i0 * rs, rs, cs, b, ldb, out, ldo);                             \
+                if (beta != 0)                                                                          \
+                    for (int64_t i = 0; i < rows; i++)                                                  \
+                        for (int64_t j = 0; j < N; j++) c[(i0 + i) * ldc + j] += buf[i * N + j];        \
+            }                                                                                           \
+            return;                                                                                     \
+        }                                                                                               \
+        BLAS(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,   \
+             (blasint)M, (blasint)N, (blasint)K, 1, a, (blasint)lda, b, (blasint)ldb, beta, c, (blasint)ldc); \
+    }
+
+DEFINE_GEMM(ck_gemm_f32, float, ck_sgemm_small, ck_sgemm_nt, cblas_sgemm)
+DEFINE_GEMM(ck_gemm_f64, double, ck_dgemm_small, ck_dgemm_nt, cblas_dgemm)
+
 /* ---- the products of backward passes (beta 0 overwrites c, 1 adds) ---- */
 
 void ck_gemm_tn_f32(int64_t M, int64_t N, int64_t K, const float *a, const float *b, float beta, float *c)
 {
-    if (M == 0 || N == 0) return;
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (blasint)M, (blasint)N, (blasint)K, 1.0f, a, (blasint)M,
-                b, (blasint)N, beta, c, (blasint)N);
+    ck_gemm_f32(1, 0, M, N, K, a, M, b, N, beta, c, N);
 }
 
 void ck_gemm_tn_f64(int64_t M, int64_t N, int64_t K, const double *a, const double *b, double beta, double *c)
 {
-    if (M == 0 || N == 0) return;
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (blasint)M, (blasint)N, (blasint)K, 1.0, a, (blasint)M,
-                b, (blasint)N, beta, c, (blasint)N);
+    ck_gemm_f64(1, 0, M, N, K, a, M, b, N, beta, c, N);
 }
 
 void ck_gemm_nt_f32(int64_t M, int64_t N, int64_t K, const float *a, const float *b, float beta, float *c)
 {
-    if (M == 0 || N == 0) return;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)M, (blasint)N, (blasint)K, 1.0f, a, (blasint)K,
-                b, (blasint)K, beta, c, (blasint)N);
+    ck_gemm_f32(0, 1, M, N, K, a, K, b, K, beta, c, N);
 }
 
 void ck_gemm_nt_f64(int64_t M, int64_t N, int64_t K, const double *a, const double *b, double beta, double *c)
 {
-    if (M == 0 || N == 0) return;
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)M, (blasint)N, (blasint)K, 1.0, a, (blasint)K,
-                b, (blasint)K, beta, c, (blasint)N);
+    ck_gemm_f64(0, 1, M, N, K, a, K, b, K, beta, c, N);
 }

@@ -17,6 +17,18 @@
 
 #include "core/core.h"
 
+/* Compiles a function once per vector ISA, the copy chosen when the
+ * library loads (GCC's target_clones, an ifunc; glibc on x86-64).  For the
+ * plain loops of training that the compiler vectorises only with wider
+ * vectors or with AVX2's 64-bit compares (argmax indices); elsewhere the
+ * baseline copy alone. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
+    !defined(CK_NO_TARGET_CLONES)
+#define CK_TARGET_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define CK_TARGET_CLONES
+#endif
+
 typedef struct ck_bd_plan {
     int64_t batch, M, N, K;
     int64_t pre_x, post_x, pre_y, post_y;
@@ -60,6 +72,10 @@ void ck_bd_run_i64(const ck_bd_plan *p, const int64_t *a, const int64_t *b, int6
 void ck_matmul_f32(int64_t M, int64_t N, int64_t K, const float *a, const float *b, float *c);
 void ck_matmul_f64(int64_t M, int64_t N, int64_t K, const double *a, const double *b, double *c);
 
+/* Whether our kernels beat this machine's BLAS for an (M,N,K) product of
+ * training (tb: B stored transposed) (batch_dot_kernels.c). */
+int ck_own_gemm_wins(int tb, int64_t M, int64_t N, int64_t K);
+
 /* Backward-pass products, row-major and contiguous, c = beta * c + ...:
  *   tn: a is (K, M), b is (K, N): c(M, N) += a^T b  (weight gradients)
  *   nt: a is (M, K), b is (N, K): c(M, N) += a b^T  (input gradients)
@@ -68,6 +84,15 @@ void ck_gemm_tn_f32(int64_t M, int64_t N, int64_t K, const float *a, const float
 void ck_gemm_tn_f64(int64_t M, int64_t N, int64_t K, const double *a, const double *b, double beta, double *c);
 void ck_gemm_nt_f32(int64_t M, int64_t N, int64_t K, const float *a, const float *b, float beta, float *c);
 void ck_gemm_nt_f64(int64_t M, int64_t N, int64_t K, const double *a, const double *b, double beta, double *c);
+
+/* C(M,N) = beta * C + op(A) op(B) with leading dimensions, row-major; op
+ * transposes when trans_a / trans_b (A stored (K, M), B stored (N, K)).
+ * beta is 0 (C need not be initialised) or 1.  Our kernels where they beat
+ * this machine's BLAS, CBLAS otherwise (matmul.c). */
+void ck_gemm_f32(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, const float *a, int64_t lda,
+                 const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
+void ck_gemm_f64(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, const double *a, int64_t lda,
+                 const double *b, int64_t ldb, double beta, double *c, int64_t ldc);
 
 /* ---- small-matrix kernels (batch_dot_avx512.c, batch_dot_avx2.c,
  *      batch_dot_small.c): three families with the same contracts ------- */

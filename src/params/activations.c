@@ -76,9 +76,9 @@ static ck_status build(struct ck_activation *a, const char *name,
     a->name = canonical;
     switch (kind) {
     case A_RELU:
-        if (opts->has_alpha) a->alpha = opts->alpha;
-        a->has_max_value = opts->has_max_value && !isnan(opts->max_value);
-        if (a->has_max_value) a->max_value = opts->max_value;
+        if (opts->alpha.set) a->alpha = opts->alpha.value;
+        a->has_max_value = opts->max_value.set && !isnan(opts->max_value.value);
+        if (a->has_max_value) a->max_value = opts->max_value.value;
         a->threshold = opts->threshold;
         if (!isfinite(a->alpha) || !isfinite(a->threshold))
             return ck_error(CK_VALUE_ERROR, "relu: alpha and threshold must be finite, got %g and %g",
@@ -86,11 +86,11 @@ static ck_status build(struct ck_activation *a, const char *name,
         break;
     case A_ELU:
     case A_CELU:
-        a->alpha = opts->has_alpha ? opts->alpha : 1.0;
+        a->alpha = opts->alpha.set ? opts->alpha.value : 1.0;
         if (kind == A_CELU && a->alpha == 0)
             return ck_error(CK_VALUE_ERROR, "celu: alpha must not be 0");
         break;
-    case A_LEAKY_RELU: a->alpha = opts->has_alpha ? opts->alpha : 0.2; break;
+    case A_LEAKY_RELU: a->alpha = opts->alpha.set ? opts->alpha.value : 0.2; break;
     case A_SOFTMAX:
     case A_LOG_SOFTMAX:
         if (opts->naxes < 0 || opts->naxes > CK_MAX_RANK)
@@ -100,7 +100,7 @@ static ck_status build(struct ck_activation *a, const char *name,
         a->axes[0] = -1;
         for (int i = 0; i < opts->naxes; i++) a->axes[i] = opts->axes[i];
         break;
-    case A_GELU: a->approximate = opts->approximate != 0; break;
+    case A_GELU: a->approximate = opts->approximate; break;
     default: break;
     }
     return CK_OK;
@@ -134,11 +134,11 @@ const char *ck_activation_name(const ck_activation *a) { return a->name; }
 void ck_activation_get_opts(const ck_activation *a, ck_activation_opts *opts)
 {
     memset(opts, 0, sizeof *opts);
-    opts->has_alpha = a->kind == A_RELU ? a->alpha != 0
+    opts->alpha.set = a->kind == A_RELU ? a->alpha != 0
                       : (a->kind == A_ELU || a->kind == A_CELU || a->kind == A_LEAKY_RELU);
-    opts->alpha = a->alpha;
-    opts->has_max_value = a->has_max_value;
-    opts->max_value = a->has_max_value ? a->max_value : NAN;
+    opts->alpha.value = a->alpha;
+    opts->max_value.set = a->has_max_value;
+    opts->max_value.value = a->has_max_value ? a->max_value : 0;
     opts->threshold = a->threshold;
     if (a->kind == A_SOFTMAX || a->kind == A_LOG_SOFTMAX) {
         opts->naxes = a->naxes;
@@ -182,27 +182,25 @@ static ck_status from_layer_dict(const char *cls, const json_t *cfg, struct ck_a
     if (strcmp(cls, "ReLU") == 0) {
         static const char *const keys[] = {"max_value", "negative_slope", "threshold", NULL};
         CK_TRY(ck_params_check_keys(cfg, cls, keys, layer_ignored));
-        o.has_alpha = 1;
-        CK_TRY(ck_params_number(cfg, cls, "negative_slope", 1, &o.alpha, NULL));
-        o.max_value = NAN;
-        CK_TRY(ck_params_number(cfg, cls, "max_value", 1, &o.max_value, NULL));
-        o.has_max_value = !isnan(o.max_value);
+        o.alpha = ck_double(0);
+        CK_TRY(ck_params_number(cfg, cls, "negative_slope", 1, &o.alpha.value, NULL));
+        o.max_value = ck_double(NAN);
+        CK_TRY(ck_params_number(cfg, cls, "max_value", 1, &o.max_value.value, NULL));
+        o.max_value.set = !isnan(o.max_value.value);
         CK_TRY(ck_params_number(cfg, cls, "threshold", 1, &o.threshold, NULL));
         name = "relu";
     } else if (strcmp(cls, "LeakyReLU") == 0) {
         static const char *const keys[] = {"alpha", "negative_slope", NULL};
         CK_TRY(ck_params_check_keys(cfg, cls, keys, layer_ignored));
-        o.has_alpha = 1;
-        o.alpha = 0.3;
-        CK_TRY(ck_params_number(cfg, cls, "alpha", 1, &o.alpha, NULL));
-        CK_TRY(ck_params_number(cfg, cls, "negative_slope", 1, &o.alpha, NULL));
+        o.alpha = ck_double(0.3);
+        CK_TRY(ck_params_number(cfg, cls, "alpha", 1, &o.alpha.value, NULL));
+        CK_TRY(ck_params_number(cfg, cls, "negative_slope", 1, &o.alpha.value, NULL));
         name = "leaky_relu";
     } else if (strcmp(cls, "ELU") == 0) {
         static const char *const keys[] = {"alpha", NULL};
         CK_TRY(ck_params_check_keys(cfg, cls, keys, layer_ignored));
-        o.has_alpha = 1;
-        o.alpha = 1.0;
-        CK_TRY(ck_params_number(cfg, cls, "alpha", 1, &o.alpha, NULL));
+        o.alpha = ck_double(1.0);
+        CK_TRY(ck_params_number(cfg, cls, "alpha", 1, &o.alpha.value, NULL));
         name = "elu";
     } else if (strcmp(cls, "ThresholdedReLU") == 0) {
         static const char *const keys[] = {"theta", NULL};

@@ -45,6 +45,15 @@ json_t *ck_regularizer_to_json(const ck_regularizer *r);
 /* 1 for linear (the derivative is the identity: nothing to compute). */
 int ck_activation_is_linear(const ck_activation *a);
 
+/* 1 for relu without alpha, max_value or threshold (the derivative is
+ * y > 0: callers may fuse it into their own loops, see ck_relu_grad_f32). */
+int ck_activation_is_plain_relu(const ck_activation *a);
+
+/* dz = dy * relu'(z) from y = relu(z), as ck_activation_grad_rows gives it
+ * for a plain relu (dz may alias y or dy). */
+void ck_relu_grad_f32(int64_t n, const float *y, const float *dy, float *dz);
+void ck_relu_grad_f64(int64_t n, const double *y, const double *dy, double *dz);
+
 /* 1 when the derivative needs the activation's input z; 0 when its output
  * y is enough (relu and its variants, sigmoid, tanh, softmax, elu, ...). */
 int ck_activation_grad_needs_input(const ck_activation *a);

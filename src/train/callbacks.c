@@ -171,7 +171,7 @@ static ck_status early_epoch_end(void *u, ck_model *m, int epoch, const ck_logs 
         e->stopped_epoch = epoch;
         m->stop_training = 1;
         if (e->o.restore_best_weights && e->best_weights)
-            CK_TRY(ck_layer_set_weights(&m->base, e->n_best, (const ck_tensor *const *)e->best_weights));
+            CK_TRY(ck_layer_set_weights(&m->base, e->n_best, e->best_weights));
     }
     return CK_OK;
 }

@@ -58,7 +58,8 @@ static ck_status csv_epoch_end(void *u, ck_model *m, int epoch, const ck_logs *l
     fprintf(c->f, "%d", epoch);
     for (int i = 0; i < c->n_keys; i++) {
         double v = ck_logs_get(logs, c->keys[i]);
-        fprintf(c->f, "%s%s", c->sep, isnan(v) ? "NA" : ck_float_repr(v, buf, sizeof buf));
+        /* Keras' logs are float32 values turned into Python floats. */
+        fprintf(c->f, "%s%s", c->sep, ck_float_repr((double)(float)v, buf, sizeof buf));
     }
     fprintf(c->f, "\n");
     if (fflush(c->f) != 0) return ck_error(CK_IO_ERROR, "CSVLogger: cannot write %s", c->filename);

@@ -1,5 +1,5 @@
 /* model.compile: the loss of each output, the optimizer, the metrics, and
- * Keras' training_config both ways (as .h5 and .keras files keep it). */
+ * reading Keras' training_config (compile_config.c writes it). */
 #include <string.h>
 
 #include "train/trainer.h"
@@ -180,6 +180,17 @@ static ck_status metric_from_spec(const json_t *spec, const char *output_name, c
             return st;
         }
         if (json_is_string(fn) && json_is_string(name)) {
+            /* The wrapper itself first, so that saving writes back what
+             * tf.keras wrote (it keeps a MeanMetricWrapper). */
+            json_t *w = json_deep_copy(spec);
+            if (!w || json_object_set_new(json_object_get(w, "config"), "name", json_string(nm))) {
+                json_decref(w);
+                return ck_oom("compile");
+            }
+            ck_status ws = ck_metric_from_json(w, out);
+            json_decref(w);
+            if (ws == CK_OK) return CK_OK;
+            ck_clear_error();
             /* The function Keras resolved, as its class, under the name
              * the user gave: sparse_categorical_accuracy ->
              * {"class_name": "SparseCategoricalAccuracy", "config":
@@ -402,26 +413,4 @@ int ck_model_compiled(const ck_model *m) { return m && m->trainer != NULL; }
 ck_optimizer *ck_model_optimizer(ck_model *m)
 {
     return m && m->trainer ? ((ck_trainer *)m->trainer)->optimizer : NULL;
-}
-
-ck_status ck_model_training_config(const ck_model *m, char **out)
-{
-    if (!m || !out) return ck_error(CK_VALUE_ERROR, "training_config: model and out are required");
-    const ck_trainer *t = m->trainer;
-    if (!t) return ck_error(CK_RUNTIME_ERROR, "model \"%s\" is not compiled", m->base.name);
-    json_t *c = json_object();
-    json_t *opt = ck_optimizer_to_json(t->optimizer);
-    int bad = !c || !opt;
-    /* tf.keras 2.x's keys and order. */
-    bad = bad || json_object_set(c, "loss", t->loss_json) || json_object_set(c, "metrics", t->metrics_json) ||
-          json_object_set_new(c, "weighted_metrics", json_null()) ||
-          json_object_set(c, "loss_weights", t->loss_weights_json) ||
-          json_object_set_new(c, "optimizer_config", opt);
-    if (!bad) opt = NULL;
-    char *text = bad ? NULL : ck_json_dumps_python(c);
-    json_decref(c);
-    json_decref(opt);
-    if (!text) return ck_oom("training_config");
-    *out = text;
-    return CK_OK;
 }

@@ -166,9 +166,10 @@ static void fit_cleanup(fit_run *r, ck_status st, ck_history **history)
     else ck_history_free(r->history);
 }
 
-ck_status ck_model_fit(ck_model *m, int n_x, const ck_tensor *const *x, int n_y, const ck_tensor *const *y,
+ck_status ck_model_fit(ck_model *m, int n_x, ck_tensor *const *given_x, int n_y, ck_tensor *const *given_y,
                        const ck_fit_opts *opts, ck_history **history)
 {
+    const ck_tensor *const *x = ck_const_tensors(given_x), *const *y = ck_const_tensors(given_y);
     fit_run r;
     ck_status st = fit_setup(&r, m, opts, history);
     int64_t n = 0;
@@ -198,10 +199,11 @@ ck_status ck_model_fit(ck_model *m, int n_x, const ck_tensor *const *x, int n_y,
         int64_t nv = 0;
         if (r.n_val > 0) st = ck_error(CK_VALUE_ERROR, "fit: give validation_data or validation_split, not both");
         if (st == CK_OK)
-            st = ck_batches_check(m, r.t, o->n_validation_x, o->validation_x, o->n_validation_y, o->validation_y,
-                                  NULL, &nv);
+            st = ck_batches_check(m, r.t, o->n_validation_x, ck_const_tensors(o->validation_x), o->n_validation_y,
+                                  ck_const_tensors(o->validation_y), NULL, &nv);
         r.n_val = nv;
-        r.vsrc = (ck_batch_source){o->validation_x, o->validation_y, NULL, NULL, 0, 0};
+        r.vsrc = (ck_batch_source){ck_const_tensors(o->validation_x), ck_const_tensors(o->validation_y), NULL, NULL,
+                                   0, 0};
     }
     if (st == CK_OK) st = ck_batches_init(&r.train, m, n_y, y, bs < r.n_train ? bs : r.n_train, r.n_train, weighted);
     if (st == CK_OK && r.n_val > 0)
@@ -240,9 +242,10 @@ ck_status ck_model_fit_batches(ck_model *m, ck_batch_fn fn, void *user, int64_t 
     return st;
 }
 
-ck_status ck_model_evaluate(ck_model *m, int n_x, const ck_tensor *const *x, int n_y, const ck_tensor *const *y,
+ck_status ck_model_evaluate(ck_model *m, int n_x, ck_tensor *const *given_x, int n_y, ck_tensor *const *given_y,
                             const ck_evaluate_opts *opts, ck_logs *logs)
 {
+    const ck_tensor *const *x = ck_const_tensors(given_x), *const *y = ck_const_tensors(given_y);
     static const ck_evaluate_opts zero;
     const ck_evaluate_opts *o = opts ? opts : &zero;
     ck_trainer *t = NULL;
@@ -294,14 +297,14 @@ static ck_status on_batch(ck_model *m, int training, int n_x, const ck_tensor *c
     return st;
 }
 
-ck_status ck_model_train_on_batch(ck_model *m, int n_x, const ck_tensor *const *x, int n_y,
-                                  const ck_tensor *const *y, const ck_tensor *sample_weight, ck_logs *logs)
+ck_status ck_model_train_on_batch(ck_model *m, int n_x, ck_tensor *const *x, int n_y, ck_tensor *const *y,
+                                  const ck_tensor *sample_weight, ck_logs *logs)
 {
-    return on_batch(m, 1, n_x, x, n_y, y, sample_weight, logs);
+    return on_batch(m, 1, n_x, ck_const_tensors(x), n_y, ck_const_tensors(y), sample_weight, logs);
 }
 
-ck_status ck_model_test_on_batch(ck_model *m, int n_x, const ck_tensor *const *x, int n_y,
-                                 const ck_tensor *const *y, const ck_tensor *sample_weight, ck_logs *logs)
+ck_status ck_model_test_on_batch(ck_model *m, int n_x, ck_tensor *const *x, int n_y, ck_tensor *const *y,
+                                 const ck_tensor *sample_weight, ck_logs *logs)
 {
-    return on_batch(m, 0, n_x, x, n_y, y, sample_weight, logs);
+    return on_batch(m, 0, n_x, ck_const_tensors(x), n_y, ck_const_tensors(y), sample_weight, logs);
 }

@@ -59,7 +59,10 @@ static void put_logs(char *buf, size_t cap, size_t *len, const ck_logs *logs, in
     for (int i = 0; logs && i < logs->n; i++) {
         double v = logs->values[i];
         int wide = abs_test ? fabs(v) > 1e-3 : v > 1e-3;
-        put(buf, cap, len, wide ? " - %s: %.4f" : " - %s: %.4e", logs->names[i], v);
+        /* Python prints nan / inf / -inf where C may print -nan. */
+        if (isnan(v)) put(buf, cap, len, " - %s: nan", logs->names[i]);
+        else if (isinf(v)) put(buf, cap, len, " - %s: %s", logs->names[i], v > 0 ? "inf" : "-inf");
+        else put(buf, cap, len, wide ? " - %s: %.4f" : " - %s: %.4e", logs->names[i], v);
     }
 }
 

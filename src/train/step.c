@@ -111,7 +111,7 @@ static ck_status ensure_buffers(ck_model *m, ck_trainer *t, const ck_train_layou
 static ck_status apply_update(ck_trainer *t)
 {
     if (t->n_vars == 0) return CK_OK;
-    CK_TRY(ck_optimizer_apply_gradients(t->optimizer, t->n_vars, t->var_values, (const ck_tensor *const *)t->grads));
+    CK_TRY(ck_optimizer_apply_gradients(t->optimizer, t->n_vars, t->var_values, t->grads));
     for (int i = 0; i < t->n_vars; i++)
         if (t->vars[i]->constraint) CK_TRY(ck_constraint_apply(t->vars[i]->constraint, t->vars[i]->value));
     return CK_OK;

@@ -66,6 +66,14 @@ void ck_trainer_reset(ck_trainer *t);
  * `prefix` ("" or "val_"); appended to `logs`. */
 void ck_trainer_logs(const ck_model *m, const ck_trainer *t, const char *prefix, ck_logs *logs);
 
+/* The compile configuration as a .keras archive's config.json keeps it
+ * (Model.get_compile_config of tf.keras 2.15: the optimizer with its
+ * "module", the loss and metrics as given, run_eagerly /
+ * steps_per_execution / jit_compile null).  JSON text to ck_free;
+ * CK_RUNTIME_ERROR before compile.  (ck_model_training_config gives the
+ * .h5 form.) */
+ck_status ck_trainer_compile_config(const ck_model *m, char **out);
+
 /* Appends name = value to logs (ignored when full). */
 void ck_logs_put(ck_logs *logs, const char *name, double value);
 

@@ -17,7 +17,7 @@ int main(void)
     ck_tensor *a = NULL, *b = NULL, *r = NULL;
     int64_t shape[2] = {2, 2};
     if (ck_tensor_wrap(&a, CK_FLOAT32, 2, shape, x) || ck_tensor_wrap(&b, CK_FLOAT32, 2, shape, y) ||
-        ck_batch_dot(a, b, CK_AXES(1), &r))
+        ck_batch_dot(a, b, ck_axes_one(1), &r))
         return 1;
     printf("%g %g\n", ck_tensor_get(r, 0), ck_tensor_get(r, 1));
     int ok = ck_tensor_get(r, 0) == 17 && ck_tensor_get(r, 1) == 53;

@@ -57,8 +57,8 @@ Test(activation_layers, relu_docstring_examples)
 {
     float a[] = {-3, -1, 0, 2}, b[] = {-3, -1, 1, 2};
     struct { ck_relu_layer_opts o; const float *x; float want[4]; } cases[] = {
-        {{0}, a, {0, 0, 0, 2}},
-        {{.has_max_value = 1, .max_value = 1}, a, {0, 0, 0, 1}},
+        {{.negative_slope = 0}, a, {0, 0, 0, 2}},
+        {{.max_value = {true, 1}}, a, {0, 0, 0, 1}},
         {{.negative_slope = 1}, a, {-3, -1, 0, 2}},
         {{.threshold = 1.5}, b, {0, 0, 0, 2}}};
     for (int i = 0; i < 4; i++) {
@@ -97,7 +97,7 @@ Test(activation_layers, default_configs_have_float32_parameters)
         ck_layer_free(cases[i].l);
     }
     ck_layer *l = NULL;
-    cr_assert_eq(ck_relu_layer(&l, &(ck_relu_layer_opts){.has_max_value = 1, .max_value = 6, .negative_slope = 0.1}),
+    cr_assert_eq(ck_relu_layer(&l, &(ck_relu_layer_opts){.max_value = ck_double(6), .negative_slope = 0.1}),
                  CK_OK);
     char *text = ck_test_config_of(l);
     cr_expect(strstr(text, "\"max_value\": 6.0, \"negative_slope\": 0.10000000149011612, \"threshold\": 0.0}") != NULL,
@@ -125,12 +125,12 @@ Test(activation_layers, keras3_and_keras1_dialects)
 Test(activation_layers, errors)
 {
     ck_layer *l = NULL, *bad = (ck_layer *)0x1;
-    cr_expect_eq(ck_relu_layer(&bad, &(ck_relu_layer_opts){.has_max_value = 1, .max_value = -1}), CK_VALUE_ERROR);
+    cr_expect_eq(ck_relu_layer(&bad, &(ck_relu_layer_opts){.max_value = ck_double(-1)}), CK_VALUE_ERROR);
     cr_expect(strstr(ck_last_error(), "max_value of a ReLU layer cannot be a negative value. Received: -1.0") != NULL,
               "%s", ck_last_error());
     cr_expect_eq(ck_relu_layer(&bad, &(ck_relu_layer_opts){.negative_slope = -0.5}), CK_VALUE_ERROR);
     cr_expect_eq(ck_relu_layer(&bad, &(ck_relu_layer_opts){.threshold = -0.5}), CK_VALUE_ERROR);
-    cr_expect_eq(ck_thresholded_relu(&bad, &(ck_thresholded_relu_opts){.has_theta = 1, .theta = -1}), CK_VALUE_ERROR);
+    cr_expect_eq(ck_thresholded_relu(&bad, &(ck_thresholded_relu_opts){.theta = ck_double(-1)}), CK_VALUE_ERROR);
     cr_expect(strstr(ck_last_error(), "should be >=0") != NULL, "%s", ck_last_error());
     cr_expect_eq(bad, (ck_layer *)0x1);
     cr_expect_eq(ck_layer_from_config("{\"class_name\": \"ReLU\", \"config\": {\"negative_slope\": null}}", &l),
@@ -146,9 +146,9 @@ Test(activation_layers, errors)
     /* Integer inputs are refused (not autocast); masks pass through. */
     cr_assert_eq(ck_elu_layer(&l, NULL), CK_OK);
     ck_tensor *i = ck_test_i64(2, (int64_t[]){1, 2}, (int64_t[]){1, -1}), *y = NULL, *m = NULL;
-    cr_expect_eq(ck_layer_call(l, 1, (const ck_tensor *[]){i}, &y), CK_TYPE_ERROR);
+    cr_expect_eq(ck_layer_call(l, 1, (ck_tensor *[]){i}, &y), CK_TYPE_ERROR);
     cr_assert_eq(ck_tensor_new(&m, CK_INT32, 1, (int64_t[]){1}), CK_OK);
-    cr_assert_eq(ck_layer_compute_mask(l, 1, (const ck_tensor *[]){i}, (const ck_tensor *[]){m}, &y), CK_OK);
+    cr_assert_eq(ck_layer_compute_mask(l, 1, (ck_tensor *[]){i}, (ck_tensor *[]){m}, &y), CK_OK);
     cr_expect_not_null(y);
     ck_tensor_free(y); ck_tensor_free(m); ck_tensor_free(i); ck_layer_free(l);
 }
@@ -186,7 +186,7 @@ Test(softmax_layer, axes_and_ranks)
     ck_tensor_free(y);
     ck_tensor *v = ck_test_f32(1, (int64_t[]){3}, (float[]){1, 2, 3});
     y = NULL;
-    cr_expect_eq(ck_layer_call(l, 1, (const ck_tensor *[]){v}, &y), CK_VALUE_ERROR);
+    cr_expect_eq(ck_layer_call(l, 1, (ck_tensor *[]){v}, &y), CK_VALUE_ERROR);
     cr_expect_null(y);
     ck_tensor_free(v); ck_tensor_free(x); ck_layer_free(l);
 }

@@ -56,12 +56,12 @@ Test(flatten, shapes_and_dtypes)
     /* Rank 0 fails the min_ndim=1 input spec. */
     ck_tensor *s = NULL;
     cr_assert_eq(ck_tensor_new(&s, CK_FLOAT32, 0, NULL), CK_OK);
-    cr_expect_eq(ck_layer_call(l, 1, (const ck_tensor *[]){s}, &y), CK_VALUE_ERROR);
+    cr_expect_eq(ck_layer_call(l, 1, (ck_tensor *[]){s}, &y), CK_VALUE_ERROR);
     cr_expect(strstr(ck_last_error(), "min_ndim=1") != NULL, "%s", ck_last_error());
     /* Flatten does not support masking (tf.keras: TypeError from compute_mask). */
     ck_tensor *m = NULL;
     cr_assert_eq(ck_tensor_new(&m, CK_INT32, 2, (int64_t[]){2, 2}), CK_OK);
-    cr_expect_eq(ck_layer_compute_mask(l, 1, (const ck_tensor *[]){t}, (const ck_tensor *[]){m}, &y), CK_TYPE_ERROR);
+    cr_expect_eq(ck_layer_compute_mask(l, 1, (ck_tensor *[]){t}, (ck_tensor *[]){m}, &y), CK_TYPE_ERROR);
     ck_tensor_free(m); ck_tensor_free(s); ck_tensor_free(t); ck_layer_free(l);
     cr_expect_eq(ck_flatten(&l, &(ck_flatten_opts){.data_format = "channels_middle"}), CK_VALUE_ERROR);
 }
@@ -117,13 +117,13 @@ Test(reshape, errors)
     cr_assert_eq(ck_reshape(&l, &(ck_reshape_opts){.target_shape = CK_TEST_SHAPE(4, 2)}), CK_OK);
     float v[6] = {0};
     ck_tensor *x = ck_test_f32(2, (int64_t[]){1, 6}, v), *y = NULL;
-    cr_expect_eq(ck_layer_call(l, 1, (const ck_tensor *[]){x}, &y), CK_VALUE_ERROR);
+    cr_expect_eq(ck_layer_call(l, 1, (ck_tensor *[]){x}, &y), CK_VALUE_ERROR);
     cr_expect(strstr(ck_last_error(), "total size of new array must be unchanged, input_shape = [6], "
                                       "output_shape = [4, 2]") != NULL, "%s", ck_last_error());
     cr_expect_null(y);
     ck_layer_free(l);
     cr_assert_eq(ck_reshape(&l, &(ck_reshape_opts){.target_shape = CK_TEST_SHAPE(4, -1)}), CK_OK);
-    cr_expect_eq(ck_layer_call(l, 1, (const ck_tensor *[]){x}, &y), CK_VALUE_ERROR);
+    cr_expect_eq(ck_layer_call(l, 1, (ck_tensor *[]){x}, &y), CK_VALUE_ERROR);
     ck_layer_free(l);
     ck_layer *bad = (ck_layer *)0x1;
     cr_expect_eq(ck_reshape(&bad, &(ck_reshape_opts){.target_shape = CK_TEST_SHAPE(-1, -1)}), CK_VALUE_ERROR);
@@ -160,7 +160,7 @@ Test(dropout, identity_at_inference_and_masks)
     ck_tensor *m = NULL, *om = NULL;
     cr_assert_eq(ck_tensor_new(&m, CK_INT32, 2, (int64_t[]){2, 3}), CK_OK);
     ((int32_t *)m->data)[4] = 1;
-    cr_assert_eq(ck_layer_compute_mask(l, 1, (const ck_tensor *[]){x}, (const ck_tensor *[]){m}, &om), CK_OK);
+    cr_assert_eq(ck_layer_compute_mask(l, 1, (ck_tensor *[]){x}, (ck_tensor *[]){m}, &om), CK_OK);
     cr_assert_not_null(om);
     cr_expect_eq(((int32_t *)om->data)[4], 1);
     ck_tensor_free(om); ck_tensor_free(m); ck_tensor_free(y); ck_layer_free(l);
@@ -224,7 +224,7 @@ Test(activation_layer, kerasjs_goldens)
         ck_layer *d = NULL, *a = NULL;
         cr_assert_eq(ck_dense(&d, &(ck_dense_opts){.units = 2}), CK_OK);
         cr_assert_eq(ck_layer_build(d, 1, &CK_TEST_SHAPE(-1, 6)), CK_OK);
-        cr_assert_eq(ck_layer_set_weights(d, 2, (const ck_tensor *[]){k, b}), CK_OK);
+        cr_assert_eq(ck_layer_set_weights(d, 2, (ck_tensor *[]){k, b}), CK_OK);
         cr_assert_eq(ck_activation_layer(&a, &(ck_activation_layer_opts){.activation = acts[c]}), CK_OK);
         ck_tensor *h = ck_test_call1(d, x), *y = ck_test_call1(a, h);
         ck_tensor *want = ck_test_json_tensor(json_object_get(cs, "expected"), 1);
@@ -259,7 +259,7 @@ Test(activation_layer, configs_dtypes_and_errors)
     ck_free(text);
     /* tanh of an integer tensor is refused; linear passes integers through. */
     ck_tensor *t = ck_test_i64(2, (int64_t[]){1, 2}, (int64_t[]){3, -4}), *y = NULL;
-    cr_expect_eq(ck_layer_call(l, 1, (const ck_tensor *[]){t}, &y), CK_TYPE_ERROR);
+    cr_expect_eq(ck_layer_call(l, 1, (ck_tensor *[]){t}, &y), CK_TYPE_ERROR);
     ck_layer_free(l);
     cr_assert_eq(ck_activation_layer(&l, NULL), CK_OK);
     y = ck_test_call1(l, t);
@@ -283,7 +283,7 @@ static ck_layer *embedding_with_table(const ck_embedding_opts *o)
     cr_assert_eq(ck_embedding(&l, o), CK_OK, "%s", ck_last_error());
     cr_assert_eq(ck_layer_build(l, 1, &CK_TEST_SHAPE(-1, -1)), CK_OK);
     ck_tensor *table = ck_test_npy("embedding_table");
-    cr_assert_eq(ck_layer_set_weights(l, 1, (const ck_tensor *[]){table}), CK_OK, "%s", ck_last_error());
+    cr_assert_eq(ck_layer_set_weights(l, 1, (ck_tensor *[]){table}), CK_OK, "%s", ck_last_error());
     ck_tensor_free(table);
     return l;
 }
@@ -315,26 +315,26 @@ Test(embedding, out_of_range_indices)
     ck_layer *l = embedding_with_table(&(ck_embedding_opts){.input_dim = 10, .output_dim = 4});
     int64_t bad[] = {1, 2, 3, 4, 5, 12};
     ck_tensor *x = ck_test_i64(2, (int64_t[]){2, 3}, bad), *y = NULL;
-    cr_expect_eq(ck_layer_call(l, 1, (const ck_tensor *[]){x}, &y), CK_VALUE_ERROR);
+    cr_expect_eq(ck_layer_call(l, 1, (ck_tensor *[]){x}, &y), CK_VALUE_ERROR);
     cr_expect(strstr(ck_last_error(), "indices[1,2] = 12 is not in [0, 10)") != NULL, "%s", ck_last_error());
     cr_expect_null(y);
     ((int64_t *)x->data)[5] = 0;
     ((int64_t *)x->data)[0] = -1;
-    cr_expect_eq(ck_layer_call(l, 1, (const ck_tensor *[]){x}, &y), CK_VALUE_ERROR);
+    cr_expect_eq(ck_layer_call(l, 1, (ck_tensor *[]){x}, &y), CK_VALUE_ERROR);
     cr_expect(strstr(ck_last_error(), "indices[0,0] = -1") != NULL, "%s", ck_last_error());
     ck_tensor_free(x);
     float nanv[] = {0.0f / 0.0f};
     x = ck_test_f32(2, (int64_t[]){1, 1}, nanv);
-    cr_expect_eq(ck_layer_call(l, 1, (const ck_tensor *[]){x}, &y), CK_VALUE_ERROR);
+    cr_expect_eq(ck_layer_call(l, 1, (ck_tensor *[]){x}, &y), CK_VALUE_ERROR);
     ck_tensor_free(x); ck_layer_free(l);
 }
 
 Test(embedding, mask_zero_and_shapes)
 {
-    ck_layer *l = embedding_with_table(&(ck_embedding_opts){.input_dim = 10, .output_dim = 4, .mask_zero = CK_TRUE,
+    ck_layer *l = embedding_with_table(&(ck_embedding_opts){.input_dim = 10, .output_dim = 4, .mask_zero = true,
                                                             .input_length = 3});
     ck_tensor *x = ck_test_i64(2, (int64_t[]){2, 3}, (int64_t[]){0, 4, 0, 9, 9, 1}), *y = NULL, *m = NULL;
-    cr_assert_eq(ck_layer_call_masked(l, 1, (const ck_tensor *[]){x}, NULL, &y, &m), CK_OK, "%s", ck_last_error());
+    cr_assert_eq(ck_layer_call_masked(l, 1, (ck_tensor *[]){x}, NULL, &y, &m), CK_OK, "%s", ck_last_error());
     cr_assert_not_null(m);
     cr_expect(m->dtype == CK_INT32 && m->rank == 2 && m->shape[1] == 3);
     int32_t want[] = {0, 1, 0, 1, 1, 1};
@@ -352,7 +352,7 @@ Test(embedding, mask_zero_and_shapes)
     cr_assert_eq(ck_layer_compute_output_shape(l, 1, &CK_TEST_SHAPE(2, 3, 5), &out), CK_OK);
     cr_expect(out.rank == 4 && out.dims[3] == 4);
     x = ck_test_i64(1, (int64_t[]){2}, (int64_t[]){3, 3});
-    cr_assert_eq(ck_layer_call_masked(l, 1, (const ck_tensor *[]){x}, NULL, &y, &m), CK_OK);
+    cr_assert_eq(ck_layer_call_masked(l, 1, (ck_tensor *[]){x}, NULL, &y, &m), CK_OK);
     cr_expect_null(m);
     cr_expect_eq(y->dtype, CK_FLOAT64);
     ck_tensor_free(y); ck_tensor_free(x); ck_layer_free(l);
@@ -426,13 +426,13 @@ static ck_status embedding_run(void *ctx)
 {
     ck_tensor **slots = ctx;
     ck_layer *l = NULL;
-    ck_status st = ck_embedding(&l, &(ck_embedding_opts){.input_dim = 5, .output_dim = 3, .mask_zero = CK_TRUE,
+    ck_status st = ck_embedding(&l, &(ck_embedding_opts){.input_dim = 5, .output_dim = 3, .mask_zero = true,
                                                          .embeddings_regularizer = "l2"});
     if (st != CK_OK) return st;
     int64_t v[4] = {0, 1, 2, 4};
     ck_tensor *x = NULL;
     st = ck_tensor_wrap(&x, CK_INT64, 2, (int64_t[]){2, 2}, v);
-    if (st == CK_OK) st = ck_layer_call_masked(l, 1, (const ck_tensor *const *)&x, NULL, &slots[0], &slots[1]);
+    if (st == CK_OK) st = ck_layer_call_masked(l, 1, &x, NULL, &slots[0], &slots[1]);
     ck_tensor_free(x);
     ck_layer_free(l);
     return st;

@@ -17,7 +17,7 @@ static ck_layer *dense(const ck_dense_opts *o)
 
 static void set2(ck_layer *l, ck_tensor *k, ck_tensor *b)
 {
-    const ck_tensor *w[2] = {k, b};
+    ck_tensor *w[2] = {k, b};
     cr_assert_eq(ck_layer_set_weights(l, b ? 2 : 1, w), CK_OK, "%s", ck_last_error());
 }
 
@@ -27,12 +27,12 @@ Test(dense, keras3_correctness_cases)
     float kv[] = {1, -2, 3, -4}, bv[] = {5, -6}, xv[] = {-1, 2};
     ck_tensor *k = ck_test_f32(2, (int64_t[]){2, 2}, kv), *b = ck_test_f32(1, (int64_t[]){2}, bv);
     ck_tensor *x = ck_test_f32(2, (int64_t[]){1, 2}, xv);
-    struct { const char *act; int use_bias; float e0, e1; } cases[] = {
-        {"relu", 0, 10, 0}, {NULL, CK_FALSE, 5, -6}, {"relu", CK_FALSE, 5, 0}, {"linear", 0, 10, -12}};
+    struct { const char *act; bool no_bias; float e0, e1; } cases[] = {
+        {"relu", false, 10, 0}, {NULL, true, 5, -6}, {"relu", true, 5, 0}, {"linear", false, 10, -12}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        ck_layer *l = dense(&(ck_dense_opts){.units = 2, .activation = cases[i].act, .use_bias = cases[i].use_bias});
+        ck_layer *l = dense(&(ck_dense_opts){.units = 2, .activation = cases[i].act, .no_bias = cases[i].no_bias});
         cr_assert_eq(ck_layer_build(l, 1, &CK_TEST_SHAPE(-1, 2)), CK_OK);
-        set2(l, k, cases[i].use_bias == CK_FALSE ? NULL : b);
+        set2(l, k, cases[i].no_bias ? NULL : b);
         ck_tensor *y = ck_test_call1(l, x);
         cr_expect_float_eq(((float *)y->data)[0], cases[i].e0, 1e-6, "case %zu", i);
         cr_expect_float_eq(((float *)y->data)[1], cases[i].e1, 1e-6, "case %zu", i);
@@ -53,7 +53,7 @@ Test(dense, kerasjs_goldens)
         json_t *cs = json_object_get(root, key);
         json_t *ws = json_object_get(cs, "weights");
         int use_bias = json_array_size(ws) == 2;
-        ck_layer *l = dense(&(ck_dense_opts){.units = 2, .activation = acts[c], .use_bias = use_bias ? 0 : CK_FALSE});
+        ck_layer *l = dense(&(ck_dense_opts){.units = 2, .activation = acts[c], .no_bias = !use_bias});
         ck_tensor *x = ck_test_json_tensor(json_object_get(cs, "input"), 1);
         ck_tensor *expected = ck_test_json_tensor(json_object_get(cs, "expected"), 1);
         cr_assert_eq(ck_layer_build(l, 1, &CK_TEST_SHAPE(-1, 6)), CK_OK);
@@ -117,12 +117,12 @@ Test(dense, input_spec_errors)
     float v[6] = {0};
     ck_tensor *x1 = ck_test_f32(1, (int64_t[]){3}, v), *x2 = ck_test_f32(2, (int64_t[]){2, 3}, v);
     ck_tensor *x3 = ck_test_f32(2, (int64_t[]){3, 2}, v), *out = NULL;
-    cr_expect_eq(ck_layer_call(l, 1, (const ck_tensor *[]){x1}, &out), CK_VALUE_ERROR);
+    cr_expect_eq(ck_layer_call(l, 1, (ck_tensor *[]){x1}, &out), CK_VALUE_ERROR);
     cr_expect(strstr(ck_last_error(), "Input 0 of layer \"dense\" is incompatible with the layer: expected min_ndim=2, found ndim=1") != NULL,
               "%s", ck_last_error());
     cr_expect(!ck_layer_built(l), "a failed call does not build");
     ck_tensor *y = ck_test_call1(l, x2);
-    cr_expect_eq(ck_layer_call(l, 1, (const ck_tensor *[]){x3}, &out), CK_VALUE_ERROR);
+    cr_expect_eq(ck_layer_call(l, 1, (ck_tensor *[]){x3}, &out), CK_VALUE_ERROR);
     cr_expect(strstr(ck_last_error(), "expected axis -1 of input shape to have value 3") != NULL, "%s", ck_last_error());
     cr_expect_null(out);
     ck_tensor_free(y); ck_tensor_free(x1); ck_tensor_free(x2); ck_tensor_free(x3); ck_layer_free(l);
@@ -147,7 +147,6 @@ Test(dense, unknown_last_dim_and_bad_options)
     cr_expect_eq(ck_dense(&bad, &(ck_dense_opts){.units = 2, .kernel_regularizer = "nope"}), CK_VALUE_ERROR);
     cr_expect_eq(ck_dense(&bad, &(ck_dense_opts){.units = 2, .bias_constraint = "nope"}), CK_VALUE_ERROR);
     cr_expect_eq(ck_dense(&bad, &(ck_dense_opts){.units = 2, .dtype = CK_INT32}), CK_TYPE_ERROR);
-    cr_expect_eq(ck_dense(&bad, &(ck_dense_opts){.units = 2, .trainable = 7}), CK_TYPE_ERROR);
     cr_expect_eq(bad, (ck_layer *)0x1);
 }
 
@@ -182,7 +181,7 @@ Test(dense, regularization_losses)
 
 Test(dense, constraints_apply_on_request)
 {
-    ck_layer *l = dense(&(ck_dense_opts){.units = 2, .kernel_constraint = "non_neg", .use_bias = CK_FALSE});
+    ck_layer *l = dense(&(ck_dense_opts){.units = 2, .kernel_constraint = "non_neg", .no_bias = true});
     cr_assert_eq(ck_layer_build(l, 1, &CK_TEST_SHAPE(-1, 2)), CK_OK);
     float kv[] = {1, -2, -3, 4};
     ck_tensor *k = ck_test_f32(2, (int64_t[]){2, 2}, kv);
@@ -245,8 +244,9 @@ Test(dense, from_config_dialects)
     ck_layer_free(l);
     cr_expect_eq(ck_layer_from_config("{\"class_name\": \"Dense\", \"config\": {\"units\": 2, \"bogus\": 1}}", &l),
                  CK_TYPE_ERROR);
-    cr_expect_eq(ck_layer_from_config("{\"class_name\": \"LSTM\", \"config\": {}}", &l), CK_NOT_IMPLEMENTED);
-    cr_expect(strstr(ck_last_error(), "LSTM") != NULL);
+    cr_expect_eq(ck_layer_from_config("{\"class_name\": \"MyCustomLayer\", \"config\": {}}", &l),
+                 CK_NOT_IMPLEMENTED);
+    cr_expect(strstr(ck_last_error(), "MyCustomLayer") != NULL);
     cr_expect_eq(ck_layer_from_config("{not json", &l), CK_FORMAT_ERROR);
 }
 
@@ -274,7 +274,7 @@ static ck_status build_and_call(void *ctx)
     float v[8] = {1, 2, 3, 4, 5, 6, 7, 8};
     ck_tensor *x = NULL;
     st = ck_tensor_wrap(&x, CK_FLOAT32, 2, (int64_t[]){2, 4}, v);
-    if (st == CK_OK) st = ck_layer_call(l, 1, (const ck_tensor *const *)&x, slot);
+    if (st == CK_OK) st = ck_layer_call(l, 1, &x, slot);
     ck_tensor_free(x);
     ck_layer_free(l);
     return st;
@@ -296,14 +296,14 @@ Test(dense, initial_weights_are_set_after_build)
     for (int i = 0; i < 20; i++) kv[i] = (float)(i % 7) * 0.25f - 0.5f;
     for (int i = 0; i < 30; i++) xv[i] = (float)((i * 5) % 11) * 0.1f;
     ck_tensor *k = ck_test_f32(2, (int64_t[]){10, 2}, kv), *x = ck_test_f32(2, (int64_t[]){3, 10}, xv);
-    ck_layer *d = dense(&(ck_dense_opts){.units = 2, .use_bias = CK_FALSE});
-    cr_assert_eq(ck_layer_set_initial_weights(d, 1, (const ck_tensor *[]){k}), CK_OK);
+    ck_layer *d = dense(&(ck_dense_opts){.units = 2, .no_bias = true});
+    cr_assert_eq(ck_layer_set_initial_weights(d, 1, (ck_tensor *[]){k}), CK_OK);
     ck_tensor *in = NULL, *h = NULL, *y = NULL;
     cr_assert_eq(ck_input(&in, &(ck_input_opts){.shape = CK_TEST_SHAPE(10)}), CK_OK);
     cr_assert_eq(ck_layer_apply(d, 1, &in, &h), CK_OK, "%s", ck_last_error());
     ck_model *m = NULL;
     cr_assert_eq(ck_model_new(&m, 1, &in, 1, &h, NULL), CK_OK);
-    cr_assert_eq(ck_model_predict(m, 1, (const ck_tensor *[]){x}, &y, 0), CK_OK);
+    cr_assert_eq(ck_model_predict(m, 1, (ck_tensor *[]){x}, &y, 0), CK_OK);
     for (int r = 0; r < 3; r++)
         for (int u = 0; u < 2; u++) {
             double e = 0;
@@ -314,7 +314,7 @@ Test(dense, initial_weights_are_set_after_build)
     /* Initial weights that do not fit make the build fail and leave the
      * layer unbuilt. */
     ck_layer *bad = dense(&(ck_dense_opts){.units = 3});
-    cr_assert_eq(ck_layer_set_initial_weights(bad, 1, (const ck_tensor *[]){k}), CK_OK);
+    cr_assert_eq(ck_layer_set_initial_weights(bad, 1, (ck_tensor *[]){k}), CK_OK);
     cr_expect_eq(ck_layer_build(bad, 1, &CK_TEST_SHAPE(-1, 10)), CK_VALUE_ERROR);
     cr_expect(!ck_layer_built(bad));
     cr_expect_eq(ck_layer_weight_count(bad), 0);

@@ -15,10 +15,10 @@ static ck_layer *dot(ck_axes axes, int normalize)
     return l;
 }
 
-static ck_tensor *call2(ck_layer *l, const ck_tensor *x, const ck_tensor *y)
+static ck_tensor *call2(ck_layer *l, ck_tensor *x, ck_tensor *y)
 {
     ck_tensor *out = NULL;
-    const ck_tensor *in[2] = {x, y};
+    ck_tensor *in[2] = {x, y};
     cr_assert_eq(ck_layer_call(l, 2, in, &out), CK_OK, "%s", ck_last_error());
     return out;
 }
@@ -39,16 +39,16 @@ Test(dot, tfjs_test_values)
     ck_tensor *A = ck_test_f32(2, (int64_t[]){2, 2}, a), *B = ck_test_f32(2, (int64_t[]){2, 2}, b);
     ck_tensor *B2 = ck_test_f32(2, (int64_t[]){2, 2}, b2);
     ck_tensor *X3 = ck_test_f32(3, (int64_t[]){2, 2, 2}, x3), *Y3 = ck_test_f32(3, (int64_t[]){2, 2, 2}, y3);
-    struct { ck_axes axes; int norm; const ck_tensor *x, *y; int rank; int64_t shape[3]; double v[8]; } cases[] = {
-        {CK_AXES(-1), 0, A, B, 2, {2, 1}, {-50, -250}},
-        {CK_AXES(1), 0, A, B, 2, {2, 1}, {-50, -250}},
-        {CK_AXES(-1), 1, A, B2, 2, {2, 1}, {-1, -0.96}},
-        {CK_AXES(-1), 0, X3, B, 2, {2, 2}, {-50, -110, -24, -10}},
-        {CK_AXES(-1), 0, B, X3, 2, {2, 2}, {-50, -110, -24, -10}},
-        {CK_AXES(1), 0, B, X3, 2, {2, 2}, {-70, -100, -20, -13}},
-        {CK_AXES(-1), 0, Y3, X3, 3, {2, 2, 2}, {-50, -110, -110, -250, 38, 16, 52, 22}},
-        {CK_AXES(1), 0, Y3, X3, 3, {2, 2, 2}, {-100, -140, -140, -200, 34, 22, 40, 26}},
-        {CK_AXES2(1, 2), 0, Y3, X3, 3, {2, 2, 2}, {-70, -150, -100, -220, 41, 17, 48, 20}},
+    struct { ck_axes axes; int norm; ck_tensor *x, *y; int rank; int64_t shape[3]; double v[8]; } cases[] = {
+        {ck_axes_one(-1), 0, A, B, 2, {2, 1}, {-50, -250}},
+        {ck_axes_one(1), 0, A, B, 2, {2, 1}, {-50, -250}},
+        {ck_axes_one(-1), 1, A, B2, 2, {2, 1}, {-1, -0.96}},
+        {ck_axes_one(-1), 0, X3, B, 2, {2, 2}, {-50, -110, -24, -10}},
+        {ck_axes_one(-1), 0, B, X3, 2, {2, 2}, {-50, -110, -24, -10}},
+        {ck_axes_one(1), 0, B, X3, 2, {2, 2}, {-70, -100, -20, -13}},
+        {ck_axes_one(-1), 0, Y3, X3, 3, {2, 2, 2}, {-50, -110, -110, -250, 38, 16, 52, 22}},
+        {ck_axes_one(1), 0, Y3, X3, 3, {2, 2, 2}, {-100, -140, -140, -200, 34, 22, 40, 26}},
+        {ck_axes_pair(1, 2), 0, Y3, X3, 3, {2, 2, 2}, {-70, -150, -100, -220, 41, 17, 48, 20}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         ck_layer *l = dot(cases[i].axes, cases[i].norm);
@@ -66,7 +66,7 @@ Test(dot, int64_seed_example)
     int64_t xv[10], yv[10];
     for (int i = 0; i < 10; i++) xv[i] = i, yv[i] = 10 + i;
     ck_tensor *x = ck_test_i64(3, (int64_t[]){1, 5, 2}, xv), *y = ck_test_i64(3, (int64_t[]){1, 2, 5}, yv);
-    ck_layer *l = dot(CK_AXES2(1, 2), 0);
+    ck_layer *l = dot(ck_axes_pair(1, 2), 0);
     ck_tensor *r = call2(l, x, y);
     cr_expect_eq(r->dtype, CK_INT64);
     expect_values(r, 3, (int64_t[]){1, 2, 2}, (double[]){260, 360, 320, 445}, 0);
@@ -78,7 +78,7 @@ Test(dot, normalize_tiny_vector_tf_keras_epsilon)
 {
     float v[] = {1e-5f, 0, 3, 4};
     ck_tensor *x = ck_test_f32(2, (int64_t[]){2, 2}, v);
-    ck_layer *l = dot(CK_AXES(1), 1);
+    ck_layer *l = dot(ck_axes_one(1), 1);
     ck_tensor *r = call2(l, x, x);
     expect_values(r, 2, (int64_t[]){2, 1}, (double[]){1, 1}, 1e-5);
     ck_tensor_free(r);
@@ -95,7 +95,7 @@ Test(dot, kerasjs_goldens)
 {
     json_t *root = ck_test_load_json(ck_test_data("kerasjs-goldens/Dot.json"));
     struct { ck_axes axes; int norm; } cfg[] = {
-        {CK_AXES(1), 0}, {CK_AXES(2), 0}, {CK_AXES(1), 1}, {CK_AXES(2), 1}, {CK_AXES2(2, 2), 1}};
+        {ck_axes_one(1), 0}, {ck_axes_one(2), 0}, {ck_axes_one(1), 1}, {ck_axes_one(2), 1}, {ck_axes_pair(2, 2), 1}};
     for (int c = 0; c < 5; c++) {
         char key[32];
         snprintf(key, sizeof key, "merge.Dot.%d", c);
@@ -108,9 +108,9 @@ Test(dot, kerasjs_goldens)
             cr_assert_eq(ck_layer_build(d, 1, &CK_TEST_SHAPE(-1, 6)), CK_OK);
             ck_tensor *k = ck_test_json_tensor(json_array_get(ws, (size_t)(2 * b)), 0);
             ck_tensor *bias = ck_test_json_tensor(json_array_get(ws, (size_t)(2 * b + 1)), 0);
-            cr_assert_eq(ck_layer_set_weights(d, 2, (const ck_tensor *[]){k, bias}), CK_OK);
+            cr_assert_eq(ck_layer_set_weights(d, 2, (ck_tensor *[]){k, bias}), CK_OK);
             ck_tensor *h = NULL;
-            cr_assert_eq(ck_layer_call(d, 1, (const ck_tensor *[]){x}, &h), CK_OK);
+            cr_assert_eq(ck_layer_call(d, 1, (ck_tensor *[]){x}, &h), CK_OK);
             /* RepeatVector(3): (1, 2) -> (1, 3, 2). */
             cr_assert_eq(ck_tensor_new(&branch[b], CK_FLOAT32, 3, (int64_t[]){1, 3, 2}), CK_OK);
             for (int r = 0; r < 3; r++) memcpy((float *)branch[b]->data + 2 * r, h->data, 2 * sizeof(float));
@@ -129,7 +129,7 @@ Test(dot, kerasjs_goldens)
 /* B2: every error of test_dot_errors, plus B7's axis-0 cases at call time. */
 Test(dot, errors)
 {
-    ck_layer *l = dot(CK_AXES(-1), 0);
+    ck_layer *l = dot(ck_axes_one(-1), 0);
     ck_shape s45 = CK_TEST_SHAPE(-1, 4, 5), s46 = CK_TEST_SHAPE(-1, 4, 6);
     cr_expect_eq(ck_layer_build(l, 2, (ck_shape[]){s45, s46}), CK_VALUE_ERROR);
     cr_expect(strstr(ck_last_error(), "5 (at axis 2) != 6 (at axis 2)") != NULL, "%s", ck_last_error());
@@ -139,23 +139,23 @@ Test(dot, errors)
     cr_expect_eq(ck_layer_compute_output_shape(l, 1, &s45, &out), CK_VALUE_ERROR);
     float v[12] = {0};
     ck_tensor *t = ck_test_f32(3, (int64_t[]){1, 4, 3}, v), *r = NULL;
-    cr_expect_eq(ck_layer_call(l, 1, (const ck_tensor *[]){t}, &r), CK_VALUE_ERROR);
-    cr_expect_eq(ck_layer_call(l, 3, (const ck_tensor *[]){t, t, t}, &r), CK_VALUE_ERROR);
+    cr_expect_eq(ck_layer_call(l, 1, (ck_tensor *[]){t}, &r), CK_VALUE_ERROR);
+    cr_expect_eq(ck_layer_call(l, 3, (ck_tensor *[]){t, t, t}, &r), CK_VALUE_ERROR);
     cr_expect(strstr(ck_last_error(), "list of 2 inputs") != NULL, "%s", ck_last_error());
     cr_expect_null(r);
     ck_layer_free(l);
 
     /* An axis past the rank (Python's IndexError) is a value error. */
-    l = dot(CK_AXES(3), 0);
+    l = dot(ck_axes_one(3), 0);
     cr_expect_eq(ck_layer_build(l, 2, (ck_shape[]){s45, s45}), CK_VALUE_ERROR);
     cr_expect(strstr(ck_last_error(), "out of range") != NULL, "%s", ck_last_error());
     ck_layer_free(l);
-    l = dot(CK_AXES2(1, -4), 0);
+    l = dot(ck_axes_pair(1, -4), 0);
     cr_expect_eq(ck_layer_compute_output_shape(l, 2, (ck_shape[]){s45, s45}, &out), CK_VALUE_ERROR);
     ck_layer_free(l);
 
     /* None against a known dim fails at build, as in tf.keras. */
-    l = dot(CK_AXES(1), 0);
+    l = dot(ck_axes_one(1), 0);
     cr_expect_eq(ck_layer_build(l, 2, (ck_shape[]){CK_TEST_SHAPE(-1, -1), CK_TEST_SHAPE(-1, 5)}), CK_VALUE_ERROR);
     ck_layer_free(l);
 
@@ -163,16 +163,16 @@ Test(dot, errors)
     ck_tensor *m = ck_test_f32(2, (int64_t[]){2, 3}, v);
     int bad_axes[] = {0, -2};
     for (int i = 0; i < 2; i++) {
-        l = dot(CK_AXES(bad_axes[i]), 0);
-        cr_expect_eq(ck_layer_call(l, 2, (const ck_tensor *[]){m, m}, &r), CK_VALUE_ERROR);
+        l = dot(ck_axes_one(bad_axes[i]), 0);
+        cr_expect_eq(ck_layer_call(l, 2, (ck_tensor *[]){m, m}, &r), CK_VALUE_ERROR);
         cr_expect(strstr(ck_last_error(), "axis 0") != NULL, "%s", ck_last_error());
         ck_layer_free(l);
     }
     /* Mixed dtypes are a type error. */
-    l = dot(CK_AXES(1), 0);
+    l = dot(ck_axes_one(1), 0);
     ck_tensor *i64 = NULL;
     cr_assert_eq(ck_tensor_new(&i64, CK_INT64, 2, (int64_t[]){2, 3}), CK_OK);
-    cr_expect_eq(ck_layer_call(l, 2, (const ck_tensor *[]){m, i64}, &r), CK_TYPE_ERROR);
+    cr_expect_eq(ck_layer_call(l, 2, (ck_tensor *[]){m, i64}, &r), CK_TYPE_ERROR);
     ck_layer_free(l);
     ck_layer *bad = (ck_layer *)0x1;
     cr_expect_eq(ck_dot(&bad, &(ck_dot_opts){0}), CK_VALUE_ERROR);
@@ -185,18 +185,18 @@ Test(dot, errors)
 Test(dot, output_shapes)
 {
     struct { ck_axes axes; ck_shape a, b, out; } cases[] = {
-        {CK_AXES(1), CK_TEST_SHAPE(-1, 4), CK_TEST_SHAPE(-1, 4), CK_TEST_SHAPE(-1, 1)},
-        {CK_AXES2(-1, -1), CK_TEST_SHAPE(-1, 4), CK_TEST_SHAPE(-1, 4), CK_TEST_SHAPE(-1, 1)},
-        {CK_AXES(-1), CK_TEST_SHAPE(4, 5), CK_TEST_SHAPE(4, 5), CK_TEST_SHAPE(4, 1)},
-        {CK_AXES(-1), CK_TEST_SHAPE(-1, 2, 3), CK_TEST_SHAPE(-1, 2, 3), CK_TEST_SHAPE(-1, 2, 2)},
-        {CK_AXES(1), CK_TEST_SHAPE(-1, 2, 3), CK_TEST_SHAPE(-1, 2, 3), CK_TEST_SHAPE(-1, 3, 3)},
-        {CK_AXES(-1), CK_TEST_SHAPE(-1, 3), CK_TEST_SHAPE(-1, 2, 3), CK_TEST_SHAPE(-1, 2)},
-        {CK_AXES(1), CK_TEST_SHAPE(-1, 3), CK_TEST_SHAPE(-1, 3, 4), CK_TEST_SHAPE(-1, 4)},
-        {CK_AXES(1), CK_TEST_SHAPE(-1, 3, 4), CK_TEST_SHAPE(-1, 3), CK_TEST_SHAPE(-1, 4)},
-        {CK_AXES2(-2, -1), CK_TEST_SHAPE(1, 3, 2), CK_TEST_SHAPE(1, 1, 2, 3), CK_TEST_SHAPE(1, 2, 1, 2)},
-        {CK_AXES2(1, 2), CK_TEST_SHAPE(2, 3, 5), CK_TEST_SHAPE(2, 10, 3), CK_TEST_SHAPE(2, 5, 10)},
-        {CK_AXES(-1), CK_TEST_SHAPE(-1, 2, 3, 4), CK_TEST_SHAPE(-1, 2, 3, 4), CK_TEST_SHAPE(-1, 2, 3, 2, 3)},
-        {CK_AXES(-1), CK_TEST_SHAPE(-1, 3), CK_TEST_SHAPE(-1, 3, 4), CK_TEST_SHAPE(-1, 3)},
+        {ck_axes_one(1), CK_TEST_SHAPE(-1, 4), CK_TEST_SHAPE(-1, 4), CK_TEST_SHAPE(-1, 1)},
+        {ck_axes_pair(-1, -1), CK_TEST_SHAPE(-1, 4), CK_TEST_SHAPE(-1, 4), CK_TEST_SHAPE(-1, 1)},
+        {ck_axes_one(-1), CK_TEST_SHAPE(4, 5), CK_TEST_SHAPE(4, 5), CK_TEST_SHAPE(4, 1)},
+        {ck_axes_one(-1), CK_TEST_SHAPE(-1, 2, 3), CK_TEST_SHAPE(-1, 2, 3), CK_TEST_SHAPE(-1, 2, 2)},
+        {ck_axes_one(1), CK_TEST_SHAPE(-1, 2, 3), CK_TEST_SHAPE(-1, 2, 3), CK_TEST_SHAPE(-1, 3, 3)},
+        {ck_axes_one(-1), CK_TEST_SHAPE(-1, 3), CK_TEST_SHAPE(-1, 2, 3), CK_TEST_SHAPE(-1, 2)},
+        {ck_axes_one(1), CK_TEST_SHAPE(-1, 3), CK_TEST_SHAPE(-1, 3, 4), CK_TEST_SHAPE(-1, 4)},
+        {ck_axes_one(1), CK_TEST_SHAPE(-1, 3, 4), CK_TEST_SHAPE(-1, 3), CK_TEST_SHAPE(-1, 4)},
+        {ck_axes_pair(-2, -1), CK_TEST_SHAPE(1, 3, 2), CK_TEST_SHAPE(1, 1, 2, 3), CK_TEST_SHAPE(1, 2, 1, 2)},
+        {ck_axes_pair(1, 2), CK_TEST_SHAPE(2, 3, 5), CK_TEST_SHAPE(2, 10, 3), CK_TEST_SHAPE(2, 5, 10)},
+        {ck_axes_one(-1), CK_TEST_SHAPE(-1, 2, 3, 4), CK_TEST_SHAPE(-1, 2, 3, 4), CK_TEST_SHAPE(-1, 2, 3, 2, 3)},
+        {ck_axes_one(-1), CK_TEST_SHAPE(-1, 3), CK_TEST_SHAPE(-1, 3, 4), CK_TEST_SHAPE(-1, 3)},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         ck_layer *l = dot(cases[i].axes, 0);
@@ -215,7 +215,7 @@ Test(dot, higher_dim_values)
     float a[6], b[6];
     for (int i = 0; i < 6; i++) a[i] = (float)(i + 1), b[i] = (float)(2 * i - 3);
     ck_tensor *x = ck_test_f32(3, (int64_t[]){1, 3, 2}, a), *y = ck_test_f32(4, (int64_t[]){1, 1, 2, 3}, b);
-    ck_layer *l = dot(CK_AXES2(-2, -1), 0);
+    ck_layer *l = dot(ck_axes_pair(-2, -1), 0);
     ck_tensor *r = call2(l, x, y);
     /* out[0,i,j,k] = sum_t x[0,t,i] * y[0,j,k,t]. */
     double e[4];
@@ -232,14 +232,14 @@ Test(dot, higher_dim_values)
 Test(dot, config_round_trip_and_validation)
 {
     ck_clear_session();
-    ck_layer *l = dot(CK_AXES2(1, 2), 1);
+    ck_layer *l = dot(ck_axes_pair(1, 2), 1);
     char *text = NULL;
     cr_assert_eq(ck_layer_get_config(l, &text), CK_OK);
     cr_expect_str_eq(text, "{\"class_name\": \"Dot\", \"config\": {\"name\": \"dot\", \"trainable\": true, "
                            "\"dtype\": \"float32\", \"axes\": [1, 2], \"normalize\": true}}");
     ck_free(text);
     ck_layer_free(l);
-    l = dot(CK_AXES(-1), 0);
+    l = dot(ck_axes_one(-1), 0);
     cr_assert_eq(ck_layer_get_config(l, &text), CK_OK);
     cr_expect(strstr(text, "\"axes\": -1, \"normalize\": false") != NULL, "%s", text);
     ck_layer *back = NULL;
@@ -257,13 +257,13 @@ Test(dot, config_round_trip_and_validation)
 
 Test(dot, no_weights_and_mask_dropped)
 {
-    ck_layer *l = dot(CK_AXES(1), 0);
+    ck_layer *l = dot(ck_axes_one(1), 0);
     float v[4] = {1, 2, 3, 4};
     ck_tensor *x = ck_test_f32(2, (int64_t[]){2, 2}, v), *out = NULL, *mask = (ck_tensor *)0x1;
     int32_t mv[2] = {1, 0};
     ck_tensor *m = NULL;
     cr_assert_eq(ck_tensor_from_data(&m, CK_INT32, 1, (int64_t[]){2}, mv), CK_OK);
-    cr_assert_eq(ck_layer_call_masked(l, 2, (const ck_tensor *[]){x, x}, (const ck_tensor *[]){m, m}, &out, &mask), CK_OK);
+    cr_assert_eq(ck_layer_call_masked(l, 2, (ck_tensor *[]){x, x}, (ck_tensor *[]){m, m}, &out, &mask), CK_OK);
     cr_expect_null(mask);
     cr_expect_eq(ck_layer_weight_count(l), 0);
     int64_t n = -1;

@@ -61,7 +61,7 @@ static ck_layer *make_conv(const conv_grad_case *c, ck_dtype dtype)
                                      .data_format = c->channels_first ? "channels_first" : NULL,
                                      .dilation_rate = {c->dh, c->dw},
                                      .activation = c->activation,
-                                     .use_bias = c->bias ? CK_TRUE : CK_FALSE,
+                                     .no_bias = !c->bias,
                                      .bias_initializer = "random_normal",
                                      .dtype = dtype,
                                  });
@@ -165,7 +165,7 @@ static void conv_golden(const char *name, const ck_conv2d_opts *o)
     ck_tensor *dy = golden(name, "dy");
     ck_shape is = ck_tensor_shape(x);
     cr_assert_eq(ck_layer_build(l, 1, &is), CK_OK, "%s", ck_last_error());
-    const ck_tensor *w[2] = {k, b};
+    ck_tensor *w[2] = {k, b};
     cr_assert_eq(ck_layer_set_weights(l, 2, w), CK_OK, "%s", ck_last_error());
     ck_test_step s;
     ck_test_train_step(l, x, dy, 1, 1, &s);

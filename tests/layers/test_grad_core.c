@@ -13,7 +13,7 @@ Test(grad_core, dense_activations_and_ranks)
         for (int bias = 0; bias < 2; bias++) {
             ck_layer *l = NULL;
             cr_assert_eq(ck_dense(&l, &(ck_dense_opts){.units = 4, .activation = acts[i], .dtype = CK_FLOAT64,
-                                                       .use_bias = bias ? CK_TRUE : CK_FALSE,
+                                                       .no_bias = !bias,
                                                        .bias_initializer = "glorot_uniform"}),
                          CK_OK, "%s", ck_last_error());
             ck_tensor *x = bias ? grad_rand(1 + i, 3, S3, -2, 2) : grad_rand(1 + i, 2, S2, -2, 2);
@@ -39,16 +39,16 @@ Test(grad_core, parametrised_activation_layers)
     ck_layer *l = NULL;
     cr_assert_eq(ck_relu_layer(&l, &(ck_relu_layer_opts){.dtype = CK_FLOAT64}), CK_OK);
     grad_run(l, 1, (ck_tensor *[]){grad_rand(20, 3, S3, -3, 3)});
-    cr_assert_eq(ck_relu_layer(&l, &(ck_relu_layer_opts){.has_max_value = 1, .max_value = 1.5, .negative_slope = 0.25,
+    cr_assert_eq(ck_relu_layer(&l, &(ck_relu_layer_opts){.max_value = ck_double(1.5), .negative_slope = 0.25,
                                                          .threshold = 0.5, .dtype = CK_FLOAT64}),
                  CK_OK, "%s", ck_last_error());
     grad_run(l, 1, (ck_tensor *[]){grad_rand(21, 3, S3, -3, 3)});
-    cr_assert_eq(ck_relu_layer(&l, &(ck_relu_layer_opts){.has_max_value = 1, .max_value = 6, .dtype = CK_FLOAT64}),
+    cr_assert_eq(ck_relu_layer(&l, &(ck_relu_layer_opts){.max_value = ck_double(6), .dtype = CK_FLOAT64}),
                  CK_OK);
     grad_run(l, 1, (ck_tensor *[]){grad_rand(22, 2, S2, -8, 8)});
     cr_assert_eq(ck_leaky_relu(&l, &(ck_leaky_relu_opts){.dtype = CK_FLOAT64}), CK_OK);
     grad_run(l, 1, (ck_tensor *[]){grad_rand(23, 3, S3, -3, 3)});
-    cr_assert_eq(ck_elu_layer(&l, &(ck_elu_layer_opts){.has_alpha = 1, .alpha = 0.7, .dtype = CK_FLOAT64}), CK_OK);
+    cr_assert_eq(ck_elu_layer(&l, &(ck_elu_layer_opts){.alpha = ck_double(0.7), .dtype = CK_FLOAT64}), CK_OK);
     grad_run(l, 1, (ck_tensor *[]){grad_rand(24, 3, S3, -3, 3)});
     cr_assert_eq(ck_thresholded_relu(&l, &(ck_thresholded_relu_opts){.dtype = CK_FLOAT64}), CK_OK);
     grad_run(l, 1, (ck_tensor *[]){grad_rand(25, 3, S3, -3, 3)});

@@ -57,7 +57,7 @@ static void run_case(const json_t *c)
         w[k] = fx_tensor(shape, json_array_get(jw, (size_t)k), CK_FLOAT32);
         json_decref(shape);
     }
-    cr_assert_eq(ck_layer_set_weights(l, nw, (const ck_tensor *const *)w), CK_OK, "%s", ck_last_error());
+    cr_assert_eq(ck_layer_set_weights(l, nw, w), CK_OK, "%s", ck_last_error());
     for (int k = 0; k < nw; k++) {
         ck_weight *wt = ck_layer_weight(l, k);
         cr_assert_eq(ck_tensor_new(&wt->grad, CK_FLOAT32, w[k]->rank, w[k]->shape), CK_OK);

@@ -73,12 +73,12 @@ Test(grad_merge, concatenate_axes)
 {
     const int64_t s1[3] = {2, 3, 4}, s2[3] = {2, 2, 4}, s3[3] = {2, 3, 1};
     ck_layer *l = NULL;
-    cr_assert_eq(ck_concatenate(&l, &(ck_concatenate_opts){.has_axis = 1, .axis = 1, .dtype = CK_FLOAT64}), CK_OK);
+    cr_assert_eq(ck_concatenate(&l, &(ck_concatenate_opts){.axis = ck_int(1), .dtype = CK_FLOAT64}), CK_OK);
     grad_run(l, 2, (ck_tensor *[]){grad_rand(500, 3, s1, -1, 1), grad_rand(501, 3, s2, -1, 1)});
     cr_assert_eq(ck_concatenate(&l, &(ck_concatenate_opts){.dtype = CK_FLOAT64}), CK_OK);
     grad_run(l, 3, (ck_tensor *[]){grad_rand(502, 3, s1, -1, 1), grad_rand(503, 3, s3, -1, 1),
                                    grad_rand(504, 3, s1, -1, 1)});
-    cr_assert_eq(ck_concatenate(&l, &(ck_concatenate_opts){.has_axis = 1, .axis = 0, .dtype = CK_FLOAT64}), CK_OK);
+    cr_assert_eq(ck_concatenate(&l, &(ck_concatenate_opts){.axis = ck_int(0), .dtype = CK_FLOAT64}), CK_OK);
     grad_run(l, 2, (ck_tensor *[]){grad_rand(505, 3, s1, -1, 1), grad_rand(506, 3, s1, -1, 1)});
 }
 
@@ -94,13 +94,13 @@ Test(grad_dot, axes_and_normalize)
 {
     const int64_t v[2] = {3, 5}, m1[3] = {2, 3, 4}, m2[3] = {2, 4, 5}, m3[3] = {2, 3, 5}, t4[4] = {2, 3, 2, 4};
     for (int nz = 0; nz < 2; nz++) {
-        dot_case(CK_AXES(-1), nz, 2, v, 2, v, 600 + nz);           /* (B, 1) */
-        dot_case(CK_AXES(1), nz, 2, v, 2, v, 610 + nz);
-        dot_case(CK_AXES2(2, 1), nz, 3, m1, 3, m2, 620 + nz);      /* matmul */
-        dot_case(CK_AXES2(1, 1), nz, 3, m1, 3, m3, 630 + nz);      /* x^T y */
-        dot_case(CK_AXES2(2, 3), nz, 3, m1, 4, t4, 640 + nz);      /* last with last */
-        dot_case(CK_AXES2(1, 1), nz, 3, m1, 4, t4, 650 + nz);      /* contract a middle axis */
-        dot_case(CK_AXES(-1), nz, 3, m1, 4, t4, 660 + nz);
+        dot_case(ck_axes_one(-1), nz, 2, v, 2, v, 600 + nz);           /* (B, 1) */
+        dot_case(ck_axes_one(1), nz, 2, v, 2, v, 610 + nz);
+        dot_case(ck_axes_pair(2, 1), nz, 3, m1, 3, m2, 620 + nz);      /* matmul */
+        dot_case(ck_axes_pair(1, 1), nz, 3, m1, 3, m3, 630 + nz);      /* x^T y */
+        dot_case(ck_axes_pair(2, 3), nz, 3, m1, 4, t4, 640 + nz);      /* last with last */
+        dot_case(ck_axes_pair(1, 1), nz, 3, m1, 4, t4, 650 + nz);      /* contract a middle axis */
+        dot_case(ck_axes_one(-1), nz, 3, m1, 4, t4, 660 + nz);
     }
 }
 

@@ -29,7 +29,7 @@ typedef struct bn_case {
     int rank;
     int64_t x[5];
     int naxes, axes[3];
-    int center, scale;
+    bool no_center, no_scale;
 } bn_case;
 
 static const bn_case BN_CASES[] = {
@@ -40,16 +40,16 @@ static const bn_case BN_CASES[] = {
     {"rank4_axis1", 4, {2, 3, 2, 3}, 1, {1}, 0, 0},
     {"rank4_axis2", 4, {2, 2, 3, 2}, 1, {2}, 0, 0},
     {"rank4_axes12", 4, {3, 2, 2, 2}, 2, {1, 2}, 0, 0},
-    {"rank4_no_center", 4, {2, 3, 3, 2}, 0, {0}, CK_FALSE, 0},
-    {"rank4_no_scale", 4, {2, 3, 3, 2}, 0, {0}, 0, CK_FALSE},
-    {"rank2_plain", 2, {5, 3}, 0, {0}, CK_FALSE, CK_FALSE},
+    {"rank4_no_center", 4, {2, 3, 3, 2}, 0, {0}, true, false},
+    {"rank4_no_scale", 4, {2, 3, 3, 2}, 0, {0}, false, true},
+    {"rank2_plain", 2, {5, 3}, 0, {0}, true, true},
     {"rank5_axis1", 5, {2, 2, 2, 2, 2}, 1, {1}, 0, 0},
 };
 
 static ck_layer *make_bn(const bn_case *c, ck_dtype dtype)
 {
-    ck_batch_normalization_opts o = {.naxes = c->naxes, .center = c->center, .scale = c->scale, .dtype = dtype,
-                                     .momentum = 0.9};
+    ck_batch_normalization_opts o = {.naxes = c->naxes, .no_center = c->no_center, .no_scale = c->no_scale,
+                                     .dtype = dtype, .momentum = ck_double(0.9)};
     memcpy(o.axes, c->axes, sizeof c->axes);
     ck_layer *l = NULL;
     cr_assert_eq(ck_batch_normalization(&l, &o), CK_OK, "%s: %s", c->name, ck_last_error());
@@ -146,7 +146,7 @@ Test(grad_norm, batch_normalization_inference_mode_no_updates)
 
 static void bn_golden(const char *name, int axis, ck_dtype dtype, double tol)
 {
-    ck_batch_normalization_opts o = {.momentum = 0.9, .dtype = dtype};
+    ck_batch_normalization_opts o = {.momentum = ck_double(0.9), .dtype = dtype};
     if (axis) {
         o.naxes = 1;
         o.axes[0] = axis;
@@ -157,7 +157,7 @@ static void bn_golden(const char *name, int axis, ck_dtype dtype, double tol)
     ck_shape is = ck_tensor_shape(x0);
     cr_assert_eq(ck_layer_build(l, 1, &is), CK_OK, "%s", ck_last_error());
     ck_tensor *w[4] = {golden(name, "gamma"), golden(name, "beta"), golden(name, "mm0"), golden(name, "mv0")};
-    cr_assert_eq(ck_layer_set_weights(l, 4, (const ck_tensor *const *)w), CK_OK, "%s", ck_last_error());
+    cr_assert_eq(ck_layer_set_weights(l, 4, w), CK_OK, "%s", ck_last_error());
     char key[32], what[64];
     for (int i = 0; i < 3; i++) {
         snprintf(key, sizeof key, "x%d", i);

@@ -11,7 +11,7 @@
 #include "ckeras.h"
 #include "support/support.h"
 
-static ck_tensor *calln(ck_layer *l, int n, const ck_tensor *const *x)
+static ck_tensor *calln(ck_layer *l, int n, ck_tensor *const *x)
 {
     ck_tensor *out = NULL;
     cr_assert_eq(ck_layer_call(l, n, x, &out), CK_OK, "%s", ck_last_error());
@@ -37,7 +37,7 @@ Test(merge, broadcast_values)
         {ck_average, "average_out", 3}, {ck_maximum, "maximum_out", 3}, {ck_minimum, "minimum_out", 3}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         ck_layer *l = merge(cases[i].f);
-        ck_tensor *y = calln(l, cases[i].n, (const ck_tensor *[]){a, b, c}), *want = ck_test_npy(cases[i].golden);
+        ck_tensor *y = calln(l, cases[i].n, (ck_tensor *[]){a, b, c}), *want = ck_test_npy(cases[i].golden);
         cr_expect(y->rank == 3 && y->shape[1] == 3 && y->shape[2] == 4, "%s", cases[i].golden);
         double d = ck_test_max_abs_diff(y, want);
         cr_expect_leq(d, 1e-6, "%s: %g", cases[i].golden, d);
@@ -50,13 +50,13 @@ Test(merge, integer_inputs)
 {
     ck_tensor *a = ck_test_npy("int_a"), *b = ck_test_npy("int_b");
     ck_layer *l = merge(ck_add);
-    ck_tensor *y = calln(l, 2, (const ck_tensor *[]){a, b}), *want = ck_test_npy("int_add_out");
+    ck_tensor *y = calln(l, 2, (ck_tensor *[]){a, b}), *want = ck_test_npy("int_add_out");
     cr_expect_eq(y->dtype, CK_INT32);
     cr_expect_eq(ck_test_max_abs_diff(y, want), 0);
     ck_tensor_free(y); ck_tensor_free(want); ck_layer_free(l);
     /* Average of int32 is float64, as TF's `output / len(inputs)`. */
     l = merge(ck_average);
-    y = calln(l, 2, (const ck_tensor *[]){a, b});
+    y = calln(l, 2, (ck_tensor *[]){a, b});
     want = ck_test_npy("int_average_out");
     cr_expect_eq(y->dtype, CK_FLOAT64);
     cr_expect_eq(ck_test_max_abs_diff(y, want), 0);
@@ -66,13 +66,13 @@ Test(merge, integer_inputs)
     ck_tensor *i64 = ck_test_i64(2, (int64_t[]){1, 1}, big), *i32 = NULL;
     cr_assert_eq(ck_tensor_cast(&i32, i64, CK_INT32), CK_OK);
     l = merge(ck_add);
-    y = calln(l, 2, (const ck_tensor *[]){i32, i32});
+    y = calln(l, 2, (ck_tensor *[]){i32, i32});
     cr_expect_eq(((int32_t *)y->data)[0], -2);
     ck_tensor_free(y); ck_layer_free(l);
     /* Mixed integer and float inputs: TF refuses them. */
     l = merge(ck_multiply);
     ck_tensor *out = NULL, *f64 = ck_test_npy("int_average_out");
-    cr_expect_eq(ck_layer_call(l, 2, (const ck_tensor *[]){a, f64}, &out), CK_TYPE_ERROR);
+    cr_expect_eq(ck_layer_call(l, 2, (ck_tensor *[]){a, f64}, &out), CK_TYPE_ERROR);
     ck_tensor_free(f64);
     ck_layer_free(l);
     ck_tensor_free(i64); ck_tensor_free(i32); ck_tensor_free(a); ck_tensor_free(b);
@@ -85,7 +85,7 @@ Test(merge, nan_propagates_through_maximum_and_minimum)
     merge_ctor fs[] = {ck_maximum, ck_minimum};
     for (int i = 0; i < 2; i++) {
         ck_layer *l = merge(fs[i]);
-        ck_tensor *y = calln(l, 2, (const ck_tensor *[]){a, b});
+        ck_tensor *y = calln(l, 2, (ck_tensor *[]){a, b});
         cr_expect(((float *)y->data)[0] != ((float *)y->data)[0]);
         cr_expect(((float *)y->data)[1] != ((float *)y->data)[1]);
         ck_tensor_free(y); ck_layer_free(l);
@@ -113,9 +113,9 @@ Test(merge, shape_checks_and_errors)
     cr_expect(out.rank == 3 && out.dims[0] == 2 && out.dims[1] == 5 && out.dims[2] == 3);
     float v[8] = {0};
     ck_tensor *t = ck_test_f32(2, (int64_t[]){2, 4}, v), *y = NULL;
-    cr_expect_eq(ck_layer_call(l, 0, (const ck_tensor *[]){t}, &y), CK_VALUE_ERROR);
+    cr_expect_eq(ck_layer_call(l, 0, (ck_tensor *[]){t}, &y), CK_VALUE_ERROR);
     /* One input is allowed (tf.keras 2.x: "at least 1 input"). */
-    y = calln(l, 1, (const ck_tensor *[]){t});
+    y = calln(l, 1, (ck_tensor *[]){t});
     cr_expect_eq(y->shape[1], 4);
     ck_tensor_free(y);
     ck_layer_free(l);
@@ -124,7 +124,7 @@ Test(merge, shape_checks_and_errors)
                  CK_VALUE_ERROR);
     cr_expect(strstr(ck_last_error(), "exactly 2 inputs") != NULL, "%s", ck_last_error());
     y = NULL;
-    cr_expect_eq(ck_layer_call(l, 3, (const ck_tensor *[]){t, t, t}, &y), CK_VALUE_ERROR);
+    cr_expect_eq(ck_layer_call(l, 3, (ck_tensor *[]){t, t, t}, &y), CK_VALUE_ERROR);
     cr_expect_null(y);
     ck_tensor_free(t); ck_layer_free(l);
 }
@@ -137,14 +137,14 @@ Test(merge, masks_are_anded)
     cr_assert_eq(ck_tensor_new(&m0, CK_INT32, 2, (int64_t[]){1, 2}), CK_OK);
     cr_assert_eq(ck_tensor_new(&m1, CK_INT32, 2, (int64_t[]){1, 2}), CK_OK);
     ((int32_t *)m0->data)[0] = 1, ((int32_t *)m0->data)[1] = 1, ((int32_t *)m1->data)[1] = 1;
-    cr_assert_eq(ck_layer_compute_mask(l, 2, (const ck_tensor *[]){x, x}, (const ck_tensor *[]){m0, m1}, &out), CK_OK);
+    cr_assert_eq(ck_layer_compute_mask(l, 2, (ck_tensor *[]){x, x}, (ck_tensor *[]){m0, m1}, &out), CK_OK);
     cr_assert_not_null(out);
     cr_expect(((int32_t *)out->data)[0] == 0 && ((int32_t *)out->data)[1] == 1);
     ck_tensor_free(out);
-    cr_assert_eq(ck_layer_compute_mask(l, 2, (const ck_tensor *[]){x, x}, (const ck_tensor *[]){NULL, m0}, &out), CK_OK);
+    cr_assert_eq(ck_layer_compute_mask(l, 2, (ck_tensor *[]){x, x}, (ck_tensor *[]){NULL, m0}, &out), CK_OK);
     cr_expect(((int32_t *)out->data)[0] == 1 && ((int32_t *)out->data)[1] == 1);
     ck_tensor_free(out);
-    cr_assert_eq(ck_layer_compute_mask(l, 2, (const ck_tensor *[]){x, x}, (const ck_tensor *[]){NULL, NULL}, &out), CK_OK);
+    cr_assert_eq(ck_layer_compute_mask(l, 2, (ck_tensor *[]){x, x}, (ck_tensor *[]){NULL, NULL}, &out), CK_OK);
     cr_expect_null(out);
     ck_tensor_free(m0); ck_tensor_free(m1); ck_tensor_free(x); ck_layer_free(l);
 }
@@ -176,7 +176,7 @@ Test(merge, configs)
 static ck_layer *concat(int has_axis, int axis)
 {
     ck_layer *l = NULL;
-    cr_assert_eq(ck_concatenate(&l, &(ck_concatenate_opts){.has_axis = has_axis, .axis = axis}), CK_OK);
+    cr_assert_eq(ck_concatenate(&l, &(ck_concatenate_opts){.axis = {has_axis != 0, axis}}), CK_OK);
     return l;
 }
 
@@ -184,17 +184,17 @@ Test(concatenate, values)
 {
     ck_tensor *a = ck_test_npy("merge_a"), *d = ck_test_npy("concat_d"), *e = ck_test_npy("concat_e"), *g = ck_test_npy("concat_g");
     ck_layer *l = concat(1, 1);
-    ck_tensor *y = calln(l, 2, (const ck_tensor *[]){a, d}), *want = ck_test_npy("concat_axis1_out");
+    ck_tensor *y = calln(l, 2, (ck_tensor *[]){a, d}), *want = ck_test_npy("concat_axis1_out");
     cr_expect_eq(ck_test_max_abs_diff(y, want), 0);
     ck_tensor_free(y); ck_tensor_free(want); ck_layer_free(l);
     l = concat(0, 0);
-    y = calln(l, 3, (const ck_tensor *[]){a, e, a});
+    y = calln(l, 3, (ck_tensor *[]){a, e, a});
     want = ck_test_npy("concat_last_out");
     cr_expect_eq(ck_test_max_abs_diff(y, want), 0);
     ck_tensor_free(y); ck_tensor_free(want); ck_layer_free(l);
     /* axis=0 joins along the batch. */
     l = concat(1, 0);
-    y = calln(l, 2, (const ck_tensor *[]){a, g});
+    y = calln(l, 2, (ck_tensor *[]){a, g});
     want = ck_test_npy("concat_axis0_out");
     cr_expect_eq(ck_test_max_abs_diff(y, want), 0);
     ck_tensor_free(y); ck_tensor_free(want); ck_layer_free(l);
@@ -220,8 +220,8 @@ Test(concatenate, kerasjs_goldens)
             cr_assert_eq(ck_layer_build(dl, 1, &CK_TEST_SHAPE(-1, 6)), CK_OK);
             ck_tensor *k = ck_test_json_tensor(json_array_get(ws, (size_t)(2 * b)), 0);
             ck_tensor *bias = ck_test_json_tensor(json_array_get(ws, (size_t)(2 * b + 1)), 0);
-            cr_assert_eq(ck_layer_set_weights(dl, 2, (const ck_tensor *[]){k, bias}), CK_OK);
-            ck_tensor *h = calln(dl, 1, (const ck_tensor *[]){x});
+            cr_assert_eq(ck_layer_set_weights(dl, 2, (ck_tensor *[]){k, bias}), CK_OK);
+            ck_tensor *h = calln(dl, 1, (ck_tensor *[]){x});
             if (cfg[c].repeat) {
                 cr_assert_eq(ck_tensor_new(&branch[b], CK_FLOAT32, 3, (int64_t[]){1, 3, 2}), CK_OK);
                 for (int r = 0; r < 3; r++) memcpy((float *)branch[b]->data + 2 * r, h->data, 2 * sizeof(float));
@@ -232,7 +232,7 @@ Test(concatenate, kerasjs_goldens)
             ck_tensor_free(k); ck_tensor_free(bias); ck_layer_free(dl);
         }
         ck_layer *l = concat(1, cfg[c].axis);
-        ck_tensor *y = calln(l, cfg[c].branches, (const ck_tensor *const *)branch);
+        ck_tensor *y = calln(l, cfg[c].branches, branch);
         ck_tensor *want = ck_test_json_tensor(json_object_get(cs, "expected"), 1);
         cr_expect_leq(ck_test_max_abs_diff(y, want), 2e-5, "%s", key);
         for (int b = 0; b < cfg[c].branches; b++) ck_tensor_free(branch[b]);
@@ -269,14 +269,14 @@ Test(concatenate, shapes_and_errors)
     l = concat(0, 0);
     float v[12] = {0};
     ck_tensor *a = ck_test_f32(2, (int64_t[]){2, 3}, v), *b = ck_test_f32(2, (int64_t[]){3, 3}, v), *y = NULL;
-    y = calln(l, 2, (const ck_tensor *[]){a, a});
+    y = calln(l, 2, (ck_tensor *[]){a, a});
     cr_expect_eq(y->shape[1], 6);
     ck_tensor_free(y);
     y = NULL;
-    cr_expect_eq(ck_layer_call(l, 2, (const ck_tensor *[]){a, b}, &y), CK_VALUE_ERROR);
+    cr_expect_eq(ck_layer_call(l, 2, (ck_tensor *[]){a, b}, &y), CK_VALUE_ERROR);
     cr_expect_null(y);
     ck_tensor *i = ck_test_i64(2, (int64_t[]){2, 3}, (int64_t[]){1, 2, 3, 4, 5, 6});
-    cr_expect_eq(ck_layer_call(l, 2, (const ck_tensor *[]){a, i}, &y), CK_TYPE_ERROR);
+    cr_expect_eq(ck_layer_call(l, 2, (ck_tensor *[]){a, i}, &y), CK_TYPE_ERROR);
     ck_tensor_free(a); ck_tensor_free(b); ck_tensor_free(i); ck_layer_free(l);
 }
 
@@ -288,7 +288,7 @@ Test(concatenate, masks)
     ((int32_t *)m->data)[1] = 1;
     /* axis 1 (time): the masks are joined in time. */
     ck_layer *l = concat(1, 1);
-    cr_assert_eq(ck_layer_compute_mask(l, 2, (const ck_tensor *[]){x, x}, (const ck_tensor *[]){m, m}, &out), CK_OK,
+    cr_assert_eq(ck_layer_compute_mask(l, 2, (ck_tensor *[]){x, x}, (ck_tensor *[]){m, m}, &out), CK_OK,
                  "%s", ck_last_error());
     cr_assert_not_null(out);
     cr_expect(out->rank == 2 && out->shape[1] == 6);
@@ -299,17 +299,17 @@ Test(concatenate, masks)
      * cannot be joined with the other mask's (1, 3, 1) along axis 1: TF's
      * concat fails there too. */
     out = NULL;
-    cr_expect_eq(ck_layer_compute_mask(l, 2, (const ck_tensor *[]){x, x}, (const ck_tensor *[]){m, NULL}, &out),
+    cr_expect_eq(ck_layer_compute_mask(l, 2, (ck_tensor *[]){x, x}, (ck_tensor *[]){m, NULL}, &out),
                  CK_VALUE_ERROR);
     cr_expect_null(out);
     ck_layer_free(l);
     /* axis -1 (features): the result is the given mask. */
     l = concat(0, 0);
-    cr_assert_eq(ck_layer_compute_mask(l, 2, (const ck_tensor *[]){x, x}, (const ck_tensor *[]){NULL, m}, &out), CK_OK);
+    cr_assert_eq(ck_layer_compute_mask(l, 2, (ck_tensor *[]){x, x}, (ck_tensor *[]){NULL, m}, &out), CK_OK);
     cr_expect(out->rank == 2 && out->shape[1] == 3);
     cr_expect(((int32_t *)out->data)[0] == 0 && ((int32_t *)out->data)[1] == 1 && ((int32_t *)out->data)[2] == 0);
     ck_tensor_free(out);
-    cr_assert_eq(ck_layer_compute_mask(l, 2, (const ck_tensor *[]){x, x}, NULL, &out), CK_OK);
+    cr_assert_eq(ck_layer_compute_mask(l, 2, (ck_tensor *[]){x, x}, NULL, &out), CK_OK);
     cr_expect_null(out);
     ck_tensor_free(m); ck_tensor_free(x); ck_layer_free(l);
 }
@@ -358,7 +358,7 @@ static ck_status concat_run(void *ctx)
     st = ck_tensor_wrap(&x, CK_FLOAT32, 3, (int64_t[]){1, 3, 2}, v);
     if (st == CK_OK) st = ck_tensor_wrap(&m, CK_INT32, 2, (int64_t[]){1, 3}, mv);
     if (st == CK_OK)
-        st = ck_layer_call_masked(l, 2, (const ck_tensor *[]){x, x}, (const ck_tensor *[]){m, NULL}, &slots[0],
+        st = ck_layer_call_masked(l, 2, (ck_tensor *[]){x, x}, (ck_tensor *[]){m, NULL}, &slots[0],
                                   &slots[1]);
     ck_tensor_free(x);
     ck_tensor_free(m);
@@ -431,19 +431,19 @@ Test(merge, tfjs_shared_dense_concat)
     cr_assert_eq(ck_dense(&head, &(ck_dense_opts){.units = 2, .activation = "sigmoid"}), CK_OK);
     cr_assert_eq(ck_layer_build(shared, 1, &CK_TEST_SHAPE(-1, 5)), CK_OK);
     cr_assert_eq(ck_layer_build(head, 1, &CK_TEST_SHAPE(-1, 12)), CK_OK);
-    cr_assert_eq(ck_layer_set_weights(shared, 2, (const ck_tensor *[]){w[0], w[1]}), CK_OK);
-    cr_assert_eq(ck_layer_set_weights(head, 2, (const ck_tensor *[]){w[2], w[3]}), CK_OK);
+    cr_assert_eq(ck_layer_set_weights(shared, 2, (ck_tensor *[]){w[0], w[1]}), CK_OK);
+    cr_assert_eq(ck_layer_set_weights(head, 2, (ck_tensor *[]){w[2], w[3]}), CK_OK);
     cr_assert_eq(ck_layer_from_config("{\"class_name\": \"Add\", \"config\": {\"name\": \"sum\", \"trainable\": true}}",
                                       &add), CK_OK);
     cr_assert_eq(ck_layer_from_config("{\"class_name\": \"Multiply\", \"config\": {\"name\": \"multiply_Multiply1\", "
                                       "\"trainable\": true}}", &mul), CK_OK);
     cr_assert_eq(ck_layer_from_config("{\"class_name\": \"Concatenate\", \"config\": {\"axis\": -1, \"name\": "
                                       "\"concat\", \"trainable\": true}}", &cat), CK_OK);
-    ck_tensor *h0 = calln(shared, 1, (const ck_tensor *[]){in0}), *h1 = calln(shared, 1, (const ck_tensor *[]){in1});
-    ck_tensor *s = calln(add, 2, (const ck_tensor *[]){h0, h1}), *p = calln(mul, 2, (const ck_tensor *[]){h0, h1});
-    ck_tensor *c = calln(cat, 4, (const ck_tensor *[]){h0, h1, s, p});
+    ck_tensor *h0 = calln(shared, 1, (ck_tensor *[]){in0}), *h1 = calln(shared, 1, (ck_tensor *[]){in1});
+    ck_tensor *s = calln(add, 2, (ck_tensor *[]){h0, h1}), *p = calln(mul, 2, (ck_tensor *[]){h0, h1});
+    ck_tensor *c = calln(cat, 4, (ck_tensor *[]){h0, h1, s, p});
     cr_expect(c->rank == 2 && c->shape[0] == 4 && c->shape[1] == 12);
-    ck_tensor *y = calln(head, 1, (const ck_tensor *[]){c});
+    ck_tensor *y = calln(head, 1, (ck_tensor *[]){c});
     /* manifest tolerance: atol 1e-5, rtol 1e-5 */
     for (int64_t k = 0; k < want->size; k++) {
         double a = ck_tensor_get(y, k), b = ck_tensor_get(want, k);

@@ -73,7 +73,7 @@ static inline ck_tensor *predict1(ck_model *m, int n, ck_tensor *const *in, int6
 {
     ck_tensor *out = NULL;
     cr_assert_eq(ck_model_output_count(m), 1);
-    ck_status st = ck_model_predict(m, n, (const ck_tensor *const *)in, &out, batch);
+    ck_status st = ck_model_predict(m, n, in, &out, batch);
     cr_assert_eq(st, CK_OK, "predict %s: %s", ck_model_name(m), ck_last_error());
     return out;
 }

@@ -91,11 +91,11 @@ Test(functional, different_shapes_make_input_shape_ill_defined)
     cr_assert_eq(ck_dense(&e, &(ck_dense_opts){.units = 3}), CK_OK);
     float v[10] = {0};
     ck_tensor *x = ck_test_f32(2, (int64_t[]){10, 1}, v), *y = NULL;
-    cr_assert_eq(ck_layer_call(e, 1, (const ck_tensor *[]){x}, &y), CK_OK);
+    cr_assert_eq(ck_layer_call(e, 1, (ck_tensor *[]){x}, &y), CK_OK);
     cr_expect_eq(ck_layer_input_shape(e, s, 2, &n), CK_ATTRIBUTE_ERROR);
     cr_expect_eq(ck_layer_inbound_node_count(e), 0);
     /* A symbolic tensor through ck_layer_call is refused. */
-    cr_expect_eq(ck_layer_call(e, 1, (const ck_tensor *[]){b}, &y), CK_VALUE_ERROR);
+    cr_expect_eq(ck_layer_call(e, 1, (ck_tensor *[]){b}, &y), CK_VALUE_ERROR);
     ck_tensor_free(x); ck_tensor_free(y);
     ck_layer_free(e); ck_layer_free(d);
     ck_layer_free(ck_tensor_layer(a)); ck_layer_free(ck_tensor_layer(b)); ck_layer_free(ck_tensor_layer(c));
@@ -110,7 +110,7 @@ static ck_model *spec_example(void)
     ck_layer *d1, *d2, *dot;
     cr_assert_eq(ck_dense(&d1, &(ck_dense_opts){.units = 4, .activation = "relu"}), CK_OK);
     cr_assert_eq(ck_dense(&d2, &(ck_dense_opts){.units = 4}), CK_OK);
-    cr_assert_eq(ck_dot(&dot, &(ck_dot_opts){.axes = CK_AXES(1)}), CK_OK);
+    cr_assert_eq(ck_dot(&dot, &(ck_dot_opts){.axes = ck_axes_one(1)}), CK_OK);
     h = apply1(d1, a);
     g = apply1(d2, b);
     cr_assert_eq(ck_layer_apply(dot, 2, (ck_tensor *[]){h, g}, &o), CK_OK, "%s", ck_last_error());
@@ -154,7 +154,7 @@ Test(functional, predict_matches_a_direct_computation_and_json_round_trip)
     for (int i = 0; i < 15; i++) av[i] = (float)sin(i + 1.0), bv[i] = (float)cos(i * 0.7);
     ck_tensor *A = ck_test_f32(2, (int64_t[]){3, 5}, av), *B = ck_test_f32(2, (int64_t[]){3, 5}, bv);
     ck_tensor *out = NULL;
-    cr_assert_eq(ck_model_predict(m, 2, (const ck_tensor *[]){A, B}, &out, 2), CK_OK, "%s", ck_last_error());
+    cr_assert_eq(ck_model_predict(m, 2, (ck_tensor *[]){A, B}, &out, 2), CK_OK, "%s", ck_last_error());
     cr_assert_eq(out->rank, 2);
     cr_expect_eq(out->shape[0], 3);
     cr_expect_eq(out->shape[1], 1);
@@ -181,10 +181,10 @@ Test(functional, predict_matches_a_direct_computation_and_json_round_trip)
     int nw;
     cr_assert_eq(ck_layer_get_weights(ck_model_layer(m), &w, &nw), CK_OK);
     cr_expect_eq(nw, 4);
-    cr_assert_eq(ck_layer_set_weights(ck_model_layer(m2), nw, (const ck_tensor *const *)w), CK_OK, "%s", ck_last_error());
+    cr_assert_eq(ck_layer_set_weights(ck_model_layer(m2), nw, w), CK_OK, "%s", ck_last_error());
     ck_tensors_free(w, nw);
     ck_tensor *out2 = NULL;
-    cr_assert_eq(ck_model_predict(m2, 2, (const ck_tensor *[]){A, B}, &out2, 0), CK_OK);
+    cr_assert_eq(ck_model_predict(m2, 2, (ck_tensor *[]){A, B}, &out2, 0), CK_OK);
     cr_expect_eq(ck_test_max_abs_diff(out, out2), 0.0);
     char *json2 = NULL;
     cr_assert_eq(ck_model_to_json(m2, &json2), CK_OK);
@@ -202,9 +202,9 @@ Test(functional, repeated_predict_allocates_only_outputs)
     ck_tensor *A = ck_test_f32(2, (int64_t[]){2, 5}, av), *out = NULL;
     ck_tensor *dst = NULL;
     cr_assert_eq(ck_tensor_new(&dst, CK_FLOAT32, 2, (int64_t[]){2, 1}), CK_OK);
-    cr_assert_eq(ck_model_predict_into(m, 2, (const ck_tensor *[]){A, A}, (ck_tensor *[]){dst}, 0), CK_OK);
+    cr_assert_eq(ck_model_predict_into(m, 2, (ck_tensor *[]){A, A}, (ck_tensor *[]){dst}, 0), CK_OK);
     ck_test_fail_after(0); /* every allocation from now on fails */
-    ck_status st = ck_model_predict_into(m, 2, (const ck_tensor *[]){A, A}, (ck_tensor *[]){dst}, 0);
+    ck_status st = ck_model_predict_into(m, 2, (ck_tensor *[]){A, A}, (ck_tensor *[]){dst}, 0);
     long allocs = ck_test_alloc_count();
     ck_test_alloc_reset();
     cr_expect_eq(st, CK_OK, "%s", ck_last_error());
@@ -220,7 +220,7 @@ Test(functional, shared_layer_and_layer_order)
     ck_tensor *a = input(3, "left"), *b = input(3, "right"), *o;
     ck_layer *shared, *add;
     cr_assert_eq(ck_dense(&shared, &(ck_dense_opts){.units = 2, .kernel_initializer = "ones"}), CK_OK);
-    cr_assert_eq(ck_dot(&add, &(ck_dot_opts){.axes = CK_AXES(1), .name = "join"}), CK_OK);
+    cr_assert_eq(ck_dot(&add, &(ck_dot_opts){.axes = ck_axes_one(1), .name = "join"}), CK_OK);
     ck_tensor *ha = apply1(shared, a), *hb = apply1(shared, b);
     cr_assert_eq(ck_layer_apply(add, 2, (ck_tensor *[]){ha, hb}, &o), CK_OK);
     ck_model *m;
@@ -232,7 +232,7 @@ Test(functional, shared_layer_and_layer_order)
     cr_expect_str_eq(ck_layer_name(ck_model_layer_at(m, 3)), "join");
     float av[3] = {1, 2, 3}, bv[3] = {1, 0, -1};
     ck_tensor *A = ck_test_f32(2, (int64_t[]){1, 3}, av), *B = ck_test_f32(2, (int64_t[]){1, 3}, bv), *out;
-    cr_assert_eq(ck_model_predict(m, 2, (const ck_tensor *[]){A, B}, &out, 0), CK_OK);
+    cr_assert_eq(ck_model_predict(m, 2, (ck_tensor *[]){A, B}, &out, 0), CK_OK);
     cr_expect_float_eq(((float *)out->data)[0], 2 * 6.0f * 0.0f, 1e-6);
     char *json;
     cr_assert_eq(ck_model_to_json(m, &json), CK_OK);
@@ -263,7 +263,7 @@ Test(functional, nested_model_as_a_layer)
     ea = apply1(ck_model_layer(base), a);
     eb = apply1(ck_model_layer(base), b);
     ck_layer *dot;
-    cr_assert_eq(ck_dot(&dot, &(ck_dot_opts){.axes = CK_AXES(1), .normalize = 1, .name = "cos"}), CK_OK);
+    cr_assert_eq(ck_dot(&dot, &(ck_dot_opts){.axes = ck_axes_one(1), .normalize = true, .name = "cos"}), CK_OK);
     cr_assert_eq(ck_layer_apply(dot, 2, (ck_tensor *[]){ea, eb}, &o), CK_OK);
     ck_model *outer;
     cr_assert_eq(ck_model_new(&outer, 2, (ck_tensor *[]){a, b}, 1, &o, "outer"), CK_OK, "%s", ck_last_error());
@@ -279,7 +279,7 @@ Test(functional, nested_model_as_a_layer)
     cr_expect_eq(n2, 15);
     float av[8] = {1, 2, 3, 4, -1, 0, 0, 0}, bv[8] = {2, 4, 6, 8, 1, 1, 1, 1};
     ck_tensor *A = ck_test_f32(2, (int64_t[]){2, 4}, av), *B = ck_test_f32(2, (int64_t[]){2, 4}, bv), *out;
-    cr_assert_eq(ck_model_predict(outer, 2, (const ck_tensor *[]){A, B}, &out, 0), CK_OK, "%s", ck_last_error());
+    cr_assert_eq(ck_model_predict(outer, 2, (ck_tensor *[]){A, B}, &out, 0), CK_OK, "%s", ck_last_error());
     /* Both embeddings are (s+1)*ones(3): cosine 1, except the zero vector
      * (sum -1 + 1 = 0) which gives 0. */
     cr_expect_float_eq(((float *)out->data)[0], 1.0f, 1e-6);
@@ -310,9 +310,9 @@ Test(functional, graph_errors)
     cr_expect(strstr(ck_last_error(), "is used 2 times") != NULL, "%s", ck_last_error());
     cr_expect_eq(ck_model_new(&m, 1, &h, 1, &o, NULL), CK_VALUE_ERROR);
     cr_expect_eq(m, (ck_model *)0x1);
-    cr_expect_eq(ck_model_from_json("{\"class_name\": \"Functional\", \"config\": {\"layers\": [{\"class_name\": \"LSTM\", \"config\": {}}]}}", &m),
+    cr_expect_eq(ck_model_from_json("{\"class_name\": \"Functional\", \"config\": {\"layers\": [{\"class_name\": \"MyCustomLayer\", \"config\": {}}]}}", &m),
                  CK_NOT_IMPLEMENTED);
-    cr_expect(strstr(ck_last_error(), "LSTM") != NULL);
+    cr_expect(strstr(ck_last_error(), "MyCustomLayer") != NULL);
     cr_expect_eq(ck_model_from_json("[1, 2", &m), CK_FORMAT_ERROR);
     ck_layer_free(d); ck_layer_free(d2);
     ck_layer_free(ck_tensor_layer(a)); ck_layer_free(ck_tensor_layer(b));
@@ -431,11 +431,11 @@ Test(functional, planned_buffers_are_reused)
     float v[3 * 8];
     for (int i = 0; i < 24; i++) v[i] = (float)((i * 13) % 7) - 3.0f;
     ck_tensor *in = ck_test_f32(2, (int64_t[]){3, 8}, v), *out = NULL, *cur = NULL, *next = NULL;
-    cr_assert_eq(ck_model_predict(m, 1, (const ck_tensor *[]){in}, &out, 0), CK_OK);
+    cr_assert_eq(ck_model_predict(m, 1, (ck_tensor *[]){in}, &out, 0), CK_OK);
     cr_expect_eq(m->plans[0].n_blocks + m->plans[1].n_blocks, 2);
     cr_assert_eq(ck_tensor_copy(&cur, in), CK_OK);
     for (int i = 0; i < 6; i++) {
-        cr_assert_eq(ck_layer_call(l[i], 1, (const ck_tensor *[]){cur}, &next), CK_OK);
+        cr_assert_eq(ck_layer_call(l[i], 1, (ck_tensor *[]){cur}, &next), CK_OK);
         ck_tensor_free(cur);
         cur = next;
     }

@@ -334,7 +334,7 @@ Test(real_predict, tfjs_models)
             cr_expect_str_eq(got, want, "%s input %d: \"%s\", TF.js named it \"%s\"", id, k, got, want);
             in[k] = tfjs_npy(dir, json_string_value(json_object_get(ik, "file")));
         }
-        st = ck_model_predict(m, n_in, (const ck_tensor *const *)in, out, 0);
+        st = ck_model_predict(m, n_in, in, out, 0);
         cr_assert_eq(st, CK_OK, "%s: %s", id, ck_last_error());
         json_t *tol = json_object_get(e, "tolerance");
         double atol = json_number_value(json_object_get(tol, "atol"));

@@ -13,44 +13,44 @@ typedef struct grad_case {
 } grad_case;
 
 static const grad_case CASES[] = {
-    {"linear", {0}},
-    {"relu", {0}},
-    {"relu", {.has_alpha = 1, .alpha = 0.1}},
-    {"relu", {.has_max_value = 1, .max_value = 6}},
-    {"relu", {.has_max_value = 1, .max_value = 2.5}},
+    {"linear", {.naxes = 0}},
+    {"relu", {.naxes = 0}},
+    {"relu", {.alpha = {true, 0.1}}},
+    {"relu", {.max_value = {true, 6}}},
+    {"relu", {.max_value = {true, 2.5}}},
     {"relu", {.threshold = 1.0}},
-    {"relu", {.has_alpha = 1, .alpha = 0.3, .has_max_value = 1, .max_value = 3, .threshold = -1}},
-    {"relu", {.has_alpha = 1, .alpha = 0.2, .threshold = 0.5}},
-    {"elu", {0}},
-    {"elu", {.has_alpha = 1, .alpha = 0.5}},
-    {"elu", {.has_alpha = 1, .alpha = -0.5}},
-    {"selu", {0}},
-    {"softplus", {0}},
-    {"softsign", {0}},
-    {"sigmoid", {0}},
-    {"hard_sigmoid", {0}},
-    {"exponential", {0}},
-    {"tanh", {0}},
-    {"softmax", {0}},
+    {"relu", {.alpha = {true, 0.3}, .max_value = {true, 3}, .threshold = -1}},
+    {"relu", {.alpha = {true, 0.2}, .threshold = 0.5}},
+    {"elu", {.naxes = 0}},
+    {"elu", {.alpha = {true, 0.5}}},
+    {"elu", {.alpha = {true, -0.5}}},
+    {"selu", {.naxes = 0}},
+    {"softplus", {.naxes = 0}},
+    {"softsign", {.naxes = 0}},
+    {"sigmoid", {.naxes = 0}},
+    {"hard_sigmoid", {.naxes = 0}},
+    {"exponential", {.naxes = 0}},
+    {"tanh", {.naxes = 0}},
+    {"softmax", {.naxes = 0}},
     {"softmax", {.naxes = 1, .axes = {1}}},
     {"softmax", {.naxes = 2, .axes = {1, 2}}},
     {"softmax", {.naxes = 2, .axes = {0, -1}}},
-    {"swish", {0}},
-    {"silu", {0}},
-    {"gelu", {0}},
-    {"gelu", {.approximate = 1}},
-    {"relu6", {0}},
-    {"leaky_relu", {0}},
-    {"leaky_relu", {.has_alpha = 1, .alpha = -0.3}},
-    {"mish", {0}},
-    {"log_softmax", {0}},
+    {"swish", {.naxes = 0}},
+    {"silu", {.naxes = 0}},
+    {"gelu", {.naxes = 0}},
+    {"gelu", {.approximate = true}},
+    {"relu6", {.naxes = 0}},
+    {"leaky_relu", {.naxes = 0}},
+    {"leaky_relu", {.alpha = {true, -0.3}}},
+    {"mish", {.naxes = 0}},
+    {"log_softmax", {.naxes = 0}},
     {"log_softmax", {.naxes = 2, .axes = {0, 2}}},
-    {"hard_silu", {0}},
-    {"hard_swish", {0}},
-    {"hard_tanh", {0}},
-    {"log_sigmoid", {0}},
-    {"celu", {0}},
-    {"celu", {.has_alpha = 1, .alpha = 2.0}},
+    {"hard_silu", {.naxes = 0}},
+    {"hard_swish", {.naxes = 0}},
+    {"hard_tanh", {.naxes = 0}},
+    {"log_sigmoid", {.naxes = 0}},
+    {"celu", {.naxes = 0}},
+    {"celu", {.alpha = {true, 2.0}}},
 };
 
 static ck_tensor *new64(int rank, const int64_t *shape)
@@ -142,12 +142,10 @@ static ck_activation_opts opts_from(const json_t *o)
     ck_activation_opts opts = {0};
     const json_t *v;
     if ((v = json_object_get(o, "alpha"))) {
-        opts.has_alpha = 1;
-        opts.alpha = json_number_value(v);
+        opts.alpha = ck_double(json_number_value(v));
     }
     if ((v = json_object_get(o, "max_value"))) {
-        opts.has_max_value = 1;
-        opts.max_value = json_number_value(v);
+        opts.max_value = ck_double(json_number_value(v));
     }
     if ((v = json_object_get(o, "threshold"))) opts.threshold = json_number_value(v);
     if ((v = json_object_get(o, "approximate"))) opts.approximate = json_is_true(v);

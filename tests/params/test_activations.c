@@ -9,12 +9,10 @@ static ck_activation_opts opts_from(const json_t *o)
     ck_activation_opts opts = {0};
     const json_t *v;
     if ((v = json_object_get(o, "alpha"))) {
-        opts.has_alpha = 1;
-        opts.alpha = json_number_value(v);
+        opts.alpha = ck_double(json_number_value(v));
     }
     if ((v = json_object_get(o, "max_value"))) {
-        opts.has_max_value = 1;
-        opts.max_value = json_number_value(v);
+        opts.max_value = ck_double(json_number_value(v));
     }
     if ((v = json_object_get(o, "threshold"))) opts.threshold = json_number_value(v);
     if ((v = json_object_get(o, "approximate"))) opts.approximate = json_is_true(v);
@@ -260,7 +258,7 @@ Test(activations, json_forms)
 Test(activations, parametrised_functions_serialise_as_layers)
 {
     ck_activation *a = NULL;
-    ck_activation_opts o = {.has_alpha = 1, .alpha = 0.25, .has_max_value = 1, .max_value = 4,
+    ck_activation_opts o = {.alpha = {true, 0.25}, .max_value = {true, 4},
                             .threshold = 0.5};
     cr_assert_eq(ck_activation_new(&a, "relu", &o), CK_OK);
     char *s = to_text(a);
@@ -269,9 +267,9 @@ Test(activations, parametrised_functions_serialise_as_layers)
     ck_free(s);
     ck_activation_opts got;
     ck_activation_get_opts(a, &got);
-    cr_expect(got.has_alpha && got.alpha == 0.25 && got.has_max_value && got.max_value == 4);
+    cr_expect(got.alpha.set && got.alpha.value == 0.25 && got.max_value.set && got.max_value.value == 4);
     ck_activation_free(a);
-    ck_activation_opts nanmax = {.has_max_value = 1, .max_value = NAN};
+    ck_activation_opts nanmax = {.max_value = {true, NAN}};
     cr_assert_eq(ck_activation_new(&a, "relu", &nanmax), CK_OK);
     s = to_text(a);
     cr_expect_str_eq(s, "\"relu\"", "NaN max_value means None");
@@ -279,7 +277,7 @@ Test(activations, parametrised_functions_serialise_as_layers)
     ck_activation_free(a);
     cr_assert_eq(ck_activation_new(&a, "elu", NULL), CK_OK);
     ck_activation_get_opts(a, &got);
-    cr_expect(got.has_alpha && got.alpha == 1.0);
+    cr_expect(got.alpha.set && got.alpha.value == 1.0);
     ck_activation *c = NULL;
     cr_assert_eq(ck_activation_copy(&c, a), CK_OK);
     cr_expect_str_eq(ck_activation_name(c), "elu");
@@ -360,7 +358,7 @@ static ck_activation *oom_act;
 static ck_status oom_new(void *ctx)
 {
     (void)ctx;
-    ck_activation_opts o = {.has_alpha = 1, .alpha = 0.5};
+    ck_activation_opts o = {.alpha = {true, 0.5}};
     return ck_activation_new(&oom_act, "elu", &o);
 }
 

@@ -159,7 +159,7 @@ ck_tensor *ck_test_npy(const char *name)
     return t;
 }
 
-ck_tensor *ck_test_call1(ck_layer *l, const ck_tensor *x)
+ck_tensor *ck_test_call1(ck_layer *l, ck_tensor *x)
 {
     ck_tensor *out = NULL;
     cr_assert_eq(ck_layer_call(l, 1, &x, &out), CK_OK, "%s", ck_last_error());

@@ -112,7 +112,7 @@ static void run_case(const char *name)
         .n_class_weight = ncw,
     };
     ck_history *h = NULL;
-    ck_status st = ck_model_fit(c.m, c.n_x, (const ck_tensor *const *)c.x, c.n_y, (const ck_tensor *const *)c.y, &o, &h);
+    ck_status st = ck_model_fit(c.m, c.n_x, c.x, c.n_y, c.y, &o, &h);
     cr_assert_eq(st, CK_OK, "%s: fit: %s", name, ck_last_error());
     expect_final_weights(name, c.m, 1e-4);
     expect_history(name, json_object_get(c.spec, "history"), h, 1e-4);

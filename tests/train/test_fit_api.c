@@ -59,7 +59,7 @@ static ck_status fit(fixture *f, ck_fit_opts *o, ck_history **h)
 {
     o->no_shuffle = true;
     if (!o->verbose.set && !o->progress) o->verbose = ck_int(0);
-    return ck_model_fit(f->m, 1, (const ck_tensor *const *)&f->x, 1, (const ck_tensor *const *)&f->y, o, h);
+    return ck_model_fit(f->m, 1, &f->x, 1, &f->y, o, h);
 }
 
 static char *slurp(FILE *fp)
@@ -128,9 +128,9 @@ Test(fit_api, history_and_evaluate)
     cr_expect(isnan(ck_history_get(h, "nope", 0)));
     /* evaluate over everything in one batch equals test_on_batch. */
     ck_logs a, b;
-    cr_assert_eq(ck_model_evaluate(f.m, 1, (const ck_tensor *const *)&f.x, 1, (const ck_tensor *const *)&f.y,
+    cr_assert_eq(ck_model_evaluate(f.m, 1, &f.x, 1, &f.y,
                                    &(ck_evaluate_opts){.batch_size = 7, .verbose = ck_int(0)}, &a), CK_OK);
-    cr_assert_eq(ck_model_test_on_batch(f.m, 1, (const ck_tensor *const *)&f.x, 1, (const ck_tensor *const *)&f.y,
+    cr_assert_eq(ck_model_test_on_batch(f.m, 1, &f.x, 1, &f.y,
                                         NULL, &b), CK_OK);
     cr_expect(fabs(ck_logs_get(&a, "loss") - ck_logs_get(&b, "loss")) < 1e-6);
     cr_expect(fabs(ck_logs_get(&a, "accuracy") - ck_logs_get(&b, "accuracy")) < 1e-9);
@@ -314,20 +314,20 @@ Test(fit_api, errors_before_training)
     ck_tensor **before = NULL;
     int n = 0;
     cr_assert_eq(ck_layer_get_weights(ck_model_layer(f.m), &before, &n), CK_OK);
-    const ck_tensor *xs[1] = {f.x};
+    ck_tensor *xs[1] = {f.x};
     /* wrong number of targets */
-    const ck_tensor *ys2[2] = {f.y, f.y};
+    ck_tensor *ys2[2] = {f.y, f.y};
     cr_expect_eq(ck_model_fit(f.m, 1, xs, 2, ys2, &(ck_fit_opts){.verbose = ck_int(0)}, NULL), CK_VALUE_ERROR);
     /* targets of another length */
     ck_tensor *short_y = ck_test_i64(1, (int64_t[]){3}, (int64_t[]){0, 1, 2});
-    cr_expect_eq(ck_model_fit(f.m, 1, xs, 1, (const ck_tensor *const *)&short_y, NULL, NULL), CK_VALUE_ERROR);
+    cr_expect_eq(ck_model_fit(f.m, 1, xs, 1, &short_y, NULL, NULL), CK_VALUE_ERROR);
     cr_expect(strstr(ck_last_error(), "Data cardinality is ambiguous") != NULL, "%s", ck_last_error());
     /* one-hot targets of the wrong width for sparse labels */
     float bad[N * 2] = {0};
     ck_tensor *wide = ck_test_f32(2, (int64_t[]){N, 2}, bad);
-    cr_expect_eq(ck_model_fit(f.m, 1, xs, 1, (const ck_tensor *const *)&wide, NULL, NULL), CK_VALUE_ERROR);
+    cr_expect_eq(ck_model_fit(f.m, 1, xs, 1, &wide, NULL, NULL), CK_VALUE_ERROR);
     /* validation_split leaving nothing to train on */
-    cr_expect_eq(ck_model_fit(f.m, 1, xs, 1, (const ck_tensor *const *)&f.y,
+    cr_expect_eq(ck_model_fit(f.m, 1, xs, 1, &f.y,
                               &(ck_fit_opts){.validation_split = 0.999, .verbose = ck_int(0)}, NULL),
                  CK_VALUE_ERROR);
     /* nothing changed */
@@ -348,7 +348,7 @@ Test(fit_api, errors_before_training)
     char *json = NULL;
     cr_assert_eq(ck_model_to_json(g.m, &json), CK_OK);
     cr_assert_eq(ck_model_from_json(json, &plain), CK_OK);
-    cr_expect_eq(ck_model_fit(plain, 1, xs, 1, (const ck_tensor *const *)&f.y, NULL, NULL), CK_RUNTIME_ERROR);
+    cr_expect_eq(ck_model_fit(plain, 1, xs, 1, &f.y, NULL, NULL), CK_RUNTIME_ERROR);
     cr_expect(strstr(ck_last_error(), "compile") != NULL);
     ck_free(json);
     ck_model_free(plain);

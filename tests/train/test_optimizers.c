@@ -82,7 +82,7 @@ static void free_vars(vars2 *v)
 static void step(ck_optimizer *o, vars2 *v, int k, ck_dtype dt)
 {
     vars2 g = make_grads(k, dt);
-    cr_assert_eq(ck_optimizer_apply_gradients(o, 2, v->v, (const ck_tensor *const *)g.v), CK_OK,
+    cr_assert_eq(ck_optimizer_apply_gradients(o, 2, v->v, g.v), CK_OK,
                  "%s", ck_last_error());
     free_vars(&g);
 }
@@ -180,7 +180,7 @@ static void set_iterations(ck_optimizer *o, int64_t it)
     ck_tensor *t = NULL;
     cr_assert_eq(ck_tensor_new(&t, CK_INT64, 0, NULL), CK_OK);
     *(int64_t *)t->data = it;
-    const ck_tensor *vals[1] = {t};
+    ck_tensor *vals[1] = {t};
     cr_assert_eq(ck_optimizer_set_weights(o, 0, NULL, 1, vals), CK_OK, "%s", ck_last_error());
     ck_tensor_free(t);
 }
@@ -371,7 +371,7 @@ Test(optimizers, get_set_weights_resume)
         ck_tensor **w = NULL;
         int n = 0;
         cr_assert_eq(ck_optimizer_get_weights(first, &w, &n), CK_OK);
-        cr_assert_eq(ck_optimizer_set_weights(second, 2, y.v, n, (const ck_tensor *const *)w),
+        cr_assert_eq(ck_optimizer_set_weights(second, 2, y.v, n, w),
                      CK_OK, "%s: %s", key, ck_last_error());
         cr_expect_eq(ck_optimizer_iterations(second), 2);
         ck_tensors_free(w, n);
@@ -396,11 +396,11 @@ Test(optimizers, no_allocation_after_first_step)
         vars2 v = make_vars(dt);
         vars2 g[4];
         for (int k = 0; k < 4; k++) g[k] = make_grads(k, dt);
-        cr_assert_eq(ck_optimizer_apply_gradients(o, 2, v.v, (const ck_tensor *const *)g[0].v),
+        cr_assert_eq(ck_optimizer_apply_gradients(o, 2, v.v, g[0].v),
                      CK_OK);
         ck_test_fail_after(0);
         for (int k = 1; k < 4; k++)
-            cr_expect_eq(ck_optimizer_apply_gradients(o, 2, v.v, (const ck_tensor *const *)g[k].v),
+            cr_expect_eq(ck_optimizer_apply_gradients(o, 2, v.v, g[k].v),
                          CK_OK, "%s", json_string_value(json_object_get(c, "key")));
         long allocs = ck_test_alloc_count();
         (void)ck_optimizer_learning_rate(o);
@@ -469,7 +469,7 @@ Test(optimizers, mismatched_variables_change_nothing)
 {
     ck_optimizer *o = new_opt("{\"class_name\": \"Adam\", \"config\": {\"learning_rate\": 0.1}}");
     vars2 v = make_vars(CK_FLOAT32), g = make_grads(0, CK_FLOAT32);
-    cr_assert_eq(ck_optimizer_apply_gradients(o, 2, v.v, (const ck_tensor *const *)g.v), CK_OK);
+    cr_assert_eq(ck_optimizer_apply_gradients(o, 2, v.v, g.v), CK_OK);
     ck_tensor *a_before = NULL, *b_before = NULL, **w0 = NULL, **w1 = NULL;
     int n0 = 0, n1 = 0;
     ck_tensor_copy(&a_before, v.v[0]);
@@ -477,35 +477,35 @@ Test(optimizers, mismatched_variables_change_nothing)
     cr_assert_eq(ck_optimizer_get_weights(o, &w0, &n0), CK_OK);
 
     /* one variable instead of two */
-    cr_expect_eq(ck_optimizer_apply_gradients(o, 1, v.v, (const ck_tensor *const *)g.v),
+    cr_expect_eq(ck_optimizer_apply_gradients(o, 1, v.v, g.v),
                  CK_VALUE_ERROR);
     /* a gradient of another shape */
     vars2 bad = {{g.v[1], g.v[0]}};
-    cr_expect_eq(ck_optimizer_apply_gradients(o, 2, v.v, (const ck_tensor *const *)bad.v),
+    cr_expect_eq(ck_optimizer_apply_gradients(o, 2, v.v, bad.v),
                  CK_VALUE_ERROR);
     cr_expect(strstr(ck_last_error(), "(2, 2)") != NULL, "%s", ck_last_error());
     /* variables of other shapes than the slots */
     vars2 swapped = {{v.v[1], v.v[0]}};
-    cr_expect_eq(ck_optimizer_apply_gradients(o, 2, swapped.v, (const ck_tensor *const *)bad.v),
+    cr_expect_eq(ck_optimizer_apply_gradients(o, 2, swapped.v, bad.v),
                  CK_VALUE_ERROR);
     /* a float64 gradient for a float32 variable */
     vars2 g64 = make_grads(0, CK_FLOAT64);
-    cr_expect_eq(ck_optimizer_apply_gradients(o, 2, v.v, (const ck_tensor *const *)g64.v),
+    cr_expect_eq(ck_optimizer_apply_gradients(o, 2, v.v, g64.v),
                  CK_TYPE_ERROR);
-    cr_expect_eq(ck_optimizer_apply_gradients(o, 0, v.v, (const ck_tensor *const *)g.v),
+    cr_expect_eq(ck_optimizer_apply_gradients(o, 0, v.v, g.v),
                  CK_VALUE_ERROR);
 
     /* set_weights: wrong count, wrong shape */
-    cr_expect_eq(ck_optimizer_set_weights(o, 2, v.v, n0 - 1, (const ck_tensor *const *)w0),
+    cr_expect_eq(ck_optimizer_set_weights(o, 2, v.v, n0 - 1, w0),
                  CK_VALUE_ERROR);
     ck_tensor *tmp = w0[1];
     w0[1] = w0[3];
     w0[3] = tmp;
-    cr_expect_eq(ck_optimizer_set_weights(o, 2, v.v, n0, (const ck_tensor *const *)w0),
+    cr_expect_eq(ck_optimizer_set_weights(o, 2, v.v, n0, w0),
                  CK_VALUE_ERROR);
     w0[3] = w0[1];
     w0[1] = tmp;
-    cr_expect_eq(ck_optimizer_set_weights(o, 1, v.v, 3, (const ck_tensor *const *)w0),
+    cr_expect_eq(ck_optimizer_set_weights(o, 1, v.v, 3, w0),
                  CK_VALUE_ERROR);
 
     cr_expect_eq(ck_test_max_abs_diff(v.v[0], a_before), 0.0);
@@ -516,7 +516,7 @@ Test(optimizers, mismatched_variables_change_nothing)
 
     /* a fresh optimizer refuses weights that do not fit and stays unbuilt */
     ck_optimizer *fresh = new_opt("adam");
-    cr_expect_eq(ck_optimizer_set_weights(fresh, 2, swapped.v, n0, (const ck_tensor *const *)w0),
+    cr_expect_eq(ck_optimizer_set_weights(fresh, 2, swapped.v, n0, w0),
                  CK_VALUE_ERROR);
     ck_tensor **w2 = NULL;
     int n2 = 0;
@@ -546,15 +546,14 @@ static ck_status oom_run(void *p)
     oom_ctx *c = p;
     ck_optimizer *o = NULL;
     CK_TRY(ck_optimizer_new(&o, c->text));
-    ck_status st = ck_optimizer_apply_gradients(o, 2, c->v.v, (const ck_tensor *const *)c->g.v);
+    ck_status st = ck_optimizer_apply_gradients(o, 2, c->v.v, c->g.v);
     ck_tensor **w = NULL;
     int n = 0;
     if (st == CK_OK) st = ck_optimizer_get_weights(o, &w, &n);
     if (st == CK_OK) {
         ck_optimizer *o2 = NULL;
         st = ck_optimizer_new(&o2, c->text);
-        if (st == CK_OK) st = ck_optimizer_set_weights(o2, 2, c->v.v, n,
-                                                       (const ck_tensor *const *)w);
+        if (st == CK_OK) st = ck_optimizer_set_weights(o2, 2, c->v.v, n, w);
         ck_optimizer_free(o2);
         ck_tensors_free(w, n);
     }

@@ -4,11 +4,14 @@
 #include <strings.h>
 #include <tgmath.h>
 
+#include "train/optimizers/kernels_simd.h"
 #include "train/optimizers/opt_impl.h"
 
 #define T float
 #define F(name) name##_f32
+#define ADAM_SIMD ck_adam_f32_simd
 #include "train/optimizers/kernels_impl.h"
+#undef ADAM_SIMD
 #undef T
 #undef F
 

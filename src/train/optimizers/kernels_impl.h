@@ -34,6 +34,10 @@ static void F(adam)(const ck_optimizer *o, const opt_step *st)
     const T b1p = pow(TCAST(b1), step), b2p = pow(TCAST(b2), step);
     const T alpha = lr * sqrt((T)1 - b2p) / ((T)1 - b1p);
     const T c1 = (T)(1 - b1), c2 = (T)(1 - b2), eps = (T)o->h[H_ADAM_EPSILON];
+#ifdef ADAM_SIMD
+    /* float32: the same operations in vectors (kernels_simd.c). */
+    if (ADAM_SIMD(st->n, w, m, v, vhat, g, &(ck_adam_coeffs){alpha, c1, c2, eps})) return;
+#endif
     for (int64_t i = 0; i < st->n; i++) {
         m[i] += (g[i] - m[i]) * c1;
         v[i] += (g[i] * g[i] - v[i]) * c2;

@@ -212,9 +212,9 @@ static void weight_decay(const ck_optimizer *o, ck_tensor *v, float lr)
     }
 }
 
-ck_status ck_optimizer_apply_gradients(ck_optimizer *opt, int n, ck_tensor *const *vars,
-                                       const ck_tensor *const *grads)
+ck_status ck_optimizer_apply_gradients(ck_optimizer *opt, int n, ck_tensor *const *vars, ck_tensor *const *given)
 {
+    const ck_tensor *const *grads = ck_const_tensors(given);
     ck_optimizer *o = opt;
     const char *cls = o->cls->name;
     CK_TRY(check_vars(o, n, vars));
@@ -320,7 +320,7 @@ static void copy_into(ck_tensor *dst, const ck_tensor *src)
 }
 
 ck_status ck_optimizer_set_weights(ck_optimizer *opt, int n_vars, ck_tensor *const *vars, int n,
-                                   const ck_tensor *const *values)
+                                   ck_tensor *const *values)
 {
     ck_optimizer *o = opt;
     const char *cls = o->cls->name;

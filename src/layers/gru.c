@@ -1,0 +1,200 @@
+/* keras.layers.GRU: one step of the shared recurrent driver
+ * (rnn_common.c).  Gates in tf.keras' column order z, r, h; x = x . kernel
+ * + input bias (XP, from the driver):
+ *   reset_after (tf.keras 2.x default; bias (2, 3u), row 1 recurrent):
+ *     m = h_prev . recurrent_kernel + bias[1],
+ *     z = ra(x_z + m_z), r = ra(x_r + m_r), hh = act(x_h + r * m_h);
+ *   reset_after=False (Keras 1 and 2.x before tf.keras; bias (3u,)):
+ *     m = h_prev . recurrent_kernel[:, :2u], z and r as above,
+ *     hh = act(x_h + (r * h_prev) . recurrent_kernel[:, 2u:]);
+ *   then h = z * h_prev + (1 - z) * hh. */
+#include <string.h>
+
+#include "layers/rnn_common.h"
+
+/* record: m (batch, 3u) (for reset_after=False its last block holds
+ * r * h_prev instead), the pre-activations (batch, 3u) and the gates z, r,
+ * hh (batch, 3u). */
+enum { REC_M = 0, REC_PRE = 3, REC_POST = 6, REC_BLOCKS = 9 };
+/* backward scratch: the gates' gradients (batch, 3u), the gradient of m
+ * (batch, 3u). */
+enum { WORK_DPOST = 0, WORK_DM = 3, WORK_BLOCKS = 6 };
+
+static ck_status gru_forward(const ck_rnn_layer *r, const ck_rnn_fwd *s)
+{
+    int64_t B = s->batch, U = s->units, G = 3 * U;
+    size_t es = ck_dtype_size(s->dt), blk = (size_t)(B * U) * es, ub = (size_t)U * es;
+    char *m = s->rec, *pre = m + REC_PRE * blk, *post = m + REC_POST * blk;
+    const char *rk = r->recurrent_kernel->value->data;
+    int after = r->a.reset_after;
+    ck_rnn_gemm(s->dt, 0, 0, B, after ? G : 2 * U, U, s->h_in, U, rk, G, 0.0, m, G);
+    CK_RNN_TYPED(s->dt, {
+        real *mm = (real *)m, *p = (real *)pre;
+        const real *xp = s->xp, *rb = after && r->bias ? (const real *)r->bias->value->data + G : NULL;
+        for (int64_t b = 0; b < B; b++)
+            for (int64_t j = 0; j < 2 * U; j++) {
+                if (rb) mm[b * G + j] += rb[j];
+                p[b * G + j] = xp[b * s->ldx + j] + mm[b * G + j];
+            }
+        if (rb)
+            for (int64_t b = 0; b < B; b++)
+                for (int64_t j = 2 * U; j < G; j++) mm[b * G + j] += rb[j];
+    });
+    memcpy(post, pre, 3 * blk); /* z and r (hh's columns are written below) */
+    CK_TRY(ck_rnn_activate(r->a.recurrent_activation, s->dt, post, B, U, G));
+    CK_TRY(ck_rnn_activate(r->a.recurrent_activation, s->dt, post + ub, B, U, G));
+    CK_RNN_TYPED(s->dt, {
+        real *mm = (real *)m, *p = (real *)pre;
+        const real *xp = s->xp, *gr = (const real *)post + U, *hin = s->h_in;
+        if (after) {
+            for (int64_t b = 0; b < B; b++)
+                for (int64_t u = 0; u < U; u++)
+                    p[b * G + 2 * U + u] = xp[b * s->ldx + 2 * U + u] + gr[b * G + u] * mm[b * G + 2 * U + u];
+        } else {
+            /* q = r * h_in, kept in m's last block for backward. */
+            for (int64_t b = 0; b < B; b++)
+                for (int64_t u = 0; u < U; u++) mm[b * G + 2 * U + u] = gr[b * G + u] * hin[b * U + u];
+        }
+    });
+    if (!after) {
+        ck_rnn_gemm(s->dt, 0, 0, B, U, U, m + 2 * ub, G, rk + 2 * ub, G, 0.0, pre + 2 * ub, G);
+        CK_RNN_TYPED(s->dt, {
+            real *p = (real *)pre;
+            const real *xp = s->xp;
+            for (int64_t b = 0; b < B; b++)
+                for (int64_t u = 0; u < U; u++) p[b * G + 2 * U + u] += xp[b * s->ldx + 2 * U + u];
+        });
+    }
+    CK_RNN_TYPED(s->dt, {
+        const real *p = (const real *)pre;
+        real *q = (real *)post;
+        for (int64_t b = 0; b < B; b++)
+            for (int64_t u = 0; u < U; u++) q[b * G + 2 * U + u] = p[b * G + 2 * U + u];
+    });
+    CK_TRY(ck_rnn_activate(r->a.activation, s->dt, post + 2 * ub, B, U, G));
+    CK_RNN_TYPED(s->dt, {
+        const real *q = (const real *)post, *hp = s->h_prev;
+        real *h = s->h;
+        for (int64_t b = 0; b < B; b++)
+            for (int64_t u = 0; u < U; u++) {
+                real z = q[b * G + u];
+                h[b * U + u] = z * hp[b * U + u] + (1 - z) * q[b * G + 2 * U + u];
+            }
+    });
+    return CK_OK;
+}
+
+static ck_status gru_backward(const ck_rnn_layer *r, const ck_rnn_bwd *s)
+{
+    int64_t B = s->batch, U = s->units, G = 3 * U;
+    size_t es = ck_dtype_size(s->dt), blk = (size_t)(B * U) * es, ub = (size_t)U * es;
+    const char *m = s->rec, *pre = m + REC_PRE * blk, *post = m + REC_POST * blk;
+    const char *rk = r->recurrent_kernel->value->data;
+    char *dpost = (char *)s->work + WORK_DPOST * blk, *dm = (char *)s->work + WORK_DM * blk, *dx = s->dx;
+    ck_tensor *rg = r->recurrent_kernel->grad;
+    int after = r->a.reset_after;
+    /* h = z h_prev + (1 - z) hh: d z, d hh and the direct d h_prev. */
+    CK_RNN_TYPED(s->dt, {
+        const real *q = (const real *)post, *hp = s->h_prev, *dh = s->dh;
+        real *d = (real *)dpost, *dhp = s->dh_prev;
+        for (int64_t b = 0; b < B; b++)
+            for (int64_t u = 0; u < U; u++) {
+                real z = q[b * G + u], g = dh[b * U + u];
+                d[b * G + u] = g * (hp[b * U + u] - q[b * G + 2 * U + u]);
+                d[b * G + 2 * U + u] = g * (1 - z);
+                dhp[b * U + u] = g * z;
+            }
+    });
+    CK_TRY(ck_rnn_activate_grad(r->a.recurrent_activation, s->dt, pre, post, dpost, dx, B, U, G));
+    CK_TRY(ck_rnn_activate_grad(r->a.activation, s->dt, pre + 2 * ub, post + 2 * ub, dpost + 2 * ub, dx + 2 * ub,
+                                B, U, G));
+    if (after) {
+        /* d r = d pre_h * m_h; d m = (d pre_z, d pre_r, d pre_h * r). */
+        CK_RNN_TYPED(s->dt, {
+            const real *mm = (const real *)m, *q = (const real *)post, *x = (const real *)dx;
+            real *d = (real *)dpost, *g = (real *)dm;
+            for (int64_t b = 0; b < B; b++)
+                for (int64_t u = 0; u < U; u++) {
+                    d[b * G + U + u] = x[b * G + 2 * U + u] * mm[b * G + 2 * U + u];
+                    g[b * G + 2 * U + u] = x[b * G + 2 * U + u] * q[b * G + U + u];
+                }
+        });
+    } else {
+        /* d q = d pre_h . rk_h^T, into dm's last block; rk_h += q^T d pre_h;
+         * d r = d q * h_in. */
+        ck_rnn_gemm(s->dt, 0, 1, B, U, U, dx + 2 * ub, G, rk + 2 * ub, G, 0.0, dm + 2 * ub, G);
+        if (rg) ck_rnn_gemm(s->dt, 1, 0, U, U, B, m + 2 * ub, G, dx + 2 * ub, G, 1.0, (char *)rg->data + 2 * ub, G);
+        CK_RNN_TYPED(s->dt, {
+            const real *g = (const real *)dm, *hin = s->h_in;
+            real *d = (real *)dpost;
+            for (int64_t b = 0; b < B; b++)
+                for (int64_t u = 0; u < U; u++) d[b * G + U + u] = g[b * G + 2 * U + u] * hin[b * U + u];
+        });
+    }
+    CK_TRY(ck_rnn_activate_grad(r->a.recurrent_activation, s->dt, pre + ub, post + ub, dpost + ub, dx + ub, B, U,
+                                G));
+    /* The z and r columns of d m are those of d x. */
+    CK_RNN_TYPED(s->dt, {
+        const real *x = (const real *)dx;
+        real *g = (real *)dm;
+        for (int64_t b = 0; b < B; b++)
+            for (int64_t j = 0; j < 2 * U; j++) g[b * G + j] = x[b * G + j];
+    });
+    if (after) {
+        if (rg) ck_rnn_gemm(s->dt, 1, 0, U, G, B, s->h_in, U, dm, G, 1.0, rg->data, G);
+        if (r->bias && r->bias->grad) ck_rnn_add_colsum(s->dt, dm, B, G, (char *)r->bias->grad->data + G * es);
+        ck_rnn_gemm(s->dt, 0, 1, B, U, G, dm, G, rk, G, 0.0, s->dh_in, U);
+        return CK_OK;
+    }
+    if (rg) ck_rnn_gemm(s->dt, 1, 0, U, 2 * U, B, s->h_in, U, dm, G, 1.0, rg->data, G);
+    ck_rnn_gemm(s->dt, 0, 1, B, U, 2 * U, dm, G, rk, G, 0.0, s->dh_in, U);
+    /* q = r * h_in also reaches h_in directly: + d q * r. */
+    CK_RNN_TYPED(s->dt, {
+        const real *g = (const real *)dm, *q = (const real *)post;
+        real *o = s->dh_in;
+        for (int64_t b = 0; b < B; b++)
+            for (int64_t u = 0; u < U; u++) o[b * U + u] += g[b * G + 2 * U + u] * q[b * G + U + u];
+    });
+    return CK_OK;
+}
+
+static const ck_rnn_cell gru_cell = {
+    .cell_name = "gru_cell",
+    .gates = 3,
+    .has_recurrent_activation = 1,
+    .has_implementation = 1,
+    .has_reset_after = 1,
+    .record = REC_BLOCKS,
+    .work = WORK_BLOCKS,
+    .forward = gru_forward,
+    .backward = gru_backward,
+};
+
+ck_status ck_gru(ck_layer **out, const ck_rnn_opts *opts)
+{
+    return ck_rnn_new(&ck_gru_class, &gru_cell, opts, out);
+}
+
+static ck_status gru_from_config(const json_t *config, ck_layer **out)
+{
+    return ck_rnn_from_config(&ck_gru_class, &gru_cell, config, out);
+}
+
+const ck_layer_class ck_gru_class = {
+    .class_name = "GRU",
+    .size = sizeof(ck_rnn_layer),
+    .arity = CK_ONE_INPUT,
+    .cast_all_inputs = 1,
+    .supports_masking = 1,
+    .archive_vars_path = "cell",
+    .build = ck_rnn_build,
+    .call = ck_rnn_call,
+    .compute_output_shape = ck_rnn_output_shape,
+    .compute_mask = ck_rnn_compute_mask,
+    .get_config = ck_rnn_get_config,
+    .from_config = gru_from_config,
+    .destroy = ck_rnn_destroy,
+    .saved_bytes = ck_rnn_saved_bytes,
+    .train_call = ck_rnn_train_call,
+    .backward = ck_rnn_backward,
+};

@@ -1,0 +1,471 @@
+/* The recurrent driver shared by SimpleRNN, LSTM and GRU (rnn_common.h):
+ * shapes and weights, the walk over time and backpropagation through time.
+ *
+ * A call projects the inputs of every step at once, XP = X . kernel + bias
+ * as one (batch*time, features) x (features, G*units) product, and then
+ * runs the steps, each one (batch, units) x (units, G*units) product with
+ * the recurrent kernel plus the cell's elementwise work.  Inference takes
+ * one buffer per call; training keeps every step's states and gate values
+ * in the caller's `saved` block (laid out by rnn_layout below) so that
+ * backward allocates nothing.  Backward walks the steps in reverse, writes
+ * each step's d XP over XP (no longer needed by then), and ends with the
+ * products for the kernel and the inputs, again over all steps at once. */
+#include <string.h>
+
+#include "layers/rnn_common.h"
+#include "ops/ops.h"
+
+/* ---- helpers for the cells -------------------------------------------------- */
+
+void ck_rnn_gemm(ck_dtype dt, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const void *a,
+                 int64_t lda, const void *b, int64_t ldb, double beta, void *c, int64_t ldc)
+{
+    if (m == 0 || n == 0) return;
+    if (dt == CK_FLOAT32) ck_gemm_f32(trans_a, trans_b, m, n, k, a, lda, b, ldb, (float)beta, c, ldc);
+    else ck_gemm_f64(trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc);
+}
+
+ck_status ck_rnn_activate(const ck_activation *act, ck_dtype dt, void *data, int64_t rows, int64_t cols,
+                          int64_t stride)
+{
+    if (ck_activation_is_linear(act) || rows == 0 || cols == 0) return CK_OK;
+    if (stride == cols) return ck_activation_apply_rows(act, dt, data, rows, cols);
+    size_t es = ck_dtype_size(dt);
+    for (int64_t i = 0; i < rows; i++)
+        CK_TRY(ck_activation_apply_rows(act, dt, (char *)data + (size_t)(i * stride) * es, 1, cols));
+    return CK_OK;
+}
+
+ck_status ck_rnn_activate_grad(const ck_activation *act, ck_dtype dt, const void *z, const void *y,
+                               const void *dy, void *dz, int64_t rows, int64_t cols, int64_t stride)
+{
+    size_t es = ck_dtype_size(dt);
+    if (ck_activation_is_linear(act)) {
+        if (dz != dy)
+            for (int64_t i = 0; i < rows; i++)
+                memcpy((char *)dz + (size_t)(i * stride) * es, (const char *)dy + (size_t)(i * stride) * es,
+                       (size_t)cols * es);
+        return CK_OK;
+    }
+    if (stride == cols) return ck_activation_grad_rows(act, dt, z, y, dy, dz, rows, cols);
+    for (int64_t i = 0; i < rows; i++) {
+        size_t o = (size_t)(i * stride) * es;
+        CK_TRY(ck_activation_grad_rows(act, dt, (const char *)z + o, (const char *)y + o, (const char *)dy + o,
+                                       (char *)dz + o, 1, cols));
+    }
+    return CK_OK;
+}
+
+void ck_rnn_add_colsum(ck_dtype dt, const void *block, int64_t rows, int64_t cols, void *g)
+{
+    CK_RNN_TYPED(dt, {
+        const real *p = block;
+        real *o = g;
+        for (int64_t i = 0; i < rows; i++, p += cols)
+            for (int64_t j = 0; j < cols; j++) o[j] += p[j];
+    });
+}
+
+/* ---- shapes and weights ------------------------------------------------------ */
+
+ck_status ck_rnn_output_shape(const ck_layer *layer, int n, const ck_shape *in, ck_shape *out)
+{
+    const ck_rnn_layer *r = (const ck_rnn_layer *)layer;
+    char buf[128];
+    (void)n;
+    if (in[0].rank != 3)
+        return ck_error(CK_VALUE_ERROR, "Input 0 of layer \"%s\" is incompatible with the layer: expected ndim=3, "
+                        "found ndim=%d. Full shape received: %s", layer->name, in[0].rank,
+                        ck_shape_fmt(buf, sizeof buf, &in[0]));
+    int bi = r->a.time_major ? 1 : 0, ti = 1 - bi;
+    if (r->a.unroll && in[0].dims[ti] < 0)
+        return ck_error(CK_VALUE_ERROR, "Cannot unroll a RNN if the time dimension is undefined. \n- If using a "
+                        "Sequential model, specify the time dimension by passing an `input_shape` or "
+                        "`batch_input_shape` argument to your first layer. If your first layer is an Embedding, "
+                        "you can also use the `input_length` argument.\n- If using the functional API, specify "
+                        "the time dimension by passing a `shape` or `batch_shape` argument to your Input layer.");
+    if (r->a.return_sequences) {
+        *out = in[0];
+        out->dims[2] = r->a.units;
+    } else {
+        *out = (ck_shape){2, {in[0].dims[bi], r->a.units}};
+    }
+    return CK_OK;
+}
+
+ck_status ck_rnn_build(ck_layer *layer, int n, const ck_shape *shapes)
+{
+    ck_rnn_layer *r = (ck_rnn_layer *)layer;
+    const ck_rnn_args *a = &r->a;
+    char buf[128];
+    ck_shape ignored;
+    CK_TRY(ck_rnn_output_shape(layer, n, shapes, &ignored));
+    int64_t f = shapes[0].dims[2], gu = r->cell->gates * a->units;
+    if (f < 0)
+        return ck_error(CK_VALUE_ERROR, "The last dimension of the inputs to the recurrent layer \"%s\" should be "
+                        "defined. Found None. Full input shape received: %s", layer->name,
+                        ck_shape_fmt(buf, sizeof buf, &shapes[0]));
+    char name[64];
+    ck_shape ks = {2, {f, gu}}, rs = {2, {a->units, gu}};
+    ck_shape bs = a->reset_after ? (ck_shape){2, {2, gu}} : (ck_shape){1, {gu}};
+    snprintf(name, sizeof name, "%s/kernel", r->cell->cell_name);
+    CK_TRY(ck_layer_add_weight_with(layer, name, &ks, layer->dtype, a->kernel_init, a->kernel_reg, a->kernel_con,
+                                    true, &r->kernel));
+    snprintf(name, sizeof name, "%s/recurrent_kernel", r->cell->cell_name);
+    CK_TRY(ck_layer_add_weight_with(layer, name, &rs, layer->dtype, a->recurrent_init, a->recurrent_reg,
+                                    a->recurrent_con, true, &r->recurrent_kernel));
+    if (a->use_bias) {
+        snprintf(name, sizeof name, "%s/bias", r->cell->cell_name);
+        CK_TRY(ck_layer_add_weight_with(layer, name, &bs, layer->dtype, a->bias_init, a->bias_reg, a->bias_con,
+                                        true, &r->bias));
+        /* unit_forget_bias: Keras builds the bias as [init(units),
+         * ones(units), init(2 * units)]; the forget gate is the second. */
+        if (a->unit_forget_bias) {
+            ck_tensor *b = r->bias->value;
+            CK_RNN_TYPED(b->dtype, {
+                real *p = b->data;
+                for (int64_t u = 0; u < a->units; u++) p[a->units + u] = 1;
+            });
+        }
+    }
+    r->input_dim = f;
+    layer->spec = (ck_input_spec){.ndim = 3, .has_last_dim = 1, .last_dim = f};
+    return CK_OK;
+}
+
+ck_status ck_rnn_compute_mask(const ck_layer *layer, int n, const ck_tensor *const *in,
+                              const ck_tensor *const *masks, ck_tensor **out)
+{
+    const ck_rnn_layer *r = (const ck_rnn_layer *)layer;
+    (void)n, (void)in;
+    *out = NULL;
+    /* RNN.compute_mask: the sequence mask survives only in the sequences. */
+    if (!masks || !masks[0] || !r->a.return_sequences) return CK_OK;
+    return ck_tensor_copy(out, masks[0]);
+}
+
+/* ---- the plan of one call ------------------------------------------------------ */
+
+typedef struct rnn_dims {
+    int64_t B, T, F, U, GU;
+    size_t es;
+} rnn_dims;
+
+/* Element offsets of the regions of a call's block.  Inference keeps two
+ * state blocks (previous and new) and one record; training keeps all of
+ * them, the dropout masks and the backward scratch. */
+typedef struct rnn_layout {
+    int64_t xp, xd, imask, rmask, h, c, rec, zeros, hin, dh, dhp, dhin, dc, dx, work, total;
+} rnn_layout;
+
+static rnn_dims dims_of(const ck_rnn_layer *r, const ck_shape *in, ck_dtype dt)
+{
+    int tm = r->a.time_major;
+    return (rnn_dims){.B = in->dims[tm ? 1 : 0], .T = in->dims[tm ? 0 : 1], .F = in->dims[2], .U = r->a.units,
+                      .GU = r->cell->gates * r->a.units, .es = ck_dtype_size(dt)};
+}
+
+static int rate_active(double rate) { return rate > 0 && rate < 1; }
+
+/* Appends a region of a*b*c elements (rounded up to 64 bytes); 0 on
+ * overflow. */
+static int region(rnn_layout *L, int64_t *off, int64_t a, int64_t b, int64_t c)
+{
+    int64_t n, m;
+    if (ck_mul_overflow_i64(a, b, &n) || ck_mul_overflow_i64(n, c, &m) || m > INT64_MAX / 16 - L->total) return 0;
+    *off = L->total;
+    L->total += (m + 15) / 16 * 16;
+    return 1;
+}
+
+static int layout_make(const ck_rnn_layer *r, const rnn_dims *d, int training, rnn_layout *L)
+{
+    const ck_rnn_cell *cell = r->cell;
+    int64_t bu = d->B * d->U, keep = training ? d->T : 2, carry = cell->has_carry ? 1 : 0;
+    memset(L, 0, sizeof *L);
+    int ok = region(L, &L->xp, d->B, d->T, d->GU) && region(L, &L->h, keep, bu, 1) &&
+             region(L, &L->c, keep * carry, bu, 1) && region(L, &L->rec, training ? d->T : 1, bu, cell->record) &&
+             region(L, &L->zeros, bu, 1, 1) && region(L, &L->hin, bu, 1, 1);
+    if (ok && training) {
+        int in_drop = rate_active(r->a.dropout), rec_drop = rate_active(r->a.recurrent_dropout);
+        ok = region(L, &L->xd, in_drop ? d->B : 0, d->T, d->F) && region(L, &L->imask, in_drop ? d->B : 0, d->F, 1) &&
+             region(L, &L->rmask, rec_drop ? bu : 0, 1, 1) && region(L, &L->dh, bu, 1, 1) &&
+             region(L, &L->dhp, bu, 1, 1) && region(L, &L->dhin, bu, 1, 1) && region(L, &L->dc, bu, 1, 1) &&
+             region(L, &L->dx, d->B, d->GU, 1) && region(L, &L->work, bu, cell->work, 1);
+    }
+    return ok;
+}
+
+typedef struct rnn_run {
+    const ck_rnn_layer *r;
+    rnn_dims d;
+    rnn_layout L;
+    char *base;
+    int training;          /* keeps every step */
+    int in_drop, rec_drop; /* dropout masks drawn for this call */
+} rnn_run;
+
+static void *at(const rnn_run *run, int64_t off) { return run->base + (size_t)off * run->d.es; }
+
+static void *h_at(const rnn_run *run, int64_t s)
+{
+    return at(run, run->L.h + (run->training ? s : (s & 1)) * run->d.B * run->d.U);
+}
+
+static void *c_at(const rnn_run *run, int64_t s)
+{
+    return run->r->cell->has_carry ? at(run, run->L.c + (run->training ? s : (s & 1)) * run->d.B * run->d.U) : NULL;
+}
+
+static void *rec_at(const rnn_run *run, int64_t s)
+{
+    return at(run, run->L.rec + (run->training ? s : 0) * run->d.B * run->d.U * run->r->cell->record);
+}
+
+/* Row of (batch b, time t) in the (batch*time, ...) views of the inputs,
+ * XP and sequence outputs. */
+static int64_t row_of(const rnn_run *run, int64_t b, int64_t t)
+{
+    return run->r->a.time_major ? t * run->d.B + b : b * run->d.T + t;
+}
+
+/* The input time a processing step reads. */
+static int64_t time_of(const rnn_run *run, int64_t s)
+{
+    return run->r->a.go_backwards ? run->d.T - 1 - s : s;
+}
+
+static ck_status plan(rnn_run *run, const ck_rnn_layer *r, const ck_tensor *x, int training)
+{
+    ck_shape s = ck_tensor_shape(x);
+    run->r = r;
+    run->d = dims_of(r, &s, x->dtype);
+    run->training = training;
+    if (!layout_make(r, &run->d, training, &run->L))
+        return ck_error(CK_VALUE_ERROR, "recurrent layer \"%s\": the buffers for inputs %s overflow", r->base.name,
+                        ck_shape_fmt((char[128]){0}, 128, &s));
+    if (run->d.T > INT32_MAX || run->d.B * run->d.T > INT32_MAX || run->d.GU > INT32_MAX || run->d.F > INT32_MAX)
+        return ck_error(CK_VALUE_ERROR, "recurrent layer \"%s\": dims exceed the BLAS int range", r->base.name);
+    return CK_OK;
+}
+
+/* Dropout masks of Keras' DropoutRNNCellMixin: one per sequence, 0 or
+ * 1 / (1 - rate), drawn from the training stream. */
+static void draw_mask(ck_dtype dt, ck_rng *rng, double rate, void *mask, int64_t n)
+{
+    double keep = 1.0 / (1.0 - rate);
+    CK_RNN_TYPED(dt, {
+        real *m = mask;
+        for (int64_t i = 0; i < n; i++) m[i] = (real)(ck_rng_uniform(rng) >= rate ? keep : 0.0);
+    });
+}
+
+/* ---- forward -------------------------------------------------------------------- */
+
+/* XP = X . kernel + input bias, X first multiplied by the input mask. */
+static void project(const rnn_run *run, const ck_tensor *x)
+{
+    const ck_rnn_layer *r = run->r;
+    const rnn_dims *d = &run->d;
+    int64_t rows = d->B * d->T;
+    const void *src = x->data;
+    if (run->in_drop) {
+        const char *mask = at(run, run->L.imask);
+        CK_RNN_TYPED(x->dtype, {
+            const real *xs = x->data, *m = (const real *)mask;
+            real *o = at(run, run->L.xd);
+            for (int64_t b = 0; b < d->B; b++)
+                for (int64_t t = 0; t < d->T; t++) {
+                    int64_t q = row_of(run, b, t) * d->F;
+                    for (int64_t f = 0; f < d->F; f++) o[q + f] = xs[q + f] * m[b * d->F + f];
+                }
+        });
+        src = at(run, run->L.xd);
+    }
+    void *xp = at(run, run->L.xp);
+    if (rows == 0 || d->GU == 0) return;
+    if (x->dtype == CK_FLOAT32) ck_matmul_f32(rows, d->GU, d->F, src, r->kernel->value->data, xp);
+    else ck_matmul_f64(rows, d->GU, d->F, src, r->kernel->value->data, xp);
+    if (!r->bias) return;
+    CK_RNN_TYPED(x->dtype, {
+        const real *bias = r->bias->value->data; /* a GRU's input bias is row 0 */
+        real *o = xp;
+        for (int64_t i = 0; i < rows; i++, o += d->GU)
+            for (int64_t j = 0; j < d->GU; j++) o[j] += bias[j];
+    });
+}
+
+/* h_in = h_prev * recurrent mask, or h_prev itself. */
+static const void *recurrent_input(const rnn_run *run, const void *h_prev)
+{
+    if (!run->rec_drop) return h_prev;
+    void *hin = at(run, run->L.hin);
+    int64_t n = run->d.B * run->d.U;
+    CK_RNN_TYPED(run->r->base.dtype, {
+        const real *h = h_prev, *m = at(run, run->L.rmask);
+        real *o = hin;
+        for (int64_t i = 0; i < n; i++) o[i] = h[i] * m[i];
+    });
+    return hin;
+}
+
+static ck_status forward(rnn_run *run, const ck_tensor *x, ck_tensor *out)
+{
+    const ck_rnn_layer *r = run->r;
+    const rnn_dims *d = &run->d;
+    size_t ubytes = (size_t)d->U * d->es;
+    memset(at(run, run->L.zeros), 0, (size_t)(d->B * d->U) * d->es);
+    project(run, x);
+    for (int64_t s = 0; s < d->T; s++) {
+        int64_t t = time_of(run, s);
+        const void *h_prev = s > 0 ? h_at(run, s - 1) : at(run, run->L.zeros);
+        const void *c_prev = r->cell->has_carry ? (s > 0 ? c_at(run, s - 1) : at(run, run->L.zeros)) : NULL;
+        ck_rnn_fwd f = {.dt = x->dtype, .batch = d->B, .units = d->U,
+                        .xp = (char *)at(run, run->L.xp) + (size_t)(row_of(run, 0, t) * d->GU) * d->es,
+                        .ldx = (r->a.time_major ? 1 : d->T) * d->GU, .h_prev = h_prev, .c_prev = c_prev,
+                        .h_in = recurrent_input(run, h_prev), .h = h_at(run, s), .c = c_at(run, s),
+                        .rec = rec_at(run, s)};
+        CK_TRY(r->cell->forward(r, &f));
+        if (r->a.return_sequences)
+            for (int64_t b = 0; b < d->B; b++)
+                memcpy((char *)out->data + (size_t)(row_of(run, b, s) * d->U) * d->es,
+                       (const char *)f.h + (size_t)b * ubytes, ubytes);
+    }
+    if (!r->a.return_sequences)
+        memcpy(out->data, d->T > 0 ? h_at(run, d->T - 1) : at(run, run->L.zeros), (size_t)d->B * ubytes);
+    return CK_OK;
+}
+
+ck_status ck_rnn_call(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *outs)
+{
+    ck_rnn_layer *r = (ck_rnn_layer *)layer;
+    (void)n;
+    rnn_run run = {0};
+    CK_TRY(plan(&run, r, in[0], 0));
+    if (run.d.B == 0) return CK_OK;
+    run.base = ck_malloc((size_t)run.L.total * run.d.es);
+    if (!run.base) return ck_oom("the buffers of a recurrent layer call");
+    ck_status st = forward(&run, in[0], outs[0]);
+    ck_free(run.base);
+    return st;
+}
+
+/* ---- training ------------------------------------------------------------------- */
+
+size_t ck_rnn_saved_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out)
+{
+    const ck_rnn_layer *r = (const ck_rnn_layer *)layer;
+    rnn_layout L;
+    (void)n, (void)out;
+    rnn_dims d = dims_of(r, &in[0], layer->dtype);
+    if (d.B < 0 || d.T < 0 || !layout_make(r, &d, 1, &L)) {
+        ck_error(CK_VALUE_ERROR, "recurrent layer \"%s\": cannot plan the training buffers", layer->name);
+        return SIZE_MAX;
+    }
+    if ((uint64_t)L.total > SIZE_MAX / d.es) return SIZE_MAX;
+    return (size_t)L.total * d.es;
+}
+
+/* Sets up a training run on `saved`; the masks are drawn by train_call
+ * and found again by backward. */
+static ck_status train_plan(rnn_run *run, const ck_rnn_layer *r, const ck_train_ctx *ctx, const ck_tensor *x,
+                            void *saved)
+{
+    CK_TRY(plan(run, r, x, 1));
+    run->base = saved;
+    int drop = ctx && ctx->training && ctx->rng;
+    run->in_drop = drop && rate_active(r->a.dropout);
+    run->rec_drop = drop && rate_active(r->a.recurrent_dropout);
+    return CK_OK;
+}
+
+ck_status ck_rnn_train_call(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
+                            ck_tensor *const *out, void *saved)
+{
+    ck_rnn_layer *r = (ck_rnn_layer *)layer;
+    rnn_run run = {0};
+    (void)n;
+    CK_TRY(train_plan(&run, r, ctx, in[0], saved));
+    if (run.d.B == 0) return CK_OK;
+    if (run.in_drop) draw_mask(layer->dtype, ctx->rng, r->a.dropout, at(&run, run.L.imask), run.d.B * run.d.F);
+    if (run.rec_drop)
+        draw_mask(layer->dtype, ctx->rng, r->a.recurrent_dropout, at(&run, run.L.rmask), run.d.B * run.d.U);
+    return forward(&run, in[0], out[0]);
+}
+
+/* dh = carry (+ this step's output gradient). */
+static void step_output_grad(const rnn_run *run, int64_t s, const ck_tensor *dout, void *dh)
+{
+    const rnn_dims *d = &run->d;
+    int seq = run->r->a.return_sequences;
+    if (!seq && s != d->T - 1) return;
+    CK_RNN_TYPED(dout->dtype, {
+        real *g = dh;
+        const real *o = dout->data;
+        for (int64_t b = 0; b < d->B; b++) {
+            const real *src = o + (seq ? row_of(run, b, s) : b) * d->U;
+            for (int64_t u = 0; u < d->U; u++) g[b * d->U + u] += src[u];
+        }
+    });
+}
+
+ck_status ck_rnn_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
+                          const ck_tensor *out, const ck_tensor *dout, void *saved, ck_tensor *const *din)
+{
+    ck_rnn_layer *r = (ck_rnn_layer *)layer;
+    rnn_run run = {0};
+    (void)n, (void)out;
+    CK_TRY(train_plan(&run, r, ctx, in[0], saved));
+    const rnn_dims *d = &run.d;
+    ck_dtype dt = layer->dtype;
+    int64_t bu = d->B * d->U;
+    size_t bub = (size_t)bu * d->es, gbytes = (size_t)d->GU * d->es;
+    ck_tensor *dx_t = din ? din[0] : NULL;
+    if (d->B == 0) return CK_OK;
+    void *dh = at(&run, run.L.dh), *dc = at(&run, run.L.dc), *dxs = at(&run, run.L.dx);
+    char *xp = at(&run, run.L.xp);
+    memset(dh, 0, bub);
+    memset(dc, 0, bub);
+    for (int64_t s = d->T - 1; s >= 0; s--) {
+        int64_t t = time_of(&run, s);
+        step_output_grad(&run, s, dout, dh);
+        const void *h_prev = s > 0 ? h_at(&run, s - 1) : at(&run, run.L.zeros);
+        const void *c_prev = r->cell->has_carry ? (s > 0 ? c_at(&run, s - 1) : at(&run, run.L.zeros)) : NULL;
+        ck_rnn_bwd b = {.dt = dt, .batch = d->B, .units = d->U, .h_prev = h_prev, .c_prev = c_prev,
+                        .h_in = recurrent_input(&run, h_prev), .h = h_at(&run, s), .c = c_at(&run, s),
+                        .rec = rec_at(&run, s), .dh = dh, .dc = dc, .dx = dxs, .dh_prev = at(&run, run.L.dhp),
+                        .dh_in = at(&run, run.L.dhin), .work = at(&run, run.L.work)};
+        CK_TRY(r->cell->backward(r, &b));
+        for (int64_t i = 0; i < d->B; i++)
+            memcpy(xp + (size_t)(row_of(&run, i, t)) * gbytes, (const char *)dxs + (size_t)i * gbytes, gbytes);
+        /* The state's gradient for the step before: the direct paths plus
+         * the recurrent product's, through the recurrent mask. */
+        CK_RNN_TYPED(dt, {
+            real *g = dh;
+            const real *p = b.dh_prev, *q = b.dh_in, *m = run.rec_drop ? at(&run, run.L.rmask) : NULL;
+            for (int64_t i = 0; i < bu; i++) g[i] = p[i] + (m ? q[i] * m[i] : q[i]);
+        });
+    }
+    /* All steps at once: kernel += X'^T dXP, input bias += sums of dXP,
+     * dX = dXP kernel^T (times the input mask). */
+    int64_t rows = d->B * d->T;
+    const void *src = run.in_drop ? at(&run, run.L.xd) : in[0]->data;
+    ck_tensor *kg = r->kernel->grad, *bg = r->bias ? r->bias->grad : NULL;
+    if (rows == 0) return CK_OK;
+    if (kg) ck_rnn_gemm(dt, 1, 0, d->F, d->GU, rows, src, d->F, xp, d->GU, 1.0, kg->data, d->GU);
+    if (bg) ck_rnn_add_colsum(dt, xp, rows, d->GU, bg->data);
+    if (dx_t) {
+        ck_rnn_gemm(dt, 0, 1, rows, d->F, d->GU, xp, d->GU, r->kernel->value->data, d->GU, 0.0, dx_t->data, d->F);
+        if (run.in_drop)
+            CK_RNN_TYPED(dt, {
+                real *g = dx_t->data;
+                const real *m = at(&run, run.L.imask);
+                for (int64_t i = 0; i < d->B; i++)
+                    for (int64_t t = 0; t < d->T; t++) {
+                        real *row = g + row_of(&run, i, t) * d->F;
+                        for (int64_t f = 0; f < d->F; f++) row[f] *= m[i * d->F + f];
+                    }
+            });
+    }
+    return CK_OK;
+}

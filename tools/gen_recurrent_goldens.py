@@ -1,0 +1,177 @@
+#!/opt/kref/bin/python
+"""Golden values of the recurrent layers for tests/layers/test_recurrent.c.
+
+Run with TensorFlow 2.15.1 (tf.keras 2.15):
+
+    /opt/kref/bin/python tools/gen_recurrent_goldens.py
+
+Writes tests/data/layers/recurrent/goldens.json: a list of cases, each
+
+  name, class_name        the case and the tf.keras class
+  kwargs                  the constructor arguments used
+  config                  layer.get_config() of the float32 layer, as
+                          tf.keras 2.15 writes it (new-form initializers)
+  config_legacy           the same with the initializers in the legacy
+                          {"class_name", "config"} form ckeras writes
+  x                       the input ((batch, time, features), or (time,
+                          batch, features) with time_major), float64 values
+  weights                 kernel, recurrent_kernel, bias (set with
+                          set_weights; the bias is absent without use_bias)
+  dy                      the upstream gradient: loss = sum(y * dy)
+  f32: y                  float32 layer output (values widened to double)
+  f64: y, dx, dweights    float64 layer: output, d loss / d x and
+                          d loss / d weights through tf.GradientTape
+
+Also rnn_model.{h5,keras} with rnn_model_{x,y}.npy (a model of the three
+layers saved by tf.keras 2.15, see saved_models) and
+tests/data/keras_expected/keras2c-example/{inputs,expected}.npy: the
+real keras2c example model (LSTM) predicted by tf.keras 2.15 (see
+keras2c_expected below).
+
+Every number comes from TensorFlow; none from ckeras.  Tensors are
+{"shape": [...], "data": [...]} with the data flattened in C order.
+Weights and inputs are drawn from a seeded numpy generator.
+"""
+import json
+import os
+
+import numpy as np
+import tensorflow as tf
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "..", "tests", "data", "layers", "recurrent")
+
+B, T, F, U = 2, 5, 3, 4
+
+CASES = [
+    ("simple_default", "SimpleRNN", {}),
+    ("simple_sequences", "SimpleRNN", {"return_sequences": True}),
+    ("simple_backwards_seq", "SimpleRNN", {"return_sequences": True, "go_backwards": True}),
+    ("simple_relu_backwards", "SimpleRNN", {"activation": "relu", "go_backwards": True}),
+    ("simple_linear_nobias", "SimpleRNN", {"activation": None, "use_bias": False, "return_sequences": True}),
+    ("lstm_default", "LSTM", {}),
+    ("lstm_sequences", "LSTM", {"return_sequences": True}),
+    ("lstm_backwards_seq", "LSTM", {"return_sequences": True, "go_backwards": True}),
+    ("lstm_keras2c", "LSTM", {"activation": "relu", "recurrent_activation": "hard_sigmoid",
+                              "implementation": 1}),
+    ("lstm_nobias_backwards", "LSTM", {"use_bias": False, "go_backwards": True}),
+    ("lstm_time_major_seq", "LSTM", {"time_major": True, "return_sequences": True}),
+    ("lstm_unroll_softsign", "LSTM", {"unroll": True, "activation": "softsign", "return_sequences": True}),
+    ("gru_default", "GRU", {}),
+    ("gru_sequences", "GRU", {"return_sequences": True}),
+    ("gru_before", "GRU", {"reset_after": False}),
+    ("gru_before_seq_backwards", "GRU", {"reset_after": False, "return_sequences": True,
+                                         "go_backwards": True}),
+    ("gru_after_backwards_seq", "GRU", {"return_sequences": True, "go_backwards": True}),
+    ("gru_relu_hard_sigmoid", "GRU", {"activation": "relu", "recurrent_activation": "hard_sigmoid"}),
+    ("gru_nobias", "GRU", {"use_bias": False, "return_sequences": True}),
+    ("gru_before_nobias_impl1", "GRU", {"reset_after": False, "use_bias": False, "implementation": 1}),
+    ("gru_time_major", "GRU", {"time_major": True}),
+]
+
+
+def tensor(a):
+    a = np.asarray(a, dtype=np.float64)
+    return {"shape": list(a.shape), "data": [float(v) for v in a.reshape(-1)]}
+
+
+def legacy(v):
+    """The new serialization form ({module, class_name, config,
+    registered_name}) turned into the legacy {class_name, config}."""
+    if isinstance(v, dict):
+        if "module" in v and "class_name" in v and "registered_name" in v:
+            return {"class_name": v["class_name"], "config": legacy(v["config"])}
+        return {k: legacy(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [legacy(x) for x in v]
+    return v
+
+
+def make(cls, kwargs, dtype, name):
+    return getattr(tf.keras.layers, cls)(U, dtype=dtype, name=name, **kwargs)
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    rng = np.random.default_rng(20250412)
+    out = []
+    for name, cls, kwargs in CASES:
+        tm = kwargs.get("time_major", False)
+        xshape = (T, B, F) if tm else (B, T, F)
+        x = rng.uniform(-1, 1, size=xshape)
+        layer = make(cls, kwargs, "float64", name)
+        xv = tf.constant(x, dtype=tf.float64)
+        layer(xv)  # builds inside the layer's name scope: "lstm/lstm_cell/kernel:0"
+        weights = [rng.uniform(-0.6, 0.6, size=w.shape) for w in layer.get_weights()]
+        layer.set_weights(weights)
+        with tf.GradientTape() as tape:
+            tape.watch(xv)
+            y = layer(xv)
+            dy = rng.uniform(-1, 1, size=y.shape)
+            loss = tf.reduce_sum(y * tf.constant(dy))
+        grads = tape.gradient(loss, [xv] + layer.trainable_weights)
+
+        l32 = make(cls, kwargs, "float32", name)
+        l32(tf.constant(x.astype(np.float32)))
+        l32.set_weights([w.astype(np.float32) for w in weights])
+        y32 = l32(tf.constant(x.astype(np.float32))).numpy()
+        config = l32.get_config()
+        out.append({
+            "name": name, "class_name": cls, "kwargs": kwargs,
+            "config": config, "config_legacy": legacy(config),
+            "weight_names": [w.name for w in l32.weights],
+            "x": tensor(x), "weights": [tensor(w) for w in weights], "dy": tensor(dy),
+            "f32": {"y": tensor(y32)},
+            "f64": {"y": tensor(y.numpy()), "dx": tensor(grads[0].numpy()),
+                    "dweights": [tensor(g.numpy()) for g in grads[1:]]},
+        })
+    with open(os.path.join(OUT, "goldens.json"), "w") as f:
+        json.dump(out, f)
+        f.write("\n")
+    print("wrote %d cases" % len(out))
+    saved_models(rng)
+    keras2c_expected()
+
+
+def saved_models(rng):
+    """A small model of the three layers saved by tf.keras 2.15 as .h5 and
+    .keras (whose weights sit under layers/<name>/cell/vars), with its
+    inputs and predictions: rnn_model.{h5,keras}, rnn_model_x.npy,
+    rnn_model_y.npy."""
+    L = tf.keras.layers
+    inp = tf.keras.Input((6, 3))
+    h = L.LSTM(5, return_sequences=True, go_backwards=True)(inp)
+    h = L.GRU(4, return_sequences=True, reset_after=False)(h)
+    h = L.GRU(4, return_sequences=True)(h)
+    h = L.SimpleRNN(3)(h)
+    model = tf.keras.Model(inp, L.Dense(2)(h))
+    model.set_weights([rng.uniform(-0.6, 0.6, size=w.shape) for w in model.get_weights()])
+    x = rng.uniform(-1, 1, size=(4, 6, 3)).astype(np.float32)
+    np.save(os.path.join(OUT, "rnn_model_x.npy"), x)
+    np.save(os.path.join(OUT, "rnn_model_y.npy"), model.predict(x, verbose=0))
+    model.save(os.path.join(OUT, "rnn_model.h5"))
+    model.save(os.path.join(OUT, "rnn_model.keras"))
+
+
+def keras2c_expected():
+    """keras2c's example model (Keras 2.2.4: Dense, Dense, LSTM relu /
+    hard_sigmoid, Dense) loaded by tf.keras 2.15 and run on seeded inputs:
+    tests/data/keras_expected/keras2c-example/{inputs,expected}.npy.  The
+    model file stays in ../shared/testdata/keras (LGPL-3.0); only these
+    numbers are committed."""
+    src = os.path.join(HERE, "..", "..", "shared", "testdata", "keras", "keras2c-example", "model.h5")
+    if not os.path.exists(src):
+        print("skipped keras2c-example: %s is absent" % src)
+        return
+    model = tf.keras.models.load_model(src, compile=False)
+    x = np.random.default_rng(2019).uniform(-1, 1, size=(4, 8, 32)).astype(np.float32)
+    y = model.predict(x, verbose=0)
+    d = os.path.join(HERE, "..", "tests", "data", "keras_expected", "keras2c-example")
+    os.makedirs(d, exist_ok=True)
+    np.save(os.path.join(d, "inputs.npy"), x)
+    np.save(os.path.join(d, "expected.npy"), y.astype(np.float32))
+    print("wrote keras2c-example", y.shape)
+
+
+if __name__ == "__main__":
+    main()
