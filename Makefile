@@ -2,11 +2,12 @@
 # Debian packages first, so they work on a fresh machine.
 BUILD      ?= build
 SAN_BUILD  ?= build-sanitize
+TSAN_BUILD ?= build-tsan
 PREFIX     ?= /usr/local
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-.PHONY: all deps configure test test-fast test-sanitize test-install demo bench install clean fuzz
+.PHONY: all deps configure test test-fast test-sanitize test-tsan test-install demo bench install clean fuzz
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -21,6 +22,7 @@ configure:
 test: deps
 	$(MAKE) test-fast
 	$(MAKE) test-sanitize
+	$(MAKE) test-tsan
 	$(MAKE) test-install
 
 test-fast: all
@@ -30,6 +32,12 @@ test-sanitize:
 	@test -f $(SAN_BUILD)/CMakeCache.txt || cmake -S . -B $(SAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCK_SANITIZE=ON
 	cmake --build $(SAN_BUILD) -j $(JOBS)
 	cd $(SAN_BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# The thread tests (tests/threads/) under ThreadSanitizer.
+test-tsan:
+	@test -f $(TSAN_BUILD)/CMakeCache.txt || cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCK_TSAN=ON
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target test_threads
+	cd $(TSAN_BUILD) && ctest --output-on-failure -R '^test_threads$$'
 
 test-install: all
 	sh tests/install/check_install.sh $(BUILD)
@@ -41,6 +49,7 @@ bench: all
 	./$(BUILD)/bench/bench_batch_dot
 	./$(BUILD)/bench/bench_dense
 	./$(BUILD)/bench/bench_train
+	./$(BUILD)/bench/bench_infer
 
 # libFuzzer harnesses (tests/fuzz/), FUZZ_SECONDS each; clang + libclang-rt-14-dev.
 FUZZ_SECONDS ?= 60
@@ -51,4 +60,4 @@ install: all
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
-	rm -rf $(BUILD) $(SAN_BUILD)
+	rm -rf $(BUILD) $(SAN_BUILD) $(TSAN_BUILD)

@@ -206,6 +206,7 @@ int main(int argc, char **argv)
     if (argc > 1) run_seconds = atof(argv[1]);
     if (!(run_seconds > 0)) run_seconds = 0.05;
     openblas_set_num_threads(1);
+    ck_set_num_threads(1); /* ckeras' own pool too: this table is one thread */
 
     static const bench_case cases[] = {
         /* the four target shapes, x (B,n,d) . y (B,d,m), default axes */

@@ -87,6 +87,7 @@ static ck_status build_cnn(ck_model **m)
 static int run_one(const char *which)
 {
     openblas_set_num_threads(1);
+    ck_set_num_threads(1); /* the peers run on one thread too */
     int cnn = strcmp(which, "cnn") == 0;
     if (!cnn && strcmp(which, "mlp") != 0) {
         fprintf(stderr, "bench_train: unknown model \"%s\"\n", which);

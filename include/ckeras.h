@@ -15,6 +15,18 @@
  *     released with the matching destructor (ck_tensor_free, ck_free, ...).
  *     Destructors accept NULL.
  *   - All memory goes through one allocator that the user may replace.
+ *   - No argument short of freed memory crashes the library: a NULL
+ *     pointer where an object or an out-parameter is required gives
+ *     CK_VALUE_ERROR "ck_fn: argument 'x' is NULL" (NULL is accepted where
+ *     a declaration says so: option structs, destructors, optional
+ *     outputs).  Functions that return a value rather than a status give a
+ *     neutral value for a NULL object and record the same error: NULL for
+ *     pointers and strings, 0 for counts, flags and dtypes, NaN for doubles;
+ *     void functions do nothing but record it.
+ *   - Threads: every object may be used from any thread, one thread at a
+ *     time; distinct objects may be used in parallel (loading, building,
+ *     saving, training distinct models).  One model may be predicted from
+ *     several threads through one ck_predictor per thread.
  *   - Option structs: zero means the Keras default, and a boolean written
  *     true / false does what it says (see "Option conventions" below).
  */
@@ -181,6 +193,12 @@ typedef enum ck_dtype {
 /** Highest supported rank. */
 #define CK_MAX_RANK 8
 
+/** Deepest nesting of models inside models (a Sequential inside a Functional
+ *  inside ...) that loading a model file accepts.  Deeper configs are a
+ *  CK_FORMAT_ERROR naming this cap: building and running them would use
+ *  stack in proportion to the depth.  Real models nest a few levels. */
+#define CK_MAX_MODEL_DEPTH 32
+
 /** Size in bytes of one element (0 for an invalid dtype). */
 size_t ck_dtype_size(ck_dtype dtype);
 /** Keras / numpy name: "float32", "float64", "int32", "int64" (or "invalid"). */
@@ -236,10 +254,17 @@ ck_status ck_tensor_reshape(ck_tensor *t, int rank, const int64_t *shape);
  *  rules; float to int truncates toward zero like numpy's astype). */
 ck_status ck_tensor_cast(ck_tensor **out, const ck_tensor *t, ck_dtype dtype);
 
-/** Frees the tensor and, if it owns it, its data.  NULL is fine. */
+/** Frees the tensor and, if it owns it, its data.  NULL is fine.  A
+ *  symbolic tensor (from ck_input, ck_layer_apply, ck_model_input /
+ *  ck_model_output) is owned by its layer's graph: it is left alone and a
+ *  CK_VALUE_ERROR is recorded (read it with ck_last_status); release its
+ *  layer with ck_layer_free instead. */
 void ck_tensor_free(ck_tensor *t);
 
-/** Element `i` (flat, row-major) of any dtype converted to double. */
+/** Element `i` (flat, row-major) of any dtype converted to double.  NULL,
+ *  a tensor without data, or `i` outside [0, size) gives NaN and records a
+ *  CK_VALUE_ERROR (a NaN element reads as NaN too: check ck_last_status
+ *  after ck_clear_error when that matters). */
 double ck_tensor_get(const ck_tensor *t, int64_t i);
 
 /** Writes a shape as Keras prints it, e.g. "(None, 3)" or "(2,)", into buf
@@ -296,6 +321,29 @@ ck_status ck_npy_save(const char *path, const ck_tensor *t);
  *  without allocating it.  *out receives a new tensor (untouched on
  *  error). */
 ck_status ck_idx_load(const char *path, ck_tensor **out);
+
+/* ======================================================================== */
+/* Threads                                                                   */
+/* ======================================================================== */
+
+/** Sets how many threads ckeras' kernels may use: matrix products (Dense
+ *  forward and backward, convolutions' products), batch_dot over batch
+ *  items.  0 (the default) means the machine's online cores; values above
+ *  64 are taken as 64.  The threads are ckeras' own, one pool per process,
+ *  started on the first product large enough to gain from them (small
+ *  products always run on the calling thread, so they are never slower).
+ *  OpenBLAS is told to use one thread from ckeras' first product on: the
+ *  splitting is ckeras', and two pools would fight for the cores.
+ *
+ *  Thread-safe.  Several threads may call ckeras at once: the pool serves
+ *  one call at a time, and a call that finds it busy runs on its own
+ *  thread (never waits for it).  Results are bit-identical whatever the
+ *  number of threads.  CK_VALUE_ERROR when n < 0. */
+ck_status ck_set_num_threads(int n);
+
+/** The number of threads ckeras' kernels may use (ck_set_num_threads; the
+ *  machine's online cores when it was never called or given 0). */
+int ck_get_num_threads(void);
 
 /* ======================================================================== */
 /* Ops: pure tensor functions                                                */
@@ -487,10 +535,12 @@ ck_status ck_activation_apply_rows(const ck_activation *a, ck_dtype dtype,
 
 /* ---- Random numbers ---------------------------------------------------- */
 
-/** Seeds the global generator used by unseeded initializers, like
- *  tf.random.set_seed.  The generator is xoshiro256** seeded through
- *  splitmix64; it is process-wide and not thread-safe.  Without a call the
- *  generator starts from a fixed seed (0), so runs are reproducible. */
+/** Seeds the calling thread's generator used by unseeded initializers (and
+ *  by fit when no seed is given), like tf.random.set_seed.  The generator
+ *  is xoshiro256** seeded through splitmix64, one per thread (C11
+ *  _Thread_local), so threads building or loading models in parallel never
+ *  share it; each thread's generator starts from the fixed seed 0 until it
+ *  calls this, so runs are reproducible per thread. */
 void ck_set_random_seed(uint64_t seed);
 
 /** Keras' compute_fans(shape): rank 0 gives (1, 1), rank 1 (n, n), rank 2
@@ -1295,6 +1345,185 @@ typedef struct ck_max_pooling2d_opts {
  *  Configs also read Keras 1's border_mode and dim_ordering. */
 ck_status ck_max_pooling2d(ck_layer **out, const ck_max_pooling2d_opts *opts);
 
+/* --- Pooling and reshaping layers ----------------------------------------- */
+/*
+ * Spatial layers take inputs of rank nd + 2: (batch, dims..., channels)
+ * with data_format NULL / "channels_last", (batch, channels, dims...) with
+ * "channels_first" (Keras 1's dim_ordering "tf" / "th" in configs).  Every
+ * one has a backward pass (ck_model_fit) and reads the configs of tf.keras
+ * 2.x, Keras 3 and Keras 1 (pool_length, stride, border_mode, length,
+ * dim_ordering).  Bad options give Keras' errors: "The `pool_size`
+ * argument must be a tuple of 1 integers. Received: ...", wrong input
+ * ranks "expected ndim=3, found ndim=2".  Tuple options follow Conv2D's:
+ * all zero is the Keras default, {k} (the rest 0) is k on every dim. */
+
+/** Options of the windowed pooling layers (MaxPooling1D / 3D,
+ *  AveragePooling1D / 2D / 3D; MaxPooling2D has ck_max_pooling2d_opts).
+ *  Only the first nd entries of pool_size / strides are used:
+ *  - pool_size: zeros give 2 per dim;
+ *  - strides: zeros give pool_size (Keras' None); a 0 stride is a
+ *    CK_VALUE_ERROR;
+ *  - padding NULL / "valid" or "same"; data_format as above. */
+typedef struct ck_pooling_opts {
+    int64_t pool_size[3];
+    int64_t strides[3];
+    const char *padding;
+    const char *data_format;
+    CK_LAYER_COMMON_OPTS;
+} ck_pooling_opts;
+
+/** Windowed pooling: the maximum or the mean of each window.  Output
+ *  lengths as Conv2D's with dilation 1 ("valid": (in - pool) // stride + 1,
+ *  "same": ceil(in / stride)).  "same" windows are clipped to the input:
+ *  max pooling never picks a padded position and average pooling divides
+ *  by the number of positions inside the input, as TF's AvgPool.  Max
+ *  pooling takes any dtype (floating inputs cast to the layer dtype) and
+ *  lets NaN win; average pooling needs floating inputs.  Gradients as TF:
+ *  max pooling sends each output's gradient to the first maximum of its
+ *  window, average pooling spreads it over the window.  No weights, no
+ *  masks. */
+ck_status ck_max_pooling1d(ck_layer **out, const ck_pooling_opts *opts);
+ck_status ck_average_pooling1d(ck_layer **out, const ck_pooling_opts *opts);
+ck_status ck_average_pooling2d(ck_layer **out, const ck_pooling_opts *opts);
+ck_status ck_max_pooling3d(ck_layer **out, const ck_pooling_opts *opts);
+ck_status ck_average_pooling3d(ck_layer **out, const ck_pooling_opts *opts);
+
+/** Options of the global pooling layers: data_format as above; keepdims
+ *  true keeps the spatial dims as 1s. */
+typedef struct ck_global_pooling_opts {
+    const char *data_format;
+    bool keepdims;
+    CK_LAYER_COMMON_OPTS;
+} ck_global_pooling_opts;
+
+/** Global pooling: the mean or the maximum over every spatial position,
+ *  per channel: (batch, channels), or the input rank with keepdims.
+ *  Floating inputs.  The max's gradient is split between equal maxima (TF's
+ *  reduce_max gradient).  GlobalAveragePooling1D accepts a mask, as Keras,
+ *  but averages over every step: masked steps are not left out (the layer
+ *  contract does not pass masks to the computation); its output has no
+ *  mask.  The other classes refuse masks, as in Keras. */
+ck_status ck_global_average_pooling1d(ck_layer **out, const ck_global_pooling_opts *opts);
+ck_status ck_global_average_pooling2d(ck_layer **out, const ck_global_pooling_opts *opts);
+ck_status ck_global_average_pooling3d(ck_layer **out, const ck_global_pooling_opts *opts);
+ck_status ck_global_max_pooling1d(ck_layer **out, const ck_global_pooling_opts *opts);
+ck_status ck_global_max_pooling2d(ck_layer **out, const ck_global_pooling_opts *opts);
+ck_status ck_global_max_pooling3d(ck_layer **out, const ck_global_pooling_opts *opts);
+
+/** UpSampling1D / 2D / 3D options:
+ *  - size: zeros give 2 per dim (UpSampling1D uses size[0]);
+ *  - data_format (2D, 3D only; UpSampling1D works on axis 1 of (batch,
+ *    steps, features) and gives CK_TYPE_ERROR for it, as Keras);
+ *  - interpolation (2D only): NULL / "nearest" or "bilinear"; Keras' other
+ *    tf.image methods ("bicubic", "area", "lanczos3", "lanczos5",
+ *    "gaussian", "mitchellcubic") are CK_NOT_IMPLEMENTED, unknown names
+ *    Keras' CK_NOT_IMPLEMENTED "Value not recognized for `interpolation`". */
+typedef struct ck_up_sampling_opts {
+    int64_t size[3];
+    const char *data_format;
+    const char *interpolation;
+    CK_LAYER_COMMON_OPTS;
+} ck_up_sampling_opts;
+
+/** UpSampling: "nearest" repeats each element size[i] times along each
+ *  spatial dim (any dtype); "bilinear" is tf.image.resize's bilinear of
+ *  TF 2.x (half-pixel centres, no corner alignment, interpolation weights
+ *  in float32 as TF; floating inputs).  Gradients as TF's. */
+ck_status ck_up_sampling1d(ck_layer **out, const ck_up_sampling_opts *opts);
+ck_status ck_up_sampling2d(ck_layer **out, const ck_up_sampling_opts *opts);
+ck_status ck_up_sampling3d(ck_layer **out, const ck_up_sampling_opts *opts);
+
+/** ZeroPadding1D / 2D / 3D options: padding[i] = {before, after} of
+ *  spatial dim i (ck_opt_int, since 0 is a real amount).  Entries not
+ *  given are 1 (Keras' default), except that giving padding[0][0] alone
+ *  pads every side by it (Keras' int form):
+ *  `.padding = {{ck_int(2)}}` is padding=2, `.padding = {{ck_int(1),
+ *  ck_int(2)}, {ck_int(0), ck_int(0)}}` is ((1, 2), (0, 0)).  Negative
+ *  amounts are Keras' CK_VALUE_ERROR.  data_format: 2D / 3D only. */
+typedef struct ck_zero_padding_opts {
+    ck_opt_int padding[3][2];
+    const char *data_format;
+    CK_LAYER_COMMON_OPTS;
+} ck_zero_padding_opts;
+
+/** ZeroPadding: zeros added before and after each spatial dim (any
+ *  dtype). */
+ck_status ck_zero_padding1d(ck_layer **out, const ck_zero_padding_opts *opts);
+ck_status ck_zero_padding2d(ck_layer **out, const ck_zero_padding_opts *opts);
+ck_status ck_zero_padding3d(ck_layer **out, const ck_zero_padding_opts *opts);
+
+/** Cropping1D / 2D / 3D options: cropping[i] = {before, after} as for
+ *  ZeroPadding; entries not given take Keras' defaults (1 for Cropping1D
+ *  and Cropping3D, 0 for Cropping2D). */
+typedef struct ck_cropping_opts {
+    ck_opt_int cropping[3][2];
+    const char *data_format;
+    CK_LAYER_COMMON_OPTS;
+} ck_cropping_opts;
+
+/** Cropping: removes the given amounts from each spatial dim (any dtype).
+ *  Cropping1D / 2D refuse to crop a whole dim (Keras' CK_VALUE_ERROR
+ *  "... must be greater than the input shape"); Cropping3D may give an
+ *  empty dim. */
+ck_status ck_cropping1d(ck_layer **out, const ck_cropping_opts *opts);
+ck_status ck_cropping2d(ck_layer **out, const ck_cropping_opts *opts);
+ck_status ck_cropping3d(ck_layer **out, const ck_cropping_opts *opts);
+
+/** keras.layers.RepeatVector options: n (required, > 0). */
+typedef struct ck_repeat_vector_opts {
+    int64_t n;
+    CK_LAYER_COMMON_OPTS;
+} ck_repeat_vector_opts;
+
+/** RepeatVector: (batch, features) -> (batch, n, features). */
+ck_status ck_repeat_vector(ck_layer **out, const ck_repeat_vector_opts *opts);
+
+/** keras.layers.Permute options: dims[0 .. ndims-1], a permutation of 1 ..
+ *  ndims (axis 0, the batch, stays); anything else is Keras'
+ *  CK_VALUE_ERROR "Invalid permutation argument `dims` for Permute Layer". */
+typedef struct ck_permute_opts {
+    int ndims;
+    int dims[CK_MAX_RANK];
+    CK_LAYER_COMMON_OPTS;
+} ck_permute_opts;
+
+/** Permute: output axis i + 1 is input axis dims[i] (inputs of rank
+ *  ndims + 1, any dtype). */
+ck_status ck_permute(ck_layer **out, const ck_permute_opts *opts);
+
+/** keras.layers.LayerNormalization options:
+ *  - axes / naxes: naxes 0 is axis -1; 1 an int axis; > 1 a list;
+ *  - epsilon (not given: 0.001), e.g. `.epsilon = ck_double(1e-6)`;
+ *  - no_center / no_scale: Keras' center=False / scale=False (no beta /
+ *    no gamma);
+ *  - initializers (NULL: "zeros" for beta, "ones" for gamma), regularizers
+ *    and constraints as Keras ids or JSON configs. */
+typedef struct ck_layer_normalization_opts {
+    int naxes;
+    int axes[CK_MAX_RANK];
+    ck_opt_double epsilon;
+    bool no_center;
+    bool no_scale;
+    const char *beta_initializer;
+    const char *gamma_initializer;
+    const char *beta_regularizer;
+    const char *gamma_regularizer;
+    const char *beta_constraint;
+    const char *gamma_constraint;
+    CK_LAYER_COMMON_OPTS;
+} ck_layer_normalization_opts;
+
+/** LayerNormalization: each sample normalised over the axes with its own
+ *  mean and biased variance (accumulated in double), times gamma plus
+ *  beta, as tf.keras 2.15 (both its fused and non-fused paths compute
+ *  these moments).  Build validates the axes as BatchNormalization
+ *  ("Invalid value for `axis` argument", "Duplicate axis") and creates
+ *  "gamma" then "beta", of the axis dims in `axis` order.  get_config
+ *  writes the axis as given before build and as a list after.  Keras 3's
+ *  rms_scaling=True is CK_NOT_IMPLEMENTED.  Floating inputs; masks pass
+ *  through. */
+ck_status ck_layer_normalization(ck_layer **out, const ck_layer_normalization_opts *opts);
+
 /* --- Recurrent layers ----------------------------------------------------- */
 
 /** Options of keras.layers.SimpleRNN, LSTM and GRU (one struct for the
@@ -1329,8 +1558,13 @@ ck_status ck_max_pooling2d(ck_layer **out, const ck_max_pooling2d_opts *opts);
  *  - unroll: accepted (same numbers; needs a known time dim, as Keras);
  *  - time_major: inputs (time, batch, features) and sequence outputs
  *    (time, batch, units);
- *  - return_state, stateful: CK_NOT_IMPLEMENTED (a layer has one output,
- *    and states are not kept between calls). */
+ *  - stateful: the last states of a call are the first of the next (per
+ *    batch row, as Keras); the batch size must be known when the layer is
+ *    built (CK_VALUE_ERROR "If a RNN is stateful, it needs to know its
+ *    batch size ..."), and every call must use it.  The states get no
+ *    gradient.  ck_layer_reset_states sets them back to zeros.  A stateful
+ *    layer changes on every call: calls of one model must not overlap;
+ *  - return_state: CK_NOT_IMPLEMENTED (a ckeras layer has one output). */
 typedef struct ck_rnn_opts {
     int64_t units;
     const char *activation;
@@ -1393,6 +1627,13 @@ ck_status ck_simple_rnn(ck_layer **out, const ck_rnn_opts *opts);
 ck_status ck_lstm(ck_layer **out, const ck_rnn_opts *opts);
 ck_status ck_gru(ck_layer **out, const ck_rnn_opts *opts);
 
+/** `layer.reset_states()` / `model.reset_states()`: zeros the states of a
+ *  stateful recurrent layer, or of every stateful recurrent layer inside a
+ *  model layer (ck_model_layer); other layers are left alone.  A recurrent
+ *  layer that is not stateful gives CK_ATTRIBUTE_ERROR "Layer must be
+ *  stateful.", as Keras. */
+ck_status ck_layer_reset_states(ck_layer *layer);
+
 /* ======================================================================== */
 /* Models: symbolic tensors, nodes, functional and Sequential models, files */
 /* ======================================================================== */
@@ -1451,15 +1692,43 @@ ck_status ck_model_count_params(const ck_model *m, int64_t *total, int64_t *trai
  *  Floating inputs of another precision are converted.  The model plans its
  *  buffers once per input shape (values whose lifetimes do not overlap
  *  share memory), so repeated calls allocate only the returned tensors.
- *  A model keeps those buffers, so one model must not predict from two
- *  threads at once (load one model per thread instead). */
+ *  The buffers belong to the model's default predictor: a second thread
+ *  calling ck_model_predict on the same model while one runs gets
+ *  CK_RUNTIME_ERROR (never corrupted results); to predict one model from
+ *  several threads give each thread a ck_predictor. */
 ck_status ck_model_predict(ck_model *m, int n_inputs, ck_tensor *const *inputs, ck_tensor **outputs,
                            int64_t batch_size);
 
 /** Same into caller-provided outputs of exactly the output shapes and
- *  dtypes; once planned, allocates nothing at all. */
+ *  dtypes; once planned, allocates nothing at all (every layer's working
+ *  memory, im2col rows, normalised copies, a nested model's values, is
+ *  planned with the buffers). */
 ck_status ck_model_predict_into(ck_model *m, int n_inputs, ck_tensor *const *inputs,
                                 ck_tensor *const *outputs, int64_t batch_size);
+
+/** Run state for predicting one model from several threads: each
+ *  predictor has its own planned buffers and shares the model's weights
+ *  read-only (no copy).  One predictor per thread; the model must not be
+ *  changed (weights set, trained, freed) while predictors run.  A
+ *  predictor keeps a reference on the model, so ck_model_free may come
+ *  first.  A predictor used by two threads at once gives CK_RUNTIME_ERROR
+ *  to the second. */
+typedef struct ck_predictor ck_predictor;
+
+/** A predictor of `model`; its buffers are planned on first use. */
+ck_status ck_predictor_new(ck_predictor **out, ck_model *model);
+
+/** ck_model_predict through the predictor's own buffers. */
+ck_status ck_predictor_predict(ck_predictor *p, int n_inputs, ck_tensor *const *inputs, ck_tensor **outputs,
+                               int64_t batch_size);
+
+/** ck_model_predict_into through the predictor's own buffers; once
+ *  planned, allocates nothing. */
+ck_status ck_predictor_predict_into(ck_predictor *p, int n_inputs, ck_tensor *const *inputs,
+                                    ck_tensor *const *outputs, int64_t batch_size);
+
+/** Releases a predictor (and its reference on the model); NULL is fine. */
+void ck_predictor_free(ck_predictor *p);
 
 /** `model.summary()` as text (ck_free it): Keras' table with Layer (type),
  *  Output Shape, Param #, Connected to, and the parameter totals. */

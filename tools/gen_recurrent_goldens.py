@@ -22,7 +22,8 @@ Writes tests/data/layers/recurrent/goldens.json: a list of cases, each
   f64: y, dx, dweights    float64 layer: output, d loss / d x and
                           d loss / d weights through tf.GradientTape
 
-Also rnn_model.{h5,keras} with rnn_model_{x,y}.npy (a model of the three
+Also stateful.json (stateful layers over two calls and after
+reset_states, see stateful_cases), rnn_model.{h5,keras} with rnn_model_{x,y}.npy (a model of the three
 layers saved by tf.keras 2.15, see saved_models) and
 tests/data/keras_expected/keras2c-example/{inputs,expected}.npy: the
 real keras2c example model (LSTM) predicted by tf.keras 2.15 (see
@@ -129,8 +130,35 @@ def main():
         json.dump(out, f)
         f.write("\n")
     print("wrote %d cases" % len(out))
+    stateful_cases(rng)
     saved_models(rng)
     keras2c_expected()
+
+
+def stateful_cases(rng):
+    """stateful.json: stateful layers called on x1, then x2 (the states
+    carry over), then on x2 again after reset_states(); y1, y2, y3 are
+    tf.keras' float32 outputs."""
+    out = []
+    for name, cls, kwargs in [("lstm_stateful", "LSTM", {"return_sequences": True}),
+                              ("gru_stateful_backwards", "GRU", {"go_backwards": True}),
+                              ("simple_stateful", "SimpleRNN", {})]:
+        layer = getattr(tf.keras.layers, cls)(U, stateful=True, name=name, **kwargs)
+        x1, x2 = (rng.uniform(-1, 1, size=(B, T, F)).astype(np.float32) for _ in range(2))
+        inp = tf.keras.Input(batch_shape=(B, T, F))
+        model = tf.keras.Model(inp, layer(inp))
+        weights = [rng.uniform(-0.6, 0.6, size=w.shape) for w in layer.get_weights()]
+        layer.set_weights(weights)
+        y1 = model.predict(x1, verbose=0)
+        y2 = model.predict(x2, verbose=0)
+        layer.reset_states()
+        y3 = model.predict(x2, verbose=0)
+        out.append({"name": name, "class_name": cls, "config": layer.get_config(),
+                    "weights": [tensor(w) for w in weights], "x1": tensor(x1), "x2": tensor(x2),
+                    "y1": tensor(y1), "y2": tensor(y2), "y3": tensor(y3)})
+    with open(os.path.join(OUT, "stateful.json"), "w") as f:
+        json.dump(out, f)
+        f.write("\n")
 
 
 def saved_models(rng):

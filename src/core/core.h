@@ -20,6 +20,32 @@ static inline const ck_tensor *const *ck_const_tensors(ck_tensor *const *t)
     return (const ck_tensor *const *)t;
 }
 
+/* Records and returns CK_VALUE_ERROR "fn: argument 'arg' is NULL". */
+ck_status ck_null_arg(const char *fn, const char *arg);
+
+/* Argument checks at the API edge (issue 10: nothing a caller passes short
+ * of freed memory may crash the library).  CK_NEED returns the status from
+ * a ck_status function; CK_NEED_OR returns `value`, the neutral result a
+ * getter documents, after recording the same error. */
+#define CK_NEED(p)                                                           \
+    do {                                                                     \
+        if (!(p)) return ck_null_arg(__func__, #p);                          \
+    } while (0)
+#define CK_NEED_OR(p, value)                                                 \
+    do {                                                                     \
+        if (!(p)) {                                                          \
+            ck_null_arg(__func__, #p);                                       \
+            return value;                                                    \
+        }                                                                    \
+    } while (0)
+#define CK_NEED_VOID(p)                                                      \
+    do {                                                                     \
+        if (!(p)) {                                                          \
+            ck_null_arg(__func__, #p);                                       \
+            return;                                                          \
+        }                                                                    \
+    } while (0)
+
 /* Records and returns CK_OUT_OF_MEMORY with a message naming `what`. */
 ck_status ck_oom(const char *what);
 

@@ -48,6 +48,11 @@ ck_status ck_error(ck_status status, const char *fmt, ...)
     return status;
 }
 
+ck_status ck_null_arg(const char *fn, const char *arg)
+{
+    return ck_error(CK_VALUE_ERROR, "%s: argument '%s' is NULL", fn, arg);
+}
+
 ck_status ck_oom(const char *what)
 {
     return ck_error(CK_OUT_OF_MEMORY, "out of memory while allocating %s",

@@ -1,4 +1,5 @@
 /* The tensor: dtype, rank, int64 shape, contiguous row-major data. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,6 +27,8 @@ const char *ck_dtype_name(ck_dtype dtype)
 
 ck_status ck_dtype_from_name(const char *name, ck_dtype *out)
 {
+    CK_NEED(name);
+    CK_NEED(out);
     static const ck_dtype all[] = {CK_FLOAT32, CK_FLOAT64, CK_INT32, CK_INT64};
     for (size_t i = 0; name && i < sizeof all / sizeof all[0]; i++) {
         if (strcmp(name, ck_dtype_name(all[i])) == 0) {
@@ -53,7 +56,13 @@ int ck_mul_overflow_i64(int64_t a, int64_t b, int64_t *out)
 char *ck_shape_str(char *buf, size_t n, int rank, const int64_t *shape)
 {
     size_t used = 0;
-    if (n == 0) return buf;
+    if (!buf || n == 0) return buf;
+    if (rank > 0 && !shape) {
+        snprintf(buf, n, "(?)");
+        ck_null_arg(__func__, "shape");
+        return buf;
+    }
+    if (rank < 0 || rank > CK_MAX_RANK) rank = rank < 0 ? 0 : CK_MAX_RANK;
     buf[0] = '\0';
 #define CK_APPEND(...)                                                       \
     do {                                                                     \
@@ -82,7 +91,7 @@ ck_status ck_shape_count(ck_dtype dtype, int rank, const int64_t *shape,
     if (rank < 0 || rank > CK_MAX_RANK)
         return ck_error(CK_VALUE_ERROR, "rank %d is out of range: expected 0 to %d",
                         rank, CK_MAX_RANK);
-    if (rank > 0 && !shape) return ck_error(CK_VALUE_ERROR, "shape is NULL for rank %d", rank);
+    if (rank > 0 && !shape) return ck_null_arg(__func__, "shape");
     int64_t n = 1, bytes;
     for (int i = 0; i < rank; i++) {
         if (shape[i] < 0) {
@@ -115,6 +124,7 @@ static ck_status tensor_alloc(ck_tensor **out, ck_dtype dtype, int rank,
                               const int64_t *shape, int zero, void *borrowed)
 {
     int64_t n;
+    CK_NEED(out);
     CK_TRY(ck_shape_count(dtype, rank, shape, &n));
     size_t bytes = borrowed ? 0 : (size_t)n * ck_dtype_size(dtype);
     size_t head = sizeof(ck_tensor) + (borrowed ? 0 : CK_TENSOR_ALIGN - 1);
@@ -143,19 +153,26 @@ static ck_status tensor_alloc(ck_tensor **out, ck_dtype dtype, int rank,
 ck_status ck_tensor_new(ck_tensor **out, ck_dtype dtype, int rank,
                         const int64_t *shape)
 {
+    if (rank > 0) CK_NEED(shape);
+    CK_NEED(out);
     return tensor_alloc(out, dtype, rank, shape, 1, NULL);
 }
 
 ck_status ck_tensor_new_uninit(ck_tensor **out, ck_dtype dtype, int rank,
                                const int64_t *shape)
 {
+    if (rank > 0) CK_NEED(shape);
     return tensor_alloc(out, dtype, rank, shape, 0, NULL);
 }
 
 ck_status ck_tensor_from_data(ck_tensor **out, ck_dtype dtype, int rank,
                               const int64_t *shape, const void *data)
 {
+    if (rank > 0) CK_NEED(shape);
+    CK_NEED(out);
+    CK_NEED(data);
     ck_tensor *t = NULL;
+    CK_NEED(out);
     if (!data) return ck_error(CK_VALUE_ERROR, "ck_tensor_from_data: data is NULL");
     CK_TRY(tensor_alloc(&t, dtype, rank, shape, 0, NULL));
     memcpy(t->data, data, (size_t)t->size * ck_dtype_size(dtype));
@@ -166,19 +183,30 @@ ck_status ck_tensor_from_data(ck_tensor **out, ck_dtype dtype, int rank,
 ck_status ck_tensor_wrap(ck_tensor **out, ck_dtype dtype, int rank,
                          const int64_t *shape, void *data)
 {
+    if (rank > 0) CK_NEED(shape);
+    CK_NEED(out);
+    CK_NEED(data);
     if (!data) return ck_error(CK_VALUE_ERROR, "ck_tensor_wrap: data is NULL");
     return tensor_alloc(out, dtype, rank, shape, 0, data);
 }
 
 ck_status ck_tensor_copy(ck_tensor **out, const ck_tensor *t)
 {
-    if (!t || !t->data) return ck_error(CK_VALUE_ERROR, "ck_tensor_copy: no tensor data");
+    CK_NEED(out);
+    CK_NEED(t);
+    if (!t->data) return ck_error(CK_VALUE_ERROR, "ck_tensor_copy: no tensor data");
     return ck_tensor_from_data(out, t->dtype, t->rank, t->shape, t->data);
 }
 
 ck_status ck_tensor_reshape(ck_tensor *t, int rank, const int64_t *shape)
 {
+    CK_NEED(t);
     char a[128], b[128];
+    CK_NEED(t);
+    if (rank > 0) CK_NEED(shape);
+    if (t->keras_history)
+        return ck_error(CK_VALUE_ERROR, "ck_tensor_reshape: a symbolic tensor belongs to its layer's graph and "
+                        "cannot be reshaped");
     if (rank < 0 || rank > CK_MAX_RANK)
         return ck_error(CK_VALUE_ERROR, "reshape: rank %d is out of range 0..%d", rank, CK_MAX_RANK);
     int64_t dims[CK_MAX_RANK], known = 1;
@@ -216,13 +244,24 @@ ck_status ck_tensor_reshape(ck_tensor *t, int rank, const int64_t *shape)
 
 double ck_tensor_get(const ck_tensor *t, int64_t i)
 {
+    CK_NEED_OR(t, NAN);
+    if (!t->data) {
+        ck_error(CK_VALUE_ERROR, "ck_tensor_get: the tensor has no data (a symbolic tensor)");
+        return NAN;
+    }
+    if (i < 0 || i >= t->size) {
+        ck_error(CK_VALUE_ERROR, "ck_tensor_get: index %lld is out of range for a tensor of %lld elements",
+                 (long long)i, (long long)t->size);
+        return NAN;
+    }
     switch (t->dtype) {
     case CK_FLOAT32: return ((const float *)t->data)[i];
     case CK_FLOAT64: return ((const double *)t->data)[i];
     case CK_INT32: return ((const int32_t *)t->data)[i];
     case CK_INT64: return (double)((const int64_t *)t->data)[i];
     }
-    return 0.0;
+    ck_error(CK_TYPE_ERROR, "ck_tensor_get: invalid dtype %d", (int)t->dtype);
+    return NAN;
 }
 
 /* One conversion loop per (source, destination) pair, written once. */
@@ -253,8 +292,12 @@ static void cast_values(const void *src, ck_dtype from, void *dst, ck_dtype to, 
 
 ck_status ck_tensor_cast(ck_tensor **out, const ck_tensor *t, ck_dtype dtype)
 {
+    CK_NEED(out);
+    CK_NEED(t);
     ck_tensor *r = NULL;
-    if (!t || !t->data) return ck_error(CK_VALUE_ERROR, "ck_tensor_cast: no tensor data");
+    CK_NEED(out);
+    CK_NEED(t);
+    if (!t->data) return ck_error(CK_VALUE_ERROR, "ck_tensor_cast: no tensor data");
     if (ck_dtype_size(dtype) == 0) return ck_error(CK_TYPE_ERROR, "cast: invalid dtype %d", (int)dtype);
     CK_TRY(ck_tensor_new_uninit(&r, dtype, t->rank, t->shape));
     if (dtype == t->dtype)
@@ -268,6 +311,14 @@ ck_status ck_tensor_cast(ck_tensor **out, const ck_tensor *t, ck_dtype dtype)
 void ck_tensor_free(ck_tensor *t)
 {
     if (!t) return;
+    /* A symbolic tensor (from ck_input, ck_layer_apply, a model's inputs
+     * and outputs) belongs to its node: freeing it here would leave the
+     * graph a dangling pointer, and the node would free it again. */
+    if (t->keras_history) {
+        ck_error(CK_VALUE_ERROR, "ck_tensor_free: the tensor is symbolic (from ck_input, ck_layer_apply or a "
+                 "model) and owned by its layer's graph: release the layer with ck_layer_free instead");
+        return;
+    }
     ck_free(t); /* owned data lives in the tensor's own block */
 }
 

@@ -186,6 +186,8 @@ static int host_is_little(void)
 
 ck_status ck_idx_load(const char *path, ck_tensor **out)
 {
+    CK_NEED(path);
+    CK_NEED(out);
     if (!path || !out) return ck_error(CK_VALUE_ERROR, "ck_idx_load: path and out are required");
     if (!host_is_little()) return ck_error(CK_NOT_IMPLEMENTED, "ck_idx_load: big-endian hosts");
     errno = 0;

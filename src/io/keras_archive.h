@@ -20,8 +20,8 @@
  * HDF5 part with its path, and every `vars` group with its `name`.  The
  * model floor maps layers to paths (first Dense -> layers/dense, ...).
  *
- * The HDF5 part is read from memory (libhdf5's core driver with a file
- * image): no temporary file is extracted.  Archives are written through
+ * The HDF5 part is read from memory with ckeras' own HDF5 reader and
+ * built in memory with its own writer: no temporary file is extracted.  Archives are written through
  * libzip, which writes a temporary file next to the target and renames it
  * on success, so a failed write leaves any existing file untouched.
  *
@@ -29,8 +29,7 @@
  * CK_FORMAT_ERROR (not a zip, a damaged entry, config.json or
  * model.weights.h5 missing, JSON that does not parse, a bad HDF5 part),
  * CK_NOT_IMPLEMENTED (an archive with model.weights.npz or sharded weights
- * instead of model.weights.h5), CK_OUT_OF_MEMORY.  Not thread-safe
- * (libhdf5 serial).
+ * instead of model.weights.h5), CK_OUT_OF_MEMORY.
  */
 #ifndef CK_IO_KERAS_ARCHIVE_H
 #define CK_IO_KERAS_ARCHIVE_H
@@ -76,7 +75,7 @@ typedef struct ck_keras_archive {
 /* Reads a `.keras` archive.  config.json and model.weights.h5 are required,
  * metadata.json is optional; both JSON texts must parse as JSON objects.
  * Other entries (assets/...) are ignored.  Variables are converted like
- * legacy HDF5 weights (see ck_h5u_read_dataset: float16 -> float32, small
+ * legacy HDF5 weights (see ck_h5r_read_dataset: float16 -> float32, small
  * ints/bool -> int32, 0-d datasets -> rank-0 tensors).  *out only on
  * success. */
 ck_status ck_keras_archive_read(const char *path, ck_keras_archive **out);
@@ -111,5 +110,16 @@ const ck_tensor *ck_keras_archive_find(const ck_keras_archive *a, const char *pa
 
 /* Frees a struct from the readers.  NULL is fine. */
 void ck_keras_archive_free(ck_keras_archive *a);
+
+/* ---- between keras_archive.c (zip) and keras_archive_h5.c (HDF5) --------- */
+
+struct ck_h5r;
+/* Every dataset and `vars` group of an open HDF5 part into `a`, sorted. */
+ck_status ck_keras_h5_part_read(struct ck_h5r *f, ck_keras_archive *a);
+/* The HDF5 part of `a` as a ck_malloc'ed image; `what` names it. */
+ck_status ck_keras_h5_part_image(const ck_keras_archive *a, const char *what, void **buf,
+                                 size_t *len);
+/* The CK_VALUE_ERROR checks of the writers, `fn` naming the caller. */
+ck_status ck_keras_archive_validate(const ck_keras_archive *a, const char *fn);
 
 #endif

@@ -62,24 +62,22 @@ static ck_status check_json(const char *text, const char *file, const char *what
 
 /* Reads the group `gname` of `parent` (path `ppath`) as a layer: its
  * weight_names and one dataset per name. */
-static ck_status read_layer(hid_t parent, const char *ppath, const char *gname, const char *file,
-                            hsize_t fsize, ck_h5_layer *out)
+static ck_status read_layer(ck_h5r *f, uint64_t parent, const char *ppath, const char *gname,
+                            ck_h5_layer *out)
 {
+    const char *file = ck_h5r_name(f);
     char *where = ck_h5u_join(ppath, gname, 1);
     if (!where) return ck_oom("a group path");
-    ck_h5u_kind kind = ck_h5u_kind_of(parent, gname);
+    uint64_t g = 0;
+    ck_h5u_kind kind = ck_h5u_kind_of(f, parent, gname, &g);
     if (kind != CK_H5U_GROUP) {
-        ck_status st = ck_error(CK_FORMAT_ERROR,
-                                kind == CK_H5U_BROKEN
-                                    ? "%s: the group of layer '%s' (%s) cannot be read (damaged or truncated file)"
-                                    : "%s: layer '%s' is listed in layer_names but %s is not a group",
-                                file, gname, where);
-        ck_free(where);
-        return st;
-    }
-    hid_t g = H5Gopen2(parent, gname, H5P_DEFAULT);
-    if (g < 0) {
-        ck_status st = ck_h5u_fail(CK_FORMAT_ERROR, file, "cannot open group %s", where);
+        ck_status st = kind == CK_H5U_BROKEN
+                           ? ck_h5u_fail(CK_FORMAT_ERROR, file,
+                                         "the group of layer '%s' (%s) cannot be read (damaged or truncated file)",
+                                         gname, where)
+                           : ck_error(CK_FORMAT_ERROR,
+                                      "%s: layer '%s' is listed in layer_names but %s is not a group",
+                                      file, gname, where);
         ck_free(where);
         return st;
     }
@@ -87,7 +85,7 @@ static ck_status read_layer(hid_t parent, const char *ppath, const char *gname, 
     size_t n = 0;
     ck_h5_weight *w = NULL;
     char *name_copy = NULL;
-    ck_status st = ck_h5u_read_name_list(g, "weight_names", file, where, &names, &n, NULL, NULL);
+    ck_status st = ck_h5u_read_name_list(f, g, "weight_names", where, &names, &n, NULL, NULL);
     if (st != CK_OK) goto done;
     w = ck_calloc(n ? n : 1, sizeof *w);
     name_copy = ck_strdup(gname);
@@ -99,7 +97,7 @@ static ck_status read_layer(hid_t parent, const char *ppath, const char *gname, 
         char desc[1024];
         snprintf(desc, sizeof desc, "weight '%s' of layer '%s' (dataset %s/%s)", names[i], gname,
                  where, names[i]);
-        st = ck_h5u_read_dataset(g, names[i], file, desc, fsize, &w[i].value);
+        st = ck_h5u_read_dataset(f, g, names[i], desc, &w[i].value);
         if (st != CK_OK) goto done;
     }
     for (size_t i = 0; i < n; i++) {
@@ -117,49 +115,42 @@ done:
     ck_free(w);
     ck_free(name_copy);
     ck_h5u_free_strings(names, n);
-    H5Gclose(g);
     ck_free(where);
     return st;
 }
 
 static ck_status read_impl(const char *path, ck_keras_h5 **out)
 {
-    hid_t fid = -1, root = -1, wg = -1;
-    hsize_t fsize = 0;
+    ck_h5r *h = NULL;
     char **lnames = NULL;
     size_t nl = 0;
     ck_keras_h5 *f = ck_calloc(1, sizeof *f);
     if (!f) return ck_oom("a Keras HDF5 file");
-    ck_status st = ck_h5u_open(path, &fid, &fsize);
+    ck_status st = ck_h5u_open(path, &h);
     if (st != CK_OK) goto done;
-    root = H5Gopen2(fid, "/", H5P_DEFAULT);
-    if (root < 0) {
-        st = ck_h5u_fail(CK_FORMAT_ERROR, path, "cannot open the root group");
-        goto done;
-    }
-    if ((st = ck_h5u_read_string(root, "model_config", path, "/", &f->model_config)) != CK_OK ||
-        (st = ck_h5u_read_string(root, "training_config", path, "/", &f->training_config)) != CK_OK ||
-        (st = ck_h5u_read_string(root, "keras_version", path, "/", &f->keras_version)) != CK_OK ||
-        (st = ck_h5u_read_string(root, "backend", path, "/", &f->backend)) != CK_OK)
+    uint64_t root = ck_h5r_root(h), wg = root;
+    if ((st = ck_h5u_read_string(h, root, "model_config", "/", &f->model_config)) != CK_OK ||
+        (st = ck_h5u_read_string(h, root, "training_config", "/", &f->training_config)) != CK_OK ||
+        (st = ck_h5u_read_string(h, root, "keras_version", "/", &f->keras_version)) != CK_OK ||
+        (st = ck_h5u_read_string(h, root, "backend", "/", &f->backend)) != CK_OK)
         goto done;
 
     /* Keras' own rule (load_weights): the root holds the weights if it has
      * layer_names, else model_weights does. */
-    int at_root = ck_h5u_attr_exists(root, "layer_names", path, "/");
-    if (at_root == 0) at_root = ck_h5u_attr_exists(root, "layer_names0", path, "/");
+    int at_root = ck_h5u_attr_exists(h, root, "layer_names", "/");
+    if (at_root == 0) at_root = ck_h5u_attr_exists(h, root, "layer_names0", "/");
     if (at_root < 0) {
         st = ck_last_status();
         goto done;
     }
     const char *wpath = "/";
-    ck_h5u_kind mw = at_root ? CK_H5U_OTHER : ck_h5u_kind_of(root, "model_weights");
+    ck_h5u_kind mw = at_root ? CK_H5U_OTHER : ck_h5u_kind_of(h, root, "model_weights", &wg);
     if (at_root) {
-        wg = H5Gopen2(fid, "/", H5P_DEFAULT);
+        wg = root;
     } else if (mw == CK_H5U_BROKEN) {
-        st = ck_error(CK_FORMAT_ERROR, "%s: group /model_weights cannot be read (damaged or truncated file)", path);
+        st = ck_h5u_fail(CK_FORMAT_ERROR, path, "group /model_weights cannot be read (damaged or truncated file)");
         goto done;
     } else if (mw == CK_H5U_GROUP) {
-        wg = H5Gopen2(root, "model_weights", H5P_DEFAULT);
         wpath = "/model_weights";
         f->is_model = 1;
     } else {
@@ -169,18 +160,14 @@ static ck_status read_impl(const char *path, ck_keras_h5 **out)
                       path);
         goto done;
     }
-    if (wg < 0) {
-        st = ck_h5u_fail(CK_FORMAT_ERROR, path, "cannot open group %s", wpath);
-        goto done;
-    }
     if (!f->keras_version &&
-        (st = ck_h5u_read_string(wg, "keras_version", path, wpath, &f->keras_version)) != CK_OK)
+        (st = ck_h5u_read_string(h, wg, "keras_version", wpath, &f->keras_version)) != CK_OK)
         goto done;
-    if (!f->backend && (st = ck_h5u_read_string(wg, "backend", path, wpath, &f->backend)) != CK_OK)
+    if (!f->backend && (st = ck_h5u_read_string(h, wg, "backend", wpath, &f->backend)) != CK_OK)
         goto done;
 
     int present = 0, vlen = 0;
-    st = ck_h5u_read_name_list(wg, "layer_names", path, wpath, &lnames, &nl, &present, &vlen);
+    st = ck_h5u_read_name_list(h, wg, "layer_names", wpath, &lnames, &nl, &present, &vlen);
     if (st != CK_OK) goto done;
     if (!present) {
         st = ck_error(CK_FORMAT_ERROR, "%s: group %s has no layer_names attribute", path, wpath);
@@ -192,22 +179,22 @@ static ck_status read_impl(const char *path, ck_keras_h5 **out)
         goto done;
     }
     for (size_t i = 0; i < nl; i++) {
-        st = read_layer(wg, wpath, lnames[i], path, fsize, &f->layers[i]);
+        st = read_layer(h, wg, wpath, lnames[i], &f->layers[i]);
         if (st != CK_OK) goto done;
         f->n_layers = i + 1;
     }
-    ck_h5u_kind top = ck_h5u_kind_of(wg, TOP_LEVEL_GROUP);
+    ck_h5u_kind top = ck_h5u_kind_of(h, wg, TOP_LEVEL_GROUP, NULL);
     if (top == CK_H5U_GROUP || top == CK_H5U_BROKEN) {
-        st = read_layer(wg, wpath, TOP_LEVEL_GROUP, path, fsize, &f->top_level);
+        st = read_layer(h, wg, wpath, TOP_LEVEL_GROUP, &f->top_level);
         if (st != CK_OK) goto done;
         f->has_top_level = 1;
     }
-    ck_h5u_kind ow = ck_h5u_kind_of(root, OPTIMIZER_GROUP);
+    ck_h5u_kind ow = ck_h5u_kind_of(h, root, OPTIMIZER_GROUP, NULL);
     /* Only a full model's optimizer state means anything to a loader, and
      * a damaged one only costs the state (Keras warns and starts a fresh
      * optimizer), never the model. */
     if (f->is_model && ow == CK_H5U_GROUP &&
-        read_layer(root, "/", OPTIMIZER_GROUP, path, fsize, &f->optimizer) != CK_OK) {
+        read_layer(h, root, "/", OPTIMIZER_GROUP, &f->optimizer) != CK_OK) {
         free_layer_contents(&f->optimizer);
         ck_clear_error();
     }
@@ -216,9 +203,7 @@ static ck_status read_impl(const char *path, ck_keras_h5 **out)
     if (f->model_config) st = check_json(f->model_config, path, "the model_config attribute");
 done:
     ck_h5u_free_strings(lnames, nl);
-    ck_h5u_close(wg);
-    ck_h5u_close(root);
-    ck_h5u_close(fid);
+    ck_h5r_close(h);
     if (st != CK_OK) {
         ck_keras_h5_free(f);
         return st;
@@ -230,53 +215,29 @@ done:
 ck_status ck_h5_read(const char *path, ck_keras_h5 **out)
 {
     if (!path || !out) return ck_error(CK_VALUE_ERROR, "ck_h5_read: path and out must not be NULL");
-    ck_h5u_quiet q;
-    ck_h5u_quiet_begin(&q);
-    ck_status st = read_impl(path, out);
-    ck_h5u_quiet_end(&q);
-    return st;
-}
-
-static ck_status read_config_impl(const char *path, char **json)
-{
-    hid_t fid = -1, root = -1;
-    char *text = NULL;
-    ck_status st = ck_h5u_open(path, &fid, NULL);
-    if (st != CK_OK) return st;
-    root = H5Gopen2(fid, "/", H5P_DEFAULT);
-    if (root < 0) {
-        st = ck_h5u_fail(CK_FORMAT_ERROR, path, "cannot open the root group");
-        goto done;
-    }
-    st = ck_h5u_read_string(root, "model_config", path, "/", &text);
-    if (st != CK_OK) goto done;
-    if (!text) {
-        st = ck_error(CK_FORMAT_ERROR,
-                      "%s: no model_config attribute (a weights-only file from save_weights?)",
-                      path);
-        goto done;
-    }
-    st = check_json(text, path, "the model_config attribute");
-done:
-    ck_h5u_close(root);
-    ck_h5u_close(fid);
-    if (st != CK_OK) {
-        ck_free(text);
-        return st;
-    }
-    *json = text;
-    return CK_OK;
+    return read_impl(path, out);
 }
 
 ck_status ck_h5_read_model_config(const char *path, char **json)
 {
     if (!path || !json)
         return ck_error(CK_VALUE_ERROR, "ck_h5_read_model_config: path and json must not be NULL");
-    ck_h5u_quiet q;
-    ck_h5u_quiet_begin(&q);
-    ck_status st = read_config_impl(path, json);
-    ck_h5u_quiet_end(&q);
-    return st;
+    ck_h5r *h = NULL;
+    char *text = NULL;
+    CK_TRY(ck_h5u_open(path, &h));
+    ck_status st = ck_h5u_read_string(h, ck_h5r_root(h), "model_config", "/", &text);
+    if (st == CK_OK && !text)
+        st = ck_error(CK_FORMAT_ERROR,
+                      "%s: no model_config attribute (a weights-only file from save_weights?)",
+                      path);
+    if (st == CK_OK) st = check_json(text, path, "the model_config attribute");
+    ck_h5r_close(h);
+    if (st != CK_OK) {
+        ck_free(text);
+        return st;
+    }
+    *json = text;
+    return CK_OK;
 }
 
 /* ======================================================================== */
@@ -286,12 +247,6 @@ ck_status ck_h5_read_model_config(const char *path, char **json)
 static int cmp_str_ptr(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-static int cmp_layer_ptr(const void *a, const void *b)
-{
-    const ck_h5_layer *x = *(const ck_h5_layer *const *)a, *y = *(const ck_h5_layer *const *)b;
-    return strcmp(x->name, y->name);
 }
 
 /* 1 if weight path `a` is `b` or a group on the way to it ("x" vs "x/y"). */
@@ -401,8 +356,8 @@ static ck_status validate(const ck_keras_h5 *f, ck_h5_dialect d)
 }
 
 /* One layer group: weight_names, then the datasets in that order. */
-static ck_status write_layer(hid_t wg, const char *wpath, const char *gname, const ck_h5_layer *l,
-                             int vlen, const char *file)
+static ck_status write_layer(ck_h5w *w, ck_h5w_obj *wg, const char *wpath, const char *gname,
+                             const ck_h5_layer *l, int vlen, const char *file)
 {
     char *where = ck_h5u_join(wpath, gname, 1);
     const char **names = ck_malloc((l->n_weights ? l->n_weights : 1) * sizeof *names);
@@ -411,59 +366,46 @@ static ck_status write_layer(hid_t wg, const char *wpath, const char *gname, con
         ck_free(names);
         return ck_oom("a layer group");
     }
-    ck_status st = CK_OK;
-    hid_t g = H5Gcreate2(wg, gname, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (g < 0) {
-        st = ck_h5u_fail(CK_IO_ERROR, file, "cannot create group %s", where);
-        goto done;
-    }
+    ck_h5w_obj *g = NULL;
+    ck_status st = ck_h5w_group(w, wg, gname, &g);
     for (size_t i = 0; i < l->n_weights; i++) names[i] = l->weights[i].name;
-    st = ck_h5u_write_name_list(g, "weight_names", names, l->n_weights, vlen, file, where);
+    if (st == CK_OK)
+        st = ck_h5u_write_name_list(w, g, "weight_names", names, l->n_weights, vlen, file, where);
     for (size_t i = 0; st == CK_OK && i < l->n_weights; i++) {
-        char desc[1024];
-        snprintf(desc, sizeof desc, "%s/%s", where, l->weights[i].name);
-        st = ck_h5u_write_dataset(g, l->weights[i].name, l->weights[i].value, file, desc);
+        st = ck_h5w_dataset(w, g, l->weights[i].name, l->weights[i].value);
+        if (st != CK_OK && st != CK_OUT_OF_MEMORY) {
+            char msg[512];
+            snprintf(msg, sizeof msg, "%s", ck_last_error());
+            st = ck_error(st, "%s: %s/%s: %s", file, where, l->weights[i].name, msg);
+        }
     }
-    if (H5Gclose(g) < 0 && st == CK_OK)
-        st = ck_h5u_fail(CK_IO_ERROR, file, "cannot write group %s", where);
-done:
     ck_free(names);
     ck_free(where);
     return st;
 }
 
 /* What save_weights_to_hdf5_group writes into `wg`. */
-static ck_status write_weights_group(hid_t wg, const char *wpath, const ck_keras_h5 *f,
-                                     ck_h5_dialect d, const char *kv, const char *be,
-                                     const char *file)
+static ck_status write_weights_group(ck_h5w *w, ck_h5w_obj *wg, const char *wpath,
+                                     const ck_keras_h5 *f, ck_h5_dialect d, const char *kv,
+                                     const char *be, const char *file)
 {
     int vlen = d == CK_H5_DIALECT_H5PY3;
     size_t n = f->n_layers;
     const char **names = ck_malloc((n ? n : 1) * sizeof *names);
-    const ck_h5_layer **sorted = ck_malloc((n ? n : 1) * sizeof *sorted);
     ck_status st = CK_OK;
-    if (!names || !sorted) {
-        st = ck_oom("the layer list");
-        goto done;
-    }
-    for (size_t i = 0; i < n; i++) {
-        names[i] = f->layers[i].name;
-        sorted[i] = &f->layers[i];
-    }
-    st = ck_h5u_write_name_list(wg, "layer_names", names, n, vlen, file, wpath);
-    if (st == CK_OK) st = ck_h5u_write_vlen_string(wg, "backend", be, H5T_CSET_ASCII, file, wpath);
+    if (!names) return ck_oom("the layer list");
+    for (size_t i = 0; i < n; i++) names[i] = f->layers[i].name;
+    st = ck_h5u_write_name_list(w, wg, "layer_names", names, n, vlen, file, wpath);
+    if (st == CK_OK) st = ck_h5u_write_vlen_string(w, wg, "backend", be, CK_H5W_ASCII, file, wpath);
     if (st == CK_OK)
-        st = ck_h5u_write_vlen_string(wg, "keras_version", kv, H5T_CSET_ASCII, file, wpath);
-    if (st != CK_OK) goto done;
-    /* Keras creates the groups in name order "to avoid prefix issues". */
-    qsort(sorted, n, sizeof *sorted, cmp_layer_ptr);
+        st = ck_h5u_write_vlen_string(w, wg, "keras_version", kv, CK_H5W_ASCII, file, wpath);
+    /* The groups' order on disk is the symbol table's (by name), as Keras'
+     * own name-ordered creation gives. */
     for (size_t i = 0; i < n && st == CK_OK; i++)
-        st = write_layer(wg, wpath, sorted[i]->name, sorted[i], vlen, file);
+        st = write_layer(w, wg, wpath, f->layers[i].name, &f->layers[i], vlen, file);
     if (st == CK_OK && f->has_top_level)
-        st = write_layer(wg, wpath, TOP_LEVEL_GROUP, &f->top_level, vlen, file);
-done:
+        st = write_layer(w, wg, wpath, TOP_LEVEL_GROUP, &f->top_level, vlen, file);
     ck_free(names);
-    ck_free(sorted);
     return st;
 }
 
@@ -473,76 +415,32 @@ static ck_status write_impl(const char *path, const ck_keras_h5 *f, ck_h5_dialec
                      : d == CK_H5_DIALECT_H5PY3 ? CK_H5_DEFAULT_KERAS_VERSION_H5PY3
                                                  : CK_H5_DEFAULT_KERAS_VERSION_H5PY2;
     const char *be = f->backend ? f->backend : "tensorflow";
-    char *tmp = NULL;
-    CK_TRY(ck_h5u_temp_reserve(path, &tmp));
-    hid_t fid = -1, wg = -1;
-    ck_status st = CK_OK;
-    fid = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (fid < 0) {
-        st = ck_h5u_fail(CK_IO_ERROR, path, "cannot create the HDF5 file %s", tmp);
-        goto done;
-    }
+    ck_h5w *w = NULL;
+    CK_TRY(ck_h5w_new(&w));
+    ck_h5w_obj *root = ck_h5w_root(w), *wg = root;
     const char *wpath = "/";
+    ck_status st = CK_OK;
     if (f->is_model) {
-        hid_t root = H5Gopen2(fid, "/", H5P_DEFAULT);
-        if (root < 0) {
-            st = ck_h5u_fail(CK_IO_ERROR, path, "cannot open the root group");
-            goto done;
-        }
         /* save_model_to_hdf5: keras_version and backend are Python str
          * (UTF-8), the configs are json.dumps(...).encode (ASCII). */
-        st = ck_h5u_write_vlen_string(root, "keras_version", kv, H5T_CSET_UTF8, path, "/");
-        if (st == CK_OK) st = ck_h5u_write_vlen_string(root, "backend", be, H5T_CSET_UTF8, path, "/");
+        st = ck_h5u_write_vlen_string(w, root, "keras_version", kv, CK_H5W_UTF8, path, "/");
+        if (st == CK_OK) st = ck_h5u_write_vlen_string(w, root, "backend", be, CK_H5W_UTF8, path, "/");
         if (st == CK_OK)
-            st = ck_h5u_write_vlen_string(root, "model_config", f->model_config, H5T_CSET_ASCII,
+            st = ck_h5u_write_vlen_string(w, root, "model_config", f->model_config, CK_H5W_ASCII,
                                           path, "/");
         if (st == CK_OK && f->training_config)
-            st = ck_h5u_write_vlen_string(root, "training_config", f->training_config,
-                                          H5T_CSET_ASCII, path, "/");
-        H5Gclose(root);
-        if (st != CK_OK) goto done;
-        wg = H5Gcreate2(fid, "model_weights", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+            st = ck_h5u_write_vlen_string(w, root, "training_config", f->training_config,
+                                          CK_H5W_ASCII, path, "/");
+        if (st == CK_OK) st = ck_h5w_group(w, root, "model_weights", &wg);
         wpath = "/model_weights";
-    } else {
-        wg = H5Gopen2(fid, "/", H5P_DEFAULT);
     }
-    if (wg < 0) {
-        st = ck_h5u_fail(CK_IO_ERROR, path, "cannot create group %s", wpath);
-        goto done;
-    }
-    st = write_weights_group(wg, wpath, f, d, kv, be, path);
-    if (st != CK_OK) goto done;
-    if (H5Gclose(wg) < 0) {
-        wg = -1;
-        st = ck_h5u_fail(CK_IO_ERROR, path, "cannot write group %s", wpath);
-        goto done;
-    }
-    wg = -1;
+    if (st == CK_OK) st = write_weights_group(w, wg, wpath, f, d, kv, be, path);
     /* save_model_to_hdf5 writes the optimizer after the model's weights. */
-    if (f->is_model && f->optimizer.n_weights > 0) {
-        hid_t root = H5Gopen2(fid, "/", H5P_DEFAULT);
-        if (root < 0) {
-            st = ck_h5u_fail(CK_IO_ERROR, path, "cannot open the root group");
-            goto done;
-        }
-        st = write_layer(root, "/", OPTIMIZER_GROUP, &f->optimizer, d == CK_H5_DIALECT_H5PY3, path);
-        H5Gclose(root);
-        if (st != CK_OK) goto done;
-    }
-    herr_t closed = H5Fclose(fid);
-    fid = -1;
-    if (closed < 0) {
-        st = ck_h5u_fail(CK_IO_ERROR, path, "cannot finish writing %s", tmp);
-        goto done;
-    }
-    st = ck_h5u_temp_commit(tmp, path);
-    ck_free(tmp);
-    return st;
-done:
-    ck_h5u_close(wg);
-    ck_h5u_close(fid);
-    remove(tmp);
-    ck_free(tmp);
+    if (st == CK_OK && f->is_model && f->optimizer.n_weights > 0)
+        st = write_layer(w, root, "/", OPTIMIZER_GROUP, &f->optimizer, d == CK_H5_DIALECT_H5PY3,
+                         path);
+    if (st == CK_OK) st = ck_h5u_save(w, path);
+    ck_h5w_free(w);
     return st;
 }
 
@@ -551,9 +449,5 @@ ck_status ck_h5_write(const char *path, const ck_keras_h5 *f)
     if (!path || !f) return ck_error(CK_VALUE_ERROR, "ck_h5_write: path and f must not be NULL");
     ck_h5_dialect d = f->dialect == CK_H5_DIALECT_DEFAULT ? CK_H5_DIALECT_H5PY2 : f->dialect;
     CK_TRY(validate(f, d));
-    ck_h5u_quiet q;
-    ck_h5u_quiet_begin(&q);
-    ck_status st = write_impl(path, f, d);
-    ck_h5u_quiet_end(&q);
-    return st;
+    return write_impl(path, f, d);
 }

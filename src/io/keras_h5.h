@@ -35,14 +35,13 @@
  * `layer_names0`, `layer_names1`, ...; an empty `weight_names` of any type
  * or none at all.
  *
- * All functions silence libhdf5's own error printing while they run and
- * report every problem through ck_error with the file name in the
- * message: CK_IO_ERROR when the file cannot be opened/read/written,
- * CK_FORMAT_ERROR when it is not HDF5, damaged, truncated, or not laid out
- * as Keras writes it.  libhdf5 (serial) is not thread-safe: do not call
- * these from two threads at once.  Known limitation: when libhdf5 1.10
- * fails to open a damaged object header it keeps a little of its own
- * memory until exit (no file descriptor or id stays open).
+ * Files are read with ckeras' own bounds-checked HDF5 reader (io/h5/h5.h)
+ * and written with its own writer (io/h5/h5_write.h); libhdf5 is only the
+ * tests' oracle.  Every problem is reported through ck_error with the file
+ * name in the message: CK_IO_ERROR when the file cannot be opened/read/
+ * written, CK_FORMAT_ERROR when it is not HDF5, damaged, truncated, or not
+ * laid out as Keras writes it.  Distinct files may be read from distinct
+ * threads.
  */
 #ifndef CK_IO_KERAS_H5_H
 #define CK_IO_KERAS_H5_H
@@ -138,7 +137,7 @@ typedef struct ck_keras_h5 {
  * chunks), else the group model_weights (is_model = 1).  For each name of
  * layer_names (in order) the group of that name must exist; its
  * weight_names (absent = none) gives the datasets, read relative to the
- * layer group and converted as ck_h5u_read_dataset says (float16 ->
+ * layer group and converted as ck_h5r_read_dataset says (float16 ->
  * float32, small ints/bool -> int32, ...; 0-d datasets become rank-0
  * tensors).  The root attributes model_config, training_config,
  * keras_version and backend are read when present (keras_version and
@@ -161,7 +160,7 @@ ck_status ck_h5_read_model_config(const char *path, char **json);
 
 /* Writes `f` in the tf.keras 2.x layout of keras-spec.md 6.3, with the
  * attribute types of real tf.keras files (checked against them with
- * ck_h5_describe by the tests):
+ * ck_h5_describe, tests/support/h5_oracle.h):
  *   root (full model): keras_version, backend: variable-length UTF-8
  *     scalars; model_config, training_config (if non-NULL): variable-length
  *     ASCII scalars;
@@ -204,27 +203,5 @@ void ck_keras_h5_free(ck_keras_h5 *f);
 /* The layer called `name`, or NULL. */
 const ck_h5_layer *ck_keras_h5_find_layer(const ck_keras_h5 *f, const char *name);
 
-/* A canonical text listing of every object of an HDF5 file, for tests that
- * compare a ckeras-written file with a real Keras file.  One line per item,
- * depth first, children and attributes in name (strcmp) order:
- *
- *   file superblock=0
- *   group / links=symtab
- *   attr /@backend string vlen nullterm utf8 scalar = "tensorflow"
- *   attr /@keras_version string vlen nullterm utf8 scalar
- *   group /model_weights links=symtab
- *   attr /model_weights@layer_names string fixed(10) nullpad ascii simple(4) = ["input_1", "dense", "activation", "dropout"]
- *   attr /model_weights/dropout@weight_names float 8 le simple(0) = []
- *   dataset /model_weights/dense/dense/bias:0 float 4 le simple(6) contiguous
- *
- * Types: "string fixed(N)|vlen nullterm|nullpad|spacepad ascii|utf8",
- * "float|integer|uint SIZE le|be", "enum(<base>)", other classes by name.
- * Dataspaces: "scalar", "null", "simple(d0, d1, ...)" (a different max
- * shape is added as "/(m0, ...)" with "inf" for unlimited).  Values are
- * shown for string attributes (except model_config and keras_version,
- * which differ between otherwise identical files) and for numeric
- * attributes of at most 16 elements.  Soft and external links are listed
- * ("link PATH soft") and not followed.  *text is ck_malloc'ed (ck_free). */
-ck_status ck_h5_describe(const char *path, char **text);
 
 #endif

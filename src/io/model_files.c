@@ -235,11 +235,42 @@ static ck_status sniff(const char *path, file_kind *kind)
     return CK_OK;
 }
 
+/* How deeply model configs nest in `v`: each "layers" array is one model
+ * level, and so is a "config" array (Keras 1 / 2.0 Sequential).  The recursion follows the JSON, which jansson caps at 2048
+ * levels, and stops counting past the cap. */
+static int model_depth(const json_t *v, int depth)
+{
+    if (depth > CK_MAX_MODEL_DEPTH) return depth;
+    int best = depth;
+    if (json_is_object(v)) {
+        const char *key;
+        json_t *item;
+        json_object_foreach((json_t *)v, key, item) {
+            int level = json_is_array(item) && (strcmp(key, "layers") == 0 || strcmp(key, "config") == 0);
+            int d = model_depth(item, depth + level);
+            if (d > best) best = d;
+            if (best > CK_MAX_MODEL_DEPTH) break;
+        }
+    } else if (json_is_array(v)) {
+        for (size_t i = 0; i < json_array_size(v) && best <= CK_MAX_MODEL_DEPTH; i++) {
+            int d = model_depth(json_array_get(v, i), depth);
+            if (d > best) best = d;
+        }
+    }
+    return best;
+}
+
 static ck_status model_from_text(const char *text, const char *file, json_t **root, ck_model **out)
 {
     json_error_t err;
     json_t *j = json_loads(text, 0, &err);
     if (!j) return ck_error(CK_FORMAT_ERROR, "%s: the model config is not valid JSON: %s (line %d)", file, err.text, err.line);
+    if (model_depth(j, 0) > CK_MAX_MODEL_DEPTH) {
+        json_decref(j);
+        return ck_error(CK_FORMAT_ERROR,
+                        "%s: models nested more than %d deep (CK_MAX_MODEL_DEPTH); refusing to build it",
+                        file, CK_MAX_MODEL_DEPTH);
+    }
     ck_status st = ck_model_from_json_value(j, out);
     if (st != CK_OK) {
         char msg[1024];
@@ -440,6 +471,8 @@ ck_status ck_io_model_load(const char *path, ck_model **out, ck_saved_training *
 
 ck_status ck_model_load_weights(ck_model *m, const char *path, int by_name)
 {
+    CK_NEED(m);
+    CK_NEED(path);
     file_kind kind;
     if (!m || !path) return ck_error(CK_VALUE_ERROR, "ck_model_load_weights: NULL argument");
     CK_TRY(sniff(path, &kind));

@@ -275,6 +275,8 @@ static ck_status npy_parse(const unsigned char *buf, size_t len, const char *nam
 
 ck_status ck_npy_load_buffer(const void *buf, size_t len, ck_tensor **out)
 {
+    if (len) CK_NEED(buf);
+    CK_NEED(out);
     if (!out) return ck_error(CK_VALUE_ERROR, "ck_npy_load_buffer: out is NULL");
     if (!buf && len > 0) return ck_error(CK_VALUE_ERROR, "ck_npy_load_buffer: buf is NULL");
     static const unsigned char empty[1] = {0};
@@ -322,6 +324,8 @@ static ck_status npy_read_all(FILE *f, const char *path, unsigned char **out, si
 
 ck_status ck_npy_load(const char *path, ck_tensor **out)
 {
+    CK_NEED(path);
+    CK_NEED(out);
     if (!path || !out) return ck_error(CK_VALUE_ERROR, "ck_npy_load: path or out is NULL");
     FILE *f = fopen(path, "rb");
     if (!f) return ck_error(CK_IO_ERROR, "cannot open npy file '%s': %s", path, strerror(errno));
@@ -445,6 +449,8 @@ static ck_status npy_open_temp(const char *path, char **tmp_out, FILE **f_out)
 
 ck_status ck_npy_save(const char *path, const ck_tensor *t)
 {
+    CK_NEED(path);
+    CK_NEED(t);
     if (!path || !*path) return ck_error(CK_VALUE_ERROR, "ck_npy_save: path is NULL or empty");
     if (!t) return ck_error(CK_VALUE_ERROR, "ck_npy_save: tensor is NULL");
     if (!npy_descr_of(t->dtype))

@@ -57,6 +57,7 @@ static ck_status activation_get_config(const ck_layer *layer, json_t *c)
 
 ck_status ck_activation_layer(ck_layer **out, const ck_activation_layer_opts *o)
 {
+    CK_NEED(out);
     static const ck_activation_layer_opts defaults;
     if (!o) o = &defaults;
     ck_activation *act = NULL;

@@ -105,6 +105,7 @@ static ck_status alpha_dropout_get_config(const ck_layer *layer, json_t *c)
 
 ck_status ck_alpha_dropout(ck_layer **out, const ck_dropout_opts *o)
 {
+    CK_NEED(out);
     /* AlphaDropout does not check the rate (any rate outside (0, 1) simply
      * disables the noise in training). */
     return ck_dropout_new(&ck_alpha_dropout_class, o, 0, out);

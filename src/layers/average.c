@@ -4,6 +4,7 @@
 
 ck_status ck_average(ck_layer **out, const ck_merge_opts *opts)
 {
+    CK_NEED(out);
     return ck_merge_new(&ck_average_class, CK_MERGE_AVERAGE, opts, out);
 }
 

@@ -1,8 +1,9 @@
 /* keras.layers.BatchNormalization at inference, computed as
  * tf.nn.batch_normalization does: inv = rsqrt(var + eps) * gamma,
  * y = x * inv + (beta - mean * inv), in the layer dtype.  The per-position
- * coefficients live in a buffer made at build and refreshed on each call
- * (set_weights may have changed the weights), so a call allocates nothing.
+ * coefficients are recomputed on each call (set_weights may have changed
+ * the weights) into the call's scratch, planned with the predict buffers,
+ * so a planned call allocates nothing and writes nothing in the layer.
  * Training mode and the backward pass are in batch_normalization_train.c. */
 #include <math.h>
 #include <stdio.h>
@@ -44,8 +45,7 @@ static void bn_destroy(ck_layer *layer)
     ck_regularizer_free(b->gamma_reg);
     ck_constraint_free(b->beta_con);
     ck_constraint_free(b->gamma_con);
-    ck_free(b->inv);
-    ck_free(b->offset);
+    ck_free(b->inv); /* offset lives in the same block */
 }
 
 static void axes_fmt(const int *axes, int n, char *buf, size_t len)
@@ -119,9 +119,10 @@ static ck_status bn_build(ck_layer *layer, int n, const ck_shape *shapes)
     }
     int64_t count = 1;
     CK_TRY(ck_shape_count(layer->dtype, pshape.rank, pshape.dims, &count));
-    size_t bytes = (size_t)(count ? count : 1) * ck_dtype_size(layer->dtype);
-    void *inv = ck_malloc(bytes), *offset = ck_malloc(bytes);
-    ck_status st = (inv && offset) ? CK_OK : ck_oom("BatchNormalization coefficients");
+    /* The training path's coefficients, laid out as a call's scratch. */
+    size_t half = ((size_t)(count ? count : 1) * ck_dtype_size(layer->dtype) + 63) / 64 * 64;
+    void *inv = ck_malloc(2 * half), *offset = inv ? (char *)inv + half : NULL;
+    ck_status st = inv ? CK_OK : ck_oom("BatchNormalization coefficients");
     ck_weight *g = NULL, *be = NULL, *mm = NULL, *mv = NULL;
     if (st == CK_OK && b->scale)
         st = ck_layer_add_weight_with(layer, "gamma", &pshape, layer->dtype, b->gamma_init, b->gamma_reg,
@@ -137,7 +138,6 @@ static ck_status bn_build(ck_layer *layer, int n, const ck_shape *shapes)
                                       false, &mv);
     if (st != CK_OK) {
         ck_free(inv);
-        ck_free(offset);
         return st; /* the base drops the weights added so far */
     }
     /* Everything checked: record what the calls need. */
@@ -181,7 +181,7 @@ static ck_status bn_output_shape(const ck_layer *layer, int n, const ck_shape *i
 
 #define BN_COEFFS(T, SQRT)                                                                \
     do {                                                                                  \
-        T *inv = b->inv, *off = b->offset;                                                \
+        T *inv = inv_buf, *off = off_buf;                                                 \
         const T *mean = b->moving_mean->value->data, *var = b->moving_variance->value->data; \
         const T *gamma = b->gamma ? b->gamma->value->data : NULL;                         \
         const T *beta = b->beta ? b->beta->value->data : NULL;                            \
@@ -196,7 +196,7 @@ static ck_status bn_output_shape(const ck_layer *layer, int n, const ck_shape *i
 
 #define BN_APPLY(T)                                                                       \
     do {                                                                                  \
-        const T *xs = x->data, *inv = b->inv, *off = b->offset;                           \
+        const T *xs = x->data, *inv = inv_buf, *off = off_buf;                            \
         T *ys = out->data;                                                                \
         if (single) {                                                                     \
             int64_t i = 0;                                                                \
@@ -218,12 +218,23 @@ static ck_status bn_output_shape(const ck_layer *layer, int n, const ck_shape *i
         }                                                                                 \
     } while (0)
 
-static ck_status bn_call(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *outs)
+/* The coefficients: n_params values each, in the scratch (they change with
+ * the weights, and the layer itself stays read-only while predicting). */
+static size_t bn_scratch_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out)
+{
+    const ck_bn_layer *b = (const ck_bn_layer *)layer;
+    (void)n, (void)in, (void)out;
+    return 2 * (((size_t)b->n_params * ck_dtype_size(layer->dtype) + 63) / 64 * 64);
+}
+
+static ck_status bn_call_scratch(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *outs,
+                                 void *scratch)
 {
     const ck_bn_layer *b = (const ck_bn_layer *)layer;
     const ck_tensor *x = in[0];
     ck_tensor *out = outs[0];
-    (void)n;
+    void *inv_buf = scratch;
+    void *off_buf = (char *)scratch + bn_scratch_bytes(layer, n, NULL, NULL) / 2;
     if (x->dtype != layer->dtype)
         return ck_error(CK_TYPE_ERROR, "BatchNormalization layer \"%s\" needs floating inputs, got %s", layer->name,
                         ck_dtype_name(x->dtype));
@@ -308,6 +319,7 @@ static ck_status bn_finish(ck_layer *layer, bn_args *a)
 
 ck_status ck_batch_normalization(ck_layer **out, const ck_batch_normalization_opts *o)
 {
+    CK_NEED(out);
     static const ck_batch_normalization_opts defaults;
     if (!o) o = &defaults;
     if (o->naxes < 0 || o->naxes > CK_MAX_RANK)
@@ -421,7 +433,9 @@ const ck_layer_class ck_batch_normalization_class = {
     .supports_masking = 1,
     .build = bn_build,
     .compute_output_shape = bn_output_shape,
-    .call = bn_call,
+    .call = ck_layer_call_own_scratch,
+    .call_scratch_bytes = bn_scratch_bytes,
+    .call_scratch = bn_call_scratch,
     .get_config = bn_get_config,
     .from_config = bn_from_config,
     .destroy = bn_destroy,

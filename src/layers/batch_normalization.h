@@ -23,7 +23,9 @@ typedef struct ck_bn_layer {
     int64_t axis_dims[CK_MAX_RANK]; /* dim of each normalised axis */
     int64_t pstride[CK_MAX_RANK];   /* coefficient stride per input dim (0 off the axes) */
     int64_t n_params;
-    void *inv, *offset;             /* n_params coefficients each, layer dtype */
+    void *inv, *offset;             /* training's coefficients (n_params each,
+                                       layer dtype): one block laid out as
+                                       the call scratch, offset inside it */
 } ck_bn_layer;
 
 /* The training hooks (batch_normalization_train.c). */

@@ -158,7 +158,7 @@ ck_status ck_bn_train_call(ck_layer *layer, const ck_train_ctx *ctx, int n, cons
         /* Inference mode: the moving statistics, kept for backward.  (An
          * empty batch has no statistics; TF would write NaN into the moving
          * ones.) */
-        CK_TRY(ck_batch_normalization_class.call(layer, n, in, outs));
+        CK_TRY(ck_batch_normalization_class.call_scratch(layer, n, in, outs, b->inv));
         for (int64_t k = 0; k < P; k++) {
             double mm = ck_tensor_get(b->moving_mean->value, k), mv = ck_tensor_get(b->moving_variance->value, k);
             mean[k] = mm;

@@ -212,6 +212,7 @@ static ck_status concatenate_get_config(const ck_layer *layer, json_t *c)
 
 ck_status ck_concatenate(ck_layer **out, const ck_concatenate_opts *o)
 {
+    CK_NEED(out);
     static const ck_concatenate_opts defaults;
     if (!o) o = &defaults;
     ck_layer *layer = NULL;

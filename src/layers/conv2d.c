@@ -272,13 +272,28 @@ ck_status ck_conv2d_preactivation(const ck_conv2d_layer *c, const ck_tensor *x, 
     return CK_OK;
 }
 
-static ck_status conv2d_call(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *outs)
+/* The im2col rows, planned with the predict buffers (none for a direct
+ * 1x1 convolution). */
+static size_t conv2d_scratch_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out)
+{
+    const ck_conv2d_layer *c = (const ck_conv2d_layer *)layer;
+    (void)n;
+    for (int d = 0; d < out->rank; d++)
+        if (out->dims[d] <= 0) return 0;
+    ck_conv_geom g = ck_conv2d_geometry(c, &in[0], out, layer->dtype);
+    const int64_t k = g.kh * g.kw * g.c;
+    if (k == 0 || ck_conv2d_is_direct(&g)) return 0;
+    return (size_t)(ck_conv2d_chunk(&g, c->channels_first) * k) * g.es;
+}
+
+static ck_status conv2d_call_scratch(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *outs,
+                                     void *scratch)
 {
     ck_conv2d_layer *c = (ck_conv2d_layer *)layer;
     ck_tensor *out = outs[0];
     (void)n;
     if (out->size == 0) return CK_OK;
-    CK_TRY(ck_conv2d_preactivation(c, in[0], out, NULL));
+    CK_TRY(ck_conv2d_preactivation(c, in[0], out, scratch));
     /* Keras applies the activation along the last axis whatever the data
      * format (softmax of a channels_first output runs over its columns). */
     int64_t cols = out->shape[out->rank - 1];
@@ -356,6 +371,7 @@ static ck_status conv2d_finish(ck_layer *layer, conv2d_args *a)
 
 ck_status ck_conv2d(ck_layer **out, const ck_conv2d_opts *o)
 {
+    CK_NEED(out);
     static const int64_t ones[2] = {1, 1}, none[2] = {0, 0};
     if (!o) return ck_error(CK_VALUE_ERROR, "Conv2D: options are required (filters, kernel_size)");
     if (o->kernel_size[0] == 0 && o->kernel_size[1] == 0)
@@ -462,7 +478,9 @@ const ck_layer_class ck_conv2d_class = {
      * the useful reading of such an input. */
     .cast_all_inputs = 1,
     .build = conv2d_build,
-    .call = conv2d_call,
+    .call = ck_layer_call_own_scratch,
+    .call_scratch_bytes = conv2d_scratch_bytes,
+    .call_scratch = conv2d_call_scratch,
     .compute_output_shape = conv2d_output_shape,
     .get_config = conv2d_get_config,
     .from_config = conv2d_from_config,

@@ -14,10 +14,19 @@
  * matrix.
  *
  * saved = [z, if the derivative needs it][dz, unless the activation is
- *          linear][im2col scratch: ck_conv2d_chunk rows, none when direct]. */
+ *          linear][im2col: ck_conv2d_chunk rows of scratch, none when
+ *          direct, or the whole matrix when it is kept (below)].
+ *
+ * channels_last keeps the forward pass's whole im2col matrix when it has
+ * at most KEEP_COLS_ELEMS elements: the kernel gradient reads it instead
+ * of rebuilding it (im2col was about a sixth of a small CNN's step), for
+ * at most 32 MiB (float32) per layer; larger convolutions stay chunked so
+ * that their memory stays bounded. */
 #include <string.h>
 
 #include "layers/conv2d.h"
+
+#define KEEP_COLS_ELEMS ((int64_t)1 << 23)
 
 typedef struct grad_layout {
     size_t z_bytes, dz_bytes, cols_bytes;
@@ -28,6 +37,12 @@ static int keeps_z(const ck_conv2d_layer *c)
     return !ck_activation_is_linear(c->params.activation) && ck_activation_grad_needs_input(c->params.activation);
 }
 
+static int keeps_cols(const ck_conv2d_layer *c, const ck_conv_geom *g)
+{
+    const int64_t k = g->kh * g->kw * g->c, total = g->batch * g->oh * g->ow;
+    return !c->channels_first && !ck_conv2d_is_direct(g) && k > 0 && total > 0 && total <= KEEP_COLS_ELEMS / k;
+}
+
 static grad_layout layout_of(const ck_conv2d_layer *c, const ck_conv_geom *g, int64_t out_elems)
 {
     grad_layout l = {0, 0, 0};
@@ -35,7 +50,9 @@ static grad_layout layout_of(const ck_conv2d_layer *c, const ck_conv_geom *g, in
     if (!ck_activation_is_linear(c->params.activation)) l.dz_bytes = bytes;
     if (keeps_z(c)) l.z_bytes = bytes;
     int64_t k = g->kh * g->kw * g->c;
-    if (!ck_conv2d_is_direct(g) && k > 0) l.cols_bytes = (size_t)(ck_conv2d_chunk(g, c->channels_first) * k) * g->es;
+    if (keeps_cols(c, g)) l.cols_bytes = (size_t)(g->batch * g->oh * g->ow * k) * g->es;
+    else if (!ck_conv2d_is_direct(g) && k > 0)
+        l.cols_bytes = (size_t)(ck_conv2d_chunk(g, c->channels_first) * k) * g->es;
     return l;
 }
 
@@ -52,6 +69,22 @@ size_t ck_conv2d_saved_bytes(const ck_layer *layer, int n, const ck_shape *in, c
     return l.z_bytes + l.dz_bytes + l.cols_bytes;
 }
 
+/* out (rows, f) += bias, row by row. */
+static void add_bias(ck_dtype dt, int64_t rows, int64_t f, const void *bias, void *out)
+{
+    if (dt == CK_FLOAT32) {
+        const float *b = bias;
+        float *o = out;
+        for (int64_t r = 0; r < rows; r++, o += f)
+            for (int64_t j = 0; j < f; j++) o[j] += b[j];
+    } else {
+        const double *b = bias;
+        double *o = out;
+        for (int64_t r = 0; r < rows; r++, o += f)
+            for (int64_t j = 0; j < f; j++) o[j] += b[j];
+    }
+}
+
 ck_status ck_conv2d_train_call(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
                                ck_tensor *const *outs, void *saved)
 {
@@ -64,7 +97,16 @@ ck_status ck_conv2d_train_call(ck_layer *layer, const ck_train_ctx *ctx, int n, 
     ck_conv_geom g = ck_conv2d_geometry(c, &is, &os, out->dtype);
     grad_layout l = layout_of(c, &g, out->size);
     char *z = saved, *cols = (char *)saved + l.z_bytes + l.dz_bytes;
-    CK_TRY(ck_conv2d_preactivation(c, x, out, l.cols_bytes ? cols : NULL));
+    if (keeps_cols(c, &g)) {
+        /* One im2col of every position and one product, then the bias
+         * (conv, then bias_add, as TF). */
+        const int64_t k = g.kh * g.kw * g.c, total = g.batch * g.oh * g.ow;
+        ck_conv2d_im2col_last(&g, x->data, cols, 0, total);
+        ck_conv2d_gemm(out->dtype, 0, 0, total, g.f, k, cols, k, c->kernel->value->data, g.f, 0.0, out->data, g.f);
+        if (c->bias) add_bias(out->dtype, total, g.f, c->bias->value->data, out->data);
+    } else {
+        CK_TRY(ck_conv2d_preactivation(c, x, out, l.cols_bytes ? cols : NULL));
+    }
     if (l.z_bytes) memcpy(z, out->data, l.z_bytes);
     int64_t last = out->shape[out->rank - 1];
     return ck_kernel_params_activate(&c->params, out->dtype, out->data, out->size / last, last);
@@ -142,16 +184,22 @@ static void col2im_first(const ck_conv_geom *g, ck_dtype dt, const void *cols, v
 /* Kernel and input gradients, channels_last: positions are the rows of dz
  * (P, F) and of the im2col matrix (P, K). */
 static void backward_last(const ck_conv_geom *g, ck_dtype dt, const char *x, const char *dz, const void *kern,
-                          void *kg, char *dx, char *cols)
+                          void *kg, char *dx, char *cols, int kept)
 {
     const int64_t k = g->kh * g->kw * g->c, total = g->batch * g->oh * g->ow, f = g->f;
     const size_t es = g->es;
+    if (kept) {
+        /* The forward pass's im2col matrix: one product for the kernel
+         * gradient, after which the buffer is scratch for dx. */
+        if (kg) ck_conv2d_gemm(dt, 1, 0, k, f, total, cols, k, dz, f, 1.0, kg, f);
+        kg = NULL;
+    }
     if (ck_conv2d_is_direct(g)) {
         if (kg) ck_conv2d_gemm(dt, 1, 0, k, f, total, x, k, dz, f, 1.0, kg, f);
         if (dx) ck_conv2d_gemm(dt, 0, 1, total, k, f, dz, f, kern, f, 0.0, dx, k);
         return;
     }
-    const int64_t chunk = ck_conv2d_chunk(g, 0);
+    const int64_t chunk = kept ? total : ck_conv2d_chunk(g, 0);
     for (int64_t p0 = 0; p0 < total; p0 += chunk) {
         int64_t np = total - p0 < chunk ? total - p0 : chunk;
         const char *dzc = dz + (size_t)(p0 * f) * es;
@@ -227,6 +275,6 @@ ck_status ck_conv2d_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, co
     void *kgd = kg ? kg->data : NULL;
     char *dxd = dx ? dx->data : NULL;
     if (c->channels_first) backward_first(&g, out->dtype, x->data, dz, c->kernel->value->data, kgd, dxd, cols);
-    else backward_last(&g, out->dtype, x->data, dz, c->kernel->value->data, kgd, dxd, cols);
+    else backward_last(&g, out->dtype, x->data, dz, c->kernel->value->data, kgd, dxd, cols, keeps_cols(c, &g));
     return CK_OK;
 }

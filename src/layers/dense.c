@@ -198,6 +198,7 @@ static ck_status dense_finish(ck_layer *layer, int64_t units, int use_bias, ck_k
 
 ck_status ck_dense(ck_layer **out, const ck_dense_opts *o)
 {
+    CK_NEED(out);
     if (!o) return ck_error(CK_VALUE_ERROR, "Dense: options are required (units)");
     if (o->units <= 0)
         return ck_error(CK_VALUE_ERROR, "Received an invalid value for `units`, expected a positive integer. "

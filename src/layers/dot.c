@@ -6,6 +6,7 @@
 #include "layers/layer.h"
 
 #include "layers/dot.h"
+#include "ops/ops.h"
 
 /* Python's a % r for r > 0 (the result has the sign of r). */
 static int py_mod(int a, int r) { return ((a % r) + r) % r; }
@@ -112,26 +113,53 @@ ck_axes ck_dot_call_axes(const ck_dot_layer *d, int xr, int yr)
     return ck_axes_pair(a0 < 0 ? py_mod(a0, xr) : a0, a1 < 0 ? py_mod(a1, yr) : a1);
 }
 
-static ck_status dot_call(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *outs)
+/* A tensor header of a shape, with its data at `data` (may be NULL). */
+static ck_tensor shaped(const ck_shape *s, ck_dtype dtype, void *data)
+{
+    ck_tensor t = {.dtype = dtype, .rank = s->rank, .size = 1, .data = data};
+    for (int i = 0; i < s->rank; i++) {
+        t.shape[i] = s->dims[i];
+        t.size *= s->dims[i] > 0 ? s->dims[i] : 0;
+    }
+    return t;
+}
+
+static size_t round_up64(size_t b) { return (b + 63) / 64 * 64; }
+
+/* Scratch: with normalize, the two normalised inputs (64-aligned each),
+ * then batch_dot's permuted copies when an axis sits in the middle. */
+static size_t dot_scratch_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out)
+{
+    const ck_dot_layer *d = (const ck_dot_layer *)layer;
+    (void)n, (void)out;
+    ck_tensor x = shaped(&in[0], layer->dtype, NULL), y = shaped(&in[1], layer->dtype, NULL);
+    size_t es = ck_dtype_size(layer->dtype);
+    size_t norm = d->normalize ? round_up64((size_t)x.size * es) + round_up64((size_t)y.size * es) : 0;
+    return norm + ck_batch_dot_scratch_bytes(&x, &y, ck_dot_call_axes(d, x.rank, y.rank));
+}
+
+static ck_status dot_call_scratch(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *outs,
+                                  void *scratch)
 {
     const ck_dot_layer *d = (const ck_dot_layer *)layer;
     (void)n;
     const ck_tensor *x = in[0], *y = in[1];
     int xr = x->rank, yr = y->rank;
     ck_axes ax = ck_dot_call_axes(d, xr, yr);
-    if (!d->normalize) return ck_batch_dot_into(x, y, ax, outs[0]);
+    if (!d->normalize) return ck_batch_dot_into_scratch(x, y, ax, outs[0], scratch);
     if (!ck_dtype_is_floating(x->dtype) || !ck_dtype_is_floating(y->dtype))
         return ck_error(CK_TYPE_ERROR, "Dot layer \"%s\": normalize=True needs floating inputs, got %s and %s",
                         layer->name, ck_dtype_name(x->dtype), ck_dtype_name(y->dtype));
     if (ax.axes[0] >= xr || ax.axes[1] >= yr || ax.axes[0] == 0 || ax.axes[1] == 0)
         return ck_batch_dot_into(x, y, ax, outs[0]); /* reports the axis error */
-    ck_tensor *nx = NULL, *ny = NULL;
-    ck_status st = ck_l2_normalize(x, ax.axes[0], 1e-12, &nx);
-    if (st == CK_OK) st = ck_l2_normalize(y, ax.axes[1], 1e-12, &ny);
-    if (st == CK_OK) st = ck_batch_dot_into(nx, ny, ax, outs[0]);
-    ck_tensor_free(nx);
-    ck_tensor_free(ny);
-    return st;
+    /* The normalised copies live in the scratch: no temporaries. */
+    ck_shape xs = ck_tensor_shape(x), ys = ck_tensor_shape(y);
+    size_t xb = round_up64((size_t)x->size * ck_dtype_size(x->dtype));
+    size_t yb = round_up64((size_t)y->size * ck_dtype_size(y->dtype));
+    ck_tensor nx = shaped(&xs, x->dtype, scratch), ny = shaped(&ys, y->dtype, (char *)scratch + xb);
+    CK_TRY(ck_l2_normalize_into(x, ax.axes[0], 1e-12, &nx));
+    CK_TRY(ck_l2_normalize_into(y, ax.axes[1], 1e-12, &ny));
+    return ck_batch_dot_into_scratch(&nx, &ny, ax, outs[0], (char *)scratch + xb + yb);
 }
 
 static ck_status dot_get_config(const ck_layer *layer, json_t *c)
@@ -172,6 +200,7 @@ static ck_status dot_make(ck_layer *layer, ck_axes axes, int normalize)
 
 ck_status ck_dot(ck_layer **out, const ck_dot_opts *o)
 {
+    CK_NEED(out);
     if (!o) return ck_error(CK_VALUE_ERROR, "Dot: options are required (axes)");
     if (o->axes.count == 0) return ck_error(CK_VALUE_ERROR, "Dot: `axes` is required (ck_axes_one(a) or ck_axes_pair(a, b))");
     CK_TRY(check_axes(o->axes));
@@ -221,7 +250,9 @@ const ck_layer_class ck_dot_class = {
     .max_inputs = 2,
     .supports_masking = 1,
     .build = dot_build,
-    .call = dot_call,
+    .call = ck_layer_call_own_scratch,
+    .call_scratch_bytes = dot_scratch_bytes,
+    .call_scratch = dot_call_scratch,
     .compute_output_shape = dot_output_shape,
     .compute_mask = dot_mask,
     .get_config = dot_get_config,

@@ -216,6 +216,7 @@ static ck_status dropout_get_config(const ck_layer *layer, json_t *c)
 
 ck_status ck_dropout(ck_layer **out, const ck_dropout_opts *o)
 {
+    CK_NEED(out);
     return ck_dropout_new(&ck_dropout_class, o, 1, out);
 }
 

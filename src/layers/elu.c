@@ -22,6 +22,7 @@ static ck_status elu_get_config(const ck_layer *layer, json_t *c)
 
 ck_status ck_elu_layer(ck_layer **out, const ck_elu_layer_opts *o)
 {
+    CK_NEED(out);
     static const ck_elu_layer_opts defaults;
     if (!o) o = &defaults;
     ck_layer_opts common = CK_ACT_COMMON(o);

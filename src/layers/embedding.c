@@ -284,6 +284,7 @@ static ck_status embedding_finish(ck_layer *layer, embedding_args *a)
 
 ck_status ck_embedding(ck_layer **out, const ck_embedding_opts *o)
 {
+    CK_NEED(out);
     if (!o) return ck_error(CK_VALUE_ERROR, "Embedding: options are required (input_dim, output_dim)");
     CK_TRY(check_dims(o->input_dim, o->output_dim));
     if (o->input_length < 0)

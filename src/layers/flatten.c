@@ -107,6 +107,7 @@ static ck_status parse_data_format(const char *s, int *channels_first)
 
 ck_status ck_flatten(ck_layer **out, const ck_flatten_opts *o)
 {
+    CK_NEED(out);
     static const ck_flatten_opts defaults;
     if (!o) o = &defaults;
     int cf = 0;

@@ -172,6 +172,7 @@ static const ck_rnn_cell gru_cell = {
 
 ck_status ck_gru(ck_layer **out, const ck_rnn_opts *opts)
 {
+    CK_NEED(out);
     return ck_rnn_new(&ck_gru_class, &gru_cell, opts, out);
 }
 

@@ -100,6 +100,7 @@ static ck_status make_input_layer(const char *name, const ck_shape *batch_shape,
 
 ck_status ck_input(ck_tensor **out, const ck_input_opts *o)
 {
+    CK_NEED(out);
     static const ck_input_opts defaults;
     if (!o) o = &defaults;
     if (o->shape.rank < 0 || o->shape.rank + 1 > CK_MAX_RANK)
@@ -119,6 +120,7 @@ ck_status ck_input(ck_tensor **out, const ck_input_opts *o)
 
 ck_layer *ck_tensor_layer(const ck_tensor *t)
 {
+    CK_NEED_OR(t, NULL);
     const ck_keras_history *h = ck_tensor_history(t);
     return h ? h->layer : NULL;
 }

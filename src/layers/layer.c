@@ -2,7 +2,8 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
-#include <threads.h>
+#include <pthread.h>
+#include <stdatomic.h>
 
 #include "layers/layer.h"
 
@@ -58,16 +59,14 @@ typedef struct name_counter {
 
 static name_counter counters[CK_MAX_NAME_PREFIXES];
 static int n_counters;
-static mtx_t counters_lock;
-static once_flag counters_once = ONCE_FLAG_INIT;
-
-static void init_counters_lock(void) { mtx_init(&counters_lock, mtx_plain); }
+/* A pthreads mutex (statically initialised, so no once-flag), rather than
+ * C11's mtx_t: ThreadSanitizer sees pthread locks. */
+static pthread_mutex_t counters_lock = PTHREAD_MUTEX_INITIALIZER;
 
 long ck_name_uid(const char *prefix)
 {
     long uid = 0;
-    call_once(&counters_once, init_counters_lock);
-    mtx_lock(&counters_lock);
+    pthread_mutex_lock(&counters_lock);
     int i = 0;
     while (i < n_counters && strncmp(counters[i].prefix, prefix, sizeof counters[i].prefix - 1) != 0) i++;
     if (i == n_counters && n_counters < CK_MAX_NAME_PREFIXES) {
@@ -76,7 +75,7 @@ long ck_name_uid(const char *prefix)
         n_counters++;
     }
     if (i < n_counters) uid = ++counters[i].next;
-    mtx_unlock(&counters_lock);
+    pthread_mutex_unlock(&counters_lock);
     if (uid == 0) ck_error(CK_RUNTIME_ERROR, "more than %d distinct layer-name prefixes", CK_MAX_NAME_PREFIXES);
     return uid;
 }
@@ -94,10 +93,9 @@ char *ck_unique_name(const char *prefix)
 
 void ck_clear_session(void)
 {
-    call_once(&counters_once, init_counters_lock);
-    mtx_lock(&counters_lock);
+    pthread_mutex_lock(&counters_lock);
     n_counters = 0;
-    mtx_unlock(&counters_lock);
+    pthread_mutex_unlock(&counters_lock);
 }
 
 /* ---- creation ------------------------------------------------------------ */
@@ -171,11 +169,11 @@ void ck_weight_free(ck_weight *w)
     ck_free(w);
 }
 
-void ck_layer_retain(ck_layer *layer) { layer->refs++; }
+void ck_layer_retain(ck_layer *layer) { atomic_fetch_add(&layer->refs, 1); }
 
 void ck_layer_free(ck_layer *layer)
 {
-    if (!layer || --layer->refs > 0) return;
+    if (!layer || atomic_fetch_sub(&layer->refs, 1) > 1) return;
     ck_layer_free_nodes(layer);
     if (layer->cls && layer->cls->destroy) layer->cls->destroy(layer);
     for (int i = 0; i < layer->n_weights; i++) ck_weight_free(layer->weights[i]);
@@ -194,18 +192,34 @@ void ck_layer_drop_weights_from(ck_layer *layer, int keep)
     while (layer->n_weights > keep) ck_weight_free(layer->weights[--layer->n_weights]);
 }
 
-const char *ck_layer_class_name(const ck_layer *layer) { return layer->cls->class_name; }
-const char *ck_layer_name(const ck_layer *layer) { return layer->name; }
-int ck_layer_trainable(const ck_layer *layer) { return layer->trainable; }
+const char *ck_layer_class_name(const ck_layer *layer) {
+    CK_NEED_OR(layer, NULL);
+    return layer->cls->class_name;
+}
+const char *ck_layer_name(const ck_layer *layer) {
+    CK_NEED_OR(layer, NULL);
+    return layer->name;
+}
+int ck_layer_trainable(const ck_layer *layer) {
+    CK_NEED_OR(layer, 0);
+    return layer->trainable;
+}
 void ck_layer_set_trainable(ck_layer *layer, int trainable)
 {
+    CK_NEED_VOID(layer);
     /* As in tf.keras, the flag propagates to every sublayer. */
     layer->trainable = trainable != 0;
     int n = layer->cls->sublayer_count ? layer->cls->sublayer_count(layer) : 0;
     for (int i = 0; i < n; i++) ck_layer_set_trainable(layer->cls->sublayer(layer, i), trainable);
 }
-ck_dtype ck_layer_dtype(const ck_layer *layer) { return layer->dtype; }
-int ck_layer_built(const ck_layer *layer) { return layer->built; }
+ck_dtype ck_layer_dtype(const ck_layer *layer) {
+    CK_NEED_OR(layer, 0);
+    return layer->dtype;
+}
+int ck_layer_built(const ck_layer *layer) {
+    CK_NEED_OR(layer, 0);
+    return layer->built;
+}
 
 ck_shape ck_tensor_shape(const ck_tensor *t)
 {

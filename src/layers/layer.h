@@ -114,6 +114,22 @@ typedef struct ck_layer_class {
      * (fit gives CK_NOT_IMPLEMENTED naming it). */
     ck_status (*backward)(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
                           const ck_tensor *out, const ck_tensor *dout, void *saved, ck_tensor *const *din);
+
+    /* ---- inference scratch (the inference analogue of saved_bytes) ----
+     * A class whose inference call needs working memory (Conv2D's im2col
+     * rows, BatchNormalization's coefficients, Dot's normalised copies, a
+     * nested model's values) declares it here instead of allocating it or
+     * keeping it in the layer: a model plans it with its predict buffers,
+     * one region per ck_predictor, so calls allocate nothing and several
+     * predictors can run one model's layers at once (the layer itself is
+     * only read).  `call_scratch_bytes` (NULL: none) for these shapes;
+     * `call_scratch` computes like `call` with `scratch` of that size,
+     * 64-byte aligned, uninitialised.  Such a class sets `.call =
+     * ck_layer_call_own_scratch`, which allocates the scratch for eager
+     * calls. */
+    size_t (*call_scratch_bytes)(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out);
+    ck_status (*call_scratch)(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *out,
+                              void *scratch);
 } ck_layer_class;
 
 struct ck_layer {
@@ -136,7 +152,9 @@ struct ck_layer {
     int n_extra_losses;
     ck_tensor **initial_weights; /* Keras' weights= kwarg: set after build */
     int n_initial_weights;
-    int refs;                   /* owners: the creator, models, consumer nodes */
+    _Atomic int refs;           /* owners: the creator, models, consumer nodes,
+                                   predictors (atomic: threads make and drop
+                                   predictors of one model at once) */
     int fixed_inputs;           /* > 0: exact input count (a nested model) */
     struct ck_node **inbound;   /* node history: one node per symbolic call */
     int n_inbound;
@@ -187,6 +205,23 @@ void ck_layer_retain(ck_layer *layer);
 /* Next uid for a prefix (1, 2, ...), tf.keras backend.get_uid; 0 on
  * failure.  Shared with the automatic layer names. */
 long ck_name_uid(const char *prefix);
+
+/* The scratch a call needs for these shapes (the class hook, rounded up
+ * to 64; 0 for none). */
+size_t ck_layer_call_scratch_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out);
+
+/* `.call` of the classes with call_scratch: allocates the scratch, runs
+ * call_scratch, frees it (eager calls and training). */
+ck_status ck_layer_call_own_scratch(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *out);
+
+/* The planned inference call of a model step: the input checks and casts
+ * of ck_layer_call_into, then the class' call with `scratch`
+ * (ck_layer_call_scratch_bytes bytes for these shapes; NULL when that is
+ * 0).  It reads the layer and writes only `outputs` and `scratch` (no
+ * activity loss is recorded: predict does not report losses), so
+ * predictors of one model may run it in parallel. */
+ck_status ck_layer_call_planned(ck_layer *layer, int n, const ck_tensor *const *inputs,
+                                ck_tensor *const *outputs, void *scratch);
 
 /* The arity and input-spec checks of a call, without building. */
 ck_status ck_layer_check_inputs(const ck_layer *layer, int n, const ck_shape *shapes);
@@ -294,6 +329,31 @@ extern const ck_layer_class ck_input_layer_class;
 extern const ck_layer_class ck_conv2d_class;
 extern const ck_layer_class ck_convolution2d_legacy_class; /* Keras 1 "Convolution2D", read as Conv2D */
 extern const ck_layer_class ck_max_pooling2d_class;
+/* pooling and reshaping layers (pooling.c, global_pooling.c, upsampling.c,
+ * padding_cropping.c, repeat_permute.c, layer_normalization.c) */
+extern const ck_layer_class ck_max_pooling1d_class;
+extern const ck_layer_class ck_average_pooling1d_class;
+extern const ck_layer_class ck_average_pooling2d_class;
+extern const ck_layer_class ck_max_pooling3d_class;
+extern const ck_layer_class ck_average_pooling3d_class;
+extern const ck_layer_class ck_global_average_pooling1d_class;
+extern const ck_layer_class ck_global_average_pooling2d_class;
+extern const ck_layer_class ck_global_average_pooling3d_class;
+extern const ck_layer_class ck_global_max_pooling1d_class;
+extern const ck_layer_class ck_global_max_pooling2d_class;
+extern const ck_layer_class ck_global_max_pooling3d_class;
+extern const ck_layer_class ck_up_sampling1d_class;
+extern const ck_layer_class ck_up_sampling2d_class;
+extern const ck_layer_class ck_up_sampling3d_class;
+extern const ck_layer_class ck_zero_padding1d_class;
+extern const ck_layer_class ck_zero_padding2d_class;
+extern const ck_layer_class ck_zero_padding3d_class;
+extern const ck_layer_class ck_cropping1d_class;
+extern const ck_layer_class ck_cropping2d_class;
+extern const ck_layer_class ck_cropping3d_class;
+extern const ck_layer_class ck_repeat_vector_class;
+extern const ck_layer_class ck_permute_class;
+extern const ck_layer_class ck_layer_normalization_class;
 
 /* get_config as a new {"class_name", "config"} JSON object. */
 ck_status ck_layer_config_json(const ck_layer *layer, json_t **out);

@@ -69,6 +69,8 @@ ck_status ck_layer_check_inputs(const ck_layer *layer, int n, const ck_shape *sh
 
 ck_status ck_layer_build(ck_layer *layer, int n, const ck_shape *shapes)
 {
+    CK_NEED(layer);
+    CK_NEED(shapes);
     if (layer->built) return CK_OK;
     if (n < 1 || n > CK_MAX_LAYER_INPUTS || !shapes)
         return ck_error(CK_VALUE_ERROR, "layer \"%s\": build expects 1 to %d input shapes, got %d", layer->name,
@@ -119,6 +121,7 @@ ck_status ck_layer_build(ck_layer *layer, int n, const ck_shape *shapes)
 
 ck_status ck_layer_set_initial_weights(ck_layer *layer, int n, ck_tensor *const *values)
 {
+    CK_NEED(layer);
     if (n < 0 || (n > 0 && !values)) return ck_error(CK_VALUE_ERROR, "layer \"%s\": bad initial weights", layer->name);
     if (layer->built) return ck_layer_set_weights(layer, n, values);
     ck_tensor **copies = ck_calloc((size_t)(n ? n : 1), sizeof *copies);
@@ -139,6 +142,9 @@ ck_status ck_layer_set_initial_weights(ck_layer *layer, int n, ck_tensor *const 
 
 ck_status ck_layer_compute_output_shape(const ck_layer *layer, int n, const ck_shape *in, ck_shape *out)
 {
+    CK_NEED(layer);
+    CK_NEED(in);
+    CK_NEED(out);
     if (!in || n < 1) return ck_error(CK_VALUE_ERROR, "layer \"%s\": no input shapes given", layer->name);
     ck_shape result;
     CK_TRY(layer->cls->compute_output_shape(layer, n, in, &result));
@@ -166,6 +172,9 @@ static ck_status compute_mask(const ck_layer *layer, int n, const ck_tensor *con
 ck_status ck_layer_compute_mask(const ck_layer *layer, int n, ck_tensor *const *inputs, ck_tensor *const *masks,
                                 ck_tensor **out_mask)
 {
+    CK_NEED(layer);
+    CK_NEED(inputs);
+    CK_NEED(out_mask);
     return compute_mask(layer, n, ck_const_tensors(inputs), ck_const_tensors(masks), out_mask);
 }
 
@@ -240,9 +249,47 @@ static void free_casts(ck_tensor **cast, int n)
     for (int i = 0; i < n; i++) ck_tensor_free(cast[i]);
 }
 
+size_t ck_layer_call_scratch_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out)
+{
+    if (!layer->cls->call_scratch_bytes) return 0;
+    size_t b = layer->cls->call_scratch_bytes(layer, n, in, out);
+    return (b + 63) / 64 * 64;
+}
+
+ck_status ck_layer_call_own_scratch(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *out)
+{
+    ck_shape shapes[CK_MAX_LAYER_INPUTS];
+    for (int i = 0; i < n; i++) shapes[i] = ck_tensor_shape(in[i]);
+    ck_shape os = ck_tensor_shape(out[0]);
+    size_t bytes = ck_layer_call_scratch_bytes(layer, n, shapes, &os);
+    void *scratch = bytes ? ck_malloc(bytes) : NULL;
+    if (bytes && !scratch) return ck_oom("a layer's call scratch");
+    ck_status st = layer->cls->call_scratch(layer, n, in, out, scratch);
+    ck_free(scratch);
+    return st;
+}
+
+ck_status ck_layer_call_planned(ck_layer *layer, int n, const ck_tensor *const *inputs,
+                                ck_tensor *const *outputs, void *scratch)
+{
+    ck_tensor *cast[CK_MAX_LAYER_INPUTS] = {NULL};
+    const ck_tensor *use[CK_MAX_LAYER_INPUTS];
+    ck_shape shapes[CK_MAX_LAYER_INPUTS];
+    if (n > CK_MAX_LAYER_INPUTS) return check_arity(layer, n);
+    /* The output shape was checked when the plan was made. */
+    CK_TRY(prepare_inputs(layer, n, inputs, cast, use, shapes));
+    ck_status st = layer->cls->call_scratch ? layer->cls->call_scratch(layer, n, use, outputs, scratch)
+                                            : layer->cls->call(layer, n, use, outputs);
+    free_casts(cast, n);
+    return st;
+}
+
 ck_status ck_layer_call_masked(ck_layer *layer, int n, ck_tensor *const *inputs, ck_tensor *const *masks,
                                ck_tensor **outputs, ck_tensor **out_masks)
 {
+    CK_NEED(layer);
+    CK_NEED(inputs);
+    CK_NEED(outputs);
     ck_tensor *cast[CK_MAX_LAYER_INPUTS] = {NULL};
     const ck_tensor *use[CK_MAX_LAYER_INPUTS];
     ck_shape shapes[CK_MAX_LAYER_INPUTS], oshape;
@@ -268,11 +315,17 @@ ck_status ck_layer_call_masked(ck_layer *layer, int n, ck_tensor *const *inputs,
 
 ck_status ck_layer_call(ck_layer *layer, int n, ck_tensor *const *inputs, ck_tensor **outputs)
 {
+    CK_NEED(layer);
+    CK_NEED(inputs);
+    CK_NEED(outputs);
     return ck_layer_call_masked(layer, n, inputs, NULL, outputs, NULL);
 }
 
 ck_status ck_layer_call_into(ck_layer *layer, int n, ck_tensor *const *inputs, ck_tensor *const *outputs)
 {
+    CK_NEED(layer);
+    CK_NEED(inputs);
+    CK_NEED(outputs);
     ck_tensor *cast[CK_MAX_LAYER_INPUTS] = {NULL};
     const ck_tensor *use[CK_MAX_LAYER_INPUTS];
     ck_shape shapes[CK_MAX_LAYER_INPUTS], oshape;

@@ -50,6 +50,8 @@ json_t *ck_shape_to_json(const ck_shape *s)
 
 ck_status ck_layer_get_config(const ck_layer *layer, char **out)
 {
+    CK_NEED(layer);
+    CK_NEED(out);
     json_t *wrapper = NULL;
     CK_TRY(ck_layer_config_json(layer, &wrapper));
     char *text = ck_json_dumps_python(wrapper);

@@ -79,6 +79,7 @@ ck_status ck_layer_add_weight_with(ck_layer *layer, const char *name, const ck_s
 
 ck_status ck_layer_add_weight(ck_layer *layer, const ck_weight_opts *opts, ck_weight **out)
 {
+    CK_NEED(layer);
     static const ck_weight_opts defaults;
     if (!opts) opts = &defaults;
     ck_initializer *init = NULL;
@@ -170,22 +171,49 @@ static ck_weight *nth_in_list(const ck_layer *layer, enum weight_list list, int 
     return w.found;
 }
 
-int ck_layer_weight_count(const ck_layer *layer) { return count_list(layer, LIST_ALL); }
-ck_weight *ck_layer_weight(const ck_layer *layer, int i) { return nth_in_list(layer, LIST_ALL, i); }
-int ck_layer_trainable_weight_count(const ck_layer *layer) { return count_list(layer, LIST_TRAINABLE); }
-ck_weight *ck_layer_trainable_weight(const ck_layer *layer, int i) { return nth_in_list(layer, LIST_TRAINABLE, i); }
-int ck_layer_non_trainable_weight_count(const ck_layer *layer) { return count_list(layer, LIST_NON_TRAINABLE); }
+int ck_layer_weight_count(const ck_layer *layer) {
+    CK_NEED_OR(layer, 0);
+    return count_list(layer, LIST_ALL);
+}
+ck_weight *ck_layer_weight(const ck_layer *layer, int i) {
+    CK_NEED_OR(layer, NULL);
+    return nth_in_list(layer, LIST_ALL, i);
+}
+int ck_layer_trainable_weight_count(const ck_layer *layer) {
+    CK_NEED_OR(layer, 0);
+    return count_list(layer, LIST_TRAINABLE);
+}
+ck_weight *ck_layer_trainable_weight(const ck_layer *layer, int i) {
+    CK_NEED_OR(layer, NULL);
+    return nth_in_list(layer, LIST_TRAINABLE, i);
+}
+int ck_layer_non_trainable_weight_count(const ck_layer *layer) {
+    CK_NEED_OR(layer, 0);
+    return count_list(layer, LIST_NON_TRAINABLE);
+}
 ck_weight *ck_layer_non_trainable_weight(const ck_layer *layer, int i)
 {
+    CK_NEED_OR(layer, NULL);
     return nth_in_list(layer, LIST_NON_TRAINABLE, i);
 }
 
-const char *ck_weight_name(const ck_weight *w) { return w->name; }
-ck_tensor *ck_weight_value(const ck_weight *w) { return w->value; }
-int ck_weight_trainable(const ck_weight *w) { return w->trainable; }
+const char *ck_weight_name(const ck_weight *w) {
+    CK_NEED_OR(w, NULL);
+    return w->name;
+}
+ck_tensor *ck_weight_value(const ck_weight *w) {
+    CK_NEED_OR(w, NULL);
+    return w->value;
+}
+int ck_weight_trainable(const ck_weight *w) {
+    CK_NEED_OR(w, 0);
+    return w->trainable;
+}
 
 ck_status ck_layer_count_params(const ck_layer *layer, int64_t *out)
 {
+    CK_NEED(layer);
+    CK_NEED(out);
     if (!layer->built)
         return ck_error(CK_VALUE_ERROR, "You tried to call `count_params` on layer %s, but the layer isn't "
                         "built. You can build it manually via: `%s.build(batch_input_shape)`.",
@@ -206,6 +234,9 @@ void ck_tensors_free(ck_tensor **tensors, int n)
 
 ck_status ck_layer_get_weights(const ck_layer *layer, ck_tensor ***out, int *n)
 {
+    CK_NEED(layer);
+    CK_NEED(out);
+    CK_NEED(n);
     int count = ck_layer_weight_count(layer);
     ck_tensor **list = ck_calloc((size_t)(count ? count : 1), sizeof *list);
     if (!list) return ck_oom("the weight list");
@@ -223,6 +254,7 @@ ck_status ck_layer_get_weights(const ck_layer *layer, ck_tensor ***out, int *n)
 
 ck_status ck_layer_set_weights(ck_layer *layer, int n, ck_tensor *const *values)
 {
+    CK_NEED(layer);
     char a[128], b[128];
     int expected = ck_layer_weight_count(layer);
     if (n != expected)
@@ -265,6 +297,7 @@ ck_status ck_layer_set_weights(ck_layer *layer, int n, ck_tensor *const *values)
 
 ck_status ck_layer_apply_constraints(ck_layer *layer)
 {
+    CK_NEED(layer);
     int n = ck_layer_weight_count(layer);
     for (int i = 0; i < n; i++) {
         ck_weight *w = ck_layer_weight(layer, i);
@@ -275,6 +308,7 @@ ck_status ck_layer_apply_constraints(ck_layer *layer)
 
 ck_status ck_layer_add_loss(ck_layer *layer, ck_loss_fn fn, void *user, double value)
 {
+    CK_NEED(layer);
     ck_extra_loss *grown = ck_realloc(layer->extra_losses, (size_t)(layer->n_extra_losses + 1) * sizeof *grown);
     if (!grown) return ck_oom("a loss");
     layer->extra_losses = grown;
@@ -311,6 +345,9 @@ static ck_status gather_losses(const ck_layer *layer, double *values, int *k)
 
 ck_status ck_layer_losses(const ck_layer *layer, double **out, int *n)
 {
+    CK_NEED(layer);
+    CK_NEED(out);
+    CK_NEED(n);
     int count = 0, k = 0;
     CK_TRY(gather_losses(layer, NULL, &count));
     double *values = NULL;

@@ -23,6 +23,7 @@ static ck_status leaky_relu_get_config(const ck_layer *layer, json_t *c)
 
 ck_status ck_leaky_relu(ck_layer **out, const ck_leaky_relu_opts *o)
 {
+    CK_NEED(out);
     static const ck_leaky_relu_opts defaults;
     if (!o) o = &defaults;
     ck_layer_opts common = CK_ACT_COMMON(o);

@@ -119,6 +119,7 @@ static const ck_rnn_cell lstm_cell = {
 
 ck_status ck_lstm(ck_layer **out, const ck_rnn_opts *opts)
 {
+    CK_NEED(out);
     return ck_rnn_new(&ck_lstm_class, &lstm_cell, opts, out);
 }
 

@@ -296,6 +296,7 @@ static void pool_finish(ck_layer *layer, const ck_max_pooling2d_layer *args)
 
 ck_status ck_max_pooling2d(ck_layer **out, const ck_max_pooling2d_opts *o)
 {
+    CK_NEED(out);
     static const ck_max_pooling2d_opts defaults;
     static const int64_t twos[2] = {2, 2};
     if (!o) o = &defaults;

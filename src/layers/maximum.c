@@ -4,6 +4,7 @@
 
 ck_status ck_maximum(ck_layer **out, const ck_merge_opts *opts)
 {
+    CK_NEED(out);
     return ck_merge_new(&ck_maximum_class, CK_MERGE_MAXIMUM, opts, out);
 }
 

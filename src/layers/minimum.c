@@ -4,6 +4,7 @@
 
 ck_status ck_minimum(ck_layer **out, const ck_merge_opts *opts)
 {
+    CK_NEED(out);
     return ck_merge_new(&ck_minimum_class, CK_MERGE_MINIMUM, opts, out);
 }
 

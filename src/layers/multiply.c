@@ -4,6 +4,7 @@
 
 ck_status ck_multiply(ck_layer **out, const ck_merge_opts *opts)
 {
+    CK_NEED(out);
     return ck_merge_new(&ck_multiply_class, CK_MERGE_MULTIPLY, opts, out);
 }
 

@@ -116,6 +116,9 @@ ck_status ck_layer_add_node(ck_layer *layer, int n_in, ck_tensor *const *inputs,
 
 ck_status ck_layer_apply(ck_layer *layer, int n, ck_tensor *const *inputs, ck_tensor **output)
 {
+    CK_NEED(layer);
+    CK_NEED(inputs);
+    CK_NEED(output);
     ck_shape shapes[CK_MAX_LAYER_INPUTS], oshape;
     ck_dtype dtypes[CK_MAX_LAYER_INPUTS];
     if (!inputs || !output) return ck_error(CK_VALUE_ERROR, "layer \"%s\": inputs or output is NULL", layer->name);
@@ -152,11 +155,20 @@ static ck_status node_at(const ck_layer *layer, int index, const char *attr, con
     return CK_OK;
 }
 
-int ck_layer_inbound_node_count(const ck_layer *layer) { return layer->n_inbound; }
-int ck_layer_outbound_node_count(const ck_layer *layer) { return layer->n_outbound; }
+int ck_layer_inbound_node_count(const ck_layer *layer) {
+    CK_NEED_OR(layer, 0);
+    return layer->n_inbound;
+}
+int ck_layer_outbound_node_count(const ck_layer *layer) {
+    CK_NEED_OR(layer, 0);
+    return layer->n_outbound;
+}
 
 ck_status ck_layer_get_input_at(const ck_layer *layer, int node_index, ck_tensor *const **tensors, int *n)
 {
+    CK_NEED(layer);
+    CK_NEED(tensors);
+    CK_NEED(n);
     const ck_node *node = NULL;
     CK_TRY(node_at(layer, node_index, "input", &node));
     *tensors = node->is_input ? node->outputs : node->inputs;
@@ -166,6 +178,9 @@ ck_status ck_layer_get_input_at(const ck_layer *layer, int node_index, ck_tensor
 
 ck_status ck_layer_get_output_at(const ck_layer *layer, int node_index, ck_tensor *const **tensors, int *n)
 {
+    CK_NEED(layer);
+    CK_NEED(tensors);
+    CK_NEED(n);
     const ck_node *node = NULL;
     CK_TRY(node_at(layer, node_index, "output", &node));
     *tensors = node->outputs;
@@ -183,6 +198,9 @@ static ck_status shapes_of(ck_tensor *const *t, int n, ck_shape *shapes, int max
 
 ck_status ck_layer_get_input_shape_at(const ck_layer *layer, int node_index, ck_shape *shapes, int max, int *n)
 {
+    CK_NEED(layer);
+    CK_NEED(shapes);
+    CK_NEED(n);
     const ck_node *node = NULL;
     CK_TRY(node_at(layer, node_index, "input shape", &node));
     return node->is_input ? shapes_of(node->outputs, node->n_outputs, shapes, max, n)
@@ -191,6 +209,9 @@ ck_status ck_layer_get_input_shape_at(const ck_layer *layer, int node_index, ck_
 
 ck_status ck_layer_get_output_shape_at(const ck_layer *layer, int node_index, ck_shape *shapes, int max, int *n)
 {
+    CK_NEED(layer);
+    CK_NEED(shapes);
+    CK_NEED(n);
     const ck_node *node = NULL;
     CK_TRY(node_at(layer, node_index, "output shape", &node));
     return shapes_of(node->outputs, node->n_outputs, shapes, max, n);
@@ -198,6 +219,8 @@ ck_status ck_layer_get_output_shape_at(const ck_layer *layer, int node_index, ck
 
 ck_status ck_layer_get_input_mask_at(const ck_layer *layer, int node_index, int *n)
 {
+    CK_NEED(layer);
+    CK_NEED(n);
     const ck_node *node = NULL;
     CK_TRY(node_at(layer, node_index, "input mask", &node));
     *n = node->is_input ? node->n_outputs : node->n_inputs;
@@ -206,6 +229,8 @@ ck_status ck_layer_get_input_mask_at(const ck_layer *layer, int node_index, int 
 
 ck_status ck_layer_get_output_mask_at(const ck_layer *layer, int node_index, int *n)
 {
+    CK_NEED(layer);
+    CK_NEED(n);
     const ck_node *node = NULL;
     CK_TRY(node_at(layer, node_index, "output mask", &node));
     *n = node->n_outputs;
@@ -214,6 +239,9 @@ ck_status ck_layer_get_output_mask_at(const ck_layer *layer, int node_index, int
 
 ck_status ck_layer_input(const ck_layer *layer, ck_tensor *const **tensors, int *n)
 {
+    CK_NEED(layer);
+    CK_NEED(tensors);
+    CK_NEED(n);
     if (layer->n_inbound == 0)
         return ck_error(CK_ATTRIBUTE_ERROR, "Layer %s is not connected, no input to return.", layer->name);
     return ck_layer_get_input_at(layer, 0, tensors, n);
@@ -221,6 +249,9 @@ ck_status ck_layer_input(const ck_layer *layer, ck_tensor *const **tensors, int 
 
 ck_status ck_layer_output(const ck_layer *layer, ck_tensor *const **tensors, int *n)
 {
+    CK_NEED(layer);
+    CK_NEED(tensors);
+    CK_NEED(n);
     if (layer->n_inbound == 0)
         return ck_error(CK_ATTRIBUTE_ERROR, "Layer %s has no inbound nodes.", layer->name);
     return ck_layer_get_output_at(layer, 0, tensors, n);
@@ -258,10 +289,16 @@ static ck_status common_shape(const ck_layer *layer, int outputs, ck_shape *shap
 
 ck_status ck_layer_input_shape(const ck_layer *layer, ck_shape *shapes, int max, int *n)
 {
+    CK_NEED(layer);
+    CK_NEED(shapes);
+    CK_NEED(n);
     return common_shape(layer, 0, shapes, max, n);
 }
 
 ck_status ck_layer_output_shape(const ck_layer *layer, ck_shape *shapes, int max, int *n)
 {
+    CK_NEED(layer);
+    CK_NEED(shapes);
+    CK_NEED(n);
     return common_shape(layer, 1, shapes, max, n);
 }

@@ -156,7 +156,7 @@ static ck_status norm_output_shape(const ck_layer *layer, int n, const ck_shape 
 
 #define NORM_COEFFS(T, SQRT)                                                                  \
     do {                                                                                      \
-        T *mb = m->mean_buf, *db = m->den_buf;                                                \
+        T *mb = mean_buf, *db = den_buf;                                                      \
         for (int64_t k = 0; k < m->n_params; k++) {                                           \
             T mean, var;                                                                      \
             if (m->mean_w) {                                                                  \
@@ -175,7 +175,7 @@ static ck_status norm_output_shape(const ck_layer *layer, int n, const ck_shape 
 
 #define NORM_APPLY(T)                                                                         \
     do {                                                                                      \
-        const T *xs = x->data, *mb = m->mean_buf, *db = m->den_buf;                           \
+        const T *xs = x->data, *mb = mean_buf, *db = den_buf;                                 \
         T *ys = out->data;                                                                    \
         int64_t idx[CK_MAX_RANK] = {0}, p = 0;                                                \
         for (int64_t i = 0; i < x->size; i++) {                                               \
@@ -190,12 +190,11 @@ static ck_status norm_output_shape(const ck_layer *layer, int n, const ck_shape 
         }                                                                                     \
     } while (0)
 
-static ck_status norm_call(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *outs)
+/* Computes into the given coefficient buffers (n_params values each). */
+static ck_status norm_compute(const ck_norm_layer *m, const ck_tensor *x, ck_tensor *out, void *mean_buf,
+                              void *den_buf)
 {
-    const ck_norm_layer *m = (const ck_norm_layer *)layer;
-    const ck_tensor *x = in[0];
-    ck_tensor *out = outs[0];
-    (void)n;
+    const ck_layer *layer = &m->base;
     if (layer->dtype == CK_FLOAT32) {
         NORM_COEFFS(float, sqrtf);
         NORM_APPLY(float);
@@ -204,6 +203,22 @@ static ck_status norm_call(ck_layer *layer, int n, const ck_tensor *const *in, c
         NORM_APPLY(double);
     }
     return CK_OK;
+}
+
+static size_t norm_scratch_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out)
+{
+    const ck_norm_layer *m = (const ck_norm_layer *)layer;
+    (void)n, (void)in, (void)out;
+    return 2 * (((size_t)m->n_params * ck_dtype_size(layer->dtype) + 63) / 64 * 64);
+}
+
+/* Inference: the coefficients go to the call's scratch, so that the layer
+ * stays read-only while several predictors run it. */
+static ck_status norm_call_scratch(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *outs,
+                                   void *scratch)
+{
+    size_t half = norm_scratch_bytes(layer, n, NULL, NULL) / 2;
+    return norm_compute((const ck_norm_layer *)layer, in[0], outs[0], scratch, (char *)scratch + half);
 }
 
 /* ---- training: saved = the denominators of the call (n_params values) ---- */
@@ -225,7 +240,8 @@ static ck_status norm_train_call(ck_layer *layer, const ck_train_ctx *ctx, int n
 {
     const ck_norm_layer *m = (const ck_norm_layer *)layer;
     (void)ctx;
-    CK_TRY(norm_call(layer, n, in, outs));
+    (void)n;
+    CK_TRY(norm_compute(m, in[0], outs[0], m->mean_buf, m->den_buf));
     memcpy(saved, m->den_buf, (size_t)m->n_params * ck_dtype_size(layer->dtype));
     return CK_OK;
 }
@@ -312,6 +328,7 @@ static double *copy_values(const double *v, int64_t n)
 
 ck_status ck_normalization(ck_layer **out, const ck_normalization_opts *o)
 {
+    CK_NEED(out);
     static const ck_normalization_opts defaults;
     if (!o) o = &defaults;
     if (o->naxes < 0 || o->naxes > CK_MAX_RANK)
@@ -423,7 +440,9 @@ const ck_layer_class ck_normalization_class = {
     .cast_all_inputs = 1,
     .build = norm_build,
     .compute_output_shape = norm_output_shape,
-    .call = norm_call,
+    .call = ck_layer_call_own_scratch,
+    .call_scratch_bytes = norm_scratch_bytes,
+    .call_scratch = norm_call_scratch,
     .get_config = norm_get_config,
     .from_config = norm_from_config,
     .destroy = norm_destroy,

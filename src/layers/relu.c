@@ -43,6 +43,7 @@ static ck_status relu_get_config(const ck_layer *layer, json_t *c)
 
 ck_status ck_relu_layer(ck_layer **out, const ck_relu_layer_opts *o)
 {
+    CK_NEED(out);
     static const ck_relu_layer_opts defaults;
     if (!o) o = &defaults;
     ck_layer_opts common = CK_ACT_COMMON(o);

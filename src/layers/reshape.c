@@ -109,6 +109,7 @@ static ck_status check_target(const ck_shape *t)
 
 ck_status ck_reshape(ck_layer **out, const ck_reshape_opts *o)
 {
+    CK_NEED(out);
     if (!o || o->target_shape.rank < 1)
         return ck_error(CK_VALUE_ERROR, "Reshape: `target_shape` is required (rank >= 1)");
     CK_TRY(check_target(&o->target_shape));

@@ -93,6 +93,24 @@ ck_status ck_rnn_output_shape(const ck_layer *layer, int n, const ck_shape *in, 
     return CK_OK;
 }
 
+/* A stateful layer's states (zeros), for the batch size it was built with. */
+static ck_status allocate_states(ck_rnn_layer *r, const ck_shape *in)
+{
+    int64_t batch = in->dims[r->a.time_major ? 1 : 0];
+    char buf[128];
+    if (batch < 0)
+        return ck_error(CK_VALUE_ERROR, "If a RNN is stateful, it needs to know its batch size. Specify the batch "
+                        "size of your input tensors: \n- If using a Sequential model, specify the batch size by "
+                        "passing a `batch_input_shape` argument to your first layer.\n- If using the functional "
+                        "API, specify the batch size by passing a `batch_shape` argument to your Input layer. "
+                        "(layer \"%s\", input shape %s)", r->base.name, ck_shape_fmt(buf, sizeof buf, in));
+    size_t n = (size_t)(batch * r->a.units) * (r->cell->has_carry ? 2 : 1);
+    r->state = ck_calloc(n ? n : 1, ck_dtype_size(r->base.dtype));
+    if (!r->state) return ck_oom("the states of a stateful recurrent layer");
+    r->state_batch = batch;
+    return CK_OK;
+}
+
 ck_status ck_rnn_build(ck_layer *layer, int n, const ck_shape *shapes)
 {
     ck_rnn_layer *r = (ck_rnn_layer *)layer;
@@ -105,31 +123,63 @@ ck_status ck_rnn_build(ck_layer *layer, int n, const ck_shape *shapes)
         return ck_error(CK_VALUE_ERROR, "The last dimension of the inputs to the recurrent layer \"%s\" should be "
                         "defined. Found None. Full input shape received: %s", layer->name,
                         ck_shape_fmt(buf, sizeof buf, &shapes[0]));
+    /* Keras checks the batch size of a stateful layer first. */
+    if (a->stateful) CK_TRY(allocate_states(r, &shapes[0]));
     char name[64];
     ck_shape ks = {2, {f, gu}}, rs = {2, {a->units, gu}};
     ck_shape bs = a->reset_after ? (ck_shape){2, {2, gu}} : (ck_shape){1, {gu}};
     snprintf(name, sizeof name, "%s/kernel", r->cell->cell_name);
-    CK_TRY(ck_layer_add_weight_with(layer, name, &ks, layer->dtype, a->kernel_init, a->kernel_reg, a->kernel_con,
-                                    true, &r->kernel));
+    ck_status st = ck_layer_add_weight_with(layer, name, &ks, layer->dtype, a->kernel_init, a->kernel_reg,
+                                            a->kernel_con, true, &r->kernel);
     snprintf(name, sizeof name, "%s/recurrent_kernel", r->cell->cell_name);
-    CK_TRY(ck_layer_add_weight_with(layer, name, &rs, layer->dtype, a->recurrent_init, a->recurrent_reg,
-                                    a->recurrent_con, true, &r->recurrent_kernel));
-    if (a->use_bias) {
-        snprintf(name, sizeof name, "%s/bias", r->cell->cell_name);
-        CK_TRY(ck_layer_add_weight_with(layer, name, &bs, layer->dtype, a->bias_init, a->bias_reg, a->bias_con,
-                                        true, &r->bias));
-        /* unit_forget_bias: Keras builds the bias as [init(units),
-         * ones(units), init(2 * units)]; the forget gate is the second. */
-        if (a->unit_forget_bias) {
-            ck_tensor *b = r->bias->value;
-            CK_RNN_TYPED(b->dtype, {
-                real *p = b->data;
-                for (int64_t u = 0; u < a->units; u++) p[a->units + u] = 1;
-            });
-        }
+    if (st == CK_OK)
+        st = ck_layer_add_weight_with(layer, name, &rs, layer->dtype, a->recurrent_init, a->recurrent_reg,
+                                      a->recurrent_con, true, &r->recurrent_kernel);
+    snprintf(name, sizeof name, "%s/bias", r->cell->cell_name);
+    if (st == CK_OK && a->use_bias)
+        st = ck_layer_add_weight_with(layer, name, &bs, layer->dtype, a->bias_init, a->bias_reg, a->bias_con, true,
+                                      &r->bias);
+    if (st != CK_OK) {
+        /* The base drops the weights added so far. */
+        r->kernel = r->recurrent_kernel = r->bias = NULL;
+        ck_free(r->state);
+        r->state = NULL;
+        return st;
+    }
+    /* unit_forget_bias: Keras builds the bias as [init(units), ones(units),
+     * init(2 * units)]; the forget gate is the second. */
+    if (r->bias && a->unit_forget_bias) {
+        ck_tensor *b = r->bias->value;
+        CK_RNN_TYPED(b->dtype, {
+            real *p = b->data;
+            for (int64_t u = 0; u < a->units; u++) p[a->units + u] = 1;
+        });
     }
     r->input_dim = f;
     layer->spec = (ck_input_spec){.ndim = 3, .has_last_dim = 1, .last_dim = f};
+    return CK_OK;
+}
+
+ck_status ck_layer_reset_states(ck_layer *layer)
+{
+    CK_NEED(layer);
+    if (!layer) return ck_error(CK_VALUE_ERROR, "ck_layer_reset_states: layer is NULL");
+    if (layer->cls->build == ck_rnn_build) {
+        ck_rnn_layer *r = (ck_rnn_layer *)layer;
+        if (!r->a.stateful) return ck_error(CK_ATTRIBUTE_ERROR, "Layer must be stateful.");
+        if (r->state)
+            memset(r->state, 0, (size_t)(r->state_batch * r->a.units) * ck_dtype_size(layer->dtype) *
+                                    (r->cell->has_carry ? 2 : 1));
+        return CK_OK;
+    }
+    /* A model: every stateful layer inside, as Model.reset_states. */
+    int n = layer->cls->sublayer_count ? layer->cls->sublayer_count(layer) : 0;
+    for (int i = 0; i < n; i++) {
+        ck_layer *sub = layer->cls->sublayer(layer, i);
+        int rnn = sub->cls->build == ck_rnn_build;
+        if ((rnn && ((ck_rnn_layer *)sub)->a.stateful) || (!rnn && sub->cls->sublayer_count))
+            CK_TRY(ck_layer_reset_states(sub));
+    }
     return CK_OK;
 }
 
@@ -155,7 +205,7 @@ typedef struct rnn_dims {
  * state blocks (previous and new) and one record; training keeps all of
  * them, the dropout masks and the backward scratch. */
 typedef struct rnn_layout {
-    int64_t xp, xd, imask, rmask, h, c, rec, zeros, hin, dh, dhp, dhin, dc, dx, work, total;
+    int64_t xp, xd, imask, rmask, h, c, rec, init, hin, dh, dhp, dhin, dc, dx, work, total;
 } rnn_layout;
 
 static rnn_dims dims_of(const ck_rnn_layer *r, const ck_shape *in, ck_dtype dt)
@@ -185,7 +235,7 @@ static int layout_make(const ck_rnn_layer *r, const rnn_dims *d, int training, r
     memset(L, 0, sizeof *L);
     int ok = region(L, &L->xp, d->B, d->T, d->GU) && region(L, &L->h, keep, bu, 1) &&
              region(L, &L->c, keep * carry, bu, 1) && region(L, &L->rec, training ? d->T : 1, bu, cell->record) &&
-             region(L, &L->zeros, bu, 1, 1) && region(L, &L->hin, bu, 1, 1);
+             region(L, &L->init, bu, 1 + carry, 1) && region(L, &L->hin, bu, 1, 1);
     if (ok && training) {
         int in_drop = rate_active(r->a.dropout), rec_drop = rate_active(r->a.recurrent_dropout);
         ok = region(L, &L->xd, in_drop ? d->B : 0, d->T, d->F) && region(L, &L->imask, in_drop ? d->B : 0, d->F, 1) &&
@@ -262,6 +312,27 @@ static void draw_mask(ck_dtype dt, ck_rng *rng, double rate, void *mask, int64_t
 
 /* ---- forward -------------------------------------------------------------------- */
 
+static void *init_h(const rnn_run *run) { return at(run, run->L.init); }
+static void *init_c(const rnn_run *run) { return at(run, run->L.init + run->d.B * run->d.U); }
+
+/* The states before the first step: zeros, or a stateful layer's states
+ * left by the previous call (Keras keeps them in variables; they get no
+ * gradient). */
+static ck_status initial_states(rnn_run *run)
+{
+    const ck_rnn_layer *r = run->r;
+    size_t bytes = (size_t)(run->d.B * run->d.U) * run->d.es * (r->cell->has_carry ? 2 : 1);
+    if (!r->state) {
+        memset(init_h(run), 0, bytes);
+        return CK_OK;
+    }
+    if (run->d.B != r->state_batch)
+        return ck_error(CK_VALUE_ERROR, "stateful layer \"%s\" keeps states for a batch of %lld; it was called on a "
+                        "batch of %lld", r->base.name, (long long)r->state_batch, (long long)run->d.B);
+    memcpy(init_h(run), r->state, bytes);
+    return CK_OK;
+}
+
 /* XP = X . kernel + input bias, X first multiplied by the input mask. */
 static void project(const rnn_run *run, const ck_tensor *x)
 {
@@ -284,7 +355,8 @@ static void project(const rnn_run *run, const ck_tensor *x)
     }
     void *xp = at(run, run->L.xp);
     if (rows == 0 || d->GU == 0) return;
-    if (x->dtype == CK_FLOAT32) ck_matmul_f32(rows, d->GU, d->F, src, r->kernel->value->data, xp);
+    if (d->F == 0) memset(xp, 0, (size_t)(rows * d->GU) * d->es); /* no features: BLAS wants K >= 1 */
+    else if (x->dtype == CK_FLOAT32) ck_matmul_f32(rows, d->GU, d->F, src, r->kernel->value->data, xp);
     else ck_matmul_f64(rows, d->GU, d->F, src, r->kernel->value->data, xp);
     if (!r->bias) return;
     CK_RNN_TYPED(x->dtype, {
@@ -314,12 +386,12 @@ static ck_status forward(rnn_run *run, const ck_tensor *x, ck_tensor *out)
     const ck_rnn_layer *r = run->r;
     const rnn_dims *d = &run->d;
     size_t ubytes = (size_t)d->U * d->es;
-    memset(at(run, run->L.zeros), 0, (size_t)(d->B * d->U) * d->es);
+    CK_TRY(initial_states(run));
     project(run, x);
     for (int64_t s = 0; s < d->T; s++) {
         int64_t t = time_of(run, s);
-        const void *h_prev = s > 0 ? h_at(run, s - 1) : at(run, run->L.zeros);
-        const void *c_prev = r->cell->has_carry ? (s > 0 ? c_at(run, s - 1) : at(run, run->L.zeros)) : NULL;
+        const void *h_prev = s > 0 ? h_at(run, s - 1) : init_h(run);
+        const void *c_prev = r->cell->has_carry ? (s > 0 ? c_at(run, s - 1) : init_c(run)) : NULL;
         ck_rnn_fwd f = {.dt = x->dtype, .batch = d->B, .units = d->U,
                         .xp = (char *)at(run, run->L.xp) + (size_t)(row_of(run, 0, t) * d->GU) * d->es,
                         .ldx = (r->a.time_major ? 1 : d->T) * d->GU, .h_prev = h_prev, .c_prev = c_prev,
@@ -332,7 +404,13 @@ static ck_status forward(rnn_run *run, const ck_tensor *x, ck_tensor *out)
                        (const char *)f.h + (size_t)b * ubytes, ubytes);
     }
     if (!r->a.return_sequences)
-        memcpy(out->data, d->T > 0 ? h_at(run, d->T - 1) : at(run, run->L.zeros), (size_t)d->B * ubytes);
+        memcpy(out->data, d->T > 0 ? h_at(run, d->T - 1) : init_h(run), (size_t)d->B * ubytes);
+    /* stateful: the last states start the next call. */
+    if (r->state && d->T > 0) {
+        memcpy(r->state, h_at(run, d->T - 1), (size_t)d->B * ubytes);
+        if (r->cell->has_carry)
+            memcpy((char *)r->state + (size_t)d->B * ubytes, c_at(run, d->T - 1), (size_t)d->B * ubytes);
+    }
     return CK_OK;
 }
 
@@ -429,8 +507,8 @@ ck_status ck_rnn_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, const
     for (int64_t s = d->T - 1; s >= 0; s--) {
         int64_t t = time_of(&run, s);
         step_output_grad(&run, s, dout, dh);
-        const void *h_prev = s > 0 ? h_at(&run, s - 1) : at(&run, run.L.zeros);
-        const void *c_prev = r->cell->has_carry ? (s > 0 ? c_at(&run, s - 1) : at(&run, run.L.zeros)) : NULL;
+        const void *h_prev = s > 0 ? h_at(&run, s - 1) : init_h(&run);
+        const void *c_prev = r->cell->has_carry ? (s > 0 ? c_at(&run, s - 1) : init_c(&run)) : NULL;
         ck_rnn_bwd b = {.dt = dt, .batch = d->B, .units = d->U, .h_prev = h_prev, .c_prev = c_prev,
                         .h_in = recurrent_input(&run, h_prev), .h = h_at(&run, s), .c = c_at(&run, s),
                         .rec = rec_at(&run, s), .dh = dh, .dc = dc, .dx = dxs, .dh_prev = at(&run, run.L.dhp),

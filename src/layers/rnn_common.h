@@ -78,6 +78,9 @@ struct ck_rnn_layer {
     ck_rnn_args a;
     int64_t input_dim;  /* known once built */
     ck_weight *kernel, *recurrent_kernel, *bias;
+    void *state;          /* stateful: h then c of the last call (batch,
+                             units) each; allocated by build */
+    int64_t state_batch;
 };
 
 /* ---- the class hooks every recurrent class uses (rnn_common.c) ---------- */

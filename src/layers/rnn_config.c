@@ -23,7 +23,10 @@ static void args_free(ck_rnn_args *a)
 
 void ck_rnn_destroy(ck_layer *layer)
 {
-    args_free(&((ck_rnn_layer *)layer)->a);
+    ck_rnn_layer *r = (ck_rnn_layer *)layer;
+    args_free(&r->a);
+    ck_free(r->state);
+    r->state = NULL;
 }
 
 /* Keras clips the rates: min(1, max(0, rate)). */
@@ -41,9 +44,6 @@ static ck_status finish(const ck_layer_class *cls, const ck_rnn_cell *cell, ck_r
     else if (a->return_state)
         st = ck_error(CK_NOT_IMPLEMENTED, "%s with return_state=True is not supported: a ckeras layer has one "
                       "output", cls->class_name);
-    else if (a->stateful)
-        st = ck_error(CK_NOT_IMPLEMENTED, "%s with stateful=True is not supported: states are not kept between "
-                      "calls", cls->class_name);
     /* Keras' defaults for what was not given. */
     if (st == CK_OK && !a->activation) st = ck_activation_new(&a->activation, "tanh", NULL);
     if (st == CK_OK && cell->has_recurrent_activation && !a->recurrent_activation)

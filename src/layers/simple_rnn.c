@@ -44,6 +44,7 @@ static const ck_rnn_cell simple_cell = {
 
 ck_status ck_simple_rnn(ck_layer **out, const ck_rnn_opts *opts)
 {
+    CK_NEED(out);
     return ck_rnn_new(&ck_simple_rnn_class, &simple_cell, opts, out);
 }
 

@@ -141,6 +141,7 @@ static void fill(ck_layer *layer, int naxes, const int *axes, int is_list)
 
 ck_status ck_softmax_layer(ck_layer **out, const ck_softmax_layer_opts *o)
 {
+    CK_NEED(out);
     static const ck_softmax_layer_opts defaults;
     if (!o) o = &defaults;
     if (o->naxes < 0 || o->naxes > CK_MAX_RANK)

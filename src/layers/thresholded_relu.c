@@ -27,6 +27,7 @@ static ck_status thresholded_relu_get_config(const ck_layer *layer, json_t *c)
 
 ck_status ck_thresholded_relu(ck_layer **out, const ck_thresholded_relu_opts *o)
 {
+    CK_NEED(out);
     static const ck_thresholded_relu_opts defaults;
     if (!o) o = &defaults;
     ck_layer_opts common = CK_ACT_COMMON(o);

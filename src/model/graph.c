@@ -272,11 +272,6 @@ ck_status ck_model_init_graph(ck_model *m, int n_in, ck_tensor *const *inputs, i
     return CK_OK;
 }
 
-void ck_model_drop_plans(ck_model *m)
-{
-    for (int p = 0; p < 2; p++) ck_model_plan_free(m, &m->plans[p]);
-}
-
 void ck_model_destroy(ck_layer *layer)
 {
     ck_model *m = (ck_model *)layer;

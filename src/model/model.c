@@ -26,19 +26,82 @@ static ck_dtype model_output_dtype(const ck_layer *layer, int n, const ck_dtype 
     return ((const ck_model *)layer)->outputs[0]->dtype;
 }
 
-/* A nested model called by an outer graph: run its own planned graph and
- * copy its (single) output. */
-static ck_status model_call(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *out)
+/* A nested model called by an outer graph runs inside the caller's plan:
+ * its scratch holds the shapes and tensor headers of its values, every
+ * computed value (64-aligned, no sharing: nested graphs are small), then
+ * the widest of its own steps' scratch.  The nested model itself is only
+ * read, so predictors of the outer model can run it at once, and a model
+ * used twice in one graph gets two scratch regions. */
+static size_t round64(size_t b) { return (b + 63) / 64 * 64; }
+
+static size_t nested_layout(const ck_model *m, const ck_shape *slot_shapes, size_t *values_off, size_t *scratch_off)
+{
+    size_t off = round64((size_t)m->n_slots * sizeof(ck_shape)) + round64((size_t)m->n_slots * sizeof(ck_tensor));
+    size_t widest = 0;
+    ck_shape ins[CK_MAX_LAYER_INPUTS];
+    if (values_off) *values_off = off;
+    for (int s = 0; s < m->n_steps; s++) {
+        const ck_step *step = &m->steps[s];
+        const ck_shape *os = &slot_shapes[step->out_slot];
+        size_t count = 1;
+        for (int d = 0; d < os->rank; d++) count *= os->dims[d] > 0 ? (size_t)os->dims[d] : 0;
+        off += round64(count * ck_dtype_size(m->slot_tensors[step->out_slot]->dtype));
+        for (int k = 0; k < step->n_in; k++) ins[k] = slot_shapes[step->in_slots[k]];
+        size_t b = ck_layer_call_scratch_bytes(step->node->layer, step->n_in, ins, os);
+        if (b > widest) widest = b;
+    }
+    if (scratch_off) *scratch_off = off;
+    return off + widest;
+}
+
+size_t ck_model_call_scratch_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out)
+{
+    const ck_model *m = (const ck_model *)layer;
+    (void)out;
+    ck_shape *slots = ck_calloc((size_t)m->n_slots, sizeof *slots);
+    if (!slots) return 0; /* the call then reports the missing scratch */
+    size_t bytes = ck_model_infer_shapes(m, n, in, slots) == CK_OK ? nested_layout(m, slots, NULL, NULL) : 0;
+    ck_free(slots);
+    return bytes;
+}
+
+ck_status ck_model_call_scratch(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *out,
+                                void *scratch)
 {
     ck_model *m = (ck_model *)layer;
     ck_shape shapes[CK_MAX_LAYER_INPUTS];
+    if (!scratch) return ck_oom("a nested model's values");
     for (int i = 0; i < n; i++) shapes[i] = ck_tensor_shape(in[i]);
-    ck_plan *plan = NULL;
-    int which = 0;
-    if (m->plans[0].valid) which = 1;
-    CK_TRY(ck_model_plan(m, which, n, shapes, &plan));
-    CK_TRY(ck_model_run(m, plan, in));
-    const ck_tensor *r = plan->buffers[m->output_slots[0]];
+    ck_shape *slot_shapes = scratch;
+    ck_tensor *views = (ck_tensor *)((char *)scratch + round64((size_t)m->n_slots * sizeof(ck_shape)));
+    CK_TRY(ck_model_infer_shapes(m, n, shapes, slot_shapes));
+    size_t off, scratch_off;
+    nested_layout(m, slot_shapes, &off, &scratch_off);
+    for (int i = 0; i < m->n_inputs; i++) {
+        views[m->input_slots[i]] = *in[i];
+        views[m->input_slots[i]].owns_data = 0;
+        views[m->input_slots[i]].keras_history = NULL;
+    }
+    for (int s = 0; s < m->n_steps; s++) {
+        int slot = m->steps[s].out_slot;
+        const ck_shape *os = &slot_shapes[slot];
+        ck_tensor *v = &views[slot];
+        *v = (ck_tensor){.dtype = m->slot_tensors[slot]->dtype, .rank = os->rank, .size = 1,
+                         .data = (char *)scratch + off};
+        for (int d = 0; d < os->rank; d++) {
+            v->shape[d] = os->dims[d];
+            v->size *= os->dims[d];
+        }
+        off += round64((size_t)v->size * ck_dtype_size(v->dtype));
+    }
+    const ck_tensor *args[CK_MAX_LAYER_INPUTS];
+    for (int s = 0; s < m->n_steps; s++) {
+        const ck_step *step = &m->steps[s];
+        for (int k = 0; k < step->n_in; k++) args[k] = &views[step->in_slots[k]];
+        ck_tensor *o = &views[step->out_slot];
+        CK_TRY(ck_layer_call_planned(step->node->layer, step->n_in, args, &o, (char *)scratch + scratch_off));
+    }
+    const ck_tensor *r = &views[m->output_slots[0]];
     memcpy(out[0]->data, r->data, (size_t)r->size * ck_dtype_size(r->dtype));
     return CK_OK;
 }
@@ -75,7 +138,9 @@ static ck_status sequential_from_config(const json_t *c, ck_layer **out)
         .size = sizeof(ck_model),                                            \
         .arity = CK_ONE_INPUT,                                               \
         .supports_masking = 1,                                               \
-        .call = model_call,                                                  \
+        .call = ck_layer_call_own_scratch,                                   \
+        .call_scratch_bytes = ck_model_call_scratch_bytes,                   \
+        .call_scratch = ck_model_call_scratch,                               \
         .compute_output_shape = model_output_shape,                          \
         .output_dtype = model_output_dtype,                                  \
         .get_config = model_get_config,                                      \
@@ -141,6 +206,9 @@ ck_status ck_model_create(const ck_layer_class *cls, int n_in, ck_tensor *const 
 ck_status ck_model_new(ck_model **out, int n_inputs, ck_tensor *const *inputs, int n_outputs,
                        ck_tensor *const *outputs, const char *name)
 {
+    CK_NEED(out);
+    CK_NEED(inputs);
+    CK_NEED(outputs);
     if (!out || !inputs || !outputs) return ck_error(CK_VALUE_ERROR, "ck_model_new: NULL argument");
     return ck_model_create(&ck_functional_class, n_inputs, inputs, n_outputs, outputs, name, true, out);
 }
@@ -150,24 +218,37 @@ void ck_model_free(ck_model *m)
     if (m) ck_layer_free(&m->base);
 }
 
-ck_layer *ck_model_layer(ck_model *m) { return &m->base; }
+ck_layer *ck_model_layer(ck_model *m) {
+    CK_NEED_OR(m, NULL);
+    return &m->base;
+}
 
 ck_model *ck_layer_as_model(ck_layer *layer)
 {
+    CK_NEED_OR(layer, NULL);
     return layer && (layer->cls == &ck_functional_class || layer->cls == &ck_sequential_class) ? (ck_model *)layer
                                                                                                 : NULL;
 }
 
-const char *ck_model_name(const ck_model *m) { return m->base.name; }
-int ck_model_layer_count(const ck_model *m) { return m->n_layers; }
+const char *ck_model_name(const ck_model *m) {
+    CK_NEED_OR(m, NULL);
+    return m->base.name;
+}
+int ck_model_layer_count(const ck_model *m) {
+    CK_NEED_OR(m, 0);
+    return m->n_layers;
+}
 
 ck_layer *ck_model_layer_at(const ck_model *m, int i)
 {
+    CK_NEED_OR(m, NULL);
     return i >= 0 && i < m->n_layers ? m->layers[i] : NULL;
 }
 
 ck_status ck_model_get_layer(const ck_model *m, const char *name, ck_layer **out)
 {
+    CK_NEED(m);
+    CK_NEED(out);
     for (int i = 0; name && i < m->n_layers; i++) {
         if (strcmp(m->layers[i]->name, name) == 0) {
             *out = m->layers[i];
@@ -178,13 +259,26 @@ ck_status ck_model_get_layer(const ck_model *m, const char *name, ck_layer **out
                     name ? name : "(null)", m->n_layers, m->base.name);
 }
 
-int ck_model_input_count(const ck_model *m) { return m->n_inputs; }
-int ck_model_output_count(const ck_model *m) { return m->n_outputs; }
-ck_tensor *ck_model_input(const ck_model *m, int i) { return i >= 0 && i < m->n_inputs ? m->inputs[i] : NULL; }
-ck_tensor *ck_model_output(const ck_model *m, int i) { return i >= 0 && i < m->n_outputs ? m->outputs[i] : NULL; }
+int ck_model_input_count(const ck_model *m) {
+    CK_NEED_OR(m, 0);
+    return m->n_inputs;
+}
+int ck_model_output_count(const ck_model *m) {
+    CK_NEED_OR(m, 0);
+    return m->n_outputs;
+}
+ck_tensor *ck_model_input(const ck_model *m, int i) {
+    CK_NEED_OR(m, NULL);
+    return i >= 0 && i < m->n_inputs ? m->inputs[i] : NULL;
+}
+ck_tensor *ck_model_output(const ck_model *m, int i) {
+    CK_NEED_OR(m, NULL);
+    return i >= 0 && i < m->n_outputs ? m->outputs[i] : NULL;
+}
 
 ck_status ck_model_count_params(const ck_model *m, int64_t *total, int64_t *trainable, int64_t *non_trainable)
 {
+    CK_NEED(m);
     int64_t t = 0, nt = 0;
     int n = ck_layer_trainable_weight_count(&m->base);
     for (int i = 0; i < n; i++) t += ck_weight_value(ck_layer_trainable_weight(&m->base, i))->size;
@@ -201,6 +295,8 @@ ck_status ck_model_count_params(const ck_model *m, int64_t *total, int64_t *trai
 ck_status ck_sequential(ck_model **out, int n_layers, ck_layer *const *layers, const ck_shape *input_shape,
                         const char *name)
 {
+    CK_NEED(out);
+    CK_NEED(layers);
     ck_shape shape;
     if (!out || n_layers < 1 || !layers)
         return ck_error(CK_VALUE_ERROR, "ck_sequential: give at least one layer");

@@ -25,7 +25,20 @@ typedef struct ck_plan {
     void **blocks;              /* memory shared by values whose lifetimes
                                    do not overlap */
     int n_blocks;
+    void *scratch;              /* the widest step's call scratch (steps run
+                                   one after another), or NULL */
 } ck_plan;
+
+/* Per-caller run state of a model: its own planned buffers, the model's
+ * weights shared read-only (predictor.c).  A model keeps a default one for
+ * ck_model_predict and for training's evaluation. */
+struct ck_predictor {
+    ck_model *m;                /* referenced, except by the model's own
+                                   default predictor (no cycle) */
+    int owns_ref;
+    ck_plan plans[2];           /* [0]: full batches, [1]: the remainder */
+    _Atomic int busy;           /* a predict is running (misuse detection) */
+};
 
 /* The memory map of a training step for one input-shape signature.  The
  * forward block (fwd_bytes, handed in by the caller: the trainer for the
@@ -61,7 +74,9 @@ struct ck_model {
     int n_slots;
     ck_tensor **slot_tensors;   /* the symbolic tensor of each value slot */
     int *input_slots, *output_slots;
-    ck_plan plans[2];           /* [0]: full batches, [1]: the remainder */
+    ck_predictor *predictor;    /* the default run state, made on first use */
+    _Atomic int busy;           /* ck_model_predict running: a second thread
+                                   gets CK_RUNTIME_ERROR, not corruption */
     ck_train_layout train[2];   /* training layouts, reused by signature */
     unsigned train_clock;
     /* The compile state, owned by the train/ floor (which the model floor
@@ -131,8 +146,27 @@ void ck_model_destroy(ck_layer *layer);
  * outputs into the plan's buffers.  Allocates nothing once planned. */
 ck_status ck_model_run(ck_model *m, ck_plan *plan, const ck_tensor *const *inputs);
 
-/* Makes (or reuses) the plan for these concrete input shapes. */
+/* Makes (or reuses) the plan for these concrete input shapes, in the
+ * model's default predictor (training's evaluation: one thread). */
 ck_status ck_model_plan(ck_model *m, int which, int n, const ck_shape *shapes, ck_plan **out);
+
+/* The same in a given pair of plans (a predictor's). */
+ck_status ck_plans_get(ck_model *m, ck_plan plans[2], int which, int n, const ck_shape *shapes, ck_plan **out);
+
+/* The default predictor, made on first use (NULL and an error on OOM). */
+ck_predictor *ck_model_default_predictor(ck_model *m);
+
+/* predict / predict_into through a pair of plans (run.c). */
+ck_status ck_model_predict_with(ck_model *m, ck_plan plans[2], int n, const ck_tensor *const *inputs,
+                                ck_tensor **outputs, int64_t batch_size);
+ck_status ck_model_predict_into_with(ck_model *m, ck_plan plans[2], int n, const ck_tensor *const *inputs,
+                                     ck_tensor *const *outputs, int64_t batch_size);
+
+/* A nested model's call scratch: its values and its steps' scratch laid out
+ * in the caller's plan (model.c). */
+size_t ck_model_call_scratch_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out);
+ck_status ck_model_call_scratch(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *out,
+                                void *scratch);
 
 /* Frees one plan's buffers and blocks and zeroes it. */
 void ck_model_plan_free(const ck_model *m, ck_plan *plan);

@@ -32,6 +32,8 @@ ck_status ck_model_wrapper_json(const ck_model *m, int with_versions, json_t **o
 
 ck_status ck_model_to_json(const ck_model *m, char **out)
 {
+    CK_NEED(m);
+    CK_NEED(out);
     json_t *w = NULL;
     CK_TRY(ck_model_wrapper_json(m, 1, &w));
     char *text = ck_json_dumps_python(w);
@@ -64,6 +66,8 @@ ck_status ck_model_from_json_value(const json_t *root, ck_model **out)
 
 ck_status ck_model_from_json(const char *json, ck_model **out)
 {
+    CK_NEED(json);
+    CK_NEED(out);
     json_error_t err;
     if (!json || !out) return ck_error(CK_VALUE_ERROR, "ck_model_from_json: NULL argument");
     json_t *root = json_loads(json, 0, &err);

@@ -36,6 +36,29 @@ static const ck_layer_class *const builtin_classes[] = {
     &ck_conv2d_class,
     &ck_convolution2d_legacy_class,
     &ck_max_pooling2d_class,
+    &ck_max_pooling1d_class,
+    &ck_average_pooling1d_class,
+    &ck_average_pooling2d_class,
+    &ck_max_pooling3d_class,
+    &ck_average_pooling3d_class,
+    &ck_global_average_pooling1d_class,
+    &ck_global_average_pooling2d_class,
+    &ck_global_average_pooling3d_class,
+    &ck_global_max_pooling1d_class,
+    &ck_global_max_pooling2d_class,
+    &ck_global_max_pooling3d_class,
+    &ck_up_sampling1d_class,
+    &ck_up_sampling2d_class,
+    &ck_up_sampling3d_class,
+    &ck_zero_padding1d_class,
+    &ck_zero_padding2d_class,
+    &ck_zero_padding3d_class,
+    &ck_cropping1d_class,
+    &ck_cropping2d_class,
+    &ck_cropping3d_class,
+    &ck_repeat_vector_class,
+    &ck_permute_class,
+    &ck_layer_normalization_class,
     &ck_simple_rnn_class,
     &ck_lstm_class,
     &ck_gru_class,
@@ -100,6 +123,8 @@ ck_status ck_layer_from_json(const json_t *wrapper, ck_layer **out)
 
 ck_status ck_layer_from_config(const char *json, ck_layer **out)
 {
+    CK_NEED(json);
+    CK_NEED(out);
     json_error_t err;
     if (!json) return ck_error(CK_VALUE_ERROR, "ck_layer_from_config: json is NULL");
     json_t *root = json_loads(json, JSON_DECODE_ANY, &err);

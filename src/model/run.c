@@ -1,6 +1,7 @@
 /* Running a model: shape inference through the graph, buffers planned once
- * per input-shape signature, and predict in batches.  A repeated predict
- * with the same shapes allocates nothing. */
+ * per input-shape signature (in a predictor's pair of plans), and predict
+ * in batches.  A repeated predict with the same shapes allocates nothing:
+ * each layer's working memory is the plan's scratch. */
 #include <string.h>
 
 #include "model/model.h"
@@ -48,6 +49,7 @@ void ck_model_plan_free(const ck_model *m, ck_plan *plan)
     ck_free(plan->buffers);
     ck_free(plan->blocks);
     ck_free(plan->input_shapes);
+    ck_free(plan->scratch);
     memset(plan, 0, sizeof *plan);
 }
 
@@ -106,15 +108,36 @@ static ck_status assign_blocks(const ck_model *m, const ck_shape *slot_shapes, i
     return st;
 }
 
+/* The widest call scratch of the steps (they run one at a time). */
+static size_t steps_scratch(const ck_model *m, const ck_shape *slot_shapes)
+{
+    ck_shape ins[CK_MAX_LAYER_INPUTS];
+    size_t widest = 0;
+    for (int s = 0; s < m->n_steps; s++) {
+        const ck_step *step = &m->steps[s];
+        for (int k = 0; k < step->n_in; k++) ins[k] = slot_shapes[step->in_slots[k]];
+        size_t b = ck_layer_call_scratch_bytes(step->node->layer, step->n_in, ins, &slot_shapes[step->out_slot]);
+        if (b > widest) widest = b;
+    }
+    return widest;
+}
+
 ck_status ck_model_plan(ck_model *m, int which, int n, const ck_shape *shapes, ck_plan **out)
 {
+    ck_predictor *p = ck_model_default_predictor(m);
+    if (!p) return ck_last_status();
+    return ck_plans_get(m, p->plans, which, n, shapes, out);
+}
+
+ck_status ck_plans_get(ck_model *m, ck_plan plans[2], int which, int n, const ck_shape *shapes, ck_plan **out)
+{
     for (int p = 0; p < 2; p++) {
-        if (m->plans[p].valid && same_shapes(m->plans[p].input_shapes, shapes, n)) {
-            *out = &m->plans[p];
+        if (plans[p].valid && same_shapes(plans[p].input_shapes, shapes, n)) {
+            *out = &plans[p];
             return CK_OK;
         }
     }
-    ck_plan fresh = {0, NULL, NULL, NULL, 0};
+    ck_plan fresh = {0, NULL, NULL, NULL, 0, NULL};
     ck_shape *slot_shapes = ck_calloc((size_t)m->n_slots, sizeof *slot_shapes);
     int *block_of = ck_calloc((size_t)m->n_slots, sizeof *block_of);
     block_use *blocks = ck_calloc((size_t)(m->n_steps ? m->n_steps : 1), sizeof *blocks);
@@ -128,6 +151,8 @@ ck_status ck_model_plan(ck_model *m, int which, int n, const ck_shape *shapes, c
         fresh.blocks = ck_calloc((size_t)(n_blocks ? n_blocks : 1), sizeof *fresh.blocks);
         if (!fresh.input_shapes || !fresh.buffers || !fresh.blocks) st = ck_oom("a model plan");
     }
+    size_t scratch = st == CK_OK ? steps_scratch(m, slot_shapes) : 0;
+    if (st == CK_OK && scratch && !(fresh.scratch = ck_malloc(scratch))) st = ck_oom("a model's call scratch");
     for (int i = 0; st == CK_OK && i < n; i++) fresh.input_shapes[i] = shapes[i];
     for (int b = 0; st == CK_OK && b < n_blocks; b++) {
         fresh.blocks[b] = ck_calloc(1, blocks[b].bytes ? blocks[b].bytes : 1);
@@ -147,7 +172,7 @@ ck_status ck_model_plan(ck_model *m, int which, int n, const ck_shape *shapes, c
         ck_model_plan_free(m, &fresh);
         return st;
     }
-    ck_plan *slot = &m->plans[which];
+    ck_plan *slot = &plans[which];
     ck_model_plan_free(m, slot);
     *slot = fresh;
     slot->valid = 1;
@@ -173,7 +198,7 @@ ck_status ck_model_run(ck_model *m, ck_plan *plan, const ck_tensor *const *input
         const ck_step *step = &m->steps[s];
         for (int k = 0; k < step->n_in; k++) args[k] = plan->buffers[step->in_slots[k]];
         ck_tensor *out = plan->buffers[step->out_slot];
-        st = ck_layer_call_into(step->node->layer, step->n_in, args, &out);
+        st = ck_layer_call_planned(step->node->layer, step->n_in, ck_const_tensors(args), &out, plan->scratch);
     }
     for (int i = 0; i < m->n_inputs; i++) plan->buffers[m->input_slots[i]] = NULL;
     return st;
@@ -223,7 +248,7 @@ static ck_status check_predict_inputs(const ck_model *m, int n, const ck_tensor 
 }
 
 /* Runs all batches; `outputs` already have the full output shapes. */
-static ck_status predict_batches(ck_model *m, const ck_tensor *const *inputs, ck_tensor *const *outputs,
+static ck_status predict_batches(ck_model *m, ck_plan plans[2], const ck_tensor *const *inputs, ck_tensor *const *outputs,
                                  int64_t total, int64_t batch_size)
 {
     ck_tensor views[CK_MAX_LAYER_INPUTS];
@@ -237,7 +262,7 @@ static ck_status predict_batches(ck_model *m, const ck_tensor *const *inputs, ck
             shapes[i] = ck_tensor_shape(&views[i]);
         }
         ck_plan *plan = NULL;
-        CK_TRY(ck_model_plan(m, rows == batch_size ? 0 : 1, m->n_inputs, shapes, &plan));
+        CK_TRY(ck_plans_get(m, plans, rows == batch_size ? 0 : 1, m->n_inputs, shapes, &plan));
         CK_TRY(ck_model_run(m, plan, args));
         for (int o = 0; o < m->n_outputs; o++) copy_rows(outputs[o], r0, plan->buffers[m->output_slots[o]], 0, rows);
     }
@@ -263,7 +288,7 @@ static ck_status cast_inputs(const ck_model *m, int n, const ck_tensor *const *i
     return CK_OK;
 }
 
-static ck_status output_shapes(ck_model *m, int n, const ck_tensor *const *inputs, int64_t total, int64_t batch_size,
+static ck_status output_shapes(ck_model *m, ck_plan plans[2], int n, const ck_tensor *const *inputs, int64_t total, int64_t batch_size,
                                ck_shape *out_shapes)
 {
     ck_shape shapes[CK_MAX_LAYER_INPUTS];
@@ -281,7 +306,7 @@ static ck_status output_shapes(ck_model *m, int n, const ck_tensor *const *input
         ck_free(slot_shapes);
         return st;
     }
-    CK_TRY(ck_model_plan(m, total >= batch_size ? 0 : 1, n, shapes, &plan));
+    CK_TRY(ck_plans_get(m, plans, total >= batch_size ? 0 : 1, n, shapes, &plan));
     for (int o = 0; o < m->n_outputs; o++) {
         out_shapes[o] = ck_tensor_shape(plan->buffers[m->output_slots[o]]);
         out_shapes[o].dims[0] = total;
@@ -289,9 +314,9 @@ static ck_status output_shapes(ck_model *m, int n, const ck_tensor *const *input
     return CK_OK;
 }
 
-ck_status ck_model_predict(ck_model *m, int n, ck_tensor *const *given, ck_tensor **outputs, int64_t batch_size)
+ck_status ck_model_predict_with(ck_model *m, ck_plan plans[2], int n, const ck_tensor *const *inputs,
+                                ck_tensor **outputs, int64_t batch_size)
 {
-    const ck_tensor *const *inputs = ck_const_tensors(given);
     int64_t total;
     if (batch_size < 0) return ck_error(CK_VALUE_ERROR, "predict: batch_size must be positive, got %lld", (long long)batch_size);
     if (batch_size == 0) batch_size = 32;
@@ -303,10 +328,10 @@ ck_status ck_model_predict(ck_model *m, int n, ck_tensor *const *given, ck_tenso
     ck_tensor *outs[CK_MAX_LAYER_INPUTS] = {NULL};
     ck_status st = m->n_outputs <= CK_MAX_LAYER_INPUTS ? CK_OK
                    : ck_error(CK_NOT_IMPLEMENTED, "more than %d model outputs", CK_MAX_LAYER_INPUTS);
-    if (st == CK_OK) st = output_shapes(m, n, use, total, batch_size, oshapes);
+    if (st == CK_OK) st = output_shapes(m, plans, n, use, total, batch_size, oshapes);
     for (int o = 0; st == CK_OK && o < m->n_outputs; o++)
         st = ck_tensor_new(&outs[o], m->outputs[o]->dtype, oshapes[o].rank, oshapes[o].dims);
-    if (st == CK_OK) st = predict_batches(m, use, outs, total, batch_size);
+    if (st == CK_OK) st = predict_batches(m, plans, use, outs, total, batch_size);
     for (int i = 0; i < n; i++) ck_tensor_free(cast[i]);
     for (int o = 0; o < m->n_outputs; o++) {
         if (st == CK_OK) outputs[o] = outs[o];
@@ -315,10 +340,9 @@ ck_status ck_model_predict(ck_model *m, int n, ck_tensor *const *given, ck_tenso
     return st;
 }
 
-ck_status ck_model_predict_into(ck_model *m, int n, ck_tensor *const *given, ck_tensor *const *outputs,
-                                int64_t batch_size)
+ck_status ck_model_predict_into_with(ck_model *m, ck_plan plans[2], int n, const ck_tensor *const *inputs,
+                                     ck_tensor *const *outputs, int64_t batch_size)
 {
-    const ck_tensor *const *inputs = ck_const_tensors(given);
     int64_t total;
     char a[128], b[128];
     if (batch_size < 0) return ck_error(CK_VALUE_ERROR, "predict: batch_size must be positive, got %lld", (long long)batch_size);
@@ -329,7 +353,7 @@ ck_status ck_model_predict_into(ck_model *m, int n, ck_tensor *const *given, ck_
             return ck_error(CK_TYPE_ERROR, "predict_into: input %d is %s, the model expects %s (no conversion here)",
                             i, ck_dtype_name(inputs[i]->dtype), ck_dtype_name(m->inputs[i]->dtype));
     ck_shape oshapes[CK_MAX_LAYER_INPUTS];
-    CK_TRY(output_shapes(m, n, inputs, total, batch_size, oshapes));
+    CK_TRY(output_shapes(m, plans, n, inputs, total, batch_size, oshapes));
     for (int o = 0; o < m->n_outputs; o++) {
         ck_shape got = outputs[o] ? ck_tensor_shape(outputs[o]) : (ck_shape){0, {0}};
         int ok = outputs[o] && outputs[o]->data && outputs[o]->dtype == m->outputs[o]->dtype &&
@@ -339,5 +363,5 @@ ck_status ck_model_predict_into(ck_model *m, int n, ck_tensor *const *given, ck_
                             ck_dtype_name(m->outputs[o]->dtype), ck_shape_fmt(a, sizeof a, &oshapes[o]),
                             outputs[o] ? ck_shape_fmt(b, sizeof b, &got) : "NULL");
     }
-    return predict_batches(m, inputs, outputs, total, batch_size);
+    return predict_batches(m, plans, inputs, outputs, total, batch_size);
 }

@@ -154,6 +154,8 @@ static void memory_text(char *buf, size_t n, double bytes)
 
 ck_status ck_model_summary(const ck_model *m, char **out)
 {
+    CK_NEED(m);
+    CK_NEED(out);
     text_buf b = {NULL, 0, 0, 0};
     int seq = sequential_like(m);
     int line = seq ? 65 : 98;

@@ -23,6 +23,10 @@ ck_status ck_batch_dot_shape(int xr, const int64_t *xs, int yr,
                              int resolved[2], int *out_rank,
                              int64_t out_shape[CK_MAX_RANK])
 {
+    CK_NEED(xs);
+    CK_NEED(ys);
+    CK_NEED(out_rank);
+    CK_NEED(out_shape);
     shape_pair s;
     if ((xr > 0 && !xs) || (yr > 0 && !ys))
         return ck_error(CK_VALUE_ERROR, "batch_dot: a shape pointer is NULL");
@@ -149,14 +153,39 @@ static ck_status prepare(const ck_tensor *x, const ck_tensor *y, ck_axes axes,
     return CK_OK;
 }
 
+/* The permuted copies' bytes: x's (64-aligned) then y's. */
+static size_t perm_bytes(const ck_bd_plan *p, const ck_tensor *x, const ck_tensor *y, size_t *x_part)
+{
+    size_t esize = ck_dtype_size(x->dtype);
+    int work = p->batch > 0 && p->M > 0 && p->N > 0 && p->K > 0;
+    size_t bx = work && p->perm_x ? ((size_t)x->size * esize + 63) / 64 * 64 : 0;
+    size_t by = work && p->perm_y ? (size_t)y->size * esize : 0;
+    *x_part = bx;
+    return bx + by;
+}
+
+/* `scratch` (NULL: allocate here) holds the permuted copies. */
 static ck_status compute(const ck_bd_plan *p, const ck_tensor *x,
-                         const ck_tensor *y, ck_tensor *out)
+                         const ck_tensor *y, ck_tensor *out, void *scratch)
 {
     size_t esize = ck_dtype_size(x->dtype);
     const void *a = x->data, *b = y->data;
     void *sx = NULL, *sy = NULL;
     int work = p->batch > 0 && p->M > 0 && p->N > 0 && p->K > 0;
 
+    if (scratch && work && (p->perm_x || p->perm_y)) {
+        size_t x_part;
+        perm_bytes(p, x, y, &x_part);
+        if (p->perm_x) {
+            ck_bd_permute_x(p, esize, x->data, scratch);
+            a = scratch;
+        }
+        if (p->perm_y) {
+            ck_bd_permute_y(p, esize, y->data, (char *)scratch + x_part);
+            b = (char *)scratch + x_part;
+        }
+        work = 0; /* copies made: nothing to allocate below */
+    }
     if (work && p->perm_x) {
         sx = ck_malloc((size_t)x->size * esize);
         if (!sx) return ck_oom("batch_dot: permuted copy of x");
@@ -186,6 +215,9 @@ static ck_status compute(const ck_bd_plan *p, const ck_tensor *x,
 ck_status ck_batch_dot(const ck_tensor *x, const ck_tensor *y, ck_axes axes,
                        ck_tensor **out)
 {
+    CK_NEED(x);
+    CK_NEED(y);
+    CK_NEED(out);
     ck_bd_plan plan;
     int rank;
     int64_t shape[CK_MAX_RANK];
@@ -193,7 +225,7 @@ ck_status ck_batch_dot(const ck_tensor *x, const ck_tensor *y, ck_axes axes,
     CK_TRY(prepare(x, y, axes, &plan, &rank, shape));
     ck_tensor *t = NULL;
     CK_TRY(ck_tensor_new_uninit(&t, x->dtype, rank, shape));
-    ck_status st = compute(&plan, x, y, t);
+    ck_status st = compute(&plan, x, y, t, NULL);
     if (st != CK_OK) {
         ck_tensor_free(t);
         return st;
@@ -205,6 +237,30 @@ ck_status ck_batch_dot(const ck_tensor *x, const ck_tensor *y, ck_axes axes,
 ck_status ck_batch_dot_into(const ck_tensor *x, const ck_tensor *y,
                             ck_axes axes, ck_tensor *out)
 {
+    return ck_batch_dot_into_scratch(x, y, axes, out, NULL);
+}
+
+size_t ck_batch_dot_scratch_bytes(const ck_tensor *x, const ck_tensor *y, ck_axes axes)
+{
+    ck_bd_plan plan;
+    int rank, a[2];
+    int64_t shape[CK_MAX_RANK];
+    size_t x_part;
+    if (ck_batch_dot_shape(x->rank, x->shape, y->rank, y->shape, axes, a, &rank, shape) != CK_OK) return 0;
+    for (int i = 0; i < x->rank; i++)
+        if (x->shape[i] < 0) return 0;
+    for (int i = 0; i < y->rank; i++)
+        if (y->shape[i] < 0) return 0;
+    ck_bd_plan_make(&plan, x->shape, x->rank, a[0], y->shape, y->rank, a[1]);
+    return perm_bytes(&plan, x, y, &x_part);
+}
+
+ck_status ck_batch_dot_into_scratch(const ck_tensor *x, const ck_tensor *y, ck_axes axes, ck_tensor *out,
+                                    void *scratch)
+{
+    CK_NEED(x);
+    CK_NEED(y);
+    CK_NEED(out);
     ck_bd_plan plan;
     int rank;
     int64_t shape[CK_MAX_RANK];
@@ -227,5 +283,5 @@ ck_status ck_batch_dot_into(const ck_tensor *x, const ck_tensor *y,
     if (out->data == x->data || out->data == y->data)
         return ck_error(CK_VALUE_ERROR,
                         "batch_dot: the output must not share memory with an input");
-    return compute(&plan, x, y, out);
+    return compute(&plan, x, y, out, scratch);
 }

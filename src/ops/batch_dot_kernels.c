@@ -7,6 +7,10 @@
 #include <string.h>
 
 #include "ops/ops.h"
+#include "ops/thread_pool.h"
+
+/* Rows of a band when one product is split across threads. */
+#define ROW_GRAIN 16
 
 /* A transposed B is copied into this much stack to feed the small kernel. */
 #define PACK_BYTES 32768
@@ -66,7 +70,7 @@ static int own_is_faster(int fam, int tb, int64_t M, int64_t N, int64_t K)
     }
 }
 
-int ck_bd_path = CK_BD_PATH_AUTO;
+_Atomic int ck_bd_path = CK_BD_PATH_AUTO;
 
 /* The kernel family for a path: the widest the CPU runs unless a test
  * asks for a narrower one. */
@@ -132,7 +136,11 @@ static int fits_blas(int64_t M, int64_t N, int64_t K)
                       (int)(tb ? K : N), 0, c + i * M * N, (int)N);           \
     }                                                                         \
                                                                               \
-    void NAME(const ck_bd_plan *p, const T *a, const T *b, T *c)              \
+    /* whole: p is the caller's plan (not a band of rows of it); small,  */ \
+    /* copy_bt: -1 (decide here) or the whole plan's decisions, so that a */ \
+    /* band runs the kernels the whole product would.                     */ \
+    static void NAME##_body(const ck_bd_plan *p, const T *a, const T *b, T *c, \
+                            int whole, int small_in, int copy_in)             \
     {                                                                         \
         const int64_t nb = p->batch, M = p->M, N = p->N, K = p->K;            \
         const int64_t sa = M * K, sb = K * N, sc = M * N;                     \
@@ -161,7 +169,7 @@ static int fits_blas(int64_t M, int64_t N, int64_t K)
         /* row-wise dots, fused over the batch: (b,K).(b,K), (M,K).(K),    */ \
         /* (K).(N,K) (not on the all-BLAS path of the tests)                */ \
         const int fused = path != CK_BD_PATH_BLAS;                            \
-        if (fused && M == 1 && N == 1) {                                      \
+        if (fused && whole && M == 1 && N == 1) {                             \
             dot(nb, K, a, sa, b, sb, c);                                      \
             return;                                                           \
         }                                                                     \
@@ -170,16 +178,17 @@ static int fits_blas(int64_t M, int64_t N, int64_t K)
                 dot(M, K, a + i * sa, K, b + i * sb, 0, c + i * sc);          \
             return;                                                           \
         }                                                                     \
-        if (fused && M == 1 && tb) {                                          \
+        if (fused && whole && M == 1 && tb) {                                 \
             for (int64_t i = 0; i < nb; i++)                                  \
                 dot(N, K, b + i * sb, K, a + i * sa, 0, c + i * sc);          \
             return;                                                           \
         }                                                                     \
         const int blas = fits_blas(M, N, K);                                  \
-        const int small = !blas || (path == CK_BD_PATH_AUTO                   \
-                                    ? own_is_faster(fam, tb, M, N, K)         \
-                                    : path != CK_BD_PATH_BLAS);               \
-        if (M == 1 || N == 1) {                                               \
+        const int small = small_in >= 0 ? small_in                            \
+                          : !blas || (path == CK_BD_PATH_AUTO                 \
+                                      ? own_is_faster(fam, tb, M, N, K)       \
+                                      : path != CK_BD_PATH_BLAS);             \
+        if ((whole && M == 1) || N == 1) {                                    \
             /* GEMV: a vector times the other operand, stored (K, W) when  */ \
             /* kw (the only layout left here on the non-BLAS paths) or     */ \
             /* (W, K) otherwise                                             */ \
@@ -208,8 +217,9 @@ static int fits_blas(int64_t M, int64_t N, int64_t K)
         /* and running nn is cheaper when K <= M (measured with both SIMD */  \
         /* families: 64x16x64 40 -> 110 GFLOP/s, 10x10x64 19 -> 38; but   */  \
         /* 10x64x10 74 -> 25 without the copy).                            */ \
-        const int copy_bt = small && tb && K * N <= cap &&                    \
-                            (ta || (fam != FAM_C && K <= M));                 \
+        const int copy_bt = copy_in >= 0 ? copy_in                            \
+                            : small && tb && K * N <= cap &&                  \
+                              (ta || (fam != FAM_C && K <= M));               \
         if (small && !(ta && tb) && !copy_bt) {                               \
             for (int64_t i = 0; i < nb; i++) {                                \
                 if (tb) nt(M, N, K, a + i * sa, K, b + i * sb, K, c + i * sc, N); \
@@ -242,6 +252,58 @@ static int fits_blas(int64_t M, int64_t N, int64_t K)
             return;                                                           \
         }                                                                     \
         NAME##_gemm(p, a, b, c);                                              \
+    }                                                                         \
+                                                                              \
+    typedef struct NAME##_job {                                               \
+        const ck_bd_plan *p;                                                  \
+        const T *a, *b;                                                       \
+        T *c;                                                                 \
+        int small, copy_bt;                                                   \
+    } NAME##_job;                                                             \
+                                                                              \
+    static void NAME##_items(void *arg, int64_t i0, int64_t i1)               \
+    {                                                                         \
+        const NAME##_job *j = arg;                                            \
+        ck_bd_plan q = *j->p;                                                 \
+        q.batch = i1 - i0;                                                    \
+        NAME##_body(&q, j->a + i0 * q.M * q.K, j->b + i0 * q.K * q.N,         \
+                    j->c + i0 * q.M * q.N, 1, -1, -1);                        \
+    }                                                                         \
+                                                                              \
+    static void NAME##_rows(void *arg, int64_t i0, int64_t i1)                \
+    {                                                                         \
+        const NAME##_job *j = arg;                                            \
+        ck_bd_plan q = *j->p;                                                 \
+        q.M = q.pre_x = i1 - i0;                                              \
+        NAME##_body(&q, j->a + i0 * q.K, j->b, j->c + i0 * q.N, 0, j->small,  \
+                    j->copy_bt);                                              \
+    }                                                                         \
+                                                                              \
+    void NAME(const ck_bd_plan *p, const T *a, const T *b, T *c)              \
+    {                                                                         \
+        const int64_t M = p->M, N = p->N, K = p->K;                           \
+        const double work = 2.0 * (double)p->batch * (double)M * (double)N * (double)K; \
+        NAME##_job job = {p, a, b, c, -1, -1};                                \
+        if (p->batch >= 2) {                                                  \
+            /* whole batch items per part: each item runs as it would alone */ \
+            ck_pool_for(p->batch, 1, work, NAME##_items, &job);               \
+            return;                                                           \
+        }                                                                     \
+        if (p->batch == 1 && !p->trans_a && M >= 2 * ROW_GRAIN && N > 1 &&    \
+            ck_pool_parts(M, ROW_GRAIN, work) > 1) {                          \
+            /* one product (Dense): bands of rows, decided as a whole */      \
+            const int path = ck_bd_path, fam = kernel_family(path);           \
+            const int64_t cap = (int64_t)(PACK_BYTES / sizeof(T));            \
+            job.small = !fits_blas(M, N, K) || (path == CK_BD_PATH_AUTO       \
+                                                ? own_is_faster(fam, p->trans_b, M, N, K) \
+                                                : path != CK_BD_PATH_BLAS);   \
+            job.copy_bt = job.small && p->trans_b && K * N <= cap &&          \
+                          fam != FAM_C && K <= M;                             \
+            /* CBLAS packs all of B on each call: one band per thread */    \
+            (job.small ? ck_pool_for : ck_pool_for_parts)(M, ROW_GRAIN, work, NAME##_rows, &job); \
+            return;                                                           \
+        }                                                                     \
+        NAME##_body(p, a, b, c, 1, -1, -1);                                   \
     }
 
 DEFINE_RUN(ck_bd_run_f32, float, s, cblas_sgemm, cblas_sgemv)

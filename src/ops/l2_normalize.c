@@ -84,6 +84,8 @@ static void compute(const ck_tensor *x, int ax, double epsilon, ck_tensor *out)
 ck_status ck_l2_normalize(const ck_tensor *x, int axis, double epsilon,
                           ck_tensor **out)
 {
+    CK_NEED(x);
+    CK_NEED(out);
     int ax;
     if (!out) return ck_error(CK_VALUE_ERROR, "l2_normalize: out is NULL");
     CK_TRY(check_input(x, axis, &ax));
@@ -97,6 +99,8 @@ ck_status ck_l2_normalize(const ck_tensor *x, int axis, double epsilon,
 ck_status ck_l2_normalize_into(const ck_tensor *x, int axis, double epsilon,
                                ck_tensor *out)
 {
+    CK_NEED(x);
+    CK_NEED(out);
     int ax;
     if (!out) return ck_error(CK_VALUE_ERROR, "l2_normalize: out is NULL");
     CK_TRY(check_input(x, axis, &ax));

@@ -3,7 +3,13 @@
  * the BLAS this machine's OpenBLAS runs, CBLAS otherwise. */
 #include <cblas.h>
 
+#include "ckeras.h"
 #include "ops/ops.h"
+#include "ops/thread_pool.h"
+
+/* Rows or columns of a part of a split product: a multiple of the kernels'
+ * 16-wide column tiles and of their row blocks. */
+#define SPLIT_GRAIN 16
 
 void ck_matmul_f32(int64_t M, int64_t N, int64_t K, const float *a, const float *b, float *c)
 {
@@ -38,15 +44,13 @@ static int gemm_family(int trans_b, int64_t M, int64_t N, int64_t K)
     }
 }
 
+/* One product on the calling thread with the family `fam` (-1: CBLAS). */
 #define DEFINE_GEMM(NAME, T, SMALL, NT, BLAS)                                                           \
-    void NAME(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, const T *a, int64_t lda,        \
-              const T *b, int64_t ldb, T beta, T *c, int64_t ldc)                                       \
+    static void NAME##_on(int fam, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, const T *a, \
+                          int64_t lda, const T *b, int64_t ldb, T beta, T *c, int64_t ldc)              \
     {                                                                                                   \
-        if (M == 0 || N == 0) return;                                                                   \
-        const int64_t block = ADD_BLOCK_BYTES / (int64_t)sizeof(T) / N;                                 \
-        const int fam = K > 0 && !(trans_a && trans_b) && (beta == 0 || block >= 1)                    \
-                            ? gemm_family(trans_b, M, N, K) : -1;                                       \
         if (fam >= 0) {                                                                                 \
+            const int64_t block = ADD_BLOCK_BYTES / (int64_t)sizeof(T) / N;                             \
             /* A(i, k) = a[i * rs + k * cs]; rows i0.. start at a + i0 * rs */                          \
             const int64_t rs = trans_a ? 1 : lda, cs = trans_a ? lda : 1;                               \
             _Alignas(64) T buf[ADD_BLOCK_BYTES / sizeof(T)];                                            \
@@ -69,6 +73,46 @@ static int gemm_family(int trans_b, int64_t M, int64_t N, int64_t K)
         }                                                                                               \
         BLAS(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,   \
              (blasint)M, (blasint)N, (blasint)K, 1, a, (blasint)lda, b, (blasint)ldb, beta, c, (blasint)ldc); \
+    }                                                                                                   \
+                                                                                                        \
+    typedef struct NAME##_job {                                                                         \
+        int fam, trans_a, trans_b, by_rows;                                                             \
+        int64_t M, N, K, lda, ldb, ldc;                                                                 \
+        const T *a, *b;                                                                                 \
+        T beta, *c;                                                                                     \
+    } NAME##_job;                                                                                       \
+                                                                                                        \
+    /* Rows [i0, i1) of C (by_rows) or its columns [i0, i1). */                                        \
+    static void NAME##_part(void *arg, int64_t i0, int64_t i1)                                          \
+    {                                                                                                   \
+        const NAME##_job *j = arg;                                                                      \
+        if (j->by_rows)                                                                                 \
+            NAME##_on(j->fam, j->trans_a, j->trans_b, i1 - i0, j->N, j->K,                              \
+                      j->a + (j->trans_a ? i0 : i0 * j->lda), j->lda, j->b, j->ldb, j->beta,            \
+                      j->c + i0 * j->ldc, j->ldc);                                                      \
+        else                                                                                            \
+            NAME##_on(j->fam, j->trans_a, j->trans_b, j->M, i1 - i0, j->K, j->a, j->lda,                \
+                      j->b + (j->trans_b ? i0 * j->ldb : i0), j->ldb, j->beta, j->c + i0, j->ldc);      \
+    }                                                                                                   \
+                                                                                                        \
+    void NAME(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, const T *a, int64_t lda,        \
+              const T *b, int64_t ldb, T beta, T *c, int64_t ldc)                                       \
+    {                                                                                                   \
+        if (M == 0 || N == 0) return;                                                                   \
+        const int64_t block = ADD_BLOCK_BYTES / (int64_t)sizeof(T) / N;                                 \
+        const int fam = K > 0 && !(trans_a && trans_b) && (beta == 0 || block >= 1)                    \
+                            ? gemm_family(trans_b, M, N, K) : -1;                                       \
+        /* The family is chosen once for the whole product, so that every  */                          \
+        /* part runs the same kernel and the result does not depend on the */                          \
+        /* number of threads.  Rows are split when there are enough of them */                         \
+        /* (every kernel computes each row alike), else columns.            */                          \
+        /* CBLAS packs the operand that is not split on every call: split */                          \
+        /* the side that leaves the smaller one to pack twice, in one part */                           \
+        /* per thread.                                                      */                          \
+        const int by_rows = M >= N || (fam >= 0 && M >= 2 * SPLIT_GRAIN * ck_get_num_threads());        \
+        NAME##_job job = {fam, trans_a, trans_b, by_rows, M, N, K, lda, ldb, ldc, a, b, beta, c};       \
+        (fam >= 0 ? ck_pool_for : ck_pool_for_parts)(by_rows ? M : N, SPLIT_GRAIN,                      \
+                                                      2.0 * (double)M * (double)N * (double)K, NAME##_part, &job); \
     }
 
 DEFINE_GEMM(ck_gemm_f32, float, ck_sgemm_small, ck_sgemm_nt, cblas_sgemm)

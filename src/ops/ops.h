@@ -50,7 +50,17 @@ enum {
                             /* otherwise as CK_BD_PATH_AVX2)                 */
     CK_BD_PATH_COUNT
 };
-extern int ck_bd_path;
+/* Atomic: a test may switch paths while other threads compute. */
+extern _Atomic int ck_bd_path;
+
+/* batch_dot into `out` with the permuted copies (when an axis sits in the
+ * middle) in `scratch`, 64-byte aligned, of ck_batch_dot_scratch_bytes
+ * (NULL: allocated and freed inside, as ck_batch_dot_into).  The scratch
+ * bytes take tensors with concrete shapes (data may be NULL); 0 on shapes
+ * batch_dot would refuse (the call then reports the error). */
+size_t ck_batch_dot_scratch_bytes(const ck_tensor *x, const ck_tensor *y, ck_axes axes);
+ck_status ck_batch_dot_into_scratch(const ck_tensor *x, const ck_tensor *y, ck_axes axes, ck_tensor *out,
+                                    void *scratch);
 
 /* Builds the plan for already validated shapes and resolved axes. */
 void ck_bd_plan_make(ck_bd_plan *p, const int64_t *xs, int xr, int a0,

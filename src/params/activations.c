@@ -6,6 +6,7 @@
 #include "params/groups.h"
 #include "params/params.h"
 #include "params/util.h"
+#include "ops/thread_pool.h"
 
 /* Every accepted name and the name it serialises as. */
 static const struct {
@@ -109,6 +110,7 @@ static ck_status build(struct ck_activation *a, const char *name,
 ck_status ck_activation_new(ck_activation **out, const char *name,
                             const ck_activation_opts *opts)
 {
+    CK_NEED(out);
     struct ck_activation tmp;
     CK_TRY(build(&tmp, name, opts));
     ck_activation *a = ck_malloc(sizeof *a);
@@ -120,6 +122,8 @@ ck_status ck_activation_new(ck_activation **out, const char *name,
 
 ck_status ck_activation_copy(ck_activation **out, const ck_activation *a)
 {
+    CK_NEED(out);
+    CK_NEED(a);
     ck_activation *c = ck_malloc(sizeof *c);
     if (!c) return ck_oom("an activation");
     *c = *a;
@@ -129,10 +133,15 @@ ck_status ck_activation_copy(ck_activation **out, const ck_activation *a)
 
 void ck_activation_free(ck_activation *a) { ck_free(a); }
 
-const char *ck_activation_name(const ck_activation *a) { return a->name; }
+const char *ck_activation_name(const ck_activation *a) {
+    CK_NEED_OR(a, NULL);
+    return a->name;
+}
 
 void ck_activation_get_opts(const ck_activation *a, ck_activation_opts *opts)
 {
+    CK_NEED_VOID(a);
+    CK_NEED_VOID(opts);
     memset(opts, 0, sizeof *opts);
     opts->alpha.set = a->kind == A_RELU ? a->alpha != 0
                       : (a->kind == A_ELU || a->kind == A_CELU || a->kind == A_LEAKY_RELU);
@@ -440,6 +449,36 @@ static void softmax_f64(const ck_groups *g, int log_, const double *src, double 
     SOFTMAX_BODY(double)
 }
 
+/* Elementwise passes over large tensors go to ckeras' thread pool (each
+ * element is independent, so the result does not depend on the split).
+ * The work is counted in floating-point operations per element: the
+ * piecewise-linear activations cost about one and are limited by memory,
+ * the others call exp/tanh/erf (some tens). */
+#define EW_GRAIN 4096
+
+typedef struct ew_job {
+    const ck_activation *a;
+    ck_dtype dtype;
+    const void *src;
+    void *dst;
+} ew_job;
+
+static double ew_cost(act_kind k)
+{
+    switch (k) {
+    case A_LINEAR: case A_RELU: case A_HARD_SIGMOID: case A_RELU6: case A_LEAKY_RELU:
+    case A_HARD_SILU: case A_HARD_TANH: return 1;
+    default: return 20;
+    }
+}
+
+static void ew_part(void *arg, int64_t b, int64_t e)
+{
+    const ew_job *j = arg;
+    if (j->dtype == CK_FLOAT32) ew_f32(j->a, (const float *)j->src + b, (float *)j->dst + b, e - b);
+    else ew_f64(j->a, (const double *)j->src + b, (double *)j->dst + b, e - b);
+}
+
 static ck_status apply_view(const ck_activation *a, ck_dtype dtype, int rank,
                             const int64_t *shape, int64_t n, const void *src, void *dst)
 {
@@ -456,8 +495,8 @@ static ck_status apply_view(const ck_activation *a, ck_dtype dtype, int rank,
         else softmax_f64(&g, log_, src, dst);
         return CK_OK;
     }
-    if (dtype == CK_FLOAT32) ew_f32(a, src, dst, n);
-    else ew_f64(a, src, dst, n);
+    ew_job job = {a, dtype, src, dst};
+    ck_pool_for(n, EW_GRAIN, (double)n * ew_cost(a->kind), ew_part, &job);
     return CK_OK;
 }
 
@@ -471,6 +510,9 @@ static ck_status check_float(const ck_activation *a, ck_dtype dtype)
 
 ck_status ck_activation_apply(const ck_activation *a, const ck_tensor *x, ck_tensor *out)
 {
+    CK_NEED(a);
+    CK_NEED(x);
+    CK_NEED(out);
     CK_TRY(check_float(a, x->dtype));
     int same = out->dtype == x->dtype && out->rank == x->rank;
     for (int i = 0; same && i < x->rank; i++) same = out->shape[i] == x->shape[i];
@@ -490,6 +532,8 @@ ck_status ck_activation_apply(const ck_activation *a, const ck_tensor *x, ck_ten
 ck_status ck_activation_apply_rows(const ck_activation *a, ck_dtype dtype, void *data,
                                    int64_t rows, int64_t cols)
 {
+    CK_NEED(a);
+    if (rows > 0 && cols > 0) CK_NEED(data);
     CK_TRY(check_float(a, dtype));
     int64_t shape[2] = {rows, cols}, n;
     CK_TRY(ck_shape_count(dtype, 2, shape, &n));

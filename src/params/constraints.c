@@ -126,6 +126,8 @@ ck_status ck_constraint_from_json(const json_t *j, ck_constraint **out)
 
 ck_status ck_constraint_new(ck_constraint **out, const char *identifier_or_json)
 {
+    CK_NEED(out);
+    CK_NEED(identifier_or_json);
     if (!identifier_or_json) return ck_error(CK_VALUE_ERROR, "constraint identifier is NULL");
     const char *s = identifier_or_json;
     while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') s++;
@@ -149,6 +151,8 @@ ck_status ck_constraint_new(ck_constraint **out, const char *identifier_or_json)
 
 ck_status ck_constraint_copy(ck_constraint **out, const ck_constraint *c)
 {
+    CK_NEED(out);
+    CK_NEED(c);
     ck_constraint *p = ck_malloc(sizeof *p);
     if (!p) return ck_oom("a constraint");
     *p = *c;
@@ -158,7 +162,10 @@ ck_status ck_constraint_copy(ck_constraint **out, const ck_constraint *c)
 
 void ck_constraint_free(ck_constraint *c) { ck_free(c); }
 
-const char *ck_constraint_class_name(const ck_constraint *c) { return con_names[c->kind]; }
+const char *ck_constraint_class_name(const ck_constraint *c) {
+    CK_NEED_OR(c, NULL);
+    return con_names[c->kind];
+}
 
 json_t *ck_constraint_to_json(const ck_constraint *c)
 {
@@ -194,6 +201,7 @@ json_t *ck_constraint_to_json(const ck_constraint *c)
 
 char *ck_constraint_config(const ck_constraint *c)
 {
+    CK_NEED_OR(c, NULL);
     json_t *j = ck_constraint_to_json(c);
     char *s = ck_json_dumps_python(j);
     json_decref(j);
@@ -282,6 +290,8 @@ static ck_status apply_radial(ck_tensor *w)
 
 ck_status ck_constraint_apply(const ck_constraint *c, ck_tensor *w)
 {
+    CK_NEED(c);
+    CK_NEED(w);
     const char *cls = con_names[c->kind];
     if (w->size > 0 && !w->data)
         return ck_error(CK_VALUE_ERROR, "%s: the tensor has no data (symbolic?)", cls);

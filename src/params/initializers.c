@@ -258,6 +258,8 @@ static int looks_like_json(const char *s)
 
 ck_status ck_initializer_from_config(ck_initializer **out, const char *json_text)
 {
+    CK_NEED(out);
+    CK_NEED(json_text);
     if (!json_text) return ck_error(CK_VALUE_ERROR, "initializer config text is NULL");
     json_t *j;
     CK_TRY(ck_params_parse(json_text, "initializer", &j));
@@ -272,6 +274,8 @@ ck_status ck_initializer_from_config(ck_initializer **out, const char *json_text
 
 ck_status ck_initializer_new(ck_initializer **out, const char *identifier)
 {
+    CK_NEED(out);
+    CK_NEED(identifier);
     if (!identifier) return ck_error(CK_VALUE_ERROR, "initializer identifier is NULL");
     if (looks_like_json(identifier)) return ck_initializer_from_config(out, identifier);
     json_t *s = json_string_nocheck(identifier); /* fails only when out of memory */
@@ -285,6 +289,8 @@ ck_status ck_initializer_new(ck_initializer **out, const char *identifier)
 
 ck_status ck_initializer_copy(ck_initializer **out, const ck_initializer *init)
 {
+    CK_NEED(out);
+    CK_NEED(init);
     ck_initializer *c = ck_malloc(sizeof *c);
     if (!c) return ck_oom("an initializer");
     *c = *init;
@@ -308,6 +314,7 @@ void ck_initializer_free(ck_initializer *init)
 
 const char *ck_initializer_class_name(const ck_initializer *init)
 {
+    CK_NEED_OR(init, NULL);
     return class_names[init->kind];
 }
 
@@ -363,6 +370,7 @@ json_t *ck_initializer_to_json(const ck_initializer *in)
 
 char *ck_initializer_config(const ck_initializer *init)
 {
+    CK_NEED_OR(init, NULL);
     json_t *j = ck_initializer_to_json(init);
     char *s = ck_json_dumps_python(j);
     json_decref(j);
@@ -373,6 +381,13 @@ char *ck_initializer_config(const ck_initializer *init)
 
 void ck_compute_fans(int rank, const int64_t *shape, double *fan_in, double *fan_out)
 {
+    CK_NEED_VOID(fan_in);
+    CK_NEED_VOID(fan_out);
+    if (rank > 0 && !shape) {
+        ck_null_arg(__func__, "shape");
+        *fan_in = *fan_out = 1;
+        return;
+    }
     if (rank < 1) {
         *fan_in = *fan_out = 1;
     } else if (rank == 1) {
@@ -488,6 +503,8 @@ static ck_status orthogonal(const ck_initializer *in, ck_rng *rng, ck_tensor *t,
 
 ck_status ck_initializer_fill(const ck_initializer *in, ck_tensor *t)
 {
+    CK_NEED(in);
+    CK_NEED(t);
     const char *cls = class_names[in->kind];
     char sb[96];
     int is_float = ck_dtype_is_floating(t->dtype);

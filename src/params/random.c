@@ -6,10 +6,11 @@
 #include "core/core.h"
 #include "params/params.h"
 
-/* The one piece of global state in params/: like tf.random.set_seed, a
- * process-wide generator for unseeded initializers.  Not thread-safe. */
-static ck_rng global_rng;
-static int global_seeded;
+/* Like tf.random.set_seed, a generator for unseeded initializers: one per
+ * thread, so that threads loading or building models in parallel share no
+ * state (each starts from seed 0, reproducibly). */
+static _Thread_local ck_rng global_rng;
+static _Thread_local int global_seeded;
 
 static uint64_t splitmix64(uint64_t *x)
 {

@@ -107,6 +107,8 @@ ck_status ck_regularizer_from_json(const json_t *j, ck_regularizer **out)
 
 ck_status ck_regularizer_new(ck_regularizer **out, const char *identifier_or_json)
 {
+    CK_NEED(out);
+    CK_NEED(identifier_or_json);
     if (!identifier_or_json) return ck_error(CK_VALUE_ERROR, "regularizer identifier is NULL");
     const char *s = identifier_or_json;
     while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') s++;
@@ -131,6 +133,8 @@ ck_status ck_regularizer_new(ck_regularizer **out, const char *identifier_or_jso
 ck_status ck_regularizer_new_factors(ck_regularizer **out, const char *class_name, double l1,
                                      double l2)
 {
+    CK_NEED(out);
+    CK_NEED(class_name);
     int k = -1;
     for (int i = 0; i < 3; i++)
         if (class_name && strcmp(class_name, reg_names[i]) == 0) k = i;
@@ -147,14 +151,25 @@ ck_status ck_regularizer_new_factors(ck_regularizer **out, const char *class_nam
 
 ck_status ck_regularizer_copy(ck_regularizer **out, const ck_regularizer *r)
 {
+    CK_NEED(out);
+    CK_NEED(r);
     return make(out, r->kind, r->l1, r->l2);
 }
 
 void ck_regularizer_free(ck_regularizer *r) { ck_free(r); }
 
-const char *ck_regularizer_class_name(const ck_regularizer *r) { return reg_names[r->kind]; }
-double ck_regularizer_l1(const ck_regularizer *r) { return r->l1; }
-double ck_regularizer_l2(const ck_regularizer *r) { return r->l2; }
+const char *ck_regularizer_class_name(const ck_regularizer *r) {
+    CK_NEED_OR(r, NULL);
+    return reg_names[r->kind];
+}
+double ck_regularizer_l1(const ck_regularizer *r) {
+    CK_NEED_OR(r, NAN);
+    return r->l1;
+}
+double ck_regularizer_l2(const ck_regularizer *r) {
+    CK_NEED_OR(r, NAN);
+    return r->l2;
+}
 
 json_t *ck_regularizer_to_json(const ck_regularizer *r)
 {
@@ -172,6 +187,7 @@ json_t *ck_regularizer_to_json(const ck_regularizer *r)
 
 char *ck_regularizer_config(const ck_regularizer *r)
 {
+    CK_NEED_OR(r, NULL);
     json_t *j = ck_regularizer_to_json(r);
     char *s = ck_json_dumps_python(j);
     json_decref(j);
@@ -180,6 +196,9 @@ char *ck_regularizer_config(const ck_regularizer *r)
 
 ck_status ck_regularizer_loss(const ck_regularizer *r, const ck_tensor *x, double *loss)
 {
+    CK_NEED(r);
+    CK_NEED(x);
+    CK_NEED(loss);
     if (x->size > 0 && !x->data)
         return ck_error(CK_VALUE_ERROR, "%s regularizer: the tensor has no data (symbolic?)",
                         reg_names[r->kind]);

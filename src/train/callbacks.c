@@ -9,6 +9,8 @@
 
 ck_status ck_callback_new(ck_callback **out, const ck_callback_fns *fns, void *user)
 {
+    CK_NEED(out);
+    CK_NEED(fns);
     if (!out || !fns) return ck_error(CK_VALUE_ERROR, "callback: out and fns are required");
     ck_callback *cb = ck_calloc(1, sizeof *cb);
     if (!cb) return ck_oom("a callback");
@@ -27,6 +29,7 @@ void ck_callback_free(ck_callback *cb)
 
 void ck_model_stop_training(ck_model *m)
 {
+    CK_NEED_VOID(m);
     if (m) m->stop_training = 1;
 }
 
@@ -73,12 +76,23 @@ ck_status ck_history_add(ck_history *h, int epoch, const ck_logs *logs)
     return CK_OK;
 }
 
-int ck_history_epochs(const ck_history *h) { return h ? h->epochs : 0; }
-int ck_history_count(const ck_history *h) { return h ? h->n : 0; }
-const char *ck_history_name(const ck_history *h, int i) { return h && i >= 0 && i < h->n ? h->names[i] : NULL; }
+int ck_history_epochs(const ck_history *h) {
+    CK_NEED_OR(h, 0);
+    return h ? h->epochs : 0;
+}
+int ck_history_count(const ck_history *h) {
+    CK_NEED_OR(h, 0);
+    return h ? h->n : 0;
+}
+const char *ck_history_name(const ck_history *h, int i) {
+    CK_NEED_OR(h, NULL);
+    return h && i >= 0 && i < h->n ? h->names[i] : NULL;
+}
 
 double ck_history_get(const ck_history *h, const char *name, int e)
 {
+    CK_NEED_OR(h, NAN);
+    CK_NEED_OR(name, NAN);
     if (!h || !name || e < 0 || e >= h->epochs) return NAN;
     for (int i = 0; i < h->n; i++)
         if (strcmp(h->names[i], name) == 0) return h->values[i * h->cap + e];
@@ -193,6 +207,7 @@ static void early_free(void *u)
 
 ck_status ck_early_stopping(ck_callback **out, const ck_early_stopping_opts *opts)
 {
+    CK_NEED(out);
     ck_early_stopping_opts zero = {0};
     early *e = ck_calloc(1, sizeof *e);
     if (!e) return ck_oom("EarlyStopping");
@@ -257,6 +272,7 @@ static ck_status plateau_epoch_end(void *u, ck_model *m, int epoch, const ck_log
 
 ck_status ck_reduce_lr_on_plateau(ck_callback **out, const ck_reduce_lr_on_plateau_opts *o)
 {
+    CK_NEED(out);
     ck_reduce_lr_on_plateau_opts zero = {0};
     if (!o) o = &zero;
     double factor = o->factor.set ? o->factor.value : 0.1;
@@ -297,6 +313,8 @@ static ck_status scheduler_epoch_begin(void *u, ck_model *m, int epoch)
 
 ck_status ck_learning_rate_scheduler(ck_callback **out, ck_lr_schedule_fn fn, void *user)
 {
+    CK_NEED(out);
+    CK_NEED(fn);
     if (!fn) return ck_error(CK_VALUE_ERROR, "LearningRateScheduler: schedule is required");
     scheduler *s = ck_calloc(1, sizeof *s);
     if (!s) return ck_oom("LearningRateScheduler");
@@ -322,6 +340,7 @@ static ck_status nan_batch_end(void *u, ck_model *m, int64_t batch, const ck_log
 
 ck_status ck_terminate_on_nan(ck_callback **out)
 {
+    CK_NEED(out);
     ck_callback_fns fns = {.on_batch_end = nan_batch_end};
     return ck_callback_new(out, &fns, NULL);
 }

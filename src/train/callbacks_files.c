@@ -85,6 +85,8 @@ static void csv_free(void *u)
 
 ck_status ck_csv_logger(ck_callback **out, const char *filename, const char *separator, bool append)
 {
+    CK_NEED(out);
+    CK_NEED(filename);
     if (!out || !filename || !*filename) return ck_error(CK_VALUE_ERROR, "CSVLogger: a filename is required");
     csv_logger *c = ck_calloc(1, sizeof *c);
     if (!c) return ck_oom("CSVLogger");
@@ -175,6 +177,7 @@ static void checkpoint_free(void *u)
 
 ck_status ck_model_checkpoint(ck_callback **out, const ck_model_checkpoint_opts *o)
 {
+    CK_NEED(out);
     if (!out || !o || !o->filepath || !*o->filepath)
         return ck_error(CK_VALUE_ERROR, "ModelCheckpoint: a filepath is required");
     const char *mode = o->mode ? o->mode : "auto";

@@ -350,6 +350,7 @@ static ck_status spec_json(const char *text, json_t **out)
 
 ck_status ck_model_compile(ck_model *m, const ck_compile_opts *o)
 {
+    CK_NEED(m);
     if (!m || !o) return ck_error(CK_VALUE_ERROR, "compile: model and options are required");
     json_t *opt = NULL, *loss = NULL, *metrics = NULL, *weights = NULL;
     ck_status st = spec_json(o->optimizer, &opt);
@@ -388,6 +389,8 @@ ck_status ck_model_compile(ck_model *m, const ck_compile_opts *o)
 
 ck_status ck_model_compile_json(ck_model *m, const char *text)
 {
+    CK_NEED(m);
+    CK_NEED(text);
     if (!m || !text) return ck_error(CK_VALUE_ERROR, "compile: model and config are required");
     json_error_t err;
     json_t *c = json_loads(text, 0, &err);
@@ -408,9 +411,13 @@ ck_status ck_model_compile_json(ck_model *m, const char *text)
     return st;
 }
 
-int ck_model_compiled(const ck_model *m) { return m && m->trainer != NULL; }
+int ck_model_compiled(const ck_model *m) {
+    CK_NEED_OR(m, 0);
+    return m && m->trainer != NULL;
+}
 
 ck_optimizer *ck_model_optimizer(ck_model *m)
 {
+    CK_NEED_OR(m, NULL);
     return m && m->trainer ? ((ck_trainer *)m->trainer)->optimizer : NULL;
 }

@@ -90,6 +90,8 @@ static json_t *metrics_h5_form(const ck_model *m, const ck_trainer *t)
 
 ck_status ck_model_training_config(const ck_model *m, char **out)
 {
+    CK_NEED(m);
+    CK_NEED(out);
     if (!m || !out) return ck_error(CK_VALUE_ERROR, "training_config: model and out are required");
     const ck_trainer *t = m->trainer;
     if (!t) return ck_error(CK_RUNTIME_ERROR, "model \"%s\" is not compiled", m->base.name);

@@ -169,6 +169,9 @@ static void fit_cleanup(fit_run *r, ck_status st, ck_history **history)
 ck_status ck_model_fit(ck_model *m, int n_x, ck_tensor *const *given_x, int n_y, ck_tensor *const *given_y,
                        const ck_fit_opts *opts, ck_history **history)
 {
+    CK_NEED(m);
+    CK_NEED(given_x);
+    CK_NEED(given_y);
     const ck_tensor *const *x = ck_const_tensors(given_x), *const *y = ck_const_tensors(given_y);
     fit_run r;
     ck_status st = fit_setup(&r, m, opts, history);
@@ -217,6 +220,8 @@ ck_status ck_model_fit(ck_model *m, int n_x, ck_tensor *const *given_x, int n_y,
 ck_status ck_model_fit_batches(ck_model *m, ck_batch_fn fn, void *user, int64_t steps_per_epoch,
                                const ck_fit_opts *opts, ck_history **history)
 {
+    CK_NEED(m);
+    CK_NEED(fn);
     if (!fn || steps_per_epoch <= 0)
         return ck_error(CK_VALUE_ERROR, "fit_batches: a data callback and steps_per_epoch > 0 are required");
     fit_run r;
@@ -245,6 +250,10 @@ ck_status ck_model_fit_batches(ck_model *m, ck_batch_fn fn, void *user, int64_t 
 ck_status ck_model_evaluate(ck_model *m, int n_x, ck_tensor *const *given_x, int n_y, ck_tensor *const *given_y,
                             const ck_evaluate_opts *opts, ck_logs *logs)
 {
+    CK_NEED(m);
+    CK_NEED(given_x);
+    CK_NEED(given_y);
+    CK_NEED(logs);
     const ck_tensor *const *x = ck_const_tensors(given_x), *const *y = ck_const_tensors(given_y);
     static const ck_evaluate_opts zero;
     const ck_evaluate_opts *o = opts ? opts : &zero;
@@ -300,11 +309,17 @@ static ck_status on_batch(ck_model *m, int training, int n_x, const ck_tensor *c
 ck_status ck_model_train_on_batch(ck_model *m, int n_x, ck_tensor *const *x, int n_y, ck_tensor *const *y,
                                   const ck_tensor *sample_weight, ck_logs *logs)
 {
+    CK_NEED(m);
+    CK_NEED(x);
+    CK_NEED(y);
     return on_batch(m, 1, n_x, ck_const_tensors(x), n_y, ck_const_tensors(y), sample_weight, logs);
 }
 
 ck_status ck_model_test_on_batch(ck_model *m, int n_x, ck_tensor *const *x, int n_y, ck_tensor *const *y,
                                  const ck_tensor *sample_weight, ck_logs *logs)
 {
+    CK_NEED(m);
+    CK_NEED(x);
+    CK_NEED(y);
     return on_batch(m, 0, n_x, ck_const_tensors(x), n_y, ck_const_tensors(y), sample_weight, logs);
 }

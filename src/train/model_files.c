@@ -97,6 +97,8 @@ static void compile_from_file(ck_model *m, const ck_saved_training *tr)
 
 ck_status ck_model_load(const char *path, ck_model **out)
 {
+    CK_NEED(path);
+    CK_NEED(out);
     if (!path || !out) return ck_error(CK_VALUE_ERROR, "ck_model_load: NULL argument");
     ck_saved_training tr;
     memset(&tr, 0, sizeof tr);
@@ -116,7 +118,10 @@ ck_status ck_model_load(const char *path, ck_model **out)
     return CK_OK;
 }
 
-const char *ck_model_saved_training_config(const ck_model *m) { return m ? m->saved_training_config : NULL; }
+const char *ck_model_saved_training_config(const ck_model *m) {
+    CK_NEED_OR(m, NULL);
+    return m ? m->saved_training_config : NULL;
+}
 
 /* ---- saving ----------------------------------------------------------------- */
 
@@ -156,6 +161,8 @@ static ck_status gather(ck_model *m, ck_saved_training *tr)
 
 ck_status ck_model_save(ck_model *m, const char *path)
 {
+    CK_NEED(m);
+    CK_NEED(path);
     if (!m || !path) return ck_error(CK_VALUE_ERROR, "ck_model_save: NULL argument");
     ck_saved_training tr;
     ck_status st = gather(m, &tr);
@@ -166,6 +173,8 @@ ck_status ck_model_save(ck_model *m, const char *path)
 
 ck_status ck_model_save_weights(ck_model *m, const char *path)
 {
+    CK_NEED(m);
+    CK_NEED(path);
     if (!m || !path) return ck_error(CK_VALUE_ERROR, "ck_model_save_weights: NULL argument");
     ck_saved_training tr;
     ck_status st = gather(m, &tr);

@@ -19,6 +19,8 @@ void ck_logs_put(ck_logs *logs, const char *name, double value)
 
 double ck_logs_get(const ck_logs *logs, const char *name)
 {
+    CK_NEED_OR(logs, NAN);
+    CK_NEED_OR(name, NAN);
     for (int i = 0; logs && name && i < logs->n; i++)
         if (strcmp(logs->names[i], name) == 0) return logs->values[i];
     return NAN;

@@ -18,6 +18,7 @@
 
 #include "io/h5/h5.h"
 #include "io/h5_util.h"
+#include "support/h5_oracle.h"
 #include "support/support.h"
 
 /* ------------------------------------------------------------------------ */
@@ -95,7 +96,7 @@ static void oracle_attr(oracle *o, hid_t obj, const char *path, const char *name
             char **items = NULL;
             size_t k = 0;
             int vlen = 0;
-            if (ck_h5u_read_strings(obj, name, o->file, path, &items, &k, &vlen) != CK_OK) {
+            if (ck_h5o_read_strings(obj, name, o->file, path, &items, &k, &vlen) != CK_OK) {
                 ck_h5u_text_add(t, " error\n");
             } else {
                 ck_h5u_text_add(t, " %s [", vlen ? "vstrings" : "strings");
@@ -104,7 +105,7 @@ static void oracle_attr(oracle *o, hid_t obj, const char *path, const char *name
                     quoted(t, items[i]);
                 }
                 ck_h5u_text_add(t, "]\n");
-                ck_h5u_free_strings(items, k);
+                ck_h5o_free_strings(items, k);
             }
         } else if (cls == H5T_INTEGER || cls == H5T_FLOAT) {
             int is_int = cls == H5T_INTEGER;
@@ -125,9 +126,9 @@ static void oracle_attr(oracle *o, hid_t obj, const char *path, const char *name
             ck_h5u_text_add(t, " class %d count %lld\n", (int)cls, (long long)n);
         }
     }
-    ck_h5u_close(space);
-    ck_h5u_close(type);
-    ck_h5u_close(a);
+    ck_h5o_close(space);
+    ck_h5o_close(type);
+    ck_h5o_close(a);
     H5Eclear2(H5E_DEFAULT);
 }
 
@@ -185,10 +186,10 @@ static void oracle_group(oracle *o, hid_t g, const char *path)
         } else if (oi.type == H5O_TYPE_GROUP) {
             hid_t c = H5Gopen2(g, names[i], H5P_DEFAULT);
             oracle_group(o, c, child);
-            ck_h5u_close(c);
+            ck_h5o_close(c);
         } else if (oi.type == H5O_TYPE_DATASET) {
             ck_tensor *x = NULL;
-            if (ck_h5u_read_dataset(g, names[i], o->file, child, o->size, &x) != CK_OK) {
+            if (ck_h5o_read_dataset(g, names[i], o->file, child, o->size, &x) != CK_OK) {
                 ck_h5u_text_add(t, "dataset %s error\n", child);
             } else {
                 ck_h5u_text_add(t, "dataset %s %s (", child, ck_dtype_name(x->dtype));
@@ -200,7 +201,7 @@ static void oracle_group(oracle *o, hid_t g, const char *path)
             }
             hid_t d = H5Oopen(g, names[i], H5P_DEFAULT);
             oracle_attrs(o, d, child);
-            ck_h5u_close(d);
+            ck_h5o_close(d);
         } else {
             ck_h5u_text_add(t, "object %s\n", child);
         }
@@ -212,23 +213,23 @@ static void oracle_group(oracle *o, hid_t g, const char *path)
 
 static char *oracle_dump(const char *path)
 {
-    ck_h5u_quiet q;
-    ck_h5u_quiet_begin(&q);
+    ck_h5o_quiet q;
+    ck_h5o_quiet_begin(&q);
     oracle o;
     memset(&o, 0, sizeof o);
     o.file = path;
     hid_t f = -1;
     char *out = NULL;
-    if (ck_h5u_open(path, &f, &o.size) == CK_OK) {
+    if (ck_h5o_open(path, &f, &o.size) == CK_OK) {
         hid_t root = H5Gopen2(f, "/", H5P_DEFAULT);
         H5O_info_t oi;
         if (H5Oget_info(root, &oi) >= 0) seen_before(&o, oi.addr);
         oracle_group(&o, root, "/");
-        ck_h5u_close(root);
-        ck_h5u_close(f);
+        ck_h5o_close(root);
+        ck_h5o_close(f);
         out = o.t.data;
     }
-    ck_h5u_quiet_end(&q);
+    ck_h5o_quiet_end(&q);
     return out;
 }
 

@@ -12,6 +12,7 @@
 
 #include "io/keras_archive.h"
 #include "io/keras_h5.h"
+#include "support/h5_oracle.h"
 #include "support/support.h"
 
 static json_t *load_facts(void)

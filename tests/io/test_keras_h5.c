@@ -15,6 +15,7 @@
 
 #include "io/json_check.h"
 #include "io/keras_h5.h"
+#include "support/h5_oracle.h"
 #include "support/support.h"
 
 /* ------------------------------------------------------------------------ */

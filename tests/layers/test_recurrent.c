@@ -289,7 +289,13 @@ Test(recurrent, constructor_errors)
     cr_expect_eq(ck_lstm(&l, &(ck_rnn_opts){0}), CK_VALUE_ERROR);
     cr_expect(strstr(ck_last_error(), "expected a positive integer, got 0") != NULL, "%s", ck_last_error());
     cr_expect_eq(ck_gru(&l, &(ck_rnn_opts){.units = 2, .return_state = true}), CK_NOT_IMPLEMENTED);
-    cr_expect_eq(ck_simple_rnn(&l, &(ck_rnn_opts){.units = 2, .stateful = true}), CK_NOT_IMPLEMENTED);
+    cr_assert_eq(ck_simple_rnn(&l, &(ck_rnn_opts){.units = 2, .stateful = true}), CK_OK);
+    cr_expect_eq(ck_layer_build(l, 1, &CK_TEST_SHAPE(-1, 3, 2)), CK_VALUE_ERROR);
+    cr_expect(strstr(ck_last_error(), "needs to know its batch size") != NULL, "%s", ck_last_error());
+    ck_layer_free(l);
+    cr_assert_eq(ck_simple_rnn(&l, &(ck_rnn_opts){.units = 2}), CK_OK);
+    cr_expect_eq(ck_layer_reset_states(l), CK_ATTRIBUTE_ERROR);
+    ck_layer_free(l);
     cr_expect_eq(ck_simple_rnn(&l, &(ck_rnn_opts){.units = 2, .recurrent_activation = "relu"}), CK_TYPE_ERROR);
     cr_expect_eq(ck_lstm(&l, &(ck_rnn_opts){.units = 2, .no_reset_after = true}), CK_TYPE_ERROR);
     cr_expect_eq(ck_gru(&l, &(ck_rnn_opts){.units = 2, .no_unit_forget_bias = true}), CK_TYPE_ERROR);
@@ -598,4 +604,74 @@ Test(recurrent, saved_files_load_and_save)
     }
     ck_tensor_free(x);
     ck_tensor_free(want);
+}
+
+/* Stateful layers against tf.keras: states carry over between calls and
+ * reset_states zeros them (stateful.json). */
+Test(recurrent, stateful_against_tf)
+{
+    json_t *all = ck_test_load_json(ck_test_data("layers/recurrent/stateful.json"));
+    size_t i;
+    json_t *c;
+    json_array_foreach(all, i, c) {
+        const char *name = json_string_value(json_object_get(c, "name"));
+        ck_tensor *x1 = fx(json_object_get(c, "x1"), CK_FLOAT32), *x2 = fx(json_object_get(c, "x2"), CK_FLOAT32);
+        json_t *cfg = json_deep_copy(json_object_get(c, "config"));
+        json_object_set_new(cfg, "batch_input_shape", json_pack("[iii]", (int)x1->shape[0], (int)x1->shape[1],
+                                                                 (int)x1->shape[2]));
+        json_t *wrap = json_pack("{s:O,s:o}", "class_name", json_object_get(c, "class_name"), "config", cfg);
+        char *text = json_dumps(wrap, 0);
+        json_decref(wrap);
+        ck_layer *l = NULL;
+        cr_assert_eq(ck_layer_from_config(text, &l), CK_OK, "%s", ck_last_error());
+        free(text);
+        ck_shape s = ck_tensor_shape(x1);
+        cr_assert_eq(ck_layer_build(l, 1, &s), CK_OK, "%s", ck_last_error());
+        const json_t *ws = json_object_get(c, "weights");
+        ck_tensor *w[3] = {0};
+        for (size_t k = 0; k < json_array_size(ws); k++) w[k] = fx(json_array_get(ws, k), CK_FLOAT32);
+        cr_assert_eq(ck_layer_set_weights(l, (int)json_array_size(ws), w), CK_OK, "%s", ck_last_error());
+        for (int k = 0; k < 3; k++) ck_tensor_free(w[k]);
+        const char *keys[3] = {"y1", "y2", "y3"};
+        ck_tensor *xs[3] = {x1, x2, x2};
+        for (int k = 0; k < 3; k++) {
+            if (k == 2) cr_assert_eq(ck_layer_reset_states(l), CK_OK);
+            ck_tensor *y = ck_test_call1(l, xs[k]), *want = fx(json_object_get(c, keys[k]), CK_FLOAT32);
+            expect_close(name, keys[k], y, want, 2e-6);
+            ck_tensor_free(y);
+            ck_tensor_free(want);
+        }
+        /* Another batch size than the states': Keras' shapes clash too. */
+        ck_tensor *one = ck_test_uniform(CK_FLOAT32, 3, (int64_t[]){1, x1->shape[1], x1->shape[2]}, -1, 1, 3), *y;
+        cr_expect_eq(ck_layer_call(l, 1, &one, &y), CK_VALUE_ERROR, "%s", name);
+        ck_tensor_free(one);
+        ck_tensor_free(x1);
+        ck_tensor_free(x2);
+        ck_layer_free(l);
+    }
+    json_decref(all);
+}
+
+/* model.reset_states(): through the model layer, to the layers inside. */
+Test(recurrent, model_reset_states)
+{
+    ck_layer *layers[2] = {0};
+    cr_assert_eq(ck_gru(&layers[0], &(ck_rnn_opts){.units = 3, .stateful = true, .return_sequences = true,
+                                                  .batch_size = 2, .input_shape = {2, {4, 2}}}),
+                 CK_OK);
+    cr_assert_eq(ck_lstm(&layers[1], &(ck_rnn_opts){.units = 2, .stateful = true}), CK_OK);
+    ck_model *m = NULL;
+    cr_assert_eq(ck_sequential(&m, 2, layers, NULL, NULL), CK_OK, "%s", ck_last_error());
+    ck_layer_free(layers[0]);
+    ck_layer_free(layers[1]);
+    ck_tensor *x = ck_test_uniform(CK_FLOAT32, 3, (int64_t[]){2, 4, 2}, -1, 1, 8), *y[3] = {0};
+    for (int k = 0; k < 3; k++) {
+        if (k == 2) cr_assert_eq(ck_layer_reset_states(ck_model_layer(m)), CK_OK, "%s", ck_last_error());
+        cr_assert_eq(ck_model_predict(m, 1, &x, &y[k], 0), CK_OK, "%s", ck_last_error());
+    }
+    cr_expect_gt(ck_test_max_abs_diff(y[0], y[1]), 1e-4);
+    cr_expect_eq(ck_test_max_abs_diff(y[0], y[2]), 0.0);
+    for (int k = 0; k < 3; k++) ck_tensor_free(y[k]);
+    ck_tensor_free(x);
+    ck_model_free(m);
 }

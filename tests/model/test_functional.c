@@ -432,7 +432,7 @@ Test(functional, planned_buffers_are_reused)
     for (int i = 0; i < 24; i++) v[i] = (float)((i * 13) % 7) - 3.0f;
     ck_tensor *in = ck_test_f32(2, (int64_t[]){3, 8}, v), *out = NULL, *cur = NULL, *next = NULL;
     cr_assert_eq(ck_model_predict(m, 1, (ck_tensor *[]){in}, &out, 0), CK_OK);
-    cr_expect_eq(m->plans[0].n_blocks + m->plans[1].n_blocks, 2);
+    cr_expect_eq(m->predictor->plans[0].n_blocks + m->predictor->plans[1].n_blocks, 2);
     cr_assert_eq(ck_tensor_copy(&cur, in), CK_OK);
     for (int i = 0; i < 6; i++) {
         cr_assert_eq(ck_layer_call(l[i], 1, (ck_tensor *[]){cur}, &next), CK_OK);

@@ -20,6 +20,7 @@
 #include "ckeras.h"
 #include "io/keras_h5.h"
 #include "real_common.h"
+#include "support/h5_oracle.h"
 #include "support/support.h"
 
 typedef struct real_file {

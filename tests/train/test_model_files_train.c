@@ -24,6 +24,7 @@
 #include "io/keras_archive.h"
 #include "io/keras_h5.h"
 #include "params/params.h"
+#include "support/h5_oracle.h"
 #include "support/support.h"
 
 static const char *const CASES[] = {"adam", "sgd_momentum", "rmsprop"};

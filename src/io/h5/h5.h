@@ -1,5 +1,6 @@
 /*
- * h5.h -- ckeras' own HDF5 reader (internal, not installed).
+ * h5.h -- ckeras' own HDF5 reader (internal, not installed).  Its writer
+ * is h5_write.h; libhdf5 is linked into the tests only, as their oracle.
  *
  * Written from the HDF5 File Format Specification (3.0) for what Keras,
  * h5py and libhdf5 put in model files: superblocks 0-3, object headers v1

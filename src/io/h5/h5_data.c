@@ -319,9 +319,12 @@ ck_status ck_h5r_read_dataset(ck_h5r *f, uint64_t obj, ck_tensor **out)
     if (d.space.rank > CK_MAX_RANK)
         return h5r_fail(f, H5R_UNDEF, "the dataset has rank %d; at most %d is supported", d.space.rank,
                         CK_MAX_RANK);
-    ck_dtype dt;
+    ck_dtype dt = CK_FLOAT32;
     CK_TRY(plan_dtype(f, &d.type, &dt));
     uint64_t count = d.space.count;
+    /* Said before the size: a never-written dataset claims any shape. */
+    if (count && d.layout == 1 && d.addr == H5R_UNDEF)
+        return h5r_fail(f, H5R_UNDEF, "the dataset has no data stored");
     if (count && d.type.size > H5R_MAX_ALLOC / count)
         return h5r_fail(f, H5R_UNDEF, "the dataset (%llu elements of %u bytes) is too large",
                         (unsigned long long)count, d.type.size);

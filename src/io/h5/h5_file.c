@@ -158,6 +158,7 @@ static ck_status read_superblock(ck_h5r *f)
     }
     if (at == H5R_UNDEF) return h5r_fail(f, H5R_UNDEF, "not an HDF5 file (no HDF5 signature)");
     f->base = at;
+    uint64_t eof = H5R_UNDEF;
     h5r_cur c = h5r_at(f, at + 8, f->size - at - 8);
     int version = h5r_u8(&c);
     f->sb_version = version;
@@ -166,20 +167,24 @@ static ck_status read_superblock(ck_h5r *f)
         f->so = h5r_u8(&c);
         f->sl = h5r_u8(&c);
         h5r_skip(&c, 1);
-        h5r_skip(&c, 4 + 4);                /* group K values, consistency flags */
+        f->leaf_k = h5r_u16(&c);
+        f->node_k = h5r_u16(&c);
+        h5r_skip(&c, 4);                    /* consistency flags */
         if (version == 1) h5r_skip(&c, 4);  /* indexed storage K, reserved */
         if (c.bad || !valid_size(f->so) || !valid_size(f->sl))
             return h5r_fail(f, at, "damaged superblock (version %d, offsets of %d bytes, lengths of %d)",
                             version, f->so, f->sl);
         h5r_addr(&c);                       /* base address: the signature's place is used */
         h5r_addr(&c);                       /* free-space info */
-        h5r_addr(&c);                       /* end of file */
+        eof = h5r_addr(&c);                 /* end of file */
         h5r_addr(&c);                       /* driver info */
         h5r_addr(&c);                       /* root entry: link name offset */
         uint64_t root = h5r_addr(&c);
         if (c.bad) return h5r_fail(f, at, "truncated superblock");
         f->root = root;
     } else if (version == 2 || version == 3) {
+        f->leaf_k = 4;
+        f->node_k = 16;
         f->so = h5r_u8(&c);
         f->sl = h5r_u8(&c);
         h5r_skip(&c, 1);                    /* consistency flags */
@@ -188,7 +193,7 @@ static ck_status read_superblock(ck_h5r *f)
                             version, f->so, f->sl);
         h5r_addr(&c);                       /* base address */
         h5r_addr(&c);                       /* superblock extension */
-        h5r_addr(&c);                       /* end of file */
+        eof = h5r_addr(&c);                 /* end of file */
         uint64_t root = h5r_addr(&c);
         h5r_skip(&c, 4);                    /* checksum */
         if (c.bad) return h5r_fail(f, at, "truncated superblock");
@@ -196,6 +201,12 @@ static ck_status read_superblock(ck_h5r *f)
     } else {
         return h5r_fail(f, at, "superblock version %d is not supported (0-3 are)", version);
     }
+    /* A file shorter than the end its superblock records lost its tail: even
+     * when what a reader needs happens to be there, it is damaged (libhdf5
+     * refuses it as well). */
+    if (eof != H5R_UNDEF && eof > f->size - at)
+        return h5r_fail(f, H5R_UNDEF, "truncated file: the superblock records %llu bytes, the file has %llu",
+                        (unsigned long long)eof, (unsigned long long)(f->size - at));
     uint64_t abs = 0;
     return h5r_locate(f, f->root, 1, "the root group's object header", &abs);
 }

@@ -72,7 +72,8 @@ static ck_status read_snod(ck_h5r *f, uint64_t addr, const local_heap *heap, lin
 {
     CK_TRY(h5r_spend(f, 1));
     h5r_cur c;
-    CK_TRY(h5r_open_at(f, addr, 8, "a symbol table node", &c));
+    uint64_t whole = 8 + 2 * (uint64_t)f->leaf_k * (uint64_t)(f->sl + f->so + 24);
+    CK_TRY(h5r_open_at(f, addr, whole, "a symbol table node", &c));
     uint64_t start = c.pos;
     if (!h5r_sig(&c, "SNOD")) return h5r_fail(f, start, "symbol table node without its SNOD signature");
     h5r_skip(&c, 2);
@@ -96,7 +97,9 @@ static ck_status read_group_btree(ck_h5r *f, uint64_t addr, int want_level, cons
 {
     CK_TRY(h5r_spend(f, 1));
     h5r_cur c;
-    CK_TRY(h5r_open_at(f, addr, 8, "a group B-tree node", &c));
+    uint64_t whole = 8 + 2 * (uint64_t)f->so + 2 * (uint64_t)f->node_k * (uint64_t)f->so +
+                     (2 * (uint64_t)f->node_k + 1) * (uint64_t)f->sl;
+    CK_TRY(h5r_open_at(f, addr, whole, "a group B-tree node", &c));
     uint64_t start = c.pos;
     if (!h5r_sig(&c, "TREE")) return h5r_fail(f, start, "group B-tree node without its TREE signature");
     int type = h5r_u8(&c), level = h5r_u8(&c);

@@ -35,6 +35,11 @@ struct ck_h5r {
     uint64_t base;                  /* base address (signature position)     */
     int so, sl;                     /* size of offsets / lengths (2, 4, 8)   */
     int sb_version;
+    /* Group leaf / internal node K of the superblock (libhdf5's 4 and 16
+     * for superblocks 2 and 3): symbol table nodes and group B-tree nodes
+     * are allocated and read whole at these sizes, so a file must hold
+     * them whole even when fewer entries are used. */
+    unsigned leaf_k, node_k;
     uint64_t root;                  /* absolute address of the root header   */
     uint64_t work;                  /* budget units used                     */
     int walking;                    /* inside ck_h5r_dump: one budget for all */

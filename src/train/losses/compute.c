@@ -240,6 +240,10 @@ static ck_reduction effective(ck_reduction r) { return r == CK_REDUCTION_AUTO ? 
 ck_status ck_loss_compute(const ck_loss *loss, const ck_tensor *y_true, const ck_tensor *y_pred,
                           const ck_tensor *sample_weight, ck_tensor **out)
 {
+    CK_NEED(loss);
+    CK_NEED(y_true);
+    CK_NEED(y_pred);
+    CK_NEED(out);
     if (!loss || !out) return ck_error(CK_VALUE_ERROR, "ck_loss_compute: loss and out are required");
     ck_reduction red = effective(loss->reduction);
     plan pl;

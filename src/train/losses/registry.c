@@ -334,6 +334,8 @@ ck_status ck_loss_from_json(const json_t *value, ck_loss **out)
 
 ck_status ck_loss_new(ck_loss **out, const char *name_or_json)
 {
+    CK_NEED(out);
+    CK_NEED(name_or_json);
     if (!out) return ck_error(CK_VALUE_ERROR, "ck_loss_new: out is NULL");
     if (!name_or_json) return ck_error(CK_VALUE_ERROR, "Could not interpret loss function identifier: None");
     const char *s = name_or_json;
@@ -352,7 +354,10 @@ ck_status ck_loss_new(ck_loss **out, const char *name_or_json)
 
 /* ---- writing a config -------------------------------------------------------------- */
 
-const char *ck_loss_name(const ck_loss *loss) { return loss->given; }
+const char *ck_loss_name(const ck_loss *loss) {
+    CK_NEED_OR(loss, NULL);
+    return loss->given;
+}
 
 const char *ck_loss_canonical(const ck_loss *loss) { return kinds[loss->kind].fn; }
 
@@ -386,6 +391,8 @@ json_t *ck_loss_to_json(const ck_loss *loss)
 
 ck_status ck_loss_get_config(const ck_loss *loss, char **out)
 {
+    CK_NEED(loss);
+    CK_NEED(out);
     if (!loss || !out) return ck_error(CK_VALUE_ERROR, "ck_loss_get_config: loss and out are required");
     json_t *j = ck_loss_to_json(loss);
     if (!j) return ck_oom("a loss config");

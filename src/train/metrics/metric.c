@@ -1,5 +1,6 @@
 /* The public metric API: names and configs to metric objects, update,
  * result, reset, configs. */
+#include <math.h>
 #include <ctype.h>
 #include <string.h>
 
@@ -91,6 +92,8 @@ ck_status ck_metric_from_json(const json_t *value, ck_metric **out)
 
 ck_status ck_metric_new(ck_metric **out, const char *name_or_json)
 {
+    CK_NEED(out);
+    CK_NEED(name_or_json);
     if (!out) return ck_error(CK_VALUE_ERROR, "ck_metric_new: out is NULL");
     if (!name_or_json) return ck_error(CK_VALUE_ERROR, "Could not interpret metric identifier: None");
     const char *s = name_or_json;
@@ -106,17 +109,24 @@ ck_status ck_metric_new(ck_metric **out, const char *name_or_json)
 ck_status ck_metric_resolve(ck_metric *m, const ck_loss *loss, const ck_shape *y_true,
                             const ck_shape *y_pred)
 {
+    CK_NEED(m);
     if (!m) return ck_error(CK_VALUE_ERROR, "ck_metric_resolve: metric is NULL");
     if (m->kind != MK_MEAN || m->fn != MF_UNRESOLVED) return CK_OK;
     ck_metric_pick_accuracy(m, loss ? ck_loss_canonical(loss) : NULL, y_true, y_pred);
     return CK_OK;
 }
 
-const char *ck_metric_name(const ck_metric *m) { return m ? m->name : ""; }
+const char *ck_metric_name(const ck_metric *m) {
+    CK_NEED_OR(m, NULL);
+    return m ? m->name : "";
+}
 
 ck_status ck_metric_update(ck_metric *m, const ck_tensor *y_true, const ck_tensor *y_pred,
                            const ck_tensor *sample_weight)
 {
+    CK_NEED(m);
+    CK_NEED(y_true);
+    CK_NEED(y_pred);
     if (!m) return ck_error(CK_VALUE_ERROR, "ck_metric_update: metric is NULL");
     const ck_tensor *ts[3] = {y_true, y_pred, sample_weight};
     static const char *const what[3] = {"y_true", "y_pred", "sample_weight"};
@@ -144,6 +154,7 @@ int ck_metric_result_values(const ck_metric *m, double *out, int max)
 
 double ck_metric_result(const ck_metric *m)
 {
+    CK_NEED_OR(m, NAN);
     double v[1] = {0};
     ck_metric_result_values(m, v, 1);
     return v[0];
@@ -151,6 +162,7 @@ double ck_metric_result(const ck_metric *m)
 
 void ck_metric_reset(ck_metric *m)
 {
+    CK_NEED_VOID(m);
     if (!m) return;
     m->total = m->count = 0;
     if (m->tp) memset(m->tp, 0, 4 * (size_t)m->n_thr * sizeof(double));
@@ -164,6 +176,8 @@ json_t *ck_metric_to_json(const ck_metric *m)
 
 ck_status ck_metric_get_config(const ck_metric *m, char **out)
 {
+    CK_NEED(m);
+    CK_NEED(out);
     if (!m || !out) return ck_error(CK_VALUE_ERROR, "ck_metric_get_config: NULL argument");
     json_t *j = m->kind == MK_MEAN && m->fn == MF_UNRESOLVED ? json_string(m->given ? m->given : m->name)
                                                            : ck_metric_config_json(m);

@@ -249,6 +249,8 @@ ck_status ck_optimizer_from_json(const json_t *value, ck_optimizer **out)
 
 ck_status ck_optimizer_new(ck_optimizer **out, const char *name_or_json)
 {
+    CK_NEED(out);
+    CK_NEED(name_or_json);
     if (!out || !name_or_json) return ck_error(CK_VALUE_ERROR, "ck_optimizer_new: NULL argument");
     const char *s = name_or_json;
     while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') s++;
@@ -323,6 +325,8 @@ json_t *ck_optimizer_to_json(const ck_optimizer *o)
 
 ck_status ck_optimizer_get_config(const ck_optimizer *opt, char **out)
 {
+    CK_NEED(opt);
+    CK_NEED(out);
     json_t *j = ck_optimizer_to_json(opt);
     char *s = j ? ck_json_dumps_python(j) : NULL;
     json_decref(j);

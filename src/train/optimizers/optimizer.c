@@ -7,19 +7,29 @@
 
 #include "train/optimizers/opt_impl.h"
 
-const char *ck_optimizer_name(const ck_optimizer *opt) { return opt->cls->name; }
+const char *ck_optimizer_name(const ck_optimizer *opt) {
+    CK_NEED_OR(opt, NULL);
+    return opt->cls->name;
+}
 
-int64_t ck_optimizer_iterations(const ck_optimizer *opt) { return opt->iterations; }
+int64_t ck_optimizer_iterations(const ck_optimizer *opt) {
+    CK_NEED_OR(opt, 0);
+    return opt->iterations;
+}
 
 static float current_lr(const ck_optimizer *o)
 {
     return o->schedule ? ck_lr_schedule_eval(o->schedule, o->iterations) : o->lr;
 }
 
-double ck_optimizer_learning_rate(const ck_optimizer *opt) { return (double)current_lr(opt); }
+double ck_optimizer_learning_rate(const ck_optimizer *opt) {
+    CK_NEED_OR(opt, NAN);
+    return (double)current_lr(opt);
+}
 
 ck_status ck_optimizer_set_learning_rate(ck_optimizer *opt, double lr)
 {
+    CK_NEED(opt);
     if (!(lr >= 0) || isinf(lr))
         return ck_error(CK_VALUE_ERROR, "%s: the learning rate must be a finite number >= 0, "
                         "got %g", opt->cls->name, lr);
@@ -214,6 +224,9 @@ static void weight_decay(const ck_optimizer *o, ck_tensor *v, float lr)
 
 ck_status ck_optimizer_apply_gradients(ck_optimizer *opt, int n, ck_tensor *const *vars, ck_tensor *const *given)
 {
+    CK_NEED(opt);
+    if (n > 0) CK_NEED(vars);
+    if (n > 0) CK_NEED(given);
     const ck_tensor *const *grads = ck_const_tensors(given);
     ck_optimizer *o = opt;
     const char *cls = o->cls->name;
@@ -286,6 +299,9 @@ static int slots_per_var(const ck_optimizer *o)
 
 ck_status ck_optimizer_get_weights(const ck_optimizer *opt, ck_tensor ***out, int *n)
 {
+    CK_NEED(opt);
+    CK_NEED(out);
+    CK_NEED(n);
     const ck_optimizer *o = opt;
     int m = o->built ? o->n_vars * slots_per_var(o) : 0;
     ck_tensor **ts = ck_calloc((size_t)m + 1, sizeof *ts);
@@ -322,6 +338,9 @@ static void copy_into(ck_tensor *dst, const ck_tensor *src)
 ck_status ck_optimizer_set_weights(ck_optimizer *opt, int n_vars, ck_tensor *const *vars, int n,
                                    ck_tensor *const *values)
 {
+    CK_NEED(opt);
+    if (n_vars > 0) CK_NEED(vars);
+    if (n > 0) CK_NEED(values);
     ck_optimizer *o = opt;
     const char *cls = o->cls->name;
     if (n < 1 || !values)

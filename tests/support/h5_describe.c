@@ -1,12 +1,12 @@
 /* ck_h5_describe: a canonical text listing of an HDF5 file's structure and
  * attribute types, so tests can compare a ckeras-written file with a real
- * Keras file line by line.  Format documented in keras_h5.h. */
+ * Keras file line by line.  Format documented in h5_oracle.h. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/h5_util.h"
-#include "io/keras_h5.h"
+#include "support/h5_oracle.h"
+
 
 enum { MAX_DEPTH = 64, MAX_SHOWN_NUMBERS = 16 };
 
@@ -40,7 +40,7 @@ static void add_type(ck_h5u_text *t, hid_t type)
         ck_h5u_text_add(t, "enum(");
         if (base >= 0) add_type(t, base);
         ck_h5u_text_add(t, ")");
-        ck_h5u_close(base);
+        ck_h5o_close(base);
         break;
     }
     case H5T_ARRAY: {
@@ -52,14 +52,14 @@ static void add_type(ck_h5u_text *t, hid_t type)
         ck_h5u_text_add(t, ") of ");
         hid_t base = H5Tget_super(type);
         if (base >= 0) add_type(t, base);
-        ck_h5u_close(base);
+        ck_h5o_close(base);
         break;
     }
     case H5T_VLEN: {
         ck_h5u_text_add(t, "vlen of ");
         hid_t base = H5Tget_super(type);
         if (base >= 0) add_type(t, base);
-        ck_h5u_close(base);
+        ck_h5o_close(base);
         break;
     }
     case H5T_COMPOUND:
@@ -115,7 +115,7 @@ static ck_status add_string_value(ck_h5u_text *t, hid_t obj, const char *name, h
     if (c == H5S_SIMPLE && H5Sget_simple_extent_ndims(space) != 1) return CK_OK;
     char **items = NULL;
     size_t n = 0;
-    CK_TRY(ck_h5u_read_strings(obj, name, file, where, &items, &n, NULL));
+    CK_TRY(ck_h5o_read_strings(obj, name, file, where, &items, &n, NULL));
     ck_h5u_text_add(t, " = ");
     if (c == H5S_SCALAR && n == 1) {
         ck_h5u_text_quoted(t, items[0], strlen(items[0]));
@@ -127,7 +127,7 @@ static ck_status add_string_value(ck_h5u_text *t, hid_t obj, const char *name, h
         }
         ck_h5u_text_add(t, "]");
     }
-    ck_h5u_free_strings(items, n);
+    ck_h5o_free_strings(items, n);
     return CK_OK;
 }
 
@@ -143,7 +143,7 @@ static ck_status add_number_value(ck_h5u_text *t, hid_t aid, hid_t type, hid_t s
     long long q[MAX_SHOWN_NUMBERS];
     int is_int = cls == H5T_INTEGER;
     if (n > 0 && H5Aread(aid, is_int ? H5T_NATIVE_LLONG : H5T_NATIVE_DOUBLE, is_int ? (void *)q : (void *)d) < 0)
-        return ck_h5u_fail(CK_FORMAT_ERROR, file, "cannot read %s", what);
+        return ck_h5o_fail(CK_FORMAT_ERROR, file, "cannot read %s", what);
     int scalar = H5Sget_simple_extent_type(space) == H5S_SCALAR;
     ck_h5u_text_add(t, scalar ? " = " : " = [");
     for (hssize_t i = 0; i < n; i++) {
@@ -200,7 +200,7 @@ static ck_status add_attributes(ck_h5u_text *t, hid_t obj, const char *path, con
         H5Eclear2(H5E_DEFAULT);
         st = ck_oom("a list of attribute names");
     } else if (r < 0) {
-        st = ck_h5u_fail(CK_FORMAT_ERROR, file, "cannot list the attributes of %s", path);
+        st = ck_h5o_fail(CK_FORMAT_ERROR, file, "cannot list the attributes of %s", path);
     }
     if (st == CK_OK && l.n > 1) qsort(l.names, l.n, sizeof *l.names, cmp_names);
     for (size_t i = 0; st == CK_OK && i < l.n; i++) {
@@ -209,12 +209,12 @@ static ck_status add_attributes(ck_h5u_text *t, hid_t obj, const char *path, con
         snprintf(what, sizeof what, "attribute '%s' of %s", name, path);
         hid_t aid = H5Aopen(obj, name, H5P_DEFAULT);
         if (aid < 0) {
-            st = ck_h5u_fail(CK_FORMAT_ERROR, file, "cannot open %s", what);
+            st = ck_h5o_fail(CK_FORMAT_ERROR, file, "cannot open %s", what);
             break;
         }
         hid_t type = H5Aget_type(aid), space = H5Aget_space(aid);
         if (type < 0 || space < 0) {
-            st = ck_h5u_fail(CK_FORMAT_ERROR, file, "cannot read the type of %s", what);
+            st = ck_h5o_fail(CK_FORMAT_ERROR, file, "cannot read the type of %s", what);
         } else {
             ck_h5u_text_add(t, "attr %s@%s ", path, name);
             add_type(t, type);
@@ -228,8 +228,8 @@ static ck_status add_attributes(ck_h5u_text *t, hid_t obj, const char *path, con
             }
             ck_h5u_text_add(t, "\n");
         }
-        ck_h5u_close(space);
-        ck_h5u_close(type);
+        ck_h5o_close(space);
+        ck_h5o_close(type);
         H5Aclose(aid);
     }
     for (size_t i = 0; i < l.n; i++) ck_free(l.names[i]);
@@ -243,7 +243,7 @@ static ck_status add_dataset(ck_h5u_text *t, hid_t did, const char *path, const 
     hid_t type = H5Dget_type(did), space = H5Dget_space(did), dcpl = H5Dget_create_plist(did);
     ck_status st = CK_OK;
     if (type < 0 || space < 0 || dcpl < 0) {
-        st = ck_h5u_fail(CK_FORMAT_ERROR, file, "cannot read dataset %s", path);
+        st = ck_h5o_fail(CK_FORMAT_ERROR, file, "cannot read dataset %s", path);
     } else {
         ck_h5u_text_add(t, "dataset %s ", path);
         add_type(t, type);
@@ -257,13 +257,13 @@ static ck_status add_dataset(ck_h5u_text *t, hid_t did, const char *path, const 
         if (nf > 0) ck_h5u_text_add(t, " filters=%d", nf);
         ck_h5u_text_add(t, "\n");
         hssize_t n = H5Sget_simple_extent_npoints(space);
-        if (n < 0) st = ck_h5u_fail(CK_FORMAT_ERROR, file, "cannot read the shape of %s", path);
-        else st = ck_h5u_check_storage(did, (int64_t)n, file, path, fsize, 1);
+        if (n < 0) st = ck_h5o_fail(CK_FORMAT_ERROR, file, "cannot read the shape of %s", path);
+        else st = ck_h5o_check_storage(did, (int64_t)n, file, path, fsize, 1);
         if (st == CK_OK) st = add_attributes(t, did, path, file);
     }
-    ck_h5u_close(dcpl);
-    ck_h5u_close(space);
-    ck_h5u_close(type);
+    ck_h5o_close(dcpl);
+    ck_h5o_close(space);
+    ck_h5o_close(type);
     return st;
 }
 
@@ -274,15 +274,15 @@ static ck_status walk(ck_h5u_text *t, hid_t g, const char *path, const char *fil
         return ck_error(CK_FORMAT_ERROR, "%s: groups nested deeper than %d at %s (a cycle?)", file,
                         MAX_DEPTH, path);
     H5G_info_t gi;
-    if (H5Gget_info(g, &gi) < 0) return ck_h5u_fail(CK_FORMAT_ERROR, file, "cannot read group %s", path);
+    if (H5Gget_info(g, &gi) < 0) return ck_h5o_fail(CK_FORMAT_ERROR, file, "cannot read group %s", path);
     ck_h5u_text_add(t, "group %s links=%s\n", path,
                     gi.storage_type == H5G_STORAGE_TYPE_SYMBOL_TABLE ? "symtab"
                     : gi.storage_type == H5G_STORAGE_TYPE_COMPACT    ? "compact"
                     : gi.storage_type == H5G_STORAGE_TYPE_DENSE      ? "dense" : "?");
     CK_TRY(add_attributes(t, g, path, file));
-    ck_h5u_child *c = NULL;
+    ck_h5o_child *c = NULL;
     size_t n = 0;
-    CK_TRY(ck_h5u_list_children(g, file, path, &c, &n));
+    CK_TRY(ck_h5o_list_children(g, file, path, &c, &n));
     ck_status st = CK_OK;
     for (size_t i = 0; st == CK_OK && i < n; i++) {
         char *cpath = ck_h5u_join(path, c[i].name, 1);
@@ -290,16 +290,16 @@ static ck_status walk(ck_h5u_text *t, hid_t g, const char *path, const char *fil
             st = ck_oom("a path");
             break;
         }
-        if (c[i].kind == CK_H5U_GROUP) {
+        if (c[i].kind == CK_H5O_GROUP) {
             hid_t sub = H5Gopen2(g, c[i].name, H5P_DEFAULT);
-            if (sub < 0) st = ck_h5u_fail(CK_FORMAT_ERROR, file, "cannot open group %s", cpath);
+            if (sub < 0) st = ck_h5o_fail(CK_FORMAT_ERROR, file, "cannot open group %s", cpath);
             else {
                 st = walk(t, sub, cpath, file, fsize, depth + 1);
                 H5Gclose(sub);
             }
-        } else if (c[i].kind == CK_H5U_DATASET) {
+        } else if (c[i].kind == CK_H5O_DATASET) {
             hid_t did = H5Dopen2(g, c[i].name, H5P_DEFAULT);
-            if (did < 0) st = ck_h5u_fail(CK_FORMAT_ERROR, file, "cannot open dataset %s", cpath);
+            if (did < 0) st = ck_h5o_fail(CK_FORMAT_ERROR, file, "cannot open dataset %s", cpath);
             else {
                 st = add_dataset(t, did, cpath, file, fsize);
                 H5Dclose(did);
@@ -317,7 +317,7 @@ static ck_status walk(ck_h5u_text *t, hid_t g, const char *path, const char *fil
         }
         ck_free(cpath);
     }
-    ck_h5u_free_children(c, n);
+    ck_h5o_free_children(c, n);
     return st;
 }
 
@@ -326,24 +326,24 @@ static ck_status describe_impl(const char *path, char **text)
     hid_t fid = -1, root = -1;
     ck_h5u_text t = {0};
     hsize_t fsize = 0;
-    ck_status st = ck_h5u_open(path, &fid, &fsize);
+    ck_status st = ck_h5o_open(path, &fid, &fsize);
     if (st != CK_OK) return st;
     H5F_info2_t fi;
     if (H5Fget_info2(fid, &fi) < 0) {
-        st = ck_h5u_fail(CK_FORMAT_ERROR, path, "cannot read the superblock");
+        st = ck_h5o_fail(CK_FORMAT_ERROR, path, "cannot read the superblock");
         goto done;
     }
     ck_h5u_text_add(&t, "file superblock=%u\n", fi.super.version);
     root = H5Gopen2(fid, "/", H5P_DEFAULT);
     if (root < 0) {
-        st = ck_h5u_fail(CK_FORMAT_ERROR, path, "cannot open the root group");
+        st = ck_h5o_fail(CK_FORMAT_ERROR, path, "cannot open the root group");
         goto done;
     }
     st = walk(&t, root, "/", path, fsize, 0);
     if (st == CK_OK && t.oom) st = ck_oom("a file description");
 done:
-    ck_h5u_close(root);
-    ck_h5u_close(fid);
+    ck_h5o_close(root);
+    ck_h5o_close(fid);
     if (st != CK_OK) {
         ck_free(t.data);
         return st;
@@ -356,9 +356,9 @@ ck_status ck_h5_describe(const char *path, char **text)
 {
     if (!path || !text)
         return ck_error(CK_VALUE_ERROR, "ck_h5_describe: path and text must not be NULL");
-    ck_h5u_quiet q;
-    ck_h5u_quiet_begin(&q);
+    ck_h5o_quiet q;
+    ck_h5o_quiet_begin(&q);
     ck_status st = describe_impl(path, text);
-    ck_h5u_quiet_end(&q);
+    ck_h5o_quiet_end(&q);
     return st;
 }

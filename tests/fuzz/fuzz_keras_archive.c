@@ -1,0 +1,20 @@
+/* libFuzzer harness for loading a model from a Keras 3 .keras archive
+ * (ck_model_load: libzip, config.json, metadata.json, the in-memory
+ * model.weights.h5 through ckeras' HDF5 reader), then predicting on a small
+ * zero input.  Any status is an acceptable answer; a crash, leak or hang
+ * is not.  `make fuzz`. */
+#include <stdint.h>
+
+#include "fuzz_common.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *path = fuzz_to_file(data, size, ".keras");
+    if (!path) return 0;
+    ck_model *m = NULL;
+    if (ck_model_load(path, &m) == CK_OK) {
+        fuzz_predict_zero(m);
+        ck_model_free(m);
+    }
+    return 0;
+}
