@@ -36,8 +36,8 @@ test-sanitize:
 # The thread tests (tests/threads/) under ThreadSanitizer.
 test-tsan:
 	@test -f $(TSAN_BUILD)/CMakeCache.txt || cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCK_TSAN=ON
-	cmake --build $(TSAN_BUILD) -j $(JOBS) --target test_threads
-	cd $(TSAN_BUILD) && ctest --output-on-failure -R '^test_threads$$'
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target test_threads test_thread_pool_plain
+	cd $(TSAN_BUILD) && ctest --output-on-failure -R '^test_thread(s|_pool_plain)$$'
 
 test-install: all
 	sh tests/install/check_install.sh $(BUILD)

@@ -52,15 +52,16 @@ static struct {
           .cv_done = PTHREAD_COND_INITIALIZER,
           .busy = ATOMIC_FLAG_INIT};
 
-/* The job word when worker i was started: a worker that starts late must
- * not take a job published meanwhile for the one it has not seen. */
+/* The job word when worker i was started, its first "seen" word: a worker
+ * started for a job takes part in it even when it runs only after the job
+ * was published. */
 static uint_fast64_t start_word[CK_POOL_MAX_THREADS];
 
-/* 0 until ck_set_num_threads: then the machine's cores. */
+/* ck_set_num_threads' value; 0 (the default) means the machine's cores. */
 static atomic_int requested;
 
-/* Set on workers for good, and on a caller while it runs its part: a
- * kernel called from inside a part stays on its thread. */
+/* Set on workers for good, and on a caller while it runs its chunks: a
+ * kernel called from inside a chunk stays on its thread. */
 static _Thread_local int in_part;
 
 static int machine_cores(void)

@@ -215,8 +215,17 @@ ck_status ck_metric_mean_update(ck_metric *m, const ck_tensor *y_true, const ck_
             for (int64_t i = 0; i < sw->size; i++) cnt += metric_get(m, sw, i);
         }
     }
-    m->total = metric_rnd(m, m->total + metric_rnd(m, sum));
-    m->count = metric_rnd(m, m->count + metric_rnd(m, cnt));
+    if (m->f64) {
+        m->total += sum;
+        m->count += cnt;
+    } else {
+        /* Keras' float32 variables: assign_add in float32.  Written as float
+         * arithmetic on purpose: GCC 12's SLP vectoriser at -O2 dropped the
+         * narrowing of (double)(float)(total + sum) for this pair. */
+        float total = (float)m->total + (float)sum, count = (float)m->count + (float)cnt;
+        m->total = total;
+        m->count = count;
+    }
     return CK_OK;
 }
 
