@@ -3,11 +3,12 @@
 BUILD      ?= build
 SAN_BUILD  ?= build-sanitize
 TSAN_BUILD ?= build-tsan
+MIN_BUILD  ?= build-minimal
 PREFIX     ?= /usr/local
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-.PHONY: all deps configure test test-fast test-sanitize test-tsan test-install demo bench install clean fuzz
+.PHONY: all deps configure test test-fast test-sanitize test-tsan test-install minimal demo bench install clean fuzz
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -24,6 +25,7 @@ test: deps
 	$(MAKE) test-sanitize
 	$(MAKE) test-tsan
 	$(MAKE) test-install
+	$(MAKE) minimal
 
 test-fast: all
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
@@ -41,6 +43,13 @@ test-tsan:
 
 test-install: all
 	sh tests/install/check_install.sh $(BUILD)
+
+# The minimal library (-DCK_MINIMAL=ON: no file formats, no libzip or zlib),
+# built on its own and checked by its smoke program and the symbol test.
+minimal:
+	@test -f $(MIN_BUILD)/CMakeCache.txt || cmake -S . -B $(MIN_BUILD) -DCMAKE_BUILD_TYPE=Release -DCK_MINIMAL=ON
+	cmake --build $(MIN_BUILD) -j $(JOBS)
+	cd $(MIN_BUILD) && ctest --output-on-failure
 
 demo: deps all
 	sh tools/demo.sh $(BUILD)
@@ -60,4 +69,4 @@ install: all
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
-	rm -rf $(BUILD) $(SAN_BUILD) $(TSAN_BUILD)
+	rm -rf $(BUILD) $(SAN_BUILD) $(TSAN_BUILD) $(MIN_BUILD)

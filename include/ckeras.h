@@ -42,13 +42,26 @@
 extern "C" {
 #endif
 
+/* CK_API marks the public functions: the library is built with
+ * -fvisibility=hidden, so only what is declared here is exported from
+ * libckeras.so.  Default visibility on a declaration is harmless for the
+ * programs that include this header, so it is always on under GCC and
+ * clang; define CK_API beforehand to override it (e.g. for a DLL). */
+#ifndef CK_API
+#if defined(__GNUC__) || defined(__clang__)
+#define CK_API __attribute__((visibility("default")))
+#else
+#define CK_API
+#endif
+#endif
+
 #define CK_VERSION_MAJOR 0
 #define CK_VERSION_MINOR 1
 #define CK_VERSION_PATCH 0
 #define CK_VERSION_STRING "0.1.0"
 
 /** Returns the library version, "MAJOR.MINOR.PATCH". */
-const char *ck_version(void);
+CK_API const char *ck_version(void);
 
 /* ======================================================================== */
 /* Status codes and errors                                                   */
@@ -69,22 +82,22 @@ typedef enum ck_status {
 
 /** Short name of a status: "ValueError", "TypeError", ..., "OutOfMemory".
  *  Never NULL; an unknown code gives "UnknownError". */
-const char *ck_status_name(ck_status status);
+CK_API const char *ck_status_name(ck_status status);
 
 /** The message of the last error on this thread ("" if none).  The pointer
  *  stays valid until the next ckeras call on this thread. */
-const char *ck_last_error(void);
+CK_API const char *ck_last_error(void);
 
 /** The status of the last error on this thread (CK_OK if none). */
-ck_status ck_last_status(void);
+CK_API ck_status ck_last_status(void);
 
 /** Forgets the last error of this thread. */
-void ck_clear_error(void);
+CK_API void ck_clear_error(void);
 
 /** Records an error on this thread and returns `status`, so that code can
  *  write `return ck_error(CK_VALUE_ERROR, "...", ...)`.  printf format.
  *  Exposed for layer authors; messages longer than 1 KiB are truncated. */
-ck_status ck_error(ck_status status, const char *fmt, ...)
+CK_API ck_status ck_error(ck_status status, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
 #endif
@@ -105,24 +118,24 @@ typedef void *(*ck_alloc_fn)(void *user, void *ptr, size_t size);
 /** Replaces the allocator used by every ckeras allocation; NULL restores the
  *  default (malloc/realloc/free).  Not thread-safe: call it before any other
  *  ckeras call, and free everything allocated with the old allocator first. */
-void ck_set_allocator(ck_alloc_fn fn, void *user);
+CK_API void ck_set_allocator(ck_alloc_fn fn, void *user);
 
 /** Reads back the current allocator (the default one if none was set). */
-void ck_get_allocator(ck_alloc_fn *fn, void **user);
+CK_API void ck_get_allocator(ck_alloc_fn *fn, void **user);
 
 /** Allocates through the current allocator.  NULL on failure (no error is
  *  recorded: callers turn NULL into CK_OUT_OF_MEMORY).  size 0 gives a
  *  valid unique pointer of 1 byte. */
-void *ck_malloc(size_t size);
+CK_API void *ck_malloc(size_t size);
 /** Like ck_malloc, and zeroes the block; checks n*size for overflow. */
-void *ck_calloc(size_t n, size_t size);
+CK_API void *ck_calloc(size_t n, size_t size);
 /** Resizes a block from ck_malloc; NULL on failure (old block kept). */
-void *ck_realloc(void *ptr, size_t size);
+CK_API void *ck_realloc(void *ptr, size_t size);
 /** Frees a block from ck_malloc / ck_calloc / ck_realloc or any string the
  *  library hands back.  NULL is fine. */
-void ck_free(void *ptr);
+CK_API void ck_free(void *ptr);
 /** A ck_malloc'ed copy of a C string (NULL on failure or if s is NULL). */
-char *ck_strdup(const char *s);
+CK_API char *ck_strdup(const char *s);
 
 /* ======================================================================== */
 /* Option conventions (every option struct)                                 */
@@ -200,13 +213,13 @@ typedef enum ck_dtype {
 #define CK_MAX_MODEL_DEPTH 32
 
 /** Size in bytes of one element (0 for an invalid dtype). */
-size_t ck_dtype_size(ck_dtype dtype);
+CK_API size_t ck_dtype_size(ck_dtype dtype);
 /** Keras / numpy name: "float32", "float64", "int32", "int64" (or "invalid"). */
-const char *ck_dtype_name(ck_dtype dtype);
+CK_API const char *ck_dtype_name(ck_dtype dtype);
 /** Parses a Keras dtype name; CK_VALUE_ERROR for an unknown one. */
-ck_status ck_dtype_from_name(const char *name, ck_dtype *out);
+CK_API ck_status ck_dtype_from_name(const char *name, ck_dtype *out);
 /** 1 for float32 and float64, else 0. */
-int ck_dtype_is_floating(ck_dtype dtype);
+CK_API int ck_dtype_is_floating(ck_dtype dtype);
 
 /** A dense, contiguous, row-major tensor (ggml-style: the fields are public
  *  and may be read freely).  A dim of -1 means "unknown" (Keras' None); only
@@ -226,50 +239,50 @@ typedef struct ck_tensor {
 /** Checks a shape (rank in 0..CK_MAX_RANK, dims >= 0) and computes its
  *  element count with overflow checks (the byte size of `dtype` must fit in
  *  int64 too).  `count` may be NULL.  CK_VALUE_ERROR on a bad shape. */
-ck_status ck_shape_count(ck_dtype dtype, int rank, const int64_t *shape,
+CK_API ck_status ck_shape_count(ck_dtype dtype, int rank, const int64_t *shape,
                          int64_t *count);
 
 /** New zero-filled tensor.  `shape` may be NULL when rank == 0. */
-ck_status ck_tensor_new(ck_tensor **out, ck_dtype dtype, int rank,
+CK_API ck_status ck_tensor_new(ck_tensor **out, ck_dtype dtype, int rank,
                         const int64_t *shape);
 
 /** New tensor holding a copy of `data` (size * dtype_size bytes). */
-ck_status ck_tensor_from_data(ck_tensor **out, ck_dtype dtype, int rank,
+CK_API ck_status ck_tensor_from_data(ck_tensor **out, ck_dtype dtype, int rank,
                               const int64_t *shape, const void *data);
 
 /** New tensor that borrows `data` without copying.  The caller keeps
  *  ownership of `data` and must keep it alive as long as the tensor. */
-ck_status ck_tensor_wrap(ck_tensor **out, ck_dtype dtype, int rank,
+CK_API ck_status ck_tensor_wrap(ck_tensor **out, ck_dtype dtype, int rank,
                          const int64_t *shape, void *data);
 
 /** Deep copy (a copy always owns its data). */
-ck_status ck_tensor_copy(ck_tensor **out, const ck_tensor *t);
+CK_API ck_status ck_tensor_copy(ck_tensor **out, const ck_tensor *t);
 
 /** Changes the shape in place without moving data.  One dim may be -1 and
  *  is then inferred, as numpy.reshape does.  CK_VALUE_ERROR if the element
  *  count would change; the tensor is unchanged on error. */
-ck_status ck_tensor_reshape(ck_tensor *t, int rank, const int64_t *shape);
+CK_API ck_status ck_tensor_reshape(ck_tensor *t, int rank, const int64_t *shape);
 
 /** New tensor with the values of `t` converted to `dtype` (C conversion
  *  rules; float to int truncates toward zero like numpy's astype). */
-ck_status ck_tensor_cast(ck_tensor **out, const ck_tensor *t, ck_dtype dtype);
+CK_API ck_status ck_tensor_cast(ck_tensor **out, const ck_tensor *t, ck_dtype dtype);
 
 /** Frees the tensor and, if it owns it, its data.  NULL is fine.  A
  *  symbolic tensor (from ck_input, ck_layer_apply, ck_model_input /
  *  ck_model_output) is owned by its layer's graph: it is left alone and a
  *  CK_VALUE_ERROR is recorded (read it with ck_last_status); release its
  *  layer with ck_layer_free instead. */
-void ck_tensor_free(ck_tensor *t);
+CK_API void ck_tensor_free(ck_tensor *t);
 
 /** Element `i` (flat, row-major) of any dtype converted to double.  NULL,
  *  a tensor without data, or `i` outside [0, size) gives NaN and records a
  *  CK_VALUE_ERROR (a NaN element reads as NaN too: check ck_last_status
  *  after ck_clear_error when that matters). */
-double ck_tensor_get(const ck_tensor *t, int64_t i);
+CK_API double ck_tensor_get(const ck_tensor *t, int64_t i);
 
 /** Writes a shape as Keras prints it, e.g. "(None, 3)" or "(2,)", into buf
  *  (always NUL-terminated; truncated to n bytes).  Returns buf. */
-char *ck_shape_str(char *buf, size_t n, int rank, const int64_t *shape);
+CK_API char *ck_shape_str(char *buf, size_t n, int rank, const int64_t *shape);
 
 /* ======================================================================== */
 /* NumPy .npy files                                                          */
@@ -285,11 +298,11 @@ char *ck_shape_str(char *buf, size_t n, int rank, const int64_t *shape);
  *  header dict takes its last value, and Python 2's `3L` dims are read in
  *  1.0/2.0 headers.  Rank above CK_MAX_RANK is a format error.  The file is
  *  read whole into memory first (peak memory about twice the data). */
-ck_status ck_npy_load(const char *path, ck_tensor **out);
+CK_API ck_status ck_npy_load(const char *path, ck_tensor **out);
 
 /** Same as ck_npy_load from a memory buffer of `len` bytes (messages say
  *  "npy buffer" instead of the file name).  Never reads past buf + len. */
-ck_status ck_npy_load_buffer(const void *buf, size_t len, ck_tensor **out);
+CK_API ck_status ck_npy_load_buffer(const void *buf, size_t len, ck_tensor **out);
 
 /** Writes `t` as a .npy file (format 1.0, or 2.0 if the header needs it),
  *  little-endian on any host, C order, byte for byte what np.save writes.
@@ -298,7 +311,7 @@ ck_status ck_npy_load_buffer(const void *buf, size_t len, ck_tensor **out);
  *  temporary file is removed).  CK_VALUE_ERROR for a tensor without data
  *  or with a bad shape, CK_TYPE_ERROR for an invalid dtype, CK_IO_ERROR if
  *  writing fails. */
-ck_status ck_npy_save(const char *path, const ck_tensor *t);
+CK_API ck_status ck_npy_save(const char *path, const ck_tensor *t);
 
 /* ======================================================================== */
 /* IDX files (MNIST, Fashion-MNIST)                                          */
@@ -320,7 +333,7 @@ ck_status ck_npy_save(const char *path, const ck_tensor *t);
  *  actually read, so a header announcing more than the file holds fails
  *  without allocating it.  *out receives a new tensor (untouched on
  *  error). */
-ck_status ck_idx_load(const char *path, ck_tensor **out);
+CK_API ck_status ck_idx_load(const char *path, ck_tensor **out);
 
 /* ======================================================================== */
 /* Threads                                                                   */
@@ -339,11 +352,11 @@ ck_status ck_idx_load(const char *path, ck_tensor **out);
  *  one call at a time, and a call that finds it busy runs on its own
  *  thread (never waits for it).  Results are bit-identical whatever the
  *  number of threads.  CK_VALUE_ERROR when n < 0. */
-ck_status ck_set_num_threads(int n);
+CK_API ck_status ck_set_num_threads(int n);
 
 /** The number of threads ckeras' kernels may use (ck_set_num_threads; the
  *  machine's online cores when it was never called or given 0). */
-int ck_get_num_threads(void);
+CK_API int ck_get_num_threads(void);
 
 /* ======================================================================== */
 /* Ops: pure tensor functions                                                */
@@ -394,7 +407,7 @@ static inline ck_axes ck_axes_pair(int a, int b)
  *  (batch, 1) when that leaves one dim.  When axes.count == 0 the axes are
  *  (xr-1, yr-2), or (xr-1, 1) when yr == 2.  All errors are CK_VALUE_ERROR
  *  with a message that gives both shapes in Keras form, e.g. (None, 3). */
-ck_status ck_batch_dot_shape(int xr, const int64_t *xs, int yr,
+CK_API ck_status ck_batch_dot_shape(int xr, const int64_t *xs, int yr,
                              const int64_t *ys, ck_axes axes,
                              int resolved[2], int *out_rank,
                              int64_t out_shape[CK_MAX_RANK]);
@@ -415,7 +428,7 @@ ck_status ck_batch_dot_shape(int xr, const int64_t *xs, int yr,
  *  contracted axis that is neither the first nor the last non-batch axis
  *  costs a temporary permuted copy of that input.  Thread-safe for
  *  distinct outputs.  Allocates the result in *out. */
-ck_status ck_batch_dot(const ck_tensor *x, const ck_tensor *y, ck_axes axes,
+CK_API ck_status ck_batch_dot(const ck_tensor *x, const ck_tensor *y, ck_axes axes,
                        ck_tensor **out);
 
 /** Same, into a preallocated tensor of exactly the output dtype and shape
@@ -424,7 +437,7 @@ ck_status ck_batch_dot(const ck_tensor *x, const ck_tensor *y, ck_axes axes,
  *  axis is the first or the last of its input's non-batch axes); otherwise
  *  a scratch copy of the permuted input(s), freed before returning
  *  (CK_OUT_OF_MEMORY, out untouched, if that fails). */
-ck_status ck_batch_dot_into(const ck_tensor *x, const ck_tensor *y,
+CK_API ck_status ck_batch_dot_into(const ck_tensor *x, const ck_tensor *y,
                             ck_axes axes, ck_tensor *out);
 
 /** tf.math.l2_normalize: out = x * rsqrt(max(sum(x^2, axis), epsilon)),
@@ -435,13 +448,13 @@ ck_status ck_batch_dot_into(const ck_tensor *x, const ck_tensor *y,
  *  all-zero slice gives zeros; NaNs propagate.  Floating dtypes only
  *  (CK_TYPE_ERROR otherwise); a bad axis, or a tensor without data, is a
  *  CK_VALUE_ERROR.  Allocates the result in *out. */
-ck_status ck_l2_normalize(const ck_tensor *x, int axis, double epsilon,
+CK_API ck_status ck_l2_normalize(const ck_tensor *x, int axis, double epsilon,
                           ck_tensor **out);
 
 /** Same into a preallocated tensor of x's dtype and shape (CK_VALUE_ERROR
  *  otherwise); out may be x (in place) but must not otherwise overlap it.
  *  Allocates nothing. */
-ck_status ck_l2_normalize_into(const ck_tensor *x, int axis, double epsilon,
+CK_API ck_status ck_l2_normalize_into(const ck_tensor *x, int axis, double epsilon,
                                ck_tensor *out);
 
 
@@ -496,23 +509,23 @@ typedef struct ck_activation_opts {
  *  unknown name gives CK_VALUE_ERROR "Unknown activation function: 'foo'".
  *  `opts` may be NULL (all defaults).  The object is released with
  *  ck_activation_free. */
-ck_status ck_activation_new(ck_activation **out, const char *name,
+CK_API ck_status ck_activation_new(ck_activation **out, const char *name,
                             const ck_activation_opts *opts);
 
 /** A copy of `a` (release with ck_activation_free). */
-ck_status ck_activation_copy(ck_activation **out, const ck_activation *a);
+CK_API ck_status ck_activation_copy(ck_activation **out, const ck_activation *a);
 
 /** Releases an activation; NULL is fine. */
-void ck_activation_free(ck_activation *a);
+CK_API void ck_activation_free(ck_activation *a);
 
 /** The Keras name ("linear", "relu", "softmax", ...); never NULL.  The
  *  pointer lives as long as the activation. */
-const char *ck_activation_name(const ck_activation *a);
+CK_API const char *ck_activation_name(const ck_activation *a);
 
 /** The parameters the activation was made with (with the defaults filled
  *  in: alpha given for elu, celu and leaky_relu).  `opts` must not
  *  be NULL. */
-void ck_activation_get_opts(const ck_activation *a, ck_activation_opts *opts);
+CK_API void ck_activation_get_opts(const ck_activation *a, ck_activation_opts *opts);
 
 /** Applies the activation to a float32 or float64 tensor `x`, writing into
  *  `out`, which must have the same dtype and shape (CK_VALUE_ERROR
@@ -522,7 +535,7 @@ void ck_activation_get_opts(const ck_activation *a, ck_activation_opts *opts);
  *  a finite value).  softmax / log_softmax subtract the max along the axes;
  *  a rank <= 1 input gives CK_VALUE_ERROR ("Cannot apply softmax to a
  *  tensor that is 1D"), as in tf.keras 2.x.  Allocates nothing. */
-ck_status ck_activation_apply(const ck_activation *a, const ck_tensor *x,
+CK_API ck_status ck_activation_apply(const ck_activation *a, const ck_tensor *x,
                               ck_tensor *out);
 
 /** Fast path for Dense: applies the activation in place to a row-major
@@ -530,7 +543,7 @@ ck_status ck_activation_apply(const ck_activation *a, const ck_tensor *x,
  *  ck_activation_apply on a (rows, cols) tensor: softmax and log_softmax
  *  use the configured axes of that 2-D view (the default -1 is the last
  *  axis).  Allocates nothing. */
-ck_status ck_activation_apply_rows(const ck_activation *a, ck_dtype dtype,
+CK_API ck_status ck_activation_apply_rows(const ck_activation *a, ck_dtype dtype,
                                    void *data, int64_t rows, int64_t cols);
 
 /* ---- Random numbers ---------------------------------------------------- */
@@ -541,12 +554,12 @@ ck_status ck_activation_apply_rows(const ck_activation *a, ck_dtype dtype,
  *  _Thread_local), so threads building or loading models in parallel never
  *  share it; each thread's generator starts from the fixed seed 0 until it
  *  calls this, so runs are reproducible per thread. */
-void ck_set_random_seed(uint64_t seed);
+CK_API void ck_set_random_seed(uint64_t seed);
 
 /** Keras' compute_fans(shape): rank 0 gives (1, 1), rank 1 (n, n), rank 2
  *  (shape[0], shape[1]), rank >= 3 multiplies both by the receptive field
  *  prod(shape[:-2]). */
-void ck_compute_fans(int rank, const int64_t *shape, double *fan_in,
+CK_API void ck_compute_fans(int rank, const int64_t *shape, double *fan_in,
                      double *fan_out);
 
 /* ---- Initializers ------------------------------------------------------ */
@@ -562,7 +575,7 @@ typedef struct ck_initializer ck_initializer;
  *  "normal", "uniform"), all with default parameters, or from JSON config
  *  text (a text starting with '{' or '"').  CK_VALUE_ERROR
  *  "Unknown initializer: 'foo'" for an unknown name. */
-ck_status ck_initializer_new(ck_initializer **out, const char *identifier);
+CK_API ck_status ck_initializer_new(ck_initializer **out, const char *identifier);
 
 /** Creates an initializer from JSON config text: the legacy form, the new
  *  form (module / registered_name), or a string id in JSON quotes.  Config
@@ -573,20 +586,20 @@ ck_status ck_initializer_new(ck_initializer **out, const char *identifier);
  *  2.2.4-tf files), which is ignored.  Malformed JSON: CK_FORMAT_ERROR.
  *  Integer-valued config numbers are written back as integers (Keras keeps
  *  the Python values: Constant's default is {"value": 0}). */
-ck_status ck_initializer_from_config(ck_initializer **out,
+CK_API ck_status ck_initializer_from_config(ck_initializer **out,
                                      const char *json_text);
 
 /** A copy of `init`. */
-ck_status ck_initializer_copy(ck_initializer **out,
+CK_API ck_status ck_initializer_copy(ck_initializer **out,
                               const ck_initializer *init);
 
 /** The tf.keras 2.x class name ("GlorotUniform", "VarianceScaling", ...). */
-const char *ck_initializer_class_name(const ck_initializer *init);
+CK_API const char *ck_initializer_class_name(const ck_initializer *init);
 
 /** The tf.keras 2.x legacy-form config as JSON text, e.g.
  *  {"class_name": "GlorotUniform", "config": {"seed": null}}.  Keys in
  *  tf.keras' order.  Release with ck_free; NULL when out of memory. */
-char *ck_initializer_config(const ck_initializer *init);
+CK_API char *ck_initializer_config(const ck_initializer *init);
 
 /** Fills `t` with fresh values, with fans from ck_compute_fans(t's shape).
  *  float32 / float64 for all; int32 / int64 are allowed for Zeros, Ones,
@@ -600,10 +613,10 @@ char *ck_initializer_config(const ck_initializer *init);
  *  on rank < 2 and Identity on a non-2-D shape give CK_VALUE_ERROR.
  *  Normals come from the polar method in double; truncated normals redraw
  *  values beyond 2 stddev. */
-ck_status ck_initializer_fill(const ck_initializer *init, ck_tensor *t);
+CK_API ck_status ck_initializer_fill(const ck_initializer *init, ck_tensor *t);
 
 /** Releases an initializer; NULL is fine. */
-void ck_initializer_free(ck_initializer *init);
+CK_API void ck_initializer_free(ck_initializer *init);
 
 /* ---- Regularizers ------------------------------------------------------ */
 
@@ -616,37 +629,37 @@ typedef struct ck_regularizer ck_regularizer;
  *  Factors are stored as float32, as tf.keras does.  A null factor gives
  *  the default; the legacy kwarg "l" is accepted by L1 and L2; a non-number
  *  or non-finite factor gives CK_VALUE_ERROR. */
-ck_status ck_regularizer_new(ck_regularizer **out,
+CK_API ck_status ck_regularizer_new(ck_regularizer **out,
                              const char *identifier_or_json);
 
 /** Creates L1L2-style regularizers from numbers: `class_name` is "L1",
  *  "L2" or "L1L2" (the factor the class lacks must be 0). */
-ck_status ck_regularizer_new_factors(ck_regularizer **out,
+CK_API ck_status ck_regularizer_new_factors(ck_regularizer **out,
                                      const char *class_name, double l1,
                                      double l2);
 
 /** A copy of `r`. */
-ck_status ck_regularizer_copy(ck_regularizer **out, const ck_regularizer *r);
+CK_API ck_status ck_regularizer_copy(ck_regularizer **out, const ck_regularizer *r);
 
 /** "L1", "L2" or "L1L2". */
-const char *ck_regularizer_class_name(const ck_regularizer *r);
+CK_API const char *ck_regularizer_class_name(const ck_regularizer *r);
 
 /** The factors, as float32 values widened to double (0 when absent). */
-double ck_regularizer_l1(const ck_regularizer *r);
-double ck_regularizer_l2(const ck_regularizer *r);
+CK_API double ck_regularizer_l1(const ck_regularizer *r);
+CK_API double ck_regularizer_l2(const ck_regularizer *r);
 
 /** The legacy-form config text; the float32 factors print as tf.keras
  *  prints them, e.g. {"class_name": "L2", "config": {"l2":
  *  0.009999999776482582}}.  Release with ck_free; NULL when out of memory. */
-char *ck_regularizer_config(const ck_regularizer *r);
+CK_API char *ck_regularizer_config(const ck_regularizer *r);
 
 /** The penalty l1*sum|x| + l2*sum x^2 (no 1/2 factor), accumulated in
  *  double, for a tensor of any dtype.  Allocates nothing. */
-ck_status ck_regularizer_loss(const ck_regularizer *r, const ck_tensor *x,
+CK_API ck_status ck_regularizer_loss(const ck_regularizer *r, const ck_tensor *x,
                               double *loss);
 
 /** Releases a regularizer; NULL is fine. */
-void ck_regularizer_free(ck_regularizer *r);
+CK_API void ck_regularizer_free(ck_regularizer *r);
 
 /* ---- Constraints ------------------------------------------------------- */
 
@@ -660,27 +673,27 @@ typedef struct ck_constraint ck_constraint;
  *  axis=0), UnitNorm(axis=0), MinMaxNorm(min_value=0, max_value=1, rate=1,
  *  axis=0), or JSON config text.  `axis` may be an int or a list of ints
  *  (Keras 1's "m" for MaxNorm's max_value is read too). */
-ck_status ck_constraint_new(ck_constraint **out,
+CK_API ck_status ck_constraint_new(ck_constraint **out,
                             const char *identifier_or_json);
 
 /** A copy of `c`. */
-ck_status ck_constraint_copy(ck_constraint **out, const ck_constraint *c);
+CK_API ck_status ck_constraint_copy(ck_constraint **out, const ck_constraint *c);
 
 /** The class name ("MaxNorm", "NonNeg", ...). */
-const char *ck_constraint_class_name(const ck_constraint *c);
+CK_API const char *ck_constraint_class_name(const ck_constraint *c);
 
 /** The legacy-form config text; release with ck_free, NULL on OOM. */
-char *ck_constraint_config(const ck_constraint *c);
+CK_API char *ck_constraint_config(const ck_constraint *c);
 
 /** Applies the constraint in place to a float32 / float64 weight (norms
  *  with eps = 1e-7 over the configured axes, which must be in range for
  *  w's rank, else CK_VALUE_ERROR; RadialConstraint needs rank 4 and
  *  NonNeg works on any dtype).  Allocates only for a
  *  norm over several axes or RadialConstraint's scratch. */
-ck_status ck_constraint_apply(const ck_constraint *c, ck_tensor *w);
+CK_API ck_status ck_constraint_apply(const ck_constraint *c, ck_tensor *w);
 
 /** Releases a constraint; NULL is fine. */
-void ck_constraint_free(ck_constraint *c);
+CK_API void ck_constraint_free(ck_constraint *c);
 
 /* ======================================================================== */
 /* Layers                                                                    */
@@ -730,29 +743,29 @@ typedef struct ck_layer_opts {
  *  nodes are freed when no model or node holds it any more.  NULL is fine.
  *  Layers are reference-counted because a layer can be shared by several
  *  calls and models; ck_layer_free is the only release function. */
-void ck_layer_free(ck_layer *layer);
+CK_API void ck_layer_free(ck_layer *layer);
 
 /** Keras class name ("Dense"). */
-const char *ck_layer_class_name(const ck_layer *layer);
+CK_API const char *ck_layer_class_name(const ck_layer *layer);
 /** The layer's name ("dense_1"). */
-const char *ck_layer_name(const ck_layer *layer);
+CK_API const char *ck_layer_name(const ck_layer *layer);
 /** 1 if trainable. */
-int ck_layer_trainable(const ck_layer *layer);
+CK_API int ck_layer_trainable(const ck_layer *layer);
 /** Freezes (0) or unfreezes (1) the layer, like `layer.trainable = x`;
  *  for a model the flag propagates to every layer in it. */
-void ck_layer_set_trainable(ck_layer *layer, int trainable);
+CK_API void ck_layer_set_trainable(ck_layer *layer, int trainable);
 /** The layer's dtype (variable and compute dtype). */
-ck_dtype ck_layer_dtype(const ck_layer *layer);
+CK_API ck_dtype ck_layer_dtype(const ck_layer *layer);
 /** 1 once built (on the first call, or by ck_layer_build). */
-int ck_layer_built(const ck_layer *layer);
+CK_API int ck_layer_built(const ck_layer *layer);
 
 /** Resets the automatic-name counters, like keras.backend.clear_session(). */
-void ck_clear_session(void);
+CK_API void ck_clear_session(void);
 
 /** Builds the layer for inputs of the given shapes (batch dim first, -1 for
  *  unknown dims), like `layer.build(input_shape)`; n_inputs is 1 for
  *  single-input layers and 2 for Dot.  A built layer is not built again. */
-ck_status ck_layer_build(ck_layer *layer, int n_inputs, const ck_shape *shapes);
+CK_API ck_status ck_layer_build(ck_layer *layer, int n_inputs, const ck_shape *shapes);
 
 /** Calls the layer on real tensors (Keras' eager `layer(inputs)`): checks
  *  the input spec, builds on the first call, casts floating inputs to the
@@ -760,13 +773,13 @@ ck_status ck_layer_build(ck_layer *layer, int n_inputs, const ck_shape *shapes);
  *  regularizer loss (tf.keras 2.x: divided by the batch size).
  *  outputs[0] receives a new tensor owned by the caller.  Inputs are not
  *  modified.  On error nothing is built or changed. */
-ck_status ck_layer_call(ck_layer *layer, int n_inputs,
+CK_API ck_status ck_layer_call(ck_layer *layer, int n_inputs,
                         ck_tensor *const *inputs, ck_tensor **outputs);
 
 /** Same with masks: `masks` (may be NULL, or hold NULL entries) are the
  *  input masks (int32 0/1 tensors), `out_masks[0]` (may be NULL) receives
  *  the output mask from compute_mask (NULL for none; caller frees). */
-ck_status ck_layer_call_masked(ck_layer *layer, int n_inputs,
+CK_API ck_status ck_layer_call_masked(ck_layer *layer, int n_inputs,
                                ck_tensor *const *inputs,
                                ck_tensor *const *masks,
                                ck_tensor **outputs, ck_tensor **out_masks);
@@ -775,17 +788,17 @@ ck_status ck_layer_call_masked(ck_layer *layer, int n_inputs,
  *  output shape and dtype (a model's planned buffers).  Allocates nothing
  *  for Dense and Dot (except Dot's permuted copy when an axis sits in the
  *  middle). */
-ck_status ck_layer_call_into(ck_layer *layer, int n_inputs,
+CK_API ck_status ck_layer_call_into(ck_layer *layer, int n_inputs,
                              ck_tensor *const *inputs,
                              ck_tensor *const *outputs);
 
 /** `layer.compute_output_shape(input_shapes)`. */
-ck_status ck_layer_compute_output_shape(const ck_layer *layer, int n_inputs,
+CK_API ck_status ck_layer_compute_output_shape(const ck_layer *layer, int n_inputs,
                                         const ck_shape *in, ck_shape *out);
 
 /** `layer.compute_mask(inputs, masks)`: *out_mask receives a new mask or
  *  NULL (no mask).  Dense passes the mask through, Dot drops it. */
-ck_status ck_layer_compute_mask(const ck_layer *layer, int n_inputs,
+CK_API ck_status ck_layer_compute_mask(const ck_layer *layer, int n_inputs,
                                 ck_tensor *const *inputs,
                                 ck_tensor *const *masks,
                                 ck_tensor **out_mask);
@@ -811,54 +824,54 @@ typedef struct ck_weight_opts {
 /** Adds a weight to the layer (normally from a layer's build).  Its name
  *  becomes "<layer>/<name>:0".  *out (may be NULL) receives a borrowed
  *  pointer, valid while the layer lives. */
-ck_status ck_layer_add_weight(ck_layer *layer, const ck_weight_opts *opts,
+CK_API ck_status ck_layer_add_weight(ck_layer *layer, const ck_weight_opts *opts,
                               ck_weight **out);
 
 /** Number of weights in `weights` order (trainable then non-trainable). */
-int ck_layer_weight_count(const ck_layer *layer);
+CK_API int ck_layer_weight_count(const ck_layer *layer);
 /** The i-th weight of `layer.weights` (NULL if out of range). */
-ck_weight *ck_layer_weight(const ck_layer *layer, int i);
+CK_API ck_weight *ck_layer_weight(const ck_layer *layer, int i);
 /** Number of `trainable_weights` (0 when the layer is frozen). */
-int ck_layer_trainable_weight_count(const ck_layer *layer);
+CK_API int ck_layer_trainable_weight_count(const ck_layer *layer);
 /** The i-th of `trainable_weights`. */
-ck_weight *ck_layer_trainable_weight(const ck_layer *layer, int i);
+CK_API ck_weight *ck_layer_trainable_weight(const ck_layer *layer, int i);
 /** Number of `non_trainable_weights` (all weights when frozen). */
-int ck_layer_non_trainable_weight_count(const ck_layer *layer);
+CK_API int ck_layer_non_trainable_weight_count(const ck_layer *layer);
 /** The i-th of `non_trainable_weights`. */
-ck_weight *ck_layer_non_trainable_weight(const ck_layer *layer, int i);
+CK_API ck_weight *ck_layer_non_trainable_weight(const ck_layer *layer, int i);
 
 /** Variable name, e.g. "dense/kernel:0". */
-const char *ck_weight_name(const ck_weight *w);
+CK_API const char *ck_weight_name(const ck_weight *w);
 /** The weight's value (borrowed; may be written in place). */
-ck_tensor *ck_weight_value(const ck_weight *w);
+CK_API ck_tensor *ck_weight_value(const ck_weight *w);
 /** 1 if created trainable (the variable's own flag). */
-int ck_weight_trainable(const ck_weight *w);
+CK_API int ck_weight_trainable(const ck_weight *w);
 
 /** `layer.count_params()`: CK_VALUE_ERROR ("You tried to call
  *  `count_params` on layer ..., but the layer isn't built") before build. */
-ck_status ck_layer_count_params(const ck_layer *layer, int64_t *out);
+CK_API ck_status ck_layer_count_params(const ck_layer *layer, int64_t *out);
 
 /** `layer.get_weights()`: *out receives a ck_malloc'ed array of *n new
  *  tensors (copies) in `weights` order; free with ck_tensors_free. */
-ck_status ck_layer_get_weights(const ck_layer *layer, ck_tensor ***out, int *n);
+CK_API ck_status ck_layer_get_weights(const ck_layer *layer, ck_tensor ***out, int *n);
 
 /** Frees an array of tensors from ck_layer_get_weights. */
-void ck_tensors_free(ck_tensor **tensors, int n);
+CK_API void ck_tensors_free(ck_tensor **tensors, int n);
 
 /** `layer.set_weights(list)`: the count and every shape are checked first
  *  (Keras' messages), values of another numeric dtype are converted; nothing
  *  is assigned unless all checks pass.  `values` are copied, not modified. */
-ck_status ck_layer_set_weights(ck_layer *layer, int n, ck_tensor *const *values);
+CK_API ck_status ck_layer_set_weights(ck_layer *layer, int n, ck_tensor *const *values);
 
 /** Keras' `weights=[...]` constructor argument: the values are copied and
  *  given to set_weights right after the layer's first build (at once if it
  *  is built already).  If they do not fit, that build fails with
  *  set_weights' error and the layer stays unbuilt. */
-ck_status ck_layer_set_initial_weights(ck_layer *layer, int n, ck_tensor *const *values);
+CK_API ck_status ck_layer_set_initial_weights(ck_layer *layer, int n, ck_tensor *const *values);
 
 /** Applies each weight's constraint in place (what an optimizer does after
  *  an update). */
-ck_status ck_layer_apply_constraints(ck_layer *layer);
+CK_API ck_status ck_layer_apply_constraints(ck_layer *layer);
 
 /* --- losses --------------------------------------------------------------- */
 
@@ -866,13 +879,13 @@ ck_status ck_layer_apply_constraints(ck_layer *layer);
  *  activity regularizer losses of the last call, then those added with
  *  ck_layer_add_loss.  *out receives a ck_malloc'ed array of *n values (NULL
  *  when n == 0); free with ck_free. */
-ck_status ck_layer_losses(const ck_layer *layer, double **out, int *n);
+CK_API ck_status ck_layer_losses(const ck_layer *layer, double **out, int *n);
 
 /** A loss computed when `losses` is read (Keras' callable loss). */
 typedef ck_status (*ck_loss_fn)(const ck_layer *layer, void *user, double *out);
 
 /** `layer.add_loss(value)` for a constant (fn NULL) or a callable loss. */
-ck_status ck_layer_add_loss(ck_layer *layer, ck_loss_fn fn, void *user,
+CK_API ck_status ck_layer_add_loss(ck_layer *layer, ck_loss_fn fn, void *user,
                             double value);
 
 /* --- configs -------------------------------------------------------------- */
@@ -880,13 +893,13 @@ ck_status ck_layer_add_loss(ck_layer *layer, ck_loss_fn fn, void *user,
 /** `layer.get_config()` in tf.keras 2.x's wrapper, as JSON text:
  *  {"class_name": "Dense", "config": {...}} with tf.keras' key order and
  *  value encodings.  *out is ck_malloc'ed (ck_free it). */
-ck_status ck_layer_get_config(const ck_layer *layer, char **out);
+CK_API ck_status ck_layer_get_config(const ck_layer *layer, char **out);
 
 /** Makes a layer from a config: the wrapper {"class_name", "config"} (legacy
  *  or Keras 3 form with module / registered_name / build_config), through
  *  the class registry.  A build_config builds the layer at once.  Unknown
  *  class: CK_NOT_IMPLEMENTED naming it. */
-ck_status ck_layer_from_config(const char *json, ck_layer **out);
+CK_API ck_status ck_layer_from_config(const char *json, ck_layer **out);
 
 /* --- Dense ---------------------------------------------------------------- */
 
@@ -911,7 +924,7 @@ typedef struct ck_dense_opts {
 
 /** Creates a Dense layer: outputs = activation(inputs . kernel + bias),
  *  contracting the last axis (rank >= 2). */
-ck_status ck_dense(ck_layer **out, const ck_dense_opts *opts);
+CK_API ck_status ck_dense(ck_layer **out, const ck_dense_opts *opts);
 
 /* --- Dot ------------------------------------------------------------------ */
 
@@ -926,7 +939,7 @@ typedef struct ck_dot_opts {
 } ck_dot_opts;
 
 /** Creates a Dot layer (a merge layer called on a list of 2 inputs). */
-ck_status ck_dot(ck_layer **out, const ck_dot_opts *opts);
+CK_API ck_status ck_dot(ck_layer **out, const ck_dot_opts *opts);
 
 /* --- symbolic calls and the node history (functional graphs) -------------- */
 
@@ -945,49 +958,49 @@ typedef struct ck_input_opts {
  *  dim -1).  The tensor is owned by the InputLayer, which the caller owns:
  *  release it with ck_layer_free(ck_tensor_layer(t)) (a model built on it
  *  keeps its own reference). */
-ck_status ck_input(ck_tensor **out, const ck_input_opts *opts);
+CK_API ck_status ck_input(ck_tensor **out, const ck_input_opts *opts);
 
 /** The layer that produced a symbolic tensor (its Keras history), or NULL
  *  for a concrete tensor.  Borrowed. */
-ck_layer *ck_tensor_layer(const ck_tensor *t);
+CK_API ck_layer *ck_tensor_layer(const ck_tensor *t);
 
 /** Calls a layer on symbolic tensors (Keras' functional call): checks and
  *  builds as ck_layer_call does, records a node and returns the symbolic
  *  output, computing nothing.  *output is borrowed: it lives as long as the
  *  layer.  The node keeps the layers that produced the inputs alive. */
-ck_status ck_layer_apply(ck_layer *layer, int n_inputs, ck_tensor *const *inputs, ck_tensor **output);
+CK_API ck_status ck_layer_apply(ck_layer *layer, int n_inputs, ck_tensor *const *inputs, ck_tensor **output);
 
 /** Number of nodes (symbolic calls) of the layer; eager calls make none. */
-int ck_layer_inbound_node_count(const ck_layer *layer);
+CK_API int ck_layer_inbound_node_count(const ck_layer *layer);
 /** Number of nodes of other layers that consume this layer's outputs. */
-int ck_layer_outbound_node_count(const ck_layer *layer);
+CK_API int ck_layer_outbound_node_count(const ck_layer *layer);
 
 /** `layer.get_input_at(i)` / `get_output_at(i)`: the symbolic tensors of node
  *  i (borrowed array of *n tensors).  No node: CK_RUNTIME_ERROR ("has never
  *  been called"); i out of range: CK_VALUE_ERROR. */
-ck_status ck_layer_get_input_at(const ck_layer *layer, int node_index, ck_tensor *const **tensors, int *n);
-ck_status ck_layer_get_output_at(const ck_layer *layer, int node_index, ck_tensor *const **tensors, int *n);
+CK_API ck_status ck_layer_get_input_at(const ck_layer *layer, int node_index, ck_tensor *const **tensors, int *n);
+CK_API ck_status ck_layer_get_output_at(const ck_layer *layer, int node_index, ck_tensor *const **tensors, int *n);
 
 /** `get_input_shape_at(i)` / `get_output_shape_at(i)` into shapes[max]. */
-ck_status ck_layer_get_input_shape_at(const ck_layer *layer, int node_index, ck_shape *shapes, int max, int *n);
-ck_status ck_layer_get_output_shape_at(const ck_layer *layer, int node_index, ck_shape *shapes, int max, int *n);
+CK_API ck_status ck_layer_get_input_shape_at(const ck_layer *layer, int node_index, ck_shape *shapes, int max, int *n);
+CK_API ck_status ck_layer_get_output_shape_at(const ck_layer *layer, int node_index, ck_shape *shapes, int max, int *n);
 
 /** `get_input_mask_at(i)` / `get_output_mask_at(i)`: ckeras keeps no
  *  symbolic masks (they only affect layers outside its scope), so every
  *  mask at a node is None; *n receives the number of tensors.  Errors as
  *  for get_input_at. */
-ck_status ck_layer_get_input_mask_at(const ck_layer *layer, int node_index, int *n);
-ck_status ck_layer_get_output_mask_at(const ck_layer *layer, int node_index, int *n);
+CK_API ck_status ck_layer_get_input_mask_at(const ck_layer *layer, int node_index, int *n);
+CK_API ck_status ck_layer_get_output_mask_at(const ck_layer *layer, int node_index, int *n);
 
 /** `layer.input` / `layer.output`: node 0's tensors (tf.keras 2.x, even with
  *  several nodes); CK_ATTRIBUTE_ERROR if never called. */
-ck_status ck_layer_input(const ck_layer *layer, ck_tensor *const **tensors, int *n);
-ck_status ck_layer_output(const ck_layer *layer, ck_tensor *const **tensors, int *n);
+CK_API ck_status ck_layer_input(const ck_layer *layer, ck_tensor *const **tensors, int *n);
+CK_API ck_status ck_layer_output(const ck_layer *layer, ck_tensor *const **tensors, int *n);
 
 /** `layer.input_shape` / `layer.output_shape`: the shapes if all nodes
  *  agree; CK_ATTRIBUTE_ERROR if never called or if the nodes differ. */
-ck_status ck_layer_input_shape(const ck_layer *layer, ck_shape *shapes, int max, int *n);
-ck_status ck_layer_output_shape(const ck_layer *layer, ck_shape *shapes, int max, int *n);
+CK_API ck_status ck_layer_input_shape(const ck_layer *layer, ck_shape *shapes, int max, int *n);
+CK_API ck_status ck_layer_output_shape(const ck_layer *layer, ck_shape *shapes, int max, int *n);
 
 /* ======================================================================== */
 /* More layers: core, merging, normalization, activation layers             */
@@ -1018,7 +1031,7 @@ typedef struct ck_flatten_opts {
 /** Flatten: (batch, d1, ..., dk) -> (batch, d1*...*dk); a rank-1 input
  *  (batch,) gives (batch, 1).  Needs rank >= 1; unknown dims give an
  *  unknown flattened dim.  No mask support (like tf.keras). */
-ck_status ck_flatten(ck_layer **out, const ck_flatten_opts *opts);
+CK_API ck_status ck_flatten(ck_layer **out, const ck_flatten_opts *opts);
 
 /** keras.layers.Reshape options.  target_shape (required, rank >= 1) is
  *  the shape without the batch dim; at most one dim may be -1 (inferred). */
@@ -1030,7 +1043,7 @@ typedef struct ck_reshape_opts {
 /** Reshape: (batch, ...) -> (batch,) + target_shape.  A size mismatch is
  *  CK_VALUE_ERROR "total size of new array must be unchanged, input_shape =
  *  [...], output_shape = [...]"; two -1 dims are a value error too. */
-ck_status ck_reshape(ck_layer **out, const ck_reshape_opts *opts);
+CK_API ck_status ck_reshape(ck_layer **out, const ck_reshape_opts *opts);
 
 /** keras.layers.Dropout / AlphaDropout options: rate in [0, 1] (Dropout
  *  checks it: "Invalid value ... received for `rate`"); noise_shape rank 0
@@ -1048,13 +1061,13 @@ typedef struct ck_dropout_opts {
  *  probability `rate` and the kept values are scaled by 1 / (1 - rate), as
  *  tf.nn.dropout; the draws come from the fit's random stream (fit's seed),
  *  so they cannot equal TF's.  Masks pass through. */
-ck_status ck_dropout(ck_layer **out, const ck_dropout_opts *opts);
+CK_API ck_status ck_dropout(ck_layer **out, const ck_dropout_opts *opts);
 
 /** AlphaDropout: the identity at inference.  In training, for 0 < rate < 1,
  *  dropped values become SELU's negative saturation -alpha * scale and an
  *  affine map restores zero mean and unit variance, as tf.keras 2.x.  Masks
  *  pass through. */
-ck_status ck_alpha_dropout(ck_layer **out, const ck_dropout_opts *opts);
+CK_API ck_status ck_alpha_dropout(ck_layer **out, const ck_dropout_opts *opts);
 
 /** keras.layers.Activation options: activation is a Keras id ("relu",
  *  "softmax", ...) or a JSON config; NULL is linear. */
@@ -1066,7 +1079,7 @@ typedef struct ck_activation_layer_opts {
 /** Activation: applies the activation function (see ck_activation_new);
  *  floating inputs (integer inputs only with "linear").  Masks pass
  *  through. */
-ck_status ck_activation_layer(ck_layer **out, const ck_activation_layer_opts *opts);
+CK_API ck_status ck_activation_layer(ck_layer **out, const ck_activation_layer_opts *opts);
 
 /** keras.layers.Embedding options.  input_dim (vocabulary size) and
  *  output_dim are required (> 0).  embeddings_initializer NULL is
@@ -1094,7 +1107,7 @@ typedef struct ck_embedding_opts {
  *  not in [0, input_dim)" (TF on CPU raises InvalidArgumentError).  With
  *  mask_zero the output mask is an int32 0/1 tensor of the input's shape
  *  (input != 0).  One weight: "<name>/embeddings:0" (input_dim, output_dim). */
-ck_status ck_embedding(ck_layer **out, const ck_embedding_opts *opts);
+CK_API ck_status ck_embedding(ck_layer **out, const ck_embedding_opts *opts);
 
 /* --- Merging layers ------------------------------------------------------- */
 
@@ -1113,12 +1126,12 @@ typedef struct ck_merge_opts {
  *    Add: sum; Subtract: x0 - x1; Multiply: product; Average: sum / n
  *    (integer inputs give float64, like TF's true division); Maximum /
  *    Minimum: elementwise max / min (NaN propagates). */
-ck_status ck_add(ck_layer **out, const ck_merge_opts *opts);
-ck_status ck_subtract(ck_layer **out, const ck_merge_opts *opts);
-ck_status ck_multiply(ck_layer **out, const ck_merge_opts *opts);
-ck_status ck_average(ck_layer **out, const ck_merge_opts *opts);
-ck_status ck_maximum(ck_layer **out, const ck_merge_opts *opts);
-ck_status ck_minimum(ck_layer **out, const ck_merge_opts *opts);
+CK_API ck_status ck_add(ck_layer **out, const ck_merge_opts *opts);
+CK_API ck_status ck_subtract(ck_layer **out, const ck_merge_opts *opts);
+CK_API ck_status ck_multiply(ck_layer **out, const ck_merge_opts *opts);
+CK_API ck_status ck_average(ck_layer **out, const ck_merge_opts *opts);
+CK_API ck_status ck_maximum(ck_layer **out, const ck_merge_opts *opts);
+CK_API ck_status ck_minimum(ck_layer **out, const ck_merge_opts *opts);
 
 /** keras.layers.Concatenate options: axis (not given: -1; `.axis =
  *  ck_int(0)` concatenates along the batch). */
@@ -1133,7 +1146,7 @@ typedef struct ck_concatenate_opts {
  *  shapes except for the concatenation axis".  Masks: each input mask is
  *  widened to its input's rank (all ones for a missing one), concatenated
  *  along `axis` and reduced with AND over the last axis, as tf.keras does. */
-ck_status ck_concatenate(ck_layer **out, const ck_concatenate_opts *opts);
+CK_API ck_status ck_concatenate(ck_layer **out, const ck_concatenate_opts *opts);
 
 /* --- Normalization layers ------------------------------------------------- */
 
@@ -1184,7 +1197,7 @@ typedef struct ck_batch_normalization_opts {
  *  the axis as given before build and as the list of non-negative axes
  *  after, like tf.keras.  Configs with renorm, virtual_batch_size or
  *  adjustment set give CK_NOT_IMPLEMENTED. */
-ck_status ck_batch_normalization(ck_layer **out, const ck_batch_normalization_opts *opts);
+CK_API ck_status ck_batch_normalization(ck_layer **out, const ck_batch_normalization_opts *opts);
 
 /** keras.layers.Normalization options.
  *  - axes / naxes: naxes 0 is the default axis -1, 1 an int axis, > 1 a
@@ -1210,7 +1223,7 @@ typedef struct ck_normalization_opts {
  *  invert.  Any input dtype is cast to the layer dtype.  Build errors:
  *  "All `axis` values must be in the range [-ndim, ndim)", "All `axis`
  *  values to be kept must have known shape". */
-ck_status ck_normalization(ck_layer **out, const ck_normalization_opts *opts);
+CK_API ck_status ck_normalization(ck_layer **out, const ck_normalization_opts *opts);
 
 /* --- Activation layers ---------------------------------------------------- */
 
@@ -1227,7 +1240,7 @@ typedef struct ck_relu_layer_opts {
 /** ReLU: backend.relu(x, negative_slope, max_value, threshold) with the
  *  parameters rounded to float32 (tf.keras' cast_to_floatx, which also
  *  shows in get_config: 0.2 is written 0.20000000298023224). */
-ck_status ck_relu_layer(ck_layer **out, const ck_relu_layer_opts *opts);
+CK_API ck_status ck_relu_layer(ck_layer **out, const ck_relu_layer_opts *opts);
 
 /** keras.layers.LeakyReLU options: alpha (not given: 0.3; Keras 3 calls it
  *  negative_slope), e.g. `.alpha = ck_double(0.1)`. */
@@ -1237,7 +1250,7 @@ typedef struct ck_leaky_relu_opts {
 } ck_leaky_relu_opts;
 
 /** LeakyReLU: x if x > 0 else alpha * x (alpha as float32). */
-ck_status ck_leaky_relu(ck_layer **out, const ck_leaky_relu_opts *opts);
+CK_API ck_status ck_leaky_relu(ck_layer **out, const ck_leaky_relu_opts *opts);
 
 /** keras.layers.ELU options: alpha (not given: 1.0). */
 typedef struct ck_elu_layer_opts {
@@ -1246,7 +1259,7 @@ typedef struct ck_elu_layer_opts {
 } ck_elu_layer_opts;
 
 /** ELU: x if x > 0 else alpha * (exp(x) - 1) (alpha as float32). */
-ck_status ck_elu_layer(ck_layer **out, const ck_elu_layer_opts *opts);
+CK_API ck_status ck_elu_layer(ck_layer **out, const ck_elu_layer_opts *opts);
 
 /** keras.layers.ThresholdedReLU options: theta (not given: 1.0; must be
  *  >= 0), e.g. `.theta = ck_double(0)`. */
@@ -1256,7 +1269,7 @@ typedef struct ck_thresholded_relu_opts {
 } ck_thresholded_relu_opts;
 
 /** ThresholdedReLU: x if x > theta else 0 (theta as float32). */
-ck_status ck_thresholded_relu(ck_layer **out, const ck_thresholded_relu_opts *opts);
+CK_API ck_status ck_thresholded_relu(ck_layer **out, const ck_thresholded_relu_opts *opts);
 
 /** keras.layers.Softmax options: axes / naxes as for BatchNormalization
  *  (naxes 0: axis -1; > 1: softmax over several axes at once). */
@@ -1270,7 +1283,7 @@ typedef struct ck_softmax_layer_opts {
  *  the softmax activation, as tf.keras' layer uses backend.softmax).
  *  Floating inputs only.  (Keras' optional `mask` call argument is not
  *  supported: the base call does not hand masks to the layer.) */
-ck_status ck_softmax_layer(ck_layer **out, const ck_softmax_layer_opts *opts);
+CK_API ck_status ck_softmax_layer(ck_layer **out, const ck_softmax_layer_opts *opts);
 
 /* --- Convolution and pooling layers -------------------------------------- */
 
@@ -1325,7 +1338,7 @@ typedef struct ck_conv2d_opts {
  *  converted, so their weights do not load).  A call allocates an im2col
  *  scratch buffer of at most 2^20 elements (none for a 1x1 kernel with
  *  stride 1). */
-ck_status ck_conv2d(ck_layer **out, const ck_conv2d_opts *opts);
+CK_API ck_status ck_conv2d(ck_layer **out, const ck_conv2d_opts *opts);
 
 /** keras.layers.MaxPooling2D options: pool_size {0, 0} is (2, 2) and {k}
  *  is (k, k); strides {0, 0} is pool_size (Keras' None); padding and
@@ -1343,7 +1356,7 @@ typedef struct ck_max_pooling2d_opts {
  *  NaN in a window gives NaN).  Output size as Conv2D's with dilation 1;
  *  "same" pads with -inf, so padded positions never win.  No weights.
  *  Configs also read Keras 1's border_mode and dim_ordering. */
-ck_status ck_max_pooling2d(ck_layer **out, const ck_max_pooling2d_opts *opts);
+CK_API ck_status ck_max_pooling2d(ck_layer **out, const ck_max_pooling2d_opts *opts);
 
 /* --- Pooling and reshaping layers ----------------------------------------- */
 /*
@@ -1382,11 +1395,11 @@ typedef struct ck_pooling_opts {
  *  max pooling sends each output's gradient to the first maximum of its
  *  window, average pooling spreads it over the window.  No weights, no
  *  masks. */
-ck_status ck_max_pooling1d(ck_layer **out, const ck_pooling_opts *opts);
-ck_status ck_average_pooling1d(ck_layer **out, const ck_pooling_opts *opts);
-ck_status ck_average_pooling2d(ck_layer **out, const ck_pooling_opts *opts);
-ck_status ck_max_pooling3d(ck_layer **out, const ck_pooling_opts *opts);
-ck_status ck_average_pooling3d(ck_layer **out, const ck_pooling_opts *opts);
+CK_API ck_status ck_max_pooling1d(ck_layer **out, const ck_pooling_opts *opts);
+CK_API ck_status ck_average_pooling1d(ck_layer **out, const ck_pooling_opts *opts);
+CK_API ck_status ck_average_pooling2d(ck_layer **out, const ck_pooling_opts *opts);
+CK_API ck_status ck_max_pooling3d(ck_layer **out, const ck_pooling_opts *opts);
+CK_API ck_status ck_average_pooling3d(ck_layer **out, const ck_pooling_opts *opts);
 
 /** Options of the global pooling layers: data_format as above; keepdims
  *  true keeps the spatial dims as 1s. */
@@ -1403,12 +1416,12 @@ typedef struct ck_global_pooling_opts {
  *  but averages over every step: masked steps are not left out (the layer
  *  contract does not pass masks to the computation); its output has no
  *  mask.  The other classes refuse masks, as in Keras. */
-ck_status ck_global_average_pooling1d(ck_layer **out, const ck_global_pooling_opts *opts);
-ck_status ck_global_average_pooling2d(ck_layer **out, const ck_global_pooling_opts *opts);
-ck_status ck_global_average_pooling3d(ck_layer **out, const ck_global_pooling_opts *opts);
-ck_status ck_global_max_pooling1d(ck_layer **out, const ck_global_pooling_opts *opts);
-ck_status ck_global_max_pooling2d(ck_layer **out, const ck_global_pooling_opts *opts);
-ck_status ck_global_max_pooling3d(ck_layer **out, const ck_global_pooling_opts *opts);
+CK_API ck_status ck_global_average_pooling1d(ck_layer **out, const ck_global_pooling_opts *opts);
+CK_API ck_status ck_global_average_pooling2d(ck_layer **out, const ck_global_pooling_opts *opts);
+CK_API ck_status ck_global_average_pooling3d(ck_layer **out, const ck_global_pooling_opts *opts);
+CK_API ck_status ck_global_max_pooling1d(ck_layer **out, const ck_global_pooling_opts *opts);
+CK_API ck_status ck_global_max_pooling2d(ck_layer **out, const ck_global_pooling_opts *opts);
+CK_API ck_status ck_global_max_pooling3d(ck_layer **out, const ck_global_pooling_opts *opts);
 
 /** UpSampling1D / 2D / 3D options:
  *  - size: zeros give 2 per dim (UpSampling1D uses size[0]);
@@ -1429,9 +1442,9 @@ typedef struct ck_up_sampling_opts {
  *  spatial dim (any dtype); "bilinear" is tf.image.resize's bilinear of
  *  TF 2.x (half-pixel centres, no corner alignment, interpolation weights
  *  in float32 as TF; floating inputs).  Gradients as TF's. */
-ck_status ck_up_sampling1d(ck_layer **out, const ck_up_sampling_opts *opts);
-ck_status ck_up_sampling2d(ck_layer **out, const ck_up_sampling_opts *opts);
-ck_status ck_up_sampling3d(ck_layer **out, const ck_up_sampling_opts *opts);
+CK_API ck_status ck_up_sampling1d(ck_layer **out, const ck_up_sampling_opts *opts);
+CK_API ck_status ck_up_sampling2d(ck_layer **out, const ck_up_sampling_opts *opts);
+CK_API ck_status ck_up_sampling3d(ck_layer **out, const ck_up_sampling_opts *opts);
 
 /** ZeroPadding1D / 2D / 3D options: padding[i] = {before, after} of
  *  spatial dim i (ck_opt_int, since 0 is a real amount).  Entries not
@@ -1448,9 +1461,9 @@ typedef struct ck_zero_padding_opts {
 
 /** ZeroPadding: zeros added before and after each spatial dim (any
  *  dtype). */
-ck_status ck_zero_padding1d(ck_layer **out, const ck_zero_padding_opts *opts);
-ck_status ck_zero_padding2d(ck_layer **out, const ck_zero_padding_opts *opts);
-ck_status ck_zero_padding3d(ck_layer **out, const ck_zero_padding_opts *opts);
+CK_API ck_status ck_zero_padding1d(ck_layer **out, const ck_zero_padding_opts *opts);
+CK_API ck_status ck_zero_padding2d(ck_layer **out, const ck_zero_padding_opts *opts);
+CK_API ck_status ck_zero_padding3d(ck_layer **out, const ck_zero_padding_opts *opts);
 
 /** Cropping1D / 2D / 3D options: cropping[i] = {before, after} as for
  *  ZeroPadding; entries not given take Keras' defaults (1 for Cropping1D
@@ -1465,9 +1478,9 @@ typedef struct ck_cropping_opts {
  *  Cropping1D / 2D refuse to crop a whole dim (Keras' CK_VALUE_ERROR
  *  "... must be greater than the input shape"); Cropping3D may give an
  *  empty dim. */
-ck_status ck_cropping1d(ck_layer **out, const ck_cropping_opts *opts);
-ck_status ck_cropping2d(ck_layer **out, const ck_cropping_opts *opts);
-ck_status ck_cropping3d(ck_layer **out, const ck_cropping_opts *opts);
+CK_API ck_status ck_cropping1d(ck_layer **out, const ck_cropping_opts *opts);
+CK_API ck_status ck_cropping2d(ck_layer **out, const ck_cropping_opts *opts);
+CK_API ck_status ck_cropping3d(ck_layer **out, const ck_cropping_opts *opts);
 
 /** keras.layers.RepeatVector options: n (required, > 0). */
 typedef struct ck_repeat_vector_opts {
@@ -1476,7 +1489,7 @@ typedef struct ck_repeat_vector_opts {
 } ck_repeat_vector_opts;
 
 /** RepeatVector: (batch, features) -> (batch, n, features). */
-ck_status ck_repeat_vector(ck_layer **out, const ck_repeat_vector_opts *opts);
+CK_API ck_status ck_repeat_vector(ck_layer **out, const ck_repeat_vector_opts *opts);
 
 /** keras.layers.Permute options: dims[0 .. ndims-1], a permutation of 1 ..
  *  ndims (axis 0, the batch, stays); anything else is Keras'
@@ -1489,7 +1502,7 @@ typedef struct ck_permute_opts {
 
 /** Permute: output axis i + 1 is input axis dims[i] (inputs of rank
  *  ndims + 1, any dtype). */
-ck_status ck_permute(ck_layer **out, const ck_permute_opts *opts);
+CK_API ck_status ck_permute(ck_layer **out, const ck_permute_opts *opts);
 
 /** keras.layers.LayerNormalization options:
  *  - axes / naxes: naxes 0 is axis -1; 1 an int axis; > 1 a list;
@@ -1522,7 +1535,7 @@ typedef struct ck_layer_normalization_opts {
  *  writes the axis as given before build and as a list after.  Keras 3's
  *  rms_scaling=True is CK_NOT_IMPLEMENTED.  Floating inputs; masks pass
  *  through. */
-ck_status ck_layer_normalization(ck_layer **out, const ck_layer_normalization_opts *opts);
+CK_API ck_status ck_layer_normalization(ck_layer **out, const ck_layer_normalization_opts *opts);
 
 /* --- Recurrent layers ----------------------------------------------------- */
 
@@ -1623,16 +1636,16 @@ typedef struct ck_rnn_opts {
  *  regularizers and constraints, dropout_W, dropout_U, consume_less,
  *  input_dim / input_length); a Keras 1 GRU reads as reset_after=False.
  *  Keras 1 LSTM / GRU weights (one array per gate) are not converted. */
-ck_status ck_simple_rnn(ck_layer **out, const ck_rnn_opts *opts);
-ck_status ck_lstm(ck_layer **out, const ck_rnn_opts *opts);
-ck_status ck_gru(ck_layer **out, const ck_rnn_opts *opts);
+CK_API ck_status ck_simple_rnn(ck_layer **out, const ck_rnn_opts *opts);
+CK_API ck_status ck_lstm(ck_layer **out, const ck_rnn_opts *opts);
+CK_API ck_status ck_gru(ck_layer **out, const ck_rnn_opts *opts);
 
 /** `layer.reset_states()` / `model.reset_states()`: zeros the states of a
  *  stateful recurrent layer, or of every stateful recurrent layer inside a
  *  model layer (ck_model_layer); other layers are left alone.  A recurrent
  *  layer that is not stateful gives CK_ATTRIBUTE_ERROR "Layer must be
  *  stateful.", as Keras. */
-ck_status ck_layer_reset_states(ck_layer *layer);
+CK_API ck_status ck_layer_reset_states(ck_layer *layer);
 
 /* ======================================================================== */
 /* Models: symbolic tensors, nodes, functional and Sequential models, files */
@@ -1648,42 +1661,42 @@ typedef struct ck_model ck_model;
  *  may release its layers afterwards.  name NULL gives "model", "model_1",
  *  ...  A graph that does not connect the outputs to the inputs, or with two
  *  layers of one name, is a CK_VALUE_ERROR. */
-ck_status ck_model_new(ck_model **out, int n_inputs, ck_tensor *const *inputs, int n_outputs,
+CK_API ck_status ck_model_new(ck_model **out, int n_inputs, ck_tensor *const *inputs, int n_outputs,
                        ck_tensor *const *outputs, const char *name);
 
 /** A Sequential model of `layers` applied in order.  input_shape (without
  *  the batch dim) may be NULL when the first layer was created with
  *  .input_shape.  The model takes references on the layers. */
-ck_status ck_sequential(ck_model **out, int n_layers, ck_layer *const *layers, const ck_shape *input_shape,
+CK_API ck_status ck_sequential(ck_model **out, int n_layers, ck_layer *const *layers, const ck_shape *input_shape,
                         const char *name);
 
 /** Releases the caller's reference (ck_layer_free of the model layer). */
-void ck_model_free(ck_model *m);
+CK_API void ck_model_free(ck_model *m);
 
 /** The model as a layer (borrowed): name, weights, get_config, calls. */
-ck_layer *ck_model_layer(ck_model *m);
+CK_API ck_layer *ck_model_layer(ck_model *m);
 /** The model behind a layer of class Functional / Sequential, else NULL. */
-ck_model *ck_layer_as_model(ck_layer *layer);
+CK_API ck_model *ck_layer_as_model(ck_layer *layer);
 
 /** The model's name. */
-const char *ck_model_name(const ck_model *m);
+CK_API const char *ck_model_name(const ck_model *m);
 /** Number of layers in Keras' model.layers order (a functional model lists
  *  its InputLayers; a Sequential model's InputLayer is included here too and
  *  is hidden by summaries, as tf.keras hides it). */
-int ck_model_layer_count(const ck_model *m);
+CK_API int ck_model_layer_count(const ck_model *m);
 /** The i-th layer (borrowed), or NULL. */
-ck_layer *ck_model_layer_at(const ck_model *m, int i);
+CK_API ck_layer *ck_model_layer_at(const ck_model *m, int i);
 /** `model.get_layer(name)` (borrowed); CK_VALUE_ERROR if absent. */
-ck_status ck_model_get_layer(const ck_model *m, const char *name, ck_layer **out);
+CK_API ck_status ck_model_get_layer(const ck_model *m, const char *name, ck_layer **out);
 
 /** Inputs and outputs: counts and the symbolic tensors (borrowed). */
-int ck_model_input_count(const ck_model *m);
-int ck_model_output_count(const ck_model *m);
-ck_tensor *ck_model_input(const ck_model *m, int i);
-ck_tensor *ck_model_output(const ck_model *m, int i);
+CK_API int ck_model_input_count(const ck_model *m);
+CK_API int ck_model_output_count(const ck_model *m);
+CK_API ck_tensor *ck_model_input(const ck_model *m, int i);
+CK_API ck_tensor *ck_model_output(const ck_model *m, int i);
 
 /** Parameter counts (any pointer may be NULL). */
-ck_status ck_model_count_params(const ck_model *m, int64_t *total, int64_t *trainable, int64_t *non_trainable);
+CK_API ck_status ck_model_count_params(const ck_model *m, int64_t *total, int64_t *trainable, int64_t *non_trainable);
 
 /** `model.predict(inputs, batch_size)`: inputs in the order of the model's
  *  inputs, all with the same number of samples (read, never modified: a
@@ -1696,14 +1709,14 @@ ck_status ck_model_count_params(const ck_model *m, int64_t *total, int64_t *trai
  *  calling ck_model_predict on the same model while one runs gets
  *  CK_RUNTIME_ERROR (never corrupted results); to predict one model from
  *  several threads give each thread a ck_predictor. */
-ck_status ck_model_predict(ck_model *m, int n_inputs, ck_tensor *const *inputs, ck_tensor **outputs,
+CK_API ck_status ck_model_predict(ck_model *m, int n_inputs, ck_tensor *const *inputs, ck_tensor **outputs,
                            int64_t batch_size);
 
 /** Same into caller-provided outputs of exactly the output shapes and
  *  dtypes; once planned, allocates nothing at all (every layer's working
  *  memory, im2col rows, normalised copies, a nested model's values, is
  *  planned with the buffers). */
-ck_status ck_model_predict_into(ck_model *m, int n_inputs, ck_tensor *const *inputs,
+CK_API ck_status ck_model_predict_into(ck_model *m, int n_inputs, ck_tensor *const *inputs,
                                 ck_tensor *const *outputs, int64_t batch_size);
 
 /** Run state for predicting one model from several threads: each
@@ -1716,33 +1729,33 @@ ck_status ck_model_predict_into(ck_model *m, int n_inputs, ck_tensor *const *inp
 typedef struct ck_predictor ck_predictor;
 
 /** A predictor of `model`; its buffers are planned on first use. */
-ck_status ck_predictor_new(ck_predictor **out, ck_model *model);
+CK_API ck_status ck_predictor_new(ck_predictor **out, ck_model *model);
 
 /** ck_model_predict through the predictor's own buffers. */
-ck_status ck_predictor_predict(ck_predictor *p, int n_inputs, ck_tensor *const *inputs, ck_tensor **outputs,
+CK_API ck_status ck_predictor_predict(ck_predictor *p, int n_inputs, ck_tensor *const *inputs, ck_tensor **outputs,
                                int64_t batch_size);
 
 /** ck_model_predict_into through the predictor's own buffers; once
  *  planned, allocates nothing. */
-ck_status ck_predictor_predict_into(ck_predictor *p, int n_inputs, ck_tensor *const *inputs,
+CK_API ck_status ck_predictor_predict_into(ck_predictor *p, int n_inputs, ck_tensor *const *inputs,
                                     ck_tensor *const *outputs, int64_t batch_size);
 
 /** Releases a predictor (and its reference on the model); NULL is fine. */
-void ck_predictor_free(ck_predictor *p);
+CK_API void ck_predictor_free(ck_predictor *p);
 
 /** `model.summary()` as text (ck_free it): Keras' table with Layer (type),
  *  Output Shape, Param #, Connected to, and the parameter totals. */
-ck_status ck_model_summary(const ck_model *m, char **out);
+CK_API ck_status ck_model_summary(const ck_model *m, char **out);
 
 /** `model.to_json()`: tf.keras 2.x JSON (class "Functional"/"Sequential",
  *  keras_version, backend).  ck_free the text. */
-ck_status ck_model_to_json(const ck_model *m, char **out);
+CK_API ck_status ck_model_to_json(const ck_model *m, char **out);
 
 /** `model_from_json`: tf.keras 2.x ("Functional"), Keras 1/2 and TF.js
  *  ("Model"), Keras 3 (inbound_nodes with args/kwargs), Sequential as a
  *  dict or a bare list, and TF.js model.json (its modelTopology).  Weights
  *  are freshly initialised. */
-ck_status ck_model_from_json(const char *json, ck_model **out);
+CK_API ck_status ck_model_from_json(const char *json, ck_model **out);
 
 /* --- files --------------------------------------------------------------- */
 
@@ -1766,13 +1779,13 @@ ck_status ck_model_from_json(const char *json, ck_model **out);
  *  ck_model_compile_json can report it.  An optimizer state that does not
  *  fit (a legacy tf.keras <= 2.10 optimizer, other variables) leaves a
  *  fresh optimizer, as tf.keras does with a warning. */
-ck_status ck_model_load(const char *path, ck_model **out);
+CK_API ck_status ck_model_load(const char *path, ck_model **out);
 
 /** The training config of the file a model was loaded from (the .h5
  *  `training_config` or the .keras `compile_config`, JSON text, borrowed),
  *  whether or not compiling from it worked; NULL if the file had none or
  *  the model was not loaded by ck_model_load. */
-const char *ck_model_saved_training_config(const ck_model *m);
+CK_API const char *ck_model_saved_training_config(const ck_model *m);
 
 /** `model.load_weights(path, by_name)`: a legacy HDF5 weights file (or a
  *  full model file), a Keras 3 `.weights.h5`, or a `.keras` archive.  By
@@ -1780,7 +1793,7 @@ const char *ck_model_saved_training_config(const ck_model *m);
  *  in order with the model's; by name they pair by layer name and layers
  *  missing from the model are skipped.  Every layer is checked (count and
  *  shapes) before any weight changes. */
-ck_status ck_model_load_weights(ck_model *m, const char *path, int by_name);
+CK_API ck_status ck_model_load_weights(ck_model *m, const char *path, int by_name);
 
 /** Saves a model by the extension of `path`: `.h5`/`.hdf5` in the tf.keras
  *  2.x HDF5 layout (model_config + model_weights), `.keras` as the archive
@@ -1792,12 +1805,12 @@ ck_status ck_model_load_weights(ck_model *m, const char *path, int by_name);
  *  the `optimizer_weights` group ("iteration:0", "Adam/m/dense/kernel:0",
  *  ...); .keras `compile_config` and `optimizer/vars/<i>`.  tf.keras 2.15
  *  loads such files compiled with that state. */
-ck_status ck_model_save(ck_model *m, const char *path);
+CK_API ck_status ck_model_save(ck_model *m, const char *path);
 
 /** `model.save_weights(path)`: the tf.keras 2.x HDF5 weights layout, or the
  *  Keras 3 layout when the name ends in `.weights.h5` (which holds a
  *  compiled model's optimizer/vars too, as tf.keras 2.15 writes it). */
-ck_status ck_model_save_weights(ck_model *m, const char *path);
+CK_API ck_status ck_model_save_weights(ck_model *m, const char *path);
 
 /* ======================================================================== */
 /* Training: losses                                                          */
@@ -1837,11 +1850,11 @@ typedef enum ck_reduction {
  *  LossFunctionWrapper configs with "fn", and the keys "fn" / "dtype"
  *  (ignored).  Unexpected keys: CK_TYPE_ERROR as Python's __init__;
  *  a bad reduction: CK_VALUE_ERROR "Invalid Reduction Key: ...". */
-ck_status ck_loss_new(ck_loss **out, const char *name_or_json);
+CK_API ck_status ck_loss_new(ck_loss **out, const char *name_or_json);
 
 /** The loss' Keras class name ("MeanSquaredError"), or for a loss made from
  *  a function name, that name ("mse" stays "mse", as Keras keeps it). */
-const char *ck_loss_name(const ck_loss *loss);
+CK_API const char *ck_loss_name(const ck_loss *loss);
 
 /** The config as JSON text {"class_name": ..., "config": {...}} with
  *  tf.keras 2.x keys (reduction, name, and the class' own), written as
@@ -1852,10 +1865,10 @@ const char *ck_loss_name(const ck_loss *loss);
  *  "mse" -> {"class_name": "MeanSquaredError", "config": {"reduction":
  *  "auto", "name": "mean_squared_error"}}; ck_loss_name still says "mse".
  *  ck_free the text. */
-ck_status ck_loss_get_config(const ck_loss *loss, char **out);
+CK_API ck_status ck_loss_get_config(const ck_loss *loss, char **out);
 
 /** Releases a loss; NULL is fine. */
-void ck_loss_free(ck_loss *loss);
+CK_API void ck_loss_free(ck_loss *loss);
 
 /** `loss(y_true, y_pred, sample_weight)`: y_pred float32 / float64; y_true
  *  of y_pred's shape (integer class ids of y_pred's shape without the last
@@ -1874,7 +1887,7 @@ void ck_loss_free(ck_loss *loss);
  *  by the number of per-sample losses.  Sparse labels outside [0, classes)
  *  (other than ignore_class) give CK_VALUE_ERROR "Received a label value
  *  of 4 which is outside the valid range of [0, 4)." */
-ck_status ck_loss_compute(const ck_loss *loss, const ck_tensor *y_true, const ck_tensor *y_pred,
+CK_API ck_status ck_loss_compute(const ck_loss *loss, const ck_tensor *y_true, const ck_tensor *y_pred,
                           const ck_tensor *sample_weight, ck_tensor **out);
 
 /* ======================================================================== */
@@ -1904,7 +1917,7 @@ typedef struct ck_optimizer ck_optimizer;
  *  CK_VALUE_ERROR; use_ema true, loss_scale_factor or
  *  gradient_accumulation_steps (Keras 3), or decay with a schedule:
  *  CK_NOT_IMPLEMENTED; malformed JSON: CK_FORMAT_ERROR. */
-ck_status ck_optimizer_new(ck_optimizer **out, const char *name_or_json);
+CK_API ck_status ck_optimizer_new(ck_optimizer **out, const char *name_or_json);
 
 /** The config as tf.keras 2.11+ writes it; ck_free the text:
  *  {"class_name": "Adam", "config": {"name", "weight_decay", "clipnorm",
@@ -1918,21 +1931,21 @@ ck_status ck_optimizer_new(ck_optimizer **out, const char *name_or_json);
  *  Keras default); jit_compile is false, as tf.keras writes it on CPU.
  *  (A .h5 training_config names the class "Custom>Adam"; that is the
  *  writer's business.) */
-ck_status ck_optimizer_get_config(const ck_optimizer *opt, char **out);
+CK_API ck_status ck_optimizer_get_config(const ck_optimizer *opt, char **out);
 
 /** Keras class name ("Adam"). */
-const char *ck_optimizer_name(const ck_optimizer *opt);
+CK_API const char *ck_optimizer_name(const ck_optimizer *opt);
 
 /** The learning rate the next step will use (a schedule evaluated at the
  *  current iteration), a float32 value as tf.keras computes it. */
-double ck_optimizer_learning_rate(const ck_optimizer *opt);
+CK_API double ck_optimizer_learning_rate(const ck_optimizer *opt);
 
 /** Sets a constant learning rate (replaces a schedule), as
  *  `optimizer.learning_rate = lr`.  CK_VALUE_ERROR for a negative rate. */
-ck_status ck_optimizer_set_learning_rate(ck_optimizer *opt, double lr);
+CK_API ck_status ck_optimizer_set_learning_rate(ck_optimizer *opt, double lr);
 
 /** Steps taken so far (`optimizer.iterations`). */
-int64_t ck_optimizer_iterations(const ck_optimizer *opt);
+CK_API int64_t ck_optimizer_iterations(const ck_optimizer *opt);
 
 /** `optimizer.apply_gradients(zip(grads, vars))`: one update of n float32 /
  *  float64 variables in place (clipnorm / clipvalue / global_clipnorm
@@ -1947,7 +1960,7 @@ int64_t ck_optimizer_iterations(const ck_optimizer *opt);
  *  variable's dtype as TF does it (float32 for float32 variables).  Each
  *  gradient must have its variable's shape (CK_VALUE_ERROR naming both)
  *  and dtype (CK_TYPE_ERROR).  On error nothing changes. */
-ck_status ck_optimizer_apply_gradients(ck_optimizer *opt, int n, ck_tensor *const *vars,
+CK_API ck_status ck_optimizer_apply_gradients(ck_optimizer *opt, int n, ck_tensor *const *vars,
                                        ck_tensor *const *grads /* read only */);
 
 /** The optimizer's variables in tf.keras 2.11+'s order (iterations, then
@@ -1956,7 +1969,7 @@ ck_status ck_optimizer_apply_gradients(ck_optimizer *opt, int n, ck_tensor *cons
  *  the slots have their variable's dtype and shape, in `optimizer.variables`
  *  order (Adam: m and v variable by variable, then each vhat; RMSprop: each
  *  velocity, then each momentum, then each average_gradient). */
-ck_status ck_optimizer_get_weights(const ck_optimizer *opt, ck_tensor ***out, int *n);
+CK_API ck_status ck_optimizer_get_weights(const ck_optimizer *opt, ck_tensor ***out, int *n);
 
 /** Restores the variables from ck_optimizer_get_weights (or a Keras file)
  *  for these model variables: shapes checked first, nothing changes on
@@ -1966,11 +1979,11 @@ ck_status ck_optimizer_get_weights(const ck_optimizer *opt, ck_tensor ***out, in
  *  wrong count or shape: CK_VALUE_ERROR.  Resuming from restored weights
  *  gives exactly the steps an uninterrupted optimizer takes (Nadam's
  *  momentum-schedule product is recomputed from iterations). */
-ck_status ck_optimizer_set_weights(ck_optimizer *opt, int n_vars, ck_tensor *const *vars, int n,
+CK_API ck_status ck_optimizer_set_weights(ck_optimizer *opt, int n_vars, ck_tensor *const *vars, int n,
                                    ck_tensor *const *values /* read only */);
 
 /** Releases an optimizer; NULL is fine. */
-void ck_optimizer_free(ck_optimizer *opt);
+CK_API void ck_optimizer_free(ck_optimizer *opt);
 
 /* ======================================================================== */
 /* Training: metrics                                                         */
@@ -1998,7 +2011,7 @@ typedef struct ck_metric ck_metric;
  *  CK_VALUE_ERROR naming it.  "accuracy" stays unresolved until
  *  ck_metric_resolve (or the first update, which resolves it from the
  *  tensors' shapes). */
-ck_status ck_metric_new(ck_metric **out, const char *name_or_json);
+CK_API ck_status ck_metric_new(ck_metric **out, const char *name_or_json);
 
 /** Keras' choice of function for "accuracy" / "acc".  With both shapes
  *  known (dims may be -1), tf.keras 2.15's rule: binary when y_pred's last
@@ -2010,31 +2023,31 @@ ck_status ck_metric_new(ck_metric **out, const char *name_or_json);
  *  sparse_categorical_crossentropy.  `loss` and the shapes may be NULL
  *  (categorical then).  The name stays as given.  No effect on other
  *  metrics. */
-ck_status ck_metric_resolve(ck_metric *m, const ck_loss *loss, const ck_shape *y_true, const ck_shape *y_pred);
+CK_API ck_status ck_metric_resolve(ck_metric *m, const ck_loss *loss, const ck_shape *y_true, const ck_shape *y_pred);
 
 /** The name Keras shows in logs ("accuracy", "auc", "precision"). */
-const char *ck_metric_name(const ck_metric *m);
+CK_API const char *ck_metric_name(const ck_metric *m);
 
 /** `metric.update_state(y_true, y_pred, sample_weight)`; sample_weight may
  *  be NULL.  Allocates nothing after the first call. */
-ck_status ck_metric_update(ck_metric *m, const ck_tensor *y_true, const ck_tensor *y_pred,
+CK_API ck_status ck_metric_update(ck_metric *m, const ck_tensor *y_true, const ck_tensor *y_pred,
                            const ck_tensor *sample_weight);
 
 /** `metric.result()` (divide_no_nan of float32 totals, as Keras).
  *  Precision / Recall with several thresholds: the value at the first. */
-double ck_metric_result(const ck_metric *m);
+CK_API double ck_metric_result(const ck_metric *m);
 
 /** `metric.reset_state()`. */
-void ck_metric_reset(ck_metric *m);
+CK_API void ck_metric_reset(ck_metric *m);
 
 /** Config JSON text {"class_name", "config": {"name", "dtype", ...}} as
  *  tf.keras writes it; a function given by name is a "MeanMetricWrapper"
  *  with "fn"; an unresolved "accuracy" gives its name as a JSON string.
  *  ck_free it. */
-ck_status ck_metric_get_config(const ck_metric *m, char **out);
+CK_API ck_status ck_metric_get_config(const ck_metric *m, char **out);
 
 /** Releases a metric; NULL is fine. */
-void ck_metric_free(ck_metric *m);
+CK_API void ck_metric_free(ck_metric *m);
 
 /* ======================================================================== */
 /* Training: compile, fit, evaluate, callbacks                               */
@@ -2068,23 +2081,23 @@ typedef struct ck_compile_opts {
  *  CK_VALUE_ERROR naming them; a layer class without a backward pass gives
  *  CK_NOT_IMPLEMENTED naming the layer) and only then replaces an earlier
  *  compilation.  A model without any loss is a CK_VALUE_ERROR. */
-ck_status ck_model_compile(ck_model *m, const ck_compile_opts *opts);
+CK_API ck_status ck_model_compile(ck_model *m, const ck_compile_opts *opts);
 
 /** Compiles from Keras' training config JSON: the `training_config`
  *  attribute of a tf.keras .h5 file or the `compile_config` of a .keras
  *  archive ({"loss": ..., "metrics": ..., "loss_weights": ...,
  *  "optimizer_config": ...} or {"optimizer": ..., "loss": ...}). */
-ck_status ck_model_compile_json(ck_model *m, const char *json);
+CK_API ck_status ck_model_compile_json(ck_model *m, const char *json);
 
 /** 1 once compiled. */
-int ck_model_compiled(const ck_model *m);
+CK_API int ck_model_compiled(const ck_model *m);
 
 /** The optimizer of a compiled model (borrowed; NULL before compile). */
-ck_optimizer *ck_model_optimizer(ck_model *m);
+CK_API ck_optimizer *ck_model_optimizer(ck_model *m);
 
 /** The compile configuration as Keras saves it (`training_config`), JSON
  *  text to ck_free; CK_RUNTIME_ERROR before compile. */
-ck_status ck_model_training_config(const ck_model *m, char **out);
+CK_API ck_status ck_model_training_config(const ck_model *m, char **out);
 
 /** Most values one set of logs holds. */
 #define CK_MAX_LOGS 64
@@ -2100,7 +2113,7 @@ typedef struct ck_logs {
 } ck_logs;
 
 /** The value named `name` in `logs`, or NaN if it is not there. */
-double ck_logs_get(const ck_logs *logs, const char *name);
+CK_API double ck_logs_get(const ck_logs *logs, const char *name);
 
 /** A callback: functions called by fit (any may be NULL).  Returning
  *  anything but CK_OK stops fit with that status. */
@@ -2118,14 +2131,14 @@ typedef struct ck_callback ck_callback;
 
 /** A callback of your own: `fns` is copied; `user` is handed to each
  *  function and released with fns->destroy (if set) by ck_callback_free. */
-ck_status ck_callback_new(ck_callback **out, const ck_callback_fns *fns, void *user);
+CK_API ck_status ck_callback_new(ck_callback **out, const ck_callback_fns *fns, void *user);
 
 /** Releases a callback; NULL is fine. */
-void ck_callback_free(ck_callback *cb);
+CK_API void ck_callback_free(ck_callback *cb);
 
 /** `model.stop_training = True` (from a callback): fit ends after the
  *  current epoch. */
-void ck_model_stop_training(ck_model *m);
+CK_API void ck_model_stop_training(ck_model *m);
 
 /** keras.callbacks.EarlyStopping options: monitor NULL is "val_loss"; mode
  *  NULL is "auto" (max for names containing "acc" or "auc", else min);
@@ -2141,7 +2154,7 @@ typedef struct ck_early_stopping_opts {
     int start_from_epoch;
     ck_opt_int verbose;
 } ck_early_stopping_opts;
-ck_status ck_early_stopping(ck_callback **out, const ck_early_stopping_opts *opts);
+CK_API ck_status ck_early_stopping(ck_callback **out, const ck_early_stopping_opts *opts);
 
 /** keras.callbacks.ModelCheckpoint options: filepath (required; Keras'
  *  "{epoch:02d}" / "{val_loss:.2f}" fields are filled), monitor NULL is
@@ -2154,7 +2167,7 @@ typedef struct ck_model_checkpoint_opts {
     const char *mode;
     ck_opt_int verbose;
 } ck_model_checkpoint_opts;
-ck_status ck_model_checkpoint(ck_callback **out, const ck_model_checkpoint_opts *opts);
+CK_API ck_status ck_model_checkpoint(ck_callback **out, const ck_model_checkpoint_opts *opts);
 
 /** keras.callbacks.ReduceLROnPlateau options: monitor NULL "val_loss";
  *  factor (not given: 0.1; must be < 1), patience (not given: 10),
@@ -2170,33 +2183,33 @@ typedef struct ck_reduce_lr_on_plateau_opts {
     const char *mode;
     ck_opt_int verbose;
 } ck_reduce_lr_on_plateau_opts;
-ck_status ck_reduce_lr_on_plateau(ck_callback **out, const ck_reduce_lr_on_plateau_opts *opts);
+CK_API ck_status ck_reduce_lr_on_plateau(ck_callback **out, const ck_reduce_lr_on_plateau_opts *opts);
 
 /** keras.callbacks.LearningRateScheduler: before each epoch the optimizer's
  *  learning rate becomes schedule(epoch, lr, user). */
 typedef double (*ck_lr_schedule_fn)(int epoch, double lr, void *user);
-ck_status ck_learning_rate_scheduler(ck_callback **out, ck_lr_schedule_fn schedule, void *user);
+CK_API ck_status ck_learning_rate_scheduler(ck_callback **out, ck_lr_schedule_fn schedule, void *user);
 
 /** keras.callbacks.CSVLogger: one row per epoch ("epoch" then the logs in
  *  sorted order, as Keras writes them); separator NULL is ",". */
-ck_status ck_csv_logger(ck_callback **out, const char *filename, const char *separator, bool append);
+CK_API ck_status ck_csv_logger(ck_callback **out, const char *filename, const char *separator, bool append);
 
 /** keras.callbacks.TerminateOnNaN: stops training at a NaN or infinite
  *  batch loss. */
-ck_status ck_terminate_on_nan(ck_callback **out);
+CK_API ck_status ck_terminate_on_nan(ck_callback **out);
 
 /** What fit returns: Keras' History (one value per epoch for each log). */
 typedef struct ck_history ck_history;
 /** Number of epochs recorded. */
-int ck_history_epochs(const ck_history *h);
+CK_API int ck_history_epochs(const ck_history *h);
 /** Number of logs ("loss", "accuracy", "val_loss", ...). */
-int ck_history_count(const ck_history *h);
+CK_API int ck_history_count(const ck_history *h);
 /** Name of log i (NULL if out of range). */
-const char *ck_history_name(const ck_history *h, int i);
+CK_API const char *ck_history_name(const ck_history *h, int i);
 /** Value of log `name` at epoch index e (NaN if absent). */
-double ck_history_get(const ck_history *h, const char *name, int e);
+CK_API double ck_history_get(const ck_history *h, const char *name, int e);
 /** Releases a history; NULL is fine. */
-void ck_history_free(ck_history *h);
+CK_API void ck_history_free(ck_history *h);
 
 /** Options of ck_model_fit (model.fit). */
 typedef struct ck_fit_opts {
@@ -2230,7 +2243,7 @@ typedef struct ck_fit_opts {
  *  receives the History.  A NaN loss is not
  *  an error (add ck_terminate_on_nan); an error from a callback or a step
  *  stops fit and is returned (the weights keep the steps already taken). */
-ck_status ck_model_fit(ck_model *m, int n_x, ck_tensor *const *x, int n_y, ck_tensor *const *y,
+CK_API ck_status ck_model_fit(ck_model *m, int n_x, ck_tensor *const *x, int n_y, ck_tensor *const *y,
                        const ck_fit_opts *opts, ck_history **history);
 
 /** Fills one batch for ck_model_fit_batches: write up to `capacity` samples
@@ -2244,7 +2257,7 @@ typedef ck_status (*ck_batch_fn)(void *user, int epoch, int64_t batch, int64_t c
 /** fit from a data callback (data larger than memory): steps_per_epoch
  *  calls of `fn` per epoch (shuffling is the callback's business);
  *  opts->batch_size is the capacity; validation options are ignored. */
-ck_status ck_model_fit_batches(ck_model *m, ck_batch_fn fn, void *user, int64_t steps_per_epoch,
+CK_API ck_status ck_model_fit_batches(ck_model *m, ck_batch_fn fn, void *user, int64_t steps_per_epoch,
                                const ck_fit_opts *opts, ck_history **history);
 
 /** Options of ck_model_evaluate. */
@@ -2257,16 +2270,16 @@ typedef struct ck_evaluate_opts {
 
 /** `model.evaluate(x, y)`: inference-mode losses and metrics over all
  *  samples, into *logs ("loss" first). */
-ck_status ck_model_evaluate(ck_model *m, int n_x, ck_tensor *const *x, int n_y, ck_tensor *const *y,
+CK_API ck_status ck_model_evaluate(ck_model *m, int n_x, ck_tensor *const *x, int n_y, ck_tensor *const *y,
                             const ck_evaluate_opts *opts, ck_logs *logs);
 
 /** `model.train_on_batch(x, y, sample_weight)`: one step on these samples
  *  (metrics reset first, as Keras' reset_metrics=True); logs may be NULL. */
-ck_status ck_model_train_on_batch(ck_model *m, int n_x, ck_tensor *const *x, int n_y,
+CK_API ck_status ck_model_train_on_batch(ck_model *m, int n_x, ck_tensor *const *x, int n_y,
                                   ck_tensor *const *y, const ck_tensor *sample_weight, ck_logs *logs);
 
 /** `model.test_on_batch(x, y, sample_weight)`. */
-ck_status ck_model_test_on_batch(ck_model *m, int n_x, ck_tensor *const *x, int n_y,
+CK_API ck_status ck_model_test_on_batch(ck_model *m, int n_x, ck_tensor *const *x, int n_y,
                                  ck_tensor *const *y, const ck_tensor *sample_weight, ck_logs *logs);
 
 #ifdef __cplusplus

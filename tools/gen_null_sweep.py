@@ -84,6 +84,8 @@ def parse(header):
     src = re.sub(r"#[^\n]*", "", src)
     src = re.sub(r"__attribute__\(\(.*?\)\)\)?", "", src)
     src = re.sub(r"typedef[^;]*;", "", src)
+    # CK_API (the export attribute) is not part of the return type.
+    src = re.sub(r"\bCK_API\b", "", src)
     out = []
     for m in re.finditer(r"([A-Za-z_][\w\s\*]*?)\b(ck_\w+)\s*\(([^;{}()]*)\)\s*;", src):
         ret, name, params = m.group(1).strip(), m.group(2), " ".join(m.group(3).split())

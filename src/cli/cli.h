@@ -32,6 +32,15 @@ int ck_cli_wants_help(int argc, char **argv);
 /* Parses "A" or "A,B" into axes; 0 on success, -1 on a bad value. */
 int ck_cli_parse_axes(const char *text, ck_axes *axes);
 
+/* Loads a .npy input and casts it to `dtype` (0: keeps it), as Keras casts
+ * what a model is fed to its Input's dtype: a float32 model takes int64 or
+ * bool arrays, an int32 Embedding input takes floats (truncated, like
+ * tf.cast; a float no integer can hold is a CK_VALUE_ERROR). */
+ck_status ck_cli_load_input(const char *path, ck_dtype dtype, ck_tensor **out);
+
+/* ck_npy_save, or for the path "-" the same bytes on stdout. */
+ck_status ck_cli_save_npy(const char *path, const ck_tensor *t);
+
 extern const ck_cli_command ck_cmd_batch_dot;
 extern const ck_cli_command ck_cmd_show;
 extern const ck_cli_command ck_cmd_apply;

@@ -76,7 +76,7 @@ static int run(int argc, char **argv)
     }
     if (st == CK_OK && weights) st = set_weight_files(layer, weights);
     if (st == CK_OK) st = ck_layer_call(layer, n_inputs, in, &out);
-    if (st == CK_OK) st = ck_npy_save(out_path, out);
+    if (st == CK_OK) st = ck_cli_save_npy(out_path, out);
     ck_free(text);
     ck_tensor_free(in[0]);
     ck_tensor_free(in[1]);
@@ -94,9 +94,11 @@ const ck_cli_command ck_cmd_apply = {
     "\"config\": {...}}, tf.keras 2.x or Keras 3 form), builds it for the input\n"
     "shapes, sets the given weights (in get_weights order: Dense kernel then\n"
     "bias) or else initialises them, calls it and writes the output.  A Dot takes\n"
-    "two inputs.\n\n"
+    "two inputs.  Inputs reach the layer as Keras' layer call takes them:\n"
+    "floats are cast to the layer's dtype, integers stay integers unless the\n"
+    "layer casts them (Dense does; Dot of int32 gives int32, as TF.js).\n\n"
     "  --weights LIST  comma-separated .npy files, one per weight\n"
     "  --seed N        seed for the initializers (like tf.random.set_seed)\n"
-    "  -o OUT.npy      output file (not created on error)\n",
+    "  -o OUT.npy      output file (not created on error); -o - writes to stdout\n",
     run,
 };

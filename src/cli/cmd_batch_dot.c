@@ -32,7 +32,7 @@ static int run(int argc, char **argv)
     ck_status st = ck_npy_load(inputs[0], &x);
     if (st == CK_OK) st = ck_npy_load(inputs[1], &y);
     if (st == CK_OK) st = ck_batch_dot(x, y, axes, &r);
-    if (st == CK_OK) st = ck_npy_save(out_path, r);
+    if (st == CK_OK) st = ck_cli_save_npy(out_path, r);
     ck_tensor_free(x);
     ck_tensor_free(y);
     ck_tensor_free(r);
@@ -50,6 +50,6 @@ const ck_cli_command ck_cmd_batch_dot = {
     "must have the same dtype (float32, float64, int32 or int64) and rank >= 2.\n\n"
     "  --axes=A      contract axis A of both inputs\n"
     "  --axes=A,B    contract axis A of x with axis B of y\n"
-    "  -o OUT.npy    output file (not created on error)\n",
+    "  -o OUT.npy    output file (not created on error); -o - writes to stdout\n",
     run,
 };

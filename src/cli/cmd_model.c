@@ -6,7 +6,42 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "cli/cli.h"
+#include "io/model_io.h"
+
+/* 1 if `path` is a JSON architecture with no weights of its own (a TF.js
+ * model.json lists them in "weightsManifest"; a to_json file has none).
+ * Anything else, unreadable or malformed files included, is 0: loading it
+ * reports the real problem. */
+static int bare_architecture(const char *path)
+{
+    char head[64] = {0};
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    size_t n = fread(head, 1, sizeof head, f);
+    fclose(f);
+    size_t i = 0;
+    while (i < n && strchr(" \t\r\n", head[i])) i++;
+    if (i == n || (head[i] != '{' && head[i] != '[')) return 0;
+    char *text = ck_read_text_file(path);
+    json_t *root = text ? json_loads(text, 0, NULL) : NULL;
+    int bare = root && !json_object_get(root, "weightsManifest");
+    json_decref(root);
+    ck_free(text);
+    return bare;
+}
+
+/* predict and convert must not pass freshly initialised weights off as a
+ * model's: an architecture without weights needs --weights, or an explicit
+ * --random-weights. */
+static ck_status check_weights_given(const char *cmd, const char *path, const char *weights, int random_ok)
+{
+    if (weights || random_ok || !bare_architecture(path)) return CK_OK;
+    return ck_error(CK_VALUE_ERROR, "%s: '%s' is an architecture without weights: give them with --weights W.h5, "
+                    "or pass --random-weights to use freshly initialised ones", cmd, path);
+}
 
 /* Loads MODEL, then the --weights file if one is given. */
 static ck_status load_model(const char *path, const char *weights, ck_model **out)
@@ -112,9 +147,12 @@ static int run_predict(int argc, char **argv)
     const char *inputs[MAX_IO];
     int n_in = 0;
     int64_t batch = 32;
+    int random_ok = 0;
     for (int i = 1; i < argc; i++) {
         if ((v = ck_cli_option(argc, argv, &i, "weights"))) {
             weights = v;
+        } else if (!strcmp(argv[i], "--random-weights")) {
+            random_ok = 1;
         } else if ((v = ck_cli_option(argc, argv, &i, "batch-size"))) {
             char *end;
             errno = 0;
@@ -142,7 +180,8 @@ static int run_predict(int argc, char **argv)
     ck_model *m = NULL;
     ck_tensor *in[MAX_IO] = {NULL}, *res[MAX_IO] = {NULL};
     int n_out = 0;
-    ck_status st = load_model(model, weights, &m);
+    ck_status st = check_weights_given("predict", model, weights, random_ok);
+    if (st == CK_OK) st = load_model(model, weights, &m);
     if (st == CK_OK) {
         n_out = ck_model_output_count(m);
         if (n_in != ck_model_input_count(m))
@@ -153,7 +192,7 @@ static int run_predict(int argc, char **argv)
         else if (n_out > MAX_IO)
             st = ck_error(CK_NOT_IMPLEMENTED, "more than %d outputs", MAX_IO);
     }
-    for (int i = 0; st == CK_OK && i < n_in; i++) st = ck_npy_load(inputs[i], &in[i]);
+    for (int i = 0; st == CK_OK && i < n_in; i++) st = ck_cli_load_input(inputs[i], ck_model_input(m, i)->dtype, &in[i]);
     if (st == CK_OK) st = predict_with_progress(m, n_in, in, res, batch);
     if (st == CK_OK && dir && mkdir(dir, 0777) != 0 && errno != EEXIST)
         st = ck_error(CK_IO_ERROR, "cannot create directory '%s': %s", dir, strerror(errno));
@@ -161,7 +200,7 @@ static int run_predict(int argc, char **argv)
         char path[4096];
         if (out) snprintf(path, sizeof path, "%s", out);
         else snprintf(path, sizeof path, "%s/output_%d.npy", dir, o);
-        st = ck_npy_save(path, res[o]);
+        st = ck_cli_save_npy(path, res[o]);
     }
     for (int i = 0; i < n_in; i++) ck_tensor_free(in[i]);
     for (int o = 0; o < n_out; o++) ck_tensor_free(res[o]);
@@ -172,8 +211,10 @@ static int run_predict(int argc, char **argv)
 static int run_convert(int argc, char **argv)
 {
     const char *model = NULL, *target = NULL, *weights = NULL, *v;
+    int random_ok = 0;
     for (int i = 1; i < argc; i++) {
         if ((v = ck_cli_option(argc, argv, &i, "weights"))) weights = v;
+        else if (!strcmp(argv[i], "--random-weights")) random_ok = 1;
         else if (argv[i][0] == '-' && argv[i][1]) return ck_cli_fail("convert: unknown option '%s'", argv[i]);
         else if (!model) model = argv[i];
         else if (!target) target = argv[i];
@@ -181,7 +222,11 @@ static int run_convert(int argc, char **argv)
     }
     if (!model || !target) return ck_cli_fail("convert needs MODEL and OUT.h5|OUT.keras|OUT.json");
     ck_model *m = NULL;
-    ck_status st = load_model(model, weights, &m);
+    /* A .json target holds no weights, so nothing random can leak there. */
+    const char *dot = strrchr(target, '.');
+    if (dot && !strcmp(dot, ".json")) random_ok = 1;
+    ck_status st = check_weights_given("convert", model, weights, random_ok);
+    if (st == CK_OK) st = load_model(model, weights, &m);
     if (st == CK_OK) st = ck_model_save(m, target);
     ck_model_free(m);
     return st == CK_OK ? 0 : ck_cli_fail_status(st);
@@ -199,9 +244,13 @@ const ck_cli_command ck_cmd_summary = {
 const ck_cli_command ck_cmd_predict = {
     "predict",
     "run a model on .npy inputs",
-    "usage: ckeras predict MODEL [--weights W.h5] IN.npy [IN2.npy ...]\n"
+    "usage: ckeras predict MODEL [--weights W.h5 | --random-weights] IN.npy [IN2.npy ...]\n"
     "                      (-o OUT.npy | --output-dir DIR) [--batch-size N]\n\n"
-    "Inputs are given in the order of the model's inputs.  A model with several\n"
+    "Inputs are given in the order of the model's inputs and cast to each Input's\n"
+    "dtype as Keras does (int64 or bool arrays into a float32 model, floats into an\n"
+    "int32 Embedding input).  -o - writes the .npy to stdout.  An architecture\n"
+    "JSON without weights needs --weights, or --random-weights to run it with\n"
+    "freshly initialised weights.  A model with several\n"
     "outputs writes DIR/output_0.npy, DIR/output_1.npy, ... in the order of its\n"
     "outputs.  --batch-size defaults to 32, as in Keras.  On a terminal, long runs\n"
     "report their progress on stderr.\n",
@@ -211,9 +260,10 @@ const ck_cli_command ck_cmd_predict = {
 const ck_cli_command ck_cmd_convert = {
     "convert",
     "convert a model between .h5, .keras and .json",
-    "usage: ckeras convert MODEL OUT.h5|OUT.keras|OUT.json [--weights W.h5]\n\n"
+    "usage: ckeras convert MODEL OUT.h5|OUT.keras|OUT.json [--weights W.h5 | --random-weights]\n\n"
     "Loads MODEL (and its weights) and saves it in the format of OUT's extension:\n"
     ".h5 in the tf.keras 2.x HDF5 layout, .keras as a Keras archive, .json as\n"
-    "the architecture only.\n",
+    "the architecture only.  An architecture JSON without weights needs --weights\n"
+    "(or --random-weights to save freshly initialised weights) unless OUT is .json.\n",
     run_convert,
 };

@@ -316,7 +316,8 @@ ck_status ck_cli_train_data(const ck_cli_train_args *a, ck_model *m, ck_tensor *
         return ck_error(CK_VALUE_ERROR, "model \"%s\" has %d output%s, %d --y file%s given", ck_model_name(m), n_out,
                         n_out == 1 ? "" : "s", a->n_y, a->n_y == 1 ? "" : "s");
     ck_status st = CK_OK;
-    for (int i = 0; st == CK_OK && i < a->n_x; i++) st = ck_npy_load(a->x[i], &x[i]);
+    /* Keras casts what a model is fed to its Inputs' dtypes. */
+    for (int i = 0; st == CK_OK && i < a->n_x; i++) st = ck_cli_load_input(a->x[i], ck_model_input(m, i)->dtype, &x[i]);
     for (int i = 0; st == CK_OK && i < a->n_y; i++) st = ck_npy_load(a->y[i], &y[i]);
     if (st != CK_OK)
         for (int i = 0; i < CK_CLI_MAX_IO; i++) {

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 
@@ -69,4 +70,83 @@ int ck_cli_parse_axes(const char *text, ck_axes *axes)
     if (*end != ',' || parse_int(end + 1, &end, &b) != 0 || *end != '\0') return -1;
     *axes = ck_axes_pair(a, b);
     return 0;
+}
+
+/* A float that C cannot convert to the integer type (NaN, infinite, out of
+ * range) is undefined behaviour in a plain cast: refuse it instead. */
+static ck_status check_float_to_int(const char *path, const ck_tensor *t, ck_dtype to)
+{
+    double lo = to == CK_INT32 ? -2147483648.0 : -9223372036854775808.0;
+    double hi = to == CK_INT32 ? 2147483648.0 : 9223372036854775808.0;
+    for (int64_t i = 0; i < t->size; i++) {
+        double v = ck_tensor_get(t, i);
+        /* Truncation toward zero (tf.cast) must land inside [lo, hi). */
+        if (!(v > lo - 1.0 && v < hi))
+            return ck_error(CK_VALUE_ERROR, "'%s': value %g at index %lld cannot be cast to %s", path, v,
+                            (long long)i, ck_dtype_name(to));
+    }
+    return CK_OK;
+}
+
+/* *t replaced by its cast to `dtype` (0: kept) on success, left alone on
+ * error; `path` names it in messages. */
+static ck_status cast_input(const char *path, ck_tensor **t, ck_dtype dtype)
+{
+    ck_tensor *c = NULL;
+    if (!dtype || (*t)->dtype == dtype) return CK_OK;
+    ck_status st = CK_OK;
+    if (ck_dtype_is_floating((*t)->dtype) && !ck_dtype_is_floating(dtype)) st = check_float_to_int(path, *t, dtype);
+    if (st == CK_OK) st = ck_tensor_cast(&c, *t, dtype);
+    if (st != CK_OK) return st;
+    ck_tensor_free(*t);
+    *t = c;
+    return CK_OK;
+}
+
+ck_status ck_cli_load_input(const char *path, ck_dtype dtype, ck_tensor **out)
+{
+    ck_tensor *t = NULL;
+    ck_status st = ck_npy_load(path, &t);
+    if (st == CK_OK) st = cast_input(path, &t, dtype);
+    if (st != CK_OK) {
+        ck_tensor_free(t);
+        t = NULL;
+    }
+    *out = t;
+    return st;
+}
+
+/* Copies the file at `path` to stdout; CK_IO_ERROR if either side fails. */
+static ck_status copy_to_stdout(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return ck_error(CK_IO_ERROR, "cannot reopen '%s': %s", path, strerror(errno));
+    char buf[65536];
+    size_t n;
+    int bad = 0;
+    while (!bad && (n = fread(buf, 1, sizeof buf, f)) > 0) bad = fwrite(buf, 1, n, stdout) != n;
+    bad |= ferror(f);
+    fclose(f);
+    if (bad || fflush(stdout) != 0) return ck_error(CK_IO_ERROR, "cannot write the .npy to stdout: %s", strerror(errno));
+    return CK_OK;
+}
+
+ck_status ck_cli_save_npy(const char *path, const ck_tensor *t)
+{
+    if (strcmp(path, "-") != 0) return ck_npy_save(path, t);
+    /* The .npy writer works on files (a temporary name, then rename); the
+     * bytes for stdout come from a private scratch directory, so they are
+     * exactly what a file would hold and nothing half-written reaches
+     * stdout when saving fails. */
+    const char *tmp = getenv("TMPDIR");
+    char dir[4096], file[4200];
+    snprintf(dir, sizeof dir, "%s/ckeras-stdout-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(dir)) return ck_error(CK_IO_ERROR, "cannot create a scratch directory in '%s': %s",
+                                       tmp && *tmp ? tmp : "/tmp", strerror(errno));
+    snprintf(file, sizeof file, "%s/out.npy", dir);
+    ck_status st = ck_npy_save(file, t);
+    if (st == CK_OK) st = copy_to_stdout(file);
+    unlink(file);
+    rmdir(dir);
+    return st;
 }

@@ -21,6 +21,22 @@ static void *default_alloc(void *user, void *ptr, size_t size)
 static ck_alloc_fn current_fn = default_alloc;
 static void *current_user = NULL;
 
+/* Allocation failures seen by this thread.  jansson hides some of its
+ * failures (a builder returns -1 that nobody checks; json_dumps can drop a
+ * character when growing a buffer fails and still return text), so the
+ * public entry points compare this counter before and after their work
+ * and turn any hidden failure into CK_OUT_OF_MEMORY.  A counter rather
+ * than a flag so that nested entry points need not save and restore it. */
+static _Thread_local unsigned long alloc_failures;
+
+unsigned long ck_alloc_failures(void) { return alloc_failures; }
+
+static void *counted(void *p)
+{
+    if (!p) alloc_failures++;
+    return p;
+}
+
 /* jansson (JSON configs) allocates through ckeras' allocator too, so that
  * a replaced allocator sees every byte and JSON text can be freed with
  * ck_free. */
@@ -42,12 +58,12 @@ void ck_get_allocator(ck_alloc_fn *fn, void **user)
 
 void *ck_malloc(size_t size)
 {
-    return current_fn(current_user, NULL, size ? size : 1);
+    return counted(current_fn(current_user, NULL, size ? size : 1));
 }
 
 void *ck_calloc(size_t n, size_t size)
 {
-    if (size != 0 && n > SIZE_MAX / size) return NULL;
+    if (size != 0 && n > SIZE_MAX / size) return counted(NULL);
     size_t bytes = n * size;
     void *p = ck_malloc(bytes);
     if (p) memset(p, 0, bytes > 0 ? bytes : 1);
@@ -56,7 +72,7 @@ void *ck_calloc(size_t n, size_t size)
 
 void *ck_realloc(void *ptr, size_t size)
 {
-    return current_fn(current_user, ptr, size ? size : 1);
+    return counted(current_fn(current_user, ptr, size ? size : 1));
 }
 
 void ck_free(void *ptr)

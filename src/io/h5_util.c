@@ -4,6 +4,7 @@
  * h5_util.h. */
 #include <stdatomic.h>
 #include "io/h5_util.h"
+#include "io/atomic_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -108,62 +109,14 @@ ck_status ck_h5u_list_children(ck_h5r *f, uint64_t g, const char *where, ck_h5u_
 
 ck_status ck_h5u_save(ck_h5w *w, const char *path)
 {
-    char *tmp = NULL;
-    CK_TRY(ck_h5u_temp_reserve(path, &tmp));
-    ck_status st = ck_h5w_save(w, tmp, path);
-    if (st == CK_OK) st = ck_h5u_temp_commit(tmp, path);
-    else remove(tmp);
-    ck_free(tmp);
-    return st;
-}
-
-/* ======================================================================== */
-/* atomic replacement                                                        */
-/* ======================================================================== */
-
-ck_status ck_h5u_temp_reserve(const char *path, char **tmp_out)
-{
-    static atomic_ulong counter; /* atomic: threads may save at once */
-    size_t n = strlen(path) + 64;
-    char *tmp = ck_malloc(n);
-    if (!tmp) return ck_oom("a temporary file name");
-    for (int attempt = 0; attempt < 100; attempt++) {
-        snprintf(tmp, n, "%s.tmp-%ld-%lu", path, (long)getpid(), atomic_fetch_add(&counter, 1) + 1);
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
-        if (fd >= 0) {
-            close(fd);
-            *tmp_out = tmp;
-            return CK_OK;
-        }
-        if (errno != EEXIST) {
-            ck_status st = ck_error(CK_IO_ERROR, "%s: cannot create a temporary file %s: %s",
-                                    path, tmp, strerror(errno));
-            ck_free(tmp);
-            return st;
-        }
-    }
-    ck_free(tmp);
-    return ck_error(CK_IO_ERROR, "%s: cannot find a free temporary file name", path);
-}
-
-ck_status ck_h5u_temp_commit(const char *tmp, const char *path)
-{
-    int fd = open(tmp, O_RDONLY);
-    if (fd < 0 || fsync(fd) != 0) {
-        ck_status st = ck_error(CK_IO_ERROR, "%s: cannot flush %s to disk: %s", path, tmp,
-                                strerror(errno));
-        if (fd >= 0) close(fd);
-        remove(tmp);
+    ck_atomic_file af;
+    CK_TRY(ck_atomic_open(&af, path));
+    ck_status st = ck_h5w_save(w, af.f, path);
+    if (st != CK_OK) {
+        ck_atomic_abort(&af);
         return st;
     }
-    close(fd);
-    if (rename(tmp, path) != 0) {
-        ck_status st = ck_error(CK_IO_ERROR, "%s: cannot replace the file with %s: %s", path, tmp,
-                                strerror(errno));
-        remove(tmp);
-        return st;
-    }
-    return CK_OK;
+    return ck_atomic_commit(&af, 0);
 }
 
 /* ======================================================================== */

@@ -116,20 +116,9 @@ ck_status ck_h5u_write_name_list(ck_h5w *w, ck_h5w_obj *obj, const char *name,
  * present when it has elements.  CK_VALUE_ERROR naming `what`. */
 ck_status ck_h5u_check_tensor(const ck_tensor *t, const char *what);
 
-/* Writes the built file to `path` atomically: a temporary file next to it,
- * flushed and renamed; on failure `path` is left as it was. */
+/* Writes the built file to `path` durably (io/atomic_file.h): on failure
+ * `path` is left as it was and no temporary file remains. */
 ck_status ck_h5u_save(ck_h5w *w, const char *path);
-
-/* ---- atomic file replacement ------------------------------------------------ */
-
-/* Reserves a new empty file next to `path` ("<path>.tmp-<pid>-<n>", created
- * with O_EXCL and mode 0666 minus umask) and returns its ck_malloc'ed
- * name. */
-ck_status ck_h5u_temp_reserve(const char *path, char **tmp);
-
-/* Flushes `tmp` to disk and renames it onto `path`.  On failure `tmp` is
- * removed and CK_IO_ERROR recorded. */
-ck_status ck_h5u_temp_commit(const char *tmp, const char *path);
 
 /* ---- small growable text buffer ---------------------------------------------- */
 

@@ -103,7 +103,8 @@ static ck_status string(scan *s)
         s->p++;
         unsigned v;
         if (!hex4(s, &v)) return bad(s, "invalid \\u escape");
-        if (v == 0) return bad(s, "\\u0000 is not allowed");
+        /* "\u0000" is valid JSON and real files hold it (a Lambda's
+         * marshalled bytecode); the parsers decode with JSON_ALLOW_NUL. */
         if (v >= 0xDC00 && v <= 0xDFFF) return bad(s, "lone low surrogate escape");
         if (v >= 0xD800 && v <= 0xDBFF) {
             unsigned w;

@@ -6,7 +6,8 @@
  * an allocation fails while it parses, it reports a syntax error ("invalid
  * token") instead of running out of memory, so a failing allocator would
  * turn into a false CK_FORMAT_ERROR.  This checker needs no memory and
- * follows jansson's decoder rules (RFC 8259 with UTF-8 checked, no "\u0000",
+ * follows jansson's decoder rules (RFC 8259 with UTF-8 checked, "\u0000" allowed
+ * as JSON_ALLOW_NUL does,
  * surrogate escapes paired, nesting at most 2048 deep); only the range
  * checks of numbers (jansson's "too big integer" / "real number overflow")
  * are left to the later parse.

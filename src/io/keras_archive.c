@@ -9,6 +9,7 @@
 #include <time.h>
 #include <zip.h>
 
+#include "io/atomic_file.h"
 #include "io/h5_util.h"
 #include "io/json_check.h"
 
@@ -230,6 +231,31 @@ static ck_status add_entry(zip_t *za, const char *path, const char *name, const 
     return CK_OK;
 }
 
+/* Copies the finished in-memory archive to `path` durably. */
+static ck_status write_source(zip_source_t *mem, const char *path)
+{
+    if (zip_source_open(mem) != 0)
+        return ck_error(CK_IO_ERROR, "%s: cannot read back the archive: %s", path,
+                        zip_error_strerror(zip_source_error(mem)));
+    ck_atomic_file af;
+    ck_status st = ck_atomic_open(&af, path);
+    if (st != CK_OK) {
+        zip_source_close(mem);
+        return st;
+    }
+    char buf[65536];
+    int bad = 0;
+    zip_int64_t n;
+    while ((n = zip_source_read(mem, buf, sizeof buf)) > 0)
+        if (fwrite(buf, 1, (size_t)n, af.f) != (size_t)n) {
+            bad = 1;
+            break;
+        }
+    if (n < 0) bad = 1;
+    zip_source_close(mem);
+    return ck_atomic_commit(&af, bad);
+}
+
 static ck_status archive_write_impl(const char *path, const ck_keras_archive *a)
 {
     void *h5 = NULL;
@@ -237,12 +263,27 @@ static ck_status archive_write_impl(const char *path, const ck_keras_archive *a)
     char what[1200];
     snprintf(what, sizeof what, "%s (entry %s)", path, ENTRY_WEIGHTS);
     CK_TRY(ck_keras_h5_part_image(a, what, &h5, &h5len));
-    int err = 0;
-    zip_t *za = zip_open(path, ZIP_CREATE | ZIP_TRUNCATE, &err);
-    if (!za) {
-        ck_free(h5);
-        return zip_open_error(path, err);
+    /* The archive is built in memory and written by ckeras' own durable
+     * writer: zip_open() on the path would leave libzip's own temporary
+     * "out.keras.XXXXXX" behind if the process were killed. */
+    zip_error_t zerr;
+    zip_error_init(&zerr);
+    zip_source_t *mem = zip_source_buffer_create(NULL, 0, 0, &zerr);
+    zip_t *za = NULL;
+    if (mem) {
+        zip_source_keep(mem); /* still needed after zip_close() */
+        za = zip_open_from_source(mem, ZIP_TRUNCATE, &zerr);
     }
+    if (!za) {
+        ck_status st = ck_error(zip_error_code_zip(&zerr) == ZIP_ER_MEMORY ? CK_OUT_OF_MEMORY
+                                                                           : CK_IO_ERROR,
+                                "%s: cannot create the archive: %s", path, zip_error_strerror(&zerr));
+        zip_error_fini(&zerr);
+        if (mem) zip_source_free(mem);
+        ck_free(h5);
+        return st;
+    }
+    zip_error_fini(&zerr);
     struct tm epoch = {0};
     epoch.tm_year = 80;
     epoch.tm_mday = 1;
@@ -259,6 +300,8 @@ static ck_status archive_write_impl(const char *path, const ck_keras_archive *a)
         zip_discard(za);
     }
     ck_free(h5);
+    if (st == CK_OK) st = write_source(mem, path);
+    zip_source_free(mem);
     return st;
 }
 

@@ -149,6 +149,11 @@ static ck_status walk(collect *c, uint64_t g, const char *path, int depth)
             st = ck_oom("a path");
             break;
         }
+        /* Keras 3.0 built these paths with os.path.join, so on Windows one
+         * group is named e.g. "layers\\embedding"; Keras reads such files
+         * back under the '/' names, and so do we. */
+        for (char *q = cpath; *q; q++)
+            if (*q == '\\') *q = '/';
         if (ch[i].kind == CK_H5U_DATASET) {
             char where[1024];
             snprintf(where, sizeof where, "dataset /%s", cpath);

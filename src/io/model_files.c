@@ -10,6 +10,7 @@
 
 #include "io/keras_archive.h"
 #include "io/keras_h5.h"
+#include "core/json.h"
 #include "io/model_io.h"
 #include "model/model.h"
 
@@ -228,7 +229,8 @@ static ck_status sniff(const char *path, file_kind *kind)
     const char *dot = strrchr(path, '.');
     if (n >= 8 && memcmp(head, "\x89HDF\r\n\x1a\n", 8) == 0) *kind = KIND_HDF5;
     else if (n >= 4 && memcmp(head, "PK\x03\x04", 4) == 0) *kind = KIND_ZIP;
-    else if (first < n && (head[first] == '{' || head[first] == '[')) *kind = KIND_JSON;
+    /* '"': a JSON string holding the model JSON (json.dump(model.to_json())). */
+    else if (first < n && (head[first] == '{' || head[first] == '[' || head[first] == '"')) *kind = KIND_JSON;
     /* An HDF5 file may start with a user block; libhdf5 finds it. */
     else if (dot && (!strcmp(dot, ".h5") || !strcmp(dot, ".hdf5"))) *kind = KIND_HDF5;
     else return ck_error(CK_FORMAT_ERROR, "'%s' is neither an HDF5 file, a .keras archive nor a JSON file", path);
@@ -263,7 +265,7 @@ static int model_depth(const json_t *v, int depth)
 static ck_status model_from_text(const char *text, const char *file, json_t **root, ck_model **out)
 {
     json_error_t err;
-    json_t *j = json_loads(text, 0, &err);
+    json_t *j = json_loads(text, JSON_ALLOW_NUL, &err);
     if (!j) return ck_error(CK_FORMAT_ERROR, "%s: the model config is not valid JSON: %s (line %d)", file, err.text, err.line);
     if (model_depth(j, 0) > CK_MAX_MODEL_DEPTH) {
         json_decref(j);
@@ -338,7 +340,7 @@ static ck_status take_archive_training(ck_keras_archive *a, const json_t *root, 
         if (!t->compile_config) return ck_oom("the compile config");
     }
     json_error_t err;
-    json_t *meta = a->metadata_json ? json_loads(a->metadata_json, 0, &err) : NULL;
+    json_t *meta = a->metadata_json ? json_loads(a->metadata_json, JSON_ALLOW_NUL, &err) : NULL;
     t->keras3 = keras3_version(json_string_value(json_object_get(meta, "keras_version")));
     json_decref(meta);
     static const char prefix[] = "optimizer/vars/";
@@ -434,10 +436,39 @@ char *ck_read_text_file(const char *path)
     return buf;
 }
 
+/* A common habit writes an architecture file with json.dump(model.to_json()),
+ * which stores the model JSON as one JSON string; Keras users read it back
+ * with json.load then model_from_json, so one level of wrapping is undone
+ * here.  `*text` is replaced by the inner text. */
+static ck_status unwrap_json_string(char **text, const char *path)
+{
+    const char *p = *text;
+    while (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t') p++;
+    if (*p != '"') return CK_OK;
+    json_error_t err;
+    json_t *j = json_loads(*text, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
+    if (!j) return ck_error(CK_FORMAT_ERROR, "%s: the model config is not valid JSON: %s (line %d)", path, err.text, err.line);
+    char *inner = ck_malloc(json_string_length(j) + 1);
+    if (!inner) {
+        json_decref(j);
+        return ck_oom("a model JSON");
+    }
+    memcpy(inner, json_string_value(j), json_string_length(j) + 1);
+    json_decref(j);
+    ck_free(*text);
+    *text = inner;
+    return CK_OK;
+}
+
 static ck_status load_json(const char *path, ck_model **out)
 {
     char *text = ck_read_text_file(path);
     if (!text) return ck_last_status();
+    ck_status wst = unwrap_json_string(&text, path);
+    if (wst != CK_OK) {
+        ck_free(text);
+        return wst;
+    }
     json_t *root = NULL;
     ck_model *m = NULL;
     ck_status st = model_from_text(text, path, &root, &m);
@@ -469,7 +500,7 @@ ck_status ck_io_model_load(const char *path, ck_model **out, ck_saved_training *
     return st;
 }
 
-ck_status ck_model_load_weights(ck_model *m, const char *path, int by_name)
+static ck_status load_weights_impl(ck_model *m, const char *path, int by_name)
 {
     CK_NEED(m);
     CK_NEED(path);
@@ -482,7 +513,7 @@ ck_status ck_model_load_weights(ck_model *m, const char *path, int by_name)
         json_t *root = NULL;
         json_error_t err;
         ck_status st = CK_OK;
-        root = json_loads(a->config_json, 0, &err);
+        root = json_loads(a->config_json, JSON_ALLOW_NUL, &err);
         if (!root) st = ck_error(CK_FORMAT_ERROR, "%s: config.json is not valid JSON", path);
         if (st == CK_OK) st = ck_model_assign_archive_weights(m, a, json_object_get(root, "config"), path);
         json_decref(root);
@@ -509,4 +540,13 @@ ck_status ck_model_load_weights(ck_model *m, const char *path, int by_name)
     st = ck_model_assign_h5_weights(m, f, path, by_name);
     ck_keras_h5_free(f);
     return st;
+}
+
+ck_status ck_model_load_weights(ck_model *m, const char *path, int by_name)
+{
+    CK_NEED(m);
+    CK_NEED(path);
+    /* a failure jansson hid becomes CK_OUT_OF_MEMORY, not a wrong error */
+    unsigned long before = ck_alloc_failures();
+    return ck_alloc_verdict(before, load_weights_impl(m, path, by_name), "loading weights");
 }

@@ -4,6 +4,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/json.h"
+#include "io/atomic_file.h"
 #include "io/model_io.h"
 
 #define CK_SAVED_KERAS_VERSION "2.15.0"
@@ -105,21 +107,33 @@ static ck_status new_form_params(json_t *config)
     return CK_OK;
 }
 
-static json_t *build_config_of(const ck_layer *l)
+/* The layer's {"input_shape": ...}, or *out = NULL if it was never built.
+ * An allocation failure is an error, not a missing build_config: a .keras
+ * file without it loads into an unbuilt layer. */
+static ck_status build_config_of(const ck_layer *l, json_t **out)
 {
-    if (l->n_build_shapes == 0) return NULL;
+    *out = NULL;
+    if (l->n_build_shapes == 0) return CK_OK;
     json_t *bc = json_object(), *shape;
+    int bad = 0;
     if (l->n_build_shapes == 1) {
         shape = ck_shape_to_json(&l->build_shapes[0]);
     } else {
         shape = json_array();
-        for (int i = 0; shape && i < l->n_build_shapes; i++) json_array_append_new(shape, ck_shape_to_json(&l->build_shapes[i]));
+        for (int i = 0; shape && !bad && i < l->n_build_shapes; i++)
+            bad = json_array_append_new(shape, ck_shape_to_json(&l->build_shapes[i]));
     }
-    if (!bc || !shape || json_object_set_new(bc, "input_shape", shape)) {
+    if (bad || !bc || !shape) {
+        json_decref(shape);
         json_decref(bc);
-        return NULL;
+        return ck_oom("saving a build_config");
     }
-    return bc;
+    if (json_object_set_new(bc, "input_shape", shape)) { /* consumes shape */
+        json_decref(bc);
+        return ck_oom("saving a build_config");
+    }
+    *out = bc;
+    return CK_OK;
 }
 
 /* Rewrites each layer entry of a model config in the new form:
@@ -142,8 +156,9 @@ static ck_status new_form_layers(const ck_model *m, json_t *model_config)
                   json_object_set(fresh, "config", json_object_get(e, "config")) ||
                   json_object_set_new(fresh, "registered_name", nested ? json_string("Functional") : json_null());
         if (!bad && l->cls != &ck_input_layer_class && !nested) {
-            json_t *bc = build_config_of(l);
-            if (bc) bad = json_object_set_new(fresh, "build_config", bc);
+            json_t *bc = NULL;
+            if (build_config_of(l, &bc) != CK_OK) bad = 1;
+            else if (bc) bad = json_object_set_new(fresh, "build_config", bc);
         }
         if (!bad && json_object_get(e, "name")) bad = json_object_set(fresh, "name", json_object_get(e, "name"));
         if (!bad && json_object_get(e, "inbound_nodes"))
@@ -152,9 +167,13 @@ static ck_status new_form_layers(const ck_model *m, json_t *model_config)
             json_decref(fresh);
             return ck_oom("saving");
         }
-        CK_TRY(new_form_params(json_object_get(fresh, "config")));
-        if (nested) CK_TRY(new_form_layers(nested, json_object_get(fresh, "config")));
-        if (json_array_set_new(layers, i, fresh)) return ck_oom("saving");
+        ck_status st = new_form_params(json_object_get(fresh, "config"));
+        if (st == CK_OK && nested) st = new_form_layers(nested, json_object_get(fresh, "config"));
+        if (st != CK_OK) {
+            json_decref(fresh);
+            return st;
+        }
+        if (json_array_set_new(layers, i, fresh)) return ck_oom("saving"); /* consumes fresh */
     }
     return CK_OK;
 }
@@ -185,10 +204,10 @@ static ck_status archive_config(const ck_model *m, const char *compile_config, c
     }
     json_t *cc = json_null();
     if (st == CK_OK && compile_config) {
-        json_error_t err;
         json_decref(cc);
-        cc = json_loads(compile_config, 0, &err);
-        if (!cc) st = ck_error(CK_VALUE_ERROR, "saving: the compile config is not valid JSON: %s", err.text);
+        cc = NULL;
+        st = ck_json_parse(compile_config, strlen(compile_config), "saving: the compile config is not valid JSON",
+                           &cc);
     }
     if (st == CK_OK) st = ck_json_set(root, "compile_config", cc);
     else json_decref(cc);
@@ -350,17 +369,7 @@ static int ends_with(const char *s, const char *suffix)
 
 static ck_status save_text(const char *path, const char *text)
 {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp-ckeras", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) return ck_error(CK_IO_ERROR, "cannot write '%s'", path);
-    int bad = fputs(text, f) < 0;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        remove(tmp);
-        return ck_error(CK_IO_ERROR, "cannot write '%s'", path);
-    }
-    return CK_OK;
+    return ck_atomic_write(path, text, strlen(text));
 }
 
 ck_status ck_io_model_save(ck_model *m, const char *path, const ck_saved_training *tr)

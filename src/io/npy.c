@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "io/npy_header.h"
+#include "io/atomic_file.h"
 
 #define NPY_MAGIC "\x93NUMPY"
 #define NPY_MAGIC_LEN 6
@@ -413,40 +414,6 @@ static int npy_write_le(FILE *f, const void *data, size_t count, size_t esize)
     return 1;
 }
 
-/* Creates a new file next to `path` (so that rename() stays on one file
- * system) with a name nobody else uses. */
-static ck_status npy_open_temp(const char *path, char **tmp_out, FILE **f_out)
-{
-    static atomic_uint counter;
-    size_t n = strlen(path) + 64;
-    char *tmp = ck_malloc(n);
-    if (!tmp) return ck_oom("the temporary npy file name");
-    int fd = -1;
-    for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
-        snprintf(tmp, n, "%s.tmp.%ld.%u", path, (long)getpid(),
-                 atomic_fetch_add(&counter, 1u));
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd < 0 && errno != EEXIST) break;
-    }
-    if (fd < 0) {
-        ck_status st = ck_error(CK_IO_ERROR, "cannot create a temporary file for npy file "
-                                "'%s': %s", path, strerror(errno));
-        ck_free(tmp);
-        return st;
-    }
-    FILE *f = fdopen(fd, "wb");
-    if (!f) {
-        int e = errno;
-        close(fd);
-        unlink(tmp);
-        ck_free(tmp);
-        return ck_error(CK_IO_ERROR, "cannot write npy file '%s': %s", path, strerror(e));
-    }
-    *tmp_out = tmp;
-    *f_out = f;
-    return CK_OK;
-}
-
 ck_status ck_npy_save(const char *path, const ck_tensor *t)
 {
     CK_NEED(path);
@@ -470,23 +437,9 @@ ck_status ck_npy_save(const char *path, const ck_tensor *t)
     size_t hsize = npy_build_header(header, sizeof header, t);
     if (hsize == 0) return ck_error(CK_RUNTIME_ERROR, "ck_npy_save: header too long");
 
-    char *tmp = NULL;
-    FILE *f = NULL;
-    CK_TRY(npy_open_temp(path, &tmp, &f));
-    const char *step = "write";
-    int ok = fwrite(header, 1, hsize, f) == hsize &&
-             npy_write_le(f, t->data, (size_t)count, ck_dtype_size(t->dtype)) &&
-             fflush(f) == 0;
-    /* data on disk before the rename makes it visible */
-    if (ok && fsync(fileno(f)) != 0) ok = 0, step = "sync";
-    int e = errno;
-    if (fclose(f) != 0 && ok) ok = 0, e = errno;
-    if (ok && rename(tmp, path) != 0) ok = 0, e = errno, step = "rename the temporary file to";
-    if (!ok) {
-        unlink(tmp);
-        ck_free(tmp);
-        return ck_error(CK_IO_ERROR, "cannot %s npy file '%s': %s", step, path, strerror(e));
-    }
-    ck_free(tmp);
-    return CK_OK;
+    ck_atomic_file af;
+    CK_TRY(ck_atomic_open(&af, path));
+    int ok = fwrite(header, 1, hsize, af.f) == hsize &&
+             npy_write_le(af.f, t->data, (size_t)count, ck_dtype_size(t->dtype));
+    return ck_atomic_commit(&af, !ok);
 }

@@ -259,6 +259,26 @@ static ck_status bn_call_scratch(ck_layer *layer, int n, const ck_tensor *const 
     return CK_OK;
 }
 
+/* ---- what a fused plan needs (model/fuse.c folds a BatchNormalization
+ *      that normalises only the last axis into the Dense before it) ---- */
+
+int ck_bn_last_axis_only(const ck_layer *layer, int rank)
+{
+    const ck_bn_layer *b = (const ck_bn_layer *)layer;
+    if (layer->cls != &ck_batch_normalization_class || !layer->built || b->naxes != 1 || b->rank != rank) return 0;
+    if (layer->dtype != CK_FLOAT32 && layer->dtype != CK_FLOAT64) return 0;
+    return b->axis_dims[rank - 1] >= 0 && b->n_params == b->axis_dims[rank - 1];
+}
+
+/* The same coefficients a call computes (the same code), so that folding
+ * them changes no rounding. */
+void ck_bn_coefficients(const ck_layer *layer, void *inv_buf, void *off_buf)
+{
+    const ck_bn_layer *b = (const ck_bn_layer *)layer;
+    if (layer->dtype == CK_FLOAT32) BN_COEFFS(float, sqrtf);
+    else BN_COEFFS(double, sqrt);
+}
+
 static ck_status bn_get_config(const ck_layer *layer, json_t *c)
 {
     const ck_bn_layer *b = (const ck_bn_layer *)layer;

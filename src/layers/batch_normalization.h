@@ -35,4 +35,10 @@ ck_status ck_bn_train_call(ck_layer *layer, const ck_train_ctx *ctx, int n, cons
 ck_status ck_bn_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
                          const ck_tensor *out, const ck_tensor *dout, void *saved, ck_tensor *const *din);
 
+/* Fused inference plans (model/fuse.c): 1 when the layer normalises only
+ * the last axis of rank-`rank` inputs (floating), and the call's
+ * coefficients y = x * inv + off (n_params each, layer dtype). */
+int ck_bn_last_axis_only(const ck_layer *layer, int rank);
+void ck_bn_coefficients(const ck_layer *layer, void *inv, void *off);
+
 #endif

@@ -7,6 +7,7 @@
 #include "layers/kernel_params.h"
 #include "layers/layer_args.h"
 #include "ops/ops.h"
+#include "layers/dense.h"
 
 typedef struct ck_dense_layer {
     ck_layer base;
@@ -88,6 +89,68 @@ static ck_status dense_call(ck_layer *layer, int n, const ck_tensor *const *in, 
     if (out->size == 0) return CK_OK;
     dense_affine(d, in[0], out, rows);
     return ck_kernel_params_activate(&d->params, out->dtype, out->data, rows, d->units);
+}
+
+/* ---- fused inference (model/fuse.c decides when at plan time) ----------
+ * The plain call makes three passes over the whole output (product, bias,
+ * activation); this one applies bias, an optional per-unit scale and shift
+ * (a following BatchNormalization's inv and off, folded here) and the
+ * activation to each block of rows right after that block's product, while
+ * it is still in cache.  The arithmetic is the unfused one, operation for
+ * operation (z = x.W + b, then z * inv + off, then the activation), so
+ * results match the unfused path. */
+
+/* Rows per block: the whole output when it fits in about half an L2 (one
+ * product call, as the plain path; CBLAS packs the kernel on every call),
+ * else blocks of that size. */
+#define FUSED_BLOCK_BYTES (256 * 1024)
+
+int ck_dense_fusable(const ck_layer *layer, int need_linear)
+{
+    const ck_dense_layer *d = (const ck_dense_layer *)layer;
+    if (layer->cls != &ck_dense_class || !layer->built || !d->kernel) return 0;
+    if (layer->dtype != CK_FLOAT32 && layer->dtype != CK_FLOAT64) return 0;
+    return !need_linear || ck_activation_is_linear(d->params.activation);
+}
+
+int64_t ck_dense_units(const ck_layer *layer) { return ((const ck_dense_layer *)layer)->units; }
+
+#define DENSE_EPILOGUE(T, MATMUL)                                                              \
+    do {                                                                                      \
+        const T *xs = x->data, *kern = d->kernel->value->data;                               \
+        const T *b = d->bias ? d->bias->value->data : NULL, *sc = inv, *sh = off;            \
+        T *o = out->data;                                                                     \
+        for (int64_t r0 = 0; r0 < rows; r0 += block) {                                        \
+            int64_t n = rows - r0 < block ? rows - r0 : block;                                \
+            T *ob = o + r0 * units;                                                           \
+            MATMUL(n, units, k, xs + r0 * k, kern, ob);                                       \
+            for (int64_t r = 0; (b || sc) && r < n; r++) {                                    \
+                T *row = ob + r * units;                                                      \
+                if (b)                                                                        \
+                    for (int64_t u = 0; u < units; u++) row[u] += b[u];                       \
+                if (sc)                                                                       \
+                    for (int64_t u = 0; u < units; u++) row[u] = row[u] * sc[u] + sh[u];      \
+            }                                                                                 \
+            st = ck_kernel_params_activate(&d->params, out->dtype, ob, n, units);             \
+        }                                                                                     \
+    } while (0)
+
+ck_status ck_dense_call_fused(const ck_layer *layer, const ck_tensor *x, ck_tensor *out, const void *inv,
+                              const void *off)
+{
+    const ck_dense_layer *d = (const ck_dense_layer *)layer;
+    int64_t units = d->units, k = x->shape[x->rank - 1];
+    int64_t rows = units > 0 ? out->size / units : 0;
+    if (out->size == 0) return CK_OK;
+    size_t row_bytes = (size_t)units * ck_dtype_size(out->dtype);
+    int64_t block = (int64_t)(FUSED_BLOCK_BYTES / row_bytes);
+    if (block < 16) block = 16;
+    block = block / 16 * 16;
+    if ((size_t)rows * row_bytes <= 2 * FUSED_BLOCK_BYTES) block = rows;
+    ck_status st = CK_OK;
+    if (out->dtype == CK_FLOAT32) DENSE_EPILOGUE(float, ck_matmul_f32);
+    else DENSE_EPILOGUE(double, ck_matmul_f64);
+    return st;
 }
 
 /* ---- training: saved = [z if the activation's derivative needs it]

@@ -82,13 +82,15 @@ long ck_name_uid(const char *prefix)
 
 char *ck_unique_name(const char *prefix)
 {
-    /* tf.keras unique_object_name(zero_based=True): "dense", "dense_1", ... */
-    char buf[96];
+    /* tf.keras unique_object_name(zero_based=True): "dense", "dense_1", ...
+     * Sized for the prefix and the number, so no name is ever cut short. */
     long uid = ck_name_uid(prefix);
     if (uid == 0) return NULL;
-    if (uid == 1) snprintf(buf, sizeof buf, "%s", prefix);
-    else snprintf(buf, sizeof buf, "%s_%ld", prefix, uid - 1);
-    return ck_strdup(buf);
+    if (uid == 1) return ck_strdup(prefix);
+    size_t n = strlen(prefix) + 24; /* "_" + a long + NUL */
+    char *name = ck_malloc(n);
+    if (name) snprintf(name, n, "%s_%ld", prefix, uid - 1);
+    return name;
 }
 
 void ck_clear_session(void)

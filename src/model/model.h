@@ -27,7 +27,32 @@ typedef struct ck_plan {
     int n_blocks;
     void *scratch;              /* the widest step's call scratch (steps run
                                    one after another), or NULL */
+    /* Fusion (fuse.c); all NULL when fusion is off: every step a call. */
+    unsigned char *step_kind;   /* per step: ck_step_kind */
+    ck_layer **step_bn;         /* per CK_STEP_DENSE: the BN folded in, or NULL */
+    void **step_coef;           /* per folded BN: its inv then off, in fuse_mem */
+    void *fuse_mem;
 } ck_plan;
+
+/* How a planned step runs (fuse.c). */
+typedef enum ck_step_kind {
+    CK_STEP_CALL = 0,           /* the layer's planned call */
+    CK_STEP_ALIAS,              /* the output is the input's buffer, renamed */
+    CK_STEP_DENSE               /* Dense with its epilogue (and a BN) fused */
+} ck_step_kind;
+
+/* -1: fusion follows CK_FUSE (on unless "0"); 0 / 1 force it (tests). */
+extern _Atomic int ck_fuse_override;
+
+/* Decides the fusion of a plan being made (slot shapes concrete); fills
+ * the plan's step_kind, step_bn, step_coef, fuse_mem. */
+ck_status ck_fuse_plan(const ck_model *m, const ck_shape *slot_shapes, ck_plan *plan);
+
+/* Frees what ck_fuse_plan allocated. */
+void ck_fuse_free(ck_plan *plan);
+
+/* Runs CK_STEP_DENSE step s of a plan (allocates nothing). */
+ck_status ck_fuse_dense_step(ck_plan *plan, int s, const ck_layer *layer, const ck_tensor *x, ck_tensor *out);
 
 /* Per-caller run state of a model: its own planned buffers, the model's
  * weights shared read-only (predictor.c).  A model keeps a default one for

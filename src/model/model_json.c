@@ -3,6 +3,7 @@
  * model.json topologies. */
 #include <string.h>
 
+#include "core/json.h"
 #include "model/model.h"
 
 /* The keras_version ckeras writes: the tf.keras release whose formats it
@@ -35,10 +36,15 @@ ck_status ck_model_to_json(const ck_model *m, char **out)
     CK_NEED(m);
     CK_NEED(out);
     json_t *w = NULL;
-    CK_TRY(ck_model_wrapper_json(m, 1, &w));
+    unsigned long before = ck_alloc_failures();
+    CK_TRY(ck_alloc_verdict(before, ck_model_wrapper_json(m, 1, &w), "model JSON"));
     char *text = ck_json_dumps_python(w);
     json_decref(w);
-    if (!text) return ck_oom("model JSON");
+    /* jansson may have dropped a key after a failed allocation */
+    if (!text || ck_alloc_failures() != before) {
+        ck_free(text);
+        return ck_oom("model JSON");
+    }
     *out = text;
     return CK_OK;
 }
@@ -70,10 +76,22 @@ ck_status ck_model_from_json(const char *json, ck_model **out)
     CK_NEED(out);
     json_error_t err;
     if (!json || !out) return ck_error(CK_VALUE_ERROR, "ck_model_from_json: NULL argument");
-    json_t *root = json_loads(json, 0, &err);
+    unsigned long before = ck_alloc_failures();
+    json_t *root = json_loads(json, JSON_ALLOW_NUL, &err);
+    /* a failed allocation reads as a syntax error, or a truncated string */
+    if (ck_alloc_failures() != before) {
+        json_decref(root);
+        return ck_oom("model JSON");
+    }
     if (!root) return ck_error(CK_FORMAT_ERROR, "model JSON is not valid JSON: %s (line %d, column %d)", err.text,
                                err.line, err.column);
-    ck_status st = ck_model_from_json_value(root, out);
+    ck_model *m = NULL;
+    ck_status st = ck_alloc_verdict(before, ck_model_from_json_value(root, &m), "model JSON");
     json_decref(root);
-    return st;
+    if (st != CK_OK) {
+        if (m) ck_model_free(m);
+        return st;
+    }
+    *out = m;
+    return CK_OK;
 }

@@ -127,7 +127,7 @@ ck_status ck_layer_from_config(const char *json, ck_layer **out)
     CK_NEED(out);
     json_error_t err;
     if (!json) return ck_error(CK_VALUE_ERROR, "ck_layer_from_config: json is NULL");
-    json_t *root = json_loads(json, JSON_DECODE_ANY, &err);
+    json_t *root = json_loads(json, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
     if (!root) return ck_error(CK_FORMAT_ERROR, "layer config is not valid JSON: %s (line %d, column %d)",
                                err.text, err.line, err.column);
     ck_status st = ck_layer_from_json(root, out);

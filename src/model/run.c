@@ -50,6 +50,7 @@ void ck_model_plan_free(const ck_model *m, ck_plan *plan)
     ck_free(plan->blocks);
     ck_free(plan->input_shapes);
     ck_free(plan->scratch);
+    ck_fuse_free(plan);
     memset(plan, 0, sizeof *plan);
 }
 
@@ -63,18 +64,30 @@ typedef struct block_use {
     int busy_until;   /* last step reading the current tenant */
 } block_use;
 
-static ck_status assign_blocks(const ck_model *m, const ck_shape *slot_shapes, int *block_of, block_use *blocks,
-                               int *n_blocks)
+static ck_status assign_blocks(const ck_model *m, const ck_shape *slot_shapes, const unsigned char *kind,
+                               int *block_of, block_use *blocks, int *n_blocks)
 {
+    /* An alias step's output is its input's buffer (fuse.c): reads of it
+     * keep the root value's block alive, and it gets no block of its own. */
     int *last_use = ck_calloc((size_t)m->n_slots, sizeof *last_use);
-    if (!last_use) return ck_oom("a model plan");
-    for (int s = 0; s < m->n_steps; s++)
-        for (int k = 0; k < m->steps[s].n_in; k++) last_use[m->steps[s].in_slots[k]] = s;
-    for (int o = 0; o < m->n_outputs; o++) last_use[m->output_slots[o]] = m->n_steps;
+    int *root = ck_malloc((size_t)m->n_slots * sizeof *root);
+    if (!last_use || !root) {
+        ck_free(last_use);
+        ck_free(root);
+        return ck_oom("a model plan");
+    }
+    for (int i = 0; i < m->n_slots; i++) root[i] = i;
+    for (int s = 0; s < m->n_steps; s++) {
+        if (kind && kind[s] == CK_STEP_ALIAS) root[m->steps[s].out_slot] = root[m->steps[s].in_slots[0]];
+        for (int k = 0; k < m->steps[s].n_in; k++) last_use[root[m->steps[s].in_slots[k]]] = s;
+    }
+    for (int o = 0; o < m->n_outputs; o++) last_use[root[m->output_slots[o]]] = m->n_steps;
+    ck_free(root);
     *n_blocks = 0;
     ck_status st = CK_OK;
     for (int s = 0; s < m->n_steps && st == CK_OK; s++) {
         const ck_step *step = &m->steps[s];
+        if (kind && kind[s] == CK_STEP_ALIAS) continue;
         const ck_shape *os = &slot_shapes[step->out_slot];
         int64_t count = 1;
         for (int d = 0; d < os->rank; d++) {
@@ -137,14 +150,15 @@ ck_status ck_plans_get(ck_model *m, ck_plan plans[2], int which, int n, const ck
             return CK_OK;
         }
     }
-    ck_plan fresh = {0, NULL, NULL, NULL, 0, NULL};
+    ck_plan fresh = {0};
     ck_shape *slot_shapes = ck_calloc((size_t)m->n_slots, sizeof *slot_shapes);
     int *block_of = ck_calloc((size_t)m->n_slots, sizeof *block_of);
     block_use *blocks = ck_calloc((size_t)(m->n_steps ? m->n_steps : 1), sizeof *blocks);
     int n_blocks = 0;
     ck_status st = slot_shapes && block_of && blocks ? CK_OK : ck_oom("a model plan");
     if (st == CK_OK) st = ck_model_infer_shapes(m, n, shapes, slot_shapes);
-    if (st == CK_OK) st = assign_blocks(m, slot_shapes, block_of, blocks, &n_blocks);
+    if (st == CK_OK) st = ck_fuse_plan(m, slot_shapes, &fresh);
+    if (st == CK_OK) st = assign_blocks(m, slot_shapes, fresh.step_kind, block_of, blocks, &n_blocks);
     if (st == CK_OK) {
         fresh.input_shapes = ck_malloc((size_t)n * sizeof *fresh.input_shapes);
         fresh.buffers = ck_calloc((size_t)m->n_slots, sizeof *fresh.buffers);
@@ -162,8 +176,12 @@ ck_status ck_plans_get(ck_model *m, ck_plan plans[2], int which, int n, const ck
     for (int s = 0; st == CK_OK && s < m->n_steps; s++) {
         int slot = m->steps[s].out_slot;
         const ck_shape *os = &slot_shapes[slot];
+        /* An alias's data pointer is set when it runs (its input may be a
+         * model input, known only then). */
+        static char unbound;
+        int alias = fresh.step_kind && fresh.step_kind[s] == CK_STEP_ALIAS;
         st = ck_tensor_wrap(&fresh.buffers[slot], m->slot_tensors[slot]->dtype, os->rank, os->dims,
-                            fresh.blocks[block_of[slot]]);
+                            alias ? (void *)&unbound : fresh.blocks[block_of[slot]]);
     }
     ck_free(slot_shapes);
     ck_free(block_of);
@@ -198,6 +216,15 @@ ck_status ck_model_run(ck_model *m, ck_plan *plan, const ck_tensor *const *input
         const ck_step *step = &m->steps[s];
         for (int k = 0; k < step->n_in; k++) args[k] = plan->buffers[step->in_slots[k]];
         ck_tensor *out = plan->buffers[step->out_slot];
+        int kind = plan->step_kind ? plan->step_kind[s] : CK_STEP_CALL;
+        if (kind == CK_STEP_ALIAS) {
+            out->data = args[0]->data;
+            continue;
+        }
+        if (kind == CK_STEP_DENSE) {
+            st = ck_fuse_dense_step(plan, s, step->node->layer, args[0], out);
+            continue;
+        }
         st = ck_layer_call_planned(step->node->layer, step->n_in, ck_const_tensors(args), &out, plan->scratch);
     }
     for (int i = 0; i < m->n_inputs; i++) plan->buffers[m->input_slots[i]] = NULL;

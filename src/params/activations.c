@@ -329,20 +329,25 @@ static inline double clip(double x, double lo, double hi)
     return x < lo ? lo : (x > hi ? hi : x);
 }
 
-/* Keras' relu(x, alpha, max_value, threshold), step by step. */
+/* max(x, 0) that keeps NaN, as TensorFlow's relu does (fmax and "x > 0 ?"
+ * would turn NaN into 0 and hide NaN weights, which tf.keras shows). */
+static inline double relu0(double x) { return x > 0 || isnan(x) ? x : 0.0; }
+
+/* Keras' relu(x, alpha, max_value, threshold), step by step; NaN stays NaN
+ * through every branch as in TensorFlow (x * cast(x > threshold) is NaN). */
 static inline double relu_full(const ck_activation *a, double x)
 {
     if (a->alpha != 0 && !a->has_max_value && a->threshold == 0) return x > 0 ? x : a->alpha * x;
     double neg = 0;
-    if (a->alpha != 0) neg = a->threshold != 0 ? fmax(a->threshold - x, 0) : fmax(-x, 0);
+    if (a->alpha != 0) neg = a->threshold != 0 ? relu0(a->threshold - x) : relu0(-x);
     int clip_max = a->has_max_value;
     if (a->threshold != 0) {
-        x = x > a->threshold ? x : 0.0;
+        x = x > a->threshold || isnan(x) ? x : 0.0;
     } else if (a->has_max_value && a->max_value == 6) {
         x = clip(x, 0, 6);
         clip_max = 0;
     } else {
-        x = x > 0 ? x : 0.0;
+        x = relu0(x);
     }
     if (clip_max) x = clip(x, 0, a->max_value);
     if (a->alpha != 0) x -= a->alpha * neg;
@@ -362,7 +367,7 @@ static inline double relu_full(const ck_activation *a, double x)
     case A_LINEAR: EW_LOOP(T, x); break;                                     \
     case A_RELU:                                                             \
         if (a->alpha == 0 && !a->has_max_value && a->threshold == 0)         \
-            EW_LOOP(T, x > 0 ? x : 0.0)                                      \
+            EW_LOOP(T, relu0(x))                                             \
         else EW_LOOP(T, relu_full(a, x))                                     \
         break;                                                               \
     case A_ELU: EW_LOOP(T, x > 0 ? x : a->alpha * expm1(x)); break;          \

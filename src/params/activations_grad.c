@@ -184,7 +184,10 @@ static inline double deriv(const ck_activation *a, double x, double y)
  * +inf's) because a float comparison may trap on NaN, which keeps the
  * compiler from vectorising it; dy * 1 or dy * 0 keeps the product's
  * -0 and NaN as the generic path gives them. */
-CK_TARGET_CLONES void ck_relu_grad_f32(int64_t n, const float *y, const float *dy, float *dz)
+/* The clones are static: GCC exports a non-static target_clones function
+ * (its ifunc and resolver) from a shared library whatever its visibility,
+ * and only the public API may leave libckeras.so. */
+CK_TARGET_CLONES static void relu_grad_f32(int64_t n, const float *y, const float *dy, float *dz)
 {
     for (int64_t i = 0; i < n; i++) {
         int32_t b;
@@ -193,7 +196,7 @@ CK_TARGET_CLONES void ck_relu_grad_f32(int64_t n, const float *y, const float *d
     }
 }
 
-CK_TARGET_CLONES void ck_relu_grad_f64(int64_t n, const double *y, const double *dy, double *dz)
+CK_TARGET_CLONES static void relu_grad_f64(int64_t n, const double *y, const double *dy, double *dz)
 {
     for (int64_t i = 0; i < n; i++) {
         int64_t b;
@@ -201,6 +204,10 @@ CK_TARGET_CLONES void ck_relu_grad_f64(int64_t n, const double *y, const double 
         dz[i] = dy[i] * (double)((b > 0) & (b <= INT64_C(0x7ff0000000000000)));
     }
 }
+
+void ck_relu_grad_f32(int64_t n, const float *y, const float *dy, float *dz) { relu_grad_f32(n, y, dy, dz); }
+
+void ck_relu_grad_f64(int64_t n, const double *y, const double *dy, double *dz) { relu_grad_f64(n, y, dy, dz); }
 
 static ck_status grad_view(const ck_activation *a, ck_dtype dtype, int rank, const int64_t *shape,
                            int64_t n, const void *z, const void *y, const void *dy, void *dz)

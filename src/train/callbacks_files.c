@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/atomic_file.h"
 #include "train/trainer.h"
 
 /* ---- CSVLogger ------------------------------------------------------------ */
@@ -11,6 +12,9 @@ typedef struct csv_logger {
     char *filename;
     char sep[8];
     bool append;
+    /* rows go to a temporary file that replaces `filename` durably at the
+     * end of training (io/atomic_file.h); f is af.f */
+    ck_atomic_file af;
     FILE *f;
     int header_done;
     char keys[CK_MAX_LOGS][64];
@@ -23,16 +27,30 @@ static ck_status csv_begin(void *u, ck_model *m)
 {
     csv_logger *c = u;
     (void)m;
-    int had_rows = 0;
+    ck_atomic_abort(&c->af); /* a previous fit that did not end */
+    c->f = NULL;
+    CK_TRY(ck_atomic_open(&c->af, c->filename));
+    c->f = c->af.f;
+    int had_rows = 0, bad = 0;
     if (c->append) {
-        FILE *probe = fopen(c->filename, "r");
-        if (probe) {
-            had_rows = fgetc(probe) != EOF;
-            fclose(probe);
+        /* appending: the temporary file starts as a copy of the old one */
+        FILE *old = fopen(c->filename, "rb");
+        if (old) {
+            char buf[8192];
+            size_t n;
+            while ((n = fread(buf, 1, sizeof buf, old)) > 0) {
+                had_rows = 1;
+                if (fwrite(buf, 1, n, c->f) != n) bad = 1;
+            }
+            if (ferror(old)) bad = 1;
+            fclose(old);
         }
     }
-    c->f = fopen(c->filename, c->append ? "a" : "w");
-    if (!c->f) return ck_error(CK_IO_ERROR, "CSVLogger: cannot open %s for writing", c->filename);
+    if (bad) {
+        ck_atomic_abort(&c->af);
+        c->f = NULL;
+        return ck_error(CK_IO_ERROR, "CSVLogger: cannot copy %s to append to it", c->filename);
+    }
     c->header_done = had_rows;
     c->n_keys = 0;
     return CK_OK;
@@ -70,15 +88,15 @@ static ck_status csv_end(void *u, ck_model *m, const ck_logs *logs)
 {
     csv_logger *c = u;
     (void)m, (void)logs;
-    int bad = c->f && fclose(c->f) != 0;
+    if (!c->f) return CK_OK;
     c->f = NULL;
-    return bad ? ck_error(CK_IO_ERROR, "CSVLogger: cannot write %s", c->filename) : CK_OK;
+    return ck_atomic_commit(&c->af, 0);
 }
 
 static void csv_free(void *u)
 {
     csv_logger *c = u;
-    if (c->f) fclose(c->f);
+    ck_atomic_abort(&c->af);
     ck_free(c->filename);
     ck_free(c);
 }

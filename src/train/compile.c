@@ -2,6 +2,7 @@
  * reading Keras' training_config (compile_config.c writes it). */
 #include <string.h>
 
+#include "core/json.h"
 #include "train/trainer.h"
 
 static void trainer_free(void *p)
@@ -242,6 +243,7 @@ static ck_status optimizer_from_spec(const json_t *spec, ck_optimizer **out)
 static ck_status compile_from(ck_model *m, const json_t *optimizer, const json_t *loss, const json_t *metrics,
                               const json_t *loss_weights)
 {
+    unsigned long before = ck_alloc_failures(); /* jansson hides some failures */
     int n = m->n_outputs;
     if (!ck_layer_can_train(&m->base)) {
         for (int i = 0; i < m->n_layers; i++)
@@ -319,6 +321,7 @@ static ck_status compile_from(ck_model *m, const json_t *optimizer, const json_t
         ck_rng_seed(&t->rng, seed);
     }
     if (st == CK_OK) st = ck_trainer_collect_vars(m, t);
+    st = ck_alloc_verdict(before, st, "compile");
     if (st != CK_OK) {
         for (int i = 0; i < t->n_vars; i++) t->vars[i]->grad = NULL;
         trainer_free(t);
@@ -352,6 +355,7 @@ ck_status ck_model_compile(ck_model *m, const ck_compile_opts *o)
 {
     CK_NEED(m);
     if (!m || !o) return ck_error(CK_VALUE_ERROR, "compile: model and options are required");
+    unsigned long before = ck_alloc_failures();
     json_t *opt = NULL, *loss = NULL, *metrics = NULL, *weights = NULL;
     ck_status st = spec_json(o->optimizer, &opt);
     if (st == CK_OK && o->loss) st = spec_json(o->loss, &loss);
@@ -379,12 +383,14 @@ ck_status ck_model_compile(ck_model *m, const ck_compile_opts *o)
         for (int i = 0; st == CK_OK && i < m->n_outputs; i++)
             if (json_array_append_new(weights, json_real(o->loss_weights[i]))) st = ck_oom("compile");
     }
+    /* a builder whose failure went unnoticed gives a wrong config */
+    if (st == CK_OK) st = ck_alloc_verdict(before, st, "compile");
     if (st == CK_OK) st = compile_from(m, opt, loss, metrics, weights);
     json_decref(opt);
     json_decref(loss);
     json_decref(metrics);
     json_decref(weights);
-    return st;
+    return ck_alloc_verdict(before, st, "compile");
 }
 
 ck_status ck_model_compile_json(ck_model *m, const char *text)
@@ -392,9 +398,8 @@ ck_status ck_model_compile_json(ck_model *m, const char *text)
     CK_NEED(m);
     CK_NEED(text);
     if (!m || !text) return ck_error(CK_VALUE_ERROR, "compile: model and config are required");
-    json_error_t err;
-    json_t *c = json_loads(text, 0, &err);
-    if (!c) return ck_error(CK_FORMAT_ERROR, "training config is not valid JSON: %s (line %d)", err.text, err.line);
+    json_t *c = NULL;
+    CK_TRY(ck_json_parse(text, strlen(text), "training config is not valid JSON", &c));
     if (!json_is_object(c)) {
         json_decref(c);
         return ck_error(CK_FORMAT_ERROR, "training config must be a JSON object");

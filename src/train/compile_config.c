@@ -109,9 +109,12 @@ ck_status ck_model_training_config(const ck_model *m, char **out)
     bad = bad || json_object_set_new(c, "loss", loss_form(t->loss_json, 0)) ||
           json_object_set_new(c, "metrics", metrics_h5_form(m, t)) ||
           json_object_set_new(c, "weighted_metrics", json_null()) ||
-          json_object_set(c, "loss_weights", t->loss_weights_json) ||
-          json_object_set_new(c, "optimizer_config", opt);
-    if (!bad) opt = NULL;
+          json_object_set(c, "loss_weights", t->loss_weights_json);
+    /* json_object_set_new consumes opt even when it fails */
+    if (!bad) {
+        bad = json_object_set_new(c, "optimizer_config", opt);
+        opt = NULL;
+    }
     char *text = bad ? NULL : ck_json_dumps_python(c);
     json_decref(c);
     json_decref(opt);

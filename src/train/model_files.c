@@ -7,6 +7,8 @@
  * here. */
 #include <string.h>
 
+#include "core/json.h"
+#include "io/atomic_file.h"
 #include "io/model_io.h"
 #include "train/trainer.h"
 
@@ -103,7 +105,9 @@ ck_status ck_model_load(const char *path, ck_model **out)
     ck_saved_training tr;
     memset(&tr, 0, sizeof tr);
     ck_model *m = NULL;
-    CK_TRY(ck_io_model_load(path, &m, &tr));
+    unsigned long before = ck_alloc_failures();
+    ck_status st = ck_io_model_load(path, &m, &tr);
+    if (st != CK_OK) return ck_alloc_verdict(before, st, "loading a model");
     compile_from_file(m, &tr);
     /* Keep the text for ck_model_saved_training_config. */
     if (tr.training_config) {
@@ -114,6 +118,12 @@ ck_status ck_model_load(const char *path, ck_model **out)
         tr.compile_config = NULL;
     }
     ck_saved_training_clear(&tr);
+    /* a failure jansson hid, or one that left the model uncompiled */
+    st = ck_alloc_verdict(before, CK_OK, "loading a model");
+    if (st != CK_OK) {
+        ck_model_free(m);
+        return st;
+    }
     *out = m;
     return CK_OK;
 }
@@ -165,10 +175,13 @@ ck_status ck_model_save(ck_model *m, const char *path)
     CK_NEED(path);
     if (!m || !path) return ck_error(CK_VALUE_ERROR, "ck_model_save: NULL argument");
     ck_saved_training tr;
+    unsigned long before = ck_alloc_failures();
+    ck_atomic_guard_begin(); /* no file from text jansson truncated */
     ck_status st = gather(m, &tr);
     if (st == CK_OK) st = ck_io_model_save(m, path, m->trainer ? &tr : NULL);
+    ck_atomic_guard_end();
     ck_saved_training_clear(&tr);
-    return st;
+    return ck_alloc_verdict(before, st, "saving a model");
 }
 
 ck_status ck_model_save_weights(ck_model *m, const char *path)
@@ -177,8 +190,11 @@ ck_status ck_model_save_weights(ck_model *m, const char *path)
     CK_NEED(path);
     if (!m || !path) return ck_error(CK_VALUE_ERROR, "ck_model_save_weights: NULL argument");
     ck_saved_training tr;
+    unsigned long before = ck_alloc_failures();
+    ck_atomic_guard_begin(); /* no file from text jansson truncated */
     ck_status st = gather(m, &tr);
     if (st == CK_OK) st = ck_io_model_save_weights(m, path, m->trainer ? &tr : NULL);
+    ck_atomic_guard_end();
     ck_saved_training_clear(&tr);
-    return st;
+    return ck_alloc_verdict(before, st, "saving a model");
 }

@@ -13,7 +13,13 @@
 void ck_logs_put(ck_logs *logs, const char *name, double value)
 {
     if (logs->n >= CK_MAX_LOGS) return;
-    snprintf(logs->names[logs->n], sizeof logs->names[0], "%s", name);
+    /* A longer name is cut to the 63 bytes ck_logs holds (Keras' names are
+     * far shorter); the length is checked so that the compiler knows the
+     * cut is meant. */
+    size_t len = strlen(name), cap = sizeof logs->names[0] - 1;
+    if (len > cap) len = cap;
+    memcpy(logs->names[logs->n], name, len);
+    logs->names[logs->n][len] = '\0';
     logs->values[logs->n++] = value;
 }
 

@@ -24,6 +24,7 @@
 #ifndef CK_IO_H5_H5_WRITE_H
 #define CK_IO_H5_H5_WRITE_H
 
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -67,8 +68,8 @@ ck_status ck_h5w_attr_empty_f64(ck_h5w *w, ck_h5w_obj *o, const char *name);
 
 /* The whole file as one ck_malloc'ed buffer. */
 ck_status ck_h5w_image(ck_h5w *w, void **buf, size_t *len);
-/* Writes the file to `path` (created or truncated; the caller handles
- * atomic replacement).  `label` names it in messages. */
-ck_status ck_h5w_save(ck_h5w *w, const char *path, const char *label);
+/* Writes the file to an open stream (the caller handles durable
+ * replacement, see io/atomic_file.h).  `label` names it in messages. */
+ck_status ck_h5w_save(ck_h5w *w, FILE *fp, const char *label);
 
 #endif

@@ -533,17 +533,11 @@ ck_status ck_h5w_image(ck_h5w *w, void **buf, size_t *len)
     return CK_OK;
 }
 
-ck_status ck_h5w_save(ck_h5w *w, const char *path, const char *label)
+ck_status ck_h5w_save(ck_h5w *w, FILE *fp, const char *label)
 {
     lay L;
     ck_status st = layout(w, &L);
     if (st != CK_OK) {
-        lay_free(&L);
-        return st;
-    }
-    FILE *fp = fopen(path, "wb");
-    if (!fp) {
-        st = ck_error(CK_IO_ERROR, "%s: cannot create %s: %s", label, path, strerror(errno));
         lay_free(&L);
         return st;
     }
@@ -555,8 +549,7 @@ ck_status ck_h5w_save(ck_h5w *w, const char *path, const char *label)
         ok = (nb == 0 || fwrite(t->data, 1, nb, fp) == nb) &&
              (a8(nb) == nb || fwrite(zeros, 1, a8(nb) - nb, fp) == a8(nb) - nb);
     }
-    if (fclose(fp) != 0) ok = 0;
-    if (!ok) st = ck_error(CK_IO_ERROR, "%s: cannot write %s: %s", label, path, strerror(errno));
+    if (!ok) st = ck_error(CK_IO_ERROR, "%s: cannot write: %s", label, strerror(errno));
     lay_free(&L);
     return st;
 }

@@ -1,0 +1,164 @@
+/* Fused inference plans (issue 11, item 2), decided once when predict
+ * plans a model for an input-shape signature; the layers' own call paths
+ * (eager calls, training) are untouched.
+ *
+ *  - Steps that only rename data (Flatten of channels_last data, Reshape,
+ *    the Dropout family at inference, whose call is a copy) become aliases:
+ *    their output slot points at their input's buffer, no copy.  Memory
+ *    planning keeps the aliased buffer alive as long as any alias is read,
+ *    and a step's output never shares memory with what it reads, so no
+ *    consumer writes into a buffer it reads.
+ *  - A float Dense runs with its epilogue fused (bias and activation per
+ *    block of rows right after that block's product, ck_dense_call_fused).
+ *  - A BatchNormalization that normalises only the last axis and is the
+ *    only consumer of a linear Dense that is not a model output is folded
+ *    into that Dense's epilogue (y = (x.W + b) * inv + off) and its step
+ *    becomes an alias of the Dense's output.
+ *
+ * Why BN is folded into the epilogue rather than into a copy of the
+ * kernel: the coefficients inv and off are recomputed from the live
+ * weights on every run (units values, against the product's K * units),
+ * into memory the plan owns.  A plan can therefore never run on stale
+ * folded weights whoever writes them (set_weights, loading, an optimizer
+ * step, a caller writing a weight tensor's data directly, another
+ * predictor's plan), and no weights version counter is needed; the
+ * arithmetic is also the unfused one operation for operation, so fused
+ * predictions equal the unfused ones.
+ *
+ * CK_FUSE=0 in the environment (read at each planning) or ck_fuse_override
+ * = 0 turns fusion off, for comparisons. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "layers/batch_normalization.h"
+#include "layers/dense.h"
+#include "layers/dropout.h"
+#include "model/model.h"
+
+_Atomic int ck_fuse_override = -1;
+
+static int fuse_enabled(void)
+{
+    int o = ck_fuse_override;
+    if (o >= 0) return o;
+    const char *e = getenv("CK_FUSE");
+    return !(e && strcmp(e, "0") == 0);
+}
+
+void ck_fuse_free(ck_plan *plan)
+{
+    ck_free(plan->step_kind);
+    ck_free(plan->step_bn);
+    ck_free(plan->step_coef);
+    ck_free(plan->fuse_mem);
+    plan->step_kind = NULL;
+    plan->step_bn = NULL;
+    plan->step_coef = NULL;
+    plan->fuse_mem = NULL;
+}
+
+static int64_t shape_count(const ck_shape *s)
+{
+    int64_t c = 1;
+    for (int d = 0; d < s->rank; d++) c *= s->dims[d];
+    return c;
+}
+
+/* Flatten moves the channel axis of channels_first data first (a real
+ * transpose); its data_format is only visible through its config. */
+static int flatten_is_rename(const ck_layer *layer, const ck_shape *in)
+{
+    if (in->rank < 3) return 1;
+    json_t *c = json_object();
+    if (!c) return 0;
+    int rename = layer->cls->get_config && layer->cls->get_config(layer, c) == CK_OK;
+    const char *df = json_string_value(json_object_get(c, "data_format"));
+    if (df && strcmp(df, "channels_first") == 0) rename = 0;
+    json_decref(c);
+    return rename;
+}
+
+static int is_rename(const ck_model *m, const ck_step *step, const ck_shape *slot_shapes)
+{
+    const ck_layer *layer = step->node->layer;
+    int in = step->in_slots[0], out = step->out_slot;
+    if (step->n_in != 1 || m->slot_tensors[in]->dtype != m->slot_tensors[out]->dtype) return 0;
+    if (shape_count(&slot_shapes[in]) != shape_count(&slot_shapes[out])) return 0;
+    if (layer->cls == &ck_reshape_class || layer->cls->call == ck_dropout_call) return 1;
+    return layer->cls == &ck_flatten_class && flatten_is_rename(layer, &slot_shapes[in]);
+}
+
+/* How many step inputs read `slot` (a model output counts as a reader). */
+static int readers(const ck_model *m, int slot, int *only_step)
+{
+    int n = 0;
+    for (int s = 0; s < m->n_steps; s++)
+        for (int k = 0; k < m->steps[s].n_in; k++)
+            if (m->steps[s].in_slots[k] == slot) n++, *only_step = s;
+    for (int o = 0; o < m->n_outputs; o++)
+        if (m->output_slots[o] == slot) n += 2;
+    return n;
+}
+
+ck_status ck_fuse_plan(const ck_model *m, const ck_shape *slot_shapes, ck_plan *plan)
+{
+    if (!fuse_enabled() || m->n_steps == 0) return CK_OK;
+    size_t n = (size_t)m->n_steps;
+    plan->step_kind = ck_calloc(n, sizeof *plan->step_kind);
+    plan->step_bn = ck_calloc(n, sizeof *plan->step_bn);
+    plan->step_coef = ck_calloc(n, sizeof *plan->step_coef);
+    if (!plan->step_kind || !plan->step_bn || !plan->step_coef) {
+        ck_fuse_free(plan);
+        return ck_oom("a fused plan");
+    }
+    size_t coef_bytes = 0;
+    size_t *coef_off = ck_calloc(n, sizeof *coef_off);
+    if (!coef_off) {
+        ck_fuse_free(plan);
+        return ck_oom("a fused plan");
+    }
+    for (int s = 0; s < m->n_steps; s++) {
+        const ck_step *step = &m->steps[s];
+        ck_layer *layer = step->node->layer;
+        if (plan->step_kind[s] != CK_STEP_CALL) continue;   /* a folded BN */
+        if (is_rename(m, step, slot_shapes)) {
+            plan->step_kind[s] = CK_STEP_ALIAS;
+            continue;
+        }
+        int in = step->in_slots[0], out = step->out_slot;
+        if (step->n_in != 1 || !ck_dense_fusable(layer, 0) || m->slot_tensors[in]->dtype != layer->dtype ||
+            m->slot_tensors[out]->dtype != layer->dtype)
+            continue;
+        plan->step_kind[s] = CK_STEP_DENSE;
+        int t = -1;
+        if (!ck_dense_fusable(layer, 1) || readers(m, out, &t) != 1) continue;
+        const ck_step *next = &m->steps[t];
+        ck_layer *bn = next->node->layer;
+        if (next->n_in != 1 || !ck_bn_last_axis_only(bn, slot_shapes[out].rank) || bn->dtype != layer->dtype ||
+            m->slot_tensors[next->out_slot]->dtype != layer->dtype)
+            continue;
+        plan->step_bn[s] = bn;
+        plan->step_kind[t] = CK_STEP_ALIAS;
+        coef_off[s] = coef_bytes;
+        coef_bytes += 2 * (((size_t)ck_dense_units(layer) * ck_dtype_size(layer->dtype) + 63) / 64 * 64);
+    }
+    if (coef_bytes && !(plan->fuse_mem = ck_malloc(coef_bytes))) {
+        ck_free(coef_off);
+        ck_fuse_free(plan);
+        return ck_oom("a fused plan's coefficients");
+    }
+    for (int s = 0; s < m->n_steps; s++)
+        if (plan->step_bn[s]) plan->step_coef[s] = (char *)plan->fuse_mem + coef_off[s];
+    ck_free(coef_off);
+    return CK_OK;
+}
+
+ck_status ck_fuse_dense_step(ck_plan *plan, int s, const ck_layer *layer, const ck_tensor *x, ck_tensor *out)
+{
+    const ck_layer *bn = plan->step_bn[s];
+    if (!bn) return ck_dense_call_fused(layer, x, out, NULL, NULL);
+    size_t half = ((size_t)ck_dense_units(layer) * ck_dtype_size(layer->dtype) + 63) / 64 * 64;
+    char *inv = plan->step_coef[s];
+    ck_bn_coefficients(bn, inv, inv + half);
+    return ck_dense_call_fused(layer, x, out, inv, inv + half);
+}
