@@ -14,51 +14,8 @@
 #include <unistd.h>
 
 #include "ckeras.h"
+#include "support/cli_run.h"
 #include "support/support.h"
-
-extern char **environ;
-
-typedef struct run_result {
-    int status;
-    char out[8192], err[4096];
-} run_result;
-
-static void slurp(const char *path, char *buf, size_t n)
-{
-    FILE *f = fopen(path, "r");
-    size_t len = f ? fread(buf, 1, n - 1, f) : 0;
-    buf[len] = '\0';
-    if (f) fclose(f);
-}
-
-/* Runs build/ckeras with argv (NULL-terminated), capturing both streams. */
-static void run(run_result *r, const char *const *args)
-{
-    const char *cli = getenv("CK_CLI");
-    cr_assert_not_null(cli, "CK_CLI is not set");
-    char out_path[4096], err_path[4096];
-    snprintf(out_path, sizeof out_path, "%s", ck_test_tmp("cli.out"));
-    snprintf(err_path, sizeof err_path, "%s", ck_test_tmp("cli.err"));
-    const char *argv[64];
-    int n = 0;
-    argv[n++] = cli;
-    for (int i = 0; args[i] && n < 63; i++) argv[n++] = args[i];
-    argv[n] = NULL;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    pid_t pid;
-    cr_assert_eq(posix_spawn(&pid, cli, &fa, NULL, (char *const *)argv, environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    int st = 0;
-    waitpid(pid, &st, 0);
-    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-    slurp(out_path, r->out, sizeof r->out);
-    slurp(err_path, r->err, sizeof r->err);
-    unlink(out_path);
-    unlink(err_path);
-}
 
 static int exists(const char *path)
 {
@@ -145,7 +102,7 @@ static int apply_manifest(const char *manifest_rel, int tfjs)
         args[k++] = out;
         args[k] = NULL;
         run_result r;
-        run(&r, args);
+        ck_test_run_cli(&r, args);
         cr_expect_eq(r.status, 0, "%s: %s", dir, r.err);
         if (r.status == 0) compare(out, want, atol, rtol);
         unlink(out);
@@ -168,19 +125,19 @@ Test(cli, apply_reproduces_numpy_dot_ranks_2_to_5_and_dense, .timeout = 120)
 Test(cli, help_and_version)
 {
     run_result r;
-    run(&r, (const char *[]){"--help", NULL});
+    ck_test_run_cli(&r, (const char *[]){"--help", NULL});
     cr_expect_eq(r.status, 0);
     cr_expect(strstr(r.out, "batch-dot") && strstr(r.out, "predict"), "%s", r.out);
-    run(&r, (const char *[]){"--version", NULL});
+    ck_test_run_cli(&r, (const char *[]){"--version", NULL});
     cr_expect_eq(r.status, 0);
     cr_expect(strstr(r.out, CK_VERSION_STRING) != NULL);
     const char *cmds[] = {"batch-dot", "apply", "config", "summary", "predict", "convert", "show"};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
-        run(&r, (const char *[]){cmds[i], "--help", NULL});
+        ck_test_run_cli(&r, (const char *[]){cmds[i], "--help", NULL});
         cr_expect_eq(r.status, 0, "%s --help", cmds[i]);
         cr_expect(strstr(r.out, "usage: ckeras") != NULL, "%s", r.out);
     }
-    run(&r, (const char *[]){"frobnicate", NULL});
+    ck_test_run_cli(&r, (const char *[]){"frobnicate", NULL});
     expect_clean_failure(&r, "unknown command", NULL);
 }
 
@@ -195,7 +152,7 @@ Test(cli, batch_dot_values_and_errors)
     cr_assert_eq(ck_npy_save(x, tx), CK_OK);
     cr_assert_eq(ck_npy_save(y, ty), CK_OK);
     run_result r;
-    run(&r, (const char *[]){"batch-dot", x, y, "--axes=1", "-o", out, NULL});
+    ck_test_run_cli(&r, (const char *[]){"batch-dot", x, y, "--axes=1", "-o", out, NULL});
     cr_assert_eq(r.status, 0, "%s", r.err);
     ck_tensor *res = NULL;
     cr_assert_eq(ck_npy_load(out, &res), CK_OK);
@@ -205,19 +162,19 @@ Test(cli, batch_dot_values_and_errors)
     cr_expect_eq(((float *)res->data)[1], 53.0f);
     ck_tensor_free(res);
     unlink(out);
-    run(&r, (const char *[]){"batch-dot", x, y, "--axes=0", "-o", out, NULL});
+    ck_test_run_cli(&r, (const char *[]){"batch-dot", x, y, "--axes=0", "-o", out, NULL});
     expect_clean_failure(&r, "axis 0", out);
-    run(&r, (const char *[]){"batch-dot", x, y, "--axes=1,x", "-o", out, NULL});
+    ck_test_run_cli(&r, (const char *[]){"batch-dot", x, y, "--axes=1,x", "-o", out, NULL});
     expect_clean_failure(&r, "--axes", out);
-    run(&r, (const char *[]){"batch-dot", x, "/nonexistent/y.npy", "-o", out, NULL});
+    ck_test_run_cli(&r, (const char *[]){"batch-dot", x, "/nonexistent/y.npy", "-o", out, NULL});
     expect_clean_failure(&r, "/nonexistent/y.npy", out);
-    run(&r, (const char *[]){"batch-dot", x, y, NULL});
+    ck_test_run_cli(&r, (const char *[]){"batch-dot", x, y, NULL});
     expect_clean_failure(&r, "-o", NULL);
     /* Mixed dtypes are a TypeError, as in Keras. */
     int64_t iv[4] = {1, 2, 3, 4};
     ck_tensor *ti = ck_test_i64(2, (int64_t[]){2, 2}, iv);
     cr_assert_eq(ck_npy_save(y, ti), CK_OK);
-    run(&r, (const char *[]){"batch-dot", x, y, "-o", out, NULL});
+    ck_test_run_cli(&r, (const char *[]){"batch-dot", x, y, "-o", out, NULL});
     expect_clean_failure(&r, "int64", out);
     unlink(x);
     unlink(y);
@@ -233,13 +190,13 @@ Test(cli, config_round_trip_and_errors)
     fputs("{\"class_name\": \"Dense\", \"config\": {\"name\": \"d\", \"units\": 2, \"init\": \"he_normal\", \"bias\": false}}", f);
     fclose(f);
     run_result r;
-    run(&r, (const char *[]){"config", cfg, NULL});
+    ck_test_run_cli(&r, (const char *[]){"config", cfg, NULL});
     cr_expect_eq(r.status, 0, "%s", r.err);
     cr_expect(strstr(r.out, "\"use_bias\": false") && strstr(r.out, "\"class_name\": \"HeNormal\""), "%s", r.out);
     f = fopen(cfg, "w");
     fputs("{\"class_name\": \"Dense\", \"config\": {\"units\": 2, \"activation\": \"nope\"}}", f);
     fclose(f);
-    run(&r, (const char *[]){"config", cfg, NULL});
+    ck_test_run_cli(&r, (const char *[]){"config", cfg, NULL});
     expect_clean_failure(&r, "nope", NULL);
     /* apply on a Dot with one input: the list-of-2 error, no output. */
     f = fopen(cfg, "w");
@@ -250,9 +207,9 @@ Test(cli, config_round_trip_and_errors)
     float a[4] = {1, 2, 3, 4};
     ck_tensor *t = ck_test_f32(2, (int64_t[]){2, 2}, a);
     cr_assert_eq(ck_npy_save(x, t), CK_OK);
-    run(&r, (const char *[]){"apply", cfg, x, "-o", out, NULL});
+    ck_test_run_cli(&r, (const char *[]){"apply", cfg, x, "-o", out, NULL});
     expect_clean_failure(&r, "list of 2 inputs", out);
-    run(&r, (const char *[]){"apply", cfg, x, x, "--seed", "-3", "-o", out, NULL});
+    ck_test_run_cli(&r, (const char *[]){"apply", cfg, x, x, "--seed", "-3", "-o", out, NULL});
     expect_clean_failure(&r, "--seed", out);
     unlink(cfg);
     unlink(x);
@@ -269,7 +226,7 @@ Test(cli, model_commands)
     char copy[4096];
     snprintf(copy, sizeof copy, "%s", model);
     run_result r;
-    run(&r, (const char *[]){"summary", copy, NULL});
+    ck_test_run_cli(&r, (const char *[]){"summary", copy, NULL});
     cr_expect_eq(r.status, 0, "%s", r.err);
     cr_expect(strstr(r.out, " base (Functional)           (None, 200)                  191000") != NULL, "%s", r.out);
     cr_expect(strstr(r.out, "Total params: 191000") != NULL, "%s", r.out);
@@ -283,7 +240,7 @@ Test(cli, model_commands)
     for (int i = 0; i < 2 * 339; i++) v[i] = (float)((i * 37) % 101) / 101.0f;
     ck_tensor *t = ck_test_f32(2, (int64_t[]){2, 339}, v);
     cr_assert_eq(ck_npy_save(x, t), CK_OK);
-    run(&r, (const char *[]){"predict", copy, x, x, "--output-dir", dir, "--batch-size", "1", NULL});
+    ck_test_run_cli(&r, (const char *[]){"predict", copy, x, x, "--output-dir", dir, "--batch-size", "1", NULL});
     cr_expect_eq(r.status, 0, "%s", r.err);
     char o0[4200];
     snprintf(o0, sizeof o0, "%s/output_0.npy", dir);
@@ -291,18 +248,18 @@ Test(cli, model_commands)
     cr_assert_eq(ck_npy_load(o0, &res), CK_OK);
     cr_expect_float_eq(((float *)res->data)[0], 1.0f, 1e-5, "a spectrum against itself: cosine 1");
     ck_tensor_free(res);
-    run(&r, (const char *[]){"predict", copy, x, "-o", o0, NULL});
+    ck_test_run_cli(&r, (const char *[]){"predict", copy, x, "-o", o0, NULL});
     expect_clean_failure(&r, "2 inputs", NULL);
-    run(&r, (const char *[]){"convert", copy, h5, NULL});
+    ck_test_run_cli(&r, (const char *[]){"convert", copy, h5, NULL});
     cr_expect_eq(r.status, 0, "%s", r.err);
-    run(&r, (const char *[]){"convert", h5, keras, NULL});
+    ck_test_run_cli(&r, (const char *[]){"convert", h5, keras, NULL});
     cr_expect_eq(r.status, 0, "%s", r.err);
-    run(&r, (const char *[]){"convert", keras, json, NULL});
+    ck_test_run_cli(&r, (const char *[]){"convert", keras, json, NULL});
     cr_expect_eq(r.status, 0, "%s", r.err);
-    run(&r, (const char *[]){"summary", json, "--weights", h5, NULL});
+    ck_test_run_cli(&r, (const char *[]){"summary", json, "--weights", h5, NULL});
     cr_expect_eq(r.status, 0, "%s", r.err);
     cr_expect(strstr(r.out, "Total params: 191000") != NULL, "%s", r.out);
-    run(&r, (const char *[]){"summary", x, NULL});
+    ck_test_run_cli(&r, (const char *[]){"summary", x, NULL});
     expect_clean_failure(&r, NULL, NULL);
     unlink(o0); rmdir(dir); unlink(x); unlink(h5); unlink(keras); unlink(json);
     ck_tensor_free(t);

@@ -19,51 +19,8 @@
 #include <zip.h>
 
 #include "ckeras.h"
+#include "support/cli_run.h"
 #include "support/support.h"
-
-extern char **environ;
-
-typedef struct run_result {
-    int status;
-    char out[16384], err[16384];
-} run_result;
-
-static void slurp(const char *path, char *buf, size_t n)
-{
-    FILE *f = fopen(path, "r");
-    size_t len = f ? fread(buf, 1, n - 1, f) : 0;
-    buf[len] = '\0';
-    if (f) fclose(f);
-}
-
-/* Runs build/ckeras with args (NULL-terminated), capturing both streams. */
-static void run(run_result *r, const char *const *args)
-{
-    const char *cli = getenv("CK_CLI");
-    cr_assert_not_null(cli, "CK_CLI is not set");
-    char out_path[4096], err_path[4096];
-    snprintf(out_path, sizeof out_path, "%s", ck_test_tmp("fit.out"));
-    snprintf(err_path, sizeof err_path, "%s", ck_test_tmp("fit.err"));
-    const char *argv[64];
-    int n = 0;
-    argv[n++] = cli;
-    for (int i = 0; args[i] && n < 63; i++) argv[n++] = args[i];
-    argv[n] = NULL;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    pid_t pid;
-    cr_assert_eq(posix_spawn(&pid, cli, &fa, NULL, (char *const *)argv, environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    int st = 0;
-    waitpid(pid, &st, 0);
-    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-    slurp(out_path, r->out, sizeof r->out);
-    slurp(err_path, r->err, sizeof r->err);
-    unlink(out_path);
-    unlink(err_path);
-}
 
 /* A scratch directory of its own per test, emptied first. */
 static void fresh_dir(char *dir, size_t n, const char *name)
@@ -199,7 +156,7 @@ static void fit_like_keras(const char *c, const char *ext)
     snprintf(out, sizeof out, "%s/%s%s", dir, c, ext);
     fit_case_args(c, args, store, NULL, out);
     run_result r;
-    run(&r, args);
+    ck_test_run_cli(&r, args);
     cr_assert_eq(r.status, 0, "%s: %s", c, r.err);
     cr_expect(strstr(r.err, "Epoch 1/") != NULL, "%s: progress on stderr: %s", c, r.err);
     cr_expect_eq(r.out[0], '\0', "%s: nothing on stdout: %s", c, r.out);
@@ -228,9 +185,9 @@ Test(cli_fit, history_csv)
     const char *extra[] = {"--history", csv, NULL};
     fit_case_args("mlp_sgd_sparse_logits", args, store, extra, out);
     run_result r;
-    run(&r, args);
+    ck_test_run_cli(&r, args);
     cr_assert_eq(r.status, 0, "%s", r.err);
-    slurp(csv, text, sizeof text);
+    ck_test_slurp(csv, text, sizeof text);
     cr_expect(strncmp(text, "epoch,accuracy,loss,val_accuracy,val_loss\n", 42) == 0, "header: %s", text);
     json_t *spec = ck_test_load_json(fixture("mlp_sgd_sparse_logits", "case.json"));
     const json_t *h = json_object_get(spec, "history");
@@ -260,7 +217,7 @@ Test(cli_fit, evaluate_output)
 {
     const char *c = "two_outputs";
     run_result r;
-    run(&r, (const char *[]){"evaluate", fixture(c, "final.h5"), fixture(c, "x0.npy"), "--y", fixture(c, "y0.npy"),
+    ck_test_run_cli(&r, (const char *[]){"evaluate", fixture(c, "final.h5"), fixture(c, "x0.npy"), "--y", fixture(c, "y0.npy"),
                              "--y", fixture(c, "y1.npy"), "--batch-size", "5", NULL});
     cr_assert_eq(r.status, 0, "%s", r.err);
     cr_expect_eq(r.err[0], '\0', "stderr is quiet when it is not a terminal: %s", r.err);
@@ -306,7 +263,7 @@ Test(cli_fit, compile_settings_from_the_command_line)
     ck_model_free(m);
     const char *c = "mlp_adam";
     run_result r;
-    run(&r, (const char *[]){"fit", arch, "--weights", fixture(c, "init.h5"), fixture(c, "x0.npy"), "--y",
+    ck_test_run_cli(&r, (const char *[]){"fit", arch, "--weights", fixture(c, "init.h5"), fixture(c, "x0.npy"), "--y",
                              fixture(c, "y0.npy"), "--loss", "categorical_crossentropy", "--optimizer",
                              "{\"class_name\": \"Adam\", \"config\": {\"learning_rate\": 0.01}}", "--metrics",
                              "accuracy,mae", "--no-shuffle", "--batch-size", "16", "--epochs", "3", "-o", out, NULL});
@@ -315,12 +272,12 @@ Test(cli_fit, compile_settings_from_the_command_line)
     expect_keras_weights(c, out, 1e-4);
     /* the same without --loss: the error says what to give */
     unlink(out);
-    run(&r, (const char *[]){"fit", arch, fixture(c, "x0.npy"), "--y", fixture(c, "y0.npy"), "-o", out, NULL});
+    ck_test_run_cli(&r, (const char *[]){"fit", arch, fixture(c, "x0.npy"), "--y", fixture(c, "y0.npy"), "-o", out, NULL});
     expect_failure(&r, "give --loss", NULL, 0);
     cr_expect(strstr(r.err, "no training config") != NULL, "%s", r.err);
-    run(&r, (const char *[]){"evaluate", arch, fixture(c, "x0.npy"), "--y", fixture(c, "y0.npy"), NULL});
+    ck_test_run_cli(&r, (const char *[]){"evaluate", arch, fixture(c, "x0.npy"), "--y", fixture(c, "y0.npy"), NULL});
     expect_failure(&r, "give --loss", NULL, 0);
-    run(&r, (const char *[]){"evaluate", arch, "--weights", fixture(c, "final.h5"), fixture(c, "x0.npy"), "--y",
+    ck_test_run_cli(&r, (const char *[]){"evaluate", arch, "--weights", fixture(c, "final.h5"), fixture(c, "x0.npy"), "--y",
                              fixture(c, "y0.npy"), "--loss", "categorical_crossentropy", "--metrics", "accuracy", NULL});
     cr_expect_eq(r.status, 0, "%s", r.err);
     cr_expect(strncmp(r.out, "loss: ", 6) == 0 && strstr(r.out, "\naccuracy: "), "%s", r.out);
@@ -340,14 +297,14 @@ Test(cli_fit, command_line_over_the_file_config)
                                      "{\"from_logits\": false, \"name\": \"scce\"}}", NULL};
     fit_case_args("two_outputs", args, store, extra, out);
     run_result r;
-    run(&r, args);
+    ck_test_run_cli(&r, args);
     cr_assert_eq(r.status, 0, "%s", r.err);
     expect_keras_weights("two_outputs", out, 1e-4);
     /* metrics alone: the file's loss and optimizer train as in Keras */
     unlink(out);
     const char *mae[] = {"--metrics", "mae", NULL};
     fit_case_args("mlp_adam", args, store, mae, out);
-    run(&r, args);
+    ck_test_run_cli(&r, args);
     cr_assert_eq(r.status, 0, "%s", r.err);
     cr_expect(strstr(r.err, " mae: ") && !strstr(r.err, "accuracy"), "the given metric replaced the file's: %s", r.err);
     expect_keras_weights("mlp_adam", out, 1e-4);
@@ -355,7 +312,7 @@ Test(cli_fit, command_line_over_the_file_config)
     unlink(out);
     const char *sgd[] = {"--optimizer", "sgd", NULL};
     fit_case_args("mlp_adam", args, store, sgd, out);
-    run(&r, args);
+    ck_test_run_cli(&r, args);
     cr_assert_eq(r.status, 0, "%s", r.err);
     ck_model *got = NULL, *keras = NULL;
     cr_assert_eq(ck_model_load(out, &got), CK_OK, "%s", ck_last_error());
@@ -388,7 +345,7 @@ Test(cli_fit, nan_loss_is_an_error)
     cr_assert_eq(ck_npy_save(xnan, y), CK_OK);
     ck_tensor_free(y);
     run_result r;
-    run(&r, (const char *[]){"fit", fixture("mlp_adam", "init.h5"), fixture("mlp_adam", "x0.npy"), "--y", xnan,
+    ck_test_run_cli(&r, (const char *[]){"fit", fixture("mlp_adam", "init.h5"), fixture("mlp_adam", "x0.npy"), "--y", xnan,
                              "--no-shuffle", "--epochs", "3", "--history", csv, "-o", out, NULL});
     expect_failure(&r, "NaN", dir, 1);
     unlink(xnan);
@@ -444,7 +401,7 @@ Test(cli_fit, errors)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         run_result r;
-        run(&r, cases[i].args);
+        ck_test_run_cli(&r, cases[i].args);
         expect_failure(&r, cases[i].needle, dir, 0);
         cr_expect_eq(r.out[0], '\0', "case %zu: nothing on stdout: %s", i, r.out);
     }
@@ -453,15 +410,15 @@ Test(cli_fit, errors)
 Test(cli_fit, help)
 {
     run_result r;
-    run(&r, (const char *[]){"--help", NULL});
+    ck_test_run_cli(&r, (const char *[]){"--help", NULL});
     cr_expect(strstr(r.out, "  fit ") && strstr(r.out, "  evaluate "), "%s", r.out);
     const char *words[] = {"--y", "--loss", "--optimizer", "--metrics", "--epochs", "--batch-size", "--no-shuffle",
                            "--seed", "--validation-split", "--history", "-o OUT"};
-    run(&r, (const char *[]){"fit", "--help", NULL});
+    ck_test_run_cli(&r, (const char *[]){"fit", "--help", NULL});
     cr_expect_eq(r.status, 0);
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         cr_expect(strstr(r.out, words[i]) != NULL, "fit --help lacks %s", words[i]);
-    run(&r, (const char *[]){"evaluate", "--help", NULL});
+    ck_test_run_cli(&r, (const char *[]){"evaluate", "--help", NULL});
     cr_expect_eq(r.status, 0);
     cr_expect(strstr(r.out, "usage: ckeras evaluate") && strstr(r.out, "name: value") &&
                   strstr(r.out, "loss: "), "%s", r.out);
@@ -504,11 +461,11 @@ Test(cli_fit, unusable_training_config_in_the_file)
     cr_expect(!ck_model_compiled(m), "an unknown loss leaves the model uncompiled");
     ck_model_free(m);
     run_result r;
-    run(&r, (const char *[]){"fit", keras, fixture(c, "x0.npy"), "--y", fixture(c, "y0.npy"), "-o", out, NULL});
+    ck_test_run_cli(&r, (const char *[]){"fit", keras, fixture(c, "x0.npy"), "--y", fixture(c, "y0.npy"), "-o", out, NULL});
     expect_failure(&r, "give --loss", NULL, 0);
     cr_expect(strstr(r.err, "frobnicate_loss") != NULL, "names the file's problem: %s", r.err);
     cr_expect(access(out, F_OK) != 0);
-    run(&r, (const char *[]){"fit", keras, fixture(c, "x0.npy"), "--y", fixture(c, "y0.npy"), "--loss",
+    ck_test_run_cli(&r, (const char *[]){"fit", keras, fixture(c, "x0.npy"), "--y", fixture(c, "y0.npy"), "--loss",
                              "categorical_crossentropy", "-o", out, NULL});
     cr_expect_eq(r.status, 0, "%s", r.err);
     unlink(out);

@@ -19,55 +19,10 @@
 #include <unistd.h>
 
 #include "ckeras.h"
+#include "support/cli_run.h"
 #include "support/support.h"
 
-extern char **environ;
-
-typedef struct run_result {
-    int status;
-    size_t out_len;
-    char out[65536], err[8192];
-} run_result;
-
 /* Reads up to n - 1 bytes (binary), NUL-terminated; returns the length. */
-static size_t slurp(const char *path, char *buf, size_t n)
-{
-    FILE *f = fopen(path, "rb");
-    size_t len = f ? fread(buf, 1, n - 1, f) : 0;
-    buf[len] = '\0';
-    if (f) fclose(f);
-    return len;
-}
-
-/* Runs the tool with args (NULL-terminated), capturing both streams. */
-static void run(run_result *r, const char *const *args)
-{
-    const char *cli = getenv("CK_CLI");
-    cr_assert_not_null(cli, "CK_CLI is not set");
-    char out_path[4096], err_path[4096];
-    snprintf(out_path, sizeof out_path, "%s", ck_test_tmp("cli_io.out"));
-    snprintf(err_path, sizeof err_path, "%s", ck_test_tmp("cli_io.err"));
-    const char *argv[64];
-    int n = 0;
-    argv[n++] = cli;
-    for (int i = 0; args[i] && n < 63; i++) argv[n++] = args[i];
-    argv[n] = NULL;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    pid_t pid;
-    cr_assert_eq(posix_spawn(&pid, cli, &fa, NULL, (char *const *)argv, environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    int st = 0;
-    waitpid(pid, &st, 0);
-    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-    r->out_len = slurp(out_path, r->out, sizeof r->out);
-    slurp(err_path, r->err, sizeof r->err);
-    unlink(out_path);
-    unlink(err_path);
-}
-
 static int exists(const char *path)
 {
     struct stat s;
@@ -160,7 +115,7 @@ static void make_model(const char *stem, const char *json, char *arch, char *h5,
     snprintf(h5, n, "%s", ck_test_tmp(name));
     write_text(arch, json);
     run_result r;
-    run(&r, (const char *[]){"convert", arch, h5, "--random-weights", NULL});
+    ck_test_run_cli(&r, (const char *[]){"convert", arch, h5, "--random-weights", NULL});
     cr_assert_eq(r.status, 0, "%s", r.err);
 }
 
@@ -174,27 +129,27 @@ Test(cli_io, architecture_without_weights_needs_random_weights, .timeout = 60)
     ck_tensor *t = ck_test_f32(2, (int64_t[]){2, 3}, (float[]){1, 2, 3, 4, 5, 6});
     cr_assert_eq(ck_npy_save(x, t), CK_OK);
     run_result r;
-    run(&r, (const char *[]){"predict", arch, x, "-o", out, NULL});
+    ck_test_run_cli(&r, (const char *[]){"predict", arch, x, "-o", out, NULL});
     expect_clean_failure(&r, "--random-weights", out);
     cr_expect(strstr(r.err, "without weights") != NULL, "%s", r.err);
-    run(&r, (const char *[]){"convert", arch, h5b, NULL});
+    ck_test_run_cli(&r, (const char *[]){"convert", arch, h5b, NULL});
     expect_clean_failure(&r, "--random-weights", h5b);
     /* Given, the flag (or real weights) makes both work. */
-    run(&r, (const char *[]){"predict", arch, x, "-o", out, "--random-weights", NULL});
+    ck_test_run_cli(&r, (const char *[]){"predict", arch, x, "-o", out, "--random-weights", NULL});
     cr_expect_eq(r.status, 0, "%s", r.err);
     cr_expect(exists(out));
     unlink(out);
-    run(&r, (const char *[]){"predict", arch, "--weights", h5, x, "-o", out, NULL});
+    ck_test_run_cli(&r, (const char *[]){"predict", arch, "--weights", h5, x, "-o", out, NULL});
     cr_expect_eq(r.status, 0, "%s", r.err);
-    run(&r, (const char *[]){"convert", arch, h5b, "--weights", h5, NULL});
+    ck_test_run_cli(&r, (const char *[]){"convert", arch, h5b, "--weights", h5, NULL});
     cr_expect_eq(r.status, 0, "%s", r.err);
     /* A file with weights needs nothing more. */
-    run(&r, (const char *[]){"predict", h5, x, "-o", out, NULL});
+    ck_test_run_cli(&r, (const char *[]){"predict", h5, x, "-o", out, NULL});
     cr_expect_eq(r.status, 0, "%s", r.err);
     /* The help says so. */
-    run(&r, (const char *[]){"predict", "--help", NULL});
+    ck_test_run_cli(&r, (const char *[]){"predict", "--help", NULL});
     cr_expect(strstr(r.out, "--random-weights") != NULL, "%s", r.out);
-    run(&r, (const char *[]){"convert", "--help", NULL});
+    ck_test_run_cli(&r, (const char *[]){"convert", "--help", NULL});
     cr_expect(strstr(r.out, "--random-weights") != NULL, "%s", r.out);
     unlink(arch); unlink(h5); unlink(h5b); unlink(x); unlink(out);
     ck_tensor_free(t);
@@ -220,14 +175,14 @@ Test(cli_io, integer_and_bool_inputs_are_cast_to_the_input_dtype, .timeout = 60)
     cr_assert_eq(ck_npy_save(xbf, bf), CK_OK);
     write_bool_npy(xb, 2, 3, (const unsigned char[]){1, 0, 1, 0, 0, 1});
     run_result r;
-    run(&r, (const char *[]){"predict", h5, xf, "-o", of, NULL});
+    ck_test_run_cli(&r, (const char *[]){"predict", h5, xf, "-o", of, NULL});
     cr_assert_eq(r.status, 0, "%s", r.err);
-    run(&r, (const char *[]){"predict", h5, xi, "-o", oi, NULL});
+    ck_test_run_cli(&r, (const char *[]){"predict", h5, xi, "-o", oi, NULL});
     cr_assert_eq(r.status, 0, "int64 into a float32 model: %s", r.err);
     expect_same_values(of, oi);
-    run(&r, (const char *[]){"predict", h5, xb, "-o", ob, NULL});
+    ck_test_run_cli(&r, (const char *[]){"predict", h5, xb, "-o", ob, NULL});
     cr_assert_eq(r.status, 0, "bool into a float32 model: %s", r.err);
-    run(&r, (const char *[]){"predict", h5, xbf, "-o", obf, NULL});
+    ck_test_run_cli(&r, (const char *[]){"predict", h5, xbf, "-o", obf, NULL});
     cr_assert_eq(r.status, 0, "%s", r.err);
     expect_same_values(ob, obf);
 
@@ -235,9 +190,9 @@ Test(cli_io, integer_and_bool_inputs_are_cast_to_the_input_dtype, .timeout = 60)
     char cfg[4096];
     snprintf(cfg, sizeof cfg, "%s", ck_test_tmp("io_cast_dense.json"));
     write_text(cfg, "{\"class_name\": \"Dense\", \"config\": {\"units\": 2}}");
-    run(&r, (const char *[]){"apply", cfg, xf, "--seed", "7", "-o", of, NULL});
+    ck_test_run_cli(&r, (const char *[]){"apply", cfg, xf, "--seed", "7", "-o", of, NULL});
     cr_assert_eq(r.status, 0, "%s", r.err);
-    run(&r, (const char *[]){"apply", cfg, xi, "--seed", "7", "-o", oi, NULL});
+    ck_test_run_cli(&r, (const char *[]){"apply", cfg, xi, "--seed", "7", "-o", oi, NULL});
     cr_assert_eq(r.status, 0, "apply on int64: %s", r.err);
     expect_same_values(of, oi);
     unlink(cfg);
@@ -248,13 +203,13 @@ Test(cli_io, integer_and_bool_inputs_are_cast_to_the_input_dtype, .timeout = 60)
     snprintf(fit_out, sizeof fit_out, "%s", ck_test_tmp("io_cast_fit.h5"));
     ck_tensor *yt = ck_test_f32(2, (int64_t[]){2, 1}, (float[]){0.5f, -1});
     cr_assert_eq(ck_npy_save(y, yt), CK_OK);
-    run(&r, (const char *[]){"evaluate", h5, xf, "--y", y, "--loss", "mse", NULL});
+    ck_test_run_cli(&r, (const char *[]){"evaluate", h5, xf, "--y", y, "--loss", "mse", NULL});
     cr_assert_eq(r.status, 0, "%s", r.err);
     snprintf(log_f, sizeof log_f, "%s", r.out);
-    run(&r, (const char *[]){"evaluate", h5, xi, "--y", y, "--loss", "mse", NULL});
+    ck_test_run_cli(&r, (const char *[]){"evaluate", h5, xi, "--y", y, "--loss", "mse", NULL});
     cr_assert_eq(r.status, 0, "int64 X: %s", r.err);
     cr_expect_str_eq(r.out, log_f);
-    run(&r, (const char *[]){"fit", h5, xi, "--y", y, "--loss", "mse", "--epochs", "1", "-o", fit_out, NULL});
+    ck_test_run_cli(&r, (const char *[]){"fit", h5, xi, "--y", y, "--loss", "mse", "--epochs", "1", "-o", fit_out, NULL});
     cr_expect_eq(r.status, 0, "fit on int64 X: %s", r.err);
     cr_expect(exists(fit_out));
 
@@ -272,13 +227,13 @@ Test(cli_io, integer_and_bool_inputs_are_cast_to_the_input_dtype, .timeout = 60)
     cr_assert_eq(ck_npy_save(ef, e_f), CK_OK);
     cr_assert_eq(ck_npy_save(ei, e_i), CK_OK);
     cr_assert_eq(ck_npy_save(ebad, e_bad), CK_OK);
-    run(&r, (const char *[]){"predict", eh5, ei, "-o", oei, NULL});
+    ck_test_run_cli(&r, (const char *[]){"predict", eh5, ei, "-o", oei, NULL});
     cr_assert_eq(r.status, 0, "%s", r.err);
-    run(&r, (const char *[]){"predict", eh5, ef, "-o", oef, NULL});
+    ck_test_run_cli(&r, (const char *[]){"predict", eh5, ef, "-o", oef, NULL});
     cr_assert_eq(r.status, 0, "float64 into an int32 Embedding input: %s", r.err);
     expect_same_values(oef, oei);
     /* A float no integer holds is refused, not converted by undefined C. */
-    run(&r, (const char *[]){"predict", eh5, ebad, "-o", oef, NULL});
+    ck_test_run_cli(&r, (const char *[]){"predict", eh5, ebad, "-o", oef, NULL});
     expect_clean_failure(&r, "cannot be cast to int32", NULL);
 
     const char *files[] = {arch, h5, xf, xi, xb, xbf, of, oi, ob, obf, y, fit_out, earch, eh5, ef, ei, oef, oei, ebad};
@@ -291,7 +246,7 @@ Test(cli_io, integer_and_bool_inputs_are_cast_to_the_input_dtype, .timeout = 60)
 static void expect_stdout_is_file(const run_result *r, const char *file)
 {
     static char want[65536];
-    size_t n = slurp(file, want, sizeof want);
+    size_t n = ck_test_slurp(file, want, sizeof want);
     cr_expect(n > 10, "%s", file);
     cr_expect_eq(r->out_len, n, "stdout has %zu bytes, the file %zu", r->out_len, n);
     cr_expect(memcmp(r->out, want, n) == 0, "stdout differs from the file");
@@ -313,9 +268,9 @@ Test(cli_io, dash_writes_the_npy_to_stdout, .timeout = 60)
     snprintf(dash_file, sizeof dash_file, "%s/-", cwd);
     unlink(dash_file);
     run_result r;
-    run(&r, (const char *[]){"predict", h5, x, "-o", out, NULL});
+    ck_test_run_cli(&r, (const char *[]){"predict", h5, x, "-o", out, NULL});
     cr_assert_eq(r.status, 0, "%s", r.err);
-    run(&r, (const char *[]){"predict", h5, x, "-o", "-", NULL});
+    ck_test_run_cli(&r, (const char *[]){"predict", h5, x, "-o", "-", NULL});
     cr_assert_eq(r.status, 0, "%s", r.err);
     expect_stdout_is_file(&r, out);
     cr_expect(!exists(dash_file), "no file named '-'");
@@ -324,21 +279,21 @@ Test(cli_io, dash_writes_the_npy_to_stdout, .timeout = 60)
     ck_tensor_free(back);
 
     write_text(cfg, "{\"class_name\": \"Activation\", \"config\": {\"activation\": \"relu\"}}");
-    run(&r, (const char *[]){"apply", cfg, x, "-o", out, NULL});
+    ck_test_run_cli(&r, (const char *[]){"apply", cfg, x, "-o", out, NULL});
     cr_assert_eq(r.status, 0, "%s", r.err);
-    run(&r, (const char *[]){"apply", cfg, x, "-o", "-", NULL});
+    ck_test_run_cli(&r, (const char *[]){"apply", cfg, x, "-o", "-", NULL});
     cr_assert_eq(r.status, 0, "%s", r.err);
     expect_stdout_is_file(&r, out);
 
-    run(&r, (const char *[]){"batch-dot", x, x, "--axes=1", "-o", out, NULL});
+    ck_test_run_cli(&r, (const char *[]){"batch-dot", x, x, "--axes=1", "-o", out, NULL});
     cr_assert_eq(r.status, 0, "%s", r.err);
-    run(&r, (const char *[]){"batch-dot", x, x, "--axes=1", "-o", "-", NULL});
+    ck_test_run_cli(&r, (const char *[]){"batch-dot", x, x, "--axes=1", "-o", "-", NULL});
     cr_assert_eq(r.status, 0, "%s", r.err);
     expect_stdout_is_file(&r, out);
     cr_expect(!exists(dash_file), "no file named '-'");
 
     /* An error writes nothing to stdout. */
-    run(&r, (const char *[]){"predict", h5, cfg, "-o", "-", NULL});
+    ck_test_run_cli(&r, (const char *[]){"predict", h5, cfg, "-o", "-", NULL});
     expect_clean_failure(&r, NULL, NULL);
     cr_expect_eq(r.out_len, 0u, "stdout holds %zu bytes after an error", r.out_len);
     unlink(arch); unlink(h5); unlink(x); unlink(out); unlink(cfg);
