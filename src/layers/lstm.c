@@ -128,21 +128,4 @@ static ck_status lstm_from_config(const json_t *config, ck_layer **out)
     return ck_rnn_from_config(&ck_lstm_class, &lstm_cell, config, out);
 }
 
-const ck_layer_class ck_lstm_class = {
-    .class_name = "LSTM",
-    .size = sizeof(ck_rnn_layer),
-    .arity = CK_ONE_INPUT,
-    .cast_all_inputs = 1,
-    .supports_masking = 1,
-    .archive_vars_path = "cell",
-    .build = ck_rnn_build,
-    .call = ck_rnn_call,
-    .compute_output_shape = ck_rnn_output_shape,
-    .compute_mask = ck_rnn_compute_mask,
-    .get_config = ck_rnn_get_config,
-    .from_config = lstm_from_config,
-    .destroy = ck_rnn_destroy,
-    .saved_bytes = ck_rnn_saved_bytes,
-    .train_call = ck_rnn_train_call,
-    .backward = ck_rnn_backward,
-};
+const ck_layer_class ck_lstm_class = CK_RNN_CLASS("LSTM", lstm_from_config);

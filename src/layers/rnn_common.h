@@ -142,4 +142,27 @@ extern const ck_layer_class ck_simple_rnn_class;
 extern const ck_layer_class ck_lstm_class;
 extern const ck_layer_class ck_gru_class;
 
+/* The class table every recurrent layer shares: only the Keras name, the
+ * constructor-from-config and the cell differ (the cell is bound by
+ * FROM_CONFIG and the public constructor). */
+#define CK_RNN_CLASS(NAME, FROM_CONFIG)                                      \
+    {                                                                        \
+        .class_name = NAME,                                                  \
+        .size = sizeof(ck_rnn_layer),                                        \
+        .arity = CK_ONE_INPUT,                                               \
+        .cast_all_inputs = 1,                                                \
+        .supports_masking = 1,                                               \
+        .archive_vars_path = "cell",                                         \
+        .build = ck_rnn_build,                                               \
+        .call = ck_rnn_call,                                                 \
+        .compute_output_shape = ck_rnn_output_shape,                         \
+        .compute_mask = ck_rnn_compute_mask,                                 \
+        .get_config = ck_rnn_get_config,                                     \
+        .from_config = FROM_CONFIG,                                          \
+        .destroy = ck_rnn_destroy,                                           \
+        .saved_bytes = ck_rnn_saved_bytes,                                   \
+        .train_call = ck_rnn_train_call,                                     \
+        .backward = ck_rnn_backward,                                         \
+    }
+
 #endif
