@@ -50,12 +50,9 @@ static ck_status alpha_train_call(ck_layer *layer, const ck_train_ctx *ctx, int 
                         layer->name, ck_dtype_name(x->dtype));
     if (!ctx->rng)
         return ck_error(CK_VALUE_ERROR, "AlphaDropout layer \"%s\": training needs a random stream", layer->name);
-    ck_shape xs = ck_tensor_shape(x), noise;
-    CK_TRY(ck_dropout_noise_shape(d, &xs, &noise));
-    int64_t count = 1, nstride[CK_MAX_RANK];
-    for (int i = 0; i < noise.rank; i++) count *= noise.dims[i];
-    int same = count == x->size;
-    ck_dropout_mask_strides(x, &noise, nstride);
+    int64_t count, nstride[CK_MAX_RANK];
+    int same;
+    CK_TRY(ck_dropout_mask_layout(d, x, &count, nstride, &same));
     double ap, a, b;
     affine(d->rate, &ap, &a, &b);
     if (x->dtype == CK_FLOAT32) ALPHA_FORWARD(float);
@@ -75,18 +72,15 @@ static ck_status alpha_backward(ck_layer *layer, const ck_train_ctx *ctx, int n,
 {
     const ck_dropout_layer *d = (const ck_dropout_layer *)layer;
     ck_tensor *dx = din ? din[0] : NULL;
-    (void)n, (void)out;
+    (void)n, (void)in, (void)out; /* dx has the input's shape */
     if (!dx) return CK_OK;
     if (!alpha_active(d, ctx)) {
         ck_arg_copy_data(dout, dx);
         return CK_OK;
     }
-    ck_shape xs = ck_tensor_shape(in[0]), noise;
-    CK_TRY(ck_dropout_noise_shape(d, &xs, &noise));
-    int64_t count = 1, nstride[CK_MAX_RANK];
-    for (int i = 0; i < noise.rank; i++) count *= noise.dims[i];
-    int same = count == dx->size;
-    ck_dropout_mask_strides(dx, &noise, nstride);
+    int64_t count, nstride[CK_MAX_RANK];
+    int same;
+    CK_TRY(ck_dropout_mask_layout(d, dx, &count, nstride, &same));
     double ap, a, b;
     affine(d->rate, &ap, &a, &b);
     (void)b;

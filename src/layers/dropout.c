@@ -56,13 +56,19 @@ size_t ck_dropout_saved_bytes(const ck_layer *layer, int n, const ck_shape *in, 
     return count * ck_dtype_size(layer->dtype);
 }
 
-void ck_dropout_mask_strides(const ck_tensor *x, const ck_shape *noise, int64_t nstride[CK_MAX_RANK])
+ck_status ck_dropout_mask_layout(const ck_dropout_layer *d, const ck_tensor *x, int64_t *count,
+                                 int64_t nstride[CK_MAX_RANK], int *same)
 {
+    ck_shape xs = ck_tensor_shape(x), noise;
+    CK_TRY(ck_dropout_noise_shape(d, &xs, &noise));
     int64_t stride = 1;
-    for (int d = x->rank - 1; d >= 0; d--) {
-        nstride[d] = noise->dims[d] == 1 ? 0 : stride;
-        stride *= noise->dims[d];
+    for (int i = x->rank - 1; i >= 0; i--) {
+        nstride[i] = noise.dims[i] == 1 ? 0 : stride;
+        stride *= noise.dims[i];
     }
+    *count = stride;
+    *same = stride == x->size;
+    return CK_OK;
 }
 
 /* y = where(keep, x * scale, 0) with the mask m = keep ? scale : 0 drawn
@@ -101,12 +107,9 @@ static ck_status dropout_train_call(ck_layer *layer, const ck_train_ctx *ctx, in
                         "rate=%s (Dropout layer \"%s\" in training)", ck_float_repr(d->rate, buf, sizeof buf),
                         layer->name);
     if (!ctx->rng) return ck_error(CK_VALUE_ERROR, "Dropout layer \"%s\": training needs a random stream", layer->name);
-    ck_shape xs = ck_tensor_shape(x), noise;
-    CK_TRY(ck_dropout_noise_shape(d, &xs, &noise));
-    int64_t count = 1, nstride[CK_MAX_RANK];
-    for (int i = 0; i < noise.rank; i++) count *= noise.dims[i];
-    int same = count == x->size;
-    ck_dropout_mask_strides(x, &noise, nstride);
+    int64_t count, nstride[CK_MAX_RANK];
+    int same;
+    CK_TRY(ck_dropout_mask_layout(d, x, &count, nstride, &same));
     if (x->dtype == CK_FLOAT32) DROPOUT_FORWARD(float);
     else DROPOUT_FORWARD(double);
     return CK_OK;
@@ -125,18 +128,15 @@ static ck_status dropout_backward(ck_layer *layer, const ck_train_ctx *ctx, int 
 {
     const ck_dropout_layer *d = (const ck_dropout_layer *)layer;
     ck_tensor *dx = din ? din[0] : NULL;
-    (void)n, (void)out;
+    (void)n, (void)in, (void)out; /* dx has the input's shape */
     if (!dx) return CK_OK;
     if (!dropout_active(d, ctx)) {
         ck_arg_copy_data(dout, dx);
         return CK_OK;
     }
-    ck_shape xs = ck_tensor_shape(in[0]), noise;
-    CK_TRY(ck_dropout_noise_shape(d, &xs, &noise));
-    int64_t count = 1, nstride[CK_MAX_RANK];
-    for (int i = 0; i < noise.rank; i++) count *= noise.dims[i];
-    int same = count == dx->size;
-    ck_dropout_mask_strides(dx, &noise, nstride);
+    int64_t count, nstride[CK_MAX_RANK];
+    int same;
+    CK_TRY(ck_dropout_mask_layout(d, dx, &count, nstride, &same));
     if (dx->dtype == CK_FLOAT32) DROPOUT_BACKWARD(float);
     else DROPOUT_BACKWARD(double);
     return CK_OK;

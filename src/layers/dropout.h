@@ -32,10 +32,12 @@ ck_status ck_dropout_noise_shape(const ck_dropout_layer *d, const ck_shape *in, 
 /* Bytes of the saved mask: one layer-dtype value per noise element. */
 size_t ck_dropout_saved_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out);
 
-/* Elementwise with the mask broadcast: for every element i of x, the index
- * of its mask value.  `nstride` holds the mask's stride per input dim (0
- * where the mask has 1 and the input more). */
-void ck_dropout_mask_strides(const ck_tensor *x, const ck_shape *noise, int64_t nstride[CK_MAX_RANK]);
+/* The mask of a call on x: *count noise elements, `nstride` the mask's
+ * stride per input dim (0 where the mask has 1 and the input more), *same
+ * set when the mask has x's own size (no broadcasting).  Errors as
+ * ck_dropout_noise_shape. */
+ck_status ck_dropout_mask_layout(const ck_dropout_layer *d, const ck_tensor *x, int64_t *count,
+                                 int64_t nstride[CK_MAX_RANK], int *same);
 
 /* The shared hooks: output shape = input shape, call = copy. */
 ck_status ck_dropout_output_shape(const ck_layer *layer, int n, const ck_shape *in, ck_shape *out);
