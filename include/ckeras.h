@@ -1647,6 +1647,20 @@ CK_API ck_status ck_gru(ck_layer **out, const ck_rnn_opts *opts);
  *  stateful.", as Keras. */
 CK_API ck_status ck_layer_reset_states(ck_layer *layer);
 
+/* ---- Convolutions: Conv1D/3D, groups, transposed, depthwise, separable -- */
+
+/* ---- Recurrent wrappers and cells ------------------------------------- */
+
+/* ---- Normalization, noise and attention layers ------------------------ */
+
+/* ---- TF-op layers (TFOpLambda, SlicingOpLambda) ----------------------- */
+
+/* ---- Masks and layers with several outputs ---------------------------- */
+
+/* ---- User-defined layers ---------------------------------------------- */
+
+/* ---- Limits on what a file can make the library do ------------------- */
+
 /* ======================================================================== */
 /* Models: symbolic tensors, nodes, functional and Sequential models, files */
 /* ======================================================================== */

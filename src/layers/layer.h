@@ -130,6 +130,21 @@ typedef struct ck_layer_class {
     size_t (*call_scratch_bytes)(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out);
     ck_status (*call_scratch)(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *out,
                               void *scratch);
+
+    /* ---- functional configs: keyword arguments of a call --------------
+     * Layers whose Keras call takes tensors or options by keyword
+     * (MultiHeadAttention's value / key / attention_mask, TFOpLambda's
+     * function arguments) find them in the inbound node's kwargs (tf.keras
+     * 2.x: the 4th item of a node entry; Keras 3: the node's "kwargs").
+     * `node_kwargs` (NULL: kwargs are ignored) is called with a node's
+     * whole kwargs object (tensor references included, as JSON) before
+     * the layer is applied to that node, so the layer can record what the
+     * call asked for.  `kwarg_inputs` (NULL-terminated names; NULL: none)
+     * are the keyword arguments that hold tensors: the loader resolves
+     * those present and appends them, in this order, after the
+     * positional inputs. */
+    ck_status (*node_kwargs)(ck_layer *layer, const json_t *kwargs);
+    const char *const *kwarg_inputs;
 } ck_layer_class;
 
 struct ck_layer {

@@ -62,6 +62,16 @@ static const ck_layer_class *const builtin_classes[] = {
     &ck_simple_rnn_class,
     &ck_lstm_class,
     &ck_gru_class,
+
+    /* -- convolutions (Conv1D/3D, transposed, depthwise, separable) -- */
+
+    /* -- recurrent wrappers and cells -- */
+
+    /* -- normalization, noise and attention -- */
+
+    /* -- TF-op layers -- */
+
+    /* -- masks and multi-output layers -- */
 };
 
 const ck_layer_class *ck_layer_class_find(const char *class_name)
