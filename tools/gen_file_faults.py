@@ -7,6 +7,8 @@ Writes tests/data/faults/:
   plain.json       the same model's JSON, unwrapped (the test compares both)
   windows.keras    a .keras archive whose weights groups are named as Keras 3.0 on Windows
                    wrote them (os.path.join: "layers\\embedding"), with windows_expected.json
+  ckpt_deps.keras  a .keras archive whose layers sit under "_layer_checkpoint_dependencies/<layer name>"
+                   as tf.keras 2.13-2.14 saved some Sequential models, with ckpt_deps_expected.json
 """
 import io, json, os, zipfile
 import numpy as np
@@ -85,3 +87,32 @@ with zipfile.ZipFile(os.path.join(OUT, "windows.keras"), "w") as z:
 json.dump({"x": x.tolist(), "y": y.tolist(), "h5_names": names},
           open(os.path.join(OUT, "windows_expected.json"), "w"), indent=1)
 print("ok", names)
+
+# 4. tf.keras 2.13-2.14: layers saved under _layer_checkpoint_dependencies/<name>.
+# The names are not the snake-case class names, so only the name can find them.
+tf.keras.utils.set_random_seed(4)
+m = tf.keras.Sequential([tf.keras.Input((3,)), tf.keras.layers.Dense(4, activation="tanh", name="hidden"),
+                         tf.keras.layers.Dense(2, name="scores")])
+tmp = os.path.join(OUT, "_tmp.keras")
+m.save(tmp)
+x = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]], np.float32)
+y = m.predict(x, verbose=0)
+with zipfile.ZipFile(tmp) as z:
+    entries = {n: z.read(n) for n in z.namelist()}
+os.remove(tmp)
+src = h5py.File(io.BytesIO(entries["model.weights.h5"]), "r")
+buf = io.BytesIO()
+dst = h5py.File(buf, "w")
+names = {"layers/dense": "hidden", "layers/dense_1": "scores"}
+for k, v in names.items():
+    src.copy(src[k], dst, "_layer_checkpoint_dependencies/" + v)
+for k in src.keys():
+    if k != "layers":
+        src.copy(src[k], dst, k)
+dst.close()
+entries["model.weights.h5"] = buf.getvalue()
+with zipfile.ZipFile(os.path.join(OUT, "ckpt_deps.keras"), "w") as z:
+    for n, d in entries.items():
+        z.writestr(n, d)
+json.dump({"x": x.tolist(), "y": y.tolist()}, open(os.path.join(OUT, "ckpt_deps_expected.json"), "w"), indent=1)
+print("ok ckpt_deps")

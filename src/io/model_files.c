@@ -140,6 +140,16 @@ static ck_status k3_layer_path(const ck_keras_archive *a, const char *prefix, co
             return CK_OK;
         }
     }
+    /* tf.keras 2.13-2.14 saved some models' layers through the tracked
+     * dict `_layer_checkpoint_dependencies`, keyed by the layer's name,
+     * which its saver visited before the `layers` list. */
+    char deps[512];
+    int dn = snprintf(deps, sizeof deps, "%s_layer_checkpoint_dependencies/%s/", prefix, name);
+    for (size_t g = 0; dn > 0 && (size_t)dn < sizeof deps && g < a->n_groups; g++)
+        if (strncmp(a->groups[g].path, deps, (size_t)dn) == 0) {
+            snprintf(path, n, "%.*s", dn - 1, deps);
+            return CK_OK;
+        }
     int k = 0;
     for (int i = 0; i < index; i++) {
         const char *c = json_string_value(json_object_get(json_array_get(layers, (size_t)i), "class_name"));

@@ -122,3 +122,32 @@ Test(file_faults, windows_keras_archive)
     ck_model_free(m);
     json_decref(ex);
 }
+
+/* tf.keras 2.13-2.14 saved some models' layers under
+ * "_layer_checkpoint_dependencies/<layer name>" (a real file in the wild:
+ * a Sequential MLP saved by Keras 2.14). */
+Test(file_faults, checkpoint_dependencies_archive)
+{
+    json_t *ex = ck_test_load_json(fx("faults/ckpt_deps_expected.json"));
+    cr_assert_not_null(ex);
+    ck_model *m = NULL;
+    cr_assert_eq(ck_model_load(fx("faults/ckpt_deps.keras"), &m), CK_OK, "%s", ck_last_error());
+    json_t *x = json_object_get(ex, "x"), *y = json_object_get(ex, "y");
+    int64_t xs[2] = {(int64_t)json_array_size(x), (int64_t)json_array_size(json_array_get(x, 0))};
+    float xv[16];
+    for (int64_t i = 0; i < xs[0]; i++)
+        for (int64_t j = 0; j < xs[1]; j++)
+            xv[i * xs[1] + j] = (float)json_number_value(json_array_get(json_array_get(x, (size_t)i), (size_t)j));
+    ck_tensor *in = NULL, *out = NULL;
+    cr_assert_eq(ck_tensor_from_data(&in, CK_FLOAT32, 2, xs, xv), CK_OK);
+    cr_assert_eq(ck_model_predict(m, 1, &in, &out, 0), CK_OK, "%s", ck_last_error());
+    for (size_t i = 0; i < json_array_size(y); i++)
+        for (size_t j = 0; j < 2; j++)
+            cr_expect_float_eq(ck_tensor_get(out, (int64_t)(i * 2 + j)),
+                               json_number_value(json_array_get(json_array_get(y, i), j)), 1e-6,
+                               "y[%zu][%zu]", i, j);
+    ck_tensor_free(in);
+    ck_tensor_free(out);
+    ck_model_free(m);
+    json_decref(ex);
+}
