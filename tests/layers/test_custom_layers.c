@@ -1,0 +1,327 @@
+/* User-defined layers: a tf.keras 2.15 model with two Lambda layers and a
+ * Layer subclass (tests/data/custom, tools/gen_custom_layer_goldens.py)
+ * loaded after registering C implementations (custom_impls.h), predicted
+ * against Keras, saved back and reloaded, trained one SGD step against
+ * tf.keras, and its user backwards checked by central differences; the
+ * errors of missing and wrong registrations. */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <string.h>
+
+#include "ckeras.h"
+#include "custom_impls.h"
+#include "support/gradcheck.h"
+#include "support/support.h"
+
+static ck_tensor *fixture(const char *name)
+{
+    char rel[128];
+    snprintf(rel, sizeof rel, "custom/%s", name);
+    ck_tensor *t = NULL;
+    cr_assert_eq(ck_npy_load(ck_test_data(rel), &t), CK_OK, "%s: %s", rel, ck_last_error());
+    return t;
+}
+
+static void register_all(void)
+{
+    ck_custom_registry_reset();
+    cr_assert_eq(ck_register_layer_class(&scaled_dense_impl), CK_OK, "%s", ck_last_error());
+    cr_assert_eq(ck_register_lambda("normalize", &normalize_impl), CK_OK, "%s", ck_last_error());
+    cr_assert_eq(ck_register_lambda("lambda", &affine_impl), CK_OK, "%s", ck_last_error());
+}
+
+static ck_model *load(const char *rel)
+{
+    ck_model *m = NULL;
+    cr_assert_eq(ck_model_load(ck_test_data(rel), &m), CK_OK, "%s: %s", rel, ck_last_error());
+    return m;
+}
+
+/* Predicts x.npy and compares with `want` (a fixture name). */
+static void expect_prediction(ck_model *m, const char *want, const char *what)
+{
+    ck_tensor *x = fixture("x.npy"), *y = fixture(want), *got = NULL;
+    cr_assert_eq(ck_model_predict(m, 1, &x, &got, 0), CK_OK, "%s: %s", what, ck_last_error());
+    double diff = ck_test_max_abs_diff(got, y);
+    cr_expect_leq(diff, 1e-5, "%s: prediction differs from Keras by %g", what, diff);
+    ck_tensor_free(x);
+    ck_tensor_free(y);
+    ck_tensor_free(got);
+}
+
+TestSuite(custom_layers, .fini = ck_custom_registry_reset);
+
+Test(custom_layers, h5_and_keras_files_predict_as_tf_keras)
+{
+    register_all();
+    static const char *const files[] = {"custom/model.h5", "custom/model.keras"};
+    for (int i = 0; i < 2; i++) {
+        ck_model *m = load(files[i]);
+        cr_expect_eq(ck_model_layer_count(m), 5);
+        ck_layer *l = NULL;
+        cr_assert_eq(ck_model_get_layer(m, "scaled", &l), CK_OK);
+        cr_expect_str_eq(ck_layer_class_name(l), "ScaledDense");
+        cr_expect_eq(ck_layer_weight_count(l), 2);
+        cr_expect_str_eq(ck_weight_name(ck_layer_weight(l, 0)), "scaled/kernel:0");
+        cr_assert_eq(ck_model_get_layer(m, "l2norm", &l), CK_OK);
+        cr_expect_str_eq(ck_layer_class_name(l), "Lambda");
+        expect_prediction(m, "y.npy", files[i]);
+        ck_model_free(m);
+    }
+}
+
+Test(custom_layers, keras3_archive_predicts_as_keras3)
+{
+    register_all();
+    ck_model *m = load("custom/k3_model.keras");
+    expect_prediction(m, "k3_y.npy", "Keras 3 archive");
+    ck_model_free(m);
+}
+
+/* The loaded configs of the Lambda layers and of ScaledDense are those
+ * tf.keras wrote (lambda_config.json), and survive a save / load cycle in
+ * every format with the same predictions. */
+Test(custom_layers, configs_round_trip_unchanged)
+{
+    register_all();
+    json_t *want = ck_test_load_json(ck_test_data("custom/lambda_config.json"));
+    ck_model *m = load("custom/model.h5");
+    static const char *const saved[] = {"custom_rt.h5", "custom_rt.keras", "custom_rt.json"};
+    for (int f = 0; f < 4; f++) {
+        const char *name;
+        json_t *entry;
+        json_object_foreach(want, name, entry) {
+            ck_layer *l = NULL;
+            cr_assert_eq(ck_model_get_layer(m, name, &l), CK_OK);
+            char *text = NULL;
+            cr_assert_eq(ck_layer_get_config(l, &text), CK_OK, "%s", ck_last_error());
+            json_t *got = json_loads(text, 0, NULL);
+            cr_assert(got);
+            cr_expect(json_equal(got, entry), "round %d, %s: config %s", f, name, text);
+            json_decref(got);
+            ck_free(text);
+        }
+        if (f == 3) break;
+        char path[512];
+        snprintf(path, sizeof path, "%s", ck_test_tmp(saved[f]));
+        cr_assert_eq(ck_model_save(m, path), CK_OK, "%s: %s", saved[f], ck_last_error());
+        ck_model *back = NULL;
+        cr_assert_eq(ck_model_load(path, &back), CK_OK, "%s: %s", saved[f], ck_last_error());
+        if (f < 2) expect_prediction(back, "y.npy", saved[f]); /* the .json has fresh weights */
+        ck_model_free(m);
+        m = back;
+    }
+    ck_model_free(m);
+    json_decref(want);
+}
+
+/* A .keras archive written by ckeras names the user class as tf.keras 2.15
+ * does (module null, registered_name the class name), so that
+ * load_model(custom_objects=...) finds it. */
+Test(custom_layers, keras_archive_keeps_the_class_ids)
+{
+    register_all();
+    ck_model *m = load("custom/model.keras");
+    char *text = NULL;
+    cr_assert_eq(ck_model_to_json(m, &text), CK_OK);
+    cr_expect(strstr(text, "\"class_name\": \"ScaledDense\"") != NULL, "%s", text);
+    cr_expect(strstr(text, "\"scale\": 0.5") != NULL, "%s", text);
+    ck_free(text);
+    ck_model_free(m);
+}
+
+/* One SGD(0.1) step on mse, as tf.keras' train_on_batch made it. */
+Test(custom_layers, training_step_matches_tf_keras)
+{
+    register_all();
+    ck_model *m = load("custom/model.h5");
+    ck_compile_opts co = {.optimizer = "{\"class_name\": \"SGD\", \"config\": {\"learning_rate\": 0.1}}",
+                          .loss = "mse"};
+    cr_assert_eq(ck_model_compile(m, &co), CK_OK, "%s", ck_last_error());
+    ck_tensor *x = fixture("x.npy"), *t = fixture("fit_t.npy");
+    cr_assert_eq(ck_model_train_on_batch(m, 1, &x, 1, &t, NULL, NULL), CK_OK, "%s", ck_last_error());
+    ck_tensor **w = NULL;
+    int n = 0;
+    cr_assert_eq(ck_layer_get_weights(ck_model_layer(m), &w, &n), CK_OK);
+    cr_assert_eq(n, 4);
+    for (int i = 0; i < n; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "fit_w%d.npy", i);
+        ck_tensor *want = fixture(name);
+        double diff = ck_test_max_abs_diff(w[i], want);
+        cr_expect_leq(diff, 1e-5, "weight %d after one step differs from tf.keras by %g", i, diff);
+        ck_tensor_free(want);
+    }
+    ck_tensors_free(w, n);
+    ck_tensor_free(x);
+    ck_tensor_free(t);
+    ck_model_free(m);
+}
+
+static ck_layer *from_config(const char *json)
+{
+    ck_layer *l = NULL;
+    cr_assert_eq(ck_layer_from_config(json, &l), CK_OK, "%s: %s", json, ck_last_error());
+    return l;
+}
+
+/* The users' backwards against float64 central differences. */
+Test(custom_layers, gradcheck_of_user_backwards)
+{
+    register_all();
+    static const char *const configs[] = {
+        "{\"class_name\": \"ScaledDense\", \"config\": {\"name\": \"sd\", \"dtype\": \"float64\", "
+        "\"units\": 3, \"scale\": 0.5}}",
+        "{\"class_name\": \"Lambda\", \"config\": {\"name\": \"n\", \"dtype\": \"float64\", "
+        "\"function\": \"normalize\", \"function_type\": \"function\", \"arguments\": {}}}",
+        "{\"class_name\": \"Lambda\", \"config\": {\"name\": \"lambda\", \"dtype\": \"float64\", "
+        "\"function\": \"<lambda>\", \"function_type\": \"function\", \"arguments\": {\"alpha\": 0.3}}}",
+    };
+    double xs[12];
+    for (int i = 0; i < 12; i++) xs[i] = 0.37 * (i % 5) - 0.61 + 0.05 * i;
+    for (int c = 0; c < 3; c++) {
+        ck_layer *l = from_config(configs[c]);
+        ck_tensor *x = ck_test_f64(2, (int64_t[]){3, 4}, xs);
+        long checked = ck_test_gradcheck(l, 1, &x, 1, 1e-6);
+        cr_expect_geq(checked, 12, "%s: %ld values", configs[c], checked);
+        ck_tensor_free(x);
+        ck_layer_free(l);
+    }
+}
+
+/* Once planned, predicting the model allocates nothing (the Lambda's
+ * scratch comes with the plan). */
+Test(custom_layers, predict_into_allocates_nothing)
+{
+    register_all();
+    ck_model *m = load("custom/model.h5");
+    ck_tensor *x = fixture("x.npy"), *y = NULL;
+    cr_assert_eq(ck_model_predict(m, 1, &x, &y, 4), CK_OK, "%s", ck_last_error());
+    ck_tensor *outs[1] = {y};
+    cr_assert_eq(ck_model_predict_into(m, 1, &x, outs, 4), CK_OK);
+    ck_test_fail_after(0);
+    ck_status st = ck_model_predict_into(m, 1, &x, outs, 4);
+    long attempts = ck_test_alloc_count();
+    ck_test_alloc_reset();
+    cr_expect_eq(st, CK_OK, "%s", ck_last_error());
+    cr_expect_eq(attempts, 0, "%ld allocation(s) in steady state", attempts);
+    ck_tensor *want = fixture("y.npy");
+    cr_expect_leq(ck_test_max_abs_diff(y, want), 1e-5);
+    ck_tensor_free(want);
+    ck_tensor_free(x);
+    ck_tensor_free(y);
+    ck_model_free(m);
+}
+
+static void expect_load_error(const char *rel, ck_status want, const char *fragment)
+{
+    ck_model *m = NULL;
+    ck_status st = ck_model_load(ck_test_data(rel), &m);
+    cr_expect_eq(st, want, "%s: %s", rel, ck_last_error());
+    cr_expect(strstr(ck_last_error(), fragment) != NULL, "%s: '%s' lacks '%s'", rel, ck_last_error(), fragment);
+    cr_expect_null(m);
+}
+
+Test(custom_layers, unregistered_implementations_are_named)
+{
+    ck_custom_registry_reset();
+    expect_load_error("custom/model.h5", CK_NOT_IMPLEMENTED,
+                      "Lambda layer 'l2norm' (function 'normalize'): register an implementation with "
+                      "ck_register_lambda()");
+    cr_assert_eq(ck_register_lambda("normalize", &normalize_impl), CK_OK);
+    expect_load_error("custom/model.keras", CK_NOT_IMPLEMENTED,
+                      "Unknown layer class 'ScaledDense': ckeras does not implement it; register a C "
+                      "implementation with ck_register_layer_class()");
+    cr_assert_eq(ck_register_layer_class(&scaled_dense_impl), CK_OK);
+    expect_load_error("custom/model.h5", CK_NOT_IMPLEMENTED,
+                      "Lambda layer 'lambda' (an anonymous lambda): register an implementation");
+    expect_load_error("custom/k3_model.keras", CK_NOT_IMPLEMENTED, "Lambda layer 'lambda' (an anonymous lambda)");
+    /* Registered under the layer's name, the anonymous one loads. */
+    cr_assert_eq(ck_register_lambda("lambda", &affine_impl), CK_OK);
+    ck_model_free(load("custom/model.h5"));
+    /* Unregistering leaves the loaded layers alone but stops new loads. */
+    ck_model *m = load("custom/model.h5");
+    cr_assert_eq(ck_unregister_lambda("normalize"), CK_OK);
+    expect_load_error("custom/model.h5", CK_NOT_IMPLEMENTED, "(function 'normalize')");
+    expect_prediction(m, "y.npy", "after unregistering");
+    ck_model_free(m);
+}
+
+Test(custom_layers, registration_errors)
+{
+    ck_custom_registry_reset();
+    ck_custom_layer_class c = scaled_dense_impl;
+    c.class_name = "Dense";
+    cr_expect_eq(ck_register_layer_class(&c), CK_VALUE_ERROR);
+    cr_expect(strstr(ck_last_error(), "'Dense' is a built-in layer class") != NULL, "%s", ck_last_error());
+    c.class_name = "Lambda";
+    cr_expect_eq(ck_register_layer_class(&c), CK_VALUE_ERROR);
+    c.class_name = NULL;
+    cr_expect_eq(ck_register_layer_class(&c), CK_VALUE_ERROR);
+    cr_expect(strstr(ck_last_error(), "non-empty name") != NULL, "%s", ck_last_error());
+    c = scaled_dense_impl;
+    c.version = 2;
+    cr_expect_eq(ck_register_layer_class(&c), CK_VALUE_ERROR);
+    cr_expect(strstr(ck_last_error(), "version is 2, expected CK_CUSTOM_LAYER_VERSION (1)") != NULL, "%s",
+              ck_last_error());
+    c = scaled_dense_impl;
+    c.call = NULL;
+    cr_expect_eq(ck_register_layer_class(&c), CK_VALUE_ERROR);
+    cr_expect(strstr(ck_last_error(), "has no call function") != NULL, "%s", ck_last_error());
+    cr_expect_eq(ck_register_layer_class(&scaled_dense_impl), CK_OK);
+    cr_expect_eq(ck_register_layer_class(&scaled_dense_impl), CK_VALUE_ERROR);
+    cr_expect(strstr(ck_last_error(), "'ScaledDense' is already registered") != NULL, "%s", ck_last_error());
+    cr_expect_eq(ck_register_lambda("", &normalize_impl), CK_VALUE_ERROR);
+    cr_expect_eq(ck_unregister_lambda("nothing"), CK_VALUE_ERROR);
+    cr_expect(strstr(ck_last_error(), "no Lambda implementation is registered as 'nothing'") != NULL, "%s",
+              ck_last_error());
+    cr_expect_eq(ck_unregister_layer_class("ScaledDense"), CK_OK);
+    cr_expect_eq(ck_unregister_layer_class("ScaledDense"), CK_VALUE_ERROR);
+}
+
+/* register_keras_serializable's "Package>Name" matches either way; a class
+ * made in C reports its state through get_config. */
+Test(custom_layers, package_names_and_c_made_layers)
+{
+    ck_custom_registry_reset();
+    ck_custom_layer_class c = scaled_dense_impl;
+    c.class_name = "Custom>ScaledDense";
+    cr_assert_eq(ck_register_layer_class(&c), CK_OK);
+    cr_assert_eq(ck_register_lambda("normalize", &normalize_impl), CK_OK);
+    cr_assert_eq(ck_register_lambda("lambda", &affine_impl), CK_OK);
+    ck_model *m = load("custom/model.h5");
+    expect_prediction(m, "y.npy", "a package-prefixed registration");
+    ck_model_free(m);
+
+    ck_layer *l = from_config("{\"class_name\": \"Custom>ScaledDense\", \"config\": {\"units\": 2}}");
+    cr_expect_str_eq(ck_layer_class_name(l), "Custom>ScaledDense");
+    char *text = ck_test_config_of(l);
+    cr_expect(strstr(text, "\"name\": \"scaled_dense\"") && strstr(text, "\"units\": 2") &&
+              strstr(text, "\"scale\": 1}"), "%s", text);
+    ck_free(text);
+    float xv[3] = {1, 2, 3};
+    ck_tensor *x = ck_test_f32(2, (int64_t[]){1, 3}, xv);
+    ck_tensor *y = ck_test_call1(l, x);
+    cr_expect_eq(y->rank, 2);
+    cr_expect_eq(y->shape[1], 2);
+    ck_tensor_free(x);
+    ck_tensor_free(y);
+    ck_layer_free(l);
+    ck_layer *bad = NULL;
+    cr_expect_eq(ck_layer_from_config("{\"class_name\": \"ScaledDense\", \"config\": {\"units\": 0}}", &bad),
+                 CK_VALUE_ERROR);
+    cr_expect(strstr(ck_last_error(), "units must be >= 1") != NULL, "%s", ck_last_error());
+    cr_expect_null(bad);
+}
+
+Test(custom_layers, config_number)
+{
+    double v = 0;
+    cr_expect_eq(ck_config_number("{\"arguments\": {\"alpha\": 0.25}, \"on\": true}", "arguments.alpha", &v), CK_OK);
+    cr_expect_eq(v, 0.25);
+    cr_expect_eq(ck_config_number("{\"on\": true}", "on", &v), CK_OK);
+    cr_expect_eq(v, 1.0);
+    cr_expect_eq(ck_config_number("{\"a\": \"x\"}", "a", &v), CK_VALUE_ERROR);
+    cr_expect_eq(ck_config_number("{\"a\": {}}", "a.b.c", &v), CK_VALUE_ERROR);
+    cr_expect_eq(ck_config_number("{", "a", &v), CK_FORMAT_ERROR);
+}
