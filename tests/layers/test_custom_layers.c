@@ -325,3 +325,68 @@ Test(custom_layers, config_number)
     cr_expect_eq(ck_config_number("{\"a\": {}}", "a.b.c", &v), CK_VALUE_ERROR);
     cr_expect_eq(ck_config_number("{", "a", &v), CK_FORMAT_ERROR);
 }
+
+/* A tf.keras Lambda config written under Python 3.8-3.10 (six header ints
+ * in the marshalled code object; an anonymous lambda from a public model
+ * config), the same with its code name changed to "normaliz", and a
+ * truncated one. */
+#define PY310_LAMBDA                                                                              \
+    "4wEAAAAAAAAAAAAAAAEAAAABAAAAQwAAAHMEAAAAfABTACkBTqkAKQHaAXhyAQAAAHIBAAAA+h88\\n"           \
+    "aXB5dGhvbi1pbnB1dC0xMi02ZGI4ZTVhZTA2ZGE+2gg8bGFtYmRhPggAAADzAAAAAA==\\n"
+#define PY310_NAMED                                                                               \
+    "4wEAAAAAAAAAAAAAAAEAAAABAAAAQwAAAHMEAAAAfABTACkBTqkAKQHaAXhyAQAAAHIBAAAA+h88aXB5dGhvbi1pbnB1dC0x" \
+    "Mi02ZGI4ZTVhZTA2ZGE+2ghub3JtYWxpeggAAADzAAAAAA=="
+#define LAMBDA_CONFIG(name, code)                                                                 \
+    "{\"class_name\": \"Lambda\", \"config\": {\"name\": \"" name "\", \"trainable\": true, "   \
+    "\"dtype\": \"float32\", \"function\": [\"" code "\", null, null], \"function_type\": "      \
+    "\"lambda\", \"module\": \"__main__\", \"output_shape\": [2], \"output_shape_type\": "      \
+    "\"raw\", \"output_shape_module\": null, \"arguments\": {}}}"
+
+Test(custom_layers, lambda_names_from_older_pythons)
+{
+    ck_custom_registry_reset();
+    ck_layer *l = NULL;
+    cr_expect_eq(ck_layer_from_config(LAMBDA_CONFIG("uZDNyc3Q0bmR9", PY310_LAMBDA), &l), CK_NOT_IMPLEMENTED);
+    cr_expect_str_eq(ck_last_error(), "Lambda layer 'uZDNyc3Q0bmR9' (an anonymous lambda): register an "
+                                      "implementation with ck_register_lambda()");
+    cr_expect_eq(ck_layer_from_config(LAMBDA_CONFIG("lambda_3", PY310_NAMED), &l), CK_NOT_IMPLEMENTED);
+    cr_expect(strstr(ck_last_error(), "Lambda layer 'lambda_3' (function 'normaliz')") != NULL, "%s",
+              ck_last_error());
+    cr_expect_eq(ck_layer_from_config(LAMBDA_CONFIG("lambda_4", "4wEAAAAAAAAAAAAAAAEAAAABAAAAQwAAAHMEAAAA"), &l),
+                 CK_NOT_IMPLEMENTED);
+    cr_expect(strstr(ck_last_error(), "Lambda layer 'lambda_4' (function unknown)") != NULL, "%s", ck_last_error());
+    cr_expect_null(l);
+
+    /* Registered, it loads; the fixed output_shape gives the output shape
+     * (the batch dim prepended) and the config comes back as it was. */
+    cr_assert_eq(ck_register_lambda("normaliz", &normalize_impl), CK_OK);
+    l = from_config(LAMBDA_CONFIG("lambda_3", PY310_NAMED));
+    ck_shape out;
+    cr_assert_eq(ck_layer_compute_output_shape(l, 1, &CK_TEST_SHAPE(-1, 2), &out), CK_OK);
+    cr_expect_eq(out.rank, 2);
+    cr_expect_eq(out.dims[0], -1);
+    cr_expect_eq(out.dims[1], 2);
+    ck_layer_free(l);
+    ck_test_round_trip(LAMBDA_CONFIG("lambda_3", PY310_NAMED), NULL);
+}
+
+static ck_status load_for_faults(void *ctx)
+{
+    return ck_model_load(ck_test_data("custom/model.keras"), (ck_model **)ctx);
+}
+
+static void free_loaded(void *ctx)
+{
+    ck_model_free(*(ck_model **)ctx);
+    *(ck_model **)ctx = NULL;
+}
+
+/* Every allocation of a load with user-defined layers (theirs included)
+ * failing in turn: CK_OUT_OF_MEMORY, nothing leaked. */
+Test(custom_layers, loading_survives_every_allocation_failure)
+{
+    register_all();
+    ck_model *m = NULL;
+    long points = ck_test_every_allocation_fails(load_for_faults, free_loaded, &m);
+    cr_expect_gt(points, 50, "%ld failure points", points);
+}
