@@ -6,6 +6,8 @@
  * errors of missing and wrong registrations. */
 #include <criterion/criterion.h>
 #include <jansson.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "ckeras.h"
@@ -413,4 +415,44 @@ Test(custom_layers, loading_survives_every_allocation_failure)
     ck_model *m = NULL;
     long points = ck_test_every_allocation_fails(load_for_faults, free_loaded, &m);
     cr_expect_gt(points, 50, "%ld failure points", points);
+}
+
+/* Registration is thread-safe: threads registering and unregistering their
+ * own names while another loads the model (whose classes stay registered)
+ * leave every call successful and the registry consistent. */
+static void *churn(void *arg)
+{
+    char name[32];
+    for (int i = 0; i < 200; i++) {
+        snprintf(name, sizeof name, "churn_%d_%d", (int)(intptr_t)arg, i % 7);
+        if (ck_register_lambda(name, &affine_impl) != CK_OK || ck_unregister_lambda(name) != CK_OK)
+            return (void *)1;
+    }
+    return NULL;
+}
+
+static void *load_repeatedly(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 5; i++) {
+        ck_model *m = NULL;
+        if (ck_model_load(ck_test_data("custom/model.h5"), &m) != CK_OK) return (void *)1;
+        ck_model_free(m);
+    }
+    return NULL;
+}
+
+Test(custom_layers, registry_is_thread_safe)
+{
+    register_all();
+    pthread_t t[4];
+    for (int i = 0; i < 3; i++) cr_assert_eq(pthread_create(&t[i], NULL, churn, (void *)(intptr_t)i), 0);
+    cr_assert_eq(pthread_create(&t[3], NULL, load_repeatedly, NULL), 0);
+    for (int i = 0; i < 4; i++) {
+        void *r = NULL;
+        pthread_join(t[i], &r);
+        cr_expect_null(r, "thread %d failed", i);
+    }
+    cr_expect_eq(ck_unregister_lambda("churn_0_0"), CK_VALUE_ERROR); /* all gone again */
+    cr_expect_eq(ck_unregister_lambda("normalize"), CK_OK);          /* the others intact */
 }
