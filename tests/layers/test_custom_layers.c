@@ -456,3 +456,106 @@ Test(custom_layers, registry_is_thread_safe)
     cr_expect_eq(ck_unregister_lambda("churn_0_0"), CK_VALUE_ERROR); /* all gone again */
     cr_expect_eq(ck_unregister_lambda("normalize"), CK_OK);          /* the others intact */
 }
+
+/* A frozen user layer gets no gradient accumulators (ck_weight_grad is
+ * NULL): its weights stay, the Dense before it moves as tf.keras moved it
+ * (one step's Dense gradient does not depend on ScaledDense's freezing). */
+Test(custom_layers, frozen_user_layer_keeps_its_weights)
+{
+    register_all();
+    ck_model *m = load("custom/model.h5");
+    ck_layer *scaled = NULL;
+    cr_assert_eq(ck_model_get_layer(m, "scaled", &scaled), CK_OK);
+    ck_layer_set_trainable(scaled, 0);
+    ck_tensor **before = NULL, **after = NULL;
+    int n = 0;
+    cr_assert_eq(ck_layer_get_weights(scaled, &before, &n), CK_OK);
+    ck_compile_opts co = {.optimizer = "{\"class_name\": \"SGD\", \"config\": {\"learning_rate\": 0.1}}",
+                          .loss = "mse"};
+    cr_assert_eq(ck_model_compile(m, &co), CK_OK, "%s", ck_last_error());
+    ck_tensor *x = fixture("x.npy"), *t = fixture("fit_t.npy");
+    cr_assert_eq(ck_model_train_on_batch(m, 1, &x, 1, &t, NULL, NULL), CK_OK, "%s", ck_last_error());
+    cr_assert_eq(ck_layer_get_weights(scaled, &after, &n), CK_OK);
+    for (int i = 0; i < n; i++) cr_expect_eq(ck_test_max_abs_diff(before[i], after[i]), 0.0);
+    ck_layer *dense = NULL;
+    cr_assert_eq(ck_model_get_layer(m, "dense", &dense), CK_OK);
+    ck_tensor *kernel = fixture("fit_w0.npy");
+    cr_expect_leq(ck_test_max_abs_diff(ck_weight_value(ck_layer_weight(dense, 0)), kernel), 1e-5);
+    ck_tensor_free(kernel);
+    ck_tensors_free(before, n);
+    ck_tensors_free(after, n);
+    ck_tensor_free(x);
+    ck_tensor_free(t);
+    ck_model_free(m);
+}
+
+/* A class called on a list of two tensors: y = a * b, built into a
+ * functional model in C, predicted, gradient-checked, saved as JSON and
+ * read back. */
+static ck_status product_call(const ck_custom_ctx *ctx, int n, const ck_tensor *const *in, ck_tensor *out)
+{
+    (void)ctx, (void)n;
+    for (int64_t i = 0; i < out->size; i++) set_at(out, i, get_at(in[0], i) * get_at(in[1], i));
+    return CK_OK;
+}
+
+static ck_status product_backward(const ck_custom_ctx *ctx, int n, const ck_tensor *const *in, const ck_tensor *out,
+                                  const ck_tensor *dout, ck_tensor *const *din)
+{
+    (void)ctx, (void)n, (void)out;
+    for (int64_t i = 0; i < dout->size; i++) {
+        if (din[0]) set_at(din[0], i, get_at(dout, i) * get_at(in[1], i));
+        if (din[1]) set_at(din[1], i, get_at(dout, i) * get_at(in[0], i));
+    }
+    return CK_OK;
+}
+
+Test(custom_layers, two_input_class)
+{
+    ck_custom_registry_reset();
+    ck_custom_layer_class product = {.version = CK_CUSTOM_LAYER_VERSION, .class_name = "Product", .n_inputs = 2,
+                                     .call = product_call, .backward = product_backward};
+    cr_assert_eq(ck_register_layer_class(&product), CK_OK);
+    ck_tensor *a = NULL, *b = NULL, *y = NULL;
+    cr_assert_eq(ck_input(&a, &(ck_input_opts){.shape = {1, {3}}}), CK_OK);
+    cr_assert_eq(ck_input(&b, &(ck_input_opts){.shape = {1, {3}}}), CK_OK);
+    ck_layer *p = from_config("{\"class_name\": \"Product\", \"config\": {\"name\": \"prod\"}}");
+    ck_tensor *one[1] = {a};
+    cr_expect_eq(ck_layer_apply(p, 1, one, &y), CK_VALUE_ERROR);
+    ck_tensor *ab[2] = {a, b};
+    cr_assert_eq(ck_layer_apply(p, 2, ab, &y), CK_OK, "%s", ck_last_error());
+    ck_model *m = NULL;
+    cr_assert_eq(ck_model_new(&m, 2, ab, 1, &y, "pm"), CK_OK, "%s", ck_last_error());
+    float av[6] = {1, 2, 3, 4, 5, 6}, bv[6] = {0.5f, -1, 2, 0, 1, -2};
+    ck_tensor *xa = ck_test_f32(2, (int64_t[]){2, 3}, av), *xb = ck_test_f32(2, (int64_t[]){2, 3}, bv), *out = NULL;
+    ck_tensor *xs[2] = {xa, xb};
+    cr_assert_eq(ck_model_predict(m, 2, xs, &out, 0), CK_OK, "%s", ck_last_error());
+    for (int i = 0; i < 6; i++) cr_expect_eq(ck_tensor_get(out, i), av[i] * bv[i]);
+    char *json = NULL;
+    cr_assert_eq(ck_model_to_json(m, &json), CK_OK);
+    ck_model *back = NULL;
+    cr_assert_eq(ck_model_from_json(json, &back), CK_OK, "%s", ck_last_error());
+    ck_tensor *out2 = NULL;
+    cr_assert_eq(ck_model_predict(back, 2, xs, &out2, 0), CK_OK, "%s", ck_last_error());
+    cr_expect_eq(ck_test_max_abs_diff(out, out2), 0.0);
+
+    ck_layer *p64 = from_config("{\"class_name\": \"Product\", \"config\": {\"dtype\": \"float64\"}}");
+    double dv[6] = {0.3, -1.2, 0.7, 2.0, -0.4, 1.1};
+    ck_tensor *da = ck_test_f64(2, (int64_t[]){2, 3}, dv), *db = ck_test_f64(2, (int64_t[]){2, 3}, dv + 0);
+    for (int i = 0; i < 6; i++) ((double *)db->data)[i] = dv[5 - i];
+    ck_tensor *ds[2] = {da, db};
+    cr_expect_geq(ck_test_gradcheck(p64, 2, ds, 1, 1e-6), 12);
+    ck_free(json);
+    ck_tensor_free(da);
+    ck_tensor_free(db);
+    ck_tensor_free(xa);
+    ck_tensor_free(xb);
+    ck_tensor_free(out);
+    ck_tensor_free(out2);
+    ck_layer_free(p64);
+    ck_model_free(back);
+    ck_model_free(m);
+    ck_layer_free(p);
+    ck_layer_free(ck_tensor_layer(a));
+    ck_layer_free(ck_tensor_layer(b));
+}
