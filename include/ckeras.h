@@ -1658,6 +1658,132 @@ CK_API ck_status ck_layer_reset_states(ck_layer *layer);
 /* ---- Masks and layers with several outputs ---------------------------- */
 
 /* ---- User-defined layers ---------------------------------------------- */
+/*
+ * Keras' custom_objects in C: a program describes a layer class with a
+ * ck_custom_layer_class and registers it by its Keras class name
+ * (ck_register_layer_class), or registers the C implementation of a Lambda
+ * layer's Python function (ck_register_lambda).  Model files and configs
+ * that use them then load (.h5, .keras, JSON), predict, save back (the
+ * loaded config is written back unchanged, with the user's get_config keys
+ * on top) and, when the class has a backward, train.
+ *
+ * Register before loading: a file is matched against the registry when it
+ * is read.  Registration is thread-safe (a mutex guards the registry) and
+ * the registry copies the description, so the caller's struct may be
+ * temporary.  A layer copies its class description when it is created, so
+ * unregistering later does not affect layers that exist.
+ *
+ * Callbacks get a ck_custom_ctx.  While a model predicts, `call` may run
+ * on several threads at once (one per ck_predictor): it must treat the
+ * layer and its state as read-only and must not allocate in steady state;
+ * working memory comes from `scratch_bytes` (planned with the model's
+ * buffers, so ck_model_predict_into stays allocation-free).
+ */
+
+/** Version of ck_custom_layer_class this header describes; put it in
+ *  `.version`.  A later library keeps accepting version 1 structs. */
+#define CK_CUSTOM_LAYER_VERSION 1
+
+/** What each callback of a user-defined layer receives. */
+typedef struct ck_custom_ctx {
+    ck_layer *layer;      /**< the layer: its weights (ck_layer_weight), name, dtype */
+    void *state;          /**< what from_config stored (NULL if none) */
+    void *user;           /**< the class' `user` pointer */
+    void *scratch;        /**< call / backward: scratch_bytes bytes (64-byte
+                               aligned, uninitialised at the call), else NULL */
+    bool training;        /**< call: a training step with training=True */
+} ck_custom_ctx;
+
+/** A user-defined layer class (or a Lambda implementation).  Zero fields
+ *  are defaults; only `version` and `call` are required.
+ *  - version: CK_CUSTOM_LAYER_VERSION;
+ *  - class_name: the Keras class name files use ("ScaledDense"; a
+ *    "Package>ScaledDense" name from register_keras_serializable matches
+ *    "ScaledDense" too and vice versa).  Ignored by ck_register_lambda;
+ *  - user: handed to every callback as ctx->user;
+ *  - n_inputs: 0 or 1: called on one tensor; k >= 2: on a list of exactly
+ *    k tensors;
+ *  - from_config(ctx, config, &state): reads the layer's config (a JSON
+ *    object as text, base keys included: name, trainable, dtype, ...; a
+ *    Lambda's holds "arguments") and may store private state (freed by
+ *    free_state).  ck_config_number helps read numbers.  NULL: no state;
+ *  - get_config(ctx, &json): a ck_malloc'ed JSON object text of the
+ *    class' own keys, written over the loaded config when saving.  NULL:
+ *    the loaded config is written back as it was;
+ *  - free_state(state, user): releases the state; NULL: nothing to free;
+ *  - build(ctx, n, shapes): creates the weights with ck_layer_add_weight
+ *    (called once, before the first call; shapes have -1 for unknown
+ *    dims); NULL: no weights;
+ *  - compute_output_shape(ctx, n, in, out): NULL: a Lambda uses its
+ *    config's output_shape (the batch dim prepended) if it has one, else
+ *    every layer gives the first input's shape;
+ *  - scratch_bytes(ctx, n, in, out): bytes of working memory a call needs
+ *    for these concrete shapes; NULL: none;
+ *  - call(ctx, n, in, out): computes `out` (already shaped; dtype the
+ *    layer's for floating inputs) from the inputs (floating inputs cast to
+ *    the layer dtype);
+ *  - backward(ctx, n, in, out, dout, din): from the inputs, the output and
+ *    d(loss)/d(out), WRITES din[i] (in[i]'s shape; an entry may be NULL:
+ *    not wanted) and ADDS each trainable weight's gradient into
+ *    ck_weight_grad(w) where that is not NULL.  ctx->scratch is the block
+ *    the training call used, unchanged, so call may leave there what
+ *    backward needs.  NULL: the layer cannot be trained (fit gives
+ *    CK_NOT_IMPLEMENTED naming it). */
+typedef struct ck_custom_layer_class {
+    int version;
+    const char *class_name;
+    void *user;
+    int n_inputs;
+    ck_status (*from_config)(const ck_custom_ctx *ctx, const char *config, void **state);
+    ck_status (*get_config)(const ck_custom_ctx *ctx, char **config);
+    void (*free_state)(void *state, void *user);
+    ck_status (*build)(const ck_custom_ctx *ctx, int n, const ck_shape *shapes);
+    ck_status (*compute_output_shape)(const ck_custom_ctx *ctx, int n, const ck_shape *in, ck_shape *out);
+    size_t (*scratch_bytes)(const ck_custom_ctx *ctx, int n, const ck_shape *in, const ck_shape *out);
+    ck_status (*call)(const ck_custom_ctx *ctx, int n, const ck_tensor *const *in, ck_tensor *out);
+    ck_status (*backward)(const ck_custom_ctx *ctx, int n, const ck_tensor *const *in, const ck_tensor *out,
+                          const ck_tensor *dout, ck_tensor *const *din);
+} ck_custom_layer_class;
+
+/** Registers a layer class under cls->class_name (copied).  Layers of that
+ *  class in configs and files are then made by from_config with this
+ *  description; create one in C with ck_layer_from_config
+ *  ("{\"class_name\": \"ScaledDense\", \"config\": {...}}").
+ *  CK_VALUE_ERROR: a wrong version, no class_name or call, a name that is
+ *  a built-in class ("Dense", "Lambda", ...) or already registered
+ *  (unregister it first). */
+CK_API ck_status ck_register_layer_class(const ck_custom_layer_class *cls);
+
+/** Registers the implementation of a Lambda layer (class_name ignored).
+ *  A Lambda config is matched by its function's name first: the name of
+ *  a named Python function (tf.keras 2.x "function_type": "function", or
+ *  the code name inside the marshalled bytecode of "function_type":
+ *  "lambda" (Python 3.8 .. 3.13), or Keras 3's {"class_name": "function",
+ *  "config": name}), then, for an anonymous `lambda` or no match, by the
+ *  layer's name ("lambda_1").  CK_VALUE_ERROR: a wrong version, no name
+ *  or call, a name already registered. */
+CK_API ck_status ck_register_lambda(const char *name, const ck_custom_layer_class *impl);
+
+/** Removes a registered class / Lambda implementation (existing layers are
+ *  unaffected).  CK_VALUE_ERROR if nothing is registered under `name`. */
+CK_API ck_status ck_unregister_layer_class(const char *class_name);
+CK_API ck_status ck_unregister_lambda(const char *name);
+
+/** Removes every registered class and Lambda implementation (tests). */
+CK_API void ck_custom_registry_reset(void);
+
+/** The gradient accumulator of a weight during a training step (same shape
+ *  and dtype as its value), where a backward adds d(loss)/d(weight); NULL
+ *  when no gradient is wanted (frozen or non-trainable weight, or not
+ *  training).  Borrowed. */
+CK_API ck_tensor *ck_weight_grad(const ck_weight *w);
+
+/** Reads a number from a JSON object text by a dotted key path
+ *  ("scale", "arguments.alpha"); true becomes 1, false 0.
+ *  CK_VALUE_ERROR if the path is absent or not a number,
+ *  CK_FORMAT_ERROR if `json` is not valid JSON. */
+CK_API ck_status ck_config_number(const char *json, const char *path, double *out);
+
 
 /* ---- Limits on what a file can make the library do ------------------- */
 

@@ -22,6 +22,8 @@ ALL_NULL_ONLY = {
     "ck_initializer_free", "ck_regularizer_free", "ck_constraint_free",
     "ck_loss_free", "ck_optimizer_free", "ck_metric_free", "ck_callback_free",
     "ck_history_free", "ck_predictor_free", "ck_clear_session", "ck_set_random_seed",
+    # the registry of user-defined layers is process-wide
+    "ck_register_layer_class", "ck_register_lambda", "ck_custom_registry_reset",
 }
 # Never called: no pointer arguments worth testing or documented to take
 # anything (ck_error's format NULL is a caller bug C cannot see).

@@ -7,6 +7,7 @@
 #include "core/json.h"
 #include "io/atomic_file.h"
 #include "io/model_io.h"
+#include "layers/custom_layer.h"
 
 #define CK_SAVED_KERAS_VERSION "2.15.0"
 
@@ -155,6 +156,7 @@ static ck_status new_form_layers(const ck_model *m, json_t *model_config)
                   json_object_set(fresh, "class_name", json_object_get(e, "class_name")) ||
                   json_object_set(fresh, "config", json_object_get(e, "config")) ||
                   json_object_set_new(fresh, "registered_name", nested ? json_string("Functional") : json_null());
+        if (!bad) bad = ck_custom_layer_archive_ids(l, fresh) != CK_OK; /* a user class' own ids */
         if (!bad && l->cls != &ck_input_layer_class && !nested) {
             json_t *bc = NULL;
             if (build_config_of(l, &bc) != CK_OK) bad = 1;

@@ -5,6 +5,7 @@
  * layers floor below refers to nothing above it. */
 #include <string.h>
 
+#include "layers/custom_layer.h"
 #include "layers/rnn_common.h"
 #include "model/model.h"
 
@@ -72,6 +73,9 @@ static const ck_layer_class *const builtin_classes[] = {
     /* -- TF-op layers -- */
 
     /* -- masks and multi-output layers -- */
+
+    /* -- user-defined layers -- */
+    &ck_lambda_class,
 };
 
 const ck_layer_class *ck_layer_class_find(const char *class_name)
@@ -115,10 +119,10 @@ ck_status ck_layer_from_json(const json_t *wrapper, ck_layer **out)
     int list_ok = cls == &ck_sequential_class && json_is_array(config);
     if (!class_name || (!json_is_object(config) && !list_ok))
         return ck_error(CK_FORMAT_ERROR, "a layer config needs \"class_name\" (a string) and \"config\" (an object)");
-    if (!cls)
-        return ck_error(CK_NOT_IMPLEMENTED, "Unknown layer class '%s': ckeras does not implement it", class_name);
     ck_layer *layer = NULL;
-    CK_TRY(cls->from_config(config, &layer));
+    /* Not a built-in: a class the program registered (or the error saying
+     * how to register one). */
+    CK_TRY(cls ? cls->from_config(config, &layer) : ck_custom_layer_from_json(wrapper, &layer));
     const json_t *bc = json_object_get(wrapper, "build_config");
     if (json_is_object(bc)) {
         ck_status st = build_from_config(layer, bc);
