@@ -46,6 +46,11 @@ struct ck_initializer {
     int has_seed;
     int64_t seed;
     json_t *value;    /* Constant: the value as given (number or list) */
+    /* Keras 3.15+ VarianceScaling family: the kernel axes whose sizes
+     * multiply into fan_in / fan_out (n_axes[i] 0: not given, the usual
+     * fans; both must be given to count). */
+    int n_axes[2];
+    int axes[2][CK_MAX_RANK];
 };
 
 static int lookup(const char *name, init_kind *kind)
@@ -110,6 +115,29 @@ static ck_status read_seed(const json_t *cfg, const char *cls, struct ck_initial
     return CK_OK;
 }
 
+/* input_axes / output_axes (Keras 3.15+): null or a list of axis ints. */
+static ck_status read_fan_axes(const json_t *cfg, const char *cls, struct ck_initializer *in)
+{
+    static const char *const keys[2] = {"input_axes", "output_axes"};
+    for (int k = 0; k < 2; k++) {
+        const json_t *v = cfg ? json_object_get(cfg, keys[k]) : NULL;
+        if (!v || json_is_null(v)) continue;
+        size_t n = json_array_size(v);
+        if (!json_is_array(v) || n == 0 || n > CK_MAX_RANK)
+            return ck_error(CK_VALUE_ERROR, "%s: '%s' must be None or a list of at most %d axes, got %s", cls,
+                            keys[k], CK_MAX_RANK, ck_params_describe(v));
+        for (size_t i = 0; i < n; i++) {
+            const json_t *a = json_array_get(v, i);
+            if (!json_is_integer(a) || json_integer_value(a) < -CK_MAX_RANK || json_integer_value(a) >= CK_MAX_RANK)
+                return ck_error(CK_VALUE_ERROR, "%s: '%s' must hold axis integers, got %s", cls, keys[k],
+                                ck_params_describe(v));
+            in->axes[k][i] = (int)json_integer_value(a);
+        }
+        in->n_axes[k] = (int)n;
+    }
+    return CK_OK;
+}
+
 static ck_status read_choice(const json_t *cfg, const char *key, const char *const *names,
                              int n, int lower, int *out)
 {
@@ -155,7 +183,8 @@ static ck_status parse_config(struct ck_initializer *in, const char *cls, const 
     static const char *const k_seed[] = {"seed", NULL};
     static const char *const k_normal[] = {"mean", "stddev", "seed", NULL};
     static const char *const k_uniform[] = {"minval", "maxval", "seed", NULL};
-    static const char *const k_vs[] = {"scale", "mode", "distribution", "seed", NULL};
+    static const char *const k_vs[] = {"scale", "mode", "distribution", "seed", "input_axes", "output_axes", NULL};
+    static const char *const k_vs_variant[] = {"seed", "input_axes", "output_axes", NULL};
     static const char *const k_orth[] = {"gain", "seed", NULL};
     static const char *const k_gain[] = {"gain", NULL};
     static const char *const k_const[] = {"value", NULL};
@@ -202,6 +231,7 @@ static ck_status parse_config(struct ck_initializer *in, const char *cls, const 
         }
         CK_TRY(read_choice(cfg, "mode", mode_names, 3, 0, &in->mode));
         CK_TRY(read_choice(cfg, "distribution", dist_names, 3, 1, &in->dist));
+        CK_TRY(read_fan_axes(cfg, cls, in));
         return read_seed(cfg, cls, in);
     case I_ORTHOGONAL:
         CK_TRY(ck_params_check_keys(cfg, cls, k_orth, dtype_ignored));
@@ -211,6 +241,11 @@ static ck_status parse_config(struct ck_initializer *in, const char *cls, const 
         CK_TRY(ck_params_check_keys(cfg, cls, k_gain, dtype_ignored));
         return ck_params_number(cfg, cls, "gain", 1, &in->p[0], &in->p_int[0]);
     default:
+        if (in->kind >= I_GLOROT_UNIFORM && in->kind <= I_LECUN_NORMAL) {
+            CK_TRY(ck_params_check_keys(cfg, cls, k_vs_variant, dtype_ignored));
+            CK_TRY(read_fan_axes(cfg, cls, in));
+            return read_seed(cfg, cls, in);
+        }
         CK_TRY(ck_params_check_keys(cfg, cls, k_seed, dtype_ignored));
         return read_seed(cfg, cls, in);
     }
@@ -360,6 +395,14 @@ json_t *ck_initializer_to_json(const ck_initializer *in)
         bad |= ck_params_set(c, "gain", ck_params_num_json(in->p[0], in->p_int[0]));
         break;
     default: bad |= ck_params_set(c, "seed", seed); break;
+    }
+    static const char *const axes_keys[2] = {"input_axes", "output_axes"};
+    for (int k = 0; k < 2; k++) {
+        if (!in->n_axes[k]) continue;
+        json_t *list = json_array();
+        for (int i = 0; list && i < in->n_axes[k]; i++)
+            bad |= json_array_append_new(list, json_integer(in->axes[k][i])) != 0;
+        bad |= ck_params_set(c, axes_keys[k], list);
     }
     if (bad) {
         json_decref(c);
@@ -589,6 +632,21 @@ ck_status ck_initializer_fill(const ck_initializer *in, ck_tensor *t)
         if (in->kind != I_VARIANCE_SCALING) variant(in->kind, &scale, &mode, &dist);
         double fan_in, fan_out, f;
         ck_compute_fans(t->rank, t->shape, &fan_in, &fan_out);
+        if (in->n_axes[0] && in->n_axes[1]) {
+            /* Keras 3.15+: the fans are the products of the given axes. */
+            double fans[2] = {1, 1};
+            for (int k = 0; k < 2; k++)
+                for (int i = 0; i < in->n_axes[k]; i++) {
+                    int a = in->axes[k][i] < 0 ? in->axes[k][i] + t->rank : in->axes[k][i];
+                    if (a < 0 || a >= t->rank)
+                        return ck_error(CK_VALUE_ERROR, "%s: axis %d of %s is out of range for a rank-%d "
+                                        "weight", class_names[in->kind], in->axes[k][i],
+                                        k ? "output_axes" : "input_axes", t->rank);
+                    fans[k] *= (double)t->shape[a];
+                }
+            fan_in = fans[0];
+            fan_out = fans[1];
+        }
         f = mode == MODE_FAN_IN ? fan_in : mode == MODE_FAN_OUT ? fan_out : (fan_in + fan_out) / 2;
         double s = scale / (f > 1 ? f : 1);
         if (dist == DIST_TRUNCATED) {

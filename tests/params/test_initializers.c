@@ -455,3 +455,40 @@ Test(initializers, failing_allocations)
     ck_tensor_free(oom_tensor);
     ck_initializer_free(in);
 }
+
+/* Keras 3.15 writes input_axes / output_axes in the VarianceScaling family
+ * (GlorotUniform {"seed": null, "input_axes": null, "output_axes": null}):
+ * null keeps the usual fans and round-trips as tf.keras 2.x writes it;
+ * given axes make the fans the products of those kernel dims. */
+Test(initializers, keras3_fan_axes)
+{
+    ck_initializer *in = NULL;
+    cr_assert_eq(ck_initializer_new(&in, "{\"class_name\": \"GlorotUniform\", \"config\": {\"seed\": null, "
+                                         "\"input_axes\": null, \"output_axes\": null}}"),
+                 CK_OK, "%s", ck_last_error());
+    char *cfg = ck_initializer_config(in);
+    cr_expect_str_eq(cfg, "{\"class_name\": \"GlorotUniform\", \"config\": {\"seed\": null}}");
+    ck_free(cfg);
+    ck_initializer_free(in);
+    /* (10, 20, 30), fans 200 and 30 from the axes: limit sqrt(6 / 230);
+     * the default fans (200, 300 with receptive field 10) give sqrt(6 / 500). */
+    static const int64_t K[3] = {10, 20, 30};
+    ck_tensor *t = filled("{\"class_name\": \"GlorotUniform\", \"config\": {\"seed\": 3, "
+                          "\"input_axes\": [0, 1], \"output_axes\": [-1]}}", CK_FLOAT64, 3, K);
+    stats s = stats_of(t);
+    double lim = sqrt(6.0 / 230);
+    cr_expect(s.max <= lim && s.max > 0.98 * lim && s.min >= -lim && s.min < -0.98 * lim,
+              "range [%g, %g], limit %g", s.min, s.max, lim);
+    ck_tensor_free(t);
+    cr_assert_eq(ck_initializer_new(&in, "{\"class_name\": \"HeNormal\", \"config\": {\"seed\": null, "
+                                         "\"input_axes\": [0], \"output_axes\": [1]}}"), CK_OK);
+    cfg = ck_initializer_config(in);
+    cr_expect_str_eq(cfg, "{\"class_name\": \"HeNormal\", \"config\": {\"seed\": null, \"input_axes\": [0], "
+                          "\"output_axes\": [1]}}");
+    ck_free(cfg);
+    ck_initializer_free(in);
+    cr_expect_eq(ck_initializer_new(&in, "{\"class_name\": \"GlorotUniform\", \"config\": {\"input_axes\": 3}}"),
+                 CK_VALUE_ERROR);
+    cr_expect_eq(ck_initializer_new(&in, "{\"class_name\": \"Orthogonal\", \"config\": {\"input_axes\": [0]}}"),
+                 CK_TYPE_ERROR); /* not an argument of Orthogonal: Keras' TypeError */
+}
