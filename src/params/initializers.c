@@ -160,9 +160,20 @@ static ck_status parse_config(struct ck_initializer *in, const char *cls, const 
     static const char *const k_gain[] = {"gain", NULL};
     static const char *const k_const[] = {"value", NULL};
     static const char *const k_const_ignored[] = {"dtype", "verify_shape", NULL};
+    static const char *const k_axes_ignored[] = {"dtype", "input_axes", "output_axes", NULL};
     if (cfg && !json_is_object(cfg))
         return ck_error(CK_TYPE_ERROR, "%s config must be a dict, got %s", cls,
                         ck_params_describe(cfg));
+    /* Keras 3.12+ variance-scaling initializers (Glorot, He, LeCun too)
+     * write input_axes / output_axes; null is the usual fan computation,
+     * other axes are not supported. */
+    const char *const *vs_ignored = dtype_ignored;
+    if (cfg && (json_object_get(cfg, "input_axes") || json_object_get(cfg, "output_axes"))) {
+        const json_t *ia = json_object_get(cfg, "input_axes"), *oa = json_object_get(cfg, "output_axes");
+        if ((ia && !json_is_null(ia)) || (oa && !json_is_null(oa)))
+            return ck_error(CK_NOT_IMPLEMENTED, "%s with input_axes / output_axes is not supported", cls);
+        vs_ignored = k_axes_ignored;
+    }
     switch (in->kind) {
     case I_ZEROS:
     case I_ONES: return ck_params_check_keys(cfg, cls, k_none, dtype_ignored);
@@ -193,7 +204,7 @@ static ck_status parse_config(struct ck_initializer *in, const char *cls, const 
         CK_TRY(ck_params_number(cfg, cls, "maxval", 1, &in->p[1], &in->p_int[1]));
         return read_seed(cfg, cls, in);
     case I_VARIANCE_SCALING:
-        CK_TRY(ck_params_check_keys(cfg, cls, k_vs, dtype_ignored));
+        CK_TRY(ck_params_check_keys(cfg, cls, k_vs, vs_ignored));
         CK_TRY(ck_params_number(cfg, cls, "scale", 1, &in->p[0], &in->p_int[0]));
         if (!(in->p[0] > 0)) {
             char b[32];
@@ -211,7 +222,7 @@ static ck_status parse_config(struct ck_initializer *in, const char *cls, const 
         CK_TRY(ck_params_check_keys(cfg, cls, k_gain, dtype_ignored));
         return ck_params_number(cfg, cls, "gain", 1, &in->p[0], &in->p_int[0]);
     default:
-        CK_TRY(ck_params_check_keys(cfg, cls, k_seed, dtype_ignored));
+        CK_TRY(ck_params_check_keys(cfg, cls, k_seed, vs_ignored));
         return read_seed(cfg, cls, in);
     }
 }
