@@ -25,7 +25,19 @@ functional model of a Conv1D branch (Conv1D causal, SeparableConv1D,
 Conv1DTranspose, DepthwiseConv1D) and a 2D branch (grouped Conv2D,
 DepthwiseConv2D, Conv2DTranspose, SeparableConv2D, Conv3D on a reshape)
 saved and predicted by tf.keras.
+
+keras1_th.h5 and keras1_conv1d.h5 (written with h5py in Keras 1's file
+layout: model_config with Keras 1 keys, model_weights/<layer>/<name>_W /
+_b, no keras_version attribute) with keras1_*_x / _y.npy: the expected
+outputs come from tf.keras models of the modern layers with tf-layout
+kernels K; the files hold K in Keras 1's layouts: for keras1_th.h5
+(backend "theano", dim_ordering "th": Convolution2D, strided
+Convolution2D, Flatten, Dense) each kernel is stored spatially flipped
+(Theano's true convolution) and as (filters, stack, rows, cols); for
+keras1_conv1d.h5 (backend "tensorflow": Convolution1D, AtrousConvolution1D,
+Flatten, Dense) as Convolution1D's (k, 1, input_dim, nb_filter).
 """
+import h5py
 import json
 import os
 import subprocess
@@ -229,10 +241,105 @@ def saved_model():
     model.save(os.path.join(OUT, "conv_model.keras"))
 
 
+def keras1_layer(cls, name, **cfg):
+    base = {"name": name, "trainable": True}
+    base.update(cfg)
+    return {"class_name": cls, "config": base}
+
+
+def write_keras1(path, layers, weights, backend):
+    """A Keras 1.x model file: a Sequential config (list form) and
+    model_weights/<layer>/<layer>_W, _b."""
+    with h5py.File(path, "w") as f:
+        f.attrs["model_config"] = json.dumps({"class_name": "Sequential", "config": layers}).encode()
+        f.attrs["backend"] = backend.encode()
+        g = f.create_group("model_weights")
+        g.attrs["layer_names"] = np.array([l["config"]["name"].encode() for l in layers])
+        for l in layers:
+            name = l["config"]["name"]
+            lg = g.create_group(name)
+            ws = weights.get(name, [])
+            wn = [("%s_%s" % (name, "W" if i == 0 else "b")).encode() for i in range(len(ws))]
+            lg.attrs["weight_names"] = np.array(wn, dtype="S") if wn else np.zeros((0,), dtype="S1")
+            for n, w in zip(wn, ws):
+                lg.create_dataset(n.decode(), data=np.asarray(w, np.float32))
+
+
+def keras1_files():
+    # "th" on Theano: reference in channels_last between two Permutes.
+    k1 = rng.uniform(-1, 1, size=(3, 2, 2, 3)).astype(np.float32)   # tf layout (r, c, stack, f)
+    b1 = rng.uniform(-1, 1, size=(3,)).astype(np.float32)
+    k2 = rng.uniform(-1, 1, size=(3, 3, 3, 4)).astype(np.float32)
+    b2 = rng.uniform(-1, 1, size=(4,)).astype(np.float32)
+    kd = rng.uniform(-1, 1, size=(4 * 2 * 2, 2)).astype(np.float32)
+    bd = rng.uniform(-1, 1, size=(2,)).astype(np.float32)
+    inp = tf.keras.Input((2, 6, 5))
+    h = L.Permute((2, 3, 1))(inp)
+    h = L.Conv2D(3, (3, 2), padding="same", activation="relu")(h)
+    h = L.Conv2D(4, 3, strides=2)(h)
+    h = L.Permute((3, 1, 2))(h)
+    ref = tf.keras.Model(inp, L.Dense(2)(L.Flatten()(h)))
+    ref.set_weights([k1, b1, k2, b2, kd, bd])
+    x = rng.uniform(-1, 1, size=(3, 2, 6, 5)).astype(np.float32)
+    save("keras1_th_x", x)
+    save("keras1_th_y", ref.predict(x, verbose=0))
+
+    def th_file(k):  # flipped spatially (Theano), then (f, stack, r, c)
+        return np.transpose(k[::-1, ::-1], (3, 2, 0, 1))
+
+    common = dict(init="glorot_uniform", subsample=[1, 1], dim_ordering="th", W_regularizer=None,
+                  b_regularizer=None, activity_regularizer=None, W_constraint=None, b_constraint=None, bias=True)
+    layers = [
+        keras1_layer("Convolution2D", "conv_a", batch_input_shape=[None, 2, 6, 5], input_dtype="float32",
+                     nb_filter=3, nb_row=3, nb_col=2, activation="relu", border_mode="same", **common),
+        keras1_layer("Convolution2D", "conv_b", nb_filter=4, nb_row=3, nb_col=3, activation="linear",
+                     border_mode="valid", **dict(common, subsample=[2, 2])),
+        keras1_layer("Flatten", "flatten_1"),
+        keras1_layer("Dense", "dense_1", output_dim=2, init="glorot_uniform", activation="linear",
+                     W_regularizer=None, b_regularizer=None, activity_regularizer=None, W_constraint=None,
+                     b_constraint=None, bias=True, input_dim=None),
+    ]
+    write_keras1(os.path.join(OUT, "keras1_th.h5"), layers,
+                 {"conv_a": [th_file(k1), b1], "conv_b": [th_file(k2), b2], "dense_1": [kd, bd]}, "theano")
+
+    # Convolution1D / AtrousConvolution1D on TensorFlow.
+    c1 = rng.uniform(-1, 1, size=(3, 3, 4)).astype(np.float32)
+    cb1 = rng.uniform(-1, 1, size=(4,)).astype(np.float32)
+    c2 = rng.uniform(-1, 1, size=(2, 4, 2)).astype(np.float32)
+    cb2 = rng.uniform(-1, 1, size=(2,)).astype(np.float32)
+    dk = rng.uniform(-1, 1, size=(8 * 2, 1)).astype(np.float32)
+    db = rng.uniform(-1, 1, size=(1,)).astype(np.float32)
+    inp = tf.keras.Input((10, 3))
+    h = L.Conv1D(4, 3, padding="same", activation="tanh")(inp)
+    h = L.Conv1D(2, 2, dilation_rate=2)(h)
+    ref = tf.keras.Model(inp, L.Dense(1)(L.Flatten()(h)))
+    ref.set_weights([c1, cb1, c2, cb2, dk, db])
+    x = rng.uniform(-1, 1, size=(2, 10, 3)).astype(np.float32)
+    save("keras1_conv1d_x", x)
+    save("keras1_conv1d_y", ref.predict(x, verbose=0))
+    c1d = dict(init="glorot_uniform", W_regularizer=None, b_regularizer=None, activity_regularizer=None,
+               W_constraint=None, b_constraint=None, bias=True)
+    layers = [
+        keras1_layer("Convolution1D", "conv1d_1", input_dim=3, input_length=10, input_dtype="float32",
+                     nb_filter=4, filter_length=3, activation="tanh", border_mode="same", subsample_length=1,
+                     **c1d),
+        keras1_layer("AtrousConvolution1D", "atrous_1", nb_filter=2, filter_length=2, atrous_rate=2,
+                     activation="linear", border_mode="valid", subsample_length=1, **c1d),
+        keras1_layer("Flatten", "flatten_2"),
+        keras1_layer("Dense", "dense_2", output_dim=1, init="glorot_uniform", activation="linear",
+                     W_regularizer=None, b_regularizer=None, activity_regularizer=None, W_constraint=None,
+                     b_constraint=None, bias=True, input_dim=None),
+    ]
+    write_keras1(os.path.join(OUT, "keras1_conv1d.h5"), layers,
+                 {"conv1d_1": [c1[:, None], cb1], "atrous_1": [c2[:, None], cb2], "dense_2": [dk, db]},
+                 "tensorflow")
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     cases()
     saved_model()
+    keras1_files()
 
 
 if __name__ == "__main__":

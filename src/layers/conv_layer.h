@@ -56,6 +56,25 @@ extern const ck_layer_class ck_depthwise_conv2d_class;
 extern const ck_layer_class ck_separable_conv1d_class;
 extern const ck_layer_class ck_separable_conv2d_class;
 
+/* Keras 1's class names, read as the modern classes (conv_keras1.c). */
+extern const ck_layer_class ck_convolution1d_legacy_class;
+extern const ck_layer_class ck_atrous_convolution1d_legacy_class;
+extern const ck_layer_class ck_atrous_convolution2d_legacy_class;
+extern const ck_layer_class ck_deconvolution2d_legacy_class;
+extern const ck_layer_class ck_separable_convolution2d_legacy_class;
+extern const ck_layer_class ck_convolution3d_legacy_class;
+
+/* A Keras 1 file's kernel for `layer` in the tf layout (Keras 2's
+ * preprocess_weights_for_loading for Keras 1 files): Convolution1D's
+ * (k, 1, in, filters) or Theano-ordered (filters, in, k, 1) becomes
+ * (k, in, filters); a channels_first ("th") Conv2D / Conv3D kernel
+ * (filters, stack, spatial...) is transposed to (spatial..., stack,
+ * filters); Deconvolution2D's to (rows, cols, filters, stack).  When the
+ * file's backend was Theano (true convolution), the spatial axes are also
+ * reversed (conv_utils.convert_kernel).  Replaces *kernel (freeing it)
+ * when it changes; other classes are left alone. */
+ck_status ck_conv_keras1_kernel(const ck_layer *layer, int theano, ck_tensor **kernel);
+
 /* Axis of the channels and of the first spatial dim for an input of rank
  * r (the dims before are batch dims). */
 static inline int ck_conv_channel_axis(const ck_conv_layer *c, int r) { return c->a.channels_first ? r - c->rank - 1 : r - 1; }

@@ -74,6 +74,12 @@ static const ck_layer_class *const builtin_classes[] = {
     &ck_depthwise_conv2d_class,
     &ck_separable_conv1d_class,
     &ck_separable_conv2d_class,
+    &ck_convolution1d_legacy_class,
+    &ck_atrous_convolution1d_legacy_class,
+    &ck_atrous_convolution2d_legacy_class,
+    &ck_deconvolution2d_legacy_class,
+    &ck_separable_convolution2d_legacy_class,
+    &ck_convolution3d_legacy_class,
 
     /* -- recurrent wrappers and cells -- */
 

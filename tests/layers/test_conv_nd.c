@@ -297,3 +297,75 @@ Test(conv_nd, keras_argument_errors)
     expect_error(ck_layer_build(l, 1, &small), CK_VALUE_ERROR, "One of the dimensions in the output is <= 0");
     ck_layer_free(l);
 }
+
+/* ---- Keras 1 ------------------------------------------------------------------------ */
+
+/* Keras 1 files: "th" Convolution2D kernels trained on Theano are
+ * transposed from (filters, stack, rows, cols) and flipped; Convolution1D's
+ * (k, 1, in, filters) lose their unit axis. */
+Test(conv_nd, keras1_files_predict_like_tf)
+{
+    const char *names[2] = {"keras1_th", "keras1_conv1d"};
+    for (int i = 0; i < 2; i++) {
+        char rel[128];
+        snprintf(rel, sizeof rel, "conv_nd/%s_x", names[i]);
+        ck_tensor *x = ck_test_npy(rel);
+        snprintf(rel, sizeof rel, "conv_nd/%s_y", names[i]);
+        ck_tensor *want = ck_test_npy(rel);
+        snprintf(rel, sizeof rel, "layers/conv_nd/%s.h5", names[i]);
+        ck_model *m = NULL;
+        cr_assert_eq(ck_model_load(ck_test_data(rel), &m), CK_OK, "%s: %s", rel, ck_last_error());
+        ck_tensor *y = NULL;
+        cr_assert_eq(ck_model_predict(m, 1, &x, &y, 0), CK_OK, "%s: %s", rel, ck_last_error());
+        double err = ck_test_max_abs_diff(y, want);
+        cr_expect_leq(err, 1e-5, "%s: max abs error %g", rel, err);
+        ck_tensor_free(y);
+        ck_model_free(m);
+        ck_tensor_free(x);
+        ck_tensor_free(want);
+    }
+}
+
+static void expect_text(const char *text, const char *want)
+{
+    ck_layer *l = from_text(text);
+    expect_config(l, want);
+}
+
+Test(conv_nd, keras1_configs)
+{
+    expect_text("{\"class_name\": \"Convolution1D\", \"config\": {\"name\": \"c\", \"trainable\": true, "
+                "\"nb_filter\": 4, \"filter_length\": 3, \"init\": \"he_normal\", \"activation\": \"relu\", "
+                "\"border_mode\": \"same\", \"subsample_length\": 2, \"W_regularizer\": null, \"b_regularizer\": "
+                "null, \"activity_regularizer\": null, \"W_constraint\": null, \"b_constraint\": null, \"bias\": "
+                "false, \"input_dim\": 3, \"input_length\": 10}}",
+                "{\"class_name\": \"Conv1D\", \"config\": {" BASE("c") ", \"batch_input_shape\": [null, 10, 3], "
+                "\"filters\": 4, \"kernel_size\": [3], \"strides\": [2], \"padding\": \"same\", \"data_format\": "
+                "\"channels_last\", \"dilation_rate\": [1], \"groups\": 1, \"activation\": \"relu\", \"use_bias\": "
+                "false, \"kernel_initializer\": {\"class_name\": \"HeNormal\", \"config\": {\"seed\": null}}, "
+                "\"bias_initializer\": {\"class_name\": \"Zeros\", \"config\": {}}, \"kernel_regularizer\": null, "
+                "\"bias_regularizer\": null, \"activity_regularizer\": null, \"kernel_constraint\": null, "
+                "\"bias_constraint\": null}}");
+    expect_text("{\"class_name\": \"AtrousConvolution2D\", \"config\": {\"name\": \"a\", \"trainable\": true, "
+                "\"nb_filter\": 2, \"nb_row\": 3, \"nb_col\": 3, \"atrous_rate\": [2, 2], \"border_mode\": \"valid\", "
+                "\"dim_ordering\": \"tf\", \"subsample\": [1, 1]}}",
+                "{\"class_name\": \"Conv2D\", \"config\": {" BASE("a") ", \"filters\": 2, \"kernel_size\": [3, 3], "
+                "\"strides\": [1, 1], \"padding\": \"valid\", \"data_format\": \"channels_last\", \"dilation_rate\": "
+                "[2, 2], \"groups\": 1, \"activation\": \"linear\", \"use_bias\": true, " INITS "}}");
+    expect_text("{\"class_name\": \"Deconvolution2D\", \"config\": {\"name\": \"d\", \"trainable\": true, "
+                "\"nb_filter\": 2, \"nb_row\": 3, \"nb_col\": 3, \"output_shape\": [null, 8, 8, 2], "
+                "\"border_mode\": \"same\", \"subsample\": [2, 2], \"dim_ordering\": \"tf\"}}",
+                "{\"class_name\": \"Conv2DTranspose\", \"config\": {" BASE("d") ", \"filters\": 2, \"kernel_size\": "
+                "[3, 3], \"strides\": [2, 2], \"padding\": \"same\", \"data_format\": \"channels_last\", "
+                "\"dilation_rate\": [1, 1], \"groups\": 1, \"activation\": \"linear\", \"use_bias\": true, " INITS
+                ", \"output_padding\": null}}");
+    ck_layer *l = from_text("{\"class_name\": \"SeparableConvolution2D\", \"config\": {\"name\": \"s\", "
+                            "\"trainable\": true, \"nb_filter\": 3, \"nb_row\": 2, \"nb_col\": 2, \"depth_multiplier\": "
+                            "2, \"init\": \"zeros\", \"dim_ordering\": \"th\"}}");
+    char *text = ck_test_config_of(l);
+    cr_expect(strstr(text, "\"class_name\": \"SeparableConv2D\"") && strstr(text, "\"data_format\": "
+              "\"channels_first\"") && strstr(text, "\"depth_multiplier\": 2") &&
+              strstr(text, "\"pointwise_initializer\": {\"class_name\": \"Zeros\""), "%s", text);
+    ck_free(text);
+    ck_layer_free(l);
+}
