@@ -1297,7 +1297,9 @@ CK_API ck_status ck_softmax_layer(ck_layer **out, const ck_softmax_layer_opts *o
  *    CK_VALUE_ERROR for 2D layers;
  *  - data_format: NULL / "channels_last" (inputs (batch, rows, cols,
  *    channels)) or "channels_first" ((batch, channels, rows, cols));
- *  - groups: 0 or 1 (grouped convolutions give CK_NOT_IMPLEMENTED);
+ *  - groups: 0 or 1, or a divisor of filters and of the input channels:
+ *    group g's filters read only its block of channels (Keras' grouped
+ *    convolution; such a layer is computed by the N-d engine of Conv1D);
  *  - activation NULL is linear; no_bias true is Keras' use_bias=False;
  *  - initializers default to glorot_uniform / zeros; initializer,
  *    regularizer and constraint fields take a Keras id or a JSON config. */
@@ -1334,8 +1336,9 @@ typedef struct ck_conv2d_opts {
  *  the last axis of the output, as Keras' does.  Configs: tf.keras 2.x
  *  keys, Keras 3's, and Keras 1's Convolution2D (nb_filter, nb_row,
  *  nb_col, subsample, border_mode, dim_ordering "tf" / "th", init, bias,
- *  W_ / b_ regularizers and constraints; Theano-ordered kernels are not
- *  converted, so their weights do not load).  A call allocates an im2col
+ *  W_ / b_ regularizers and constraints; Keras 1 files' "th" kernels
+ *  (filters, stack, rows, cols) are transposed when loaded, and flipped
+ *  when the file's backend was Theano).  A call allocates an im2col
  *  scratch buffer of at most 2^20 elements (none for a 1x1 kernel with
  *  stride 1). */
 CK_API ck_status ck_conv2d(ck_layer **out, const ck_conv2d_opts *opts);
@@ -1658,7 +1661,10 @@ CK_API ck_status ck_layer_reset_states(ck_layer *layer);
  *  - padding: NULL / "valid", "same", or (Conv1D only) "causal": the
  *    input is padded on the left by dilation * (kernel - 1), so output t
  *    only sees inputs <= t;
- *  - data_format: NULL / "channels_last" or "channels_first";
+ *  - data_format: NULL / "channels_last" or "channels_first" (TF on a
+ *    CPU refuses most channels_first convolutions at call time; ckeras
+ *    computes what Keras defines, the channels_last result with the
+ *    channel axis moved, for every class here);
  *  - groups: 0 or 1, or (Conv1D / Conv3D) a divisor of filters and of the
  *    input channels: group g's filters read only its channel block;
  *  - output_padding (transposed only): all unset is Keras' None, [0] set
@@ -1691,8 +1697,14 @@ typedef struct ck_conv_opts {
  *  leading dims are batch dims), a cross-correlation as TF's.  Output
  *  length: "valid" (in - dilated_kernel) // stride + 1, "same" and
  *  "causal" ceil(in / stride).  Build creates "kernel" (k, in_channels /
- *  groups, filters) and "bias" (filters,).  Configs: tf.keras 2.x and
- *  Keras 3.  Working memory is planned scratch (no allocation while
+ *  groups, filters) and "bias" (filters,).  Configs: tf.keras 2.x,
+ *  Keras 3, and Keras 1's Convolution1D / AtrousConvolution1D (nb_filter,
+ *  filter_length, subsample_length, atrous_rate, border_mode, init, bias,
+ *  W_ / b_ regularizers and constraints, input_dim + input_length; a
+ *  Keras 1 file's (k, 1, in, filters) kernel is reshaped when loaded);
+ *  AtrousConvolution2D, Deconvolution2D, SeparableConvolution2D and
+ *  Convolution3D are read as Conv2D, Conv2DTranspose, SeparableConv2D and
+ *  Conv3D the same way.  Working memory is planned scratch (no allocation while
  *  predicting). */
 CK_API ck_status ck_conv1d(ck_layer **out, const ck_conv_opts *opts);
 
