@@ -369,3 +369,67 @@ Test(conv_nd, keras1_configs)
     ck_free(text);
     ck_layer_free(l);
 }
+
+/* ---- memory ------------------------------------------------------------------------- */
+
+/* Once planned, predicting the model of every class allocates nothing
+ * (the im2col rows and the separable layers' depthwise output are planned
+ * scratch). */
+Test(conv_nd, steady_state_predict_allocates_nothing)
+{
+    ck_model *m = NULL;
+    cr_assert_eq(ck_model_load(ck_test_data("layers/conv_nd/conv_model.h5"), &m), CK_OK, "%s", ck_last_error());
+    ck_tensor *x[2] = {ck_test_npy("conv_nd/conv_model_x1"), ck_test_npy("conv_nd/conv_model_x2")}, *y = NULL;
+    cr_assert_eq(ck_model_predict(m, 2, x, &y, 2), CK_OK, "%s", ck_last_error());
+    ck_tensor *outs[1] = {y};
+    cr_assert_eq(ck_model_predict_into(m, 2, x, outs, 2), CK_OK, "%s", ck_last_error());
+    ck_test_fail_after(0);
+    ck_status st = ck_model_predict_into(m, 2, x, outs, 2);
+    long attempts = ck_test_alloc_count();
+    ck_test_alloc_reset();
+    cr_expect_eq(st, CK_OK, "%s", ck_last_error());
+    cr_expect_eq(attempts, 0, "%ld allocation(s) in steady state", attempts);
+    ck_tensor_free(x[0]);
+    ck_tensor_free(x[1]);
+    ck_tensor_free(y);
+    ck_model_free(m);
+}
+
+static void free_layers(void *ctx)
+{
+    ck_layer **l = ctx;
+    for (int i = 0; i < 3; i++) {
+        ck_layer_free(l[i]);
+        l[i] = NULL;
+    }
+}
+
+static ck_status make_layers_or_fail(ck_layer **l)
+{
+    CK_TRY(ck_separable_conv1d(&l[0], &(ck_separable_conv_opts){.filters = 2, .kernel_size = {3},
+                                                                .depthwise_regularizer = "l2",
+                                                                .pointwise_constraint = "max_norm"}));
+    CK_TRY(ck_conv2d_transpose(&l[1], &(ck_conv_opts){.filters = 2, .kernel_size = {3}, .strides = {2},
+                                                      .output_padding = {ck_int(1)}, .kernel_regularizer = "l1"}));
+    CK_TRY(ck_depthwise_conv2d(&l[2], &(ck_depthwise_conv_opts){.kernel_size = {3}, .depth_multiplier = 2,
+                                                                .activation = "relu"}));
+    ck_shape s1 = {3, {2, 6, 3}}, s2 = {4, {1, 3, 3, 2}};
+    CK_TRY(ck_layer_build(l[0], 1, &s1));
+    CK_TRY(ck_layer_build(l[2], 1, &s2));
+    return ck_layer_build(l[1], 1, &s2);
+}
+
+static ck_status make_layers(void *ctx)
+{
+    ck_status st = make_layers_or_fail(ctx);
+    if (st != CK_OK) free_layers(ctx);
+    return st;
+}
+
+/* Every allocation of construction and build may fail:
+ * an error, no leak. */
+Test(conv_nd, failing_allocations)
+{
+    ck_layer *l[3] = {NULL};
+    cr_expect_gt(ck_test_every_allocation_fails(make_layers, free_layers, l), 10);
+}
