@@ -45,7 +45,8 @@ static int64_t chunk_of(const ck_convnd_geom *g)
 
 int64_t ck_convnd_cols_elems(const ck_convnd_geom *g)
 {
-    if (group_k(g) == 0 || ck_convnd_out_plane(g) == 0 || g->batch == 0 || is_direct(g)) return 0;
+    if (group_k(g) == 0 || ck_convnd_out_plane(g) == 0 || g->batch == 0 || is_direct(g) || ck_convnd_is_depthwise(g))
+        return 0;
     return chunk_of(g) * group_k(g);
 }
 
@@ -169,6 +170,10 @@ void ck_convnd_forward(const ck_convnd_geom *g, ck_dtype dt, const void *x, cons
         if (beta == 0.0) memset(out, 0, (size_t)(g->batch * plane * F) * es);
         return;
     }
+    if (ck_convnd_is_depthwise(g)) {
+        ck_convnd_depthwise_forward(g, dt, x, kern, out, beta);
+        return;
+    }
     if (is_direct(g)) {
         if (!g->channels_first) {
             gemm(dt, 0, 0, g->batch * plane, F, g->c, xc, g->c, kc, F, beta, oc, F);
@@ -201,6 +206,10 @@ void ck_convnd_input_grad(const ck_convnd_geom *g, ck_dtype dt, const void *dz, 
     char *xc = dx;
     memset(dx, 0, (size_t)(g->batch * ck_convnd_in_plane(g) * g->c) * es);
     if (empty(g) || kg == 0) return;
+    if (ck_convnd_is_depthwise(g)) {
+        ck_convnd_depthwise_input_grad(g, dt, dz, kern, dx);
+        return;
+    }
     if (is_direct(g)) {
         if (!g->channels_first) {
             gemm(dt, 0, 1, g->batch * plane, g->c, F, dc, F, kc, F, 0.0, xc, g->c);
@@ -232,6 +241,10 @@ void ck_convnd_kernel_grad(const ck_convnd_geom *g, ck_dtype dt, const void *x, 
     const char *xc = x, *dc = dz;
     char *gc = kgrad;
     if (empty(g) || kg == 0) return;
+    if (ck_convnd_is_depthwise(g)) {
+        ck_convnd_depthwise_kernel_grad(g, dt, x, dz, kgrad);
+        return;
+    }
     if (is_direct(g)) {
         if (!g->channels_first) {
             gemm(dt, 1, 0, g->c, F, g->batch * plane, xc, g->c, dc, F, 1.0, gc, F);

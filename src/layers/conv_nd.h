@@ -53,4 +53,13 @@ void ck_convnd_bias_add(ck_dtype dt, int channels_first, int64_t batch, int64_t 
 void ck_convnd_bias_grad(ck_dtype dt, int channels_first, int64_t batch, int64_t plane, int64_t f, const void *dz,
                          void *bg);
 
+/* Depthwise geometry (groups == c > 1) and its direct loops
+ * (conv_depthwise.c), which the primitives above dispatch to. */
+int ck_convnd_is_depthwise(const ck_convnd_geom *g);
+void ck_convnd_depthwise_forward(const ck_convnd_geom *g, ck_dtype dt, const void *x, const void *kern, void *out,
+                                 double beta);
+void ck_convnd_depthwise_input_grad(const ck_convnd_geom *g, ck_dtype dt, const void *dz, const void *kern,
+                                    void *dx);
+void ck_convnd_depthwise_kernel_grad(const ck_convnd_geom *g, ck_dtype dt, const void *x, const void *dz, void *kg);
+
 #endif
