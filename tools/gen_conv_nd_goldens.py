@@ -111,6 +111,9 @@ CASES = [
     ("s2_d2_nobias", "SeparableConv2D", dict(filters=2, kernel_size=2, dilation_rate=2, use_bias=False),
      (1, 5, 6, 2)),
     ("s2_cf", "SeparableConv2D", dict(filters=3, kernel_size=3, padding="same", data_format=CF), (1, 2, 4, 4)),
+    # leading batch dims (Conv's squeeze_batch_dims), grouped channels_first
+    ("c1_batch_dims", "Conv1D", dict(filters=2, kernel_size=2, strides=2), (2, 3, 5, 2)),
+    ("c2_groups_cf", "Conv2D", dict(filters=4, kernel_size=2, groups=2, data_format=CF), (1, 4, 3, 4)),
 ]
 
 

@@ -11,6 +11,7 @@
  *   output shape onto its input shape (what TF's conv*_backprop_input
  *   computes), then the bias.
  * The activation then applies over the output's last axis, as Keras'. */
+#include <stdio.h>
 #include <string.h>
 
 #include "layers/conv_layer.h"
@@ -92,11 +93,15 @@ static ck_status conv_build(ck_layer *layer, int n, const ck_shape *shapes)
     CK_TRY(conv_output_shape(layer, n, shapes, &ignored));
     const int ci = ck_conv_channel_axis(c, s->rank);
     const int64_t ch = s->dims[ci];
-    if (ch < 0)
+    if (ch < 0) {
+        /* Keras names the class for the depthwise and transposed layers. */
+        char who[48] = "";
+        if (c->kind == CK_CONV_DEPTHWISE) snprintf(who, sizeof who, " to `DepthwiseConv`");
+        else if (c->kind == CK_CONV_TRANSPOSE) snprintf(who, sizeof who, " to `%s`", layer->cls->class_name);
         return ck_error(CK_VALUE_ERROR, "The channel dimension of the inputs%s should be defined. The input_shape "
                         "received is %s, where axis %d (0-based) is the channel dimension, which found to be "
-                        "`None`. (layer \"%s\")", c->kind == CK_CONV_DEPTHWISE ? " to `DepthwiseConv`" : "",
-                        ck_shape_fmt(buf, sizeof buf, s), ci, layer->name);
+                        "`None`. (layer \"%s\")", who, ck_shape_fmt(buf, sizeof buf, s), ci, layer->name);
+    }
     if (c->kind == CK_CONV_PLAIN && ch % c->a.groups != 0)
         return ck_error(CK_VALUE_ERROR, "The number of input channels must be evenly divisible by the number of "
                         "groups. Received groups=%lld, but the input has %lld channels (full input shape is %s).",

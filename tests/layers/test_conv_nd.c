@@ -433,3 +433,14 @@ Test(conv_nd, failing_allocations)
     ck_layer *l[3] = {NULL};
     cr_expect_gt(ck_test_every_allocation_fails(make_layers, free_layers, l), 10);
 }
+
+Test(conv_nd, channel_dim_must_be_known)
+{
+    ck_layer *l = NULL;
+    cr_assert_eq(ck_conv2d_transpose(&l, &(ck_conv_opts){.filters = 2, .kernel_size = {3}, .name = "t"}), CK_OK);
+    ck_shape in = {4, {1, 4, 4, -1}};
+    expect_error(ck_layer_build(l, 1, &in), CK_VALUE_ERROR, "The channel dimension of the inputs to "
+                 "`Conv2DTranspose` should be defined. The input_shape received is (1, 4, 4, None), where axis 3 "
+                 "(0-based) is the channel dimension, which found to be `None`.");
+    ck_layer_free(l);
+}
