@@ -1297,7 +1297,9 @@ CK_API ck_status ck_softmax_layer(ck_layer **out, const ck_softmax_layer_opts *o
  *    CK_VALUE_ERROR for 2D layers;
  *  - data_format: NULL / "channels_last" (inputs (batch, rows, cols,
  *    channels)) or "channels_first" ((batch, channels, rows, cols));
- *  - groups: 0 or 1 (grouped convolutions give CK_NOT_IMPLEMENTED);
+ *  - groups: 0 or 1, or a divisor of filters and of the input channels:
+ *    group g's filters read only its block of channels (Keras' grouped
+ *    convolution; such a layer is computed by the N-d engine of Conv1D);
  *  - activation NULL is linear; no_bias true is Keras' use_bias=False;
  *  - initializers default to glorot_uniform / zeros; initializer,
  *    regularizer and constraint fields take a Keras id or a JSON config. */
@@ -1334,8 +1336,9 @@ typedef struct ck_conv2d_opts {
  *  the last axis of the output, as Keras' does.  Configs: tf.keras 2.x
  *  keys, Keras 3's, and Keras 1's Convolution2D (nb_filter, nb_row,
  *  nb_col, subsample, border_mode, dim_ordering "tf" / "th", init, bias,
- *  W_ / b_ regularizers and constraints; Theano-ordered kernels are not
- *  converted, so their weights do not load).  A call allocates an im2col
+ *  W_ / b_ regularizers and constraints; Keras 1 files' "th" kernels
+ *  (filters, stack, rows, cols) are transposed when loaded, and flipped
+ *  when the file's backend was Theano).  A call allocates an im2col
  *  scratch buffer of at most 2^20 elements (none for a 1x1 kernel with
  *  stride 1). */
 CK_API ck_status ck_conv2d(ck_layer **out, const ck_conv2d_opts *opts);
@@ -1648,6 +1651,146 @@ CK_API ck_status ck_gru(ck_layer **out, const ck_rnn_opts *opts);
 CK_API ck_status ck_layer_reset_states(ck_layer *layer);
 
 /* ---- Convolutions: Conv1D/3D, groups, transposed, depthwise, separable -- */
+
+/** Options of Conv1D, Conv3D and Conv1D / 2D / 3DTranspose (the rank-n
+ *  layer reads the first n entries of each array):
+ *  - filters (> 0, required);
+ *  - kernel_size (required), strides, dilation_rate: all zero gives the
+ *    Keras default (strides 1, dilation 1), {k} (the other entries 0)
+ *    gives k for every dim, like Keras' int form;
+ *  - padding: NULL / "valid", "same", or (Conv1D only) "causal": the
+ *    input is padded on the left by dilation * (kernel - 1), so output t
+ *    only sees inputs <= t;
+ *  - data_format: NULL / "channels_last" or "channels_first" (TF on a
+ *    CPU refuses most channels_first convolutions at call time; ckeras
+ *    computes what Keras defines, the channels_last result with the
+ *    channel axis moved, for every class here);
+ *  - groups: 0 or 1, or (Conv1D / Conv3D) a divisor of filters and of the
+ *    input channels: group g's filters read only its channel block;
+ *  - output_padding (transposed only): all unset is Keras' None, [0] set
+ *    alone gives that value for every dim; each value must be < stride;
+ *  - activation NULL is linear; no_bias true is use_bias=False;
+ *    initializers default to glorot_uniform / zeros; initializer,
+ *    regularizer and constraint fields take a Keras id or a JSON config. */
+typedef struct ck_conv_opts {
+    int64_t filters;
+    int64_t kernel_size[3];
+    int64_t strides[3];
+    const char *padding;
+    const char *data_format;
+    int64_t dilation_rate[3];
+    int64_t groups;
+    ck_opt_int output_padding[3];
+    const char *activation;
+    bool no_bias;
+    const char *kernel_initializer;
+    const char *bias_initializer;
+    const char *kernel_regularizer;
+    const char *bias_regularizer;
+    const char *kernel_constraint;
+    const char *bias_constraint;
+    CK_LAYER_COMMON_OPTS;
+} ck_conv_opts;
+
+/** Conv1D: activation(conv1d(inputs, kernel) + bias) on (batch, steps,
+ *  channels) inputs (channels_first: (batch, channels, steps); more
+ *  leading dims are batch dims), a cross-correlation as TF's.  Output
+ *  length: "valid" (in - dilated_kernel) // stride + 1, "same" and
+ *  "causal" ceil(in / stride).  Build creates "kernel" (k, in_channels /
+ *  groups, filters) and "bias" (filters,).  Configs: tf.keras 2.x,
+ *  Keras 3, and Keras 1's Convolution1D / AtrousConvolution1D (nb_filter,
+ *  filter_length, subsample_length, atrous_rate, border_mode, init, bias,
+ *  W_ / b_ regularizers and constraints, input_dim + input_length; a
+ *  Keras 1 file's (k, 1, in, filters) kernel is reshaped when loaded);
+ *  AtrousConvolution2D, Deconvolution2D, SeparableConvolution2D and
+ *  Convolution3D are read as Conv2D, Conv2DTranspose, SeparableConv2D and
+ *  Conv3D the same way.  Working memory is planned scratch (no allocation while
+ *  predicting). */
+CK_API ck_status ck_conv1d(ck_layer **out, const ck_conv_opts *opts);
+
+/** Conv3D: as Conv1D over (batch, d1, d2, d3, channels) inputs; kernel
+ *  (k1, k2, k3, in_channels / groups, filters); "causal" is a
+ *  CK_VALUE_ERROR. */
+CK_API ck_status ck_conv3d(ck_layer **out, const ck_conv_opts *opts);
+
+/** Conv1DTranspose / Conv2DTranspose / Conv3DTranspose: the gradient of a
+ *  convolution with respect to its input (TF's conv*_backprop_input),
+ *  plus bias, then the activation.  Each spatial length is
+ *  conv_utils.deconv_output_length: without output_padding "valid" gives
+ *  in * stride + max(dilated_kernel - stride, 0) and "same" in * stride;
+ *  with it, (in - 1) * stride + dilated_kernel - 2 * pad + output_padding
+ *  (pad = dilated_kernel // 2 for "same", 0 for "valid").  Kernel
+ *  (k..., filters, in_channels), bias (filters,); groups must be 1. */
+CK_API ck_status ck_conv1d_transpose(ck_layer **out, const ck_conv_opts *opts);
+CK_API ck_status ck_conv2d_transpose(ck_layer **out, const ck_conv_opts *opts);
+CK_API ck_status ck_conv3d_transpose(ck_layer **out, const ck_conv_opts *opts);
+
+/** Options of DepthwiseConv1D / 2D: kernel_size, strides, padding ("valid"
+ *  / "same"), data_format and dilation_rate as ck_conv_opts;
+ *  depth_multiplier 0 is 1; the depthwise kernel's initializer (default
+ *  glorot_uniform), regularizer and constraint; bias as Conv2D. */
+typedef struct ck_depthwise_conv_opts {
+    int64_t kernel_size[3];
+    int64_t strides[3];
+    const char *padding;
+    const char *data_format;
+    int64_t dilation_rate[3];
+    int64_t depth_multiplier;
+    const char *activation;
+    bool no_bias;
+    const char *depthwise_initializer;
+    const char *bias_initializer;
+    const char *depthwise_regularizer;
+    const char *bias_regularizer;
+    const char *depthwise_constraint;
+    const char *bias_constraint;
+    CK_LAYER_COMMON_OPTS;
+} ck_depthwise_conv_opts;
+
+/** DepthwiseConv1D / DepthwiseConv2D: each input channel c is convolved
+ *  on its own with depth_multiplier kernels; output channel
+ *  c * depth_multiplier + m, plus bias, then the activation.  Inputs of
+ *  rank exactly 3 / 4.  Build creates "depthwise_kernel" (k...,
+ *  in_channels, depth_multiplier) and "bias" (in_channels *
+ *  depth_multiplier,). */
+CK_API ck_status ck_depthwise_conv1d(ck_layer **out, const ck_depthwise_conv_opts *opts);
+CK_API ck_status ck_depthwise_conv2d(ck_layer **out, const ck_depthwise_conv_opts *opts);
+
+/** Options of SeparableConv1D / 2D: those of ck_conv_opts (no groups, no
+ *  output_padding; "causal" padding for SeparableConv1D) plus
+ *  depth_multiplier (0 is 1) and the depthwise / pointwise kernels'
+ *  initializers (default glorot_uniform), regularizers and constraints.
+ *  kernel_* are kept for the config (Keras writes them) but unused. */
+typedef struct ck_separable_conv_opts {
+    int64_t filters;
+    int64_t kernel_size[3];
+    int64_t strides[3];
+    const char *padding;
+    const char *data_format;
+    int64_t dilation_rate[3];
+    int64_t depth_multiplier;
+    const char *activation;
+    bool no_bias;
+    const char *depthwise_initializer;
+    const char *pointwise_initializer;
+    const char *bias_initializer;
+    const char *depthwise_regularizer;
+    const char *pointwise_regularizer;
+    const char *bias_regularizer;
+    const char *depthwise_constraint;
+    const char *pointwise_constraint;
+    const char *bias_constraint;
+    CK_LAYER_COMMON_OPTS;
+} ck_separable_conv_opts;
+
+/** SeparableConv1D / SeparableConv2D: the depthwise convolution (no bias)
+ *  followed by a 1x1 convolution to `filters` channels, plus bias, then
+ *  the activation.  Inputs of rank exactly 3 / 4.  Build creates
+ *  "depthwise_kernel" (k..., in_channels, depth_multiplier),
+ *  "pointwise_kernel" (1..., in_channels * depth_multiplier, filters) and
+ *  "bias" (filters,). */
+CK_API ck_status ck_separable_conv1d(ck_layer **out, const ck_separable_conv_opts *opts);
+CK_API ck_status ck_separable_conv2d(ck_layer **out, const ck_separable_conv_opts *opts);
 
 /* ---- Recurrent wrappers and cells ------------------------------------- */
 

@@ -12,6 +12,7 @@
 #include "io/keras_h5.h"
 #include "core/json.h"
 #include "io/model_io.h"
+#include "layers/conv_layer.h"
 #include "model/model.h"
 
 /* ---- pairing weights with layers ---------------------------------------- */
@@ -368,6 +369,23 @@ static ck_status take_archive_training(ck_keras_archive *a, const json_t *root, 
     return CK_OK;
 }
 
+/* Keras 1 files (no keras_version attribute, or 1.x) keep convolution
+ * kernels in Keras 1's layouts: each is converted for the model layer of
+ * its name (layers/conv_keras1.c says how). */
+static ck_status convert_keras1_kernels(ck_model *m, ck_keras_h5 *f)
+{
+    if (f->keras_version && f->keras_version[0] != '1') return CK_OK;
+    const int theano = f->backend && strcmp(f->backend, "theano") == 0;
+    for (size_t i = 0; i < f->n_layers; i++) {
+        ck_h5_layer *hl = &f->layers[i];
+        if (hl->n_weights == 0) continue;
+        for (int k = 0; k < m->n_layers; k++)
+            if (strcmp(ck_layer_name(m->layers[k]), hl->name) == 0)
+                CK_TRY(ck_conv_keras1_kernel(m->layers[k], theano, &hl->weights[0].value));
+    }
+    return CK_OK;
+}
+
 static ck_status load_hdf5(const char *path, ck_model **out, ck_saved_training *tr)
 {
     ck_keras_h5 *f = NULL;
@@ -380,6 +398,7 @@ static ck_status load_hdf5(const char *path, ck_model **out, ck_saved_training *
     if (st == CK_OK) st = model_from_text(f->model_config, path, NULL, &m);
     /* The config and the weights come from one file, so the layers pair by
      * name, which is what Keras' by-position pairing amounts to here. */
+    if (st == CK_OK) st = convert_keras1_kernels(m, f);
     if (st == CK_OK) st = ck_model_assign_h5_weights(m, f, path, 1);
     if (st == CK_OK && tr) st = take_h5_training(f, tr);
     ck_keras_h5_free(f);
@@ -547,7 +566,8 @@ static ck_status load_weights_impl(ck_model *m, const char *path, int by_name)
         return st;
     }
     if (st != CK_OK) return st;
-    st = ck_model_assign_h5_weights(m, f, path, by_name);
+    st = convert_keras1_kernels(m, f);
+    if (st == CK_OK) st = ck_model_assign_h5_weights(m, f, path, by_name);
     ck_keras_h5_free(f);
     return st;
 }

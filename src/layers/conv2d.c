@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "layers/conv2d.h"
+#include "layers/conv_layer.h"
 #include "ops/ops.h"
 
 static void conv2d_destroy(ck_layer *layer)
@@ -344,9 +345,6 @@ static ck_status conv2d_check(const conv2d_args *a)
         return ck_error(CK_VALUE_ERROR, "`strides > 1` not supported in conjunction with `dilation_rate > 1`. "
                         "Received: strides=(%lld, %lld) and dilation_rate=(%lld, %lld)", (long long)a->strides[0],
                         (long long)a->strides[1], (long long)a->dilation[0], (long long)a->dilation[1]);
-    if (a->groups != 1)
-        return ck_error(CK_NOT_IMPLEMENTED, "Conv2D with groups=%lld (grouped convolution) is not supported; only "
-                        "groups=1 is", (long long)a->groups);
     return CK_OK;
 }
 
@@ -376,6 +374,8 @@ ck_status ck_conv2d(ck_layer **out, const ck_conv2d_opts *o)
     if (!o) return ck_error(CK_VALUE_ERROR, "Conv2D: options are required (filters, kernel_size)");
     if (o->kernel_size[0] == 0 && o->kernel_size[1] == 0)
         return ck_error(CK_VALUE_ERROR, "Conv2D: `kernel_size` is required");
+    /* Grouped convolutions are computed by the N-d engine (conv_layer.c). */
+    if (o->groups > 1) return ck_conv2d_grouped_from_opts(out, o);
     conv2d_args a = {.filters = o->filters, .groups = o->groups ? o->groups : 1, .use_bias = !o->no_bias};
     CK_TRY(ck_conv_pair_opts(o->kernel_size, none, "Conv2D", "kernel_size", 0, a.kernel_size));
     CK_TRY(ck_conv_pair_opts(o->strides, ones, "Conv2D", "strides", 1, a.strides));
@@ -454,6 +454,7 @@ static ck_status conv2d_from_config(const json_t *c, ck_layer **out)
     int64_t groups = 1;
     CK_TRY(ck_arg_int(json_object_get(c, "groups"), cls, "groups", &groups, NULL));
     a.groups = groups == 0 ? 1 : groups; /* `groups or 1` */
+    if (a.groups > 1) return ck_conv_layer_from_config(&ck_conv2d_grouped_class, c, out);
     CK_TRY(ck_arg_bool(ck_arg_get2(c, "use_bias", "bias"), cls, "use_bias", &a.use_bias));
     CK_TRY(conv2d_check(&a));
 

@@ -5,6 +5,7 @@
  * layers floor below refers to nothing above it. */
 #include <string.h>
 
+#include "layers/conv_layer.h"
 #include "layers/custom_layer.h"
 #include "layers/rnn_common.h"
 #include "model/model.h"
@@ -65,6 +66,21 @@ static const ck_layer_class *const builtin_classes[] = {
     &ck_gru_class,
 
     /* -- convolutions (Conv1D/3D, transposed, depthwise, separable) -- */
+    &ck_conv1d_class,
+    &ck_conv3d_class,
+    &ck_conv1d_transpose_class,
+    &ck_conv2d_transpose_class,
+    &ck_conv3d_transpose_class,
+    &ck_depthwise_conv1d_class,
+    &ck_depthwise_conv2d_class,
+    &ck_separable_conv1d_class,
+    &ck_separable_conv2d_class,
+    &ck_convolution1d_legacy_class,
+    &ck_atrous_convolution1d_legacy_class,
+    &ck_atrous_convolution2d_legacy_class,
+    &ck_deconvolution2d_legacy_class,
+    &ck_separable_convolution2d_legacy_class,
+    &ck_convolution3d_legacy_class,
 
     /* -- recurrent wrappers and cells -- */
 
