@@ -1653,6 +1653,73 @@ CK_API ck_status ck_layer_reset_states(ck_layer *layer);
 
 /* ---- Normalization, noise and attention layers ------------------------ */
 
+/** keras.layers.MultiHeadAttention options (tf.keras 2.15):
+ *  - num_heads, key_dim (required, > 0): heads and the size of each
+ *    head's query / key projection;
+ *  - value_dim: 0 is key_dim (Keras' None);
+ *  - dropout: the fraction of attention weights dropped in training;
+ *  - no_bias: Keras' use_bias=False (no projection biases);
+ *  - output_dim: Keras' output_shape as an int; 0 is None (the query's
+ *    last dim);
+ *  - attention_axes / n_attention_axes: 0 is None (the default: every axis
+ *    between the batch and the features, softmaxed jointly); other axes
+ *    give CK_NOT_IMPLEMENTED when the layer is built;
+ *  - initializers (NULL: glorot_uniform kernels, zeros biases),
+ *    regularizers and constraints of the four projections, as Keras ids or
+ *    JSON configs.  The common activity_regularizer is CK_NOT_IMPLEMENTED
+ *    (Keras applies it to each projection). */
+typedef struct ck_multi_head_attention_opts {
+    int64_t num_heads;
+    int64_t key_dim;
+    int64_t value_dim;
+    double dropout;
+    bool no_bias;
+    int64_t output_dim;
+    int n_attention_axes;
+    int attention_axes[CK_MAX_RANK];
+    const char *kernel_initializer;
+    const char *bias_initializer;
+    const char *kernel_regularizer;
+    const char *bias_regularizer;
+    const char *kernel_constraint;
+    const char *bias_constraint;
+    CK_LAYER_COMMON_OPTS;
+} ck_multi_head_attention_opts;
+
+/** MultiHeadAttention, called on [query, value], [query, value, key] or
+ *  [query, value, key, attention_mask] (pass the value again as the key to
+ *  give a mask alone): query (B, T..., Dq), value (B, S..., Dv), key (B,
+ *  S..., Dk) of one rank >= 3; with H heads,
+ *    q = (query . Wq + bq) / sqrt(key_dim),  k = key . Wk + bk,
+ *    v = value . Wv + bv,
+ *    P = softmax over the key positions of q . k^T per head, masked
+ *        entries getting -1e9 added (Keras' Softmax with a mask),
+ *    out = concat_heads(dropout(P) . v) . Wo + bo,   (B, T..., output_dim).
+ *  The mask (any dtype, nonzero = attend) is (B, T..., S...) or broadcasts
+ *  to it (a batch dim of 1 or none, dims of 1 on the query or key side);
+ *  ck_layer_set_use_causal_mask adds Keras' causal mask.  Weights in
+ *  tf.keras' order and names: "<name>/query/kernel:0" (Dq, H, key_dim),
+ *  "query/bias:0" (H, key_dim), the same for "key" (Dk, ...) and "value"
+ *  (Dv, H, value_dim), "attention_output/kernel:0" (H, value_dim,
+ *  output_dim) and "attention_output/bias:0" (output_dim,).  get_config
+ *  writes tf.keras 2.x's keys including query_shape / key_shape /
+ *  value_shape (null until built), from which from_config builds;
+ *  Keras 3's keys (seed, use_gate false, sliding_window null,
+ *  flash_attention) are read too.  A functional node's kwargs (value, key,
+ *  attention_mask, use_causal_mask) are read through the class' node
+ *  hooks; return_attention_scores=True and the query/value/key_mask call
+ *  arguments are CK_NOT_IMPLEMENTED.  Inference and training (dropout on
+ *  the attention weights from the fit's random stream, gradients of every
+ *  input and weight). */
+CK_API ck_status ck_multi_head_attention(ck_layer **out, const ck_multi_head_attention_opts *opts);
+
+/** The use_causal_mask call argument of a MultiHeadAttention (or
+ *  Attention / AdditiveAttention) layer for its later calls: query
+ *  position t attends to key positions s <= t only (Keras' lower-triangular
+ *  mask over the first query and key axes, combined with any other mask).
+ *  Other layers: CK_VALUE_ERROR. */
+CK_API ck_status ck_layer_set_use_causal_mask(ck_layer *layer, bool use_causal_mask);
+
 /* ---- TF-op layers (TFOpLambda, SlicingOpLambda) ----------------------- */
 
 /* ---- Masks and layers with several outputs ---------------------------- */

@@ -5,6 +5,7 @@
  * layers floor below refers to nothing above it. */
 #include <string.h>
 
+#include "layers/normattn_classes.h"
 #include "layers/rnn_common.h"
 #include "model/model.h"
 
@@ -68,6 +69,7 @@ static const ck_layer_class *const builtin_classes[] = {
     /* -- recurrent wrappers and cells -- */
 
     /* -- normalization, noise and attention -- */
+    &ck_multi_head_attention_class,
 
     /* -- TF-op layers -- */
 

@@ -1,0 +1,10 @@
+/* The normalization, noise and attention layer classes (one file each),
+ * for the registry.  Internal. */
+#ifndef CK_NORMATTN_CLASSES_H
+#define CK_NORMATTN_CLASSES_H
+
+#include "layers/layer.h"
+
+extern const ck_layer_class ck_multi_head_attention_class;
+
+#endif
