@@ -1713,6 +1713,48 @@ typedef struct ck_multi_head_attention_opts {
  *  input and weight). */
 CK_API ck_status ck_multi_head_attention(ck_layer **out, const ck_multi_head_attention_opts *opts);
 
+/** keras.layers.Attention options: use_scale (a trainable scalar "scale",
+ *  initialised to 1, multiplies the scores); score_mode NULL or "dot"
+ *  (the default) or "concat"; dropout: the fraction of attention weights
+ *  dropped in training. */
+typedef struct ck_attention_opts {
+    bool use_scale;
+    const char *score_mode;
+    double dropout;
+    CK_LAYER_COMMON_OPTS;
+} ck_attention_opts;
+
+/** Attention (Luong-style), called on [query, value] or [query, value,
+ *  key]: query (batch..., Tq, D), value (batch..., Tv, Dv), key (batch...,
+ *  Tv, D) (the value when not given); per batch item, scores s = q . k^T
+ *  (times "scale" with use_scale), or with score_mode "concat"
+ *  s_ij = concat_score_weight * sum_d tanh(scale * (q_id + k_jd)) (scale 1
+ *  without use_scale); then out = softmax(s) . v, (batch..., Tq, Dv).
+ *  ck_layer_set_use_causal_mask (or a config's deprecated "causal")
+ *  masks s_ij for j > i with -1e9, as Keras.  Weights "scale" () and
+ *  "concat_score_weight" () (initialised to 1), as tf.keras.  Keras' mask
+ *  arguments are not applied (ckeras carries no masks into calls); the
+ *  output mask is the query's.  Configs: tf.keras 2.x (dropout, use_scale,
+ *  score_mode), older ones' causal, Keras 3's seed.  Inference and
+ *  training (dropout of the attention weights from the fit's random
+ *  stream). */
+CK_API ck_status ck_attention(ck_layer **out, const ck_attention_opts *opts);
+
+/** keras.layers.AdditiveAttention options: no_scale is Keras'
+ *  use_scale=False; dropout as Attention's. */
+typedef struct ck_additive_attention_opts {
+    bool no_scale;
+    double dropout;
+    CK_LAYER_COMMON_OPTS;
+} ck_additive_attention_opts;
+
+/** AdditiveAttention (Bahdanau-style), inputs as Attention's: scores
+ *  s_ij = sum_d scale_d * tanh(q_id + k_jd) (scale: a trainable (Dv,)
+ *  vector, glorot_uniform, with use_scale; 1 without; query, key and value
+ *  then share one feature size), then out = softmax(s) . v.  Causal mask,
+ *  masks, configs (dropout, use_scale) and training as Attention's. */
+CK_API ck_status ck_additive_attention(ck_layer **out, const ck_additive_attention_opts *opts);
+
 /** The use_causal_mask call argument of a MultiHeadAttention (or
  *  Attention / AdditiveAttention) layer for its later calls: query
  *  position t attends to key positions s <= t only (Keras' lower-triangular

@@ -6,5 +6,7 @@
 #include "layers/layer.h"
 
 extern const ck_layer_class ck_multi_head_attention_class;
+extern const ck_layer_class ck_attention_class;
+extern const ck_layer_class ck_additive_attention_class;
 
 #endif

@@ -70,6 +70,8 @@ static const ck_layer_class *const builtin_classes[] = {
 
     /* -- normalization, noise and attention -- */
     &ck_multi_head_attention_class,
+    &ck_attention_class,
+    &ck_additive_attention_class,
 
     /* -- TF-op layers -- */
 

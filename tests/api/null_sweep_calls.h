@@ -413,6 +413,12 @@ SWEEP_STATUS(ck_layer_reset_states, all_null, ck_layer_reset_states(NULL))
 SWEEP_STATUS(ck_multi_head_attention, all_null, ck_multi_head_attention(NULL, NULL))
 SWEEP_STATUS(ck_multi_head_attention, null_out, ck_multi_head_attention(NULL, (&(ck_multi_head_attention_opts){0})))
 SWEEP_STATUS(ck_multi_head_attention, null_opts, ck_multi_head_attention(&S.layer, NULL))
+SWEEP_STATUS(ck_attention, all_null, ck_attention(NULL, NULL))
+SWEEP_STATUS(ck_attention, null_out, ck_attention(NULL, (&(ck_attention_opts){0})))
+SWEEP_STATUS(ck_attention, null_opts, ck_attention(&S.layer, NULL))
+SWEEP_STATUS(ck_additive_attention, all_null, ck_additive_attention(NULL, NULL))
+SWEEP_STATUS(ck_additive_attention, null_out, ck_additive_attention(NULL, (&(ck_additive_attention_opts){0})))
+SWEEP_STATUS(ck_additive_attention, null_opts, ck_additive_attention(&S.layer, NULL))
 SWEEP_STATUS(ck_layer_set_use_causal_mask, all_null, ck_layer_set_use_causal_mask(NULL, false))
 SWEEP_STATUS(ck_model_new, all_null, ck_model_new(NULL, 1, NULL, 1, NULL, NULL))
 SWEEP_STATUS(ck_model_new, null_out, ck_model_new(NULL, 1, F.tarr, 1, F.tarr, "x"))
@@ -617,4 +623,4 @@ SWEEP_STATUS(ck_model_test_on_batch, null_x, ck_model_test_on_batch(F.model, 1, 
 SWEEP_STATUS(ck_model_test_on_batch, null_y, ck_model_test_on_batch(F.model, 1, F.tarr, 1, NULL, F.t, &S.logs))
 SWEEP_STATUS(ck_model_test_on_batch, null_sample_weight, ck_model_test_on_batch(F.model, 1, F.tarr, 1, F.tarr, NULL, &S.logs))
 SWEEP_STATUS(ck_model_test_on_batch, null_logs, ck_model_test_on_batch(F.model, 1, F.tarr, 1, F.tarr, F.t, NULL))
-/* 617 calls */
+/* 623 calls */

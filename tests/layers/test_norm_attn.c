@@ -252,3 +252,7 @@ static long gradcheck_class(const char *prefix)
 
 Test(norm_attn, mha_tf_goldens) { cr_expect_eq(run_class_cases("mha_"), 7); }
 Test(norm_attn, mha_gradcheck) { cr_expect_eq(gradcheck_class("mha_"), 7); }
+Test(norm_attn, attention_tf_goldens) { cr_expect_eq(run_class_cases("att_"), 5); }
+Test(norm_attn, attention_gradcheck) { cr_expect_eq(gradcheck_class("att_"), 5); }
+Test(norm_attn, additive_attention_tf_goldens) { cr_expect_eq(run_class_cases("add_att"), 3); }
+Test(norm_attn, additive_attention_gradcheck) { cr_expect_eq(gradcheck_class("add_att"), 3); }
