@@ -1653,6 +1653,52 @@ CK_API ck_status ck_layer_reset_states(ck_layer *layer);
 
 /* ---- Normalization, noise and attention layers ------------------------ */
 
+/** keras.layers.GroupNormalization options (tf.keras 2.15):
+ *  - groups: 0 is Keras' default 32; -1 makes one group per channel;
+ *  - axis: the channel axis; 0 is Keras' default -1 (axis 0, the batch,
+ *    cannot hold channels);
+ *  - epsilon (not given: 0.001), no_center / no_scale, initializers (NULL:
+ *    "zeros" beta, "ones" gamma), regularizers and constraints as
+ *    LayerNormalization's. */
+typedef struct ck_group_normalization_opts {
+    int64_t groups;
+    int axis;
+    ck_opt_double epsilon;
+    bool no_center;
+    bool no_scale;
+    const char *beta_initializer;
+    const char *gamma_initializer;
+    const char *beta_regularizer;
+    const char *gamma_regularizer;
+    const char *beta_constraint;
+    const char *gamma_constraint;
+    CK_LAYER_COMMON_OPTS;
+} ck_group_normalization_opts;
+
+/** GroupNormalization: the C channels of `axis` split into `groups`
+ *  consecutive groups; each sample's group is normalised over its channels
+ *  and all other non-batch positions with its own mean and biased variance
+ *  (accumulated in double), then times gamma[c] plus beta[c] ("gamma",
+ *  "beta", (C,), in that order).  Build checks Keras' "Number of groups
+ *  (g) cannot be more than the number of channels (C)." and "... must be a
+ *  multiple of the number of channels (C)."; groups -1 is then written
+ *  back as C, as Keras.  Floating inputs; training supported. */
+CK_API ck_status ck_group_normalization(ck_layer **out, const ck_group_normalization_opts *opts);
+
+/** keras.layers.UnitNormalization options: axes / naxes as
+ *  LayerNormalization's (naxes 0: axis -1). */
+typedef struct ck_unit_normalization_opts {
+    int naxes;
+    int axes[CK_MAX_RANK];
+    CK_LAYER_COMMON_OPTS;
+} ck_unit_normalization_opts;
+
+/** UnitNormalization: y = x / sqrt(max(sum(x^2), 1e-12)) over the axes
+ *  (tf.linalg.l2_normalize), per position of the other dims.  get_config
+ *  writes the axis as given before build and as a list of non-negative
+ *  dims after, as tf.keras.  Floating inputs; training supported. */
+CK_API ck_status ck_unit_normalization(ck_layer **out, const ck_unit_normalization_opts *opts);
+
 /** keras.layers.MultiHeadAttention options (tf.keras 2.15):
  *  - num_heads, key_dim (required, > 0): heads and the size of each
  *    head's query / key projection;

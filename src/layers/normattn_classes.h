@@ -8,5 +8,7 @@
 extern const ck_layer_class ck_multi_head_attention_class;
 extern const ck_layer_class ck_attention_class;
 extern const ck_layer_class ck_additive_attention_class;
+extern const ck_layer_class ck_group_normalization_class;
+extern const ck_layer_class ck_unit_normalization_class;
 
 #endif

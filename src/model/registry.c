@@ -72,6 +72,8 @@ static const ck_layer_class *const builtin_classes[] = {
     &ck_multi_head_attention_class,
     &ck_attention_class,
     &ck_additive_attention_class,
+    &ck_group_normalization_class,
+    &ck_unit_normalization_class,
 
     /* -- TF-op layers -- */
 

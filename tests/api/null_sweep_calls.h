@@ -410,6 +410,12 @@ SWEEP_STATUS(ck_gru, all_null, ck_gru(NULL, NULL))
 SWEEP_STATUS(ck_gru, null_out, ck_gru(NULL, (&(ck_rnn_opts){0})))
 SWEEP_STATUS(ck_gru, null_opts, ck_gru(&S.layer, NULL))
 SWEEP_STATUS(ck_layer_reset_states, all_null, ck_layer_reset_states(NULL))
+SWEEP_STATUS(ck_group_normalization, all_null, ck_group_normalization(NULL, NULL))
+SWEEP_STATUS(ck_group_normalization, null_out, ck_group_normalization(NULL, (&(ck_group_normalization_opts){0})))
+SWEEP_STATUS(ck_group_normalization, null_opts, ck_group_normalization(&S.layer, NULL))
+SWEEP_STATUS(ck_unit_normalization, all_null, ck_unit_normalization(NULL, NULL))
+SWEEP_STATUS(ck_unit_normalization, null_out, ck_unit_normalization(NULL, (&(ck_unit_normalization_opts){0})))
+SWEEP_STATUS(ck_unit_normalization, null_opts, ck_unit_normalization(&S.layer, NULL))
 SWEEP_STATUS(ck_multi_head_attention, all_null, ck_multi_head_attention(NULL, NULL))
 SWEEP_STATUS(ck_multi_head_attention, null_out, ck_multi_head_attention(NULL, (&(ck_multi_head_attention_opts){0})))
 SWEEP_STATUS(ck_multi_head_attention, null_opts, ck_multi_head_attention(&S.layer, NULL))
@@ -623,4 +629,4 @@ SWEEP_STATUS(ck_model_test_on_batch, null_x, ck_model_test_on_batch(F.model, 1, 
 SWEEP_STATUS(ck_model_test_on_batch, null_y, ck_model_test_on_batch(F.model, 1, F.tarr, 1, NULL, F.t, &S.logs))
 SWEEP_STATUS(ck_model_test_on_batch, null_sample_weight, ck_model_test_on_batch(F.model, 1, F.tarr, 1, F.tarr, NULL, &S.logs))
 SWEEP_STATUS(ck_model_test_on_batch, null_logs, ck_model_test_on_batch(F.model, 1, F.tarr, 1, F.tarr, F.t, NULL))
-/* 623 calls */
+/* 629 calls */

@@ -256,3 +256,7 @@ Test(norm_attn, attention_tf_goldens) { cr_expect_eq(run_class_cases("att_"), 5)
 Test(norm_attn, attention_gradcheck) { cr_expect_eq(gradcheck_class("att_"), 5); }
 Test(norm_attn, additive_attention_tf_goldens) { cr_expect_eq(run_class_cases("add_att"), 3); }
 Test(norm_attn, additive_attention_gradcheck) { cr_expect_eq(gradcheck_class("add_att"), 3); }
+Test(norm_attn, group_normalization_tf_goldens) { cr_expect_eq(run_class_cases("gn_"), 6); }
+Test(norm_attn, group_normalization_gradcheck) { cr_expect_eq(gradcheck_class("gn_"), 6); }
+Test(norm_attn, unit_normalization_tf_goldens) { cr_expect_eq(run_class_cases("un_"), 3); }
+Test(norm_attn, unit_normalization_gradcheck) { cr_expect_eq(gradcheck_class("un_"), 3); }
