@@ -1699,6 +1699,67 @@ typedef struct ck_unit_normalization_opts {
  *  dims after, as tf.keras.  Floating inputs; training supported. */
 CK_API ck_status ck_unit_normalization(ck_layer **out, const ck_unit_normalization_opts *opts);
 
+/** keras.layers.GaussianNoise options: stddev (>= 0); seed (not given:
+ *  None) is kept for get_config. */
+typedef struct ck_gaussian_noise_opts {
+    double stddev;
+    ck_opt_int seed;
+    CK_LAYER_COMMON_OPTS;
+} ck_gaussian_noise_opts;
+
+/** GaussianNoise: the identity at inference; in training (ck_model_fit)
+ *  adds N(0, stddev) draws from the fit's random stream (so they cannot
+ *  equal TF's).  Configs: stddev, seed (Keras 1's sigma is read too). */
+CK_API ck_status ck_gaussian_noise(ck_layer **out, const ck_gaussian_noise_opts *opts);
+
+/** keras.layers.GaussianDropout options: rate in [0, 1]; seed as
+ *  GaussianNoise's. */
+typedef struct ck_gaussian_dropout_opts {
+    double rate;
+    ck_opt_int seed;
+    CK_LAYER_COMMON_OPTS;
+} ck_gaussian_dropout_opts;
+
+/** GaussianDropout: the identity at inference; in training, for 0 < rate
+ *  < 1, multiplies by N(1, sqrt(rate / (1 - rate))) draws from the fit's
+ *  random stream.  Configs: rate, seed (Keras 1's p is read too). */
+CK_API ck_status ck_gaussian_dropout(ck_layer **out, const ck_gaussian_dropout_opts *opts);
+
+/** keras.layers.SpatialDropout1D / 2D / 3D options: rate in [0, 1] (checked
+ *  as Dropout's); data_format NULL or "channels_last" (the default) or
+ *  "channels_first" (2D and 3D only); seed as Dropout's. */
+typedef struct ck_spatial_dropout_opts {
+    double rate;
+    const char *data_format;
+    ck_opt_int seed;
+    CK_LAYER_COMMON_OPTS;
+} ck_spatial_dropout_opts;
+
+/** SpatialDropout1D (inputs of rank 3), 2D (rank 4), 3D (rank 5): the
+ *  identity at inference; in training, Dropout whose mask has one value per
+ *  sample and channel, shared over the other dims (the channel dim is the
+ *  last, or dim 1 with channels_first); kept channels are scaled by
+ *  1 / (1 - rate).  get_config writes tf.keras 2.x's keys (rate,
+ *  noise_shape null, seed; tf.keras does not write data_format, Keras 3
+ *  does, and it is read). */
+CK_API ck_status ck_spatial_dropout1d(ck_layer **out, const ck_spatial_dropout_opts *opts);
+CK_API ck_status ck_spatial_dropout2d(ck_layer **out, const ck_spatial_dropout_opts *opts);
+CK_API ck_status ck_spatial_dropout3d(ck_layer **out, const ck_spatial_dropout_opts *opts);
+
+/** keras.layers.ActivityRegularization options: the l1 and l2 factors
+ *  (>= 0; 0 by default).  The common activity_regularizer must stay NULL
+ *  (the layer's own is L1L2(l1, l2)). */
+typedef struct ck_activity_regularization_opts {
+    double l1;
+    double l2;
+    CK_LAYER_COMMON_OPTS;
+} ck_activity_regularization_opts;
+
+/** ActivityRegularization: the identity, recording the activity loss
+ *  (l1 * sum|y| + l2 * sum y^2) / batch size of each call in `losses`
+ *  (and in fit's loss, with its gradient), as tf.keras 2.x. */
+CK_API ck_status ck_activity_regularization(ck_layer **out, const ck_activity_regularization_opts *opts);
+
 /** keras.layers.MultiHeadAttention options (tf.keras 2.15):
  *  - num_heads, key_dim (required, > 0): heads and the size of each
  *    head's query / key projection;

@@ -10,5 +10,11 @@ extern const ck_layer_class ck_attention_class;
 extern const ck_layer_class ck_additive_attention_class;
 extern const ck_layer_class ck_group_normalization_class;
 extern const ck_layer_class ck_unit_normalization_class;
+extern const ck_layer_class ck_gaussian_noise_class;
+extern const ck_layer_class ck_gaussian_dropout_class;
+extern const ck_layer_class ck_spatial_dropout1d_class;
+extern const ck_layer_class ck_spatial_dropout2d_class;
+extern const ck_layer_class ck_spatial_dropout3d_class;
+extern const ck_layer_class ck_activity_regularization_class;
 
 #endif

@@ -74,6 +74,12 @@ static const ck_layer_class *const builtin_classes[] = {
     &ck_additive_attention_class,
     &ck_group_normalization_class,
     &ck_unit_normalization_class,
+    &ck_gaussian_noise_class,
+    &ck_gaussian_dropout_class,
+    &ck_spatial_dropout1d_class,
+    &ck_spatial_dropout2d_class,
+    &ck_spatial_dropout3d_class,
+    &ck_activity_regularization_class,
 
     /* -- TF-op layers -- */
 
