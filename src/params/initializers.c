@@ -149,13 +149,30 @@ static int count_numbers(const json_t *v, int64_t *n)
     return 1;
 }
 
+/* Keras 3's input_axes / output_axes: only null (the kernel's plain fan
+ * in / out) is supported. */
+static ck_status null_fan_axes(const json_t *cfg, const char *cls)
+{
+    static const char *const keys[] = {"input_axes", "output_axes"};
+    for (int i = 0; i < 2; i++) {
+        const json_t *v = cfg ? json_object_get(cfg, keys[i]) : NULL;
+        if (v && !json_is_null(v))
+            return ck_error(CK_NOT_IMPLEMENTED, "%s with %s (Keras 3's fan axes of an einsum kernel) is not "
+                            "supported", cls, keys[i]);
+    }
+    return CK_OK;
+}
+
 static ck_status parse_config(struct ck_initializer *in, const char *cls, const json_t *cfg)
 {
     static const char *const k_none[] = {NULL};
-    static const char *const k_seed[] = {"seed", NULL};
+    /* Keras 3.13+ writes input_axes / output_axes (the fan axes of an
+     * EinsumDense kernel) in the variance-scaling family; null is the
+     * plain fan. */
+    static const char *const k_seed_axes[] = {"seed", "input_axes", "output_axes", NULL};
     static const char *const k_normal[] = {"mean", "stddev", "seed", NULL};
     static const char *const k_uniform[] = {"minval", "maxval", "seed", NULL};
-    static const char *const k_vs[] = {"scale", "mode", "distribution", "seed", NULL};
+    static const char *const k_vs[] = {"scale", "mode", "distribution", "seed", "input_axes", "output_axes", NULL};
     static const char *const k_orth[] = {"gain", "seed", NULL};
     static const char *const k_gain[] = {"gain", NULL};
     static const char *const k_const[] = {"value", NULL};
@@ -202,6 +219,7 @@ static ck_status parse_config(struct ck_initializer *in, const char *cls, const 
         }
         CK_TRY(read_choice(cfg, "mode", mode_names, 3, 0, &in->mode));
         CK_TRY(read_choice(cfg, "distribution", dist_names, 3, 1, &in->dist));
+        CK_TRY(null_fan_axes(cfg, cls));
         return read_seed(cfg, cls, in);
     case I_ORTHOGONAL:
         CK_TRY(ck_params_check_keys(cfg, cls, k_orth, dtype_ignored));
@@ -211,7 +229,8 @@ static ck_status parse_config(struct ck_initializer *in, const char *cls, const 
         CK_TRY(ck_params_check_keys(cfg, cls, k_gain, dtype_ignored));
         return ck_params_number(cfg, cls, "gain", 1, &in->p[0], &in->p_int[0]);
     default:
-        CK_TRY(ck_params_check_keys(cfg, cls, k_seed, dtype_ignored));
+        CK_TRY(ck_params_check_keys(cfg, cls, k_seed_axes, dtype_ignored));
+        CK_TRY(null_fan_axes(cfg, cls));
         return read_seed(cfg, cls, in);
     }
 }

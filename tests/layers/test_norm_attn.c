@@ -260,3 +260,57 @@ Test(norm_attn, group_normalization_tf_goldens) { cr_expect_eq(run_class_cases("
 Test(norm_attn, group_normalization_gradcheck) { cr_expect_eq(gradcheck_class("gn_"), 6); }
 Test(norm_attn, unit_normalization_tf_goldens) { cr_expect_eq(run_class_cases("un_"), 3); }
 Test(norm_attn, unit_normalization_gradcheck) { cr_expect_eq(gradcheck_class("un_"), 3); }
+
+/* Keras 3 (keras 3.15) configs of some cases: read, built on the case's
+ * inputs, given its weights, they compute Keras 3's output and write
+ * tf.keras' config text back (output_shape stays in Keras 3's list form). */
+Test(norm_attn, keras3_configs)
+{
+    json_t *k3 = ck_test_load_json(ck_test_data("norm_attn/k3_configs.json"));
+    json_t *all = cases();
+    size_t i, j;
+    json_t *e, *c;
+    long compared = 0;
+    json_array_foreach(k3, i, e) {
+        const char *name = json_string_value(json_object_get(e, "name"));
+        json_t *tc = NULL;
+        json_array_foreach(all, j, c) if (!strcmp(json_string_value(json_object_get(c, "name")), name)) tc = c;
+        cr_assert(tc, "%s", name);
+        ck_layer *l = NULL;
+        cr_assert_eq(ck_layer_from_config(json_string_value(json_object_get(e, "config")), &l), CK_OK, "%s: %s", name,
+                     ck_last_error());
+        ck_tensor *x[MAX_IN];
+        int n = case_inputs(tc, x);
+        prepare(l, tc);
+        ck_shape s[MAX_IN];
+        for (int k = 0; k < n; k++) s[k] = ck_tensor_shape(x[k]);
+        cr_assert_eq(ck_layer_build(l, n, s), CK_OK, "%s: %s", name, ck_last_error());
+        int nw = (int)json_integer_value(json_object_get(tc, "weights"));
+        ck_tensor *w[8];
+        for (int k = 0; k < nw; k++) {
+            char key[16];
+            snprintf(key, sizeof key, "w%d", k);
+            w[k] = fixture(name, key);
+        }
+        if (nw) cr_assert_eq(ck_layer_set_weights(l, nw, w), CK_OK, "%s: %s", name, ck_last_error());
+        ck_tensor *got = NULL, *want = fixture(name, "k3y");
+        cr_assert_eq(ck_layer_call(l, n, x, &got), CK_OK, "%s: %s", name, ck_last_error());
+        char what[64];
+        snprintf(what, sizeof what, "%s keras 3 y", name);
+        ck_test_expect_close_rel(got, want, 1e-5, what);
+        if (strcmp(name, "mha_key_out") != 0) {
+            char *text = ck_test_config_of(l);
+            cr_expect_str_eq(text, json_string_value(json_object_get(tc, "config")), "%s", name);
+            ck_free(text);
+        }
+        for (int k = 0; k < nw; k++) ck_tensor_free(w[k]);
+        for (int k = 0; k < n; k++) ck_tensor_free(x[k]);
+        ck_tensor_free(got);
+        ck_tensor_free(want);
+        ck_layer_free(l);
+        compared++;
+    }
+    cr_expect_eq(compared, 13);
+    json_decref(all);
+    json_decref(k3);
+}
