@@ -79,6 +79,22 @@ Test(attention_models, transformer_block_h5_weights)
     ck_model_free(m);
 }
 
+Test(attention_models, transformer_block_keras_weights)
+{
+    ck_model *m = block();
+    cr_assert_eq(ck_model_load_weights(m, ck_test_data("norm_attn/models/block.keras"), 0), CK_OK, "%s",
+                 ck_last_error());
+    expect_prediction(m, "block.keras");
+    /* Saved by ckeras (Keras 3's query_dense / ... paths) and read back. */
+    const char *path = ck_test_tmp("block_saved.keras");
+    cr_assert_eq(ck_model_save(m, path), CK_OK, "%s", ck_last_error());
+    ck_model_free(m);
+    m = block();
+    cr_assert_eq(ck_model_load_weights(m, path, 0), CK_OK, "%s", ck_last_error());
+    expect_prediction(m, "block saved by ckeras");
+    ck_model_free(m);
+}
+
 Test(attention_models, transformer_block_zero_alloc)
 {
     ck_model *m = block();
