@@ -1796,6 +1796,222 @@ CK_API ck_status ck_separable_conv2d(ck_layer **out, const ck_separable_conv_opt
 
 /* ---- Normalization, noise and attention layers ------------------------ */
 
+/** keras.layers.GroupNormalization options (tf.keras 2.15):
+ *  - groups: 0 is Keras' default 32; -1 makes one group per channel;
+ *  - axis: the channel axis; 0 is Keras' default -1 (axis 0, the batch,
+ *    cannot hold channels);
+ *  - epsilon (not given: 0.001), no_center / no_scale, initializers (NULL:
+ *    "zeros" beta, "ones" gamma), regularizers and constraints as
+ *    LayerNormalization's. */
+typedef struct ck_group_normalization_opts {
+    int64_t groups;
+    int axis;
+    ck_opt_double epsilon;
+    bool no_center;
+    bool no_scale;
+    const char *beta_initializer;
+    const char *gamma_initializer;
+    const char *beta_regularizer;
+    const char *gamma_regularizer;
+    const char *beta_constraint;
+    const char *gamma_constraint;
+    CK_LAYER_COMMON_OPTS;
+} ck_group_normalization_opts;
+
+/** GroupNormalization: the C channels of `axis` split into `groups`
+ *  consecutive groups; each sample's group is normalised over its channels
+ *  and all other non-batch positions with its own mean and biased variance
+ *  (accumulated in double), then times gamma[c] plus beta[c] ("gamma",
+ *  "beta", (C,), in that order).  Build checks Keras' "Number of groups
+ *  (g) cannot be more than the number of channels (C)." and "... must be a
+ *  multiple of the number of channels (C)."; groups -1 is then written
+ *  back as C, as Keras.  Floating inputs; training supported. */
+CK_API ck_status ck_group_normalization(ck_layer **out, const ck_group_normalization_opts *opts);
+
+/** keras.layers.UnitNormalization options: axes / naxes as
+ *  LayerNormalization's (naxes 0: axis -1). */
+typedef struct ck_unit_normalization_opts {
+    int naxes;
+    int axes[CK_MAX_RANK];
+    CK_LAYER_COMMON_OPTS;
+} ck_unit_normalization_opts;
+
+/** UnitNormalization: y = x / sqrt(max(sum(x^2), 1e-12)) over the axes
+ *  (tf.linalg.l2_normalize), per position of the other dims.  get_config
+ *  writes the axis as given before build and as a list of non-negative
+ *  dims after, as tf.keras.  Floating inputs; training supported. */
+CK_API ck_status ck_unit_normalization(ck_layer **out, const ck_unit_normalization_opts *opts);
+
+/** keras.layers.GaussianNoise options: stddev (>= 0); seed (not given:
+ *  None) is kept for get_config. */
+typedef struct ck_gaussian_noise_opts {
+    double stddev;
+    ck_opt_int seed;
+    CK_LAYER_COMMON_OPTS;
+} ck_gaussian_noise_opts;
+
+/** GaussianNoise: the identity at inference; in training (ck_model_fit)
+ *  adds N(0, stddev) draws from the fit's random stream (so they cannot
+ *  equal TF's).  Configs: stddev, seed (Keras 1's sigma is read too). */
+CK_API ck_status ck_gaussian_noise(ck_layer **out, const ck_gaussian_noise_opts *opts);
+
+/** keras.layers.GaussianDropout options: rate in [0, 1]; seed as
+ *  GaussianNoise's. */
+typedef struct ck_gaussian_dropout_opts {
+    double rate;
+    ck_opt_int seed;
+    CK_LAYER_COMMON_OPTS;
+} ck_gaussian_dropout_opts;
+
+/** GaussianDropout: the identity at inference; in training, for 0 < rate
+ *  < 1, multiplies by N(1, sqrt(rate / (1 - rate))) draws from the fit's
+ *  random stream.  Configs: rate, seed (Keras 1's p is read too). */
+CK_API ck_status ck_gaussian_dropout(ck_layer **out, const ck_gaussian_dropout_opts *opts);
+
+/** keras.layers.SpatialDropout1D / 2D / 3D options: rate in [0, 1] (checked
+ *  as Dropout's); data_format NULL or "channels_last" (the default) or
+ *  "channels_first" (2D and 3D only); seed as Dropout's. */
+typedef struct ck_spatial_dropout_opts {
+    double rate;
+    const char *data_format;
+    ck_opt_int seed;
+    CK_LAYER_COMMON_OPTS;
+} ck_spatial_dropout_opts;
+
+/** SpatialDropout1D (inputs of rank 3), 2D (rank 4), 3D (rank 5): the
+ *  identity at inference; in training, Dropout whose mask has one value per
+ *  sample and channel, shared over the other dims (the channel dim is the
+ *  last, or dim 1 with channels_first); kept channels are scaled by
+ *  1 / (1 - rate).  get_config writes tf.keras 2.x's keys (rate,
+ *  noise_shape null, seed; tf.keras does not write data_format, Keras 3
+ *  does, and it is read). */
+CK_API ck_status ck_spatial_dropout1d(ck_layer **out, const ck_spatial_dropout_opts *opts);
+CK_API ck_status ck_spatial_dropout2d(ck_layer **out, const ck_spatial_dropout_opts *opts);
+CK_API ck_status ck_spatial_dropout3d(ck_layer **out, const ck_spatial_dropout_opts *opts);
+
+/** keras.layers.ActivityRegularization options: the l1 and l2 factors
+ *  (>= 0; 0 by default).  The common activity_regularizer must stay NULL
+ *  (the layer's own is L1L2(l1, l2)). */
+typedef struct ck_activity_regularization_opts {
+    double l1;
+    double l2;
+    CK_LAYER_COMMON_OPTS;
+} ck_activity_regularization_opts;
+
+/** ActivityRegularization: the identity, recording the activity loss
+ *  (l1 * sum|y| + l2 * sum y^2) / batch size of each call in `losses`
+ *  (and in fit's loss, with its gradient), as tf.keras 2.x. */
+CK_API ck_status ck_activity_regularization(ck_layer **out, const ck_activity_regularization_opts *opts);
+
+/** keras.layers.MultiHeadAttention options (tf.keras 2.15):
+ *  - num_heads, key_dim (required, > 0): heads and the size of each
+ *    head's query / key projection;
+ *  - value_dim: 0 is key_dim (Keras' None);
+ *  - dropout: the fraction of attention weights dropped in training;
+ *  - no_bias: Keras' use_bias=False (no projection biases);
+ *  - output_dim: Keras' output_shape as an int; 0 is None (the query's
+ *    last dim);
+ *  - attention_axes / n_attention_axes: 0 is None (the default: every axis
+ *    between the batch and the features, softmaxed jointly); other axes
+ *    give CK_NOT_IMPLEMENTED when the layer is built;
+ *  - initializers (NULL: glorot_uniform kernels, zeros biases),
+ *    regularizers and constraints of the four projections, as Keras ids or
+ *    JSON configs.  The common activity_regularizer is CK_NOT_IMPLEMENTED
+ *    (Keras applies it to each projection). */
+typedef struct ck_multi_head_attention_opts {
+    int64_t num_heads;
+    int64_t key_dim;
+    int64_t value_dim;
+    double dropout;
+    bool no_bias;
+    int64_t output_dim;
+    int n_attention_axes;
+    int attention_axes[CK_MAX_RANK];
+    const char *kernel_initializer;
+    const char *bias_initializer;
+    const char *kernel_regularizer;
+    const char *bias_regularizer;
+    const char *kernel_constraint;
+    const char *bias_constraint;
+    CK_LAYER_COMMON_OPTS;
+} ck_multi_head_attention_opts;
+
+/** MultiHeadAttention, called on [query, value], [query, value, key] or
+ *  [query, value, key, attention_mask] (pass the value again as the key to
+ *  give a mask alone): query (B, T..., Dq), value (B, S..., Dv), key (B,
+ *  S..., Dk) of one rank >= 3; with H heads,
+ *    q = (query . Wq + bq) / sqrt(key_dim),  k = key . Wk + bk,
+ *    v = value . Wv + bv,
+ *    P = softmax over the key positions of q . k^T per head, masked
+ *        entries getting -1e9 added (Keras' Softmax with a mask),
+ *    out = concat_heads(dropout(P) . v) . Wo + bo,   (B, T..., output_dim).
+ *  The mask (any dtype, nonzero = attend) is (B, T..., S...) or broadcasts
+ *  to it (a batch dim of 1 or none, dims of 1 on the query or key side);
+ *  ck_layer_set_use_causal_mask adds Keras' causal mask.  Weights in
+ *  tf.keras' order and names: "<name>/query/kernel:0" (Dq, H, key_dim),
+ *  "query/bias:0" (H, key_dim), the same for "key" (Dk, ...) and "value"
+ *  (Dv, H, value_dim), "attention_output/kernel:0" (H, value_dim,
+ *  output_dim) and "attention_output/bias:0" (output_dim,).  get_config
+ *  writes tf.keras 2.x's keys including query_shape / key_shape /
+ *  value_shape (null until built), from which from_config builds;
+ *  Keras 3's keys (seed, use_gate false, sliding_window null,
+ *  flash_attention) are read too.  A functional node's kwargs (value, key,
+ *  attention_mask, use_causal_mask) are read through the class' node
+ *  hooks; return_attention_scores=True and the query/value/key_mask call
+ *  arguments are CK_NOT_IMPLEMENTED.  Inference and training (dropout on
+ *  the attention weights from the fit's random stream, gradients of every
+ *  input and weight). */
+CK_API ck_status ck_multi_head_attention(ck_layer **out, const ck_multi_head_attention_opts *opts);
+
+/** keras.layers.Attention options: use_scale (a trainable scalar "scale",
+ *  initialised to 1, multiplies the scores); score_mode NULL or "dot"
+ *  (the default) or "concat"; dropout: the fraction of attention weights
+ *  dropped in training. */
+typedef struct ck_attention_opts {
+    bool use_scale;
+    const char *score_mode;
+    double dropout;
+    CK_LAYER_COMMON_OPTS;
+} ck_attention_opts;
+
+/** Attention (Luong-style), called on [query, value] or [query, value,
+ *  key]: query (batch..., Tq, D), value (batch..., Tv, Dv), key (batch...,
+ *  Tv, D) (the value when not given); per batch item, scores s = q . k^T
+ *  (times "scale" with use_scale), or with score_mode "concat"
+ *  s_ij = concat_score_weight * sum_d tanh(scale * (q_id + k_jd)) (scale 1
+ *  without use_scale); then out = softmax(s) . v, (batch..., Tq, Dv).
+ *  ck_layer_set_use_causal_mask (or a config's deprecated "causal")
+ *  masks s_ij for j > i with -1e9, as Keras.  Weights "scale" () and
+ *  "concat_score_weight" () (initialised to 1), as tf.keras.  Keras' mask
+ *  arguments are not applied (ckeras carries no masks into calls); the
+ *  output mask is the query's.  Configs: tf.keras 2.x (dropout, use_scale,
+ *  score_mode), older ones' causal, Keras 3's seed.  Inference and
+ *  training (dropout of the attention weights from the fit's random
+ *  stream). */
+CK_API ck_status ck_attention(ck_layer **out, const ck_attention_opts *opts);
+
+/** keras.layers.AdditiveAttention options: no_scale is Keras'
+ *  use_scale=False; dropout as Attention's. */
+typedef struct ck_additive_attention_opts {
+    bool no_scale;
+    double dropout;
+    CK_LAYER_COMMON_OPTS;
+} ck_additive_attention_opts;
+
+/** AdditiveAttention (Bahdanau-style), inputs as Attention's: scores
+ *  s_ij = sum_d scale_d * tanh(q_id + k_jd) (scale: a trainable (Dv,)
+ *  vector, glorot_uniform, with use_scale; 1 without; query, key and value
+ *  then share one feature size), then out = softmax(s) . v.  Causal mask,
+ *  masks, configs (dropout, use_scale) and training as Attention's. */
+CK_API ck_status ck_additive_attention(ck_layer **out, const ck_additive_attention_opts *opts);
+
+/** The use_causal_mask call argument of a MultiHeadAttention (or
+ *  Attention / AdditiveAttention) layer for its later calls: query
+ *  position t attends to key positions s <= t only (Keras' lower-triangular
+ *  mask over the first query and key axes, combined with any other mask).
+ *  Other layers: CK_VALUE_ERROR. */
+CK_API ck_status ck_layer_set_use_causal_mask(ck_layer *layer, bool use_causal_mask);
+
 /* ---- TF-op layers (TFOpLambda, SlicingOpLambda) ----------------------- */
 
 /* ---- Masks and layers with several outputs ---------------------------- */

@@ -203,6 +203,13 @@ static ck_status plan_k3(const ck_keras_archive *a, const char *file, ck_model *
             char vpath[1100];
             const char *sub = l->cls->archive_vars_path; /* "cell" for the recurrent layers */
             snprintf(vpath, sizeof vpath, "%s/%s%svars/%d", path, sub ? sub : "", sub ? "/" : "", w);
+            if (l->cls->archive_var_group) {
+                /* Keras 3's "query_dense", tf.keras 2.13+'s "_query_dense". */
+                int j = 0;
+                const char *grp = l->cls->archive_var_group(l, w, &j);
+                snprintf(vpath, sizeof vpath, "%s/%s/vars/%d", path, grp, j);
+                if (!ck_keras_archive_find(a, vpath)) snprintf(vpath, sizeof vpath, "%s/_%s/vars/%d", path, grp, j);
+            }
             p->values[w] = ck_keras_archive_find(a, vpath);
             if (!p->values[w])
                 return ck_error(CK_FORMAT_ERROR, "%s: no variable %s for weight %d of layer \"%s\"", file, vpath, w,

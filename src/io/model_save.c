@@ -302,6 +302,16 @@ static ck_status add_model_vars(archive_builder *b, const ck_model *m, const cha
         }
         for (int i = 0; i < nw; i++) {
             snprintf(vpath, sizeof vpath, "%s/%s%svars/%d", path, sub ? sub : "", sub ? "/" : "", i);
+            if (l->cls->archive_var_group) {
+                /* A sublayer's vars, in Keras 3's spelling; its group first. */
+                int j = 0;
+                const char *grp = l->cls->archive_var_group(l, i, &j);
+                if (j == 0) {
+                    snprintf(vpath, sizeof vpath, "%s/%s/vars", path, grp);
+                    CK_TRY(add_group(b, vpath, NULL));
+                }
+                snprintf(vpath, sizeof vpath, "%s/%s/vars/%d", path, grp, j);
+            }
             CK_TRY(add_var(b, vpath, ck_weight_value(ck_layer_weight(l, i))));
         }
     }

@@ -145,6 +145,14 @@ typedef struct ck_layer_class {
      * positional inputs. */
     ck_status (*node_kwargs)(ck_layer *layer, const json_t *kwargs);
     const char *const *kwarg_inputs;
+
+    /* .keras archives: where weight i lives when a layer keeps its weights
+     * in several sublayers (MultiHeadAttention's query_dense, key_dense,
+     * ...): the sublayer's attribute name as Keras 3 spells it (tf.keras
+     * 2.13+ writes it with a leading underscore, which loading also tries)
+     * and *index, the weight's index among that sublayer's vars.  NULL:
+     * every weight is under archive_vars_path. */
+    const char *(*archive_var_group)(const ck_layer *layer, int i, int *index);
 } ck_layer_class;
 
 struct ck_layer {

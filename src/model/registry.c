@@ -7,6 +7,7 @@
 
 #include "layers/conv_layer.h"
 #include "layers/custom_layer.h"
+#include "layers/normattn_classes.h"
 #include "layers/rnn_common.h"
 #include "model/model.h"
 
@@ -85,6 +86,17 @@ static const ck_layer_class *const builtin_classes[] = {
     /* -- recurrent wrappers and cells -- */
 
     /* -- normalization, noise and attention -- */
+    &ck_multi_head_attention_class,
+    &ck_attention_class,
+    &ck_additive_attention_class,
+    &ck_group_normalization_class,
+    &ck_unit_normalization_class,
+    &ck_gaussian_noise_class,
+    &ck_gaussian_dropout_class,
+    &ck_spatial_dropout1d_class,
+    &ck_spatial_dropout2d_class,
+    &ck_spatial_dropout3d_class,
+    &ck_activity_regularization_class,
 
     /* -- TF-op layers -- */
 

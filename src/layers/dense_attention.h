@@ -1,0 +1,40 @@
+/* keras.layers.Attention and AdditiveAttention (tf.keras 2.15's dense
+ * attention layers): the struct shared by their config side
+ * (dense_attention.c) and arithmetic (dense_attention_run.c).  Internal. */
+#ifndef CK_DENSE_ATTENTION_H
+#define CK_DENSE_ATTENTION_H
+
+#include "layers/layer_args.h"
+
+typedef enum ck_da_score { CK_DA_DOT = 0, CK_DA_CONCAT, CK_DA_ADDITIVE } ck_da_score;
+
+typedef struct ck_da_layer {
+    ck_layer base;
+    ck_da_score score;
+    int use_scale;
+    double dropout;
+    int dropout_is_int;
+    int causal;             /* use_causal_mask (or the deprecated `causal`) */
+    int has_seed;
+    int64_t seed;
+    ck_weight *scale, *concat_weight;
+} ck_da_layer;
+
+/* Sizes of a call: batch items B (all leading dims), Tq query rows, Tv
+ * value / key rows, D query / key features, Dv value features. */
+typedef struct ck_da_dims {
+    int64_t B, Tq, Tv, D, Dv;
+} ck_da_dims;
+
+ck_status ck_da_dims_of(const ck_da_layer *l, int n, const ck_shape *in, ck_da_dims *d);
+
+size_t ck_da_call_scratch_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out);
+ck_status ck_da_call_scratch(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *out,
+                             void *scratch);
+size_t ck_da_saved_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out);
+ck_status ck_da_train_call(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
+                           ck_tensor *const *out, void *saved);
+ck_status ck_da_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
+                         const ck_tensor *out, const ck_tensor *dout, void *saved, ck_tensor *const *din);
+
+#endif

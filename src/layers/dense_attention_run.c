@@ -1,0 +1,285 @@
+/* The arithmetic of Attention and AdditiveAttention (tf.keras 2.15), per
+ * batch item, query q (Tq, D), value v (Tv, Dv), key k (Tv, D) (the value
+ * when not given):
+ *   dot       s = q . k^T             (times `scale` with use_scale)
+ *   concat    s_ij = c * sum_d tanh(a * (q_id + k_jd))   (a = scale or 1)
+ *   additive  s_ij = sum_d w_d * tanh(q_id + k_jd)        (w = scale or 1)
+ *   P = softmax(s - 1e9 * causal-masked),  out = dropout(P) . v.
+ * Training keeps P, the dropout mask and (dot) the unscaled products, plus
+ * two (Tq, Tv) blocks of backward working space; the tanh terms are
+ * recomputed by backward rather than kept (D times the scores' size). */
+#include <math.h>
+#include <string.h>
+
+#include "layers/attention_math.h"
+#include "layers/dense_attention.h"
+
+ck_status ck_da_dims_of(const ck_da_layer *l, int n, const ck_shape *in, ck_da_dims *d)
+{
+    char a[128], b[128];
+    const ck_shape *q = &in[0], *v = &in[1], *k = n > 2 ? &in[2] : &in[1];
+    const char *cls = l->base.cls->class_name;
+    if (n < 2 || n > 3)
+        return ck_error(CK_VALUE_ERROR, "%s layer accepts inputs list of length 2 or 3, namely [query, value] or "
+                        "[query, value, key]. Received length: %d.", cls, n);
+    if (q->rank < 3 || v->rank != q->rank || k->rank != q->rank)
+        return ck_error(CK_VALUE_ERROR, "%s layer \"%s\": query, value and key must have one rank >= 3 (batch..., "
+                        "steps, features), got query %s and value %s", cls, l->base.name,
+                        ck_shape_fmt(a, sizeof a, q), ck_shape_fmt(b, sizeof b, v));
+    const int r = q->rank;
+    int ok = 1;
+    for (int i = 0; i < r - 2; i++) {
+        const int64_t x = q->dims[i], y = v->dims[i], z = k->dims[i];
+        ok = ok && (x < 0 || y < 0 || x == y) && (x < 0 || z < 0 || x == z);
+    }
+    ok = ok && (v->dims[r - 2] < 0 || k->dims[r - 2] < 0 || v->dims[r - 2] == k->dims[r - 2]);
+    ok = ok && (q->dims[r - 1] < 0 || k->dims[r - 1] < 0 || q->dims[r - 1] == k->dims[r - 1]);
+    if (l->score == CK_DA_ADDITIVE && l->use_scale)
+        ok = ok && (q->dims[r - 1] < 0 || v->dims[r - 1] < 0 || q->dims[r - 1] == v->dims[r - 1]);
+    if (!ok)
+        return ck_error(CK_VALUE_ERROR, "%s layer \"%s\": incompatible inputs: query %s, value %s and key %s need "
+                        "the same batch dims, key and value the same steps, query and key the same features%s",
+                        cls, l->base.name, ck_shape_fmt(a, sizeof a, q), ck_shape_fmt(b, sizeof b, v),
+                        n > 2 ? "(given)" : "(the value)",
+                        l->base.cls == NULL || l->score != CK_DA_ADDITIVE ? "" : " (and the value, with use_scale)");
+    d->B = 1;
+    for (int i = 0; i < r - 2; i++) d->B *= q->dims[i] < 0 ? 0 : q->dims[i];
+    d->Tq = q->dims[r - 2], d->Tv = v->dims[r - 2], d->D = q->dims[r - 1], d->Dv = v->dims[r - 1];
+    return CK_OK;
+}
+
+/* ---- buffers ------------------------------------------------------------------ */
+
+typedef struct da_bufs {
+    void *p, *keep, *raw, *pd, *dp; /* p: every batch item when training, else one */
+    double *gsum;                   /* training: the scale's gradient sums */
+} da_bufs;
+
+static size_t al(size_t n) { return (n + 63) / 64 * 64; }
+
+static size_t layout(const ck_da_layer *l, const ck_da_dims *d, size_t es, int training, char *base, da_bufs *b)
+{
+    const size_t blk = (size_t)(d->Tq * d->Tv) * es, all = (size_t)d->B * blk;
+    size_t sz[6] = {al(training ? all : blk), al(training && l->dropout > 0 ? all : 0),
+                    al(training && l->score == CK_DA_DOT && l->use_scale ? all : 0), al(training ? blk : 0),
+                    al(training ? blk : 0), al(training ? (size_t)(d->D > 0 ? d->D : 1) * sizeof(double) : 0)};
+    void **slot[6] = {&b->p, &b->keep, &b->raw, &b->pd, &b->dp, (void **)&b->gsum};
+    size_t at = 0;
+    for (int i = 0; i < 6; i++) {
+        if (base) *slot[i] = sz[i] ? base + at : NULL;
+        at += sz[i];
+    }
+    return at;
+}
+
+static ck_status dims_of_tensors(const ck_da_layer *l, int n, const ck_tensor *const *in, ck_da_dims *d)
+{
+    ck_shape s[3];
+    for (int i = 0; i < n && i < 3; i++) s[i] = ck_tensor_shape(in[i]);
+    return ck_da_dims_of(l, n, s, d);
+}
+
+static size_t bytes_for(const ck_layer *layer, int n, const ck_shape *in, int training)
+{
+    const ck_da_layer *l = (const ck_da_layer *)layer;
+    ck_da_dims d;
+    da_bufs b;
+    if (ck_da_dims_of(l, n, in, &d) != CK_OK) {
+        ck_clear_error(); /* the call reports it */
+        return 0;
+    }
+    return layout(l, &d, ck_dtype_size(layer->dtype), training, NULL, &b);
+}
+
+size_t ck_da_call_scratch_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out)
+{
+    (void)out;
+    return bytes_for(layer, n, in, 0);
+}
+
+size_t ck_da_saved_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out)
+{
+    (void)out;
+    return bytes_for(layer, n, in, 1);
+}
+
+/* ---- forward --------------------------------------------------------------------- */
+
+static double weight_at(const ck_weight *w, int64_t i) { return ck_attn_get(w->value->dtype, w->value->data, i); }
+
+/* The scores of batch item `bi` into s (Tq, Tv); `raw` (may be NULL)
+ * receives the unscaled dot products. */
+static void scores(const ck_da_layer *l, const ck_da_dims *d, const void *q, const void *k, void *s, void *raw)
+{
+    const ck_dtype dt = l->base.dtype;
+    if (l->score == CK_DA_DOT) {
+        ck_attn_mm(dt, 0, 1, d->Tq, d->Tv, d->D, q, d->D, k, d->D, 0, s, d->Tv);
+        if (l->scale) {
+            if (raw) memcpy(raw, s, (size_t)(d->Tq * d->Tv) * ck_dtype_size(dt));
+            ck_attn_scale(dt, s, weight_at(l->scale, 0), d->Tq * d->Tv);
+        }
+        return;
+    }
+    const double a = l->score == CK_DA_CONCAT && l->scale ? weight_at(l->scale, 0) : 1.0;
+    const double c = l->score == CK_DA_CONCAT ? weight_at(l->concat_weight, 0) : 1.0;
+    for (int64_t i = 0; i < d->Tq; i++)
+        for (int64_t j = 0; j < d->Tv; j++) {
+            double sum = 0;
+            for (int64_t e = 0; e < d->D; e++) {
+                const double x = ck_attn_get(dt, q, i * d->D + e) + ck_attn_get(dt, k, j * d->D + e);
+                if (l->score == CK_DA_CONCAT) sum += tanh(a * x);
+                else sum += (l->scale ? weight_at(l->scale, e) : 1.0) * tanh(x);
+            }
+            ck_attn_set(dt, s, i * d->Tv + j, c * sum);
+        }
+}
+
+static ck_status forward(const ck_da_layer *l, int n, const ck_tensor *const *in, ck_tensor *out, da_bufs *b,
+                         int all, ck_rng *rng)
+{
+    const ck_dtype dt = l->base.dtype;
+    const size_t es = ck_dtype_size(dt);
+    ck_da_dims d;
+    CK_TRY(dims_of_tensors(l, n, in, &d));
+    const char *q = in[0]->data, *v = in[1]->data, *k = in[n > 2 ? 2 : 1]->data;
+    const ck_attn_mask am = {.causal = l->causal};
+    const size_t blk = (size_t)(d.Tq * d.Tv) * es;
+    for (int64_t bi = 0; bi < d.B; bi++) {
+        char *p = (char *)b->p + (all ? bi * blk : 0);
+        scores(l, &d, q + (size_t)(bi * d.Tq * d.D) * es, k + (size_t)(bi * d.Tv * d.D) * es, p,
+               b->raw ? (char *)b->raw + bi * blk : NULL);
+        ck_attn_softmax(dt, p, d.Tq, d.Tv, d.Tv, &am);
+        const void *use = p;
+        if (rng) {
+            ck_attn_dropout(dt, rng, l->dropout, p, (char *)b->keep + bi * blk, b->pd, d.Tq * d.Tv);
+            use = b->pd;
+        }
+        ck_attn_mm(dt, 0, 0, d.Tq, d.Dv, d.Tv, use, d.Tv, v + (size_t)(bi * d.Tv * d.Dv) * es, d.Dv, 0,
+                   (char *)out->data + (size_t)(bi * d.Tq * d.Dv) * es, d.Dv);
+    }
+    return CK_OK;
+}
+
+ck_status ck_da_call_scratch(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *out,
+                             void *scratch)
+{
+    const ck_da_layer *l = (const ck_da_layer *)layer;
+    ck_da_dims d;
+    da_bufs b;
+    CK_TRY(dims_of_tensors(l, n, in, &d));
+    layout(l, &d, ck_dtype_size(layer->dtype), 0, scratch, &b);
+    return forward(l, n, in, out[0], &b, 0, NULL);
+}
+
+static int dropping(const ck_da_layer *l, const ck_train_ctx *ctx) { return ctx && ctx->training && l->dropout > 0; }
+
+ck_status ck_da_train_call(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
+                           ck_tensor *const *out, void *saved)
+{
+    const ck_da_layer *l = (const ck_da_layer *)layer;
+    ck_da_dims d;
+    da_bufs b;
+    CK_TRY(dims_of_tensors(l, n, in, &d));
+    if (dropping(l, ctx) && (l->dropout >= 1 || !ctx->rng))
+        return ck_error(CK_VALUE_ERROR, "%s layer \"%s\": training with dropout needs a rate below 1 and a random "
+                        "stream", layer->cls->class_name, layer->name);
+    layout(l, &d, ck_dtype_size(layer->dtype), 1, saved, &b);
+    return forward(l, n, in, out[0], &b, 1, dropping(l, ctx) ? ctx->rng : NULL);
+}
+
+/* ---- backward ---------------------------------------------------------------------- */
+
+/* The input gradients of the scores of one batch item from ds (Tq, Tv):
+ * dq, dk (may be NULL) are added to; the weight gradients accumulate in
+ * g_scale / g_concat (doubles; g_scale has D entries for additive). */
+static void scores_back(const ck_da_layer *l, const ck_da_dims *d, const void *q, const void *k, const void *ds,
+                        const void *raw, void *dq, void *dk, double *g_scale, double *g_concat)
+{
+    const ck_dtype dt = l->base.dtype;
+    if (l->score == CK_DA_DOT) {
+        const double sc = l->scale ? weight_at(l->scale, 0) : 1.0;
+        if (l->scale)
+            for (int64_t i = 0; i < d->Tq * d->Tv; i++) g_scale[0] += ck_attn_get(dt, ds, i) * ck_attn_get(dt, raw, i);
+        /* dq += sc * ds . k, dk += sc * ds^T . q (ds is not read again). */
+        if (sc != 1.0) ck_attn_scale(dt, (void *)ds, sc, d->Tq * d->Tv);
+        if (dq) ck_attn_mm(dt, 0, 0, d->Tq, d->D, d->Tv, ds, d->Tv, k, d->D, 1, dq, d->D);
+        if (dk) ck_attn_mm(dt, 1, 0, d->Tv, d->D, d->Tq, ds, d->Tv, q, d->D, 1, dk, d->D);
+        return;
+    }
+    const int concat = l->score == CK_DA_CONCAT;
+    const double a = concat && l->scale ? weight_at(l->scale, 0) : 1.0;
+    const double c = concat ? weight_at(l->concat_weight, 0) : 1.0;
+    for (int64_t i = 0; i < d->Tq; i++)
+        for (int64_t j = 0; j < d->Tv; j++) {
+            const double g = ck_attn_get(dt, ds, i * d->Tv + j);
+            double usum = 0, asum = 0;
+            for (int64_t e = 0; e < d->D; e++) {
+                const double x = ck_attn_get(dt, q, i * d->D + e) + ck_attn_get(dt, k, j * d->D + e);
+                double u, dx;
+                if (concat) {
+                    u = tanh(a * x);
+                    usum += u;
+                    asum += (1 - u * u) * x;
+                    dx = g * c * a * (1 - u * u);
+                } else {
+                    const double w = l->scale ? weight_at(l->scale, e) : 1.0;
+                    u = tanh(x);
+                    if (l->scale) g_scale[e] += g * u;
+                    dx = g * w * (1 - u * u);
+                }
+                if (dq) ck_attn_set(dt, dq, i * d->D + e, ck_attn_get(dt, dq, i * d->D + e) + dx);
+                if (dk) ck_attn_set(dt, dk, j * d->D + e, ck_attn_get(dt, dk, j * d->D + e) + dx);
+            }
+            if (concat) {
+                g_concat[0] += g * usum;
+                if (l->scale) g_scale[0] += g * c * asum;
+            }
+        }
+}
+
+ck_status ck_da_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
+                         const ck_tensor *out, const ck_tensor *dout, void *saved, ck_tensor *const *din)
+{
+    const ck_da_layer *l = (const ck_da_layer *)layer;
+    const ck_dtype dt = layer->dtype;
+    const size_t es = ck_dtype_size(dt);
+    ck_da_dims d;
+    da_bufs b;
+    (void)out;
+    CK_TRY(dims_of_tensors(l, n, in, &d));
+    layout(l, &d, es, 1, saved, &b);
+    const int drop = dropping(l, ctx);
+    ck_tensor *dq = din ? din[0] : NULL, *dv = din ? din[1] : NULL, *dk = din && n > 2 ? din[2] : NULL;
+    if (n <= 2) dk = dv; /* the value was the key too */
+    double *g_scale = b.gsum, g_concat = 0;
+    const int64_t nscale = l->scale ? l->scale->value->size : 0;
+    for (int64_t e = 0; e < nscale; e++) g_scale[e] = 0;
+    if (dq) ck_attn_zero(dt, dq->data, dq->size);
+    if (dk && dk != dv) ck_attn_zero(dt, dk->data, dk->size);
+    const char *q = in[0]->data, *v = in[1]->data, *k = in[n > 2 ? 2 : 1]->data, *dy = dout->data;
+    const size_t blk = (size_t)(d.Tq * d.Tv) * es;
+    for (int64_t bi = 0; bi < d.B; bi++) {
+        const char *p = (char *)b.p + bi * blk, *keep = drop ? (char *)b.keep + bi * blk : NULL;
+        const size_t qo = (size_t)(bi * d.Tq * d.D) * es, ko = (size_t)(bi * d.Tv * d.D) * es;
+        const size_t vo = (size_t)(bi * d.Tv * d.Dv) * es, yo = (size_t)(bi * d.Tq * d.Dv) * es;
+        const void *pd = p;
+        if (keep) {
+            memcpy(b.pd, p, blk);
+            ck_attn_mul_into(dt, b.pd, keep, d.Tq * d.Tv);
+            pd = b.pd;
+        }
+        /* dv first (written), then dk may add into the same rows. */
+        if (dv) ck_attn_mm(dt, 1, 0, d.Tv, d.Dv, d.Tq, pd, d.Tv, dy + yo, d.Dv, 0, (char *)dv->data + vo, d.Dv);
+        ck_attn_mm(dt, 0, 1, d.Tq, d.Tv, d.Dv, dy + yo, d.Dv, v + vo, d.Dv, 0, b.dp, d.Tv);
+        if (keep) ck_attn_mul_into(dt, b.dp, keep, d.Tq * d.Tv);
+        ck_attn_softmax_backward(dt, p, b.dp, d.Tq, d.Tv, d.Tv);
+        scores_back(l, &d, q + qo, k + ko, b.dp, b.raw ? (char *)b.raw + bi * blk : NULL,
+                    dq ? (char *)dq->data + qo : NULL, dk ? (char *)dk->data + ko : NULL, g_scale, &g_concat);
+    }
+    if (l->scale && l->scale->grad)
+        for (int64_t e = 0; e < nscale; e++)
+            ck_attn_set(dt, l->scale->grad->data, e, ck_attn_get(dt, l->scale->grad->data, e) + g_scale[e]);
+    if (l->concat_weight && l->concat_weight->grad)
+        ck_attn_set(dt, l->concat_weight->grad->data, 0, ck_attn_get(dt, l->concat_weight->grad->data, 0) + g_concat);
+    return CK_OK;
+}

@@ -1,0 +1,248 @@
+#!/opt/kref/bin/python
+"""Writes the golden fixtures of tests/layers/test_norm_attn*.c into
+tests/data/norm_attn/.
+
+    /opt/kref/bin/python tools/gen_norm_attn_goldens.py
+
+With tf.keras 2.15 (this interpreter), for every case of CASES: builds the
+layer, gives its weights random values, calls it in inference mode on random
+float32 inputs (masks are 0/1 int32 arrays) under a GradientTape on
+f = sum(y * dy) for a random dy, and stores <case>_x<i>, _dy, _y, _dx<i> (the
+gradient of each float input) and _w<i> / _dw<i> (.npy).  cases.json lists
+each case: its name, its get_config after the call as the text ckeras must
+write back (initializers without tf.keras 2.13+'s "module" /
+"registered_name" keys), the number of inputs, which inputs are masks,
+whether the call passed a key and a mask by keyword, use_causal_mask, the
+weight count, and for ActivityRegularization the loss it records.
+
+Then it runs itself under Keras 3 (/opt/k3/bin/python, when present) with
+--k3: for the cases K3_CASES names, the Keras 3 layer with the same weights
+gives <case>_k3y.npy, and k3_configs.json holds each layer's serialized
+Keras 3 config.  models/ holds a small transformer block (MultiHeadAttention,
+residual Adds, LayerNormalization, a Dense feed-forward) saved by tf.keras
+2.15 as .h5 and .keras, its input and its prediction.
+"""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "..", "tests", "data", "norm_attn")
+K3_PYTHON = "/opt/k3/bin/python"
+
+# name, class, kwargs, input shapes (None entries: the mask shape follows),
+# call kwargs.  Inputs named "mask" are 0/1 masks.
+MHA = "MultiHeadAttention"
+CASES = [
+    ("mha_basic", MHA, dict(num_heads=2, key_dim=3), [("q", (2, 4, 5)), ("v", (2, 3, 5))], {}),
+    ("mha_key_out", MHA, dict(num_heads=3, key_dim=2, value_dim=4, output_shape=6),
+     [("q", (2, 3, 5)), ("v", (2, 4, 7)), ("k", (2, 4, 6))], {}),
+    ("mha_mask", MHA, dict(num_heads=2, key_dim=4), [("q", (2, 4, 6)), ("v", (2, 5, 6)), ("k", (2, 5, 3)),
+                                                      ("mask", (2, 4, 5))], {}),
+    ("mha_mask_nokey", MHA, dict(num_heads=2, key_dim=2), [("q", (2, 3, 4)), ("v", (2, 5, 4)),
+                                                           ("mask", (2, 1, 5))], {}),
+    ("mha_causal", MHA, dict(num_heads=2, key_dim=3), [("q", (2, 4, 6)), ("v", (2, 4, 6))],
+     dict(use_causal_mask=True)),
+    ("mha_nobias", MHA, dict(num_heads=1, key_dim=4, use_bias=False), [("q", (3, 2, 3)), ("v", (3, 3, 3))], {}),
+    ("mha_rank4", MHA, dict(num_heads=2, key_dim=2), [("q", (2, 2, 3, 4)), ("v", (2, 3, 2, 4))], {}),
+    ("att_dot", "Attention", dict(), [("q", (2, 3, 4)), ("v", (2, 5, 4))], {}),
+    ("att_scale_key", "Attention", dict(use_scale=True), [("q", (2, 3, 4)), ("v", (2, 5, 3)), ("k", (2, 5, 4))],
+     {}),
+    ("att_concat", "Attention", dict(use_scale=True, score_mode="concat"), [("q", (2, 3, 4)), ("v", (2, 4, 4))],
+     {}),
+    ("att_concat_noscale", "Attention", dict(score_mode="concat"), [("q", (2, 3, 2)), ("v", (2, 2, 3)),
+                                                                    ("k", (2, 2, 2))], {}),
+    ("att_causal", "Attention", dict(), [("q", (2, 4, 3)), ("v", (2, 4, 3))], dict(use_causal_mask=True)),
+    ("add_att", "AdditiveAttention", dict(), [("q", (2, 3, 4)), ("v", (2, 5, 4))], {}),
+    ("add_att_noscale_key", "AdditiveAttention", dict(use_scale=False), [("q", (2, 3, 3)), ("v", (2, 4, 2)),
+                                                                        ("k", (2, 4, 3))], {}),
+    ("add_att_causal", "AdditiveAttention", dict(), [("q", (1, 4, 3)), ("v", (1, 4, 3))],
+     dict(use_causal_mask=True)),
+    ("gn_last", "GroupNormalization", dict(groups=3), [("x", (2, 5, 6))], {}),
+    ("gn_axis1", "GroupNormalization", dict(groups=2, axis=1), [("x", (2, 4, 3))], {}),
+    ("gn_4d", "GroupNormalization", dict(groups=4, epsilon=1e-5), [("x", (2, 3, 3, 4))], {}),
+    ("gn_one", "GroupNormalization", dict(groups=1), [("x", (2, 4, 6))], {}),
+    ("gn_nocenter", "GroupNormalization", dict(groups=2, center=False, epsilon=0.1), [("x", (3, 4))], {}),
+    ("gn_noscale", "GroupNormalization", dict(groups=2, scale=False), [("x", (2, 3, 4))], {}),
+    ("un_last", "UnitNormalization", dict(), [("x", (2, 3, 4))], {}),
+    ("un_12", "UnitNormalization", dict(axis=[1, 2]), [("x", (2, 3, 4))], {}),
+    ("un_1", "UnitNormalization", dict(axis=1), [("x", (2, 3, 4))], {}),
+    ("gnoise", "GaussianNoise", dict(stddev=0.3), [("x", (2, 3))], {}),
+    ("gdrop", "GaussianDropout", dict(rate=0.2), [("x", (2, 3))], {}),
+    ("sdrop1", "SpatialDropout1D", dict(rate=0.3), [("x", (2, 3, 4))], {}),
+    ("sdrop2", "SpatialDropout2D", dict(rate=0.25, data_format="channels_first"), [("x", (2, 3, 2, 2))], {}),
+    ("sdrop3", "SpatialDropout3D", dict(rate=0.5), [("x", (1, 2, 2, 2, 3))], {}),
+    ("actreg", "ActivityRegularization", dict(l1=0.01, l2=0.02), [("x", (2, 3, 4))], {}),
+    ("actreg_default", "ActivityRegularization", dict(), [("x", (2, 3))], {}),
+]
+K3_CASES = ["mha_basic", "mha_key_out", "mha_nobias", "att_scale_key", "att_concat", "add_att", "gn_last", "gn_axis1",
+            "un_12", "gnoise", "gdrop", "sdrop2", "actreg"]
+
+
+def short_initializers(cfg):
+    """tf.keras 2.13+'s serialized objects without module / registered_name."""
+    if isinstance(cfg, dict):
+        if "class_name" in cfg and "config" in cfg and "module" in cfg:
+            return {"class_name": cfg["class_name"], "config": short_initializers(cfg["config"])}
+        return {k: short_initializers(v) for k, v in cfg.items()}
+    if isinstance(cfg, (list, tuple)):
+        return [short_initializers(v) for v in cfg]
+    return cfg
+
+
+def save(name, arr, dtype=np.float32):
+    np.save(os.path.join(OUT, name + ".npy"), np.asarray(arr, dtype=dtype))
+
+
+def load(name):
+    return np.load(os.path.join(OUT, name + ".npy"))
+
+
+def make_inputs(rng, name, specs):
+    arrays = []
+    for i, (kind, shape) in enumerate(specs):
+        if kind == "mask":
+            m = (rng.uniform(size=shape) > 0.35).astype(np.int32)
+            m.reshape(-1, shape[-1])[0, :] = 1  # at least one attending row per case
+            if name == "mha_mask":
+                m[0, 1, :] = 0  # a fully masked row (uniform in float32)
+            arrays.append(m)
+        else:
+            arrays.append(rng.uniform(-1, 1, size=shape).astype(np.float32))
+    return arrays
+
+
+def split_call(layer_cls, specs, xs):
+    """The positional and keyword arguments of the Keras call."""
+    kinds = [k for k, _ in specs]
+    if layer_cls == MHA:
+        kw = {}
+        if "k" in kinds:
+            kw["key"] = xs[kinds.index("k")]
+        if "mask" in kinds:
+            kw["attention_mask"] = xs[kinds.index("mask")]
+        return [xs[0], xs[1]], kw
+    if len(xs) == 1:
+        return [xs[0]], {}
+    return [list(xs)], {}
+
+
+def tf_main():
+    import tensorflow as tf
+
+    rng = np.random.default_rng(20261207)
+    L = tf.keras.layers
+    os.makedirs(OUT, exist_ok=True)
+    manifest = []
+    for name, cls_name, kw, specs, call_kw in CASES:
+        xs = make_inputs(rng, name, specs)
+        layer = getattr(L, cls_name)(name=name, **kw)
+        ts = [tf.constant(x) for x in xs]
+        pos, ckw = split_call(cls_name, specs, ts)
+        layer(*pos, **ckw, **call_kw)  # builds
+        weights = []
+        for w in layer.weights:
+            lo, hi = (0.5, 1.5) if ("gamma" in w.name or "scale" in w.name) else (-0.8, 0.8)
+            weights.append(rng.uniform(lo, hi, size=w.shape).astype(np.float32))
+        if weights:
+            layer.set_weights(weights)
+        y0 = layer(*pos, **ckw, **call_kw, training=False)
+        dy = rng.uniform(-1, 1, size=y0.shape).astype(np.float32)
+        floats = [t for t, (k, _) in zip(ts, specs) if k != "mask"]
+        with tf.GradientTape() as tape:
+            for t in floats:
+                tape.watch(t)
+            y = layer(*pos, **ckw, **call_kw, training=False)
+            f = tf.reduce_sum(y * dy)
+        grads = tape.gradient(f, floats + list(layer.trainable_weights))
+        for i, (x, (kind, _)) in enumerate(zip(xs, specs)):
+            save(f"{name}_x{i}", x, np.int32 if kind == "mask" else np.float32)
+        save(f"{name}_dy", dy)
+        save(f"{name}_y", y)
+        gi = 0
+        for i, (kind, _) in enumerate(specs):
+            if kind != "mask":
+                g = grads[gi]
+                save(f"{name}_dx{i}", np.zeros(xs[i].shape) if g is None else g)
+                gi += 1
+        for i, (w, g) in enumerate(zip(weights, grads[len(floats):])):
+            save(f"{name}_w{i}", w)
+            save(f"{name}_dw{i}", g)
+        entry = {"name": name, "class": cls_name,
+                 "config": json.dumps({"class_name": cls_name, "config": short_initializers(layer.get_config())},
+                                      default=lambda o: o.as_list()),  # TensorShape, as tf.keras' JSON
+                 "inputs": len(xs), "masks": [i for i, (k, _) in enumerate(specs) if k == "mask"],
+                 "kw_key": "k" in [k for k, _ in specs], "kw_mask": "mask" in [k for k, _ in specs],
+                 "causal": bool(call_kw.get("use_causal_mask", False)), "weights": len(weights),
+                 "weight_names": [w.name for w in layer.weights]}
+        if layer.losses:
+            entry["loss"] = float(layer.losses[0].numpy())
+        manifest.append(entry)
+    with open(os.path.join(OUT, "cases.json"), "w") as fh:
+        json.dump(manifest, fh, indent=1)
+        fh.write("\n")
+    transformer_files(tf, rng)
+
+
+def transformer_files(tf, rng):
+    """A transformer encoder block saved as .h5 and .keras."""
+    L = tf.keras.layers
+    tf.keras.backend.clear_session()
+    tf.keras.utils.set_random_seed(7)
+    inp = L.Input(shape=(5, 8), name="tokens")
+    att = L.MultiHeadAttention(num_heads=2, key_dim=4, name="mha")(inp, inp)
+    x = L.Add(name="res1")([inp, att])
+    x = L.LayerNormalization(epsilon=1e-6, name="ln1")(x)
+    ff = L.Dense(16, activation="relu", name="ff1")(x)
+    ff = L.Dense(8, name="ff2")(ff)
+    x = L.Add(name="res2")([x, ff])
+    out = L.LayerNormalization(epsilon=1e-6, name="ln2")(x)
+    model = tf.keras.Model(inp, out, name="block")
+    for w in model.weights:
+        w.assign(rng.uniform(-0.5, 0.5, size=w.shape).astype(np.float32))
+    d = os.path.join(OUT, "models")
+    os.makedirs(d, exist_ok=True)
+    model.save(os.path.join(d, "block.h5"))
+    model.save(os.path.join(d, "block.keras"))
+    x = rng.uniform(-1, 1, size=(3, 5, 8)).astype(np.float32)
+    save("models/block_x", x)
+    save("models/block_y", model.predict(x, verbose=0))
+    with open(os.path.join(d, "block_weight_names.json"), "w") as fh:
+        json.dump([w.name for w in model.weights], fh, indent=1)
+        fh.write("\n")
+
+
+def k3_main():
+    import keras
+
+    cases = {c[0]: c for c in CASES}
+    with open(os.path.join(OUT, "cases.json")) as fh:
+        manifest = {e["name"]: e for e in json.load(fh)}
+    configs = []
+    for name in K3_CASES:
+        _, cls_name, kw, specs, call_kw = cases[name]
+        layer = getattr(keras.layers, cls_name)(name=name, **kw)
+        xs = [load(f"{name}_x{i}") for i in range(len(specs))]
+        pos, ckw = split_call(cls_name, specs, xs)
+        layer(*pos, **ckw, **call_kw)
+        nw = manifest[name]["weights"]
+        if nw:
+            layer.set_weights([load(f"{name}_w{i}") for i in range(nw)])
+        y = layer(*pos, **ckw, **call_kw, training=False)
+        save(f"{name}_k3y", keras.ops.convert_to_numpy(y))
+        configs.append({"name": name, "config": json.dumps(keras.saving.serialize_keras_object(layer))})
+    with open(os.path.join(OUT, "k3_configs.json"), "w") as fh:
+        json.dump(configs, fh, indent=1)
+        fh.write("\n")
+
+
+if __name__ == "__main__":
+    if "--k3" in sys.argv:
+        k3_main()
+    else:
+        tf_main()
+        if os.path.exists(K3_PYTHON):
+            subprocess.run([K3_PYTHON, os.path.abspath(__file__), "--k3"], check=True)
