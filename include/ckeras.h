@@ -1651,6 +1651,48 @@ CK_API ck_status ck_layer_reset_states(ck_layer *layer);
 
 /* ---- Recurrent wrappers and cells ------------------------------------- */
 
+/** Options of ck_bidirectional.
+ *  - merge_mode: NULL or "concat" (the default), "sum", "mul", "ave";
+ *    "none" (Keras' None: two outputs) gives CK_NOT_IMPLEMENTED;
+ *  - backward_layer: NULL gives a copy of the wrapped layer (from its
+ *    config) with go_backwards flipped; else that layer is used (a
+ *    reference is taken; it must have go_backwards different from the
+ *    wrapped layer's and the same stateful / return_sequences). */
+typedef struct ck_bidirectional_opts {
+    const char *merge_mode;
+    ck_layer *backward_layer;
+    CK_LAYER_COMMON_OPTS;
+} ck_bidirectional_opts;
+
+/** keras.layers.Bidirectional(layer): runs "forward_<name>", a copy of the
+ *  recurrent `layer` made from its config (the caller keeps `layer`), and
+ *  "backward_<name>" (go_backwards flipped, or opts->backward_layer) on the
+ *  same inputs, puts the backward outputs back in time order when they are
+ *  sequences, and merges the two along the last axis: concat (forward
+ *  first), sum, mul or ave ((f + b) / 2).  Weights: the forward layer's
+ *  then the backward layer's, named as tf.keras writes them
+ *  ("<name>/forward_lstm/lstm_cell/kernel:0").  Configs: "layer",
+ *  "merge_mode", "backward_layer" of tf.keras 2.x and Keras 3.  Keras'
+ *  checks: "Invalid merge mode ...", and the two layers must differ in
+ *  go_backwards and agree on stateful / return_sequences / return_state. */
+CK_API ck_status ck_bidirectional(ck_layer **out, ck_layer *layer, const ck_bidirectional_opts *opts);
+
+/** Options of ck_time_distributed (the common layer options only). */
+typedef struct ck_time_distributed_opts {
+    CK_LAYER_COMMON_OPTS;
+} ck_time_distributed_opts;
+
+/** keras.layers.TimeDistributed(layer): applies `layer` (any single-input
+ *  layer or model; a reference is taken, the layer is used itself, as
+ *  Keras does) to every time step of inputs (batch, time, ...): the inner
+ *  layer sees (batch*time, ...) and its outputs are reshaped to (batch,
+ *  time, ...).  The inner layer is built for (None,) + the inputs' shape
+ *  after the time axis.  Weights are the inner layer's, named as tf.keras
+ *  writes them: "<name>/kernel:0" for a layer, the nested layers' own names
+ *  for a model.  Inputs need rank >= 3 (Keras: "`TimeDistributed` Layer
+ *  should be passed an `input_shape` with at least 3 dimensions"). */
+CK_API ck_status ck_time_distributed(ck_layer **out, ck_layer *layer, const ck_time_distributed_opts *opts);
+
 /* ---- Normalization, noise and attention layers ------------------------ */
 
 /* ---- TF-op layers (TFOpLambda, SlicingOpLambda) ----------------------- */

@@ -7,6 +7,7 @@
 
 #include "layers/rnn_common.h"
 #include "model/model.h"
+#include "model/wrapper_util.h" /* recurrent wrappers and cells */
 
 static const ck_layer_class *const builtin_classes[] = {
     &ck_dense_class,
@@ -66,6 +67,9 @@ static const ck_layer_class *const builtin_classes[] = {
     /* -- convolutions (Conv1D/3D, transposed, depthwise, separable) -- */
 
     /* -- recurrent wrappers and cells -- */
+    &ck_bidirectional_class,
+    &ck_time_distributed_class,
+    &ck_rnn_cells_class,
 
     /* -- normalization, noise and attention -- */
 
