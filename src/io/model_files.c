@@ -189,9 +189,16 @@ static ck_status plan_k3(const ck_keras_archive *a, const char *file, ck_model *
         p->values = ck_calloc((size_t)nw, sizeof *p->values);
         if (!p->values) return ck_oom("weight loading");
         for (int w = 0; w < nw; w++) {
-            char vpath[1100];
+            char vpath[1100], group[512];
             const char *sub = l->cls->archive_vars_path; /* "cell" for the recurrent layers */
-            snprintf(vpath, sizeof vpath, "%s/%s%svars/%d", path, sub ? sub : "", sub ? "/" : "", w);
+            int k = w;
+            if (l->cls->archive_var) { /* the wrappers' weights sit in several groups */
+                if ((k = l->cls->archive_var(l, w, group, sizeof group)) < 0) return ck_last_status();
+                sub = group[0] ? group : NULL;
+            }
+            int len = snprintf(vpath, sizeof vpath, "%s/%s%svars/%d", path, sub ? sub : "", sub ? "/" : "", k);
+            if (len < 0 || (size_t)len >= sizeof vpath)
+                return ck_error(CK_FORMAT_ERROR, "%s: the variable path of layer \"%s\" is too long", file, name);
             p->values[w] = ck_keras_archive_find(a, vpath);
             if (!p->values[w])
                 return ck_error(CK_FORMAT_ERROR, "%s: no variable %s for weight %d of layer \"%s\"", file, vpath, w,

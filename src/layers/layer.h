@@ -145,6 +145,15 @@ typedef struct ck_layer_class {
      * positional inputs. */
     ck_status (*node_kwargs)(ck_layer *layer, const json_t *kwargs);
     const char *const *kwarg_inputs;
+
+    /* ---- .keras archives: weights in several groups --------------------
+     * For classes whose weights sit in different groups below the layer's
+     * own path (the wrappers: "forward_layer/cell", "layer",
+     * "cell/cells/lstm_cell"): writes the group of weight i (in
+     * ck_layer_weight order) into `group` ("" for the layer's own vars)
+     * and returns its index in that group's "vars", or -1 with an error
+     * recorded.  NULL: every weight in archive_vars_path, in order. */
+    int (*archive_var)(const ck_layer *layer, int i, char *group, size_t n);
 } ck_layer_class;
 
 struct ck_layer {

@@ -243,6 +243,14 @@ static ck_status bidi_compute_mask(const ck_layer *layer, int n, const ck_tensor
     return ck_tensor_copy(out, masks[0]);
 }
 
+static int bidi_archive_var(const ck_layer *layer, int i, char *group, size_t n)
+{
+    const bidi_layer *b = (const bidi_layer *)layer;
+    int nf = ck_layer_weight_count(b->fwd);
+    if (i < nf) return ck_wrap_archive_var(b->fwd, i, "forward_layer", group, n);
+    return ck_wrap_archive_var(b->bwd, i - nf, "backward_layer", group, n);
+}
+
 /* ---- merging ------------------------------------------------------------------- */
 
 /* The shape of the two halves and how their rows pair: output row r takes
@@ -477,4 +485,5 @@ const ck_layer_class ck_bidirectional_class = {
     .backward = bidi_backward,
     .call_scratch_bytes = bidi_scratch_bytes,
     .call_scratch = bidi_call_scratch,
+    .archive_var = bidi_archive_var,
 };

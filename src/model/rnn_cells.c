@@ -235,6 +235,26 @@ static ck_status rnn_cells_compute_mask(const ck_layer *layer, int n, const ck_t
     return ck_tensor_copy(out, masks[0]);
 }
 
+/* One cell: its layer's group ("cell").  A stack: "cell/cells/<cell>",
+ * the cell's snake_case class name numbered among the cells of its class
+ * before it ("lstm_cell", "lstm_cell_1"), as Keras names the stack's
+ * children in archives. */
+static int rnn_cells_archive_var(const ck_layer *layer, int i, char *group, size_t n)
+{
+    const rnn_cells_layer *r = (const rnn_cells_layer *)layer;
+    if (!r->stack_name) return ck_wrap_archive_var(r->steps[0], i, "", group, n);
+    int k = 0;
+    while (k < r->n - 1 && i >= ck_layer_weight_count(r->steps[k])) i -= ck_layer_weight_count(r->steps[k++]);
+    int same = 0;
+    for (int j = 0; j < k; j++) same += r->steps[j]->cls == r->steps[k]->cls;
+    char snake[64], cell[80];
+    snprintf(cell, sizeof cell, "%sCell", r->steps[k]->cls->class_name);
+    ck_snake_case(cell, snake, sizeof snake);
+    if (same) snprintf(group, n, "cell/cells/%s_%d", snake, same);
+    else snprintf(group, n, "cell/cells/%s", snake);
+    return i;
+}
+
 /* ---- calls ---------------------------------------------------------------------
  * Blocks: the n-1 sequences between steps; inference adds one region for
  * the steps' scratch, training each step's saved block and two gradient
@@ -393,4 +413,5 @@ const ck_layer_class ck_rnn_cells_class = {
     .backward = rnn_cells_backward,
     .call_scratch_bytes = rnn_cells_scratch_bytes,
     .call_scratch = rnn_cells_call_scratch,
+    .archive_var = rnn_cells_archive_var,
 };

@@ -114,6 +114,17 @@ static ck_status td_get_config(const ck_layer *layer, json_t *j)
     return ck_json_set(j, "layer", inner);
 }
 
+static int td_archive_var(const ck_layer *layer, int i, char *group, size_t n)
+{
+    ck_layer *inner = ((const td_layer *)layer)->inner;
+    if (ck_layer_as_model(inner)) {
+        ck_error(CK_NOT_IMPLEMENTED, "TimeDistributed \"%s\" over a model: its weights in .keras archives are not "
+                 "supported (.h5 files are)", layer->name);
+        return -1;
+    }
+    return ck_wrap_archive_var(inner, i, "layer", group, n);
+}
+
 /* The inner views of a call: (batch*time, ...) in and out. */
 typedef struct td_views {
     ck_shape is, os;
@@ -216,4 +227,5 @@ const ck_layer_class ck_time_distributed_class = {
     .backward = td_backward,
     .call_scratch_bytes = td_scratch_bytes,
     .call_scratch = td_call_scratch,
+    .archive_var = td_archive_var,
 };

@@ -100,3 +100,20 @@ ck_status ck_wrap_inner_from_config(const char *cls, const json_t *config, const
                         key);
     return ck_layer_from_json(sub, out);
 }
+
+int ck_wrap_archive_var(const ck_layer *sub, int i, const char *prefix, char *group, size_t n)
+{
+    const char *inner = sub->cls->archive_vars_path;
+    char buf[512];
+    int k = i;
+    if (sub->cls->archive_var) {
+        if ((k = sub->cls->archive_var(sub, i, buf, sizeof buf)) < 0) return -1;
+        inner = buf[0] ? buf : NULL;
+    }
+    int len = snprintf(group, n, "%s%s%s", prefix, inner && prefix[0] ? "/" : "", inner ? inner : "");
+    if (len < 0 || (size_t)len >= n) {
+        ck_error(CK_VALUE_ERROR, "layer \"%s\": the .keras path of weight %d is too long", sub->name, i);
+        return -1;
+    }
+    return k;
+}

@@ -44,6 +44,12 @@ ck_status ck_wrap_backward(ck_layer *inner, const ck_train_ctx *ctx, ck_tensor *
  * it is missing. */
 ck_status ck_wrap_inner_from_config(const char *cls, const json_t *config, const char *key, ck_layer **out);
 
+/* The .keras group of weight i of the sublayer `sub` below `prefix`
+ * ("forward_layer", "layer"): the sublayer's own archive_var or
+ * archive_vars_path appended; returns the index in that group's vars, or
+ * -1 with an error recorded. */
+int ck_wrap_archive_var(const ck_layer *sub, int i, const char *prefix, char *group, size_t n);
+
 /* The wrapper classes, for the registry. */
 extern const ck_layer_class ck_bidirectional_class;
 extern const ck_layer_class ck_time_distributed_class;

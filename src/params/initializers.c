@@ -163,6 +163,16 @@ static ck_status parse_config(struct ck_initializer *in, const char *cls, const 
     if (cfg && !json_is_object(cfg))
         return ck_error(CK_TYPE_ERROR, "%s config must be a dict, got %s", cls,
                         ck_params_describe(cfg));
+    /* Keras 3.15 writes input_axes / output_axes into the fan-based
+     * initializers (the axes fans are computed over); null is the usual
+     * computation. */
+    static const char *const fan_ignored[] = {"dtype", "input_axes", "output_axes", NULL};
+    static const char *const axes[] = {"input_axes", "output_axes"};
+    for (int i = 0; i < 2; i++) {
+        const json_t *a = cfg ? json_object_get(cfg, axes[i]) : NULL;
+        if (a && !json_is_null(a))
+            return ck_error(CK_NOT_IMPLEMENTED, "%s with %s other than None is not supported", cls, axes[i]);
+    }
     switch (in->kind) {
     case I_ZEROS:
     case I_ONES: return ck_params_check_keys(cfg, cls, k_none, dtype_ignored);
@@ -193,7 +203,7 @@ static ck_status parse_config(struct ck_initializer *in, const char *cls, const 
         CK_TRY(ck_params_number(cfg, cls, "maxval", 1, &in->p[1], &in->p_int[1]));
         return read_seed(cfg, cls, in);
     case I_VARIANCE_SCALING:
-        CK_TRY(ck_params_check_keys(cfg, cls, k_vs, dtype_ignored));
+        CK_TRY(ck_params_check_keys(cfg, cls, k_vs, fan_ignored));
         CK_TRY(ck_params_number(cfg, cls, "scale", 1, &in->p[0], &in->p_int[0]));
         if (!(in->p[0] > 0)) {
             char b[32];
@@ -211,7 +221,7 @@ static ck_status parse_config(struct ck_initializer *in, const char *cls, const 
         CK_TRY(ck_params_check_keys(cfg, cls, k_gain, dtype_ignored));
         return ck_params_number(cfg, cls, "gain", 1, &in->p[0], &in->p_int[0]);
     default:
-        CK_TRY(ck_params_check_keys(cfg, cls, k_seed, dtype_ignored));
+        CK_TRY(ck_params_check_keys(cfg, cls, k_seed, fan_ignored));
         return read_seed(cfg, cls, in);
     }
 }

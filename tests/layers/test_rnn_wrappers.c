@@ -218,3 +218,49 @@ Test(rnn_wrappers, config_round_trips)
     }
     json_decref(all);
 }
+
+static void predict_like_tf(const char *path, const ck_tensor *x, const ck_tensor *want)
+{
+    ck_model *m = NULL;
+    cr_assert_eq(ck_model_load(path, &m), CK_OK, "%s: %s", path, ck_last_error());
+    ck_tensor *y = NULL, *xs = (ck_tensor *)x;
+    cr_assert_eq(ck_model_predict(m, 1, &xs, &y, 0), CK_OK, "%s: %s", path, ck_last_error());
+    double err = ck_test_max_abs_diff(y, want);
+    cr_expect_leq(err, 1e-5, "%s: max abs error %g", path, err);
+    ck_tensor_free(y);
+    ck_model_free(m);
+}
+
+/* A model of Bidirectional, TimeDistributed and RNN layers saved by
+ * tf.keras 2.15, loaded, predicted, saved by ckeras and loaded again. */
+Test(rnn_wrappers, saved_files_load_and_save)
+{
+    ck_tensor *x = ck_test_npy("rnn_wrappers/wrappers_model_x"), *want = ck_test_npy("rnn_wrappers/wrappers_model_y");
+    const char *names[2] = {"wrappers_model.h5", "wrappers_model.keras"};
+    for (int i = 0; i < 2; i++) {
+        char rel[64], tmp[4096];
+        snprintf(rel, sizeof rel, "layers/rnn_wrappers/%s", names[i]);
+        snprintf(tmp, sizeof tmp, "%s", ck_test_data(rel));
+        predict_like_tf(tmp, x, want);
+        ck_model *m = NULL;
+        cr_assert_eq(ck_model_load(tmp, &m), CK_OK, "%s", ck_last_error());
+        snprintf(tmp, sizeof tmp, "%s", ck_test_tmp(names[i]));
+        cr_assert_eq(ck_model_save(m, tmp), CK_OK, "%s: %s", tmp, ck_last_error());
+        ck_model_free(m);
+        predict_like_tf(tmp, x, want);
+    }
+    ck_tensor_free(x);
+    ck_tensor_free(want);
+}
+
+/* The same kinds of layers saved by Keras 3 (tools/gen_rnn_wrapper_k3_goldens.py):
+ * Keras 3 configs and archive paths. */
+Test(rnn_wrappers, keras3_file_loads)
+{
+    ck_tensor *x = ck_test_npy("rnn_wrappers/wrappers_k3_x"), *want = ck_test_npy("rnn_wrappers/wrappers_k3_y");
+    char path[4096];
+    snprintf(path, sizeof path, "%s", ck_test_data("layers/rnn_wrappers/wrappers_k3.keras"));
+    predict_like_tf(path, x, want);
+    ck_tensor_free(x);
+    ck_tensor_free(want);
+}
