@@ -17,7 +17,7 @@ typedef struct td_layer {
 static ck_status finish(ck_layer *layer, ck_layer *inner, ck_layer **out)
 {
     ((td_layer *)layer)->inner = inner;
-    layer->spec = (ck_input_spec){.min_ndim = 3};
+    /* No input spec: the rank check is build's, with Keras' message. */
     *out = layer;
     return CK_OK;
 }

@@ -264,3 +264,123 @@ Test(rnn_wrappers, keras3_file_loads)
     ck_tensor_free(x);
     ck_tensor_free(want);
 }
+
+/* The case named `name` of the goldens (a borrowed pointer into `all`). */
+static const json_t *find_case(const json_t *all, const char *name)
+{
+    size_t i;
+    const json_t *c;
+    json_array_foreach(all, i, c) if (!strcmp(json_string_value(json_object_get(c, "name")), name)) return c;
+    cr_assert_fail("no case %s", name);
+    return NULL;
+}
+
+/* Sets the case's weights on `l` (built on x) and compares its float32
+ * output with tf.keras'. */
+static void expect_case_output(const json_t *c, ck_layer *l)
+{
+    ck_tensor *x = fx(json_object_get(c, "x"), CK_FLOAT32);
+    ck_shape s = ck_tensor_shape(x);
+    cr_assert_eq(ck_layer_build(l, 1, &s), CK_OK, "%s", ck_last_error());
+    const json_t *ws = json_object_get(c, "weights");
+    int n = (int)json_array_size(ws);
+    ck_tensor *w[16] = {0};
+    for (int i = 0; i < n; i++) w[i] = fx(json_array_get(ws, (size_t)i), CK_FLOAT32);
+    cr_assert_eq(ck_layer_set_weights(l, n, w), CK_OK, "%s", ck_last_error());
+    for (int i = 0; i < n; i++) ck_tensor_free(w[i]);
+    ck_tensor *y = ck_test_call1(l, x), *want = fx(json_object_get(json_object_get(c, "f32"), "y"), CK_FLOAT32);
+    expect_close(json_string_value(json_object_get(c, "name")), "C constructor y", y, want, 1e-5);
+    const json_t *names = json_object_get(c, "weight_names");
+    for (int k = 0; k < ck_layer_weight_count(l); k++)
+        cr_expect_str_eq(ck_weight_name(ck_layer_weight(l, k)), json_string_value(json_array_get(names, (size_t)k)));
+    ck_tensor_free(y);
+    ck_tensor_free(want);
+    ck_tensor_free(x);
+}
+
+Test(rnn_wrappers, c_constructors_match_tf)
+{
+    json_t *all = goldens();
+    ck_clear_session();
+    ck_layer *gru = NULL, *bidi = NULL, *dense = NULL, *td = NULL, *fw = NULL, *bw = NULL, *bidi2 = NULL;
+    cr_assert_eq(ck_gru(&gru, &(ck_rnn_opts){.units = 3}), CK_OK);
+    cr_assert_eq(ck_bidirectional(&bidi, gru, &(ck_bidirectional_opts){.merge_mode = "sum"}), CK_OK, "%s",
+                 ck_last_error());
+    expect_case_output(find_case(all, "bidi_gru_sum"), bidi);
+
+    ck_clear_session();
+    cr_assert_eq(ck_dense(&dense, &(ck_dense_opts){.units = 3, .activation = "tanh"}), CK_OK);
+    cr_assert_eq(ck_time_distributed(&td, dense, NULL), CK_OK);
+    expect_case_output(find_case(all, "td_dense"), td);
+
+    /* backward_layer given: its own units and name ("backward_gru_1"). */
+    ck_clear_session();
+    cr_assert_eq(ck_gru(&fw, &(ck_rnn_opts){.units = 2, .return_sequences = true}), CK_OK);
+    cr_assert_eq(ck_gru(&bw, &(ck_rnn_opts){.units = 3, .return_sequences = true, .go_backwards = true}), CK_OK);
+    cr_assert_eq(ck_bidirectional(&bidi2, fw, &(ck_bidirectional_opts){.backward_layer = bw}), CK_OK, "%s",
+                 ck_last_error());
+    expect_case_output(find_case(all, "bidi_backward_layer_seq"), bidi2);
+    ck_layer *layers[] = {gru, bidi, dense, td, fw, bw, bidi2};
+    for (int i = 0; i < 7; i++) ck_layer_free(layers[i]);
+    json_decref(all);
+}
+
+/* Keras' checks, with its messages. */
+Test(rnn_wrappers, keras_checks)
+{
+    ck_layer *lstm = NULL, *back = NULL, *out = NULL, *dense = NULL;
+    cr_assert_eq(ck_lstm(&lstm, &(ck_rnn_opts){.units = 2}), CK_OK);
+    cr_expect_eq(ck_bidirectional(&out, lstm, &(ck_bidirectional_opts){.merge_mode = "max"}), CK_VALUE_ERROR);
+    cr_expect(strstr(ck_last_error(), "Invalid merge mode. Received: \"max\"") != NULL, "%s", ck_last_error());
+    cr_expect_eq(ck_bidirectional(&out, lstm, &(ck_bidirectional_opts){.merge_mode = "none"}), CK_NOT_IMPLEMENTED);
+    cr_expect(strstr(ck_last_error(), "merge_mode=None") != NULL, "%s", ck_last_error());
+    /* a backward layer that also walks forwards */
+    cr_assert_eq(ck_lstm(&back, &(ck_rnn_opts){.units = 2}), CK_OK);
+    cr_expect_eq(ck_bidirectional(&out, lstm, &(ck_bidirectional_opts){.backward_layer = back}), CK_VALUE_ERROR);
+    cr_expect(strstr(ck_last_error(), "should have different `go_backwards` value") != NULL, "%s", ck_last_error());
+    ck_layer_free(back);
+    cr_assert_eq(ck_lstm(&back, &(ck_rnn_opts){.units = 2, .go_backwards = true, .return_sequences = true}), CK_OK);
+    cr_expect_eq(ck_bidirectional(&out, lstm, &(ck_bidirectional_opts){.backward_layer = back}), CK_VALUE_ERROR);
+    cr_expect(strstr(ck_last_error(), "same value for attribute \"return_sequences\"") != NULL, "%s",
+              ck_last_error());
+    /* not a recurrent layer */
+    cr_assert_eq(ck_dense(&dense, &(ck_dense_opts){.units = 2}), CK_OK);
+    cr_expect_neq(ck_bidirectional(&out, dense, NULL), CK_OK);
+    /* TimeDistributed needs (batch, time, ...) */
+    ck_layer *td = NULL;
+    cr_assert_eq(ck_time_distributed(&td, dense, NULL), CK_OK);
+    ck_shape s = {2, {4, 3}};
+    cr_expect_eq(ck_layer_build(td, 1, &s), CK_VALUE_ERROR);
+    cr_expect(strstr(ck_last_error(), "should be passed an `input_shape ` with at least 3 dimensions") != NULL, "%s",
+              ck_last_error());
+    /* RNN over an unknown cell, or with return_state */
+    ck_layer *r = NULL;
+    cr_expect_eq(ck_layer_from_config("{\"class_name\": \"RNN\", \"config\": {\"cell\": {\"class_name\": "
+                                      "\"MinimalRNNCell\", \"config\": {\"units\": 2}}}}", &r),
+                 CK_NOT_IMPLEMENTED);
+    cr_expect(strstr(ck_last_error(), "MinimalRNNCell") != NULL, "%s", ck_last_error());
+    cr_expect_eq(ck_layer_from_config("{\"class_name\": \"RNN\", \"config\": {\"return_state\": true, \"cell\": "
+                                      "{\"class_name\": \"LSTMCell\", \"config\": {\"units\": 2}}}}", &r),
+                 CK_NOT_IMPLEMENTED);
+    ck_layer_free(td);
+    ck_layer_free(dense);
+    ck_layer_free(back);
+    ck_layer_free(lstm);
+}
+
+/* Keras 2.2's RNN config may give the cells as a plain list: the same
+ * computation as a StackedRNNCells of them. */
+Test(rnn_wrappers, cell_list_is_a_stack)
+{
+    json_t *all = goldens();
+    const json_t *c = find_case(all, "rnn_stacked_seq");
+    json_t *wrap = json_deep_copy(json_object_get(c, "layer"));
+    json_t *cfg = json_object_get(wrap, "config");
+    json_t *cells = json_incref(json_object_get(json_object_get(json_object_get(cfg, "cell"), "config"), "cells"));
+    json_object_set_new(cfg, "cell", cells);
+    ck_layer *l = layer_from_json(wrap);
+    expect_case_output(c, l);
+    ck_layer_free(l);
+    json_decref(wrap);
+    json_decref(all);
+}
