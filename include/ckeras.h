@@ -1693,6 +1693,25 @@ typedef struct ck_time_distributed_opts {
  *  should be passed an `input_shape` with at least 3 dimensions"). */
 CK_API ck_status ck_time_distributed(ck_layer **out, ck_layer *layer, const ck_time_distributed_opts *opts);
 
+/* Also read from configs and files (no C constructor):
+ *  - "RNN" over a "cell" SimpleRNNCell / LSTMCell / GRUCell, a
+ *    StackedRNNCells or a list of cells (Keras 2.2): each cell computes as
+ *    the SimpleRNN / LSTM / GRU of its config; a stack feeds each cell's
+ *    output at step t to the next cell at step t (go_backwards reverses the
+ *    inputs of the whole stack).  Weights "rnn/lstm_cell/kernel:0",
+ *    "rnn/stacked_rnn_cells/gru_cell/bias:0" as tf.keras names them;
+ *    return_state and constants give CK_NOT_IMPLEMENTED;
+ *  - "CuDNNLSTM" / "CuDNNGRU" of Keras 2.0-2.3 files, computed on the CPU
+ *    as an LSTM (tanh / sigmoid) and a GRU with reset_after=True.
+ * Loading .h5 weights converts the layouts Keras' legacy loader converts:
+ * cuDNN's (bias of 8*units for an LSTM: input then recurrent biases,
+ * summed; 6*units for a GRU, reshaped to (2, 3*units); per-gate kernels
+ * from cuDNN's column-major order) and Keras 1's one array per gate (LSTM
+ * W_i U_i b_i, W_c.., W_f.., W_o..; GRU z, r, h), for recurrent layers
+ * and inside Bidirectional / TimeDistributed.  A GRU with
+ * reset_after=False cannot take cuDNN weights (CK_VALUE_ERROR "CuDNNGRU is
+ * not compatible with GRU(reset_after=False)", as Keras). */
+
 /* ---- Normalization, noise and attention layers ------------------------ */
 
 /* ---- TF-op layers (TFOpLambda, SlicingOpLambda) ----------------------- */

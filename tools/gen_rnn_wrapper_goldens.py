@@ -25,6 +25,15 @@ Also wrappers_model.{h5,keras} with wrappers_model_{x,y}.npy: a model of
 Bidirectional, TimeDistributed and RNN layers saved by tf.keras 2.15 and
 its predictions.
 
+Also legacy_rnn.h5 with legacy_rnn_{x,y}.npy: a tf.keras 2.15 model file
+whose recurrent layers were rewritten by hand (h5py) into the layouts of
+older files: a CuDNNLSTM and a CuDNNGRU (cuDNN's weight layout, biases of
+8*units / 6*units), a Keras 1 LSTM and a Keras 1 GRU (reset_after=False)
+with one array per gate, and a Bidirectional of a Keras 1 LSTM.  The
+expected outputs come from the tf.keras model after Keras' own legacy
+converter (preprocess_weights_for_loading) turned those weights into its
+layout, so the conversion is Keras' and the numbers TensorFlow's.
+
 Every number comes from TensorFlow; none from ckeras.  Tensors are
 {"shape": [...], "data": [...]} with the data flattened in C order.
 """
@@ -133,6 +142,83 @@ def main():
         f.write("\n")
     print("wrote %d cases" % len(out))
     saved_model(rng)
+    legacy_file(rng)
+
+
+CUDNN_KEYS = {"name", "trainable", "dtype", "batch_input_shape", "units", "kernel_initializer",
+              "recurrent_initializer", "bias_initializer", "unit_forget_bias", "kernel_regularizer",
+              "recurrent_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint",
+              "recurrent_constraint", "bias_constraint", "return_sequences", "return_state", "go_backwards",
+              "stateful"}
+
+
+def legacy_file(rng):
+    """legacy_rnn.h5: see the module docstring."""
+    import h5py
+    from keras.src.saving.legacy import hdf5_format as legacy_h5
+
+    tf.keras.backend.clear_session()
+    inp = tf.keras.Input((5, 3))
+    h = L.LSTM(4, return_sequences=True, name="cudnn_lstm")(inp)
+    h = L.GRU(3, return_sequences=True, name="cudnn_gru")(h)  # reset_after=True: cuDNN's GRU
+    h = L.LSTM(3, return_sequences=True, name="k1_lstm")(h)
+    h = L.Bidirectional(L.LSTM(2, return_sequences=True), name="k1_bidi")(h)
+    h = L.GRU(2, reset_after=False, name="k1_gru")(h)
+    model = tf.keras.Model(inp, h)
+    path = os.path.join(OUT, "legacy_rnn.h5")
+    model.save(path)
+    files = {}  # layer name -> (class name, [(dataset name, value)])
+    for layer in model.layers:
+        if not layer.weights:
+            continue
+        if layer.name.startswith("cudnn_"):
+            # random cuDNN-layout weights; Keras converts them for the layer
+            units = layer.units
+            gates = 4 if "lstm" in layer.name else 3
+            fin = layer.weights[0].shape[0]
+            raw = [rng.uniform(-0.6, 0.6, size=(fin, gates * units)),
+                   rng.uniform(-0.6, 0.6, size=(units, gates * units)),
+                   rng.uniform(-0.6, 0.6, size=(2 * gates * units,))]
+            raw = [w.astype(np.float32) for w in raw]
+            layer.set_weights(legacy_h5.preprocess_weights_for_loading(layer, [w.copy() for w in raw]))
+            files[layer.name] = ("CuDNNLSTM" if gates == 4 else "CuDNNGRU",
+                                 [("%s/kernel:0" % layer.name, raw[0]),
+                                  ("%s/recurrent_kernel:0" % layer.name, raw[1]),
+                                  ("%s/bias:0" % layer.name, raw[2])])
+        else:
+            # Keras 1: W, U, b per gate (LSTM i, c, f, o; GRU z, r, h)
+            inner = [layer.forward_layer, layer.backward_layer] if hasattr(layer, "forward_layer") else [layer]
+            arrays = []
+            for part in inner:
+                gate_names = "icfo" if isinstance(part, L.LSTM) else "zrh"
+                units, fin = part.units, part.weights[0].shape[0]
+                for g in gate_names:
+                    for kind, shape in (("W", (fin, units)), ("U", (units, units)), ("b", (units,))):
+                        arrays.append(("%s_%s_%s" % (part.name, kind, g),
+                                       rng.uniform(-0.6, 0.6, size=shape).astype(np.float32)))
+            values = legacy_h5.preprocess_weights_for_loading(layer, [a for _, a in arrays], original_keras_version="1")
+            layer.set_weights(values)
+            files[layer.name] = (None, arrays)
+    x = rng.uniform(-1, 1, size=(3, 5, 3)).astype(np.float32)
+    np.save(os.path.join(OUT, "legacy_rnn_x.npy"), x)
+    np.save(os.path.join(OUT, "legacy_rnn_y.npy"), model.predict(x, verbose=0))
+    with h5py.File(path, "r+") as f:
+        config = json.loads(f.attrs["model_config"])
+        for entry in config["config"]["layers"]:
+            cls = files.get(entry["config"]["name"], (None,))[0]
+            if cls:
+                entry["class_name"] = cls
+                entry["config"] = {k: v for k, v in entry["config"].items() if k in CUDNN_KEYS}
+        f.attrs["model_config"] = json.dumps(config)
+        mw = f["model_weights"]
+        for name, (_, arrays) in files.items():
+            del mw[name]
+            g = mw.create_group(name)
+            g.attrs["weight_names"] = [n.encode() for n, _ in arrays]
+            for n, a in arrays:
+                g.create_dataset(n, data=a)
+        if "optimizer_weights" in f:
+            del f["optimizer_weights"]
 
 
 def saved_model(rng):

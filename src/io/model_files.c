@@ -13,6 +13,7 @@
 #include "core/json.h"
 #include "io/model_io.h"
 #include "model/model.h"
+#include "model/wrapper_util.h" /* ck_convert_file_weights */
 
 /* ---- pairing weights with layers ---------------------------------------- */
 
@@ -21,6 +22,8 @@ typedef struct weight_plan {
     ck_layer *layer;
     int n;
     const ck_tensor **values;
+    ck_tensor **converted; /* values converted from a legacy layout (owned) */
+    int n_converted;
 } weight_plan;
 
 static ck_status check_layer_values(const char *file, ck_layer *layer, int n, const ck_tensor *const *values)
@@ -54,7 +57,10 @@ static ck_status apply_plans(const char *file, weight_plan *plans, int n)
 
 static void free_plans(weight_plan *plans, int n)
 {
-    for (int i = 0; plans && i < n; i++) ck_free(plans[i].values);
+    for (int i = 0; plans && i < n; i++) {
+        ck_free(plans[i].values);
+        ck_tensors_free(plans[i].converted, plans[i].n_converted);
+    }
     ck_free(plans);
 }
 
@@ -72,6 +78,12 @@ static ck_status plan_from_h5_layer(weight_plan *p, ck_layer *layer, const ck_h5
     p->values = ck_calloc(hl->n_weights ? hl->n_weights : 1, sizeof *p->values);
     if (!p->values) return ck_oom("weight loading");
     for (size_t k = 0; k < hl->n_weights; k++) p->values[k] = hl->weights[k].value;
+    /* Keras 1 recurrent gates and CuDNN layouts, as Keras' legacy loader. */
+    CK_TRY(ck_convert_file_weights(layer, p->n, p->values, &p->converted, &p->n_converted));
+    if (p->converted) {
+        p->n = p->n_converted;
+        for (int k = 0; k < p->n; k++) p->values[k] = p->converted[k];
+    }
     return CK_OK;
 }
 

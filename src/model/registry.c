@@ -70,6 +70,8 @@ static const ck_layer_class *const builtin_classes[] = {
     &ck_bidirectional_class,
     &ck_time_distributed_class,
     &ck_rnn_cells_class,
+    &ck_cudnn_lstm_class,
+    &ck_cudnn_gru_class,
 
     /* -- normalization, noise and attention -- */
 

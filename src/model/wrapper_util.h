@@ -50,9 +50,17 @@ ck_status ck_wrap_inner_from_config(const char *cls, const json_t *config, const
  * -1 with an error recorded. */
 int ck_wrap_archive_var(const ck_layer *sub, int i, const char *prefix, char *group, size_t n);
 
+/* Weights of a file in another layout than the layer's (Keras 1 LSTM /
+ * GRU gates, CuDNNLSTM / CuDNNGRU), converted as Keras' legacy loader does
+ * (legacy_weights.c): *out receives *n_out new tensors (free with
+ * ck_tensors_free), or NULL and 0 when the values need no conversion. */
+ck_status ck_convert_file_weights(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor ***out, int *n_out);
+
 /* The wrapper classes, for the registry. */
 extern const ck_layer_class ck_bidirectional_class;
 extern const ck_layer_class ck_time_distributed_class;
 extern const ck_layer_class ck_rnn_cells_class; /* "RNN" over cells */
+extern const ck_layer_class ck_cudnn_lstm_class;
+extern const ck_layer_class ck_cudnn_gru_class;
 
 #endif

@@ -384,3 +384,28 @@ Test(rnn_wrappers, cell_list_is_a_stack)
     json_decref(wrap);
     json_decref(all);
 }
+
+/* CuDNNLSTM / CuDNNGRU layers with cuDNN's weight layout and Keras 1 LSTM
+ * / GRU / Bidirectional weights (one array per gate), converted on load;
+ * tf.keras' outputs after its own legacy conversion. */
+Test(rnn_wrappers, legacy_weights_convert_like_keras)
+{
+    ck_tensor *x = ck_test_npy("rnn_wrappers/legacy_rnn_x"), *want = ck_test_npy("rnn_wrappers/legacy_rnn_y");
+    char path[4096];
+    snprintf(path, sizeof path, "%s", ck_test_data("layers/rnn_wrappers/legacy_rnn.h5"));
+    predict_like_tf(path, x, want);
+    ck_model *m = NULL;
+    cr_assert_eq(ck_model_load(path, &m), CK_OK, "%s", ck_last_error());
+    ck_layer *l = NULL;
+    cr_assert_eq(ck_model_get_layer(m, "cudnn_lstm", &l), CK_OK);
+    cr_expect_str_eq(ck_layer_class_name(l), "CuDNNLSTM");
+    cr_assert_eq(ck_model_get_layer(m, "cudnn_gru", &l), CK_OK);
+    cr_expect_str_eq(ck_layer_class_name(l), "CuDNNGRU");
+    /* saved again (in tf.keras' layout) and loaded: the same outputs */
+    snprintf(path, sizeof path, "%s", ck_test_tmp("legacy_rnn.h5"));
+    cr_assert_eq(ck_model_save(m, path), CK_OK, "%s", ck_last_error());
+    ck_model_free(m);
+    predict_like_tf(path, x, want);
+    ck_tensor_free(x);
+    ck_tensor_free(want);
+}
