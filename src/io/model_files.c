@@ -196,6 +196,7 @@ static ck_status plan_k3(const ck_keras_archive *a, const char *file, ck_model *
             *cap = ncap;
         }
         weight_plan *p = &(*plans)[(*np)++];
+        *p = (weight_plan){0};
         p->layer = l;
         p->n = nw;
         p->values = ck_calloc((size_t)nw, sizeof *p->values);
