@@ -23,7 +23,9 @@ Writes tests/data/layers/rnn_wrappers/goldens.json: a list of cases, each
 
 Also wrappers_model.{h5,keras} with wrappers_model_{x,y}.npy: a model of
 Bidirectional, TimeDistributed and RNN layers saved by tf.keras 2.15 and
-its predictions.
+its predictions, and wrappers_fit_{t,y}.npy: targets and the predictions
+after tf.keras trained that model two epochs (SGD 0.01, mse, batch 2, no
+shuffling).
 
 Also legacy_rnn.h5 with legacy_rnn_{x,y}.npy: a tf.keras 2.15 model file
 whose recurrent layers were rewritten by hand (h5py) into the layouts of
@@ -238,6 +240,13 @@ def saved_model(rng):
     np.save(os.path.join(OUT, "wrappers_model_y.npy"), model.predict(x, verbose=0))
     model.save(os.path.join(OUT, "wrappers_model.h5"))
     model.save(os.path.join(OUT, "wrappers_model.keras"))
+    # wrappers_fit_{t,y}.npy: the targets, and the predictions after two
+    # epochs of SGD (learning rate 0.01) on mse, batches of 2, no shuffling
+    t = rng.uniform(-1, 1, size=(4, 2)).astype(np.float32)
+    model.compile(optimizer=tf.keras.optimizers.SGD(0.01), loss="mse")
+    model.fit(x, t, batch_size=2, epochs=2, shuffle=False, verbose=0)
+    np.save(os.path.join(OUT, "wrappers_fit_t.npy"), t)
+    np.save(os.path.join(OUT, "wrappers_fit_y.npy"), model.predict(x, verbose=0))
 
 
 if __name__ == "__main__":

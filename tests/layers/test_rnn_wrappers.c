@@ -409,3 +409,33 @@ Test(rnn_wrappers, legacy_weights_convert_like_keras)
     ck_tensor_free(x);
     ck_tensor_free(want);
 }
+
+/* Training through the wrappers: the saved model trained two epochs by
+ * ckeras (SGD 0.01, mse, batch 2, no shuffling) predicts what tf.keras
+ * predicts after the same training. */
+Test(rnn_wrappers, fit_matches_tf)
+{
+    ck_tensor *x = ck_test_npy("rnn_wrappers/wrappers_model_x"), *t = ck_test_npy("rnn_wrappers/wrappers_fit_t");
+    ck_tensor *want = ck_test_npy("rnn_wrappers/wrappers_fit_y");
+    char path[4096];
+    snprintf(path, sizeof path, "%s", ck_test_data("layers/rnn_wrappers/wrappers_model.h5"));
+    ck_model *m = NULL;
+    cr_assert_eq(ck_model_load(path, &m), CK_OK, "%s", ck_last_error());
+    cr_assert_eq(ck_model_compile_json(m, "{\"optimizer\": {\"class_name\": \"SGD\", \"config\": {\"learning_rate\": "
+                                          "0.01}}, \"loss\": \"mse\"}"),
+                 CK_OK, "%s", ck_last_error());
+    ck_history *h = NULL;
+    cr_assert_eq(ck_model_fit(m, 1, &x, 1, &t, &(ck_fit_opts){.batch_size = 2, .epochs = 2, .no_shuffle = true,
+                                                             .verbose = ck_int(0)}, &h),
+                 CK_OK, "%s", ck_last_error());
+    ck_tensor *y = NULL;
+    cr_assert_eq(ck_model_predict(m, 1, &x, &y, 0), CK_OK, "%s", ck_last_error());
+    double err = ck_test_max_abs_diff(y, want);
+    cr_expect_leq(err, 1e-5, "max abs error %g after training", err);
+    ck_tensor_free(y);
+    ck_history_free(h);
+    ck_model_free(m);
+    ck_tensor_free(x);
+    ck_tensor_free(t);
+    ck_tensor_free(want);
+}
