@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "layers/layer.h"
+#include "model/model.h" /* ck_layer_from_json */
 #include "support/gradcheck.h"
 #include "support/layer_train_run.h"
 #include "support/support.h"
@@ -471,5 +472,68 @@ Test(rnn_wrappers, gradcheck_with_dropout)
         ck_tensor_free(y);
         ck_tensor_free(x);
         ck_layer_free(l);
+    }
+}
+
+/* ---- every allocation failing ------------------------------------------------ */
+
+typedef struct sweep_ctx {
+    json_t *config; /* parsed before the sweep: jansson's parser reports
+                       a failed allocation as a syntax error */
+    ck_tensor *x;
+    ck_layer *layer;
+    ck_tensor *y;
+} sweep_ctx;
+
+/* from_config, build, call and get_config: all or nothing. */
+static ck_status sweep_run(void *p)
+{
+    sweep_ctx *c = p;
+    ck_layer *l = NULL;
+    ck_tensor *y = NULL;
+    char *text = NULL;
+    ck_status st = ck_layer_from_json(c->config, &l);
+    if (st == CK_OK) st = ck_layer_call(l, 1, &c->x, &y);
+    if (st == CK_OK) st = ck_layer_get_config(l, &text);
+    ck_free(text);
+    if (st != CK_OK) {
+        ck_tensor_free(y);
+        if (l) ck_layer_free(l);
+        return st;
+    }
+    c->layer = l;
+    c->y = y;
+    return CK_OK;
+}
+
+static void sweep_cleanup(void *p)
+{
+    sweep_ctx *c = p;
+    ck_tensor_free(c->y);
+    ck_layer_free(c->layer);
+    c->y = NULL;
+    c->layer = NULL;
+}
+
+Test(rnn_wrappers, every_allocation_fails_cleanly)
+{
+    static const char *const configs[] = {
+        "{\"class_name\": \"Bidirectional\", \"config\": {\"merge_mode\": \"mul\", \"layer\": {\"class_name\": "
+        "\"GRU\", \"config\": {\"units\": 2, \"return_sequences\": true}}}}",
+        "{\"class_name\": \"TimeDistributed\", \"config\": {\"layer\": {\"class_name\": \"Dense\", \"config\": "
+        "{\"units\": 2}}}}",
+        "{\"class_name\": \"RNN\", \"config\": {\"cell\": {\"class_name\": \"StackedRNNCells\", \"config\": "
+        "{\"cells\": [{\"class_name\": \"LSTMCell\", \"config\": {\"units\": 2}}, {\"class_name\": \"GRUCell\", "
+        "\"config\": {\"units\": 2}}]}}}}",
+        "{\"class_name\": \"CuDNNLSTM\", \"config\": {\"units\": 2, \"return_sequences\": true}}",
+    };
+    int64_t dims[3] = {2, 3, 4};
+    for (int i = 0; i < 4; i++) {
+        sweep_ctx c = {.config = json_loads(configs[i], 0, NULL),
+                       .x = ck_test_uniform(CK_FLOAT32, 3, dims, -1, 1, 9)};
+        cr_assert_not_null(c.config);
+        cr_expect_gt(ck_test_every_allocation_fails(sweep_run, sweep_cleanup, &c), 5, "%s", configs[i]);
+        ck_tensor_free(c.x);
+        json_decref(c.config);
     }
 }
