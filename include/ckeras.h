@@ -1794,6 +1794,67 @@ CK_API ck_status ck_separable_conv2d(ck_layer **out, const ck_separable_conv_opt
 
 /* ---- Recurrent wrappers and cells ------------------------------------- */
 
+/** Options of ck_bidirectional.
+ *  - merge_mode: NULL or "concat" (the default), "sum", "mul", "ave";
+ *    "none" (Keras' None: two outputs) gives CK_NOT_IMPLEMENTED;
+ *  - backward_layer: NULL gives a copy of the wrapped layer (from its
+ *    config) with go_backwards flipped; else that layer is used (a
+ *    reference is taken; it must have go_backwards different from the
+ *    wrapped layer's and the same stateful / return_sequences). */
+typedef struct ck_bidirectional_opts {
+    const char *merge_mode;
+    ck_layer *backward_layer;
+    CK_LAYER_COMMON_OPTS;
+} ck_bidirectional_opts;
+
+/** keras.layers.Bidirectional(layer): runs "forward_<name>", a copy of the
+ *  recurrent `layer` made from its config (the caller keeps `layer`), and
+ *  "backward_<name>" (go_backwards flipped, or opts->backward_layer) on the
+ *  same inputs, puts the backward outputs back in time order when they are
+ *  sequences, and merges the two along the last axis: concat (forward
+ *  first), sum, mul or ave ((f + b) / 2).  Weights: the forward layer's
+ *  then the backward layer's, named as tf.keras writes them
+ *  ("<name>/forward_lstm/lstm_cell/kernel:0").  Configs: "layer",
+ *  "merge_mode", "backward_layer" of tf.keras 2.x and Keras 3.  Keras'
+ *  checks: "Invalid merge mode ...", and the two layers must differ in
+ *  go_backwards and agree on stateful / return_sequences / return_state. */
+CK_API ck_status ck_bidirectional(ck_layer **out, ck_layer *layer, const ck_bidirectional_opts *opts);
+
+/** Options of ck_time_distributed (the common layer options only). */
+typedef struct ck_time_distributed_opts {
+    CK_LAYER_COMMON_OPTS;
+} ck_time_distributed_opts;
+
+/** keras.layers.TimeDistributed(layer): applies `layer` (any single-input
+ *  layer or model; a reference is taken, the layer is used itself, as
+ *  Keras does) to every time step of inputs (batch, time, ...): the inner
+ *  layer sees (batch*time, ...) and its outputs are reshaped to (batch,
+ *  time, ...).  The inner layer is built for (None,) + the inputs' shape
+ *  after the time axis.  Weights are the inner layer's, named as tf.keras
+ *  writes them: "<name>/kernel:0" for a layer, the nested layers' own names
+ *  for a model.  Inputs need rank >= 3 (Keras: "`TimeDistributed` Layer
+ *  should be passed an `input_shape` with at least 3 dimensions"). */
+CK_API ck_status ck_time_distributed(ck_layer **out, ck_layer *layer, const ck_time_distributed_opts *opts);
+
+/* Also read from configs and files (no C constructor):
+ *  - "RNN" over a "cell" SimpleRNNCell / LSTMCell / GRUCell, a
+ *    StackedRNNCells or a list of cells (Keras 2.2): each cell computes as
+ *    the SimpleRNN / LSTM / GRU of its config; a stack feeds each cell's
+ *    output at step t to the next cell at step t (go_backwards reverses the
+ *    inputs of the whole stack).  Weights "rnn/lstm_cell/kernel:0",
+ *    "rnn/stacked_rnn_cells/gru_cell/bias:0" as tf.keras names them;
+ *    return_state and constants give CK_NOT_IMPLEMENTED;
+ *  - "CuDNNLSTM" / "CuDNNGRU" of Keras 2.0-2.3 files, computed on the CPU
+ *    as an LSTM (tanh / sigmoid) and a GRU with reset_after=True.
+ * Loading .h5 weights converts the layouts Keras' legacy loader converts:
+ * cuDNN's (bias of 8*units for an LSTM: input then recurrent biases,
+ * summed; 6*units for a GRU, reshaped to (2, 3*units); per-gate kernels
+ * from cuDNN's column-major order) and Keras 1's one array per gate (LSTM
+ * W_i U_i b_i, W_c.., W_f.., W_o..; GRU z, r, h), for recurrent layers
+ * and inside Bidirectional / TimeDistributed.  A GRU with
+ * reset_after=False cannot take cuDNN weights (CK_VALUE_ERROR "CuDNNGRU is
+ * not compatible with GRU(reset_after=False)", as Keras). */
+
 /* ---- Normalization, noise and attention layers ------------------------ */
 
 /** keras.layers.GroupNormalization options (tf.keras 2.15):

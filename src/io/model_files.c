@@ -14,6 +14,7 @@
 #include "io/model_io.h"
 #include "layers/conv_layer.h"
 #include "model/model.h"
+#include "model/wrapper_util.h" /* ck_convert_file_weights */
 
 /* ---- pairing weights with layers ---------------------------------------- */
 
@@ -22,6 +23,8 @@ typedef struct weight_plan {
     ck_layer *layer;
     int n;
     const ck_tensor **values;
+    ck_tensor **converted; /* values converted from a legacy layout (owned) */
+    int n_converted;
 } weight_plan;
 
 static ck_status check_layer_values(const char *file, ck_layer *layer, int n, const ck_tensor *const *values)
@@ -55,7 +58,10 @@ static ck_status apply_plans(const char *file, weight_plan *plans, int n)
 
 static void free_plans(weight_plan *plans, int n)
 {
-    for (int i = 0; plans && i < n; i++) ck_free(plans[i].values);
+    for (int i = 0; plans && i < n; i++) {
+        ck_free(plans[i].values);
+        ck_tensors_free(plans[i].converted, plans[i].n_converted);
+    }
     ck_free(plans);
 }
 
@@ -73,6 +79,12 @@ static ck_status plan_from_h5_layer(weight_plan *p, ck_layer *layer, const ck_h5
     p->values = ck_calloc(hl->n_weights ? hl->n_weights : 1, sizeof *p->values);
     if (!p->values) return ck_oom("weight loading");
     for (size_t k = 0; k < hl->n_weights; k++) p->values[k] = hl->weights[k].value;
+    /* Keras 1 recurrent gates and CuDNN layouts, as Keras' legacy loader. */
+    CK_TRY(ck_convert_file_weights(layer, p->n, p->values, &p->converted, &p->n_converted));
+    if (p->converted) {
+        p->n = p->n_converted;
+        for (int k = 0; k < p->n; k++) p->values[k] = p->converted[k];
+    }
     return CK_OK;
 }
 
@@ -195,22 +207,27 @@ static ck_status plan_k3(const ck_keras_archive *a, const char *file, ck_model *
             *cap = ncap;
         }
         weight_plan *p = &(*plans)[(*np)++];
+        *p = (weight_plan){0};
         p->layer = l;
         p->n = nw;
         p->values = ck_calloc((size_t)nw, sizeof *p->values);
         if (!p->values) return ck_oom("weight loading");
         for (int w = 0; w < nw; w++) {
-            char vpath[1100];
+            char vpath[1100], group[512];
             const char *sub = l->cls->archive_vars_path; /* "cell" for the recurrent layers */
-            snprintf(vpath, sizeof vpath, "%s/%s%svars/%d", path, sub ? sub : "", sub ? "/" : "", w);
-            if (l->cls->archive_var_group) {
-                /* Keras 3's "query_dense", tf.keras 2.13+'s "_query_dense". */
-                int j = 0;
-                const char *grp = l->cls->archive_var_group(l, w, &j);
-                snprintf(vpath, sizeof vpath, "%s/%s/vars/%d", path, grp, j);
-                if (!ck_keras_archive_find(a, vpath)) snprintf(vpath, sizeof vpath, "%s/_%s/vars/%d", path, grp, j);
+            int k = w;
+            if (l->cls->archive_var) { /* the wrappers' weights sit in several groups */
+                if ((k = l->cls->archive_var(l, w, group, sizeof group)) < 0) return ck_last_status();
+                sub = group[0] ? group : NULL;
             }
+            int len = snprintf(vpath, sizeof vpath, "%s/%s%svars/%d", path, sub ? sub : "", sub ? "/" : "", k);
+            if (len < 0 || (size_t)len >= sizeof vpath)
+                return ck_error(CK_FORMAT_ERROR, "%s: the variable path of layer \"%s\" is too long", file, name);
             p->values[w] = ck_keras_archive_find(a, vpath);
+            if (!p->values[w] && sub && sub[0] != '_') { /* tf.keras 2.13+: "_query_dense" */
+                len = snprintf(vpath, sizeof vpath, "%s/_%s/vars/%d", path, sub, k);
+                if (len > 0 && (size_t)len < sizeof vpath) p->values[w] = ck_keras_archive_find(a, vpath);
+            }
             if (!p->values[w])
                 return ck_error(CK_FORMAT_ERROR, "%s: no variable %s for weight %d of layer \"%s\"", file, vpath, w,
                                 name);

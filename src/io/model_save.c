@@ -301,16 +301,18 @@ static ck_status add_model_vars(archive_builder *b, const ck_model *m, const cha
             CK_TRY(add_group(b, vpath, NULL));
         }
         for (int i = 0; i < nw; i++) {
-            snprintf(vpath, sizeof vpath, "%s/%s%svars/%d", path, sub ? sub : "", sub ? "/" : "", i);
-            if (l->cls->archive_var_group) {
-                /* A sublayer's vars, in Keras 3's spelling; its group first. */
-                int j = 0;
-                const char *grp = l->cls->archive_var_group(l, i, &j);
-                if (j == 0) {
-                    snprintf(vpath, sizeof vpath, "%s/%s/vars", path, grp);
-                    CK_TRY(add_group(b, vpath, NULL));
-                }
-                snprintf(vpath, sizeof vpath, "%s/%s/vars/%d", path, grp, j);
+            int k = i;
+            if (l->cls->archive_var) { /* the wrappers' weights sit in several groups */
+                char group[512];
+                if ((k = l->cls->archive_var(l, i, group, sizeof group)) < 0) return ck_last_status();
+                int len = snprintf(vpath, sizeof vpath, "%s/%s/vars", path, group);
+                if (group[0] && k == 0 && len > 0 && (size_t)len < sizeof vpath) CK_TRY(add_group(b, vpath, NULL));
+                len = group[0] ? snprintf(vpath, sizeof vpath, "%s/%s/vars/%d", path, group, k)
+                               : snprintf(vpath, sizeof vpath, "%s/vars/%d", path, k);
+                if (len < 0 || (size_t)len >= sizeof vpath)
+                    return ck_error(CK_VALUE_ERROR, "layer \"%s\": its .keras variable path is too long", l->name);
+            } else {
+                snprintf(vpath, sizeof vpath, "%s/%s%svars/%d", path, sub ? sub : "", sub ? "/" : "", i);
             }
             CK_TRY(add_var(b, vpath, ck_weight_value(ck_layer_weight(l, i))));
         }

@@ -146,13 +146,16 @@ typedef struct ck_layer_class {
     ck_status (*node_kwargs)(ck_layer *layer, const json_t *kwargs);
     const char *const *kwarg_inputs;
 
-    /* .keras archives: where weight i lives when a layer keeps its weights
-     * in several sublayers (MultiHeadAttention's query_dense, key_dense,
-     * ...): the sublayer's attribute name as Keras 3 spells it (tf.keras
-     * 2.13+ writes it with a leading underscore, which loading also tries)
-     * and *index, the weight's index among that sublayer's vars.  NULL:
-     * every weight is under archive_vars_path. */
-    const char *(*archive_var_group)(const ck_layer *layer, int i, int *index);
+    /* ---- .keras archives: weights in several groups --------------------
+     * For classes whose weights sit in different groups below the layer's
+     * own path (the wrappers: "forward_layer/cell", "layer",
+     * "cell/cells/lstm_cell"; MultiHeadAttention's "query_dense", ...,
+     * which tf.keras 2.13+ writes with a leading underscore, a spelling
+     * loading also tries): writes the group of weight i (in
+     * ck_layer_weight order) into `group` ("" for the layer's own vars)
+     * and returns its index in that group's "vars", or -1 with an error
+     * recorded.  NULL: every weight in archive_vars_path, in order. */
+    int (*archive_var)(const ck_layer *layer, int i, char *group, size_t n);
 } ck_layer_class;
 
 struct ck_layer {

@@ -333,14 +333,15 @@ static ck_status mha_node_kwargs(ck_layer *layer, const json_t *kwargs)
 }
 
 /* Keras 3's attribute names of the four projections (tf.keras 2.13+:
- * with a leading underscore); kernel then bias in each. */
-static const char *mha_archive_var_group(const ck_layer *layer, int i, int *index)
+ * with a leading underscore, which loading also tries); kernel then bias
+ * in each. */
+static int mha_archive_var(const ck_layer *layer, int i, char *group, size_t n)
 {
     static const char *const groups[4] = {"query_dense", "key_dense", "value_dense", "output_dense"};
     const ck_mha_layer *l = (const ck_mha_layer *)layer;
     const int per = l->use_bias ? 2 : 1;
-    *index = i % per;
-    return groups[(i / per) & 3];
+    snprintf(group, n, "%s", groups[(i / per) & 3]);
+    return i % per;
 }
 
 static const char *const mha_kwarg_inputs[] = {"value", "key", "attention_mask", NULL};
@@ -364,5 +365,5 @@ const ck_layer_class ck_multi_head_attention_class = {
     .call_scratch = ck_mha_call_scratch,
     .node_kwargs = mha_node_kwargs,
     .kwarg_inputs = mha_kwarg_inputs,
-    .archive_var_group = mha_archive_var_group,
+    .archive_var = mha_archive_var,
 };

@@ -10,6 +10,7 @@
 #include "layers/normattn_classes.h"
 #include "layers/rnn_common.h"
 #include "model/model.h"
+#include "model/wrapper_util.h" /* recurrent wrappers and cells */
 
 static const ck_layer_class *const builtin_classes[] = {
     &ck_dense_class,
@@ -84,6 +85,11 @@ static const ck_layer_class *const builtin_classes[] = {
     &ck_convolution3d_legacy_class,
 
     /* -- recurrent wrappers and cells -- */
+    &ck_bidirectional_class,
+    &ck_time_distributed_class,
+    &ck_rnn_cells_class,
+    &ck_cudnn_lstm_class,
+    &ck_cudnn_gru_class,
 
     /* -- normalization, noise and attention -- */
     &ck_multi_head_attention_class,

@@ -1,0 +1,38 @@
+#!/opt/k3/bin/python
+"""The Keras 3 fixture of tests/layers/test_rnn_wrappers.c: a model of
+Bidirectional, TimeDistributed and RNN (StackedRNNCells) layers saved by
+Keras 3 as .keras, with its inputs and predictions.  Run with Keras 3:
+
+    /opt/k3/bin/python tools/gen_rnn_wrapper_k3_goldens.py
+
+Writes tests/data/layers/rnn_wrappers/wrappers_k3.keras and
+wrappers_k3_{x,y}.npy.  Every number comes from Keras 3.
+"""
+import os
+
+import numpy as np
+import keras
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "..", "tests", "data", "layers", "rnn_wrappers")
+L = keras.layers
+
+
+def main():
+    rng = np.random.default_rng(3)
+    inp = keras.Input((6, 3))
+    h = L.Bidirectional(L.LSTM(4, return_sequences=True), merge_mode="ave")(inp)
+    h = L.TimeDistributed(L.Dense(3, activation="tanh"))(h)
+    h = L.RNN(L.StackedRNNCells([L.GRUCell(3), L.GRUCell(2)]), return_sequences=True)(h)
+    h = L.Bidirectional(L.SimpleRNN(2), backward_layer=L.SimpleRNN(2, go_backwards=True))(h)
+    model = keras.Model(inp, L.Dense(2)(h))
+    model.set_weights([rng.uniform(-0.6, 0.6, size=w.shape) for w in model.get_weights()])
+    x = rng.uniform(-1, 1, size=(4, 6, 3)).astype(np.float32)
+    np.save(os.path.join(OUT, "wrappers_k3_x.npy"), x)
+    np.save(os.path.join(OUT, "wrappers_k3_y.npy"), model.predict(x, verbose=0))
+    model.save(os.path.join(OUT, "wrappers_k3.keras"))
+    print("keras", keras.__version__)
+
+
+if __name__ == "__main__":
+    main()
