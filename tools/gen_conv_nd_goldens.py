@@ -26,6 +26,9 @@ Conv1DTranspose, DepthwiseConv1D) and a 2D branch (grouped Conv2D,
 DepthwiseConv2D, Conv2DTranspose, SeparableConv2D, Conv3D on a reshape)
 saved and predicted by tf.keras.
 
+conv_model_fit_t / _y.npy: conv_model.h5 trained two steps by tf.keras
+(fit_golden) and predicted.
+
 keras1_th.h5 and keras1_conv1d.h5 (written with h5py in Keras 1's file
 layout: model_config with Keras 1 keys, model_weights/<layer>/<name>_W /
 _b, no keras_version attribute) with keras1_*_x / _y.npy: the expected
@@ -338,11 +341,26 @@ def keras1_files():
                  "tensorflow")
 
 
+def fit_golden():
+    """conv_model.h5 trained by tf.keras: SGD (learning rate 0.01), mse,
+    batch 3, 2 epochs, no shuffling, on targets conv_model_fit_t.npy; its
+    predictions afterwards are conv_model_fit_y.npy."""
+    model = tf.keras.models.load_model(os.path.join(OUT, "conv_model.h5"), compile=False)
+    model.compile(optimizer=tf.keras.optimizers.SGD(learning_rate=0.01), loss="mse")
+    x = [np.load(os.path.join(OUT, "conv_model_x%d.npy" % i)) for i in (1, 2)]
+    t = rng.uniform(-1, 1, size=model.output_shape[1:]).astype(np.float32)
+    t = np.stack([t, -t, 0.5 * t])
+    model.fit(x, t, batch_size=3, epochs=2, shuffle=False, verbose=0)
+    save("conv_model_fit_t", t)
+    save("conv_model_fit_y", model.predict(x, verbose=0))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     cases()
     saved_model()
     keras1_files()
+    fit_golden()
 
 
 if __name__ == "__main__":

@@ -58,8 +58,8 @@ static int64_t tap_input(const ck_convnd_geom *g, const int64_t st[3], int64_t k
         const int64_t M = g->f / g->c, xcs = g->channels_first ? ck_convnd_in_plane(g) : 1,                  \
                       ocs = g->channels_first ? ck_convnd_out_plane(g) : 1;                                   \
         DW_WALK(g, {                                                                                          \
-            T *o = out + oo;                                                                                  \
-            const T *xr = x + xo, *kr = k + ko;                                                               \
+            T *restrict o = out + oo;                                                                         \
+            const T *restrict xr = x + xo, *restrict kr = k + ko;                                             \
             if (M == 1 && !g->channels_first) {                                                               \
                 for (int64_t c = 0; c < g->c; c++) o[c] += xr[c] * kr[c];                                     \
             } else {                                                                                          \
@@ -73,8 +73,8 @@ static int64_t tap_input(const ck_convnd_geom *g, const int64_t st[3], int64_t k
         const int64_t M = g->f / g->c, xcs = g->channels_first ? ck_convnd_in_plane(g) : 1,                  \
                       ocs = g->channels_first ? ck_convnd_out_plane(g) : 1;                                   \
         DW_WALK(g, {                                                                                          \
-            const T *d = dz + oo, *kr = k + ko;                                                               \
-            T *xr = dx + xo;                                                                                  \
+            const T *restrict d = dz + oo, *restrict kr = k + ko;                                             \
+            T *restrict xr = dx + xo;                                                                                 \
             if (M == 1 && !g->channels_first) {                                                               \
                 for (int64_t c = 0; c < g->c; c++) xr[c] += d[c] * kr[c];                                     \
             } else {                                                                                          \
@@ -88,8 +88,8 @@ static int64_t tap_input(const ck_convnd_geom *g, const int64_t st[3], int64_t k
         const int64_t M = g->f / g->c, xcs = g->channels_first ? ck_convnd_in_plane(g) : 1,                  \
                       ocs = g->channels_first ? ck_convnd_out_plane(g) : 1;                                   \
         DW_WALK(g, {                                                                                          \
-            const T *d = dz + oo, *xr = x + xo;                                                               \
-            T *kr = kg + ko;                                                                                  \
+            const T *restrict d = dz + oo, *restrict xr = x + xo;                                             \
+            T *restrict kr = kg + ko;                                                                                 \
             if (M == 1 && !g->channels_first) {                                                               \
                 for (int64_t c = 0; c < g->c; c++) kr[c] += d[c] * xr[c];                                     \
             } else {                                                                                          \

@@ -268,6 +268,7 @@ static ck_status conv_call_scratch(ck_layer *layer, int n, const ck_tensor *cons
     if (out->size == 0) return CK_OK;
     ck_shape is = ck_tensor_shape(in[0]), os = ck_tensor_shape(out);
     ck_convnd_geom g = ck_conv_layer_geom(c, &is, &os, out->dtype);
+    CK_TRY(ck_convnd_check_size(&g, layer->name));
     char *cols = scratch, *mid = cols + align64(ck_conv_layer_cols_bytes(c, &g));
     ck_conv_layer_preactivation(c, &g, out->dtype, in[0]->data, out->data, cols, mid);
     int64_t last = out->shape[out->rank - 1];

@@ -75,6 +75,7 @@ ck_status ck_conv_layer_train_call(ck_layer *layer, const ck_train_ctx *ctx, int
     if (out->size == 0) return CK_OK;
     ck_shape is = ck_tensor_shape(in[0]), os = ck_tensor_shape(out);
     ck_convnd_geom g = ck_conv_layer_geom(c, &is, &os, out->dtype);
+    CK_TRY(ck_convnd_check_size(&g, layer->name));
     grad_layout l = layout_of(c, &g, out->size);
     char *base = saved;
     ck_conv_layer_preactivation(c, &g, out->dtype, in[0]->data, out->data, base + l.cols, base + l.mid);

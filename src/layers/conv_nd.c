@@ -50,6 +50,15 @@ int64_t ck_convnd_cols_elems(const ck_convnd_geom *g)
     return chunk_of(g) * group_k(g);
 }
 
+ck_status ck_convnd_check_size(const ck_convnd_geom *g, const char *who)
+{
+    const int64_t rows = g->batch * (ck_convnd_out_plane(g) > ck_convnd_in_plane(g) ? ck_convnd_out_plane(g)
+                                                                                   : ck_convnd_in_plane(g));
+    if (rows > INT32_MAX || group_k(g) > INT32_MAX || g->f > INT32_MAX || g->c > INT32_MAX)
+        return ck_error(CK_VALUE_ERROR, "%s: the convolution's dims exceed the BLAS int range", who);
+    return CK_OK;
+}
+
 /* The input element offsets of one image / group / channel layout. */
 typedef struct layout {
     int64_t plane_in, cstride, pstride, cg;

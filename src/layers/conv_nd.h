@@ -31,6 +31,10 @@ static inline int64_t ck_convnd_in_plane(const ck_convnd_geom *g) { return g->in
  * convolution with stride 1 and one group reads the input directly). */
 int64_t ck_convnd_cols_elems(const ck_convnd_geom *g);
 
+/* CK_VALUE_ERROR naming `who` when a GEMM dimension of this convolution
+ * would not fit the BLAS int. */
+ck_status ck_convnd_check_size(const ck_convnd_geom *g, const char *who);
+
 /* out = conv(x, kernel) + beta * out (beta 0 or 1). */
 void ck_convnd_forward(const ck_convnd_geom *g, ck_dtype dt, const void *x, const void *kern, void *out,
                        double beta, void *cols);

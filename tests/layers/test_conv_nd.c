@@ -444,3 +444,30 @@ Test(conv_nd, channel_dim_must_be_known)
                  "(0-based) is the channel dimension, which found to be `None`.");
     ck_layer_free(l);
 }
+
+/* ---- training through a model --------------------------------------------------------- */
+
+/* conv_model.h5 (every class) trained two SGD steps on mse, as tf.keras
+ * did, then predicts what tf.keras' trained model predicts. */
+Test(conv_nd, fit_like_tf)
+{
+    ck_model *m = NULL;
+    cr_assert_eq(ck_model_load(ck_test_data("layers/conv_nd/conv_model.h5"), &m), CK_OK, "%s", ck_last_error());
+    ck_tensor *x[2] = {ck_test_npy("conv_nd/conv_model_x1"), ck_test_npy("conv_nd/conv_model_x2")};
+    ck_tensor *t = ck_test_npy("conv_nd/conv_model_fit_t"), *want = ck_test_npy("conv_nd/conv_model_fit_y");
+    cr_assert_eq(ck_model_compile(m, &(ck_compile_opts){.optimizer = "sgd", .loss = "mse"}), CK_OK, "%s",
+                 ck_last_error());
+    cr_assert_eq(ck_model_fit(m, 2, x, 1, &t, &(ck_fit_opts){.batch_size = 3, .epochs = 2, .no_shuffle = true,
+                                                            .verbose = ck_int(0)}, NULL),
+                 CK_OK, "%s", ck_last_error());
+    ck_tensor *y = NULL;
+    cr_assert_eq(ck_model_predict(m, 2, x, &y, 0), CK_OK, "%s", ck_last_error());
+    double err = ck_test_max_abs_diff(y, want);
+    cr_expect_leq(err, 2e-5, "max abs error %g after training", err);
+    ck_tensor_free(y);
+    ck_tensor_free(x[0]);
+    ck_tensor_free(x[1]);
+    ck_tensor_free(t);
+    ck_tensor_free(want);
+    ck_model_free(m);
+}
