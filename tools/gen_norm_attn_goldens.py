@@ -185,6 +185,18 @@ def tf_main():
         json.dump(manifest, fh, indent=1)
         fh.write("\n")
     transformer_files(tf, rng)
+    legacy_attention_file(tf, np.random.default_rng(5))
+
+
+def legacy_attention_file(tf, rng):
+    """tests/data/keras/dl4j-legacy-formats/keras-attention.h5 (tf.keras 2.11):
+    an Attention on rank-2 inputs, whose batch rows attend to each other;
+    its prediction on one batch of 5 rows."""
+    path = os.path.join(HERE, "..", "tests", "data", "keras", "dl4j-legacy-formats", "keras-attention.h5")
+    model = tf.keras.models.load_model(path, compile=False)
+    x = rng.uniform(-1, 1, size=(5, 22)).astype(np.float32)
+    save("models/legacy_attention_x", x)
+    save("models/legacy_attention_y", model(x, training=False))
 
 
 def transformer_files(tf, rng):

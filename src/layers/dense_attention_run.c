@@ -22,8 +22,10 @@ ck_status ck_da_dims_of(const ck_da_layer *l, int n, const ck_shape *in, ck_da_d
     if (n < 2 || n > 3)
         return ck_error(CK_VALUE_ERROR, "%s layer accepts inputs list of length 2 or 3, namely [query, value] or "
                         "[query, value, key]. Received length: %d.", cls, n);
-    if (q->rank < 3 || v->rank != q->rank || k->rank != q->rank)
-        return ck_error(CK_VALUE_ERROR, "%s layer \"%s\": query, value and key must have one rank >= 3 (batch..., "
+    /* Rank 2 is one (steps, features) matrix, as tf.matmul reads it: the
+     * batch rows attend to each other (real tf.keras 2.x files do this). */
+    if (q->rank < 2 || v->rank != q->rank || k->rank != q->rank)
+        return ck_error(CK_VALUE_ERROR, "%s layer \"%s\": query, value and key must have one rank >= 2 (batch..., "
                         "steps, features), got query %s and value %s", cls, l->base.name,
                         ck_shape_fmt(a, sizeof a, q), ck_shape_fmt(b, sizeof b, v));
     const int r = q->rank;
@@ -37,11 +39,11 @@ ck_status ck_da_dims_of(const ck_da_layer *l, int n, const ck_shape *in, ck_da_d
     if (l->score == CK_DA_ADDITIVE && l->use_scale)
         ok = ok && (q->dims[r - 1] < 0 || v->dims[r - 1] < 0 || q->dims[r - 1] == v->dims[r - 1]);
     if (!ok)
-        return ck_error(CK_VALUE_ERROR, "%s layer \"%s\": incompatible inputs: query %s, value %s and key %s need "
-                        "the same batch dims, key and value the same steps, query and key the same features%s",
-                        cls, l->base.name, ck_shape_fmt(a, sizeof a, q), ck_shape_fmt(b, sizeof b, v),
-                        n > 2 ? "(given)" : "(the value)",
-                        l->base.cls == NULL || l->score != CK_DA_ADDITIVE ? "" : " (and the value, with use_scale)");
+        return ck_error(CK_VALUE_ERROR, "%s layer \"%s\": incompatible inputs query %s and value %s (key: %s): "
+                        "query, value and key need the same batch dims, key and value the same steps, query and key "
+                        "the same features%s", cls, l->base.name, ck_shape_fmt(a, sizeof a, q),
+                        ck_shape_fmt(b, sizeof b, v), n > 2 ? "given" : "the value",
+                        l->score == CK_DA_ADDITIVE && l->use_scale ? " (and the value too, with use_scale)" : "");
     d->B = 1;
     for (int i = 0; i < r - 2; i++) d->B *= q->dims[i] < 0 ? 0 : q->dims[i];
     d->Tq = q->dims[r - 2], d->Tv = v->dims[r - 2], d->D = q->dims[r - 1], d->Dv = v->dims[r - 1];
@@ -59,7 +61,9 @@ static size_t al(size_t n) { return (n + 63) / 64 * 64; }
 
 static size_t layout(const ck_da_layer *l, const ck_da_dims *d, size_t es, int training, char *base, da_bufs *b)
 {
-    const size_t blk = (size_t)(d->Tq * d->Tv) * es, all = (size_t)d->B * blk;
+    /* Unknown dims (a plan asks with concrete shapes) count as empty. */
+    const int64_t tq = d->Tq > 0 ? d->Tq : 0, tv = d->Tv > 0 ? d->Tv : 0, B = d->B > 0 ? d->B : 0;
+    const size_t blk = (size_t)(tq * tv) * es, all = (size_t)B * blk;
     size_t sz[6] = {al(training ? all : blk), al(training && l->dropout > 0 ? all : 0),
                     al(training && l->score == CK_DA_DOT && l->use_scale ? all : 0), al(training ? blk : 0),
                     al(training ? blk : 0), al(training ? (size_t)(d->D > 0 ? d->D : 1) * sizeof(double) : 0)};

@@ -164,6 +164,7 @@ static void finish(ck_layer *layer, mha_args *a)
     l->kernel_init = a->kp.kernel_initializer, l->bias_init = a->kp.bias_initializer;
     l->kernel_reg = a->kp.kernel_regularizer, l->bias_reg = a->kp.bias_regularizer;
     l->kernel_con = a->kp.kernel_constraint, l->bias_con = a->kp.bias_constraint;
+    ck_activation_free(a->kp.activation); /* the defaults' linear: unused */
     memset(&a->kp, 0, sizeof a->kp);
 }
 
@@ -187,12 +188,16 @@ static ck_status check_args(const mha_args *a)
     return CK_OK;
 }
 
-/* Builds the layer from parsed arguments: checks, creates the base, hands
- * them over; on success *out owns everything, on failure `a` keeps it. */
+/* Completes the layer from parsed arguments: on success *out owns them,
+ * on failure `a` keeps them and `layer` is freed. */
 static ck_status make(mha_args *a, ck_layer *layer, ck_layer **out)
 {
     if (!a->l.value_dim) a->l.value_dim = a->l.key_dim;
-    CK_TRY(ck_kernel_params_defaults(&a->kp));
+    ck_status st = ck_kernel_params_defaults(&a->kp);
+    if (st != CK_OK) {
+        ck_layer_free(layer);
+        return st;
+    }
     if (layer->activity_regularizer) {
         ck_layer_free(layer);
         return ck_error(CK_NOT_IMPLEMENTED, "MultiHeadAttention with an activity_regularizer (which Keras applies to "

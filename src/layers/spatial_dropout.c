@@ -137,7 +137,6 @@ static ck_status finish(ck_layer *layer, int channels_first)
 
 static ck_status sd_new(const ck_layer_class *cls, const ck_spatial_dropout_opts *o, ck_layer **out)
 {
-    CK_NEED(out);
     if (!o) return ck_error(CK_VALUE_ERROR, "%s: options are required (rate)", cls->class_name);
     int cf = 0;
     if (cls == &ck_spatial_dropout1d_class && o->data_format)
@@ -155,16 +154,19 @@ static ck_status sd_new(const ck_layer_class *cls, const ck_spatial_dropout_opts
 
 ck_status ck_spatial_dropout1d(ck_layer **out, const ck_spatial_dropout_opts *o)
 {
+    CK_NEED(out);
     return sd_new(&ck_spatial_dropout1d_class, o, out);
 }
 
 ck_status ck_spatial_dropout2d(ck_layer **out, const ck_spatial_dropout_opts *o)
 {
+    CK_NEED(out);
     return sd_new(&ck_spatial_dropout2d_class, o, out);
 }
 
 ck_status ck_spatial_dropout3d(ck_layer **out, const ck_spatial_dropout_opts *o)
 {
+    CK_NEED(out);
     return sd_new(&ck_spatial_dropout3d_class, o, out);
 }
 

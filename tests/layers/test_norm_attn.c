@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "ckeras.h"
+#include "model/model.h"
 #include "support/gradcheck.h"
 #include "support/layer_train_run.h"
 #include "support/support.h"
@@ -313,4 +314,256 @@ Test(norm_attn, keras3_configs)
     cr_expect_eq(compared, 13);
     json_decref(all);
     json_decref(k3);
+}
+
+/* ---- constructors, errors, dropout, failing allocations ---------------------------- */
+
+static const char *case_config(const char *name)
+{
+    static char buf[4096];
+    json_t *all = cases();
+    size_t i;
+    json_t *c;
+    buf[0] = 0;
+    json_array_foreach(all, i, c) if (!strcmp(json_string_value(json_object_get(c, "name")), name))
+        snprintf(buf, sizeof buf, "%s", json_string_value(json_object_get(c, "config")));
+    json_decref(all);
+    cr_assert(buf[0], "no case %s", name);
+    return buf;
+}
+
+static void expect_config_of(ck_layer *l, const char *name)
+{
+    char *text = ck_test_config_of(l);
+    cr_expect_str_eq(text, case_config(name), "%s", name);
+    ck_free(text);
+}
+
+/* The option structs' zero fields are tf.keras' defaults: the configs of
+ * layers made in C equal tf.keras' ones. */
+Test(norm_attn, constructors_write_keras_defaults)
+{
+    ck_layer *l = NULL;
+    cr_assert_eq(ck_multi_head_attention(&l, &(ck_multi_head_attention_opts){.num_heads = 2, .key_dim = 3,
+                                                                              .name = "mha_basic"}),
+                 CK_OK, "%s", ck_last_error());
+    cr_assert_eq(ck_layer_build(l, 2, (ck_shape[]){CK_TEST_SHAPE(2, 4, 5), CK_TEST_SHAPE(2, 3, 5)}), CK_OK);
+    expect_config_of(l, "mha_basic");
+    ck_layer_free(l);
+    cr_assert_eq(ck_multi_head_attention(&l, &(ck_multi_head_attention_opts){.num_heads = 3, .key_dim = 2,
+                                                                              .value_dim = 4, .output_dim = 6,
+                                                                              .name = "mha_key_out"}),
+                 CK_OK);
+    cr_assert_eq(ck_layer_build(l, 3, (ck_shape[]){CK_TEST_SHAPE(2, 3, 5), CK_TEST_SHAPE(2, 4, 7),
+                                                   CK_TEST_SHAPE(2, 4, 6)}),
+                 CK_OK, "%s", ck_last_error());
+    expect_config_of(l, "mha_key_out");
+    cr_expect_eq(ck_layer_weight_count(l), 8);
+    cr_expect_str_eq(ck_weight_name(ck_layer_weight(l, 6)), "mha_key_out/attention_output/kernel:0");
+    ck_layer_free(l);
+    cr_assert_eq(ck_attention(&l, &(ck_attention_opts){.name = "att_dot"}), CK_OK);
+    expect_config_of(l, "att_dot");
+    ck_layer_free(l);
+    cr_assert_eq(ck_attention(&l, &(ck_attention_opts){.name = "att_concat", .use_scale = true,
+                                                       .score_mode = "concat"}),
+                 CK_OK);
+    expect_config_of(l, "att_concat");
+    ck_layer_free(l);
+    cr_assert_eq(ck_additive_attention(&l, &(ck_additive_attention_opts){.name = "add_att"}), CK_OK);
+    expect_config_of(l, "add_att");
+    ck_layer_free(l);
+    cr_assert_eq(ck_additive_attention(&l, &(ck_additive_attention_opts){.name = "add_att_noscale_key",
+                                                                         .no_scale = true}),
+                 CK_OK);
+    expect_config_of(l, "add_att_noscale_key");
+    ck_layer_free(l);
+    cr_assert_eq(ck_group_normalization(&l, &(ck_group_normalization_opts){.groups = 3, .name = "gn_last"}), CK_OK);
+    expect_config_of(l, "gn_last");
+    ck_layer_free(l);
+    cr_assert_eq(ck_group_normalization(&l, &(ck_group_normalization_opts){.groups = 2, .no_center = true,
+                                                                           .epsilon = ck_double(0.1),
+                                                                           .name = "gn_nocenter"}),
+                 CK_OK);
+    expect_config_of(l, "gn_nocenter");
+    ck_layer_free(l);
+    /* UnitNormalization: the axis as given before build, a list after. */
+    cr_assert_eq(ck_unit_normalization(&l, &(ck_unit_normalization_opts){.name = "un_last"}), CK_OK);
+    char *text = ck_test_config_of(l);
+    cr_expect(strstr(text, "\"axis\": -1"), "%s", text);
+    ck_free(text);
+    cr_assert_eq(ck_layer_build(l, 1, (ck_shape[]){CK_TEST_SHAPE(2, 3, 4)}), CK_OK);
+    expect_config_of(l, "un_last");
+    ck_layer_free(l);
+    /* GroupNormalization(groups=-1) writes the channel count after build. */
+    cr_assert_eq(ck_group_normalization(&l, &(ck_group_normalization_opts){.groups = -1}), CK_OK);
+    cr_assert_eq(ck_layer_build(l, 1, (ck_shape[]){CK_TEST_SHAPE(2, 3, 5)}), CK_OK);
+    text = ck_test_config_of(l);
+    cr_expect(strstr(text, "\"groups\": 5"), "%s", text);
+    ck_free(text);
+    ck_layer_free(l);
+}
+
+static void expect_error(ck_status got, ck_status want, const char *needle)
+{
+    cr_expect_eq(got, want, "status %s, expected %s (%s)", ck_status_name(got), ck_status_name(want),
+                 ck_last_error());
+    cr_expect(strstr(ck_last_error(), needle), "message \"%s\" lacks \"%s\"", ck_last_error(), needle);
+}
+
+Test(norm_attn, keras_errors)
+{
+    ck_layer *l = NULL;
+    expect_error(ck_multi_head_attention(&l, &(ck_multi_head_attention_opts){.key_dim = 2}), CK_VALUE_ERROR,
+                 "Received an invalid value for argument `num_heads`, expected a positive integer. Received: "
+                 "num_heads=0");
+    expect_error(ck_multi_head_attention(&l, &(ck_multi_head_attention_opts){.num_heads = 2}), CK_VALUE_ERROR,
+                 "argument `key_dim`");
+    expect_error(ck_multi_head_attention(&l, &(ck_multi_head_attention_opts){.num_heads = 1, .key_dim = 2,
+                                                                              .activity_regularizer = "l2"}),
+                 CK_NOT_IMPLEMENTED, "activity_regularizer");
+    expect_error(ck_attention(&l, &(ck_attention_opts){.score_mode = "cosine"}), CK_VALUE_ERROR,
+                 "Received: score_mode=cosine. Acceptable values are: [\"dot\", \"concat\"]");
+    expect_error(ck_layer_from_config("{\"class_name\": \"MultiHeadAttention\", \"config\": {\"num_heads\": 2, "
+                                      "\"key_dim\": 2, \"use_gate\": true}}", &l),
+                 CK_NOT_IMPLEMENTED, "use_gate");
+    /* Build-time checks. */
+    cr_assert_eq(ck_group_normalization(&l, &(ck_group_normalization_opts){.groups = 4}), CK_OK);
+    expect_error(ck_layer_build(l, 1, (ck_shape[]){CK_TEST_SHAPE(2, 6)}), CK_VALUE_ERROR,
+                 "Number of groups (4) must be a multiple of the number of channels (6).");
+    expect_error(ck_layer_build(l, 1, (ck_shape[]){CK_TEST_SHAPE(2, 3)}), CK_VALUE_ERROR,
+                 "Number of groups (4) cannot be more than the number of channels (3).");
+    cr_expect_eq(ck_layer_built(l), 0);
+    ck_layer_free(l);
+    cr_assert_eq(ck_multi_head_attention(&l, &(ck_multi_head_attention_opts){.num_heads = 2, .key_dim = 2,
+                                                                              .n_attention_axes = 1,
+                                                                              .attention_axes = {2}}),
+                 CK_OK);
+    expect_error(ck_layer_build(l, 2, (ck_shape[]){CK_TEST_SHAPE(2, 3, 4), CK_TEST_SHAPE(2, 3, 4)}),
+                 CK_NOT_IMPLEMENTED, "attention_axes");
+    ck_layer_free(l);
+    cr_assert_eq(ck_multi_head_attention(&l, &(ck_multi_head_attention_opts){.num_heads = 2, .key_dim = 2,
+                                                                              .n_attention_axes = 1,
+                                                                              .attention_axes = {-3}}),
+                 CK_OK);
+    cr_expect_eq(ck_layer_build(l, 2, (ck_shape[]){CK_TEST_SHAPE(2, 3, 4), CK_TEST_SHAPE(2, 3, 4)}), CK_OK,
+                 "-3 is the default axis 1 of the projected rank-4 tensor: %s", ck_last_error());
+    expect_error(ck_layer_build(l, 1, (ck_shape[]){CK_TEST_SHAPE(2, 3, 4)}), CK_OK, "");
+    ck_tensor *q = ck_test_uniform(CK_FLOAT32, 3, (int64_t[]){2, 3, 4}, -1, 1, 1);
+    ck_tensor *v = ck_test_uniform(CK_FLOAT32, 3, (int64_t[]){2, 5, 3}, -1, 1, 2), *y = NULL;
+    expect_error(ck_layer_call(l, 2, (ck_tensor *[]){q, v}, &y), CK_VALUE_ERROR, "built for a value of 4 features");
+    expect_error(ck_layer_call(l, 1, &q, &y), CK_VALUE_ERROR, "at least 2 inputs");
+    json_t *kw = json_pack("{s:b}", "return_attention_scores", 1);
+    expect_error(l->cls->node_kwargs(l, kw), CK_NOT_IMPLEMENTED, "return_attention_scores");
+    json_decref(kw);
+    ck_layer_free(l);
+    cr_assert_eq(ck_dense(&l, &(ck_dense_opts){.units = 2}), CK_OK);
+    expect_error(ck_layer_set_use_causal_mask(l, true), CK_VALUE_ERROR, "not an attention layer");
+    ck_layer_free(l);
+    /* Attention: key and query features must agree. */
+    cr_assert_eq(ck_attention(&l, NULL), CK_OK);
+    expect_error(ck_layer_call(l, 2, (ck_tensor *[]){q, v}, &y), CK_VALUE_ERROR, "incompatible inputs");
+    ck_layer_free(l);
+    ck_tensor_free(q);
+    ck_tensor_free(v);
+}
+
+/* With dropout: the identity of dropout at inference, and a training
+ * step's gradients through the dropped weights (the stream is re-seeded
+ * for every forward of the check). */
+Test(norm_attn, attention_dropout)
+{
+    ck_layer *a = NULL, *b = NULL, *c = NULL;
+    cr_assert_eq(ck_multi_head_attention(&a, &(ck_multi_head_attention_opts){.num_heads = 2, .key_dim = 2,
+                                                                              .dropout = 0.3, .dtype = CK_FLOAT64}),
+                 CK_OK);
+    cr_assert_eq(ck_attention(&b, &(ck_attention_opts){.dropout = 0.4, .use_scale = true, .dtype = CK_FLOAT64}),
+                 CK_OK);
+    cr_assert_eq(ck_additive_attention(&c, &(ck_additive_attention_opts){.dropout = 0.4, .dtype = CK_FLOAT64}),
+                 CK_OK);
+    ck_tensor *q = ck_test_uniform(CK_FLOAT64, 3, (int64_t[]){2, 3, 4}, -1, 1, 1);
+    ck_tensor *v = ck_test_uniform(CK_FLOAT64, 3, (int64_t[]){2, 5, 4}, -1, 1, 2);
+    ck_layer *ls[3] = {a, b, c};
+    for (int k = 0; k < 3; k++) {
+        ck_tensor *in[2] = {q, v};
+        cr_expect_gt(ck_test_gradcheck(ls[k], 2, in, 1, 1e-6), 0);
+        /* Inference ignores dropout: two calls agree and differ from a
+         * training call. */
+        ck_tensor *y1 = NULL, *y2 = NULL, *yt = NULL, *din[2], *g[8];
+        int ng;
+        cr_assert_eq(ck_layer_call(ls[k], 2, in, &y1), CK_OK);
+        cr_assert_eq(ck_layer_call(ls[k], 2, in, &y2), CK_OK);
+        cr_expect_eq(ck_test_max_abs_diff(y1, y2), 0.0);
+        ck_tensor *dy = ck_test_uniform(CK_FLOAT64, y1->rank, y1->shape, -1, 1, 3);
+        train_step(ls[k], 2, in, dy, &yt, din, g, &ng);
+        cr_expect_gt(ck_test_max_abs_diff(y1, yt), 1e-3, "training drops attention weights");
+        for (int j = 0; j < ng; j++) ck_tensor_free(g[j]);
+        for (int j = 0; j < 2; j++) ck_tensor_free(din[j]);
+        ck_tensor_free(dy);
+        ck_tensor_free(yt);
+        ck_tensor_free(y1);
+        ck_tensor_free(y2);
+        ck_layer_free(ls[k]);
+    }
+    ck_tensor_free(q);
+    ck_tensor_free(v);
+}
+
+/* Configs parsed before the runs (the allocator fails inside them), and
+ * the call's inputs. */
+static json_t *fa_config;
+static ck_tensor *fa_in[2];
+
+typedef struct fa_slot {
+    ck_layer *layer;
+    ck_tensor *y;
+} fa_slot;
+
+/* from_config, then a call (MultiHeadAttention's scratch, weights). */
+static ck_status make_and_call(void *ctx)
+{
+    fa_slot *s = ctx;
+    ck_status st = ck_layer_from_json(fa_config, &s->layer);
+    if (st != CK_OK) return st;
+    const int n = fa_in[1] ? 2 : 1;
+    st = ck_layer_call(s->layer, n, fa_in, &s->y);
+    if (st != CK_OK) {
+        ck_layer_free(s->layer);
+        s->layer = NULL;
+    }
+    return st;
+}
+
+static void free_slot(void *ctx)
+{
+    fa_slot *s = ctx;
+    ck_layer_free(s->layer);
+    ck_tensor_free(s->y);
+    s->layer = NULL, s->y = NULL;
+}
+
+Test(norm_attn, failing_allocations)
+{
+    static const char *const names[] = {"mha_basic", "att_concat", "add_att", "gn_nocenter", "un_12"};
+    const char *only = getenv("CK_FA_ONLY");
+    for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
+        if (only && strcmp(only, names[k])) continue;
+        json_t *all = cases();
+        size_t i;
+        json_t *c, *tc = NULL;
+        json_array_foreach(all, i, c) if (!strcmp(json_string_value(json_object_get(c, "name")), names[k])) tc = c;
+        cr_assert(tc);
+        fa_config = json_loads(json_string_value(json_object_get(tc, "config")), 0, NULL);
+        ck_tensor *x[MAX_IN] = {NULL};
+        int n = case_inputs(tc, x);
+        fa_in[0] = x[0], fa_in[1] = n > 1 ? x[1] : NULL;
+        fa_slot s = {NULL, NULL};
+        /* A first run makes what the library keeps once (name counters,
+         * the thread pool), which the sweep would count as leaks. */
+        cr_assert_eq(make_and_call(&s), CK_OK, "%s: %s", names[k], ck_last_error());
+        free_slot(&s);
+        cr_expect_gt(ck_test_every_allocation_fails(make_and_call, free_slot, &s), 2, "%s", names[k]);
+        for (int j = 0; j < n; j++) ck_tensor_free(x[j]);
+        json_decref(fa_config);
+        json_decref(all);
+    }
 }

@@ -140,3 +140,21 @@ Test(attention_models, transformer_block_fits)
     ck_tensor_free(t);
     ck_model_free(m);
 }
+
+/* A real tf.keras 2.11 file: Attention on rank-2 inputs (None, 32), where
+ * the rows of a batch attend to each other (tf.matmul of two matrices);
+ * the prediction of one batch of 5 rows matches tf.keras'. */
+Test(attention_models, legacy_rank2_attention_file)
+{
+    ck_model *m = NULL;
+    cr_assert_eq(ck_model_load(ck_test_data("keras/dl4j-legacy-formats/keras-attention.h5"), &m), CK_OK, "%s",
+                 ck_last_error());
+    ck_tensor *x = npy("norm_attn/models/legacy_attention_x.npy");
+    ck_tensor *want = npy("norm_attn/models/legacy_attention_y.npy"), *y = NULL;
+    cr_assert_eq(ck_model_predict(m, 1, &x, &y, 5), CK_OK, "%s", ck_last_error());
+    ck_test_expect_close_rel(y, want, 1e-5, "keras-attention.h5");
+    ck_tensor_free(y);
+    ck_tensor_free(x);
+    ck_tensor_free(want);
+    ck_model_free(m);
+}

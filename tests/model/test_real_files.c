@@ -47,7 +47,7 @@ static const real_file FILES[] = {
      * Keras 2.1.3, all with the Sequential config as a bare list. */
     OK(LEGACY, "dense_tensorflow_1.h5"), OK(LEGACY, "dense_theano_1.h5"), OK(LEGACY, "dense_tensorflow_2.h5"),
     OK(LEGACY, "dense_theano_2.h5"), OK(LEGACY, "tfscope_model.h5"), OK(LEGACY, "flatten_3d.hdf5"),
-    LACKS(LEGACY, "keras-attention.h5", "Attention"),
+    OK(LEGACY, "keras-attention.h5"),
     /* Keras 1.1 / 2.0 functional configs with the legacy Merge(mode=concat) */
     OK(LEGACY, "config_keras1_mlp_fapi_config.json"), OK(LEGACY, "config_keras2_keras2_mlp_fapi_config.json"),
     OK(LEGACY, "config_keras2_keras2_mnist_cnn_no_bias_tf_config.json"),
