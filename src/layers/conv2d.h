@@ -68,6 +68,15 @@ void ck_conv2d_gemm(ck_dtype dt, int trans_a, int trans_b, int64_t m, int64_t n,
  * allocate it for the call (inference). */
 ck_status ck_conv2d_preactivation(const ck_conv2d_layer *c, const ck_tensor *x, ck_tensor *out, void *scratch);
 
+/* The whole inference call (activation included) through the direct
+ * float32 channels_last kernels (conv2d_fast.c), with a BatchNormalization
+ * folded in when scale is not NULL (each sum + bias becomes s * scale +
+ * shift; only for a linear Conv2D).  *done is 0, and nothing is written,
+ * when they do not apply (dtype, data format, groups, CPU): the caller
+ * then takes the im2col path. */
+ck_status ck_conv2d_call_direct(const ck_conv2d_layer *c, const ck_tensor *x, ck_tensor *out, const float *scale,
+                                const float *shift, int *done);
+
 /* The training hooks (conv2d_grad.c). */
 size_t ck_conv2d_saved_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out);
 ck_status ck_conv2d_train_call(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,

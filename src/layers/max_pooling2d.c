@@ -9,6 +9,7 @@
 
 #include "layers/conv_utils.h"
 #include "ops/ops.h"
+#include "ops/pool_kernels.h"
 
 typedef struct ck_max_pooling2d_layer {
     ck_layer base;
@@ -125,6 +126,11 @@ static ck_status pool_call(ck_layer *layer, int n, const ck_tensor *const *in, c
     pool_geom g;
     pool_geometry(p, x, out, &g);
     if (out->size == 0) return CK_OK;
+    if (!cf && x->dtype == CK_FLOAT32) {
+        const ck_pool_nhwc v = {.batch = g.batch, .h = g.h, .w = g.w, .c = g.c, .oh = g.oh, .ow = g.ow, .kh = g.kh,
+                                .kw = g.kw, .sh = g.sh, .sw = g.sw, .ph = g.ph, .pw = g.pw};
+        if (ck_maxpool_nhwc_f32(&v, x->data, out->data)) return CK_OK;
+    }
     switch (x->dtype) {
     case CK_FLOAT32: (cf ? pool_first_f32 : pool_last_f32)(&g, x->data, out->data); break;
     case CK_FLOAT64: (cf ? pool_first_f64 : pool_last_f64)(&g, x->data, out->data); break;

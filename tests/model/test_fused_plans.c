@@ -8,6 +8,7 @@
 
 #include "ckeras.h"
 #include "model/model.h"
+#include "ops/conv_kernels.h"
 #include "support/support.h"
 
 /* Layers made by a test, freed at its end (the model holds its own refs). */
@@ -176,8 +177,35 @@ Test(fused_plans, conv_bn)
     ck_model *m = NULL;
     cr_assert_eq(ck_model_new(&m, 1, &in, 1, &h, NULL), CK_OK);
     randomize(conv, 4), randomize(bn, 5);
+    /* folded into the direct convolution where its kernels run */
+    char k[16];
+    kinds(m, k);
+    cr_expect_str_eq(k, ck_conv2d_nhwc_f32_available() ? "Da" : "ca");
     ck_tensor *x = input(9, CK_TEST_SHAPE(7, 7, 2));
     check_same(m, x, "Conv2D-BN");
+    ck_tensor_free(x);
+    finish(m, in);
+}
+
+/* "same" padding, 20 filters (a masked vector), then ReLU; and a Conv2D
+ * with its own ReLU, whose BN cannot be folded (it follows the
+ * activation). */
+Test(fused_plans, conv_bn_same_and_activated)
+{
+    ck_tensor *in = model_input(CK_TEST_SHAPE(6, 5, 3));
+    ck_layer *c1 = NULL, *bn1 = bnorm(), *act = NULL, *c2 = NULL, *bn2 = bnorm();
+    keep(ck_conv2d(&c1, &(ck_conv2d_opts){.filters = 20, .kernel_size = {3, 3}, .padding = "same"}), &c1);
+    keep(ck_activation_layer(&act, &(ck_activation_layer_opts){.activation = "relu"}), &act);
+    keep(ck_conv2d(&c2, &(ck_conv2d_opts){.filters = 5, .kernel_size = {2, 2}, .activation = "relu"}), &c2);
+    ck_tensor *h = apply(bn2, apply(c2, apply(act, apply(bn1, apply(c1, in)))));
+    ck_model *m = NULL;
+    cr_assert_eq(ck_model_new(&m, 1, &in, 1, &h, NULL), CK_OK);
+    randomize(c1, 6), randomize(bn1, 7), randomize(c2, 8), randomize(bn2, 9);
+    char k[16];
+    kinds(m, k);
+    cr_expect_str_eq(k, ck_conv2d_nhwc_f32_available() ? "Daccc" : "caccc");
+    ck_tensor *x = input(3, CK_TEST_SHAPE(6, 5, 3));
+    check_same(m, x, "Conv2D-BN-ReLU-Conv2D(relu)-BN");
     ck_tensor_free(x);
     finish(m, in);
 }
