@@ -42,7 +42,8 @@ int main(void)
     /* batch, h, w, c, f, k (square, valid, stride 1) */
     static const int64_t cases[][6] = {{1, 28, 28, 1, 32, 3},  {1, 13, 13, 32, 64, 3}, {64, 28, 28, 1, 32, 3},
                                        {64, 13, 13, 32, 64, 3}, {1, 32, 32, 64, 64, 3}, {8, 16, 16, 128, 128, 3}};
-    printf("%-26s %12s %12s %12s\n", "conv (b,h,w,c->f,k)", "direct us", "GFLOP/s", "sgemm GFLOP/s");
+    printf("%-26s %10s %10s %10s %10s %10s\n", "conv (b,h,w,c->f,k)", "direct us", "GFLOP/s", "wino us", "eq GFLOP/s",
+           "sgemm GF/s");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const int64_t *c = cases[i];
         ck_conv_nhwc g = {.batch = c[0], .h = c[1], .w = c[2], .c = c[3], .f = c[4], .kh = c[5], .kw = c[5],
@@ -55,15 +56,20 @@ int main(void)
         float *cols = calloc((size_t)(P * K), sizeof(float)), *bias = calloc((size_t)g.f, sizeof(float));
         for (int64_t j = 0; j < g.batch * g.h * g.w * g.c; j++) x[j] = (float)(j % 7) * 0.1f;
         ck_conv_epilogue e = {.bias = bias, .relu = 1};
-        double t_direct, t_gemm;
+        double t_direct, t_gemm, t_wino = 0;
         TIME_BEST(t_direct, ck_conv2d_nhwc_f32(&g, x, k, &e, y));
+        const int64_t wf = ck_conv2d_winograd_floats(&g);
+        float *ws = wf ? aligned_alloc(64, (size_t)(wf * 4 + 63) / 64 * 64) : NULL;
+        if (ws) TIME_BEST(t_wino, ck_conv2d_winograd_f32(&g, x, k, &e, y, ws));
+        free(ws);
         TIME_BEST(t_gemm, cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)P, (int)g.f, (int)K, 1.0f,
                                       cols, (int)K, k, (int)g.f, 0.0f, y, (int)g.f));
         const double flops = 2.0 * (double)P * (double)K * (double)g.f;
         char name[64];
         snprintf(name, sizeof name, "%lld,%lld,%lld,%lld->%lld,%lld", (long long)c[0], (long long)c[1],
                  (long long)c[2], (long long)c[3], (long long)c[4], (long long)c[5]);
-        printf("%-26s %12.2f %12.1f %12.1f\n", name, t_direct * 1e6, flops / t_direct * 1e-9, flops / t_gemm * 1e-9);
+        printf("%-26s %10.2f %10.1f %10.2f %10.1f %10.1f\n", name, t_direct * 1e6, flops / t_direct * 1e-9,
+               t_wino * 1e6, t_wino > 0 ? flops / t_wino * 1e-9 : 0.0, flops / t_gemm * 1e-9);
         free(x), free(k), free(y), free(cols), free(bias);
     }
     return 0;

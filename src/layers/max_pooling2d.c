@@ -9,7 +9,7 @@
 
 #include "layers/conv_utils.h"
 #include "ops/ops.h"
-#include "ops/pool_kernels.h"
+#include "layers/max_pooling2d.h"
 
 typedef struct ck_max_pooling2d_layer {
     ck_layer base;
@@ -139,6 +139,23 @@ static ck_status pool_call(ck_layer *layer, int n, const ck_tensor *const *in, c
     default: return ck_error(CK_TYPE_ERROR, "MaxPooling2D \"%s\": unsupported input dtype", layer->name);
     }
     return CK_OK;
+}
+
+int ck_max_pooling2d_nhwc(const ck_layer *layer, const ck_shape *in, ck_pool_nhwc *g)
+{
+    const ck_max_pooling2d_layer *p = (const ck_max_pooling2d_layer *)layer;
+    ck_shape out;
+    if (layer->cls != &ck_max_pooling2d_class || p->channels_first || layer->dtype != CK_FLOAT32 || in->rank != 4)
+        return 0;
+    for (int d = 0; d < 4; d++)
+        if (in->dims[d] < 0) return 0;
+    if (pool_output_shape(layer, 1, in, &out) != CK_OK) return 0;
+    *g = (ck_pool_nhwc){.batch = in->dims[0], .h = in->dims[1], .w = in->dims[2], .c = in->dims[3],
+                        .oh = out.dims[1], .ow = out.dims[2], .kh = p->pool_size[0], .kw = p->pool_size[1],
+                        .sh = p->strides[0], .sw = p->strides[1]};
+    g->ph = ck_conv_pad_before(g->h, g->oh, g->kh, p->same, g->sh, 1);
+    g->pw = ck_conv_pad_before(g->w, g->ow, g->kw, p->same, g->sw, 1);
+    return 1;
 }
 
 /* ---- training: saved = one int64 input index per output element ---- */

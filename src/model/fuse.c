@@ -19,6 +19,10 @@
  *    consumer of a linear float32 channels_last Conv2D (not a model
  *    output) is folded into the direct convolution's epilogue (ops/
  *    conv_kernels.h), when those kernels run on this CPU.
+ *  - A Conv2D (linear or ReLU) whose only reader is a MaxPooling2D is
+ *    computed with the pooling in one pass (the pooled values written to
+ *    the start of the Conv2D's buffer, which the pooling step aliases).
+ *    The pair is a CK_STEP_DENSE step whose step_bn is the pooling layer.
  *
  * Why BN is folded into the epilogue rather than into a copy of the
  * kernel: the coefficients inv and off are recomputed from the live
@@ -124,6 +128,29 @@ static int readers(const ck_model *m, int slot, int *only_step)
     return n;
 }
 
+/* A Conv2D whose only reader is a MaxPooling2D that its kernels can
+ * compute in the same pass: marks the pair (the pooling's step becomes an
+ * alias of the Conv2D's buffer, which receives the pooled values). */
+static int pool_foldable(const ck_model *m, const ck_step *step, const ck_shape *slot_shapes, ck_plan *plan)
+{
+    const ck_layer *layer = step->node->layer;
+    int in = step->in_slots[0], out = step->out_slot, t = -1;
+    if (layer->cls != &ck_conv2d_class || !layer->built || step->n_in != 1 ||
+        m->slot_tensors[in]->dtype != CK_FLOAT32 || m->slot_tensors[out]->dtype != CK_FLOAT32 ||
+        readers(m, out, &t) != 1)
+        return 0;
+    const ck_step *next = &m->steps[t];
+    if (next->n_in != 1 || m->slot_tensors[next->out_slot]->dtype != CK_FLOAT32 ||
+        !ck_conv2d_pool_foldable((const ck_conv2d_layer *)layer, next->node->layer, &slot_shapes[in],
+                                 &slot_shapes[out]))
+        return 0;
+    int s = (int)(step - m->steps);
+    plan->step_kind[s] = CK_STEP_DENSE;
+    plan->step_bn[s] = next->node->layer;
+    plan->step_kind[t] = CK_STEP_ALIAS;
+    return 1;
+}
+
 ck_status ck_fuse_plan(const ck_model *m, const ck_shape *slot_shapes, ck_plan *plan)
 {
     if (!fuse_enabled() || m->n_steps == 0) return CK_OK;
@@ -150,6 +177,7 @@ ck_status ck_fuse_plan(const ck_model *m, const ck_shape *slot_shapes, ck_plan *
             continue;
         }
         int in = step->in_slots[0], out = step->out_slot;
+        if (pool_foldable(m, step, slot_shapes, plan)) continue;
         const int conv = conv_foldable(layer);
         if (step->n_in != 1 || !(conv || ck_dense_fusable(layer, 0)) || m->slot_tensors[in]->dtype != layer->dtype ||
             m->slot_tensors[out]->dtype != layer->dtype)
@@ -185,11 +213,11 @@ ck_status ck_fuse_plan(const ck_model *m, const ck_shape *slot_shapes, ck_plan *
  * convolution runs on the im2col path (allocating its rows) and the BN's
  * coefficients are applied after. */
 static ck_status conv_bn_step(const ck_layer *layer, const ck_tensor *x, ck_tensor *out, const float *inv,
-                              const float *off)
+                              const float *off, void *scratch)
 {
     const ck_conv2d_layer *c = (const ck_conv2d_layer *)layer;
     int done;
-    CK_TRY(ck_conv2d_call_direct(c, x, out, inv, off, &done));
+    CK_TRY(ck_conv2d_call_direct(c, x, out, inv, off, scratch, &done));
     if (done) return CK_OK;
     CK_TRY(ck_conv2d_preactivation(c, x, out, NULL));
     float *o = out->data;
@@ -198,13 +226,40 @@ static ck_status conv_bn_step(const ck_layer *layer, const ck_tensor *x, ck_tens
     return CK_OK;
 }
 
+/* A Conv2D with the MaxPooling2D after it: the pooled values go to the
+ * start of the Conv2D's buffer.  Should a test have switched the kernels
+ * off since planning, both layers run through their calls, the
+ * convolution's output in memory allocated here. */
+static ck_status conv_pool_step(ck_plan *plan, const ck_layer *layer, const ck_layer *pool, const ck_tensor *x,
+                                ck_tensor *out)
+{
+    int done;
+    CK_TRY(ck_conv2d_call_pooled((const ck_conv2d_layer *)layer, pool, x, out, plan->scratch, &done));
+    if (done) return CK_OK;
+    ck_shape cs = ck_tensor_shape(out), ps;
+    CK_TRY(pool->cls->compute_output_shape(pool, 1, &cs, &ps));
+    ck_tensor *conv_out = NULL;
+    CK_TRY(ck_tensor_new(&conv_out, CK_FLOAT32, cs.rank, cs.dims));
+    ck_tensor pooled = *out;
+    pooled.owns_data = 0;
+    pooled.size = 1;
+    for (int d = 0; d < ps.rank; d++) pooled.shape[d] = ps.dims[d], pooled.size *= ps.dims[d];
+    ck_tensor *pooled_p = &pooled;
+    ck_status st = layer->cls->call((ck_layer *)layer, 1, &x, &conv_out);
+    if (st == CK_OK) st = pool->cls->call((ck_layer *)pool, 1, ck_const_tensors(&conv_out), &pooled_p);
+    ck_tensor_free(conv_out);
+    return st;
+}
+
 ck_status ck_fuse_dense_step(ck_plan *plan, int s, const ck_layer *layer, const ck_tensor *x, ck_tensor *out)
 {
     const ck_layer *bn = plan->step_bn[s];
     if (!bn) return ck_dense_call_fused(layer, x, out, NULL, NULL);
+    if (bn->cls == &ck_max_pooling2d_class) return conv_pool_step(plan, layer, bn, x, out);
     size_t half = ((size_t)fused_units(layer) * ck_dtype_size(layer->dtype) + 63) / 64 * 64;
     char *inv = plan->step_coef[s];
     ck_bn_coefficients(bn, inv, inv + half);
-    if (layer->cls == &ck_conv2d_class) return conv_bn_step(layer, x, out, (float *)inv, (float *)(inv + half));
+    if (layer->cls == &ck_conv2d_class)
+        return conv_bn_step(layer, x, out, (float *)inv, (float *)(inv + half), plan->scratch);
     return ck_dense_call_fused(layer, x, out, inv, inv + half);
 }

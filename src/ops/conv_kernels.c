@@ -22,7 +22,7 @@ typedef struct conv_job {
 static void conv_part(void *arg, int64_t p0, int64_t p1)
 {
     const conv_job *j = arg;
-    ck_conv2d_nhwc_f32_avx512(j->g, j->x, j->kernel, j->e, j->out, p0, p1);
+    ck_conv2d_nhwc_f32_avx512(j->g, j->x, j->kernel, j->e, j->out + p0 * j->g->f, p0, p1);
 }
 
 int ck_conv2d_nhwc_f32(const ck_conv_nhwc *g, const float *x, const float *kernel, const ck_conv_epilogue *e,

@@ -168,7 +168,7 @@ void ck_conv2d_nhwc_f32_avx512(const ck_conv_nhwc *g, const float *x, const floa
                     else
                         cg.nky = 0;
                     const float *wp = kernel + (ky0 * g->kw + kx0) * C * F + f0;
-                    fns[3](&xp, wp, &cg, m, e, f0, out + p * F + f0, F);
+                    fns[3](&xp, wp, &cg, m, e, f0, out + (p - p0) * F + f0, F);
                     p++;
                     continue;
                 }
@@ -178,14 +178,42 @@ void ck_conv2d_nhwc_f32_avx512(const ck_conv_nhwc *g, const float *x, const floa
             }
             for (int done = 0, k = 0; done < n;) {
                 while (n - done < rows[k]) k++;
-                fns[k](xs + done, kernel + f0, &full, m, e, f0, out + (first + done) * F + f0, F);
+                fns[k](xs + done, kernel + f0, &full, m, e, f0, out + (first - p0 + done) * F + f0, F);
                 done += rows[k];
             }
         }
     }
 }
 
+void ck_sgemm_rows_avx512(int64_t M, int64_t N, int64_t K, const float *a, int64_t lda, const float *b, int64_t ldb,
+                          float *c, int64_t ldc)
+{
+    static const ck_conv_epilogue none = {0};
+    const tile_geo geo = {.nky = 1, .nkx = 1, .run = K, .ldw = ldb};
+    const float *xs[MR1];
+    for (int64_t f0 = 0; f0 < N; f0 += 64) {
+        const int64_t nf = N - f0 < 64 ? N - f0 : 64;
+        const int nv = (int)((nf + 15) / 16);
+        const __mmask16 m = nf % 16 ? (__mmask16)((1u << (nf % 16)) - 1) : (__mmask16)0xFFFF;
+        const tile_fn *fns = tiles[nv - 1];
+        const int *rows = tile_rows[nv - 1];
+        for (int64_t i = 0; i < M;) {
+            int k = 0;
+            while (M - i < rows[k]) k++;
+            for (int j = 0; j < rows[k]; j++) xs[j] = a + (i + j) * lda;
+            fns[k](xs, b + f0, &geo, m, &none, f0, c + i * ldc + f0, ldc);
+            i += rows[k];
+        }
+    }
+}
+
 #else
+
+void ck_sgemm_rows_avx512(int64_t M, int64_t N, int64_t K, const float *a, int64_t lda, const float *b, int64_t ldb,
+                          float *c, int64_t ldc)
+{
+    (void)M, (void)N, (void)K, (void)a, (void)lda, (void)b, (void)ldb, (void)c, (void)ldc;
+}
 
 int64_t ck_conv2d_nhwc_tile_rows(int64_t f)
 {
