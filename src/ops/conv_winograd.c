@@ -45,15 +45,21 @@ typedef struct wplan {
  * the transforms that write all 16 would evict each other. */
 static int64_t slice(int64_t n) { return (n + 15) / 16 * 16 + 16; }
 
-static int plan(const ck_conv_nhwc *g, wplan *p)
+/* pool: only the tiles under a 2x2 / 2 pooling window (a partial last
+ * tile row or column is not computed at all). */
+static int plan(const ck_conv_nhwc *g, int pool, wplan *p)
 {
     if (g->kh != 3 || g->kw != 3 || g->sh != 1 || g->sw != 1 || g->dh != 1 || g->dw != 1 || g->c < 8 ||
         g->oh <= 0 || g->ow <= 0 || g->batch <= 0 || g->f <= 0 || 16 * g->c * g->f > MAX_U_FLOATS ||
         !ck_conv2d_nhwc_f32_available())
         return 0;
-    p->th = (g->oh + 1) / 2;
-    p->tw = (g->ow + 1) / 2;
+    p->th = pool ? g->oh / 2 : (g->oh + 1) / 2;
+    p->tw = pool ? g->ow / 2 : (g->ow + 1) / 2;
     p->tiles = g->batch * p->th * p->tw;
+    if (p->tiles == 0) { /* a pooling with nothing to pool */
+        *p = (wplan){0};
+        return 1;
+    }
     int64_t cap = BLOCK_FLOATS / (16 * (g->c + g->f));
     if (cap < 8) cap = 8;
     p->blocks = (p->tiles + cap - 1) / cap;
@@ -71,12 +77,18 @@ static int plan(const ck_conv_nhwc *g, wplan *p)
     return 1;
 }
 
+static int64_t floats(const wplan *p)
+{
+    return p->u + (p->blocks < SLOTS ? p->blocks : SLOTS) * p->slot;
+}
+
 int64_t ck_conv2d_winograd_floats(const ck_conv_nhwc *g)
 {
-    wplan p;
-    if (!plan(g, &p)) return 0;
-    const int64_t slots = p.blocks < SLOTS ? p.blocks : SLOTS;
-    return p.u + slots * p.slot;
+    /* enough for the pooled variant too (its blocks may be larger) */
+    wplan p, q;
+    if (!plan(g, 0, &p)) return 0;
+    if (!plan(g, 1, &q) || q.tiles == 0) return floats(&p);
+    return floats(&p) > floats(&q) ? floats(&p) : floats(&q);
 }
 
 static inline __mmask16 tail_mask(int64_t left)
@@ -223,7 +235,8 @@ static int winograd(const ck_conv_nhwc *g, const float *x, const float *kernel, 
                     float *out, float *scratch, int pool)
 {
     wplan p;
-    if (!scratch || !plan(g, &p)) return 0;
+    if (!scratch || !plan(g, pool, &p)) return 0;
+    if (p.tiles == 0) return 1;
     kernel_transform(g, &p, kernel, scratch);
     wjob j = {g, &p, x, scratch, e, out, scratch + p.u, p.blocks < SLOTS ? p.blocks : SLOTS, pool};
     /* the work of the direct convolution this replaces: the pool's unit
