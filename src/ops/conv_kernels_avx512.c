@@ -143,12 +143,14 @@ void ck_conv2d_nhwc_f32_avx512(const ck_conv_nhwc *g, const float *x, const floa
         const int *rows = tile_rows[nv - 1];
         const float *xs[MR1];
         int64_t p = p0;
+        /* position p is (b, oy, ox), stepped along without divisions */
+        int64_t b = p0 / plane, oy = p0 % plane / g->ow, ox = p0 % g->ow;
+#define NEXT_POSITION() (p++, ++ox == g->ow ? (ox = 0, ++oy == g->oh ? (oy = 0, b++) : 0) : 0)
         while (p < p1) {
             /* gather up to a tallest tile of consecutive interior positions */
             int n = 0;
             int64_t first = p;
             while (p < p1 && n < rows[0]) {
-                const int64_t b = p / plane, q = p % plane, oy = q / g->ow, ox = q % g->ow;
                 const int64_t iy = oy * g->sh - g->ph, ix = ox * g->sw - g->pw;
                 const int inside = iy >= 0 && iy + (g->kh - 1) * g->dh < g->h && ix >= 0 &&
                                    ix + (g->kw - 1) * g->dw < g->w;
@@ -169,12 +171,12 @@ void ck_conv2d_nhwc_f32_avx512(const ck_conv_nhwc *g, const float *x, const floa
                         cg.nky = 0;
                     const float *wp = kernel + (ky0 * g->kw + kx0) * C * F + f0;
                     fns[3](&xp, wp, &cg, m, e, f0, out + (p - p0) * F + f0, F);
-                    p++;
+                    NEXT_POSITION();
                     continue;
                 }
                 if (n == 0) first = p;
                 xs[n++] = x + ((b * g->h + iy) * g->w + ix) * C;
-                p++;
+                NEXT_POSITION();
             }
             for (int done = 0, k = 0; done < n;) {
                 while (n - done < rows[k]) k++;
@@ -182,6 +184,7 @@ void ck_conv2d_nhwc_f32_avx512(const ck_conv_nhwc *g, const float *x, const floa
                 done += rows[k];
             }
         }
+#undef NEXT_POSITION
     }
 }
 
