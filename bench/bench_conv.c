@@ -10,6 +10,7 @@
 
 #include "ckeras.h"
 #include "ops/conv_kernels.h"
+#include "ops/ops.h"
 
 void openblas_set_num_threads(int);
 
@@ -71,6 +72,27 @@ int main(void)
         printf("%-26s %10.2f %10.1f %10.2f %10.1f %10.1f\n", name, t_direct * 1e6, flops / t_direct * 1e-9,
                t_wino * 1e6, t_wino > 0 ? flops / t_wino * 1e-9 : 0.0, flops / t_gemm * 1e-9);
         free(x), free(k), free(y), free(cols), free(bias);
+    }
+    /* the products of Dense layers: ck_matmul_f32 (what Dense calls), the
+     * register-tile kernel alone, and sgemm */
+    static const int64_t mm[][3] = {{256, 256, 784}, {256, 256, 256}, {256, 10, 256}, {1, 64, 64},
+                                    {64, 64, 64},    {256, 128, 64},  {1, 256, 784}, {32, 512, 128}};
+    printf("\n%-20s %12s %12s %12s\n", "matmul M,N,K", "matmul GF/s", "tiles GF/s", "sgemm GF/s");
+    for (size_t i = 0; i < sizeof mm / sizeof mm[0]; i++) {
+        const int64_t M = mm[i][0], N = mm[i][1], K = mm[i][2];
+        float *a = calloc((size_t)(M * K), sizeof(float)), *b = calloc((size_t)(K * N), sizeof(float));
+        float *c = calloc((size_t)(M * N), sizeof(float));
+        double t_mm, t_tiles, t_blas;
+        TIME_BEST(t_mm, ck_matmul_f32(M, N, K, a, b, c));
+        TIME_BEST(t_tiles, ck_sgemm_rows_avx512(M, N, K, a, K, b, N, c, N));
+        TIME_BEST(t_blas, cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)N, (int)K, 1.0f, a,
+                                      (int)K, b, (int)N, 0.0f, c, (int)N));
+        const double flops = 2.0 * (double)(M * N * K);
+        char name[64];
+        snprintf(name, sizeof name, "%lld,%lld,%lld", (long long)M, (long long)N, (long long)K);
+        printf("%-20s %12.1f %12.1f %12.1f\n", name, flops / t_mm * 1e-9, flops / t_tiles * 1e-9,
+               flops / t_blas * 1e-9);
+        free(a), free(b), free(c);
     }
     return 0;
 }

@@ -61,12 +61,14 @@ void ck_sgemm_rows_avx512(int64_t M, int64_t N, int64_t K, const float *a, int64
  * dilation 1 and at least 8 input channels, the same convolution with
  * 2.25 times fewer multiplications (16 products per 2x2 output tile
  * instead of 36), exact transforms (their factors are 0, +-1, +-1/2).
- * The working memory it needs, in floats (0: does not apply here); */
+ * The working memory it needs, in floats (0: does not apply to this
+ * geometry on this CPU; it does not depend on ck_bd_path, so memory
+ * planned while a test switched the kernels off is still enough); */
 int64_t ck_conv2d_winograd_floats(const ck_conv_nhwc *g);
 
 /* and the convolution, as ck_conv2d_nhwc_f32, with that many floats of
- * 64-byte aligned scratch.  Returns 0 (nothing written) when it does not
- * apply. */
+ * scratch.  Returns 0 (nothing written) when it does not apply or the
+ * kernels are switched off. */
 int ck_conv2d_winograd_f32(const ck_conv_nhwc *g, const float *x, const float *kernel, const ck_conv_epilogue *e,
                            float *out, float *scratch);
 

@@ -3,7 +3,8 @@
  * predictions go through the direct and Winograd kernels, Conv2D +
  * MaxPooling2D in one pass and a BatchNormalization folded into a Conv2D,
  * predicted fused and unfused (CK_FUSE=0), and with the kernels switched
- * off (the im2col path), each within 1e-5 of Keras. */
+ * off (the im2col path), each within 1e-5 of Keras; and once planned,
+ * predicting allocates nothing. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdatomic.h>
@@ -52,6 +53,18 @@ static void check_case(const char *name)
         cr_expect(worst <= 1e-5, "%s (run %d): max |ckeras - keras| = %g", name, r, worst);
         ck_tensor_free(y);
     }
+    /* fused and planned: predicting again allocates nothing */
+    ck_tensor *y = NULL;
+    cr_assert_eq(ck_model_predict(m, 1, &x, &y, 3), CK_OK, "%s: %s", name, ck_last_error());
+    ck_tensor *outs[1] = {y};
+    cr_assert_eq(ck_model_predict_into(m, 1, &x, outs, 3), CK_OK, "%s: %s", name, ck_last_error());
+    ck_test_fail_after(0);
+    ck_status st = ck_model_predict_into(m, 1, &x, outs, 3);
+    long attempts = ck_test_alloc_count();
+    ck_test_alloc_reset();
+    cr_expect_eq(st, CK_OK, "%s: predict_into after planning failed: %s", name, ck_last_error());
+    cr_expect_eq(attempts, 0, "%s: %ld allocation(s) in steady state", name, attempts);
+    ck_tensor_free(y);
     ck_tensor_free(x);
     ck_tensor_free(want);
     ck_model_free(m);
