@@ -58,6 +58,7 @@ bench: all
 	./$(BUILD)/bench/bench_batch_dot
 	./$(BUILD)/bench/bench_dense
 	./$(BUILD)/bench/bench_train
+	./$(BUILD)/bench/bench_conv
 	./$(BUILD)/bench/bench_infer
 
 # libFuzzer harnesses (tests/fuzz/), FUZZ_SECONDS each; clang + libclang-rt-14-dev.

@@ -23,7 +23,11 @@
  * Timing, the same everywhere: warm-up, then REPEATS windows of at least
  * WINDOW seconds and the median window's time per call; ckeras and the
  * peers run in rounds ($CK_BENCH_ROUNDS, default 3) and the table shows
- * the median over rounds, since the machine may be shared. */
+ * the median over rounds, since the machine may be shared.
+ *
+ * While tuning: $CK_BENCH_CASES (comma-separated case names) keeps only
+ * those cases, CK_BENCH_PEERS=0 times ckeras alone and CK_BENCH_CPU_TIME=1
+ * times it in CPU time. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,8 +64,13 @@ static int peer_skipped[NPEERS];
 
 static double now(void)
 {
+    /* CK_BENCH_CPU_TIME=1: the process' CPU time, which a loaded machine
+     * distorts less (for one thread; ckeras alone, the peers keep wall
+     * time) */
+    static int cpu = -1;
+    if (cpu < 0) cpu = getenv("CK_BENCH_CPU_TIME") && strcmp(getenv("CK_BENCH_CPU_TIME"), "1") == 0;
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(cpu ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
@@ -80,6 +89,17 @@ static double median(const double *v, int n)
     if (k == 0) return 0;
     qsort(s, (size_t)k, sizeof s[0], cmp_double);
     return k % 2 ? s[k / 2] : 0.5 * (s[k / 2 - 1] + s[k / 2]);
+}
+
+/* Whether $CK_BENCH_CASES (comma-separated names; unset: all) names the case. */
+static int selected(const bcase *bc)
+{
+    const char *list = getenv("CK_BENCH_CASES");
+    if (!list || !*list) return 1;
+    size_t n = strlen(bc->name);
+    for (const char *p = list; (p = strstr(p, bc->name)) != NULL; p += n)
+        if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == 0)) return 1;
+    return 0;
 }
 
 static int check(ck_status st, const char *what)
@@ -216,7 +236,7 @@ static void run_peer(int peer, int ti, int threads, int round, const char *dir)
     int len = snprintf(cmd, sizeof cmd, "%s %s/bench_infer_peers.py run --peer %s --threads %d %s", python_for(peer),
                        tools_dir(), peer_id[peer], threads, dir);
     for (int i = 0; i < NCASES && len < (int)sizeof cmd - 100; i++)
-        len += snprintf(cmd + len, sizeof cmd - (size_t)len, " %s:%s:%lld", cases[i].name, cases[i].model,
+        if (selected(&cases[i])) len += snprintf(cmd + len, sizeof cmd - (size_t)len, " %s:%s:%lld", cases[i].name, cases[i].model,
                         (long long)cases[i].batch);
     snprintf(cmd + len, sizeof cmd - (size_t)len, " 2>&1");
     FILE *p = popen(cmd, "r");
@@ -299,7 +319,8 @@ int main(void)
     char cmd[2048];
     snprintf(cmd, sizeof cmd, "%s %s/bench_infer_peers.py prepare %s mlp siamese cnn dense64 2>&1 | grep -v Warning",
              python_for(P_TF), tools_dir(), dir);
-    int prepared = system(cmd) == 0;
+    const char *envp = getenv("CK_BENCH_PEERS");
+    int prepared = !(envp && strcmp(envp, "0") == 0) && system(cmd) == 0;
     if (!prepared) printf("  prepare failed: ONNX Runtime, TensorFlow and PyTorch are skipped\n");
 
     double same_bits = 1;
@@ -307,6 +328,7 @@ int main(void)
         for (int ti = 0; ti < nsettings; ti++) {
             ck_set_num_threads(settings[ti]);
             for (int i = 0; i < NCASES; i++) {
+                if (!selected(&cases[i])) continue;
                 ck_us[i][ti][r] = time_case(&lc[i], cases[i].batch);
                 if (ti > 0 && r == 0) {
                     /* threads must not change the result: compare with the
@@ -329,7 +351,7 @@ int main(void)
     printf("\n%-14s %3s %11s %9s %9s %9s %27s\n", "case", "thr", "ckeras us", "ort/ck", "tf/ck", "torch/ck",
            "max |diff| ort, tf, torch");
     for (int i = 0; i < NCASES; i++)
-        for (int ti = 0; ti < nsettings; ti++) {
+        for (int ti = 0; ti < nsettings && selected(&cases[i]); ti++) {
             double x = median(ck_us[i][ti], rounds);
             printf("%-14s %3d %11.2f", cases[i].name, settings[ti], x);
             for (int p = 0; p < NPEERS; p++) {
@@ -343,7 +365,7 @@ int main(void)
            same_bits ? "are bit-identical to" : "DIFFER from");
     printf("\n");
     for (int i = 0; i < NCASES; i++)
-        for (int ti = 0; ti < nsettings; ti++) {
+        for (int ti = 0; ti < nsettings && selected(&cases[i]); ti++) {
             double x = median(ck_us[i][ti], rounds), best = 0;
             int bp = -1;
             for (int p = 0; p < NPEERS; p++) {

@@ -283,8 +283,12 @@ static size_t conv2d_scratch_bytes(const ck_layer *layer, int n, const ck_shape 
         if (out->dims[d] <= 0) return 0;
     ck_conv_geom g = ck_conv2d_geometry(c, &in[0], out, layer->dtype);
     const int64_t k = g.kh * g.kw * g.c;
-    if (k == 0 || ck_conv2d_is_direct(&g)) return 0;
-    return (size_t)(ck_conv2d_chunk(&g, c->channels_first) * k) * g.es;
+    /* the Winograd kernels' memory, or the im2col rows should a test have
+     * switched the direct kernels off since planning */
+    const size_t wino = ck_conv2d_direct_scratch_bytes(c, &in[0], out);
+    if (k == 0 || ck_conv2d_is_direct(&g)) return wino;
+    const size_t rows = (size_t)(ck_conv2d_chunk(&g, c->channels_first) * k) * g.es;
+    return rows > wino ? rows : wino;
 }
 
 static ck_status conv2d_call_scratch(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *outs,
@@ -294,6 +298,9 @@ static ck_status conv2d_call_scratch(ck_layer *layer, int n, const ck_tensor *co
     ck_tensor *out = outs[0];
     (void)n;
     if (out->size == 0) return CK_OK;
+    int done;
+    CK_TRY(ck_conv2d_call_direct(c, in[0], out, NULL, NULL, scratch, &done));
+    if (done) return CK_OK;
     CK_TRY(ck_conv2d_preactivation(c, in[0], out, scratch));
     /* Keras applies the activation along the last axis whatever the data
      * format (softmax of a channels_first output runs over its columns). */

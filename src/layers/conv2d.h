@@ -68,6 +68,33 @@ void ck_conv2d_gemm(ck_dtype dt, int trans_a, int trans_b, int64_t m, int64_t n,
  * allocate it for the call (inference). */
 ck_status ck_conv2d_preactivation(const ck_conv2d_layer *c, const ck_tensor *x, ck_tensor *out, void *scratch);
 
+/* The whole inference call (activation included) through the direct
+ * float32 channels_last kernels (conv2d_fast.c), with a BatchNormalization
+ * folded in when scale is not NULL (each sum + bias becomes s * scale +
+ * shift; only for a linear Conv2D).  `scratch` (may be NULL) holds
+ * ck_conv2d_direct_scratch_bytes for the Winograd kernels.  *done is 0, and nothing is written,
+ * when they do not apply (dtype, data format, groups, CPU): the caller
+ * then takes the im2col path. */
+ck_status ck_conv2d_call_direct(const ck_conv2d_layer *c, const ck_tensor *x, ck_tensor *out, const float *scale,
+                                const float *shift, void *scratch, int *done);
+
+/* The scratch that lets ck_conv2d_call_direct take the Winograd kernels
+ * for these shapes (0: they do not apply; NULL scratch then suffices). */
+size_t ck_conv2d_direct_scratch_bytes(const ck_conv2d_layer *c, const ck_shape *in, const ck_shape *out);
+
+/* Whether a MaxPooling2D `pool` reading this Conv2D's output (shape
+ * `out`, input shape `in`) can be computed in the same pass
+ * (conv2d_fast.c): float32 channels_last, a linear or ReLU activation,
+ * and kernels that run here. */
+int ck_conv2d_pool_foldable(const ck_conv2d_layer *c, const ck_layer *pool, const ck_shape *in, const ck_shape *out);
+
+/* Writes pool(activation(conv(x) + bias)) at the start of `out` (the
+ * Conv2D's output buffer, shaped as the convolution's output: the pooled
+ * values are fewer).  `scratch`: ck_conv2d_direct_scratch_bytes or NULL.
+ * *done is 0, nothing written, when the kernels do not apply. */
+ck_status ck_conv2d_call_pooled(const ck_conv2d_layer *c, const ck_layer *pool, const ck_tensor *x, ck_tensor *out,
+                                void *scratch, int *done);
+
 /* The training hooks (conv2d_grad.c). */
 size_t ck_conv2d_saved_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out);
 ck_status ck_conv2d_train_call(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,

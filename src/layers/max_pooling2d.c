@@ -9,6 +9,7 @@
 
 #include "layers/conv_utils.h"
 #include "ops/ops.h"
+#include "layers/max_pooling2d.h"
 
 typedef struct ck_max_pooling2d_layer {
     ck_layer base;
@@ -125,6 +126,11 @@ static ck_status pool_call(ck_layer *layer, int n, const ck_tensor *const *in, c
     pool_geom g;
     pool_geometry(p, x, out, &g);
     if (out->size == 0) return CK_OK;
+    if (!cf && x->dtype == CK_FLOAT32) {
+        const ck_pool_nhwc v = {.batch = g.batch, .h = g.h, .w = g.w, .c = g.c, .oh = g.oh, .ow = g.ow, .kh = g.kh,
+                                .kw = g.kw, .sh = g.sh, .sw = g.sw, .ph = g.ph, .pw = g.pw};
+        if (ck_maxpool_nhwc_f32(&v, x->data, out->data)) return CK_OK;
+    }
     switch (x->dtype) {
     case CK_FLOAT32: (cf ? pool_first_f32 : pool_last_f32)(&g, x->data, out->data); break;
     case CK_FLOAT64: (cf ? pool_first_f64 : pool_last_f64)(&g, x->data, out->data); break;
@@ -133,6 +139,23 @@ static ck_status pool_call(ck_layer *layer, int n, const ck_tensor *const *in, c
     default: return ck_error(CK_TYPE_ERROR, "MaxPooling2D \"%s\": unsupported input dtype", layer->name);
     }
     return CK_OK;
+}
+
+int ck_max_pooling2d_nhwc(const ck_layer *layer, const ck_shape *in, ck_pool_nhwc *g)
+{
+    const ck_max_pooling2d_layer *p = (const ck_max_pooling2d_layer *)layer;
+    ck_shape out;
+    if (layer->cls != &ck_max_pooling2d_class || p->channels_first || layer->dtype != CK_FLOAT32 || in->rank != 4)
+        return 0;
+    for (int d = 0; d < 4; d++)
+        if (in->dims[d] < 0) return 0;
+    if (pool_output_shape(layer, 1, in, &out) != CK_OK) return 0;
+    *g = (ck_pool_nhwc){.batch = in->dims[0], .h = in->dims[1], .w = in->dims[2], .c = in->dims[3],
+                        .oh = out.dims[1], .ow = out.dims[2], .kh = p->pool_size[0], .kw = p->pool_size[1],
+                        .sh = p->strides[0], .sw = p->strides[1]};
+    g->ph = ck_conv_pad_before(g->h, g->oh, g->kh, p->same, g->sh, 1);
+    g->pw = ck_conv_pad_before(g->w, g->ow, g->kw, p->same, g->sw, 1);
+    return 1;
 }
 
 /* ---- training: saved = one int64 input index per output element ---- */

@@ -15,6 +15,15 @@
  *    into that Dense's epilogue (y = (x.W + b) * inv + off) and its step
  *    becomes an alias of the Dense's output.
  *
+ *  - Likewise a BatchNormalization over the last axis that is the only
+ *    consumer of a linear float32 channels_last Conv2D (not a model
+ *    output) is folded into the direct convolution's epilogue (ops/
+ *    conv_kernels.h), when those kernels run on this CPU.
+ *  - A Conv2D (linear or ReLU) whose only reader is a MaxPooling2D is
+ *    computed with the pooling in one pass (the pooled values written to
+ *    the start of the Conv2D's buffer, which the pooling step aliases).
+ *    The pair is a CK_STEP_DENSE step whose step_bn is the pooling layer.
+ *
  * Why BN is folded into the epilogue rather than into a copy of the
  * kernel: the coefficients inv and off are recomputed from the live
  * weights on every run (units values, against the product's K * units),
@@ -31,9 +40,11 @@
 #include <string.h>
 
 #include "layers/batch_normalization.h"
+#include "layers/conv2d.h"
 #include "layers/dense.h"
 #include "layers/dropout.h"
 #include "model/model.h"
+#include "ops/conv_kernels.h"
 
 _Atomic int ck_fuse_override = -1;
 
@@ -55,6 +66,23 @@ void ck_fuse_free(ck_plan *plan)
     plan->step_bn = NULL;
     plan->step_coef = NULL;
     plan->fuse_mem = NULL;
+}
+
+/* A linear float32 Conv2D that the direct kernels run (so that a BN can
+ * be folded into their epilogue). */
+static int conv_foldable(const ck_layer *layer)
+{
+    const ck_conv2d_layer *c = (const ck_conv2d_layer *)layer;
+    return layer->cls == &ck_conv2d_class && layer->built && c->kernel && layer->dtype == CK_FLOAT32 &&
+           !c->channels_first && c->groups == 1 && ck_activation_is_linear(c->params.activation) &&
+           ck_conv2d_nhwc_f32_available();
+}
+
+/* The channels of a fused step's output (its BN coefficients). */
+static int64_t fused_units(const ck_layer *layer)
+{
+    if (layer->cls == &ck_conv2d_class) return ((const ck_conv2d_layer *)layer)->filters;
+    return ck_dense_units(layer);
 }
 
 static int64_t shape_count(const ck_shape *s)
@@ -100,6 +128,29 @@ static int readers(const ck_model *m, int slot, int *only_step)
     return n;
 }
 
+/* A Conv2D whose only reader is a MaxPooling2D that its kernels can
+ * compute in the same pass: marks the pair (the pooling's step becomes an
+ * alias of the Conv2D's buffer, which receives the pooled values). */
+static int pool_foldable(const ck_model *m, const ck_step *step, const ck_shape *slot_shapes, ck_plan *plan)
+{
+    const ck_layer *layer = step->node->layer;
+    int in = step->in_slots[0], out = step->out_slot, t = -1;
+    if (layer->cls != &ck_conv2d_class || !layer->built || step->n_in != 1 ||
+        m->slot_tensors[in]->dtype != CK_FLOAT32 || m->slot_tensors[out]->dtype != CK_FLOAT32 ||
+        readers(m, out, &t) != 1)
+        return 0;
+    const ck_step *next = &m->steps[t];
+    if (next->n_in != 1 || m->slot_tensors[next->out_slot]->dtype != CK_FLOAT32 ||
+        !ck_conv2d_pool_foldable((const ck_conv2d_layer *)layer, next->node->layer, &slot_shapes[in],
+                                 &slot_shapes[out]))
+        return 0;
+    int s = (int)(step - m->steps);
+    plan->step_kind[s] = CK_STEP_DENSE;
+    plan->step_bn[s] = next->node->layer;
+    plan->step_kind[t] = CK_STEP_ALIAS;
+    return 1;
+}
+
 ck_status ck_fuse_plan(const ck_model *m, const ck_shape *slot_shapes, ck_plan *plan)
 {
     if (!fuse_enabled() || m->n_steps == 0) return CK_OK;
@@ -126,21 +177,25 @@ ck_status ck_fuse_plan(const ck_model *m, const ck_shape *slot_shapes, ck_plan *
             continue;
         }
         int in = step->in_slots[0], out = step->out_slot;
-        if (step->n_in != 1 || !ck_dense_fusable(layer, 0) || m->slot_tensors[in]->dtype != layer->dtype ||
+        if (pool_foldable(m, step, slot_shapes, plan)) continue;
+        const int conv = conv_foldable(layer);
+        if (step->n_in != 1 || !(conv || ck_dense_fusable(layer, 0)) || m->slot_tensors[in]->dtype != layer->dtype ||
             m->slot_tensors[out]->dtype != layer->dtype)
             continue;
-        plan->step_kind[s] = CK_STEP_DENSE;
+        /* a Conv2D is a fused step only with a BN folded in */
+        if (!conv) plan->step_kind[s] = CK_STEP_DENSE;
         int t = -1;
-        if (!ck_dense_fusable(layer, 1) || readers(m, out, &t) != 1) continue;
+        if (!(conv || ck_dense_fusable(layer, 1)) || readers(m, out, &t) != 1) continue;
         const ck_step *next = &m->steps[t];
         ck_layer *bn = next->node->layer;
         if (next->n_in != 1 || !ck_bn_last_axis_only(bn, slot_shapes[out].rank) || bn->dtype != layer->dtype ||
             m->slot_tensors[next->out_slot]->dtype != layer->dtype)
             continue;
         plan->step_bn[s] = bn;
+        plan->step_kind[s] = CK_STEP_DENSE;
         plan->step_kind[t] = CK_STEP_ALIAS;
         coef_off[s] = coef_bytes;
-        coef_bytes += 2 * (((size_t)ck_dense_units(layer) * ck_dtype_size(layer->dtype) + 63) / 64 * 64);
+        coef_bytes += 2 * (((size_t)fused_units(layer) * ck_dtype_size(layer->dtype) + 63) / 64 * 64);
     }
     if (coef_bytes && !(plan->fuse_mem = ck_malloc(coef_bytes))) {
         ck_free(coef_off);
@@ -153,12 +208,58 @@ ck_status ck_fuse_plan(const ck_model *m, const ck_shape *slot_shapes, ck_plan *
     return CK_OK;
 }
 
+/* A Conv2D with its BN folded in.  The direct kernels were available
+ * when the plan was made; should a test have switched them off since, the
+ * convolution runs on the im2col path (allocating its rows) and the BN's
+ * coefficients are applied after. */
+static ck_status conv_bn_step(const ck_layer *layer, const ck_tensor *x, ck_tensor *out, const float *inv,
+                              const float *off, void *scratch)
+{
+    const ck_conv2d_layer *c = (const ck_conv2d_layer *)layer;
+    int done;
+    CK_TRY(ck_conv2d_call_direct(c, x, out, inv, off, scratch, &done));
+    if (done) return CK_OK;
+    CK_TRY(ck_conv2d_preactivation(c, x, out, NULL));
+    float *o = out->data;
+    const int64_t f = c->filters;
+    for (int64_t i = 0; i < out->size; i++) o[i] = o[i] * inv[i % f] + off[i % f];
+    return CK_OK;
+}
+
+/* A Conv2D with the MaxPooling2D after it: the pooled values go to the
+ * start of the Conv2D's buffer.  Should a test have switched the kernels
+ * off since planning, both layers run through their calls, the
+ * convolution's output in memory allocated here. */
+static ck_status conv_pool_step(ck_plan *plan, const ck_layer *layer, const ck_layer *pool, const ck_tensor *x,
+                                ck_tensor *out)
+{
+    int done;
+    CK_TRY(ck_conv2d_call_pooled((const ck_conv2d_layer *)layer, pool, x, out, plan->scratch, &done));
+    if (done) return CK_OK;
+    ck_shape cs = ck_tensor_shape(out), ps;
+    CK_TRY(pool->cls->compute_output_shape(pool, 1, &cs, &ps));
+    ck_tensor *conv_out = NULL;
+    CK_TRY(ck_tensor_new(&conv_out, CK_FLOAT32, cs.rank, cs.dims));
+    ck_tensor pooled = *out;
+    pooled.owns_data = 0;
+    pooled.size = 1;
+    for (int d = 0; d < ps.rank; d++) pooled.shape[d] = ps.dims[d], pooled.size *= ps.dims[d];
+    ck_tensor *pooled_p = &pooled;
+    ck_status st = layer->cls->call((ck_layer *)layer, 1, &x, &conv_out);
+    if (st == CK_OK) st = pool->cls->call((ck_layer *)pool, 1, ck_const_tensors(&conv_out), &pooled_p);
+    ck_tensor_free(conv_out);
+    return st;
+}
+
 ck_status ck_fuse_dense_step(ck_plan *plan, int s, const ck_layer *layer, const ck_tensor *x, ck_tensor *out)
 {
     const ck_layer *bn = plan->step_bn[s];
     if (!bn) return ck_dense_call_fused(layer, x, out, NULL, NULL);
-    size_t half = ((size_t)ck_dense_units(layer) * ck_dtype_size(layer->dtype) + 63) / 64 * 64;
+    if (bn->cls == &ck_max_pooling2d_class) return conv_pool_step(plan, layer, bn, x, out);
+    size_t half = ((size_t)fused_units(layer) * ck_dtype_size(layer->dtype) + 63) / 64 * 64;
     char *inv = plan->step_coef[s];
     ck_bn_coefficients(bn, inv, inv + half);
+    if (layer->cls == &ck_conv2d_class)
+        return conv_bn_step(layer, x, out, (float *)inv, (float *)(inv + half), plan->scratch);
     return ck_dense_call_fused(layer, x, out, inv, inv + half);
 }

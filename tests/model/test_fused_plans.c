@@ -8,6 +8,7 @@
 
 #include "ckeras.h"
 #include "model/model.h"
+#include "ops/conv_kernels.h"
 #include "support/support.h"
 
 /* Layers made by a test, freed at its end (the model holds its own refs). */
@@ -176,8 +177,88 @@ Test(fused_plans, conv_bn)
     ck_model *m = NULL;
     cr_assert_eq(ck_model_new(&m, 1, &in, 1, &h, NULL), CK_OK);
     randomize(conv, 4), randomize(bn, 5);
+    /* folded into the direct convolution where its kernels run */
+    char k[16];
+    kinds(m, k);
+    cr_expect_str_eq(k, ck_conv2d_nhwc_f32_available() ? "Da" : "ca");
     ck_tensor *x = input(9, CK_TEST_SHAPE(7, 7, 2));
     check_same(m, x, "Conv2D-BN");
+    ck_tensor_free(x);
+    finish(m, in);
+}
+
+/* "same" padding, 20 filters (a masked vector), then ReLU; and a Conv2D
+ * with its own ReLU, whose BN cannot be folded (it follows the
+ * activation). */
+Test(fused_plans, conv_bn_same_and_activated)
+{
+    ck_tensor *in = model_input(CK_TEST_SHAPE(6, 5, 3));
+    ck_layer *c1 = NULL, *bn1 = bnorm(), *act = NULL, *c2 = NULL, *bn2 = bnorm();
+    keep(ck_conv2d(&c1, &(ck_conv2d_opts){.filters = 20, .kernel_size = {3, 3}, .padding = "same"}), &c1);
+    keep(ck_activation_layer(&act, &(ck_activation_layer_opts){.activation = "relu"}), &act);
+    keep(ck_conv2d(&c2, &(ck_conv2d_opts){.filters = 5, .kernel_size = {2, 2}, .activation = "relu"}), &c2);
+    ck_tensor *h = apply(bn2, apply(c2, apply(act, apply(bn1, apply(c1, in)))));
+    ck_model *m = NULL;
+    cr_assert_eq(ck_model_new(&m, 1, &in, 1, &h, NULL), CK_OK);
+    randomize(c1, 6), randomize(bn1, 7), randomize(c2, 8), randomize(bn2, 9);
+    char k[16];
+    kinds(m, k);
+    cr_expect_str_eq(k, ck_conv2d_nhwc_f32_available() ? "Daccc" : "caccc");
+    ck_tensor *x = input(3, CK_TEST_SHAPE(6, 5, 3));
+    check_same(m, x, "Conv2D-BN-ReLU-Conv2D(relu)-BN");
+    ck_tensor_free(x);
+    finish(m, in);
+}
+
+/* Conv2D -> MaxPooling2D computed in one pass: the MNIST pair (one
+ * channel in, the band path), a Winograd pair (2x2 / 2 pooling of 3x3
+ * convolutions over 8 channels or more, odd and even sizes), a "same"
+ * 3x3 / 2 pooling and a Conv2D whose output is also read elsewhere (no
+ * fusion). */
+Test(fused_plans, conv_maxpool)
+{
+    ck_tensor *in = model_input(CK_TEST_SHAPE(12, 11, 1));
+    ck_layer *c1 = NULL, *p1 = NULL, *c2 = NULL, *p2 = NULL, *c3 = NULL, *p3 = NULL;
+    keep(ck_conv2d(&c1, &(ck_conv2d_opts){.filters = 9, .kernel_size = {3, 3}, .activation = "relu"}), &c1);
+    keep(ck_max_pooling2d(&p1, &(ck_max_pooling2d_opts){.pool_size = {2, 2}}), &p1);
+    keep(ck_conv2d(&c2, &(ck_conv2d_opts){.filters = 20, .kernel_size = {3, 3}, .padding = "same"}), &c2);
+    keep(ck_max_pooling2d(&p2, &(ck_max_pooling2d_opts){.pool_size = {2, 2}}), &p2);
+    keep(ck_conv2d(&c3, &(ck_conv2d_opts){.filters = 17, .kernel_size = {2, 2}, .activation = "relu"}), &c3);
+    keep(ck_max_pooling2d(&p3, &(ck_max_pooling2d_opts){.pool_size = {3, 3}, .strides = {2, 2}, .padding = "same"}),
+         &p3);
+    /* 12x11 -> 10x9x9 -> 5x4 -> 5x4x20 -> 2x2 -> 1x1x17 -> 1x1 (same) */
+    ck_tensor *h = apply(p3, apply(c3, apply(p2, apply(c2, apply(p1, apply(c1, in))))));
+    ck_model *m = NULL;
+    cr_assert_eq(ck_model_new(&m, 1, &in, 1, &h, NULL), CK_OK);
+    randomize(c1, 21), randomize(c2, 22), randomize(c3, 23);
+    char k[16];
+    kinds(m, k);
+    cr_expect_str_eq(k, ck_conv2d_nhwc_f32_available() ? "DaDaDa" : "cccccc");
+    ck_tensor *x = input(7, CK_TEST_SHAPE(12, 11, 1));
+    check_same(m, x, "Conv2D-MaxPooling2D pairs");
+    ck_tensor_free(x);
+    finish(m, in);
+
+}
+
+Test(fused_plans, conv_maxpool_not_when_shared)
+{
+    /* the Conv2D's output read twice: nothing fused */
+    ck_tensor *in = model_input(CK_TEST_SHAPE(8, 8, 8));
+    ck_layer *c2 = NULL, *p2 = NULL, *c4 = NULL;
+    keep(ck_conv2d(&c2, &(ck_conv2d_opts){.filters = 20, .kernel_size = {3, 3}, .padding = "same"}), &c2);
+    keep(ck_max_pooling2d(&p2, &(ck_max_pooling2d_opts){.pool_size = {2, 2}}), &p2);
+    keep(ck_conv2d(&c4, &(ck_conv2d_opts){.filters = 3, .kernel_size = {1, 1}}), &c4);
+    ck_tensor *c = apply(c2, in);
+    ck_tensor *outs[2] = {apply(p2, c), apply(c4, c)};
+    ck_model *m = NULL;
+    cr_assert_eq(ck_model_new(&m, 1, &in, 2, outs, NULL), CK_OK);
+    randomize(c2, 24), randomize(c4, 25);
+    char k[16];
+    kinds(m, k);
+    cr_expect_str_eq(k, "ccc");
+    ck_tensor *x = input(3, CK_TEST_SHAPE(8, 8, 8));
+    check_same(m, x, "shared Conv2D output");
     ck_tensor_free(x);
     finish(m, in);
 }
