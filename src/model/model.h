@@ -29,7 +29,7 @@ typedef struct ck_plan {
                                    one after another), or NULL */
     /* Fusion (fuse.c); all NULL when fusion is off: every step a call. */
     unsigned char *step_kind;   /* per step: ck_step_kind */
-    ck_layer **step_bn;         /* per CK_STEP_DENSE: the BN folded in, or NULL */
+    ck_layer **step_bn;         /* per CK_STEP_DENSE: the BatchNormalization folded in, or the MaxPooling2D fused after a Conv2D; NULL: none */
     void **step_coef;           /* per folded BN: its inv then off, in fuse_mem */
     void *fuse_mem;
 } ck_plan;
