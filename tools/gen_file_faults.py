@@ -7,8 +7,8 @@ Writes tests/data/faults/:
   plain.json       the same model's JSON, unwrapped (the test compares both)
   windows.keras    a .keras archive whose weights groups are named as Keras 3.0 on Windows
                    wrote them (os.path.join: "layers\\embedding"), with windows_expected.json
-  ckpt_deps.keras  a .keras archive whose layers sit under "_layer_checkpoint_dependencies/<layer name>"
-                   as tf.keras 2.13-2.14 saved some Sequential models, with ckpt_deps_expected.json
+  ckpt_deps.keras  a .keras archive whose layers sit under "_layer_checkpoint_dependencies/dense",
+                   ".../dense_2" as tf.keras 2.13-2.14 saved some models, with ckpt_deps_expected.json
 """
 import io, json, os, zipfile
 import numpy as np
@@ -88,11 +88,14 @@ json.dump({"x": x.tolist(), "y": y.tolist(), "h5_names": names},
           open(os.path.join(OUT, "windows_expected.json"), "w"), indent=1)
 print("ok", names)
 
-# 4. tf.keras 2.13-2.14: layers saved under _layer_checkpoint_dependencies/<name>.
-# The names are not the snake-case class names, so only the name can find them.
+# 4. tf.keras 2.13-2.14: layers saved under _layer_checkpoint_dependencies/,
+# named by snake-case class with suffixes that skip (that dict lists each
+# layer with weights twice, and the second visit still takes a number), as
+# in a real tf.keras 2.13 file: the 1st Dense is "dense", the 2nd "dense_2".
+# The layer names ("hidden", "scores") match none of them.
 tf.keras.utils.set_random_seed(4)
 m = tf.keras.Sequential([tf.keras.Input((3,)), tf.keras.layers.Dense(4, activation="tanh", name="hidden"),
-                         tf.keras.layers.Dense(2, name="scores")])
+                         tf.keras.layers.Dropout(0.5, name="drop"), tf.keras.layers.Dense(2, name="scores")])
 tmp = os.path.join(OUT, "_tmp.keras")
 m.save(tmp)
 x = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]], np.float32)
@@ -103,7 +106,7 @@ os.remove(tmp)
 src = h5py.File(io.BytesIO(entries["model.weights.h5"]), "r")
 buf = io.BytesIO()
 dst = h5py.File(buf, "w")
-names = {"layers/dense": "hidden", "layers/dense_1": "scores"}
+names = {"layers/dense": "dense", "layers/dropout": "dropout", "layers/dense_1": "dense_2"}
 for k, v in names.items():
     src.copy(src[k], dst, "_layer_checkpoint_dependencies/" + v)
 for k in src.keys():

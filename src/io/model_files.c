@@ -5,6 +5,7 @@
  * for every layer before any is assigned. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -128,6 +129,62 @@ ck_status ck_model_assign_h5_weights(ck_model *m, const ck_keras_h5 *f, const ch
     return st;
 }
 
+/* For a group path base + ("" | "_<n>") + "/...": 1 and n (0 for none). */
+static int deps_suffix(const char *p, const char *base, size_t bn, long *suffix)
+{
+    if (strncmp(p, base, bn) != 0) return 0;
+    p += bn;
+    if (*p == '/') {
+        *suffix = 0;
+        return 1;
+    }
+    if (*p != '_' || p[1] < '0' || p[1] > '9') return 0;
+    char *end;
+    long v = strtol(p + 1, &end, 10);
+    if (*end != '/' || v <= 0) return 0;
+    *suffix = v;
+    return 1;
+}
+
+/* tf.keras 2.13-2.14 saved some models' layers through the tracked dict
+ * `_layer_checkpoint_dependencies`, which its saver walked before the
+ * `layers` list.  Its groups are named like Keras 3's (snake-case class,
+ * then _1, _2, ...), but that dict can list a layer twice (once as
+ * "layer_with_weights-k", once as "layer-i"), and the second visit still
+ * takes a number: the suffixes skip.  Their order is still the layers'
+ * order, so the k-th layer of a class is the class' k-th group by suffix.
+ * 1 and the path in `path` when the archive has that layout. */
+static int cmp_long(const void *x, const void *y)
+{
+    long a = *(const long *)x, b = *(const long *)y;
+    return (a > b) - (a < b);
+}
+
+static int deps_path(const ck_keras_archive *a, const char *prefix, const char *snake, int k, char *path, size_t n)
+{
+    char base[512];
+    int bn = snprintf(base, sizeof base, "%s_layer_checkpoint_dependencies/%s", prefix, snake);
+    if (bn <= 0 || (size_t)bn >= sizeof base) return 0;
+    size_t count = 0;
+    long suffix;
+    for (size_t g = 0; g < a->n_groups; g++) count += deps_suffix(a->groups[g].path, base, (size_t)bn, &suffix);
+    if (count == 0) return 0;
+    long *s = ck_malloc(count * sizeof *s);
+    if (!s) return 0; /* the usual path then fails to find the vars */
+    size_t m = 0;
+    for (size_t g = 0; g < a->n_groups; g++)
+        if (deps_suffix(a->groups[g].path, base, (size_t)bn, &suffix)) s[m++] = suffix;
+    qsort(s, m, sizeof *s, cmp_long);
+    size_t distinct = 0; /* dedupe in place */
+    for (size_t i = 0; i < m; i++)
+        if (distinct == 0 || s[distinct - 1] != s[i]) s[distinct++] = s[i];
+    int ok = (size_t)k < distinct;
+    if (ok && s[k] == 0) snprintf(path, n, "%s", base);
+    else if (ok) snprintf(path, n, "%s_%ld", base, s[k]);
+    ck_free(s);
+    return ok;
+}
+
 /* Keras 3 archives: layers/<snake_case class>[_k]/vars/<i>, k counting
  * earlier layers of the same class in the config's layer order; a vars
  * group's `name` attribute (Keras >= 3.6), when present, names the layer
@@ -153,16 +210,6 @@ static ck_status k3_layer_path(const ck_keras_archive *a, const char *prefix, co
             return CK_OK;
         }
     }
-    /* tf.keras 2.13-2.14 saved some models' layers through the tracked
-     * dict `_layer_checkpoint_dependencies`, keyed by the layer's name,
-     * which its saver visited before the `layers` list. */
-    char deps[512];
-    int dn = snprintf(deps, sizeof deps, "%s_layer_checkpoint_dependencies/%s/", prefix, name);
-    for (size_t g = 0; dn > 0 && (size_t)dn < sizeof deps && g < a->n_groups; g++)
-        if (strncmp(a->groups[g].path, deps, (size_t)dn) == 0) {
-            snprintf(path, n, "%.*s", dn - 1, deps);
-            return CK_OK;
-        }
     int k = 0;
     for (int i = 0; i < index; i++) {
         const char *c = json_string_value(json_object_get(json_array_get(layers, (size_t)i), "class_name"));
@@ -170,6 +217,7 @@ static ck_status k3_layer_path(const ck_keras_archive *a, const char *prefix, co
     }
     char snake[128];
     ck_snake_case(cls, snake, sizeof snake);
+    if (deps_path(a, prefix, snake, k, path, n)) return CK_OK;
     if (k == 0) snprintf(path, n, "%slayers/%s", prefix, snake);
     else snprintf(path, n, "%slayers/%s_%d", prefix, snake, k);
     return CK_OK;

@@ -124,8 +124,8 @@ Test(file_faults, windows_keras_archive)
 }
 
 /* tf.keras 2.13-2.14 saved some models' layers under
- * "_layer_checkpoint_dependencies/<layer name>" (a real file in the wild:
- * a Sequential MLP saved by Keras 2.14). */
+ * "_layer_checkpoint_dependencies/" with skipping suffixes ("dense",
+ * "dense_2" for the 1st and 2nd Dense), as real files in the wild were. */
 Test(file_faults, checkpoint_dependencies_archive)
 {
     json_t *ex = ck_test_load_json(fx("faults/ckpt_deps_expected.json"));
