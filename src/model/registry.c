@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "layers/rnn_common.h"
+#include "layers/tf_op.h"
 #include "model/model.h"
 
 static const ck_layer_class *const builtin_classes[] = {
@@ -70,6 +71,8 @@ static const ck_layer_class *const builtin_classes[] = {
     /* -- normalization, noise and attention -- */
 
     /* -- TF-op layers -- */
+    &ck_tf_op_lambda_class,
+    &ck_slicing_op_lambda_class,
 
     /* -- masks and multi-output layers -- */
 };
