@@ -25,6 +25,10 @@ Writes tests/data/layers/tfop/:
                  batch 4, no shuffle) on model_x / fit_t: the loss and the
                  weights, from the h5 file's initial weights
 
+With --verify DIR, reads the configs ckeras wrote in DIR (test_tf_op
+leaves them in build/tmp) back with tf.keras instead and compares their
+predictions with the goldens.
+
 Keras 3 has no TFOpLambda (TF functions are not applied to Keras 3
 tensors), so there is nothing to record for it.  Every number comes from
 TensorFlow; none from ckeras.  Tensors are {"shape", "data"} (C order).
@@ -159,5 +163,30 @@ def main():
                    "weights": [tensor(w) for w in model.get_weights()]}, f)
 
 
+def verify(tmp):
+    """Reads the configs ckeras wrote (test_tf_op leaves them in
+    build/tmp as tfop_config_<case>.json) with tf.keras and checks their
+    predictions against the goldens."""
+    import glob
+    import sys
+    cases_by_name = {c["name"]: c for c in json.load(open(os.path.join(OUT, "goldens.json")))}
+    bad = 0
+    for path in sorted(glob.glob(os.path.join(tmp, "*tfop_config_*.json"))):
+        name = path.rsplit("tfop_config_", 1)[1][:-5]
+        c = cases_by_name[name]
+        m = tf.keras.models.model_from_json(open(path).read())
+        xs = [np.array(x["data"], dtype=np.float32).reshape(x["shape"]) for x in c["x"]]
+        y = np.asarray(m(xs))
+        want = np.array(c["y"]["data"]).reshape(c["y"]["shape"])
+        err = float(np.max(np.abs(y - want))) if y.size else 0.0
+        bad += err > 1e-5
+        print(f"{name}: max |tf(ckeras config) - golden| = {err:.3g}")
+    sys.exit(1 if bad else 0)
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+    if len(sys.argv) == 3 and sys.argv[1] == "--verify":
+        verify(sys.argv[2])
+    else:
+        main()

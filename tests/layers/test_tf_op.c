@@ -177,6 +177,15 @@ Test(tf_op, configs_write_back_as_tf_keras)
         cr_assert_eq(ck_model_to_json(m, &text), CK_OK, "%s", ck_last_error());
         json_t *got = json_loads(text, 0, NULL);
         cr_assert(got);
+        /* kept for checking by hand that tf.keras reads them (see
+         * tools/gen_tfop_goldens.py --verify) */
+        char file[128];
+        snprintf(file, sizeof file, "tfop_config_%s.json", name);
+        FILE *f = fopen(ck_test_tmp(file), "w");
+        if (f) {
+            fputs(text, f);
+            fclose(f);
+        }
         expect_same_op_layers(name, got, json_object_get(c, "config"));
         /* and the written config loads again into the same model */
         ck_model *again = NULL;
@@ -355,4 +364,27 @@ Test(tf_op, slicing_edge_cases)
         json_decref(args);
         ck_layer_free(l);
     }
+}
+
+/* Planned predict of the TF-op model allocates nothing once planned (the
+ * ops need no working memory). */
+Test(tf_op, steady_state_predict_allocates_nothing)
+{
+    ck_tensor *x = ck_test_npy("tfop/model_x"), *y = NULL;
+    ck_model *m = NULL;
+    cr_assert_eq(ck_model_load(ck_test_data("layers/tfop/model.h5"), &m), CK_OK, "%s", ck_last_error());
+    cr_assert_eq(ck_model_predict(m, 1, &x, &y, 3), CK_OK, "%s", ck_last_error());
+    cr_assert_eq(ck_model_predict_into(m, 1, &x, &y, 3), CK_OK, "%s", ck_last_error());
+    ck_test_fail_after(0);
+    ck_status st = ck_model_predict_into(m, 1, &x, &y, 3);
+    long attempts = ck_test_alloc_count();
+    ck_test_alloc_reset();
+    cr_expect_eq(st, CK_OK, "%s", ck_last_error());
+    cr_expect_eq(attempts, 0, "%ld allocation(s) in steady state", attempts);
+    ck_tensor *want = ck_test_npy("tfop/model_y");
+    expect_close("steady state", "y", y, want, 1e-5);
+    ck_tensor_free(want);
+    ck_tensor_free(y);
+    ck_tensor_free(x);
+    ck_model_free(m);
 }
