@@ -388,3 +388,52 @@ Test(tf_op, steady_state_predict_allocates_nothing)
     ck_tensor_free(x);
     ck_model_free(m);
 }
+
+/* Loading a config with TF ops (constants, tensor kwargs, slices) and
+ * writing it back fail cleanly at every allocation: CK_OUT_OF_MEMORY,
+ * nothing leaked. */
+typedef struct oom_ctx {
+    const char *text;
+    ck_model *m;
+    char *written;
+} oom_ctx;
+
+static ck_status load_and_write(void *p)
+{
+    oom_ctx *c = p;
+    ck_status st = ck_model_from_json(c->text, &c->m);
+    if (st == CK_OK) st = ck_model_to_json(c->m, &c->written);
+    if (st != CK_OK && c->m) { /* the helper cleans up successes only */
+        ck_model_free(c->m);
+        c->m = NULL;
+    }
+    return st;
+}
+
+static void undo_load(void *p)
+{
+    oom_ctx *c = p;
+    if (c->m) ck_model_free(c->m);
+    ck_free(c->written);
+    c->m = NULL;
+    c->written = NULL;
+}
+
+Test(tf_op, every_allocation_failure_is_clean)
+{
+    json_t *all = goldens();
+    const char *names[] = {"rsub_constant", "mul_constant_list", "matmul_transpose_b", "slice_newaxis_index",
+                           "concat_last"};
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        size_t i;
+        json_t *c;
+        json_array_foreach(all, i, c) {
+            if (strcmp(json_string_value(json_object_get(c, "name")), names[k]) != 0) continue;
+            char *text = json_dumps(json_object_get(c, "config"), 0);
+            oom_ctx ctx = {text, NULL, NULL};
+            cr_expect_gt(ck_test_every_allocation_fails(load_and_write, undo_load, &ctx), 20, "%s", names[k]);
+            free(text);
+        }
+    }
+    json_decref(all);
+}
