@@ -93,6 +93,17 @@ CASES = [
     ("slice_reverse", 1, lambda x: x[:, ::-1, 1:3]),
     ("slice_middle_only", 1, lambda x: x[:, 1]),
     ("identity_concat", 1, lambda x: tf.concat([x], 1) * 1.5),
+    ("reduce_logsumexp", 1, lambda x: tf.math.reduce_logsumexp(x, axis=1)),
+    ("reduce_variance_std", 1, lambda x: tf.math.reduce_variance(x, axis=-1) + tf.math.reduce_std(x, axis=-1)),
+    ("reduce_std_axes", 1, lambda x: tf.math.reduce_std(x, axis=[1, 2], keepdims=True)),
+    ("euclidean_norm", 1, lambda x: tf.math.reduce_euclidean_norm(x, axis=1)),
+    ("l2_normalize", 1, lambda x: tf.math.l2_normalize(x, axis=-1) + tf.nn.l2_normalize(x, axis=[1, 2])),
+    ("argmax_argmin", 1, lambda x: tf.cast(tf.math.argmax(x, axis=-1) * 4 + tf.math.argmin(x, axis=-1), x.dtype)),
+    ("argmin_axis1", 1, lambda x: tf.cast(tf.math.argmin(x, axis=1), x.dtype) + x[:, 0, :]),
+    ("clip_by_value", 1, lambda x: tf.clip_by_value(x, -0.5, 0.75)),
+    ("tile", 1, lambda x: tf.tile(x, [1, 2, 3])),
+    ("ones_zeros_like", 1, lambda x: x * tf.ones_like(x) + tf.zeros_like(x) + 1.0),
+    ("erfc", 1, lambda x: tf.math.erfc(x)),
 ]
 
 

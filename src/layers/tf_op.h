@@ -22,7 +22,11 @@ typedef enum tf_op_kind {
     TF_MATMUL,
     TF_SOFTMAX,     /* softmax / log_softmax along an axis */
     TF_CAST,
-    TF_SLICE        /* __operators__.getitem */
+    TF_SLICE,       /* __operators__.getitem */
+    TF_NORMALIZE,   /* l2_normalize over axis (shape kept) */
+    TF_CLIP,        /* clip_by_value with constant bounds */
+    TF_TILE,
+    TF_FILL         /* zeros_like / ones_like (reduce: the value) */
 } tf_op_kind;
 
 /* Elementwise functions and their derivatives, computed in double.  `p`
@@ -48,7 +52,11 @@ typedef struct tf_op_def {
                                            TF_SOFTMAX: 1 for log_softmax */
 } tf_op_def;
 
-typedef enum tf_reduce_kind { TF_SUM, TF_MEAN, TF_MAX, TF_MIN, TF_PROD } tf_reduce_kind;
+typedef enum tf_reduce_kind {
+    TF_SUM, TF_MEAN, TF_MAX, TF_MIN, TF_PROD,
+    /* computed per group (tf_op_reduce.c) */
+    TF_LOGSUMEXP, TF_VARIANCE, TF_STD, TF_NORM, TF_ARGMAX, TF_ARGMIN, TF_L2_NORMALIZE
+} tf_reduce_kind;
 
 /* The op named `function` ("math.add", "nn.relu", ...), or NULL. */
 const tf_op_def *tf_op_find(const char *function);
@@ -78,7 +86,11 @@ typedef struct tf_op_layer {
     /* the bound call */
     tf_operand x, y;            /* unary / binary operands; x of the others */
     int n_values;               /* concat / stack: inputs 0..n-1 in order */
-    double param;               /* unary parameter */
+    double param;               /* unary parameter; l2_normalize's epsilon;
+                                   clip's lower bound */
+    double param2;              /* clip's upper bound */
+    int n_multiples;            /* tile */
+    int64_t multiples[CK_MAX_RANK];
     int has_axis;               /* axis given (reduce: else all axes) */
     int n_axis;
     int axis[CK_MAX_RANK];      /* as given (may be negative) */
@@ -107,6 +119,10 @@ ck_shape tf_operand_shape(const tf_operand *o, const ck_shape *in);
  * the layer when they are incompatible. */
 ck_status tf_broadcast_shape(const ck_layer *layer, const ck_shape *a, const ck_shape *b, ck_shape *out);
 ck_status tf_elementwise_call(const tf_op_layer *t, const ck_tensor *const *in, ck_tensor *out);
+/* clip_by_value and zeros_like / ones_like: the forward (dout NULL) or
+ * the backward into dx. */
+ck_status tf_clip_fill_run(const tf_op_layer *t, const ck_tensor *x, const ck_tensor *out, const ck_tensor *dout,
+                           ck_tensor *dx);
 ck_status tf_elementwise_backward(const tf_op_layer *t, const ck_tensor *const *in, const ck_tensor *out,
                                   const ck_tensor *dout, ck_tensor *const *din);
 
@@ -115,6 +131,16 @@ ck_status tf_shape_output(const tf_op_layer *t, int n, const ck_shape *in, ck_sh
 ck_status tf_shape_call(const tf_op_layer *t, int n, const ck_tensor *const *in, ck_tensor *out);
 ck_status tf_shape_backward(const tf_op_layer *t, int n, const ck_tensor *const *in, const ck_tensor *out,
                             const ck_tensor *dout, ck_tensor *const *din);
+
+/* ---- tf_op_reduce.c: reductions, l2_normalize, argmax --------------------- */
+ck_status tf_group_call(const tf_op_layer *t, const ck_tensor *x, const ck_tensor *out);
+/* reduce_*: forward (dout NULL) or backward into dx. */
+ck_status tf_reduce_run(const tf_op_layer *t, const ck_tensor *x, const ck_tensor *out, const ck_tensor *dout,
+                        ck_tensor *dx);
+/* Which axes of a rank-`rank` input the layer's axis reduces. */
+ck_status tf_reduce_mask(const tf_op_layer *t, int rank, int *mask);
+ck_status tf_group_backward(const tf_op_layer *t, const ck_tensor *x, const ck_tensor *out, const ck_tensor *dout,
+                            ck_tensor *dx);
 
 /* ---- tf_op_slice.c --------------------------------------------------------- */
 ck_status tf_slice_output(const tf_op_layer *t, const ck_shape *in, ck_shape *out);

@@ -237,8 +237,41 @@ static ck_status bind(tf_op_layer *t, const json_t *args, const json_t *kwargs)
         return CK_OK;
     case TF_REDUCE:
         CK_TRY(tensor_operand(t, args, op->params[0], &t->x));
+        if (op->reduce == TF_ARGMAX || op->reduce == TF_ARGMIN) {
+            const json_t *ax = KW("axis") && !json_is_null(KW("axis")) ? KW("axis") : KW("dimension");
+            const char *ot = json_string_value(KW("output_type"));
+            if (ot && strcmp(ot, "int64") != 0) return unsupported(t, "an output_type other than int64");
+            if (ax && !json_is_null(ax) && !json_is_integer(ax)) return unsupported(t, "an axis that is not an int");
+            t->has_axis = t->n_axis = 1;
+            t->axis[0] = json_is_integer(ax) ? (int)json_integer_value(ax) : 0;
+            return CK_OK;
+        }
         t->keepdims = flag(KW("keepdims"));
         return axes(t, KW("axis"), "axis");
+    case TF_NORMALIZE:
+        CK_TRY(tensor_operand(t, args, "x", &t->x));
+        t->param = json_is_number(KW("epsilon")) ? json_number_value(KW("epsilon")) : 1e-12;
+        return axes(t, KW("axis") && !json_is_null(KW("axis")) ? KW("axis") : KW("dim"), "axis");
+    case TF_CLIP: {
+        CK_TRY(tensor_operand(t, args, "t", &t->x));
+        const json_t *lo = constant_of(KW("clip_value_min")), *hi = constant_of(KW("clip_value_max"));
+        if (!json_is_number(lo) || !json_is_number(hi)) return unsupported(t, "clip bounds that are not numbers");
+        t->param = json_number_value(lo);
+        t->param2 = json_number_value(hi);
+        return CK_OK;
+    }
+    case TF_TILE: {
+        CK_TRY(tensor_operand(t, args, "input", &t->x));
+        int n;
+        CK_TRY(int_list(t, KW("multiples"), "multiples", t->multiples, &n));
+        if (n < 0 || !json_is_array(constant_of(KW("multiples")))) return unsupported(t, "tile without a list of multiples");
+        t->n_multiples = n;
+        return CK_OK;
+    }
+    case TF_FILL:
+        CK_TRY(tensor_operand(t, args, "input", &t->x));
+        if (KW("dtype") && !json_is_null(KW("dtype"))) return cast_dtype(t, KW("dtype"));
+        return CK_OK;
     case TF_RESHAPE: {
         CK_TRY(tensor_operand(t, args, "tensor", &t->x));
         int n;

@@ -122,6 +122,24 @@ ck_status tf_elementwise_call(const tf_op_layer *t, const ck_tensor *const *in, 
 
 static void zero(ck_tensor *t) { memset(t->data, 0, (size_t)t->size * ck_dtype_size(t->dtype)); }
 
+ck_status tf_clip_fill_run(const tf_op_layer *t, const ck_tensor *x, const ck_tensor *out, const ck_tensor *dout,
+                           ck_tensor *dx)
+{
+    const int clip = t->op->kind == TF_CLIP;
+    if (dout && !dx) return CK_OK;
+    if (dout && !clip) { /* zeros_like / ones_like: no gradient */
+        zero(dx);
+        return CK_OK;
+    }
+    for (int64_t i = 0; i < x->size; i++) {
+        double v = tf_load(x->data, x->dtype, i);
+        if (!dout && clip) tf_store(out->data, out->dtype, i, v < t->param ? t->param : v > t->param2 ? t->param2 : v);
+        else if (!dout) tf_store(out->data, out->dtype, i, t->op->reduce);
+        else tf_store(dx->data, dx->dtype, i, v >= t->param && v <= t->param2 ? tf_load(dout->data, dout->dtype, i) : 0);
+    }
+    return CK_OK;
+}
+
 ck_status tf_elementwise_backward(const tf_op_layer *t, const ck_tensor *const *in, const ck_tensor *out,
                                   const ck_tensor *dout, ck_tensor *const *din)
 {

@@ -56,6 +56,9 @@ static ck_dtype output_dtype(const ck_layer *layer, int n, const ck_dtype *in)
     const tf_op_layer *t = (const tf_op_layer *)layer;
     (void)n;
     if (t->op && t->op->kind == TF_CAST) return t->cast_to;
+    if (t->op && t->op->kind == TF_FILL && t->cast_to) return t->cast_to;
+    if (t->op && t->op->kind == TF_REDUCE && (t->op->reduce == TF_ARGMAX || t->op->reduce == TF_ARGMIN))
+        return CK_INT64;
     return in[0];
 }
 

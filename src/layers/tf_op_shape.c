@@ -8,7 +8,7 @@
 
 #include "layers/tf_op.h"
 
-static ck_status reduce_mask(const tf_op_layer *t, int rank, int *mask)
+ck_status tf_reduce_mask(const tf_op_layer *t, int rank, int *mask)
 {
     for (int d = 0; d < rank; d++) mask[d] = !t->has_axis;
     for (int i = 0; i < t->n_axis; i++) {
@@ -105,7 +105,7 @@ ck_status tf_shape_output(const tf_op_layer *t, int n, const ck_shape *in, ck_sh
     switch (t->op->kind) {
     case TF_REDUCE: {
         int mask[CK_MAX_RANK];
-        CK_TRY(reduce_mask(t, x->rank, mask));
+        CK_TRY(tf_reduce_mask(t, x->rank, mask));
         *out = (ck_shape){0, {0}};
         for (int d = 0; d < x->rank; d++) {
             if (!mask[d]) out->dims[out->rank++] = x->dims[d];
@@ -138,6 +138,27 @@ ck_status tf_shape_output(const tf_op_layer *t, int n, const ck_shape *in, ck_sh
             if (!(t->has_axis ? mask[d] : x->dims[d] == 1)) out->dims[out->rank++] = x->dims[d];
         return CK_OK;
     }
+    case TF_TILE:
+        if (t->n_multiples != x->rank)
+            return ck_error(CK_VALUE_ERROR, "TFOpLambda \"%s\": Expected multiples argument to be a vector of length "
+                            "%d but got length %d", t->base.name, x->rank, t->n_multiples);
+        *out = *x;
+        for (int d = 0; d < x->rank; d++) {
+            if (t->multiples[d] < 0)
+                return ck_error(CK_VALUE_ERROR, "TFOpLambda \"%s\": Expected multiples[%d] >= 0, but got %lld",
+                                t->base.name, d, (long long)t->multiples[d]);
+            out->dims[d] = x->dims[d] < 0 ? -1 : x->dims[d] * t->multiples[d];
+        }
+        return CK_OK;
+    case TF_NORMALIZE:
+        for (int i = 0; i < t->n_axis; i++) {
+            int a;
+            CK_TRY(tf_axis(&t->base, t->axis[i], x->rank, &a));
+        }
+        *out = *x;
+        return CK_OK;
+    case TF_CLIP:
+    case TF_FILL:
     case TF_IDENTITY:
     case TF_SOFTMAX:
     case TF_CAST:
@@ -355,96 +376,6 @@ static ck_status matmul_run(const tf_op_layer *t, const ck_tensor *const *in, co
     return CK_OK;
 }
 
-/* A walk over x's elements carrying the reduced output's offset. */
-static ck_status reduce_walk(const tf_op_layer *t, const ck_tensor *x, tf_walk *w, int64_t *group)
-{
-    int mask[CK_MAX_RANK];
-    CK_TRY(reduce_mask(t, x->rank, mask));
-    memset(w, 0, sizeof *w);
-    w->rank = x->rank;
-    w->k = 1;
-    int64_t s = 1;
-    *group = 1;
-    for (int d = x->rank - 1; d >= 0; d--) {
-        w->shape[d] = x->shape[d];
-        if (mask[d]) {
-            w->stride[0][d] = 0;
-            *group *= x->shape[d];
-        } else {
-            w->stride[0][d] = s;
-            s *= x->shape[d];
-        }
-    }
-    return CK_OK;
-}
-
-static ck_status reduce_run(const tf_op_layer *t, const ck_tensor *x, const ck_tensor *out, const ck_tensor *dout,
-                            ck_tensor *dx)
-{
-    tf_walk w;
-    int64_t group;
-    CK_TRY(reduce_walk(t, x, &w, &group));
-    const int kind = t->op->reduce;
-    if (!dout) {
-        for (int64_t o = 0; o < out->size; o++)
-            tf_store(out->data, out->dtype, o, kind == TF_MAX ? -INFINITY : kind == TF_MIN ? INFINITY : kind == TF_PROD);
-        for (int64_t i = 0; i < x->size; i++, tf_walk_next(&w)) {
-            double v = tf_load(x->data, x->dtype, i), acc = tf_load(out->data, out->dtype, w.off[0]);
-            acc = kind == TF_MAX ? (v > acc ? v : acc) : kind == TF_MIN ? (v < acc ? v : acc)
-                  : kind == TF_PROD ? acc * v : acc + v;
-            tf_store(out->data, out->dtype, w.off[0], acc);
-        }
-        if (kind == TF_MEAN && group > 0)
-            for (int64_t o = 0; o < out->size; o++)
-                tf_store(out->data, out->dtype, o, tf_load(out->data, out->dtype, o) / (double)group);
-        return CK_OK;
-    }
-    if (!dx) return CK_OK;
-    /* max / min: TF splits the gradient evenly among the elements equal to
-     * the result; prod: the product of the others. */
-    if (kind == TF_MAX || kind == TF_MIN || kind == TF_PROD) {
-        /* count ties (or zeros, for prod) per output in dx's first pass */
-        memset(dx->data, 0, (size_t)dx->size * ck_dtype_size(dx->dtype));
-        tf_walk w2 = w;
-        for (int64_t i = 0; i < x->size; i++, tf_walk_next(&w2)) {
-            double v = tf_load(x->data, x->dtype, i), y = tf_load(out->data, out->dtype, w2.off[0]);
-            double g = tf_load(dout->data, dout->dtype, w2.off[0]);
-            if (kind != TF_PROD) {
-                tf_store(dx->data, dx->dtype, i, v == y ? g : 0);
-                continue;
-            }
-            double others = 1;
-            if (v != 0) {
-                others = y / v;
-            } else {
-                /* the product of the group without this element */
-                tf_walk w3 = w;
-                for (int64_t j = 0; j < x->size; j++, tf_walk_next(&w3))
-                    if (w3.off[0] == w2.off[0] && j != i) others *= tf_load(x->data, x->dtype, j);
-            }
-            tf_store(dx->data, dx->dtype, i, g * others);
-        }
-        if (kind == TF_PROD) return CK_OK;
-        /* divide by the number of ties of each output */
-        for (int64_t o = 0; o < out->size; o++) {
-            int64_t ties = 0;
-            tf_walk w3 = w;
-            for (int64_t i = 0; i < x->size; i++, tf_walk_next(&w3))
-                if (w3.off[0] == o && tf_load(x->data, x->dtype, i) == tf_load(out->data, out->dtype, o)) ties++;
-            if (ties <= 1) continue;
-            w3 = w;
-            for (int64_t i = 0; i < x->size; i++, tf_walk_next(&w3))
-                if (w3.off[0] == o) tf_store(dx->data, dx->dtype, i, tf_load(dx->data, dx->dtype, i) / (double)ties);
-        }
-        return CK_OK;
-    }
-    for (int64_t i = 0; i < x->size; i++, tf_walk_next(&w)) {
-        double g = tf_load(dout->data, dout->dtype, w.off[0]);
-        tf_store(dx->data, dx->dtype, i, kind == TF_MEAN ? g / (double)group : g);
-    }
-    return CK_OK;
-}
-
 static ck_status softmax_run(const tf_op_layer *t, const ck_tensor *x, const ck_tensor *out, const ck_tensor *dout,
                              ck_tensor *dx)
 {
@@ -482,11 +413,37 @@ static ck_status softmax_run(const tf_op_layer *t, const ck_tensor *x, const ck_
     return CK_OK;
 }
 
+/* tile forward (dout NULL: out[i] = x[i mod dims]) or backward (dx
+ * summed over the copies). */
+static void tile_run(const ck_tensor *x, const ck_tensor *out, const ck_tensor *dout, ck_tensor *dx)
+{
+    if (dx) memset(dx->data, 0, (size_t)dx->size * ck_dtype_size(dx->dtype));
+    if (dout && !dx) return;
+    int64_t xstride[CK_MAX_RANK], s = 1;
+    for (int d = x->rank - 1; d >= 0; d--) {
+        xstride[d] = s;
+        s *= x->shape[d];
+    }
+    for (int64_t i = 0; i < out->size; i++) {
+        int64_t rem = i, at = 0;
+        for (int d = out->rank - 1; d >= 0; d--) {
+            at += (rem % out->shape[d]) % x->shape[d] * xstride[d];
+            rem /= out->shape[d];
+        }
+        if (!dout) tf_store(out->data, out->dtype, i, tf_load(x->data, x->dtype, at));
+        else tf_store(dx->data, dx->dtype, at, tf_load(dx->data, dx->dtype, at) + tf_load(dout->data, dout->dtype, i));
+    }
+}
+
 ck_status tf_shape_call(const tf_op_layer *t, int n, const ck_tensor *const *in, ck_tensor *out)
 {
     const ck_tensor *x = in[0];
     switch (t->op->kind) {
-    case TF_REDUCE: return reduce_run(t, x, out, NULL, NULL);
+    case TF_NORMALIZE: return tf_group_call(t, x, out);
+    case TF_CLIP:
+    case TF_FILL: return tf_clip_fill_run(t, x, out, NULL, NULL);
+    case TF_TILE: tile_run(x, out, NULL, NULL); return CK_OK;
+    case TF_REDUCE: return tf_reduce_run(t, x, out, NULL, NULL);
     case TF_RESHAPE:
     case TF_EXPAND_DIMS:
     case TF_SQUEEZE:
@@ -513,7 +470,11 @@ ck_status tf_shape_backward(const tf_op_layer *t, int n, const ck_tensor *const 
     const ck_tensor *x = in[0];
     ck_tensor *dx = din[0];
     switch (t->op->kind) {
-    case TF_REDUCE: return reduce_run(t, x, out, dout, dx);
+    case TF_NORMALIZE: return tf_group_backward(t, x, out, dout, dx);
+    case TF_CLIP:
+    case TF_FILL: return tf_clip_fill_run(t, x, out, dout, dx);
+    case TF_TILE: tile_run(x, dout, dout, dx); return CK_OK;
+    case TF_REDUCE: return tf_reduce_run(t, x, out, dout, dx);
     case TF_RESHAPE:
     case TF_EXPAND_DIMS:
     case TF_SQUEEZE:

@@ -52,6 +52,8 @@ static double f_sign(double x, double p) { (void)p; return x > 0 ? 1 : x < 0 ? -
 static double f_floor(double x, double p) { (void)p; return floor(x); }
 static double f_ceil(double x, double p) { (void)p; return ceil(x); }
 static double f_round(double x, double p) { (void)p; return nearbyint(x); } /* half to even, as TF */
+static double f_erfc(double x, double p) { (void)p; return erfc(x); }
+static double g_erfc(double x, double y, double p) { (void)y, (void)p; return -TF_2_OVER_SQRT_PI * exp(-x * x); }
 static double f_ident(double x, double p) { (void)p; return x; }
 static double g_ident(double x, double y, double p) { (void)x, (void)y, (void)p; return 1; }
 static double f_relu(double x, double p) { (void)p; return x > 0 ? x : 0; }
@@ -141,6 +143,11 @@ static const char *const P_MATMUL[] = {"a", "b", "transpose_a", "transpose_b", "
 static const char *const P_SOFTMAX[] = {"logits", "axis", NULL};
 static const char *const P_CAST[] = {"x", "dtype", NULL};
 static const char *const P_GETITEM[] = {"tensor", "slice_spec", "var", NULL};
+static const char *const P_ARG[] = {"input", "axis", "output_type", "dimension", NULL};
+static const char *const P_L2[] = {"x", "axis", "epsilon", "dim", NULL};
+static const char *const P_CLIP[] = {"t", "clip_value_min", "clip_value_max", NULL};
+static const char *const P_TILE[] = {"input", "multiples", NULL};
+static const char *const P_LIKE[] = {"input", "dtype", NULL};
 
 #define UNARY(name, params, f, g) {name, TF_UNARY, params, f, g, NULL, NULL, NULL, NULL, 0, 0}
 #define UNARY_P(name, params, f, g, pname, pdef) {name, TF_UNARY, params, f, g, NULL, NULL, NULL, pname, pdef, 0}
@@ -164,6 +171,7 @@ static const tf_op_def ops[] = {
     UNARY("math.sin", P_X, f_sin, g_sin),
     UNARY("math.cos", P_X, f_cos, g_cos),
     UNARY("math.erf", P_X, f_erf, g_erf),
+    UNARY("math.erfc", P_X, f_erfc, g_erfc),
     UNARY("math.sign", P_X, f_sign, NULL),
     UNARY("math.floor", P_X, f_floor, NULL),
     UNARY("math.ceil", P_X, f_ceil, NULL),
@@ -199,6 +207,18 @@ static const tf_op_def ops[] = {
     OTHER("math.reduce_max", TF_REDUCE, P_REDUCE, TF_MAX),
     OTHER("math.reduce_min", TF_REDUCE, P_REDUCE, TF_MIN),
     OTHER("math.reduce_prod", TF_REDUCE, P_REDUCE, TF_PROD),
+    OTHER("math.reduce_logsumexp", TF_REDUCE, P_REDUCE, TF_LOGSUMEXP),
+    OTHER("math.reduce_variance", TF_REDUCE, P_REDUCE, TF_VARIANCE),
+    OTHER("math.reduce_std", TF_REDUCE, P_REDUCE, TF_STD),
+    OTHER("math.reduce_euclidean_norm", TF_REDUCE, P_REDUCE, TF_NORM),
+    OTHER("math.argmax", TF_REDUCE, P_ARG, TF_ARGMAX),
+    OTHER("math.argmin", TF_REDUCE, P_ARG, TF_ARGMIN),
+    OTHER("math.l2_normalize", TF_NORMALIZE, P_L2, TF_L2_NORMALIZE),
+    OTHER("nn.l2_normalize", TF_NORMALIZE, P_L2, TF_L2_NORMALIZE),
+    OTHER("clip_by_value", TF_CLIP, P_CLIP, 0),
+    OTHER("tile", TF_TILE, P_TILE, 0),
+    OTHER("zeros_like", TF_FILL, P_LIKE, 0),
+    OTHER("ones_like", TF_FILL, P_LIKE, 1),
     OTHER("reshape", TF_RESHAPE, P_RESHAPE, 0),
     OTHER("expand_dims", TF_EXPAND_DIMS, P_EXPAND, 0),
     OTHER("squeeze", TF_SQUEEZE, P_SQUEEZE, 0),
