@@ -29,7 +29,7 @@ static ck_status check_inputs(const tf_op_layer *t, int n)
     if (!t->call_args) return not_bound(t);
     int want = t->op->kind == TF_CONCAT || t->op->kind == TF_STACK ? t->n_values
                : t->op->kind == TF_BINARY || t->op->kind == TF_MATMUL ? (t->x.input >= 0) + (t->y.input >= 0) : 1;
-    if (n != want)
+    if (n != want || t->x.input >= n || t->y.input >= n)
         return ck_error(CK_VALUE_ERROR, "TFOpLambda \"%s\" (%s) takes %d input tensor(s), got %d", t->base.name,
                         t->function, want, n);
     return CK_OK;

@@ -220,9 +220,29 @@ static ck_status mark_kwargs(const ck_layer *layer, ck_node_call *c, const json_
     return CK_OK;
 }
 
+/* 1 if the file itself holds one of ckeras' marker keys (which would
+ * pass for a tensor or constant of the normalised form). */
+static int has_marker_keys(const json_t *j)
+{
+    if (json_is_array(j)) {
+        for (size_t i = 0; i < json_array_size(j); i++)
+            if (has_marker_keys(json_array_get(j, i))) return 1;
+        return 0;
+    }
+    if (!json_is_object(j)) return 0;
+    if (json_object_get(j, INPUT_KEY) || json_object_get(j, CONSTANT_KEY)) return 1;
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)j, k, v) if (has_marker_keys(v)) return 1;
+    return 0;
+}
+
 ck_status ck_node_call_parse(const ck_layer *layer, const json_t *node, ck_node_call *c)
 {
     memset(c, 0, sizeof *c);
+    if (has_marker_keys(node))
+        return ck_error(CK_FORMAT_ERROR, "model config: a node of layer \"%s\" uses the reserved key \"%s\" or "
+                        "\"%s\"", layer->name, INPUT_KEY, CONSTANT_KEY);
     c->kwargs = json_object();
     if (!c->kwargs) return ck_oom("a model config");
     int keras3 = json_is_object(node);

@@ -158,6 +158,16 @@ Test(node_kwargs, tensor_in_an_unknown_keyword_is_refused)
     cr_expect_eq(ck_node_call_parse(l, bad, &c), CK_FORMAT_ERROR);
     ck_node_call_free(&c);
     json_decref(bad);
+    /* the markers of the normalised form cannot come from a file */
+    bad = parse("[\"q\", 0, 0, {\"value\": {\"__ck_input__\": 7}}]");
+    cr_expect_eq(ck_node_call_parse(l, bad, &c), CK_FORMAT_ERROR);
+    cr_expect(strstr(ck_last_error(), "__ck_input__"), "%s", ck_last_error());
+    ck_node_call_free(&c);
+    json_decref(bad);
+    bad = parse("{\"args\": [[{\"__ck_constant__\": 1}]], \"kwargs\": {}}");
+    cr_expect_eq(ck_node_call_parse(l, bad, &c), CK_FORMAT_ERROR);
+    ck_node_call_free(&c);
+    json_decref(bad);
     ck_layer_free(l);
 }
 
