@@ -410,6 +410,11 @@ SWEEP_STATUS(ck_gru, all_null, ck_gru(NULL, NULL))
 SWEEP_STATUS(ck_gru, null_out, ck_gru(NULL, (&(ck_rnn_opts){0})))
 SWEEP_STATUS(ck_gru, null_opts, ck_gru(&S.layer, NULL))
 SWEEP_STATUS(ck_layer_reset_states, all_null, ck_layer_reset_states(NULL))
+SWEEP_STATUS(ck_tf_op, all_null, ck_tf_op(NULL, 1, NULL, NULL, NULL))
+SWEEP_STATUS(ck_tf_op, null_function, ck_tf_op(NULL, 1, F.tarr, "x", &S.t))
+SWEEP_STATUS(ck_tf_op, null_inputs, ck_tf_op("x", 1, NULL, "x", &S.t))
+SWEEP_STATUS(ck_tf_op, null_kwargs_json, ck_tf_op("x", 1, F.tarr, NULL, &S.t))
+SWEEP_STATUS(ck_tf_op, null_out, ck_tf_op("x", 1, F.tarr, "x", NULL))
 SWEEP_STATUS(ck_model_new, all_null, ck_model_new(NULL, 1, NULL, 1, NULL, NULL))
 SWEEP_STATUS(ck_model_new, null_out, ck_model_new(NULL, 1, F.tarr, 1, F.tarr, "x"))
 SWEEP_STATUS(ck_model_new, null_inputs, ck_model_new(&S.model, 1, NULL, 1, F.tarr, "x"))
@@ -613,4 +618,4 @@ SWEEP_STATUS(ck_model_test_on_batch, null_x, ck_model_test_on_batch(F.model, 1, 
 SWEEP_STATUS(ck_model_test_on_batch, null_y, ck_model_test_on_batch(F.model, 1, F.tarr, 1, NULL, F.t, &S.logs))
 SWEEP_STATUS(ck_model_test_on_batch, null_sample_weight, ck_model_test_on_batch(F.model, 1, F.tarr, 1, F.tarr, NULL, &S.logs))
 SWEEP_STATUS(ck_model_test_on_batch, null_logs, ck_model_test_on_batch(F.model, 1, F.tarr, 1, F.tarr, F.t, NULL))
-/* 613 calls */
+/* 618 calls */

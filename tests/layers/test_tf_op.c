@@ -437,3 +437,73 @@ Test(tf_op, every_allocation_failure_is_clean)
     }
     json_decref(all);
 }
+
+/* ck_tf_op builds from C the graphs tf.keras made from Python: same
+ * predictions, same nodes in the config. */
+static ck_tensor *op(const char *function, int n, ck_tensor *a, ck_tensor *b, const char *kwargs)
+{
+    ck_tensor *in[2] = {a, b}, *y = NULL;
+    cr_assert_eq(ck_tf_op(function, n, in, kwargs, &y), CK_OK, "%s: %s", function, ck_last_error());
+    return y;
+}
+
+Test(tf_op, c_api_builds_what_tf_keras_builds)
+{
+    static const char *const names[] = {"add_tensor", "concat", "slice_ranges", "matmul_transpose_b"};
+    json_t *all = goldens();
+    for (size_t k = 0; k < 4; k++) {
+        ck_clear_session();
+        ck_tensor *x = NULL, *y = NULL, *out = NULL;
+        cr_assert_eq(ck_input(&x, &(ck_input_opts){.shape = CK_TEST_SHAPE(3, 4), .name = "in0"}), CK_OK);
+        cr_assert_eq(ck_input(&y, &(ck_input_opts){.shape = CK_TEST_SHAPE(3, 4), .name = "in1"}), CK_OK);
+        int n = 2;
+        if (k == 0) out = op("math.add", 2, x, y, NULL);
+        if (k == 1) out = op("concat", 2, x, y, "{\"axis\": 1}");
+        if (k == 2) {
+            out = op("__operators__.getitem", 1, x, NULL,
+                     "{\"slice_spec\": [{\"start\": null, \"stop\": null, \"step\": null}, {\"start\": 1, \"stop\": "
+                     "null, \"step\": null}, {\"start\": null, \"stop\": null, \"step\": 2}]}");
+            n = 1;
+        }
+        if (k == 3) out = op("linalg.matmul", 2, x, y, "{\"transpose_b\": true}");
+        ck_model *m = NULL;
+        ck_tensor *ins[2] = {x, y};
+        cr_assert_eq(ck_model_new(&m, n, ins, 1, &out, "case"), CK_OK, "%s", ck_last_error());
+        ck_layer_free(ck_tensor_layer(out));
+        ck_layer_free(ck_tensor_layer(x));
+        ck_layer_free(ck_tensor_layer(y));
+        size_t i;
+        json_t *c;
+        json_array_foreach(all, i, c) {
+            if (strcmp(json_string_value(json_object_get(c, "name")), names[k]) != 0) continue;
+            char *text = NULL;
+            cr_assert_eq(ck_model_to_json(m, &text), CK_OK);
+            json_t *got = json_loads(text, 0, NULL);
+            expect_same_op_layers(names[k], got, json_object_get(c, "config"));
+            json_decref(got);
+            ck_free(text);
+            ck_tensor *xs[2] = {fx(json_array_get(json_object_get(c, "x"), 0), CK_FLOAT32),
+                                n > 1 ? fx(json_array_get(json_object_get(c, "x"), 1), CK_FLOAT32) : NULL};
+            ck_tensor *pred = NULL, *want = fx(json_object_get(c, "y"), CK_FLOAT64);
+            cr_assert_eq(ck_model_predict(m, n, xs, &pred, 0), CK_OK, "%s", ck_last_error());
+            expect_close(names[k], "c api y", pred, want, 1e-5);
+            char file[96];
+            snprintf(file, sizeof file, "tfop_capi_%s.h5", names[k]);
+            cr_expect_eq(ck_model_save(m, ck_test_tmp(file)), CK_OK, "%s", ck_last_error());
+            ck_tensor_free(pred);
+            ck_tensor_free(want);
+            ck_tensor_free(xs[0]);
+            ck_tensor_free(xs[1]);
+        }
+        ck_model_free(m);
+    }
+    json_decref(all);
+    ck_tensor *x = NULL, *out = NULL;
+    cr_assert_eq(ck_input(&x, &(ck_input_opts){.shape = CK_TEST_SHAPE(3)}), CK_OK);
+    cr_expect_eq(ck_tf_op("math.bessel_i1", 1, &x, NULL, &out), CK_NOT_IMPLEMENTED);
+    cr_expect(strstr(ck_last_error(), "math.bessel_i1"), "%s", ck_last_error());
+    cr_expect_eq(ck_tf_op("math.add", 1, &x, "[1]", &out), CK_VALUE_ERROR);
+    cr_expect_eq(ck_tf_op("math.add", 1, &x, "{\"y\": 1, \"bogus\": 2}", &out), CK_NOT_IMPLEMENTED);
+    cr_expect(strstr(ck_last_error(), "bogus"), "%s", ck_last_error());
+    ck_layer_free(ck_tensor_layer(x));
+}
