@@ -251,3 +251,30 @@ Test(node_kwargs, recorded_calls_write_back_as_tf_keras)
                " \"kwargs\": {}}",
                "[[\"a\", 0, 0, {}], [\"b\", 0, 0, {}]]");
 }
+
+/* Through the loader: a tf.keras 2.x config whose Dropout is called with
+ * training=True keeps the keyword on save, and the plain Dense node stays
+ * plain. */
+Test(node_kwargs, loader_keeps_a_plain_layers_kwargs)
+{
+    const char *cfg =
+        "{\"class_name\": \"Functional\", \"config\": {\"name\": \"m\", \"layers\": ["
+        "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 3], \"dtype\": \"float32\", "
+        "\"name\": \"x\"}, \"name\": \"x\", \"inbound_nodes\": []},"
+        "{\"class_name\": \"Dropout\", \"config\": {\"name\": \"drop\", \"rate\": 0.5}, \"name\": \"drop\", "
+        "\"inbound_nodes\": [[[\"x\", 0, 0, {\"training\": true}]]]},"
+        "{\"class_name\": \"Dense\", \"config\": {\"name\": \"d\", \"units\": 2}, \"name\": \"d\", "
+        "\"inbound_nodes\": [[[\"drop\", 0, 0, {}]]]}],"
+        "\"input_layers\": [[\"x\", 0, 0]], \"output_layers\": [[\"d\", 0, 0]]}}";
+    ck_model *m = NULL;
+    cr_assert_eq(ck_model_from_json(cfg, &m), CK_OK, "%s", ck_last_error());
+    char *text = NULL;
+    cr_assert_eq(ck_model_to_json(m, &text), CK_OK);
+    json_t *j = parse(text);
+    const json_t *layers = json_object_get(json_object_get(j, "config"), "layers");
+    expect_json(json_object_get(json_array_get(layers, 1), "inbound_nodes"), "[[[\"x\", 0, 0, {\"training\": true}]]]");
+    expect_json(json_object_get(json_array_get(layers, 2), "inbound_nodes"), "[[[\"drop\", 0, 0, {}]]]");
+    json_decref(j);
+    ck_free(text);
+    ck_model_free(m);
+}
