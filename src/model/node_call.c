@@ -194,8 +194,10 @@ static ck_status mark_kwargs(const ck_layer *layer, ck_node_call *c, const json_
     json_t *v;
     json_object_foreach((json_t *)kwargs, k, v) {
         /* ckeras takes the training mode from fit / predict, as Keras 3
-         * does over what its configs record. */
-        if (keras3 && strcmp(k, "training") == 0) continue;
+         * does over what its configs record; Keras 3's null entries are
+         * the defaults it fills in (mask=None), which a tf.keras call
+         * would not always accept. */
+        if (keras3 && (strcmp(k, "training") == 0 || json_is_null(v))) continue;
         if (!names_input(cls, k) && count_tensors(v, keras3))
             return ck_error(CK_NOT_IMPLEMENTED, "layer \"%s\" (%s) is called with a tensor for the keyword argument "
                             "\"%s\", which ckeras does not take", layer->name, cls->class_name, k);

@@ -115,12 +115,13 @@ Test(node_kwargs, keras3_positional_value_is_named)
         "{\"args\": [{\"class_name\": \"__keras_tensor__\", \"config\": {\"keras_history\": [\"q\", 0, 0]}},"
         " {\"class_name\": \"__keras_tensor__\", \"config\": {\"keras_history\": [\"v\", 0, 0]}}],"
         " \"kwargs\": {\"key\": {\"class_name\": \"__keras_tensor__\", \"config\": {\"keras_history\": [\"k\", 0, 0]}},"
-        " \"training\": false}}");
+        " \"training\": false, \"mask\": null}}");
     ck_node_call c;
     cr_assert_eq(ck_node_call_parse(l, node, &c), CK_OK, "%s", ck_last_error());
     expect_refs(&c, 3, (const char *[]){"q", "v", "k"}, (int[]){0, 0, 0});
     cr_expect_eq(c.n_args, 1);
-    /* training is dropped: ckeras takes it from fit / predict */
+    /* training and null defaults are dropped: ckeras takes the mode from
+     * fit / predict */
     expect_json(c.kwargs, "{\"value\": {\"__ck_input__\": 1}, \"key\": {\"__ck_input__\": 2}}");
     ck_node_call_free(&c);
     json_decref(node);
