@@ -232,6 +232,13 @@ const ck_keras_history *ck_tensor_history(const ck_tensor *t);
 ck_status ck_layer_add_node(ck_layer *layer, int n_in, ck_tensor *const *inputs, int n_out,
                             ck_tensor **outputs, int is_input, ck_node **out);
 
+/* Records that a node's inputs after the first n_args came by keyword
+ * (names[i] for input n_args + i; `extra` (may be NULL) the other keyword
+ * arguments, copied), so that saving writes e.g. MultiHeadAttention's
+ * [q, v, k] node as mha(q, value=v, key=k), as tf.keras does.  For nodes
+ * made from C; the config loader records its nodes itself. */
+ck_status ck_node_record_kwarg_inputs(ck_node *node, int n_args, const char *const *names, const json_t *extra);
+
 /* Frees the node history of a layer (releasing producer references). */
 void ck_layer_free_nodes(ck_layer *layer);
 

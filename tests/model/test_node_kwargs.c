@@ -279,3 +279,26 @@ Test(node_kwargs, loader_keeps_a_plain_layers_kwargs)
     ck_free(text);
     ck_model_free(m);
 }
+
+/* A node made from C records its keyword inputs for saving. */
+Test(node_kwargs, c_made_node_records_kwarg_inputs)
+{
+    ck_layer *l = make_layer("mha");
+    ck_tensor *in[3];
+    const char *names[3] = {"q", "v", "k"};
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(ck_input(&in[i], &(ck_input_opts){.shape = CK_TEST_SHAPE(3), .name = names[i]}), CK_OK);
+    ck_tensor *out = NULL;
+    cr_assert_eq(ck_layer_apply(l, 3, in, &out), CK_OK, "%s", ck_last_error());
+    json_t *extra = parse("{\"use_causal_mask\": true}");
+    cr_expect_eq(ck_node_record_kwarg_inputs(l->inbound[0], 1, (const char *[]){"value", NULL}, extra),
+                 CK_VALUE_ERROR); /* no name for the third input */
+    cr_assert_eq(ck_node_record_kwarg_inputs(l->inbound[0], 1, (const char *[]){"value", "key"}, extra), CK_OK);
+    json_t *written = NULL;
+    cr_assert_eq(ck_node_call_write(l->inbound[0], name_ref, NULL, &written), CK_OK, "%s", ck_last_error());
+    expect_json(written, "[[\"q\", 0, 0, {\"value\": [\"v\", 0, 0], \"key\": [\"k\", 0, 0], \"use_causal_mask\": true}]]");
+    json_decref(written);
+    json_decref(extra);
+    ck_layer_free(l);
+    for (int i = 0; i < 3; i++) ck_layer_free(ck_tensor_layer(in[i]));
+}
