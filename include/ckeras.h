@@ -2075,6 +2075,26 @@ CK_API ck_status ck_layer_set_use_causal_mask(ck_layer *layer, bool use_causal_m
 
 /* ---- TF-op layers (TFOpLambda, SlicingOpLambda) ----------------------- */
 
+/** Calls a TensorFlow function on symbolic tensors, as calling it on Keras
+ *  tensors does in tf.keras 2.x: a new TFOpLambda layer (SlicingOpLambda
+ *  for "__operators__.getitem") named "tf.<function>" ("tf.<function>_1",
+ *  ... once taken) is applied to the inputs.  `function` is the name
+ *  tf.keras writes in configs: "math.add", "__operators__.add",
+ *  "math.multiply", "nn.relu", "nn.softmax", "math.reduce_mean",
+ *  "reshape", "concat", "stack", "transpose", "linalg.matmul", "cast",
+ *  "__operators__.getitem", ... (the table in src/layers/tf_op_table.c).
+ *  The first argument is inputs[0], or the list of all the inputs for
+ *  "concat" and "stack"; a second input is the keyword argument `y` ("b"
+ *  for matmul).  `kwargs_json` (NULL: none) is a JSON object of the other
+ *  keyword arguments, e.g. {"axis": 1}, {"shape": [-1, 2, 4]}, {"y": 2.0},
+ *  {"slice_spec": [{"start": null, "stop": null, "step": null}, 0]}.  The
+ *  call is written to model configs as tf.keras writes it.  A function or
+ *  argument ckeras does not implement is CK_NOT_IMPLEMENTED naming it.
+ *  *out is the symbolic output; release the layer, as an input's, with
+ *  ck_layer_free(ck_tensor_layer(*out)) once a model holds it. */
+CK_API ck_status ck_tf_op(const char *function, int n_inputs, ck_tensor *const *inputs, const char *kwargs_json,
+                          ck_tensor **out);
+
 /* ---- Masks and layers with several outputs ---------------------------- */
 
 /* ---- User-defined layers ---------------------------------------------- */

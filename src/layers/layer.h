@@ -156,6 +156,18 @@ typedef struct ck_layer_class {
      * and returns its index in that group's "vars", or -1 with an error
      * recorded.  NULL: every weight in archive_vars_path, in order. */
     int (*archive_var)(const ck_layer *layer, int i, char *group, size_t n);
+
+    /* `node_call` (NULL: not called), for classes whose call arguments
+     * are more than tensors (TFOpLambda): called after node_kwargs with
+     * the call in one normalised form for every dialect: `args` the first
+     * positional argument's structure and `kwargs` the keyword arguments
+     * (an object, never NULL), both with each tensor replaced by
+     * {"__ck_input__": k} (the layer's k-th input in the node) and each
+     * constant positional leaf by {"__ck_constant__": value}.  The loader
+     * keeps this form on the node (ck_node.call_args / call_kwargs) and
+     * writes it back in tf.keras 2.x form when the model is saved, so a
+     * class needs no hook to save its calls. */
+    ck_status (*node_call)(ck_layer *layer, const json_t *args, const json_t *kwargs);
 } ck_layer_class;
 
 struct ck_layer {
@@ -206,6 +218,16 @@ typedef struct ck_node {
     int n_outputs;
     ck_tensor **outputs;        /* owned symbolic tensors */
     int is_input;               /* the InputLayer's own node */
+    /* The call as a functional config described it (model/node_call.c),
+     * for writing it back: both NULL for a plain call on `inputs`.
+     * call_kwargs: the keyword arguments (tensors as {"__ck_input__": k});
+     * call_args: the first argument's structure when it is not a plain
+     * list of the first n_args inputs (a bare tensor, a nested list,
+     * constants as {"__ck_constant__": v}), else NULL.  The first n_args
+     * inputs come from the positional argument, the rest from kwargs. */
+    json_t *call_args;
+    json_t *call_kwargs;
+    int n_args;
 } ck_node;
 
 /* A new symbolic tensor (data NULL, dims -1 allowed) produced by `layer` at
@@ -221,6 +243,13 @@ const ck_keras_history *ck_tensor_history(const ck_tensor *t);
  * node from now on, also on failure); takes references on producers. */
 ck_status ck_layer_add_node(ck_layer *layer, int n_in, ck_tensor *const *inputs, int n_out,
                             ck_tensor **outputs, int is_input, ck_node **out);
+
+/* Records that a node's inputs after the first n_args came by keyword
+ * (names[i] for input n_args + i; `extra` (may be NULL) the other keyword
+ * arguments, copied), so that saving writes e.g. MultiHeadAttention's
+ * [q, v, k] node as mha(q, value=v, key=k), as tf.keras does.  For nodes
+ * made from C; the config loader records its nodes itself. */
+ck_status ck_node_record_kwarg_inputs(ck_node *node, int n_args, const char *const *names, const json_t *extra);
 
 /* Frees the node history of a layer (releasing producer references). */
 void ck_layer_free_nodes(ck_layer *layer);

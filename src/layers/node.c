@@ -51,6 +51,8 @@ static void node_free(ck_node *node)
             ck_layer_free(node->producers[i]);
         }
     }
+    json_decref(node->call_args);
+    json_decref(node->call_kwargs);
     ck_free(node->outputs);
     ck_free(node->inputs);
     ck_free(node->producers);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "model/model.h"
+#include "model/node_call.h"
 
 /* ---- writing ------------------------------------------------------------- */
 
@@ -55,6 +56,8 @@ static json_t *history_ref(const ck_model *m, const ck_tensor *t, int with_kwarg
     return ref;
 }
 
+static json_t *tensor_ref(const void *m, const ck_tensor *t) { return history_ref(m, t, 0); }
+
 static ck_status layer_entry(const ck_model *m, const ck_layer *layer, json_t **out)
 {
     json_t *wrapper = NULL;
@@ -64,13 +67,10 @@ static ck_status layer_entry(const ck_model *m, const ck_layer *layer, json_t **
     for (int i = 0; st == CK_OK && i < layer->n_inbound; i++) {
         const ck_node *node = layer->inbound[i];
         if (node->is_input || !in_model(m, node)) continue;
-        json_t *refs = json_array();
-        if (!refs || json_array_append_new(nodes, refs)) {
-            st = ck_oom("a model config");
-            break;
-        }
-        for (int k = 0; st == CK_OK && k < node->n_inputs; k++)
-            if (json_array_append_new(refs, history_ref(m, node->inputs[k], 1))) st = ck_oom("a model config");
+        /* The call's arguments as tf.keras 2.x writes them (node_call.c). */
+        json_t *entry = NULL;
+        st = ck_node_call_write(node, tensor_ref, m, &entry);
+        if (st == CK_OK && json_array_append_new(nodes, entry)) st = ck_oom("a model config");
     }
     if (st == CK_OK) st = ck_json_set(wrapper, "name", json_string(layer->name));
     if (st == CK_OK) {
@@ -130,50 +130,7 @@ ck_status ck_model_config_json(const ck_model *m, json_t **out)
 
 /* ---- reading ------------------------------------------------------------- */
 
-/* One input reference of a node: (layer name, config node index, tensor). */
-typedef struct node_ref {
-    const char *layer;
-    int node_index, tensor_index;
-} node_ref;
-
-/* Collects every Keras 3 __keras_tensor__ in call args, depth first. */
-static ck_status collect_k3(const json_t *j, node_ref *refs, int *n)
-{
-    if (json_is_array(j)) {
-        for (size_t i = 0; i < json_array_size(j); i++) CK_TRY(collect_k3(json_array_get(j, i), refs, n));
-        return CK_OK;
-    }
-    if (!json_is_object(j)) return CK_OK;
-    const char *cls = json_string_value(json_object_get(j, "class_name"));
-    if (!cls || strcmp(cls, "__keras_tensor__") != 0) return CK_OK;
-    const json_t *h = json_object_get(json_object_get(j, "config"), "keras_history");
-    if (!json_is_array(h) || json_array_size(h) < 3 || !json_is_string(json_array_get(h, 0)))
-        return ck_error(CK_FORMAT_ERROR, "model config: a __keras_tensor__ without a valid keras_history");
-    if (*n >= CK_MAX_LAYER_INPUTS) return ck_error(CK_NOT_IMPLEMENTED, "a node with more than %d inputs", CK_MAX_LAYER_INPUTS);
-    refs[(*n)++] = (node_ref){json_string_value(json_array_get(h, 0)), (int)json_integer_value(json_array_get(h, 1)),
-                              (int)json_integer_value(json_array_get(h, 2))};
-    return CK_OK;
-}
-
-/* Reads one node's input references: the tf.keras 2.x list of
- * [name, node, tensor, kwargs] (Keras 1: no kwargs) or the Keras 3
- * {"args": [...], "kwargs": {...}} object. */
-static ck_status parse_node(const json_t *node, node_ref *refs, int *n)
-{
-    *n = 0;
-    if (json_is_object(node)) return collect_k3(json_object_get(node, "args"), refs, n);
-    if (!json_is_array(node)) return ck_error(CK_FORMAT_ERROR, "model config: an inbound node is not a list");
-    for (size_t i = 0; i < json_array_size(node); i++) {
-        const json_t *r = json_array_get(node, i);
-        if (!json_is_array(r) || json_array_size(r) < 3 || !json_is_string(json_array_get(r, 0)) ||
-            !json_is_integer(json_array_get(r, 1)) || !json_is_integer(json_array_get(r, 2)))
-            return ck_error(CK_FORMAT_ERROR, "model config: an inbound node entry is not [layer, node, tensor, ...]");
-        if (*n >= CK_MAX_LAYER_INPUTS) return ck_error(CK_NOT_IMPLEMENTED, "a node with more than %d inputs", CK_MAX_LAYER_INPUTS);
-        refs[(*n)++] = (node_ref){json_string_value(json_array_get(r, 0)), (int)json_integer_value(json_array_get(r, 1)),
-                                  (int)json_integer_value(json_array_get(r, 2))};
-    }
-    return CK_OK;
-}
+typedef ck_node_ref node_ref;
 
 typedef struct created_layer {
     ck_layer *layer;
@@ -218,19 +175,34 @@ static ck_status process_layer_nodes(created_layer *c, int n, created_layer *cl,
 {
     size_t total = json_array_size(cl->nodes);
     while ((size_t)cl->processed < total) {
-        node_ref refs[CK_MAX_LAYER_INPUTS];
-        ck_tensor *in[CK_MAX_LAYER_INPUTS];
-        int nr;
-        CK_TRY(parse_node(json_array_get(cl->nodes, (size_t)cl->processed), refs, &nr));
-        for (int i = 0; i < nr; i++) {
-            CK_TRY(resolve(c, n, &refs[i], &in[i]));
-            if (!in[i]) return CK_OK;
+        ck_node_call call;
+        ck_tensor *in[CK_MAX_LAYER_INPUTS], *out = NULL;
+        ck_status st = ck_node_call_parse(cl->layer, json_array_get(cl->nodes, (size_t)cl->processed), &call);
+        int ready = 1;
+        for (int i = 0; st == CK_OK && ready && i < call.n_refs; i++) {
+            st = resolve(c, n, &call.refs[i], &in[i]);
+            ready = st == CK_OK && in[i];
         }
-        if (nr == 0) return ck_error(CK_FORMAT_ERROR, "model config: layer \"%s\" has a node without inputs", cl->layer->name);
-        ck_tensor *out = NULL;
-        CK_TRY(ck_layer_apply(cl->layer, nr, in, &out));
-        cl->actual[cl->processed++] = ck_tensor_history(out)->node_index;
-        *progress = 1;
+        if (st == CK_OK && ready && call.n_refs == 0)
+            st = ck_error(CK_FORMAT_ERROR, "model config: layer \"%s\" has a node without inputs", cl->layer->name);
+        /* The layer learns what the call asked for, then is applied. */
+        const ck_layer_class *cls = cl->layer->cls;
+        if (st == CK_OK && ready && cls->node_kwargs) {
+            json_t *none = call.raw_kwargs ? NULL : json_object();
+            st = call.raw_kwargs || none ? cls->node_kwargs(cl->layer, call.raw_kwargs ? call.raw_kwargs : none)
+                                         : ck_oom("model loading");
+            json_decref(none);
+        }
+        if (st == CK_OK && ready && cls->node_call) st = cls->node_call(cl->layer, call.args, call.kwargs);
+        if (st == CK_OK && ready) st = ck_layer_apply(cl->layer, call.n_refs, in, &out);
+        if (st == CK_OK && ready) {
+            const ck_keras_history *h = ck_tensor_history(out);
+            ck_node_call_record(&call, h->layer->inbound[h->node_index]);
+            cl->actual[cl->processed++] = h->node_index;
+            *progress = 1;
+        }
+        ck_node_call_free(&call);
+        if (st != CK_OK || !ready) return st;
     }
     return CK_OK;
 }

@@ -9,6 +9,7 @@
 #include "layers/custom_layer.h"
 #include "layers/normattn_classes.h"
 #include "layers/rnn_common.h"
+#include "layers/tf_op.h"
 #include "model/model.h"
 #include "model/wrapper_util.h" /* recurrent wrappers and cells */
 
@@ -105,6 +106,8 @@ static const ck_layer_class *const builtin_classes[] = {
     &ck_activity_regularization_class,
 
     /* -- TF-op layers -- */
+    &ck_tf_op_lambda_class,
+    &ck_slicing_op_lambda_class,
 
     /* -- masks and multi-output layers -- */
 

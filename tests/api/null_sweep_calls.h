@@ -479,6 +479,11 @@ SWEEP_STATUS(ck_additive_attention, all_null, ck_additive_attention(NULL, NULL))
 SWEEP_STATUS(ck_additive_attention, null_out, ck_additive_attention(NULL, (&(ck_additive_attention_opts){0})))
 SWEEP_STATUS(ck_additive_attention, null_opts, ck_additive_attention(&S.layer, NULL))
 SWEEP_STATUS(ck_layer_set_use_causal_mask, all_null, ck_layer_set_use_causal_mask(NULL, false))
+SWEEP_STATUS(ck_tf_op, all_null, ck_tf_op(NULL, 1, NULL, NULL, NULL))
+SWEEP_STATUS(ck_tf_op, null_function, ck_tf_op(NULL, 1, F.tarr, "x", &S.t))
+SWEEP_STATUS(ck_tf_op, null_inputs, ck_tf_op("x", 1, NULL, "x", &S.t))
+SWEEP_STATUS(ck_tf_op, null_kwargs_json, ck_tf_op("x", 1, F.tarr, NULL, &S.t))
+SWEEP_STATUS(ck_tf_op, null_out, ck_tf_op("x", 1, F.tarr, "x", NULL))
 SWEEP_STATUS(ck_register_layer_class, all_null, ck_register_layer_class(NULL))
 SWEEP_STATUS(ck_register_lambda, all_null, ck_register_lambda(NULL, NULL))
 SWEEP_STATUS(ck_unregister_layer_class, all_null, ck_unregister_layer_class(NULL))
@@ -691,4 +696,4 @@ SWEEP_STATUS(ck_model_test_on_batch, null_x, ck_model_test_on_batch(F.model, 1, 
 SWEEP_STATUS(ck_model_test_on_batch, null_y, ck_model_test_on_batch(F.model, 1, F.tarr, 1, NULL, F.t, &S.logs))
 SWEEP_STATUS(ck_model_test_on_batch, null_sample_weight, ck_model_test_on_batch(F.model, 1, F.tarr, 1, F.tarr, NULL, &S.logs))
 SWEEP_STATUS(ck_model_test_on_batch, null_logs, ck_model_test_on_batch(F.model, 1, F.tarr, 1, F.tarr, F.t, NULL))
-/* 691 calls */
+/* 696 calls */
