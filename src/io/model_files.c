@@ -272,8 +272,9 @@ static ck_status plan_k3(const ck_keras_archive *a, const char *file, ck_model *
             if (len < 0 || (size_t)len >= sizeof vpath)
                 return ck_error(CK_FORMAT_ERROR, "%s: the variable path of layer \"%s\" is too long", file, name);
             p->values[w] = ck_keras_archive_find(a, vpath);
-            if (!p->values[w] && sub && sub[0] != '_') { /* tf.keras 2.13+: "_query_dense" */
-                len = snprintf(vpath, sizeof vpath, "%s/_%s/vars/%d", path, sub, k);
+            if (!p->values[w] && sub) { /* "_query_dense" (tf.keras 2.13+) or "query_dense" (Keras 3) */
+                len = sub[0] == '_' ? snprintf(vpath, sizeof vpath, "%s/%s/vars/%d", path, sub + 1, k)
+                                    : snprintf(vpath, sizeof vpath, "%s/_%s/vars/%d", path, sub, k);
                 if (len > 0 && (size_t)len < sizeof vpath) p->values[w] = ck_keras_archive_find(a, vpath);
             }
             if (!p->values[w])

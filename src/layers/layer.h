@@ -149,8 +149,8 @@ typedef struct ck_layer_class {
     /* ---- .keras archives: weights in several groups --------------------
      * For classes whose weights sit in different groups below the layer's
      * own path (the wrappers: "forward_layer/cell", "layer",
-     * "cell/cells/lstm_cell"; MultiHeadAttention's "query_dense", ...,
-     * which tf.keras 2.13+ writes with a leading underscore, a spelling
+     * "cell/cells/lstm_cell"; MultiHeadAttention's "_query_dense", ...,
+     * which Keras 3 writes without the leading underscore, a spelling
      * loading also tries): writes the group of weight i (in
      * ck_layer_weight order) into `group` ("" for the layer's own vars)
      * and returns its index in that group's "vars", or -1 with an error

@@ -337,12 +337,13 @@ static ck_status mha_node_kwargs(ck_layer *layer, const json_t *kwargs)
     return CK_OK;
 }
 
-/* Keras 3's attribute names of the four projections (tf.keras 2.13+:
- * with a leading underscore, which loading also tries); kernel then bias
- * in each. */
+/* The four projections' groups as tf.keras 2.13+ names them (the
+ * attributes "_query_dense", ...), which is what ckeras writes with its
+ * keras_version 2.15.0; loading also tries Keras 3's "query_dense".
+ * Kernel then bias in each. */
 static int mha_archive_var(const ck_layer *layer, int i, char *group, size_t n)
 {
-    static const char *const groups[4] = {"query_dense", "key_dense", "value_dense", "output_dense"};
+    static const char *const groups[4] = {"_query_dense", "_key_dense", "_value_dense", "_output_dense"};
     const ck_mha_layer *l = (const ck_mha_layer *)layer;
     const int per = l->use_bias ? 2 : 1;
     snprintf(group, n, "%s", groups[(i / per) & 3]);

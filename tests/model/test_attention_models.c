@@ -85,7 +85,7 @@ Test(attention_models, transformer_block_keras_weights)
     cr_assert_eq(ck_model_load_weights(m, ck_test_data("norm_attn/models/block.keras"), 0), CK_OK, "%s",
                  ck_last_error());
     expect_prediction(m, "block.keras");
-    /* Saved by ckeras (Keras 3's query_dense / ... paths) and read back. */
+    /* Saved by ckeras (tf.keras 2.13+'s _query_dense / ... paths) and read back. */
     const char *path = ck_test_tmp("block_saved.keras");
     cr_assert_eq(ck_model_save(m, path), CK_OK, "%s", ck_last_error());
     ck_model_free(m);
@@ -93,6 +93,27 @@ Test(attention_models, transformer_block_keras_weights)
     cr_assert_eq(ck_model_load_weights(m, path, 0), CK_OK, "%s", ck_last_error());
     expect_prediction(m, "block saved by ckeras");
     ck_model_free(m);
+}
+
+/* The whole files, as tf.keras 2.15 saved them: MultiHeadAttention's value
+ * tensor comes from the node's kwargs.  A ckeras-saved copy of each loads
+ * back and predicts the same. */
+Test(attention_models, transformer_block_files_load_whole)
+{
+    const char *files[2] = {"norm_attn/models/block.h5", "norm_attn/models/block.keras"};
+    const char *saved[2] = {"block_whole.h5", "block_whole.keras"};
+    for (int i = 0; i < 2; i++) {
+        ck_model *m = NULL;
+        cr_assert_eq(ck_model_load(ck_test_data(files[i]), &m), CK_OK, "%s: %s", files[i], ck_last_error());
+        expect_prediction(m, files[i]);
+        const char *path = ck_test_tmp(saved[i]);
+        cr_assert_eq(ck_model_save(m, path), CK_OK, "%s", ck_last_error());
+        ck_model_free(m);
+        m = NULL;
+        cr_assert_eq(ck_model_load(path, &m), CK_OK, "%s: %s", path, ck_last_error());
+        expect_prediction(m, saved[i]);
+        ck_model_free(m);
+    }
 }
 
 Test(attention_models, transformer_block_zero_alloc)
