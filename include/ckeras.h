@@ -785,7 +785,8 @@ CK_API ck_status ck_layer_call_masked(ck_layer *layer, int n_inputs,
                                ck_tensor **outputs, ck_tensor **out_masks);
 
 /** Same, writing into caller-provided output tensors that already have the
- *  output shape and dtype (a model's planned buffers).  Allocates nothing
+ *  output shape and dtype (a model's planned buffers; one per output, see
+ *  ck_layer_output_count).  Allocates nothing
  *  for Dense and Dot (except Dot's permuted copy when an axis sits in the
  *  middle). */
 CK_API ck_status ck_layer_call_into(ck_layer *layer, int n_inputs,
@@ -1656,6 +1657,34 @@ CK_API ck_status ck_layer_reset_states(ck_layer *layer);
 /* ---- TF-op layers (TFOpLambda, SlicingOpLambda) ----------------------- */
 
 /* ---- Masks and layers with several outputs ---------------------------- */
+
+/** How many tensors one call of the layer returns: 1 for most layers; a
+ *  recurrent layer with return_state returns its output then its states
+ *  (SimpleRNN and GRU: [output, h], LSTM: [output, h, c]); a model used
+ *  as a layer returns its outputs.  0 for NULL. */
+CK_API int ck_layer_output_count(const ck_layer *layer);
+
+/** Calls a layer on symbolic tensors, like ck_layer_apply, returning every
+ *  output (Keras' list of outputs): outputs[0 .. *n_outputs - 1] (borrowed,
+ *  living as long as the layer), all of one node, output k carrying
+ *  tensor_index k in configs.  `max` is the size of `outputs`; fewer than
+ *  ck_layer_output_count is CK_VALUE_ERROR.  (ck_layer_apply records the
+ *  same node and returns output 0.) */
+CK_API ck_status ck_layer_apply_multi(ck_layer *layer, int n_inputs, ck_tensor *const *inputs, int max,
+                                      ck_tensor **outputs, int *n_outputs);
+
+/** Calls a layer on real tensors, like ck_layer_call, returning every
+ *  output: outputs[0 .. *n_outputs - 1] are new tensors the caller frees.
+ *  `max` as for ck_layer_apply_multi.  (ck_layer_call returns output 0
+ *  and frees the others.) */
+CK_API ck_status ck_layer_call_multi(ck_layer *layer, int n_inputs, ck_tensor *const *inputs, int max,
+                                     ck_tensor **outputs, int *n_outputs);
+
+/** `layer.compute_output_shape(input_shapes)` for every output:
+ *  out[0 .. *n_outputs - 1] (`max` entries available; too few is
+ *  CK_VALUE_ERROR).  ck_layer_compute_output_shape gives the first. */
+CK_API ck_status ck_layer_compute_output_shapes(const ck_layer *layer, int n_inputs, const ck_shape *in, int max,
+                                                ck_shape *out, int *n_outputs);
 
 /* ---- User-defined layers ---------------------------------------------- */
 

@@ -145,7 +145,23 @@ typedef struct ck_layer_class {
      * positional inputs. */
     ck_status (*node_kwargs)(ck_layer *layer, const json_t *kwargs);
     const char *const *kwarg_inputs;
+
+    /* ---- several outputs per call ----------------------------------------
+     * `output_count` (NULL: 1) is how many tensors one call returns (an RNN
+     * with return_state: its output, then its states; a nested model: its
+     * outputs).  A class with several outputs fills out[0 .. count-1] in
+     * compute_output_shape, call, call_scratch and train_call;
+     * call_scratch_bytes and saved_bytes receive the count output shapes;
+     * its backward receives `out` and `dout` as arrays of count tensors
+     * (out[k], dout[k]), every dout filled (zeros where no gradient
+     * reached that output).  `output_dtypes` (NULL: every output has
+     * ck_layer_output_dtype) gives each output's dtype. */
+    int (*output_count)(const ck_layer *layer);
+    void (*output_dtypes)(const ck_layer *layer, int n, const ck_dtype *in, ck_dtype *out);
 } ck_layer_class;
+
+/* Most outputs one layer call returns. */
+#define CK_MAX_LAYER_OUTPUTS 64
 
 struct ck_layer {
     const ck_layer_class *cls;
@@ -243,6 +259,16 @@ ck_status ck_layer_check_inputs(const ck_layer *layer, int n, const ck_shape *sh
 
 /* The output dtype for these input dtypes (the class hook or the default). */
 ck_dtype ck_layer_output_dtype(const ck_layer *layer, int n, const ck_dtype *in);
+
+/* How many tensors a call of the layer returns (the class hook, or 1). */
+int ck_layer_outputs_of(const ck_layer *layer);
+
+/* The dtypes of every output (ck_layer_outputs_of of them). */
+void ck_layer_output_dtypes_of(const ck_layer *layer, int n, const ck_dtype *in, ck_dtype *out);
+
+/* The class' compute_output_shape: every output's shape into out[0 ..
+ * ck_layer_outputs_of - 1]. */
+ck_status ck_layer_output_shapes_of(const ck_layer *layer, int n, const ck_shape *in, ck_shape *out);
 
 /* ---- training calls (layer_train.c) ------------------------------------ */
 

@@ -197,7 +197,9 @@ ck_status ck_model_init_graph(ck_model *m, int n_in, ck_tensor *const *inputs, i
     int n_layers = g.depth_layers.n, n_nodes = g.depth_nodes.n;
     ck_layer **layers = ck_calloc((size_t)n_layers, sizeof *layers);
     ck_step *steps = ck_calloc((size_t)(n_nodes ? n_nodes : 1), sizeof *steps);
-    ck_tensor **slots = ck_calloc((size_t)(n_in + n_nodes), sizeof *slots);
+    int n_values = n_in;
+    for (int i = 0; i < n_nodes; i++) n_values += ((ck_node *)g.depth_nodes.items[i])->n_outputs;
+    ck_tensor **slots = ck_calloc((size_t)n_values, sizeof *slots);
     int *in_slots = ck_calloc((size_t)n_in, sizeof *in_slots), *out_slots = ck_calloc((size_t)n_out, sizeof *out_slots);
     ck_tensor **min = ck_calloc((size_t)n_in, sizeof *min), **mout = ck_calloc((size_t)n_out, sizeof *mout);
     if (!layers || !steps || !slots || !in_slots || !out_slots || !min || !mout) st = ck_oom("the model graph");
@@ -245,7 +247,8 @@ ck_status ck_model_init_graph(ck_model *m, int n_in, ck_tensor *const *inputs, i
                                   "\"%s\": it does not come from the model's inputs.", node->layer->name);
             }
             step->out_slot = m->n_slots;
-            slots[m->n_slots++] = node->outputs[0];
+            step->n_out = node->n_outputs;
+            for (int k = 0; k < node->n_outputs; k++) slots[m->n_slots++] = node->outputs[k];
         }
     }
     for (int i = 0; st == CK_OK && i < n_out; i++) {

@@ -7,12 +7,15 @@
 #include "layers/layer.h"
 
 /* One step of the planned execution: a node and the value slots of its
- * inputs and output. */
+ * inputs and outputs.  A node's outputs take consecutive slots (out_slot,
+ * out_slot + 1, ...), so a plan's tensors for them form the array a
+ * layer call fills. */
 typedef struct ck_step {
     ck_node *node;
     int n_in;
     int *in_slots;
-    int out_slot;
+    int out_slot;               /* the first output's */
+    int n_out;
 } ck_step;
 
 /* Concrete buffers for one input-shape signature (full batches, and the

@@ -27,7 +27,7 @@ ck_status ck_model_infer_shapes(const ck_model *m, int n, const ck_shape *in, ck
         const ck_step *step = &m->steps[s];
         for (int k = 0; k < step->n_in; k++) ins[k] = slot_shapes[step->in_slots[k]];
         CK_TRY(ck_layer_check_inputs(step->node->layer, step->n_in, ins));
-        CK_TRY(ck_layer_compute_output_shape(step->node->layer, step->n_in, ins, &slot_shapes[step->out_slot]));
+        CK_TRY(ck_layer_output_shapes_of(step->node->layer, step->n_in, ins, &slot_shapes[step->out_slot]));
     }
     return CK_OK;
 }
@@ -88,34 +88,40 @@ static ck_status assign_blocks(const ck_model *m, const ck_shape *slot_shapes, c
     for (int s = 0; s < m->n_steps && st == CK_OK; s++) {
         const ck_step *step = &m->steps[s];
         if (kind && kind[s] == CK_STEP_ALIAS) continue;
-        const ck_shape *os = &slot_shapes[step->out_slot];
-        int64_t count = 1;
-        for (int d = 0; d < os->rank; d++) {
-            if (os->dims[d] < 0) {
-                st = ck_error(CK_VALUE_ERROR, "layer \"%s\": output shape is not fully known for these inputs",
-                              step->node->layer->name);
-                break;
+        for (int k = 0; k < step->n_out && st == CK_OK; k++) {
+            int slot = step->out_slot + k;
+            const ck_shape *os = &slot_shapes[slot];
+            int64_t count = 1;
+            for (int d = 0; d < os->rank; d++) {
+                if (os->dims[d] < 0) {
+                    st = ck_error(CK_VALUE_ERROR, "layer \"%s\": output shape is not fully known for these inputs",
+                                  step->node->layer->name);
+                    break;
+                }
+                count *= os->dims[d];
             }
-            count *= os->dims[d];
+            if (st != CK_OK) break;
+            size_t need = (size_t)count * ck_dtype_size(m->slot_tensors[slot]->dtype);
+            /* Best fit among the free blocks; else grow the largest free
+             * one; else a new block. */
+            int best = -1, largest = -1;
+            for (int b = 0; b < *n_blocks; b++) {
+                if (blocks[b].busy_until >= s) continue;
+                if (blocks[b].bytes >= need && (best < 0 || blocks[b].bytes < blocks[best].bytes)) best = b;
+                if (largest < 0 || blocks[b].bytes > blocks[largest].bytes) largest = b;
+            }
+            if (best < 0) best = largest;
+            if (best < 0) {
+                best = (*n_blocks)++;
+                blocks[best].bytes = 0;
+            }
+            if (blocks[best].bytes < need) blocks[best].bytes = need;
+            /* An output nobody reads is still written by this step: it
+             * keeps its block at least until the step is over, so the
+             * step's other outputs never land in it. */
+            blocks[best].busy_until = last_use[slot] > s ? last_use[slot] : s;
+            block_of[slot] = best;
         }
-        if (st != CK_OK) break;
-        size_t need = (size_t)count * ck_dtype_size(m->slot_tensors[step->out_slot]->dtype);
-        /* Best fit among the free blocks; else grow the largest free one;
-         * else a new block. */
-        int best = -1, largest = -1;
-        for (int b = 0; b < *n_blocks; b++) {
-            if (blocks[b].busy_until >= s) continue;
-            if (blocks[b].bytes >= need && (best < 0 || blocks[b].bytes < blocks[best].bytes)) best = b;
-            if (largest < 0 || blocks[b].bytes > blocks[largest].bytes) largest = b;
-        }
-        if (best < 0) best = largest;
-        if (best < 0) {
-            best = (*n_blocks)++;
-            blocks[best].bytes = 0;
-        }
-        if (blocks[best].bytes < need) blocks[best].bytes = need;
-        blocks[best].busy_until = last_use[step->out_slot];
-        block_of[step->out_slot] = best;
     }
     ck_free(last_use);
     return st;
@@ -153,7 +159,7 @@ ck_status ck_plans_get(ck_model *m, ck_plan plans[2], int which, int n, const ck
     ck_plan fresh = {0};
     ck_shape *slot_shapes = ck_calloc((size_t)m->n_slots, sizeof *slot_shapes);
     int *block_of = ck_calloc((size_t)m->n_slots, sizeof *block_of);
-    block_use *blocks = ck_calloc((size_t)(m->n_steps ? m->n_steps : 1), sizeof *blocks);
+    block_use *blocks = ck_calloc((size_t)(m->n_slots ? m->n_slots : 1), sizeof *blocks);
     int n_blocks = 0;
     ck_status st = slot_shapes && block_of && blocks ? CK_OK : ck_oom("a model plan");
     if (st == CK_OK) st = ck_model_infer_shapes(m, n, shapes, slot_shapes);
@@ -174,14 +180,16 @@ ck_status ck_plans_get(ck_model *m, ck_plan plans[2], int which, int n, const ck
         else fresh.n_blocks = b + 1;
     }
     for (int s = 0; st == CK_OK && s < m->n_steps; s++) {
-        int slot = m->steps[s].out_slot;
-        const ck_shape *os = &slot_shapes[slot];
-        /* An alias's data pointer is set when it runs (its input may be a
-         * model input, known only then). */
-        static char unbound;
-        int alias = fresh.step_kind && fresh.step_kind[s] == CK_STEP_ALIAS;
-        st = ck_tensor_wrap(&fresh.buffers[slot], m->slot_tensors[slot]->dtype, os->rank, os->dims,
-                            alias ? (void *)&unbound : fresh.blocks[block_of[slot]]);
+        for (int k = 0; st == CK_OK && k < m->steps[s].n_out; k++) {
+            int slot = m->steps[s].out_slot + k;
+            const ck_shape *os = &slot_shapes[slot];
+            /* An alias's data pointer is set when it runs (its input may
+             * be a model input, known only then). */
+            static char unbound;
+            int alias = fresh.step_kind && fresh.step_kind[s] == CK_STEP_ALIAS;
+            st = ck_tensor_wrap(&fresh.buffers[slot], m->slot_tensors[slot]->dtype, os->rank, os->dims,
+                                alias ? (void *)&unbound : fresh.blocks[block_of[slot]]);
+        }
     }
     ck_free(slot_shapes);
     ck_free(block_of);
@@ -216,6 +224,7 @@ ck_status ck_model_run(ck_model *m, ck_plan *plan, const ck_tensor *const *input
         const ck_step *step = &m->steps[s];
         for (int k = 0; k < step->n_in; k++) args[k] = plan->buffers[step->in_slots[k]];
         ck_tensor *out = plan->buffers[step->out_slot];
+        ck_tensor *const *outs = &plan->buffers[step->out_slot]; /* consecutive slots */
         int kind = plan->step_kind ? plan->step_kind[s] : CK_STEP_CALL;
         if (kind == CK_STEP_ALIAS) {
             out->data = args[0]->data;
@@ -225,7 +234,7 @@ ck_status ck_model_run(ck_model *m, ck_plan *plan, const ck_tensor *const *input
             st = ck_fuse_dense_step(plan, s, step->node->layer, args[0], out);
             continue;
         }
-        st = ck_layer_call_planned(step->node->layer, step->n_in, ck_const_tensors(args), &out, plan->scratch);
+        st = ck_layer_call_planned(step->node->layer, step->n_in, ck_const_tensors(args), outs, plan->scratch);
     }
     for (int i = 0; i < m->n_inputs; i++) plan->buffers[m->input_slots[i]] = NULL;
     return st;

@@ -53,14 +53,16 @@ static ck_status layout_fill(ck_model *m, const ck_shape *slot_shapes, ck_train_
 {
     size_t off = 0;
     for (int s = 0; s < m->n_steps; s++) {
-        int slot = m->steps[s].out_slot;
-        const ck_shape *os = &slot_shapes[slot];
-        for (int d = 0; d < os->rank; d++)
-            if (os->dims[d] < 0)
-                return ck_error(CK_VALUE_ERROR, "layer \"%s\": output shape is not fully known for these inputs",
-                                m->steps[s].node->layer->name);
-        L->value_off[slot] = off;
-        off += align64(shape_bytes(os, m->slot_tensors[slot]->dtype));
+        for (int k = 0; k < m->steps[s].n_out; k++) {
+            int slot = m->steps[s].out_slot + k;
+            const ck_shape *os = &slot_shapes[slot];
+            for (int d = 0; d < os->rank; d++)
+                if (os->dims[d] < 0)
+                    return ck_error(CK_VALUE_ERROR, "layer \"%s\": output shape is not fully known for these "
+                                    "inputs", m->steps[s].node->layer->name);
+            L->value_off[slot] = off;
+            off += align64(shape_bytes(os, m->slot_tensors[slot]->dtype));
+        }
     }
     ck_shape ins[CK_MAX_LAYER_INPUTS];
     for (int s = 0; s < m->n_steps; s++) {
@@ -84,10 +86,12 @@ static ck_status layout_fill(ck_model *m, const ck_shape *slot_shapes, ck_train_
         set_header(&L->grads[slot], dt, &slot_shapes[slot]);
     }
     for (int s = 0; s < m->n_steps; s++) {
-        int slot = m->steps[s].out_slot;
-        if (!ck_dtype_is_floating(m->slot_tensors[slot]->dtype)) continue;
-        goffs[slot] = goff + 1; /* 0 means none */
-        goff += align64(shape_bytes(&slot_shapes[slot], m->slot_tensors[slot]->dtype));
+        for (int k = 0; k < m->steps[s].n_out; k++) {
+            int slot = m->steps[s].out_slot + k;
+            if (!ck_dtype_is_floating(m->slot_tensors[slot]->dtype)) continue;
+            goffs[slot] = goff + 1; /* 0 means none */
+            goff += align64(shape_bytes(&slot_shapes[slot], m->slot_tensors[slot]->dtype));
+        }
     }
     for (int s = 0; s < m->n_steps; s++) {
         size_t need = 0;
@@ -168,10 +172,11 @@ ck_status ck_model_train_layout(ck_model *m, int n, const ck_shape *shapes, ck_t
  * caller's tensors. */
 static void bind_values(ck_model *m, ck_train_layout *L, const ck_tensor *const *inputs, void *block)
 {
-    for (int s = 0; s < m->n_steps; s++) {
-        int slot = m->steps[s].out_slot;
-        L->values[slot].data = (char *)block + L->value_off[slot];
-    }
+    for (int s = 0; s < m->n_steps; s++)
+        for (int k = 0; k < m->steps[s].n_out; k++) {
+            int slot = m->steps[s].out_slot + k;
+            L->values[slot].data = (char *)block + L->value_off[slot];
+        }
     for (int i = 0; i < m->n_inputs; i++) L->values[m->input_slots[i]].data = inputs[i]->data;
 }
 
@@ -179,12 +184,13 @@ ck_status ck_model_train_forward(ck_model *m, ck_train_layout *L, const ck_train
                                  const ck_tensor *const *inputs, void *block)
 {
     const ck_tensor *args[CK_MAX_LAYER_INPUTS];
+    ck_tensor *outs[CK_MAX_LAYER_OUTPUTS];
     bind_values(m, L, inputs, block);
     for (int s = 0; s < m->n_steps; s++) {
         const ck_step *step = &m->steps[s];
         for (int k = 0; k < step->n_in; k++) args[k] = &L->values[step->in_slots[k]];
-        ck_tensor *out = &L->values[step->out_slot];
-        CK_TRY(ck_layer_train_call(step->node->layer, ctx, step->n_in, args, &out, (char *)block + L->saved_off[s]));
+        for (int k = 0; k < step->n_out; k++) outs[k] = &L->values[step->out_slot + k];
+        CK_TRY(ck_layer_train_call(step->node->layer, ctx, step->n_in, args, outs, (char *)block + L->saved_off[s]));
     }
     return CK_OK;
 }
@@ -248,6 +254,15 @@ static ck_status step_backward(ck_model *m, ck_train_layout *L, const ck_train_c
         any = 1;
     }
     if (!any && ck_layer_trainable_weight_count(layer) == 0) return CK_OK;
+    /* Outputs no gradient reached (a state nobody used) get zeros: a
+     * class with several outputs reads every dout. */
+    for (int k = 0; k < step->n_out; k++) {
+        int slot = step->out_slot + k;
+        if (!L->written[slot] && L->grads[slot].data) {
+            memset(L->grads[slot].data, 0, (size_t)L->grads[slot].size * ck_dtype_size(L->grads[slot].dtype));
+            L->written[slot] = 1;
+        }
+    }
     CK_TRY(ck_layer_backward(layer, ctx, step->n_in, args, &L->values[step->out_slot], &L->grads[step->out_slot],
                              (char *)block + L->saved_off[s], din));
     for (int k = 0; k < step->n_in; k++)
@@ -268,7 +283,9 @@ ck_status ck_model_train_backward(ck_model *m, ck_train_layout *L, const ck_trai
     for (int o = 0; o < m->n_outputs; o++)
         if (douts[o]) contribute(L, m->output_slots[o], douts[o]);
     for (int s = m->n_steps - 1; s >= 0; s--) {
-        if (!L->written[m->steps[s].out_slot]) continue; /* no gradient reaches this value */
+        int reached = 0;
+        for (int k = 0; k < m->steps[s].n_out; k++) reached |= L->written[m->steps[s].out_slot + k];
+        if (!reached) continue; /* no gradient reaches this step's values */
         CK_TRY(step_backward(m, L, ctx, s, block));
     }
     /* Inputs no gradient reached get zeros. */
@@ -306,8 +323,10 @@ ck_status ck_model_layer_train_call(ck_layer *layer, const ck_train_ctx *ctx, in
     ck_train_layout *L = NULL;
     CK_TRY(nested_layout(m, n, in, &L));
     CK_TRY(ck_model_train_forward(m, L, ctx, in, saved));
-    const ck_tensor *r = &L->values[m->output_slots[0]];
-    memcpy(out[0]->data, r->data, (size_t)r->size * ck_dtype_size(r->dtype));
+    for (int o = 0; o < m->n_outputs; o++) {
+        const ck_tensor *r = &L->values[m->output_slots[o]];
+        memcpy(out[o]->data, r->data, (size_t)r->size * ck_dtype_size(r->dtype));
+    }
     return CK_OK;
 }
 
@@ -318,7 +337,8 @@ ck_status ck_model_layer_backward(ck_layer *layer, const ck_train_ctx *ctx, int 
     ck_train_layout *L = NULL;
     (void)out;
     CK_TRY(nested_layout(m, n, in, &L));
-    const ck_tensor *douts[CK_MAX_LAYER_INPUTS] = {NULL};
-    douts[0] = dout;
+    /* dout holds one gradient per output (the layer contract). */
+    const ck_tensor *douts[CK_MAX_LAYER_OUTPUTS] = {NULL};
+    for (int o = 0; o < m->n_outputs; o++) douts[o] = ck_dtype_is_floating(dout[o].dtype) && dout[o].data ? &dout[o] : NULL;
     return ck_model_train_backward(m, L, ctx, in, saved, douts, din);
 }
