@@ -1578,7 +1578,17 @@ CK_API ck_status ck_layer_normalization(ck_layer **out, const ck_layer_normaliza
  *    batch size ..."), and every call must use it.  The states get no
  *    gradient.  ck_layer_reset_states sets them back to zeros.  A stateful
  *    layer changes on every call: calls of one model must not overlap;
- *  - return_state: CK_NOT_IMPLEMENTED (a ckeras layer has one output). */
+ *  - return_state: a call returns the output then the last states
+ *    (SimpleRNN, GRU: [output, h]; LSTM: [output, h, c]), each (batch,
+ *    units); use ck_layer_apply_multi / ck_layer_call_multi.
+ *  Initial states (Keras' `initial_state` call argument) are extra inputs
+ *  after the sequence: [x, h0] (SimpleRNN, GRU) or [x, h0, c0] (LSTM),
+ *  each (batch, units) ("An `initial_state` was passed that is not
+ *  compatible with `cell.state_size`" otherwise); they replace the zero
+ *  (or stateful) states and receive gradients in training.  tf.keras 2.x
+ *  configs list them as extra inbound references of the node, as read and
+ *  written here; Keras 3 configs hold them in the node's kwargs
+ *  ("initial_state", the class' kwarg_inputs). */
 typedef struct ck_rnn_opts {
     int64_t units;
     const char *activation;

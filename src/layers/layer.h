@@ -62,6 +62,9 @@ typedef struct ck_layer_class {
     int cast_all_inputs;         /* Dense: integer inputs are cast too */
     int no_autocast;             /* Embedding: inputs are indices, never cast */
     int supports_masking;
+    /* The input spec describes input 0 only; further inputs are the
+     * class' own business (a recurrent layer's initial states). */
+    int spec_first_input_only;
     /* .keras archives: the sub-path below the layer's own where its weights
      * live ("cell" for SimpleRNN / LSTM / GRU, whose variables Keras 3 and
      * tf.keras 2.13+ store as the cell's); NULL: the layer's own vars. */

@@ -37,6 +37,7 @@ static ck_status check_spec(const ck_layer *layer, int index, const ck_shape *s)
 {
     const ck_input_spec *spec = &layer->spec;
     char buf[128];
+    if (index > 0 && layer->cls->spec_first_input_only) return CK_OK;
     if (spec->ndim && s->rank != spec->ndim)
         return ck_error(CK_VALUE_ERROR, "Input %d of layer \"%s\" is incompatible with the layer: "
                         "expected ndim=%d, found ndim=%d. Full shape received: %s",

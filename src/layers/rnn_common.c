@@ -84,14 +84,38 @@ ck_status ck_rnn_output_shape(const ck_layer *layer, int n, const ck_shape *in, 
                         "`batch_input_shape` argument to your first layer. If your first layer is an Embedding, "
                         "you can also use the `input_length` argument.\n- If using the functional API, specify "
                         "the time dimension by passing a `shape` or `batch_shape` argument to your Input layer.");
-    if (r->a.return_sequences) {
-        *out = in[0];
-        out->dims[2] = r->a.units;
-    } else {
-        *out = (ck_shape){2, {in[0].dims[bi], r->a.units}};
+    /* Initial states: one (batch, units) tensor per state, as
+     * cell.state_size. */
+    int states = r->cell->has_carry ? 2 : 1;
+    if (n != 1 && n != 1 + states)
+        return ck_error(CK_VALUE_ERROR, "Layer \"%s\" (%s) expects %d initial state(s), but it received %d initial "
+                        "state tensor(s)", layer->name, layer->cls->class_name, states, n - 1);
+    for (int i = 1; i < n; i++) {
+        int64_t b = in[i].rank == 2 ? in[i].dims[0] : -1, ib = in[0].dims[bi];
+        if (in[i].rank != 2 || in[i].dims[1] != r->a.units || (b >= 0 && ib >= 0 && b != ib))
+            return ck_error(CK_VALUE_ERROR, "An `initial_state` was passed that is not compatible with "
+                            "`cell.state_size`. Layer \"%s\": state %d has shape %s; expected (%lld, %lld)",
+                            layer->name, i - 1, ck_shape_fmt(buf, sizeof buf, &in[i]), (long long)ib,
+                            (long long)r->a.units);
     }
+    if (r->a.return_sequences) {
+        out[0] = in[0];
+        out[0].dims[2] = r->a.units;
+    } else {
+        out[0] = (ck_shape){2, {in[0].dims[bi], r->a.units}};
+    }
+    /* return_state: the last states follow the output. */
+    for (int k = 1; k < ck_rnn_output_count(layer); k++) out[k] = (ck_shape){2, {in[0].dims[bi], r->a.units}};
     return CK_OK;
 }
+
+int ck_rnn_output_count(const ck_layer *layer)
+{
+    const ck_rnn_layer *r = (const ck_rnn_layer *)layer;
+    return r->a.return_state ? 1 + (r->cell->has_carry ? 2 : 1) : 1;
+}
+
+const char *const ck_rnn_kwarg_inputs[] = {"initial_state", NULL};
 
 /* A stateful layer's states (zeros), for the batch size it was built with. */
 static ck_status allocate_states(ck_rnn_layer *r, const ck_shape *in)
@@ -116,8 +140,8 @@ ck_status ck_rnn_build(ck_layer *layer, int n, const ck_shape *shapes)
     ck_rnn_layer *r = (ck_rnn_layer *)layer;
     const ck_rnn_args *a = &r->a;
     char buf[128];
-    ck_shape ignored;
-    CK_TRY(ck_rnn_output_shape(layer, n, shapes, &ignored));
+    ck_shape ignored[3];
+    CK_TRY(ck_rnn_output_shape(layer, n, shapes, ignored));
     int64_t f = shapes[0].dims[2], gu = r->cell->gates * a->units;
     if (f < 0)
         return ck_error(CK_VALUE_ERROR, "The last dimension of the inputs to the recurrent layer \"%s\" should be "
@@ -315,13 +339,20 @@ static void draw_mask(ck_dtype dt, ck_rng *rng, double rate, void *mask, int64_t
 static void *init_h(const rnn_run *run) { return at(run, run->L.init); }
 static void *init_c(const rnn_run *run) { return at(run, run->L.init + run->d.B * run->d.U); }
 
-/* The states before the first step: zeros, or a stateful layer's states
- * left by the previous call (Keras keeps them in variables; they get no
- * gradient). */
-static ck_status initial_states(rnn_run *run)
+/* The states before the first step: the initial_state inputs when given
+ * (in[1], and in[2] for an LSTM's c), else zeros, or a stateful layer's
+ * states left by the previous call (Keras keeps them in variables; they
+ * get no gradient). */
+static ck_status initial_states(rnn_run *run, int n, const ck_tensor *const *in)
 {
     const ck_rnn_layer *r = run->r;
     size_t bytes = (size_t)(run->d.B * run->d.U) * run->d.es * (r->cell->has_carry ? 2 : 1);
+    if (n > 1) {
+        size_t one = (size_t)(run->d.B * run->d.U) * run->d.es;
+        memcpy(init_h(run), in[1]->data, one);
+        if (r->cell->has_carry) memcpy(init_c(run), in[2]->data, one);
+        return CK_OK;
+    }
     if (!r->state) {
         memset(init_h(run), 0, bytes);
         return CK_OK;
@@ -381,12 +412,14 @@ static const void *recurrent_input(const rnn_run *run, const void *h_prev)
     return hin;
 }
 
-static ck_status forward(rnn_run *run, const ck_tensor *x, ck_tensor *out)
+static ck_status forward(rnn_run *run, int n, const ck_tensor *const *in, ck_tensor *const *outs)
 {
     const ck_rnn_layer *r = run->r;
     const rnn_dims *d = &run->d;
+    const ck_tensor *x = in[0];
+    ck_tensor *out = outs[0];
     size_t ubytes = (size_t)d->U * d->es;
-    CK_TRY(initial_states(run));
+    CK_TRY(initial_states(run, n, in));
     project(run, x);
     for (int64_t s = 0; s < d->T; s++) {
         int64_t t = time_of(run, s);
@@ -403,8 +436,13 @@ static ck_status forward(rnn_run *run, const ck_tensor *x, ck_tensor *out)
                 memcpy((char *)out->data + (size_t)(row_of(run, b, s) * d->U) * d->es,
                        (const char *)f.h + (size_t)b * ubytes, ubytes);
     }
-    if (!r->a.return_sequences)
-        memcpy(out->data, d->T > 0 ? h_at(run, d->T - 1) : init_h(run), (size_t)d->B * ubytes);
+    const void *last_h = d->T > 0 ? h_at(run, d->T - 1) : init_h(run);
+    if (!r->a.return_sequences) memcpy(out->data, last_h, (size_t)d->B * ubytes);
+    if (r->a.return_state) {
+        memcpy(outs[1]->data, last_h, (size_t)d->B * ubytes);
+        if (r->cell->has_carry)
+            memcpy(outs[2]->data, d->T > 0 ? c_at(run, d->T - 1) : init_c(run), (size_t)d->B * ubytes);
+    }
     /* stateful: the last states start the next call. */
     if (r->state && d->T > 0) {
         memcpy(r->state, h_at(run, d->T - 1), (size_t)d->B * ubytes);
@@ -417,13 +455,12 @@ static ck_status forward(rnn_run *run, const ck_tensor *x, ck_tensor *out)
 ck_status ck_rnn_call(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *outs)
 {
     ck_rnn_layer *r = (ck_rnn_layer *)layer;
-    (void)n;
     rnn_run run = {0};
     CK_TRY(plan(&run, r, in[0], 0));
     if (run.d.B == 0) return CK_OK;
     run.base = ck_malloc((size_t)run.L.total * run.d.es);
     if (!run.base) return ck_oom("the buffers of a recurrent layer call");
-    ck_status st = forward(&run, in[0], outs[0]);
+    ck_status st = forward(&run, n, in, outs);
     ck_free(run.base);
     return st;
 }
@@ -462,13 +499,12 @@ ck_status ck_rnn_train_call(ck_layer *layer, const ck_train_ctx *ctx, int n, con
 {
     ck_rnn_layer *r = (ck_rnn_layer *)layer;
     rnn_run run = {0};
-    (void)n;
     CK_TRY(train_plan(&run, r, ctx, in[0], saved));
     if (run.d.B == 0) return CK_OK;
     if (run.in_drop) draw_mask(layer->dtype, ctx->rng, r->a.dropout, at(&run, run.L.imask), run.d.B * run.d.F);
     if (run.rec_drop)
         draw_mask(layer->dtype, ctx->rng, r->a.recurrent_dropout, at(&run, run.L.rmask), run.d.B * run.d.U);
-    return forward(&run, in[0], out[0]);
+    return forward(&run, n, in, out);
 }
 
 /* dh = carry (+ this step's output gradient). */
@@ -492,7 +528,7 @@ ck_status ck_rnn_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, const
 {
     ck_rnn_layer *r = (ck_rnn_layer *)layer;
     rnn_run run = {0};
-    (void)n, (void)out;
+    (void)out;
     CK_TRY(train_plan(&run, r, ctx, in[0], saved));
     const rnn_dims *d = &run.d;
     ck_dtype dt = layer->dtype;
@@ -504,6 +540,13 @@ ck_status ck_rnn_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, const
     char *xp = at(&run, run.L.xp);
     memset(dh, 0, bub);
     memset(dc, 0, bub);
+    /* return_state: the last states' gradients (dout[1], dout[2]) start
+     * the walk back; a sequence output's last step adds to them below. */
+    if (r->a.return_state) {
+        memcpy(dh, dout[1].data, bub);
+        if (r->cell->has_carry) memcpy(dc, dout[2].data, bub);
+    }
+    if (d->T == 0 && !r->a.return_sequences) step_output_grad(&run, -1, dout, dh);
     for (int64_t s = d->T - 1; s >= 0; s--) {
         int64_t t = time_of(&run, s);
         step_output_grad(&run, s, dout, dh);
@@ -524,6 +567,10 @@ ck_status ck_rnn_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, const
             for (int64_t i = 0; i < bu; i++) g[i] = p[i] + (m ? q[i] * m[i] : q[i]);
         });
     }
+    /* What reached the states before step 0 is the initial states'
+     * gradient. */
+    if (n > 1 && din && din[1]) memcpy(din[1]->data, dh, bub);
+    if (n > 2 && din && din[2]) memcpy(din[2]->data, dc, bub);
     /* All steps at once: kernel += X'^T dXP, input bias += sums of dXP,
      * dX = dXP kernel^T (times the input mask). */
     int64_t rows = d->B * d->T;
