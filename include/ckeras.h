@@ -986,10 +986,9 @@ CK_API ck_status ck_layer_get_output_at(const ck_layer *layer, int node_index, c
 CK_API ck_status ck_layer_get_input_shape_at(const ck_layer *layer, int node_index, ck_shape *shapes, int max, int *n);
 CK_API ck_status ck_layer_get_output_shape_at(const ck_layer *layer, int node_index, ck_shape *shapes, int max, int *n);
 
-/** `get_input_mask_at(i)` / `get_output_mask_at(i)`: ckeras keeps no
- *  symbolic masks (they only affect layers outside its scope), so every
- *  mask at a node is None; *n receives the number of tensors.  Errors as
- *  for get_input_at. */
+/** `get_input_mask_at(i)` / `get_output_mask_at(i)`: *n receives the
+ *  number of tensors (their masks: ck_layer_input_masks_at /
+ *  ck_layer_output_masks_at).  Errors as for get_input_at. */
 CK_API ck_status ck_layer_get_input_mask_at(const ck_layer *layer, int node_index, int *n);
 CK_API ck_status ck_layer_get_output_mask_at(const ck_layer *layer, int node_index, int *n);
 
@@ -1695,6 +1694,40 @@ CK_API ck_status ck_layer_call_multi(ck_layer *layer, int n_inputs, ck_tensor *c
  *  CK_VALUE_ERROR).  ck_layer_compute_output_shape gives the first. */
 CK_API ck_status ck_layer_compute_output_shapes(const ck_layer *layer, int n_inputs, const ck_shape *in, int max,
                                                 ck_shape *out, int *n_outputs);
+
+/** The mask a symbolic tensor carries (Keras' `tensor._keras_mask`): an
+ *  int32 symbolic tensor over the tensor's leading dims, or NULL.  Masks
+ *  are made by Embedding(mask_zero) and Masking, pass unchanged through
+ *  layers that support masking (Dense, Activation, Dropout, the
+ *  normalizations, a recurrent layer's sequence output, ...), are ANDed
+ *  by the elementwise merges, and are dropped by every other layer (as
+ *  tf.keras 2.15 does in functional graphs: Flatten, Reshape, pooling,
+ *  recurrent layers without return_sequences, their states, Dot,
+ *  Concatenate, a nested model).  Borrowed: it lives as long as the
+ *  layer that made it. */
+CK_API ck_tensor *ck_symbolic_mask(const ck_tensor *t);
+
+/** `get_input_mask_at(i)` / `get_output_mask_at(i)` with the masks:
+ *  masks[0 .. *n - 1] (NULL entries: no mask; borrowed), one per input /
+ *  output tensor of node i; `max` entries available.  Errors as for
+ *  ck_layer_get_input_at. */
+CK_API ck_status ck_layer_input_masks_at(const ck_layer *layer, int node_index, ck_tensor **masks, int max, int *n);
+CK_API ck_status ck_layer_output_masks_at(const ck_layer *layer, int node_index, ck_tensor **masks, int max, int *n);
+
+/** keras.layers.Masking options: mask_value (0.0 by default). */
+typedef struct ck_masking_opts {
+    double mask_value;
+    CK_LAYER_COMMON_OPTS;
+} ck_masking_opts;
+
+/** Masking: a position (all leading axes) whose values along the last
+ *  axis all equal mask_value is masked: its output values are 0 and its
+ *  output mask is 0; other positions pass unchanged with mask 1.  The
+ *  output mask (int32, the input shape without its last axis) travels
+ *  with the symbolic output: recurrent layers skip masked steps, masked
+ *  losses leave them out.  Gradient: dout on kept positions, 0 on masked
+ *  ones.  Config: {"mask_value"}. */
+CK_API ck_status ck_masking(ck_layer **out, const ck_masking_opts *opts);
 
 /* ---- User-defined layers ---------------------------------------------- */
 

@@ -44,6 +44,7 @@ const ck_keras_history *ck_tensor_history(const ck_tensor *t)
 static void node_free(ck_node *node)
 {
     if (!node) return;
+    ck_node_free_masks(node);
     for (int i = 0; i < node->n_outputs; i++) ck_symbolic_free(node->outputs[i]);
     for (int i = 0; node->producers && i < node->n_inputs; i++) {
         if (node->producers[i]) {
@@ -141,7 +142,16 @@ static ck_status apply_symbolic(ck_layer *layer, int n, ck_tensor *const *inputs
             return st;
         }
     }
-    CK_TRY(ck_layer_add_node(layer, n, inputs, count, outs, 0, NULL));
+    ck_node *node = NULL;
+    CK_TRY(ck_layer_add_node(layer, n, inputs, count, outs, 0, &node));
+    /* The masks travel with the outputs (Keras' _keras_mask); if they
+     * cannot be made, the call is undone. */
+    ck_status st = ck_node_set_masks(node);
+    if (st != CK_OK) {
+        layer->n_inbound--;
+        node_free(node);
+        return st;
+    }
     for (int k = 0; k < count; k++) outputs[k] = outs[k];
     *n_out = count;
     return CK_OK;

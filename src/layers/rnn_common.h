@@ -87,6 +87,15 @@ struct ck_rnn_layer {
 
 ck_status ck_rnn_build(ck_layer *layer, int n, const ck_shape *shapes);
 ck_status ck_rnn_call(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *out);
+size_t ck_rnn_call_scratch_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out);
+ck_status ck_rnn_call_scratch(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *out,
+                              void *scratch);
+/* The call with the mask of the sequence (int32 (batch, time) 0/1, NULL:
+ * none): masked steps keep the states and repeat the previous output. */
+ck_status ck_rnn_call_masked(ck_layer *layer, int n, const ck_tensor *const *in, const ck_tensor *mask,
+                             ck_tensor *const *out, void *scratch);
+/* PASS with return_sequences (output 0 only), else NONE (tf.keras 2.15). */
+int ck_rnn_mask_rule(const ck_layer *layer);
 ck_status ck_rnn_output_shape(const ck_layer *layer, int n, const ck_shape *in, ck_shape *out);
 /* 1, or with return_state 1 + the number of states (LSTM 2, else 1). */
 int ck_rnn_output_count(const ck_layer *layer);
@@ -162,7 +171,11 @@ extern const ck_layer_class ck_gru_class;
         .supports_masking = 1,                                               \
         .archive_vars_path = "cell",                                         \
         .build = ck_rnn_build,                                               \
-        .call = ck_rnn_call,                                                 \
+        .call = ck_layer_call_own_scratch,                                   \
+        .call_scratch_bytes = ck_rnn_call_scratch_bytes,                     \
+        .call_scratch = ck_rnn_call_scratch,                                 \
+        .call_masked = ck_rnn_call_masked,                                   \
+        .mask_rule = ck_rnn_mask_rule,                                       \
         .compute_output_shape = ck_rnn_output_shape,                         \
         .compute_mask = ck_rnn_compute_mask,                                 \
         .get_config = ck_rnn_get_config,                                     \

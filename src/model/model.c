@@ -26,6 +26,14 @@ static ck_dtype model_output_dtype(const ck_layer *layer, int n, const ck_dtype 
     return ((const ck_model *)layer)->outputs[0]->dtype;
 }
 
+/* A nested model's outputs carry no mask here (Keras would run its graph
+ * on the incoming masks: not done). */
+static int model_mask_rule(const ck_layer *layer)
+{
+    (void)layer;
+    return CK_MASK_NONE;
+}
+
 static int model_output_count(const ck_layer *layer) { return ((const ck_model *)layer)->n_outputs; }
 
 static void model_output_dtypes(const ck_layer *layer, int n, const ck_dtype *in, ck_dtype *out)
@@ -52,10 +60,12 @@ static size_t nested_layout(const ck_model *m, const ck_shape *slot_shapes, size
     for (int s = 0; s < m->n_steps; s++) {
         const ck_step *step = &m->steps[s];
         const ck_shape *os = &slot_shapes[step->out_slot];
-        for (int k = 0; k < step->n_out; k++) {
+        for (int k = 0; k < step->n_out + step->made_mask; k++) {
+            int slot = k < step->n_out ? step->out_slot + k : step->out_masks[0];
             size_t count = 1;
-            for (int d = 0; d < os[k].rank; d++) count *= os[k].dims[d] > 0 ? (size_t)os[k].dims[d] : 0;
-            off += round64(count * ck_dtype_size(m->slot_tensors[step->out_slot + k]->dtype));
+            for (int d = 0; d < slot_shapes[slot].rank; d++)
+                count *= slot_shapes[slot].dims[d] > 0 ? (size_t)slot_shapes[slot].dims[d] : 0;
+            off += round64(count * ck_dtype_size(m->slot_tensors[slot]->dtype));
         }
         for (int k = 0; k < step->n_in; k++) ins[k] = slot_shapes[step->in_slots[k]];
         size_t b = ck_layer_call_scratch_bytes(step->node->layer, step->n_in, ins, os);
@@ -94,8 +104,8 @@ ck_status ck_model_call_scratch(ck_layer *layer, int n, const ck_tensor *const *
         views[m->input_slots[i]].keras_history = NULL;
     }
     for (int s = 0; s < m->n_steps; s++) {
-        for (int k = 0; k < m->steps[s].n_out; k++) {
-            int slot = m->steps[s].out_slot + k;
+        for (int k = 0; k < m->steps[s].n_out + m->steps[s].made_mask; k++) {
+            int slot = k < m->steps[s].n_out ? m->steps[s].out_slot + k : m->steps[s].out_masks[0];
             const ck_shape *os = &slot_shapes[slot];
             ck_tensor *v = &views[slot];
             *v = (ck_tensor){.dtype = m->slot_tensors[slot]->dtype, .rank = os->rank, .size = 1,
@@ -113,7 +123,16 @@ ck_status ck_model_call_scratch(ck_layer *layer, int n, const ck_tensor *const *
         const ck_step *step = &m->steps[s];
         for (int k = 0; k < step->n_in; k++) args[k] = &views[step->in_slots[k]];
         for (int k = 0; k < step->n_out; k++) outs[k] = &views[step->out_slot + k];
-        CK_TRY(ck_layer_call_planned(step->node->layer, step->n_in, args, outs, (char *)scratch + scratch_off));
+        void *own = (char *)scratch + scratch_off;
+        int mask_in = ck_step_mask_in(step);
+        if (mask_in >= 0)
+            CK_TRY(ck_layer_call_planned_masked(step->node->layer, step->n_in, args, &views[mask_in], outs, own));
+        else CK_TRY(ck_layer_call_planned(step->node->layer, step->n_in, args, outs, own));
+        if (step->made_mask) {
+            const ck_tensor *masks[CK_MAX_LAYER_INPUTS];
+            for (int k = 0; k < step->n_in; k++) masks[k] = step->in_masks[k] >= 0 ? &views[step->in_masks[k]] : NULL;
+            CK_TRY(ck_step_make_mask(step, args, masks, &views[step->out_masks[0]]));
+        }
     }
     for (int o = 0; o < m->n_outputs; o++) {
         const ck_tensor *r = &views[m->output_slots[o]];
@@ -160,6 +179,7 @@ static ck_status sequential_from_config(const json_t *c, ck_layer **out)
         .compute_output_shape = model_output_shape,                          \
         .output_dtype = model_output_dtype,                                  \
         .output_count = model_output_count,                                  \
+        .mask_rule = model_mask_rule,                                        \
         .output_dtypes = model_output_dtypes,                                \
         .get_config = model_get_config,                                      \
         .from_config = FROM_CONFIG,                                          \

@@ -16,6 +16,13 @@ typedef struct ck_step {
     int *in_slots;
     int out_slot;               /* the first output's */
     int n_out;
+    /* Masks (masks.c): the slot of each input's and output's mask, -1 for
+     * none; mask_rule is the layer's rule; made_mask: this step writes
+     * out_masks[0] (CK_MASK_MAKE or CK_MASK_AND), else that mask is an
+     * input's passing through (the same slot). */
+    int *in_masks, *out_masks;
+    int mask_rule;
+    int made_mask;
 } ck_step;
 
 /* Concrete buffers for one input-shape signature (full batches, and the
@@ -102,6 +109,7 @@ struct ck_model {
     int n_slots;
     ck_tensor **slot_tensors;   /* the symbolic tensor of each value slot */
     int *input_slots, *output_slots;
+    int *output_mask_slots;     /* per model output: its mask's slot or -1 */
     ck_predictor *predictor;    /* the default run state, made on first use */
     _Atomic int busy;           /* ck_model_predict running: a second thread
                                    gets CK_RUNTIME_ERROR, not corruption */
@@ -201,6 +209,15 @@ void ck_model_plan_free(const ck_model *m, ck_plan *plan);
 
 /* Drops the plans (after the graph or weights' shapes change). */
 void ck_model_drop_plans(ck_model *m);
+
+/* The mask slot a step reads for its input 0 (-1: none, or the class
+ * does not read masks). */
+int ck_step_mask_in(const ck_step *step);
+
+/* Writes the mask a step makes (step->made_mask) into `out` from the
+ * step's inputs and their masks (NULL entries: none). */
+ck_status ck_step_make_mask(const ck_step *step, const ck_tensor *const *in, const ck_tensor *const *in_masks,
+                            ck_tensor *out);
 
 /* Output shapes of the graph for these input shapes (-1 allowed). */
 ck_status ck_model_infer_shapes(const ck_model *m, int n, const ck_shape *in, ck_shape *slot_shapes);

@@ -72,6 +72,7 @@ static const ck_layer_class *const builtin_classes[] = {
     /* -- TF-op layers -- */
 
     /* -- masks and multi-output layers -- */
+    &ck_masking_class,
 };
 
 const ck_layer_class *ck_layer_class_find(const char *class_name)

@@ -28,6 +28,14 @@ ck_status ck_model_infer_shapes(const ck_model *m, int n, const ck_shape *in, ck
         for (int k = 0; k < step->n_in; k++) ins[k] = slot_shapes[step->in_slots[k]];
         CK_TRY(ck_layer_check_inputs(step->node->layer, step->n_in, ins));
         CK_TRY(ck_layer_output_shapes_of(step->node->layer, step->n_in, ins, &slot_shapes[step->out_slot]));
+        if (step->made_mask) {
+            const ck_layer *l = step->node->layer;
+            int first = -1;
+            for (int k = 0; k < step->n_in && first < 0; k++) first = step->in_masks[k];
+            slot_shapes[step->out_masks[0]] = step->mask_rule == CK_MASK_MAKE
+                                                  ? l->cls->made_mask_shape(l, &ins[0])
+                                                  : slot_shapes[first];
+        }
     }
     return CK_OK;
 }
@@ -80,16 +88,23 @@ static ck_status assign_blocks(const ck_model *m, const ck_shape *slot_shapes, c
     for (int s = 0; s < m->n_steps; s++) {
         if (kind && kind[s] == CK_STEP_ALIAS) root[m->steps[s].out_slot] = root[m->steps[s].in_slots[0]];
         for (int k = 0; k < m->steps[s].n_in; k++) last_use[root[m->steps[s].in_slots[k]]] = s;
+        for (int k = 0; k < m->steps[s].n_in; k++)
+            if (m->steps[s].in_masks[k] >= 0) last_use[m->steps[s].in_masks[k]] = s;
     }
     for (int o = 0; o < m->n_outputs; o++) last_use[root[m->output_slots[o]]] = m->n_steps;
+    for (int o = 0; o < m->n_outputs; o++)
+        if (m->output_mask_slots[o] >= 0) last_use[m->output_mask_slots[o]] = m->n_steps;
     ck_free(root);
     *n_blocks = 0;
     ck_status st = CK_OK;
     for (int s = 0; s < m->n_steps && st == CK_OK; s++) {
         const ck_step *step = &m->steps[s];
-        if (kind && kind[s] == CK_STEP_ALIAS) continue;
-        for (int k = 0; k < step->n_out && st == CK_OK; k++) {
-            int slot = step->out_slot + k;
+        if (kind && kind[s] == CK_STEP_ALIAS && !step->made_mask) continue;
+        /* The step's outputs, then the mask it makes (an alias step only
+         * that). */
+        int first = kind && kind[s] == CK_STEP_ALIAS ? step->n_out : 0;
+        for (int k = first; k < step->n_out + step->made_mask && st == CK_OK; k++) {
+            int slot = k < step->n_out ? step->out_slot + k : step->out_masks[0];
             const ck_shape *os = &slot_shapes[slot];
             int64_t count = 1;
             for (int d = 0; d < os->rank; d++) {
@@ -190,6 +205,10 @@ ck_status ck_plans_get(ck_model *m, ck_plan plans[2], int which, int n, const ck
             st = ck_tensor_wrap(&fresh.buffers[slot], m->slot_tensors[slot]->dtype, os->rank, os->dims,
                                 alias ? (void *)&unbound : fresh.blocks[block_of[slot]]);
         }
+        int mk = m->steps[s].made_mask ? m->steps[s].out_masks[0] : -1;
+        if (st == CK_OK && mk >= 0)
+            st = ck_tensor_wrap(&fresh.buffers[mk], CK_INT32, slot_shapes[mk].rank, slot_shapes[mk].dims,
+                                fresh.blocks[block_of[mk]]);
     }
     ck_free(slot_shapes);
     ck_free(block_of);
@@ -226,15 +245,18 @@ ck_status ck_model_run(ck_model *m, ck_plan *plan, const ck_tensor *const *input
         ck_tensor *out = plan->buffers[step->out_slot];
         ck_tensor *const *outs = &plan->buffers[step->out_slot]; /* consecutive slots */
         int kind = plan->step_kind ? plan->step_kind[s] : CK_STEP_CALL;
-        if (kind == CK_STEP_ALIAS) {
-            out->data = args[0]->data;
-            continue;
+        int mask_in = ck_step_mask_in(step);
+        if (kind == CK_STEP_ALIAS) out->data = args[0]->data;
+        else if (kind == CK_STEP_DENSE) st = ck_fuse_dense_step(plan, s, step->node->layer, args[0], out);
+        else if (mask_in >= 0)
+            st = ck_layer_call_planned_masked(step->node->layer, step->n_in, ck_const_tensors(args),
+                                              plan->buffers[mask_in], outs, plan->scratch);
+        else st = ck_layer_call_planned(step->node->layer, step->n_in, ck_const_tensors(args), outs, plan->scratch);
+        if (st == CK_OK && step->made_mask) {
+            const ck_tensor *masks[CK_MAX_LAYER_INPUTS];
+            for (int k = 0; k < step->n_in; k++) masks[k] = step->in_masks[k] >= 0 ? plan->buffers[step->in_masks[k]] : NULL;
+            st = ck_step_make_mask(step, ck_const_tensors(args), masks, plan->buffers[step->out_masks[0]]);
         }
-        if (kind == CK_STEP_DENSE) {
-            st = ck_fuse_dense_step(plan, s, step->node->layer, args[0], out);
-            continue;
-        }
-        st = ck_layer_call_planned(step->node->layer, step->n_in, ck_const_tensors(args), outs, plan->scratch);
     }
     for (int i = 0; i < m->n_inputs; i++) plan->buffers[m->input_slots[i]] = NULL;
     return st;

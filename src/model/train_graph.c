@@ -53,8 +53,8 @@ static ck_status layout_fill(ck_model *m, const ck_shape *slot_shapes, ck_train_
 {
     size_t off = 0;
     for (int s = 0; s < m->n_steps; s++) {
-        for (int k = 0; k < m->steps[s].n_out; k++) {
-            int slot = m->steps[s].out_slot + k;
+        for (int k = 0; k < m->steps[s].n_out + m->steps[s].made_mask; k++) {
+            int slot = k < m->steps[s].n_out ? m->steps[s].out_slot + k : m->steps[s].out_masks[0];
             const ck_shape *os = &slot_shapes[slot];
             for (int d = 0; d < os->rank; d++)
                 if (os->dims[d] < 0)
@@ -173,8 +173,8 @@ ck_status ck_model_train_layout(ck_model *m, int n, const ck_shape *shapes, ck_t
 static void bind_values(ck_model *m, ck_train_layout *L, const ck_tensor *const *inputs, void *block)
 {
     for (int s = 0; s < m->n_steps; s++)
-        for (int k = 0; k < m->steps[s].n_out; k++) {
-            int slot = m->steps[s].out_slot + k;
+        for (int k = 0; k < m->steps[s].n_out + m->steps[s].made_mask; k++) {
+            int slot = k < m->steps[s].n_out ? m->steps[s].out_slot + k : m->steps[s].out_masks[0];
             L->values[slot].data = (char *)block + L->value_off[slot];
         }
     for (int i = 0; i < m->n_inputs; i++) L->values[m->input_slots[i]].data = inputs[i]->data;
@@ -190,7 +190,17 @@ ck_status ck_model_train_forward(ck_model *m, ck_train_layout *L, const ck_train
         const ck_step *step = &m->steps[s];
         for (int k = 0; k < step->n_in; k++) args[k] = &L->values[step->in_slots[k]];
         for (int k = 0; k < step->n_out; k++) outs[k] = &L->values[step->out_slot + k];
-        CK_TRY(ck_layer_train_call(step->node->layer, ctx, step->n_in, args, outs, (char *)block + L->saved_off[s]));
+        ck_train_ctx step_ctx = ctx ? *ctx : (ck_train_ctx){0};
+        int mask_in = ck_step_mask_in(step);
+        step_ctx.mask = mask_in >= 0 ? &L->values[mask_in] : NULL;
+        CK_TRY(ck_layer_train_call(step->node->layer, &step_ctx, step->n_in, args, outs,
+                                   (char *)block + L->saved_off[s]));
+        if (step->made_mask) {
+            const ck_tensor *masks[CK_MAX_LAYER_INPUTS];
+            for (int k = 0; k < step->n_in; k++)
+                masks[k] = step->in_masks[k] >= 0 ? &L->values[step->in_masks[k]] : NULL;
+            CK_TRY(ck_step_make_mask(step, args, masks, &L->values[step->out_masks[0]]));
+        }
     }
     return CK_OK;
 }
@@ -263,8 +273,11 @@ static ck_status step_backward(ck_model *m, ck_train_layout *L, const ck_train_c
             L->written[slot] = 1;
         }
     }
-    CK_TRY(ck_layer_backward(layer, ctx, step->n_in, args, &L->values[step->out_slot], &L->grads[step->out_slot],
-                             (char *)block + L->saved_off[s], din));
+    ck_train_ctx step_ctx = ctx ? *ctx : (ck_train_ctx){0};
+    int mask_in = ck_step_mask_in(step);
+    step_ctx.mask = mask_in >= 0 ? &L->values[mask_in] : NULL;
+    CK_TRY(ck_layer_backward(layer, &step_ctx, step->n_in, args, &L->values[step->out_slot],
+                             &L->grads[step->out_slot], (char *)block + L->saved_off[s], din));
     for (int k = 0; k < step->n_in; k++)
         if (din[k]) {
             if (direct[k]) L->written[step->in_slots[k]] = 1;
