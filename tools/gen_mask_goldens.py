@@ -20,9 +20,10 @@ tf.keras' predictions), for the cases in CASES:
                     start a decoder Embedding(mask_zero) -> LSTM
                     (return_sequences) -> Dense
 and masks.json with the output masks of the symbolic outputs (which ones
-carry one).  fit_<case>/: init.h5, final.h5 and history.json of 2 epochs
-of SGD on emb_gru_last and masking_lstm (no masked loss: their outputs
-carry no mask), with fit_<case>_y0.npy.
+carry one).  fit_<case>/: init.h5, final.h5, y0.npy and history.json of 2
+epochs of SGD (mse) on emb_gru_last and masking_lstm (outputs without a
+mask) and on emb_lstm_seq and masked_s2s (sequence outputs with a mask:
+Keras leaves the masked positions out of the loss).
 
 Every number comes from TensorFlow; none from ckeras.
 """
@@ -113,7 +114,7 @@ def main():
         for k, y in enumerate(ys):
             np.save(os.path.join(OUT, "%s_y%d.npy" % (name, k)), y.astype(np.float32))
         masks[name] = [getattr(o, "_keras_mask", None) is not None for o in m.outputs]
-        if name in ("emb_gru_last", "masking_lstm"):
+        if name in ("emb_gru_last", "masking_lstm", "emb_lstm_seq", "masked_s2s"):
             d = os.path.join(OUT, "fit_" + name)
             os.makedirs(d, exist_ok=True)
             m.compile(optimizer=tf.keras.optimizers.SGD(0.2), loss="mse")

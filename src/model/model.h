@@ -94,6 +94,8 @@ typedef struct ck_train_layout {
     size_t scratch_off;         /* in grad_block: one input gradient per
                                    input of the widest step */
     unsigned char *written;     /* per slot: gradient holds a contribution */
+    ck_tensor **loss_w;         /* per model output with a mask: its loss
+                                   weights (float64, the mask's shape) */
 } ck_train_layout;
 
 struct ck_model {
@@ -149,6 +151,15 @@ ck_status ck_model_train_forward(ck_model *m, ck_train_layout *L, const ck_train
 ck_status ck_model_train_backward(ck_model *m, ck_train_layout *L, const ck_train_ctx *ctx,
                                   const ck_tensor *const *inputs, void *block, const ck_tensor *const *douts,
                                   ck_tensor *const *dins);
+
+/* The loss weights of output o after a ck_model_train_forward, when the
+ * output carries a mask (NULL otherwise: use sample_weight as it is):
+ * sample_weight[b] (NULL: 1) * mask * size / sum(mask), so that a
+ * SUM_OVER_BATCH_SIZE loss is the mean over the valid positions, as
+ * tf.keras 2.15 applies an output's mask to its loss (compile_utils
+ * apply_mask, then losses_utils.apply_valid_mask). */
+const ck_tensor *ck_model_output_loss_weights(ck_model *m, ck_train_layout *L, int o,
+                                              const ck_tensor *sample_weight);
 
 /* The Functional / Sequential class' training hooks (a nested model). */
 size_t ck_model_saved_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out);

@@ -40,6 +40,8 @@ static void layout_free(ck_train_layout *L)
     ck_free(L->grads);
     ck_free(L->grad_block);
     ck_free(L->written);
+    for (int o = 0; L->loss_w && L->loss_w[o]; o++) ck_tensor_free(L->loss_w[o]);
+    ck_free(L->loss_w);
     memset(L, 0, sizeof *L);
 }
 
@@ -150,6 +152,13 @@ ck_status ck_model_train_layout(ck_model *m, int n, const ck_shape *shapes, ck_t
                    fresh.grads && fresh.written ? CK_OK : ck_oom("a training plan");
     if (st == CK_OK) st = ck_model_infer_shapes(m, n, shapes, slot_shapes);
     if (st == CK_OK) st = layout_fill(m, slot_shapes, &fresh);
+    /* Loss weights of the masked outputs (NULL-terminated by calloc). */
+    if (st == CK_OK && !(fresh.loss_w = ck_calloc((size_t)m->n_outputs + 1, sizeof *fresh.loss_w)))
+        st = ck_oom("a training plan");
+    for (int o = 0, k = 0; st == CK_OK && o < m->n_outputs; o++) {
+        int ms = m->output_mask_slots[o];
+        if (ms >= 0) st = ck_tensor_new(&fresh.loss_w[k++], CK_FLOAT64, slot_shapes[ms].rank, slot_shapes[ms].dims);
+    }
     ck_free(slot_shapes);
     if (st != CK_OK) {
         layout_free(&fresh);
@@ -308,6 +317,27 @@ ck_status ck_model_train_backward(ck_model *m, ck_train_layout *L, const ck_trai
         L->written[slot] = 1;
     }
     return CK_OK;
+}
+
+const ck_tensor *ck_model_output_loss_weights(ck_model *m, ck_train_layout *L, int o,
+                                              const ck_tensor *sample_weight)
+{
+    int ms = m->output_mask_slots[o];
+    if (ms < 0) return NULL;
+    int k = 0;
+    for (int j = 0; j < o; j++) k += m->output_mask_slots[j] >= 0;
+    ck_tensor *w = L->loss_w[k];
+    const int32_t *mask = L->values[ms].data;
+    int64_t n = w->size, valid = 0, rows = w->rank > 0 ? w->shape[0] : 1, per_row = rows ? n / rows : 0;
+    for (int64_t i = 0; i < n; i++) valid += mask[i] != 0;
+    /* divide_no_nan: no valid position gives weights 0. */
+    double scale = valid ? (double)n / (double)valid : 0.0;
+    double *out = w->data;
+    for (int64_t i = 0; i < n; i++) {
+        double sw = sample_weight && per_row ? ck_tensor_get(sample_weight, i / per_row) : 1.0;
+        out[i] = mask[i] ? sw * scale : 0.0;
+    }
+    return w;
 }
 
 /* ---- a nested model as a layer of an outer training step ---------------- */
