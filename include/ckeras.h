@@ -777,8 +777,9 @@ CK_API ck_status ck_layer_call(ck_layer *layer, int n_inputs,
                         ck_tensor *const *inputs, ck_tensor **outputs);
 
 /** Same with masks: `masks` (may be NULL, or hold NULL entries) are the
- *  input masks (int32 0/1 tensors), `out_masks[0]` (may be NULL) receives
- *  the output mask from compute_mask (NULL for none; caller frees). */
+ *  input masks (int32 0/1 tensors; the recurrent layers skip the masked
+ *  steps of masks[0]), `out_masks[0]` (may be NULL) receives the output
+ *  mask from compute_mask (NULL for none; caller frees). */
 CK_API ck_status ck_layer_call_masked(ck_layer *layer, int n_inputs,
                                ck_tensor *const *inputs,
                                ck_tensor *const *masks,
@@ -1636,8 +1637,12 @@ typedef struct ck_rnn_opts {
  *  gru_cell (G 3).  The inputs of all steps are projected in one matrix
  *  product, then each step does one product with the recurrent kernel;
  *  a call allocates that projection and the step buffers once.
- *  Masks are not applied (a masked input computes as if unmasked); the
- *  output mask is the input mask with return_sequences, else none.
+ *  Masks (int32 (batch, time), from Embedding(mask_zero) or Masking in a
+ *  graph, or masks[0] of ck_layer_call_masked): a masked step keeps the
+ *  states and outputs the previous output (zeros before the first valid
+ *  step, or always with zero_output_for_mask), as tf.keras 2.15; the
+ *  output mask is the input mask with return_sequences (output 0 only),
+ *  else none.
  *  Training (ck_model_fit) backpropagates through time; dropout masks come
  *  from the fit's random stream.  Configs: tf.keras 2.x keys, Keras 3's
  *  (seed, zero_output_for_mask, use_cudnn), Keras 2.0-2.2's (no

@@ -23,7 +23,8 @@ and masks.json with the output masks of the symbolic outputs (which ones
 carry one).  fit_<case>/: init.h5, final.h5, y0.npy and history.json of 2
 epochs of SGD (mse) on emb_gru_last and masking_lstm (outputs without a
 mask) and on emb_lstm_seq and masked_s2s (sequence outputs with a mask:
-Keras leaves the masked positions out of the loss).
+Keras leaves the masked positions out of the loss); history.json also
+holds "evaluate", the trained model's evaluate loss.
 
 Every number comes from TensorFlow; none from ckeras.
 """
@@ -123,8 +124,10 @@ def main():
             np.save(os.path.join(d, "y0.npy"), y)
             hist = m.fit(xs, y, batch_size=2, epochs=2, shuffle=False, verbose=0)
             m.save(os.path.join(d, "final.h5"))
+            out = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+            out["evaluate"] = float(m.evaluate(xs, y, batch_size=2, verbose=0))
             with open(os.path.join(d, "history.json"), "w") as f:
-                json.dump({k: [float(v) for v in vals] for k, vals in hist.history.items()}, f)
+                json.dump(out, f)
     with open(os.path.join(OUT, "masks.json"), "w") as f:
         json.dump(masks, f, indent=1)
 

@@ -42,6 +42,8 @@ typedef struct ck_plan {
     ck_layer **step_bn;         /* per CK_STEP_DENSE: the BN folded in, or NULL */
     void **step_coef;           /* per folded BN: its inv then off, in fuse_mem */
     void *fuse_mem;
+    ck_tensor **loss_w;         /* per masked model output: evaluate's loss
+                                   weights (ck_model_plan_output_loss_weights) */
 } ck_plan;
 
 /* How a planned step runs (fuse.c). */
@@ -160,6 +162,13 @@ ck_status ck_model_train_backward(ck_model *m, ck_train_layout *L, const ck_trai
  * apply_mask, then losses_utils.apply_valid_mask). */
 const ck_tensor *ck_model_output_loss_weights(ck_model *m, ck_train_layout *L, int o,
                                               const ck_tensor *sample_weight);
+
+/* The same after a ck_model_run of `plan` (evaluate). */
+const ck_tensor *ck_model_plan_output_loss_weights(ck_model *m, ck_plan *plan, int o, const ck_tensor *sample_weight);
+
+/* w = sample_weight[row] (NULL: 1) * mask * size / sum(mask) (0 where no
+ * position is valid). */
+void ck_mask_loss_weights(const ck_tensor *mask, const ck_tensor *sample_weight, ck_tensor *w);
 
 /* The Functional / Sequential class' training hooks (a nested model). */
 size_t ck_model_saved_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out);

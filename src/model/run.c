@@ -58,6 +58,8 @@ void ck_model_plan_free(const ck_model *m, ck_plan *plan)
     ck_free(plan->blocks);
     ck_free(plan->input_shapes);
     ck_free(plan->scratch);
+    for (int o = 0; plan->loss_w && plan->loss_w[o]; o++) ck_tensor_free(plan->loss_w[o]);
+    ck_free(plan->loss_w);
     ck_fuse_free(plan);
     memset(plan, 0, sizeof *plan);
 }
@@ -210,6 +212,13 @@ ck_status ck_plans_get(ck_model *m, ck_plan plans[2], int which, int n, const ck
             st = ck_tensor_wrap(&fresh.buffers[mk], CK_INT32, slot_shapes[mk].rank, slot_shapes[mk].dims,
                                 fresh.blocks[block_of[mk]]);
     }
+    /* evaluate's loss weights of the masked outputs (NULL-terminated). */
+    if (st == CK_OK && !(fresh.loss_w = ck_calloc((size_t)m->n_outputs + 1, sizeof *fresh.loss_w)))
+        st = ck_oom("a model plan");
+    for (int o = 0, k = 0; st == CK_OK && o < m->n_outputs; o++) {
+        int ms = m->output_mask_slots[o];
+        if (ms >= 0) st = ck_tensor_new(&fresh.loss_w[k++], CK_FLOAT64, slot_shapes[ms].rank, slot_shapes[ms].dims);
+    }
     ck_free(slot_shapes);
     ck_free(block_of);
     ck_free(blocks);
@@ -260,6 +269,16 @@ ck_status ck_model_run(ck_model *m, ck_plan *plan, const ck_tensor *const *input
     }
     for (int i = 0; i < m->n_inputs; i++) plan->buffers[m->input_slots[i]] = NULL;
     return st;
+}
+
+const ck_tensor *ck_model_plan_output_loss_weights(ck_model *m, ck_plan *plan, int o, const ck_tensor *sample_weight)
+{
+    int ms = m->output_mask_slots[o];
+    if (ms < 0) return NULL;
+    int k = 0;
+    for (int j = 0; j < o; j++) k += m->output_mask_slots[j] >= 0;
+    ck_mask_loss_weights(plan->buffers[ms], sample_weight, plan->loss_w[k]);
+    return plan->loss_w[k];
 }
 
 /* Copies rows [r0, r0 + rows) of the batch axis between tensors. */

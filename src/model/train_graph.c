@@ -326,8 +326,13 @@ const ck_tensor *ck_model_output_loss_weights(ck_model *m, ck_train_layout *L, i
     if (ms < 0) return NULL;
     int k = 0;
     for (int j = 0; j < o; j++) k += m->output_mask_slots[j] >= 0;
-    ck_tensor *w = L->loss_w[k];
-    const int32_t *mask = L->values[ms].data;
+    ck_mask_loss_weights(&L->values[ms], sample_weight, L->loss_w[k]);
+    return L->loss_w[k];
+}
+
+void ck_mask_loss_weights(const ck_tensor *mask_t, const ck_tensor *sample_weight, ck_tensor *w)
+{
+    const int32_t *mask = mask_t->data;
     int64_t n = w->size, valid = 0, rows = w->rank > 0 ? w->shape[0] : 1, per_row = rows ? n / rows : 0;
     for (int64_t i = 0; i < n; i++) valid += mask[i] != 0;
     /* divide_no_nan: no valid position gives weights 0. */
@@ -337,7 +342,6 @@ const ck_tensor *ck_model_output_loss_weights(ck_model *m, ck_train_layout *L, i
         double sw = sample_weight && per_row ? ck_tensor_get(sample_weight, i / per_row) : 1.0;
         out[i] = mask[i] ? sw * scale : 0.0;
     }
-    return w;
 }
 
 /* ---- a nested model as a layer of an outer training step ---------------- */

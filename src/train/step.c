@@ -184,8 +184,9 @@ ck_status ck_trainer_eval(ck_model *m, ck_trainer *t, int which, const ck_tensor
     for (int o = 0; o < t->n_outputs; o++) {
         if (!t->losses[o]) continue;
         double v = 0;
-        CK_TRY(ck_loss_value_grad(t->losses[o], y[o], plan->buffers[m->output_slots[o]], sample_weight,
-                                  t->loss_weights[o], &v, NULL));
+        const ck_tensor *masked = ck_model_plan_output_loss_weights(m, plan, o, sample_weight);
+        CK_TRY(ck_loss_value_grad(t->losses[o], y[o], plan->buffers[m->output_slots[o]],
+                                  masked ? masked : sample_weight, t->loss_weights[o], &v, NULL));
         total += v;
         t->out_loss_sum[o] += (t->loss_weights[o] != 0 ? v / t->loss_weights[o] : 0) * rows;
     }

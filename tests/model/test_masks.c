@@ -217,6 +217,14 @@ static void fit_case(const char *name)
         cr_expect(fabs(got - want) <= 1e-5 * fmax(1, fabs(want)), "%s: loss[%d] %.8g, Keras %.8g", name, e, got,
                   want);
     }
+    /* evaluate of the trained model: masked outputs leave masked
+     * positions out of the loss there too. */
+    ck_logs logs;
+    cr_assert_eq(ck_model_evaluate(m, n, x, 1, &y, &(ck_evaluate_opts){.batch_size = 2, .verbose = ck_int(0)},
+                                   &logs), CK_OK, "%s", ck_last_error());
+    double ev = json_number_value(json_object_get(hist, "evaluate"));
+    cr_expect(fabs(ck_logs_get(&logs, "loss") - ev) <= 1e-5 * fmax(1, fabs(ev)), "%s: evaluate %.8g, Keras %.8g",
+              name, ck_logs_get(&logs, "loss"), ev);
     snprintf(rel, sizeof rel, "fit_%s/final.h5", name);
     ck_model *want = load(rel);
     ck_tensor **a = NULL, **b = NULL;
