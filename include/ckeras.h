@@ -777,15 +777,17 @@ CK_API ck_status ck_layer_call(ck_layer *layer, int n_inputs,
                         ck_tensor *const *inputs, ck_tensor **outputs);
 
 /** Same with masks: `masks` (may be NULL, or hold NULL entries) are the
- *  input masks (int32 0/1 tensors), `out_masks[0]` (may be NULL) receives
- *  the output mask from compute_mask (NULL for none; caller frees). */
+ *  input masks (int32 0/1 tensors; the recurrent layers skip the masked
+ *  steps of masks[0]), `out_masks[0]` (may be NULL) receives the output
+ *  mask from compute_mask (NULL for none; caller frees). */
 CK_API ck_status ck_layer_call_masked(ck_layer *layer, int n_inputs,
                                ck_tensor *const *inputs,
                                ck_tensor *const *masks,
                                ck_tensor **outputs, ck_tensor **out_masks);
 
 /** Same, writing into caller-provided output tensors that already have the
- *  output shape and dtype (a model's planned buffers).  Allocates nothing
+ *  output shape and dtype (a model's planned buffers; one per output, see
+ *  ck_layer_output_count).  Allocates nothing
  *  for Dense and Dot (except Dot's permuted copy when an axis sits in the
  *  middle). */
 CK_API ck_status ck_layer_call_into(ck_layer *layer, int n_inputs,
@@ -985,10 +987,9 @@ CK_API ck_status ck_layer_get_output_at(const ck_layer *layer, int node_index, c
 CK_API ck_status ck_layer_get_input_shape_at(const ck_layer *layer, int node_index, ck_shape *shapes, int max, int *n);
 CK_API ck_status ck_layer_get_output_shape_at(const ck_layer *layer, int node_index, ck_shape *shapes, int max, int *n);
 
-/** `get_input_mask_at(i)` / `get_output_mask_at(i)`: ckeras keeps no
- *  symbolic masks (they only affect layers outside its scope), so every
- *  mask at a node is None; *n receives the number of tensors.  Errors as
- *  for get_input_at. */
+/** `get_input_mask_at(i)` / `get_output_mask_at(i)`: *n receives the
+ *  number of tensors (their masks: ck_layer_input_masks_at /
+ *  ck_layer_output_masks_at).  Errors as for get_input_at. */
 CK_API ck_status ck_layer_get_input_mask_at(const ck_layer *layer, int node_index, int *n);
 CK_API ck_status ck_layer_get_output_mask_at(const ck_layer *layer, int node_index, int *n);
 
@@ -1580,7 +1581,17 @@ CK_API ck_status ck_layer_normalization(ck_layer **out, const ck_layer_normaliza
  *    batch size ..."), and every call must use it.  The states get no
  *    gradient.  ck_layer_reset_states sets them back to zeros.  A stateful
  *    layer changes on every call: calls of one model must not overlap;
- *  - return_state: CK_NOT_IMPLEMENTED (a ckeras layer has one output). */
+ *  - return_state: a call returns the output then the last states
+ *    (SimpleRNN, GRU: [output, h]; LSTM: [output, h, c]), each (batch,
+ *    units); use ck_layer_apply_multi / ck_layer_call_multi.
+ *  Initial states (Keras' `initial_state` call argument) are extra inputs
+ *  after the sequence: [x, h0] (SimpleRNN, GRU) or [x, h0, c0] (LSTM),
+ *  each (batch, units) ("An `initial_state` was passed that is not
+ *  compatible with `cell.state_size`" otherwise); they replace the zero
+ *  (or stateful) states and receive gradients in training.  tf.keras 2.x
+ *  configs list them as extra inbound references of the node, as read and
+ *  written here; Keras 3 configs hold them in the node's kwargs
+ *  ("initial_state", the class' kwarg_inputs). */
 typedef struct ck_rnn_opts {
     int64_t units;
     const char *activation;
@@ -1629,8 +1640,12 @@ typedef struct ck_rnn_opts {
  *  gru_cell (G 3).  The inputs of all steps are projected in one matrix
  *  product, then each step does one product with the recurrent kernel;
  *  a call allocates that projection and the step buffers once.
- *  Masks are not applied (a masked input computes as if unmasked); the
- *  output mask is the input mask with return_sequences, else none.
+ *  Masks (int32 (batch, time), from Embedding(mask_zero) or Masking in a
+ *  graph, or masks[0] of ck_layer_call_masked): a masked step keeps the
+ *  states and outputs the previous output (zeros before the first valid
+ *  step, or always with zero_output_for_mask), as tf.keras 2.15; the
+ *  output mask is the input mask with return_sequences (output 0 only),
+ *  else none.
  *  Training (ck_model_fit) backpropagates through time; dropout masks come
  *  from the fit's random stream.  Configs: tf.keras 2.x keys, Keras 3's
  *  (seed, zero_output_for_mask, use_cudnn), Keras 2.0-2.2's (no
@@ -2096,6 +2111,68 @@ CK_API ck_status ck_tf_op(const char *function, int n_inputs, ck_tensor *const *
                           ck_tensor **out);
 
 /* ---- Masks and layers with several outputs ---------------------------- */
+
+/** How many tensors one call of the layer returns: 1 for most layers; a
+ *  recurrent layer with return_state returns its output then its states
+ *  (SimpleRNN and GRU: [output, h], LSTM: [output, h, c]); a model used
+ *  as a layer returns its outputs.  0 for NULL. */
+CK_API int ck_layer_output_count(const ck_layer *layer);
+
+/** Calls a layer on symbolic tensors, like ck_layer_apply, returning every
+ *  output (Keras' list of outputs): outputs[0 .. *n_outputs - 1] (borrowed,
+ *  living as long as the layer), all of one node, output k carrying
+ *  tensor_index k in configs.  `max` is the size of `outputs`; fewer than
+ *  ck_layer_output_count is CK_VALUE_ERROR.  (ck_layer_apply records the
+ *  same node and returns output 0.) */
+CK_API ck_status ck_layer_apply_multi(ck_layer *layer, int n_inputs, ck_tensor *const *inputs, int max,
+                                      ck_tensor **outputs, int *n_outputs);
+
+/** Calls a layer on real tensors, like ck_layer_call, returning every
+ *  output: outputs[0 .. *n_outputs - 1] are new tensors the caller frees.
+ *  `max` as for ck_layer_apply_multi.  (ck_layer_call returns output 0
+ *  and frees the others.) */
+CK_API ck_status ck_layer_call_multi(ck_layer *layer, int n_inputs, ck_tensor *const *inputs, int max,
+                                     ck_tensor **outputs, int *n_outputs);
+
+/** `layer.compute_output_shape(input_shapes)` for every output:
+ *  out[0 .. *n_outputs - 1] (`max` entries available; too few is
+ *  CK_VALUE_ERROR).  ck_layer_compute_output_shape gives the first. */
+CK_API ck_status ck_layer_compute_output_shapes(const ck_layer *layer, int n_inputs, const ck_shape *in, int max,
+                                                ck_shape *out, int *n_outputs);
+
+/** The mask a symbolic tensor carries (Keras' `tensor._keras_mask`): an
+ *  int32 symbolic tensor over the tensor's leading dims, or NULL.  Masks
+ *  are made by Embedding(mask_zero) and Masking, pass unchanged through
+ *  layers that support masking (Dense, Activation, Dropout, the
+ *  normalizations, a recurrent layer's sequence output, ...), are ANDed
+ *  by the elementwise merges, and are dropped by every other layer (as
+ *  tf.keras 2.15 does in functional graphs: Flatten, Reshape, pooling,
+ *  recurrent layers without return_sequences, their states, Dot,
+ *  Concatenate, a nested model).  Borrowed: it lives as long as the
+ *  layer that made it. */
+CK_API ck_tensor *ck_symbolic_mask(const ck_tensor *t);
+
+/** `get_input_mask_at(i)` / `get_output_mask_at(i)` with the masks:
+ *  masks[0 .. *n - 1] (NULL entries: no mask; borrowed), one per input /
+ *  output tensor of node i; `max` entries available.  Errors as for
+ *  ck_layer_get_input_at. */
+CK_API ck_status ck_layer_input_masks_at(const ck_layer *layer, int node_index, ck_tensor **masks, int max, int *n);
+CK_API ck_status ck_layer_output_masks_at(const ck_layer *layer, int node_index, ck_tensor **masks, int max, int *n);
+
+/** keras.layers.Masking options: mask_value (0.0 by default). */
+typedef struct ck_masking_opts {
+    double mask_value;
+    CK_LAYER_COMMON_OPTS;
+} ck_masking_opts;
+
+/** Masking: a position (all leading axes) whose values along the last
+ *  axis all equal mask_value is masked: its output values are 0 and its
+ *  output mask is 0; other positions pass unchanged with mask 1.  The
+ *  output mask (int32, the input shape without its last axis) travels
+ *  with the symbolic output: recurrent layers skip masked steps, masked
+ *  losses leave them out.  Gradient: dout on kept positions, 0 on masked
+ *  ones.  Config: {"mask_value"}. */
+CK_API ck_status ck_masking(ck_layer **out, const ck_masking_opts *opts);
 
 /* ---- User-defined layers ---------------------------------------------- */
 /*

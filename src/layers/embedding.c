@@ -219,6 +219,25 @@ static ck_status embedding_mask(const ck_layer *layer, int n, const ck_tensor *c
     return CK_OK;
 }
 
+/* In graphs: mask_zero makes a mask of the indices' shape (index != 0). */
+static int embedding_mask_rule(const ck_layer *layer)
+{
+    return ((const ck_embedding_layer *)layer)->mask_zero ? CK_MASK_MAKE : CK_MASK_NONE;
+}
+
+static ck_shape embedding_mask_shape(const ck_layer *layer, const ck_shape *in0)
+{
+    (void)layer;
+    return *in0;
+}
+
+static ck_status embedding_make_mask(const ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *mask)
+{
+    (void)layer, (void)n;
+    for (int64_t i = 0; i < mask->size; i++) ((int32_t *)mask->data)[i] = ck_tensor_get(in[0], i) != 0;
+    return CK_OK;
+}
+
 static ck_status embedding_get_config(const ck_layer *layer, json_t *c)
 {
     const ck_embedding_layer *e = (const ck_embedding_layer *)layer;
@@ -394,4 +413,7 @@ const ck_layer_class ck_embedding_class = {
     .get_config = embedding_get_config,
     .from_config = embedding_from_config,
     .destroy = embedding_destroy,
+    .mask_rule = embedding_mask_rule,
+    .made_mask_shape = embedding_mask_shape,
+    .make_mask = embedding_make_mask,
 };

@@ -52,6 +52,9 @@ typedef struct ck_train_ctx {
     int training;   /* Dropout drops, BatchNormalization uses batch statistics
                        and updates its moving statistics */
     ck_rng *rng;    /* random stream for Dropout, AlphaDropout, noise layers */
+    const ck_tensor *mask; /* the mask of input 0 of this call, or NULL (set
+                              per step by the graph for the classes with
+                              call_masked) */
 } ck_train_ctx;
 
 typedef struct ck_layer_class {
@@ -62,6 +65,9 @@ typedef struct ck_layer_class {
     int cast_all_inputs;         /* Dense: integer inputs are cast too */
     int no_autocast;             /* Embedding: inputs are indices, never cast */
     int supports_masking;
+    /* The input spec describes input 0 only; further inputs are the
+     * class' own business (a recurrent layer's initial states). */
+    int spec_first_input_only;
     /* .keras archives: the sub-path below the layer's own where its weights
      * live ("cell" for SimpleRNN / LSTM / GRU, whose variables Keras 3 and
      * tf.keras 2.13+ store as the cell's); NULL: the layer's own vars. */
@@ -168,7 +174,68 @@ typedef struct ck_layer_class {
      * writes it back in tf.keras 2.x form when the model is saved, so a
      * class needs no hook to save its calls. */
     ck_status (*node_call)(ck_layer *layer, const json_t *args, const json_t *kwargs);
+
+    /* ---- several outputs per call ----------------------------------------
+     * `output_count` (NULL: 1) is how many tensors one call returns (an RNN
+     * with return_state: its output, then its states; a nested model: its
+     * outputs).  A class with several outputs fills out[0 .. count-1] in
+     * compute_output_shape, call, call_scratch and train_call;
+     * call_scratch_bytes and saved_bytes receive the count output shapes;
+     * its backward receives `out` and `dout` as arrays of count tensors
+     * (out[k], dout[k]), every dout filled (zeros where no gradient
+     * reached that output).  `output_dtypes` (NULL: every output has
+     * ck_layer_output_dtype) gives each output's dtype. */
+    int (*output_count)(const ck_layer *layer);
+    void (*output_dtypes)(const ck_layer *layer, int n, const ck_dtype *in, ck_dtype *out);
+
+    /* ---- masks in graphs (Keras' _keras_mask; masks.c) ----------------
+     * A mask is an int32 0/1 tensor over the leading (batch, time) dims
+     * of a value.  In a graph each value may carry one, decided when the
+     * layer is applied by the class' rule (mask_rule; NULL: the rule
+     * follows from the other fields, see ck_layer_mask_rule).  A class
+     * that makes masks (Embedding with mask_zero, Masking) gives their
+     * shape (made_mask_shape) and writes them into a planned buffer
+     * (make_mask).  A class that reads the mask of its input 0 (the
+     * recurrent layers skip masked steps) has `call_masked` (inference,
+     * with the call scratch of call_scratch_bytes) and reads ctx->mask in
+     * train_call and backward. */
+    int (*mask_rule)(const ck_layer *layer);
+    ck_shape (*made_mask_shape)(const ck_layer *layer, const ck_shape *in0);
+    ck_status (*make_mask)(const ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *mask);
+    ck_status (*call_masked)(ck_layer *layer, int n, const ck_tensor *const *in, const ck_tensor *mask,
+                             ck_tensor *const *out, void *scratch);
 } ck_layer_class;
+
+/* How a call's output mask comes about (ck_layer_class.mask_rule). */
+enum {
+    CK_MASK_NONE = 0,     /* no output mask (the incoming ones are dropped) */
+    CK_MASK_PASS,         /* output 0 carries input 0's mask unchanged */
+    CK_MASK_MAKE,         /* the class makes one (made_mask_shape, make_mask) */
+    CK_MASK_AND           /* the elementwise merges: AND of the masks given */
+};
+
+/* The rule of a layer: the class hook, else AND for the elementwise
+ * merges, NONE for other classes with their own compute_mask (Dot,
+ * Concatenate, the global poolings), PASS when supports_masking, else
+ * NONE (tf.keras 2.15 drops a mask reaching a layer without support in
+ * a functional graph). */
+int ck_layer_mask_rule(const ck_layer *layer);
+
+/* The mask a symbolic tensor carries (Keras' _keras_mask), or NULL. */
+ck_tensor *ck_tensor_mask(const ck_tensor *t);
+
+/* Sets node->masks for a node just made by a symbolic call (the class'
+ * rule over its inputs' masks); frees them. */
+struct ck_node;
+ck_status ck_node_set_masks(struct ck_node *node);
+void ck_node_free_masks(struct ck_node *node);
+
+/* out = AND of the masks given (NULL entries skipped), int32 0/1, all of
+ * out's shape. */
+void ck_mask_and_into(int n, const ck_tensor *const *masks, ck_tensor *out);
+
+/* Most outputs one layer call returns. */
+#define CK_MAX_LAYER_OUTPUTS 64
 
 struct ck_layer {
     const ck_layer_class *cls;
@@ -228,6 +295,13 @@ typedef struct ck_node {
     json_t *call_args;
     json_t *call_kwargs;
     int n_args;
+
+    /* The outputs' masks (n_outputs entries, NULL: none): int32 symbolic
+     * tensors, owned where mask_owned[k] (made or combined by this call),
+     * else borrowed from the input they pass through from.  NULL arrays
+     * when no output has a mask. */
+    ck_tensor **masks;
+    unsigned char *mask_owned;
 } ck_node;
 
 /* A new symbolic tensor (data NULL, dims -1 allowed) produced by `layer` at
@@ -278,11 +352,25 @@ ck_status ck_layer_call_own_scratch(ck_layer *layer, int n, const ck_tensor *con
 ck_status ck_layer_call_planned(ck_layer *layer, int n, const ck_tensor *const *inputs,
                                 ck_tensor *const *outputs, void *scratch);
 
+/* The same with the mask of input 0, for the classes with call_masked. */
+ck_status ck_layer_call_planned_masked(ck_layer *layer, int n, const ck_tensor *const *inputs,
+                                       const ck_tensor *mask, ck_tensor *const *outputs, void *scratch);
+
 /* The arity and input-spec checks of a call, without building. */
 ck_status ck_layer_check_inputs(const ck_layer *layer, int n, const ck_shape *shapes);
 
 /* The output dtype for these input dtypes (the class hook or the default). */
 ck_dtype ck_layer_output_dtype(const ck_layer *layer, int n, const ck_dtype *in);
+
+/* How many tensors a call of the layer returns (the class hook, or 1). */
+int ck_layer_outputs_of(const ck_layer *layer);
+
+/* The dtypes of every output (ck_layer_outputs_of of them). */
+void ck_layer_output_dtypes_of(const ck_layer *layer, int n, const ck_dtype *in, ck_dtype *out);
+
+/* The class' compute_output_shape: every output's shape into out[0 ..
+ * ck_layer_outputs_of - 1]. */
+ck_status ck_layer_output_shapes_of(const ck_layer *layer, int n, const ck_shape *in, ck_shape *out);
 
 /* ---- training calls (layer_train.c) ------------------------------------ */
 
@@ -409,6 +497,7 @@ extern const ck_layer_class ck_cropping3d_class;
 extern const ck_layer_class ck_repeat_vector_class;
 extern const ck_layer_class ck_permute_class;
 extern const ck_layer_class ck_layer_normalization_class;
+extern const ck_layer_class ck_masking_class;
 
 /* get_config as a new {"class_name", "config"} JSON object. */
 ck_status ck_layer_config_json(const ck_layer *layer, json_t **out);

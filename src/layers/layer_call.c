@@ -37,6 +37,7 @@ static ck_status check_spec(const ck_layer *layer, int index, const ck_shape *s)
 {
     const ck_input_spec *spec = &layer->spec;
     char buf[128];
+    if (index > 0 && layer->cls->spec_first_input_only) return CK_OK;
     if (spec->ndim && s->rank != spec->ndim)
         return ck_error(CK_VALUE_ERROR, "Input %d of layer \"%s\" is incompatible with the layer: "
                         "expected ndim=%d, found ndim=%d. Full shape received: %s",
@@ -140,16 +141,65 @@ ck_status ck_layer_set_initial_weights(ck_layer *layer, int n, ck_tensor *const 
     return CK_OK;
 }
 
+int ck_layer_outputs_of(const ck_layer *layer)
+{
+    return layer->cls->output_count ? layer->cls->output_count(layer) : 1;
+}
+
+void ck_layer_output_dtypes_of(const ck_layer *layer, int n, const ck_dtype *in, ck_dtype *out)
+{
+    if (layer->cls->output_dtypes) {
+        layer->cls->output_dtypes(layer, n, in, out);
+        return;
+    }
+    ck_dtype dt = ck_layer_output_dtype(layer, n, in);
+    for (int k = 0; k < ck_layer_outputs_of(layer); k++) out[k] = dt;
+}
+
+ck_status ck_layer_output_shapes_of(const ck_layer *layer, int n, const ck_shape *in, ck_shape *out)
+{
+    int count = ck_layer_outputs_of(layer);
+    if (count < 1 || count > CK_MAX_LAYER_OUTPUTS)
+        return ck_error(CK_NOT_IMPLEMENTED, "layer \"%s\" returns %d outputs: ckeras takes 1 to %d", layer->name,
+                        count, CK_MAX_LAYER_OUTPUTS);
+    return layer->cls->compute_output_shape(layer, n, in, out);
+}
+
 ck_status ck_layer_compute_output_shape(const ck_layer *layer, int n, const ck_shape *in, ck_shape *out)
 {
     CK_NEED(layer);
     CK_NEED(in);
     CK_NEED(out);
     if (!in || n < 1) return ck_error(CK_VALUE_ERROR, "layer \"%s\": no input shapes given", layer->name);
-    ck_shape result;
-    CK_TRY(layer->cls->compute_output_shape(layer, n, in, &result));
-    *out = result;
+    ck_shape result[CK_MAX_LAYER_OUTPUTS];
+    CK_TRY(ck_layer_output_shapes_of(layer, n, in, result));
+    *out = result[0];
     return CK_OK;
+}
+
+ck_status ck_layer_compute_output_shapes(const ck_layer *layer, int n_inputs, const ck_shape *in, int max,
+                                         ck_shape *out, int *n_outputs)
+{
+    CK_NEED(layer);
+    CK_NEED(in);
+    CK_NEED(out);
+    CK_NEED(n_outputs);
+    if (n_inputs < 1) return ck_error(CK_VALUE_ERROR, "layer \"%s\": no input shapes given", layer->name);
+    ck_shape result[CK_MAX_LAYER_OUTPUTS];
+    CK_TRY(ck_layer_output_shapes_of(layer, n_inputs, in, result));
+    int count = ck_layer_outputs_of(layer);
+    if (count > max)
+        return ck_error(CK_VALUE_ERROR, "layer \"%s\" has %d outputs: they do not fit in an array of %d", layer->name,
+                        count, max);
+    for (int k = 0; k < count; k++) out[k] = result[k];
+    *n_outputs = count;
+    return CK_OK;
+}
+
+int ck_layer_output_count(const ck_layer *layer)
+{
+    CK_NEED_OR(layer, 0);
+    return ck_layer_outputs_of(layer);
 }
 
 /* compute_mask on the tensors the class sees. */
@@ -230,8 +280,8 @@ ck_dtype ck_layer_output_dtype(const ck_layer *layer, int n, const ck_dtype *in)
     return in[0];
 }
 
-static ck_status output_spec(ck_layer *layer, int n, const ck_tensor *const *use, ck_shape *shape,
-                             ck_dtype *dtype)
+static ck_status output_spec(ck_layer *layer, int n, const ck_tensor *const *use, ck_shape *shapes,
+                             ck_dtype *dtypes)
 {
     ck_shape in[CK_MAX_LAYER_INPUTS];
     ck_dtype dt[CK_MAX_LAYER_INPUTS];
@@ -239,8 +289,8 @@ static ck_status output_spec(ck_layer *layer, int n, const ck_tensor *const *use
         in[i] = ck_tensor_shape(use[i]);
         dt[i] = use[i]->dtype;
     }
-    CK_TRY(layer->cls->compute_output_shape(layer, n, in, shape));
-    *dtype = ck_layer_output_dtype(layer, n, dt);
+    CK_TRY(ck_layer_output_shapes_of(layer, n, in, shapes));
+    ck_layer_output_dtypes_of(layer, n, dt, dtypes);
     return CK_OK;
 }
 
@@ -260,8 +310,10 @@ ck_status ck_layer_call_own_scratch(ck_layer *layer, int n, const ck_tensor *con
 {
     ck_shape shapes[CK_MAX_LAYER_INPUTS];
     for (int i = 0; i < n; i++) shapes[i] = ck_tensor_shape(in[i]);
-    ck_shape os = ck_tensor_shape(out[0]);
-    size_t bytes = ck_layer_call_scratch_bytes(layer, n, shapes, &os);
+    ck_shape os[CK_MAX_LAYER_OUTPUTS];
+    int count = ck_layer_outputs_of(layer);
+    for (int k = 0; k < count && k < CK_MAX_LAYER_OUTPUTS; k++) os[k] = ck_tensor_shape(out[k]);
+    size_t bytes = ck_layer_call_scratch_bytes(layer, n, shapes, os);
     void *scratch = bytes ? ck_malloc(bytes) : NULL;
     if (bytes && !scratch) return ck_oom("a layer's call scratch");
     ck_status st = layer->cls->call_scratch(layer, n, in, out, scratch);
@@ -284,32 +336,71 @@ ck_status ck_layer_call_planned(ck_layer *layer, int n, const ck_tensor *const *
     return st;
 }
 
+/* The eager call: every output (new tensors) and, when `out_masks` is
+ * given, the output masks. */
+static ck_status call_eager(ck_layer *layer, int n, ck_tensor *const *inputs, ck_tensor *const *masks,
+                            ck_tensor **outputs, ck_tensor **out_masks, int *n_out)
+{
+    ck_tensor *cast[CK_MAX_LAYER_INPUTS] = {NULL};
+    const ck_tensor *use[CK_MAX_LAYER_INPUTS];
+    ck_shape shapes[CK_MAX_LAYER_INPUTS], oshapes[CK_MAX_LAYER_OUTPUTS];
+    ck_dtype odtypes[CK_MAX_LAYER_OUTPUTS];
+    ck_tensor *outs[CK_MAX_LAYER_OUTPUTS] = {NULL}, *mask = NULL;
+    if (n > CK_MAX_LAYER_INPUTS) return check_arity(layer, n);
+    CK_TRY(prepare_inputs(layer, n, ck_const_tensors(inputs), cast, use, shapes));
+    int count = 0;
+    ck_status st = output_spec(layer, n, use, oshapes, odtypes);
+    if (st == CK_OK) count = ck_layer_outputs_of(layer);
+    for (int k = 0; st == CK_OK && k < count; k++)
+        st = ck_tensor_new_uninit(&outs[k], odtypes[k], oshapes[k].rank, oshapes[k].dims);
+    if (st == CK_OK && masks && masks[0] && layer->cls->call_masked) {
+        /* A class that reads masks (the recurrent layers) gets input 0's. */
+        size_t bytes = ck_layer_call_scratch_bytes(layer, n, shapes, oshapes);
+        void *scratch = bytes ? ck_malloc(bytes) : NULL;
+        st = bytes && !scratch ? ck_oom("a layer's call scratch")
+                               : layer->cls->call_masked(layer, n, use, masks[0], outs, scratch);
+        ck_free(scratch);
+    } else if (st == CK_OK) {
+        st = layer->cls->call(layer, n, use, outs);
+    }
+    if (st == CK_OK) st = ck_layer_record_activity_loss(layer, outs[0]);
+    if (st == CK_OK && out_masks) st = compute_mask(layer, n, use, ck_const_tensors(masks), &mask);
+    free_casts(cast, n);
+    if (st != CK_OK) {
+        for (int k = 0; k < count; k++) ck_tensor_free(outs[k]);
+        return st;
+    }
+    for (int k = 0; k < count; k++) outputs[k] = outs[k];
+    if (out_masks) out_masks[0] = mask;
+    *n_out = count;
+    return CK_OK;
+}
+
+ck_status ck_layer_call_planned_masked(ck_layer *layer, int n, const ck_tensor *const *inputs,
+                                       const ck_tensor *mask, ck_tensor *const *outputs, void *scratch)
+{
+    ck_tensor *cast[CK_MAX_LAYER_INPUTS] = {NULL};
+    const ck_tensor *use[CK_MAX_LAYER_INPUTS];
+    ck_shape shapes[CK_MAX_LAYER_INPUTS];
+    if (n > CK_MAX_LAYER_INPUTS) return check_arity(layer, n);
+    CK_TRY(prepare_inputs(layer, n, inputs, cast, use, shapes));
+    ck_status st = layer->cls->call_masked(layer, n, use, mask, outputs, scratch);
+    free_casts(cast, n);
+    return st;
+}
+
 ck_status ck_layer_call_masked(ck_layer *layer, int n, ck_tensor *const *inputs, ck_tensor *const *masks,
                                ck_tensor **outputs, ck_tensor **out_masks)
 {
     CK_NEED(layer);
     CK_NEED(inputs);
     CK_NEED(outputs);
-    ck_tensor *cast[CK_MAX_LAYER_INPUTS] = {NULL};
-    const ck_tensor *use[CK_MAX_LAYER_INPUTS];
-    ck_shape shapes[CK_MAX_LAYER_INPUTS], oshape;
-    ck_dtype odtype;
-    ck_tensor *out = NULL, *mask = NULL;
-    if (!outputs) return ck_error(CK_VALUE_ERROR, "layer \"%s\": outputs is NULL", layer->name);
-    if (n > CK_MAX_LAYER_INPUTS) return check_arity(layer, n);
-    CK_TRY(prepare_inputs(layer, n, ck_const_tensors(inputs), cast, use, shapes));
-    ck_status st = output_spec(layer, n, use, &oshape, &odtype);
-    if (st == CK_OK) st = ck_tensor_new_uninit(&out, odtype, oshape.rank, oshape.dims);
-    if (st == CK_OK) st = layer->cls->call(layer, n, use, &out);
-    if (st == CK_OK) st = ck_layer_record_activity_loss(layer, out);
-    if (st == CK_OK && out_masks) st = compute_mask(layer, n, use, ck_const_tensors(masks), &mask);
-    free_casts(cast, n);
-    if (st != CK_OK) {
-        ck_tensor_free(out);
-        return st;
-    }
-    outputs[0] = out;
-    if (out_masks) out_masks[0] = mask;
+    ck_tensor *outs[CK_MAX_LAYER_OUTPUTS];
+    int count = 0;
+    CK_TRY(call_eager(layer, n, inputs, masks, outs, out_masks, &count));
+    /* One output wanted: the others (a layer with several) are dropped. */
+    for (int k = 1; k < count; k++) ck_tensor_free(outs[k]);
+    outputs[0] = outs[0];
     return CK_OK;
 }
 
@@ -321,6 +412,20 @@ ck_status ck_layer_call(ck_layer *layer, int n, ck_tensor *const *inputs, ck_ten
     return ck_layer_call_masked(layer, n, inputs, NULL, outputs, NULL);
 }
 
+ck_status ck_layer_call_multi(ck_layer *layer, int n_inputs, ck_tensor *const *inputs, int max,
+                              ck_tensor **outputs, int *n_outputs)
+{
+    CK_NEED(layer);
+    CK_NEED(inputs);
+    CK_NEED(outputs);
+    CK_NEED(n_outputs);
+    int count = ck_layer_outputs_of(layer);
+    if (count > max)
+        return ck_error(CK_VALUE_ERROR, "layer \"%s\" returns %d outputs: they do not fit in an array of %d",
+                        layer->name, count, max);
+    return call_eager(layer, n_inputs, inputs, NULL, outputs, NULL, n_outputs);
+}
+
 ck_status ck_layer_call_into(ck_layer *layer, int n, ck_tensor *const *inputs, ck_tensor *const *outputs)
 {
     CK_NEED(layer);
@@ -328,22 +433,24 @@ ck_status ck_layer_call_into(ck_layer *layer, int n, ck_tensor *const *inputs, c
     CK_NEED(outputs);
     ck_tensor *cast[CK_MAX_LAYER_INPUTS] = {NULL};
     const ck_tensor *use[CK_MAX_LAYER_INPUTS];
-    ck_shape shapes[CK_MAX_LAYER_INPUTS], oshape;
-    ck_dtype odtype;
+    ck_shape shapes[CK_MAX_LAYER_INPUTS], oshapes[CK_MAX_LAYER_OUTPUTS];
+    ck_dtype odtypes[CK_MAX_LAYER_OUTPUTS];
     char a[128], b[128];
-    if (!outputs || !outputs[0] || !outputs[0]->data)
-        return ck_error(CK_VALUE_ERROR, "layer \"%s\": no output tensor given", layer->name);
+    int count = ck_layer_outputs_of(layer);
+    for (int k = 0; k < count; k++)
+        if (!outputs || !outputs[k] || !outputs[k]->data)
+            return ck_error(CK_VALUE_ERROR, "layer \"%s\": no output tensor %d given", layer->name, k);
     if (n > CK_MAX_LAYER_INPUTS) return check_arity(layer, n);
     CK_TRY(prepare_inputs(layer, n, ck_const_tensors(inputs), cast, use, shapes));
-    ck_status st = output_spec(layer, n, use, &oshape, &odtype);
-    if (st == CK_OK) {
-        ck_shape given = ck_tensor_shape(outputs[0]);
-        int same = given.rank == oshape.rank && outputs[0]->dtype == odtype;
-        for (int i = 0; same && i < given.rank; i++) same = given.dims[i] == oshape.dims[i];
+    ck_status st = output_spec(layer, n, use, oshapes, odtypes);
+    for (int k = 0; st == CK_OK && k < count; k++) {
+        ck_shape given = ck_tensor_shape(outputs[k]);
+        int same = given.rank == oshapes[k].rank && outputs[k]->dtype == odtypes[k];
+        for (int i = 0; same && i < given.rank; i++) same = given.dims[i] == oshapes[k].dims[i];
         if (!same)
-            st = ck_error(CK_VALUE_ERROR, "layer \"%s\": output tensor is %s %s, expected %s %s", layer->name,
-                          ck_dtype_name(outputs[0]->dtype), ck_shape_fmt(a, sizeof a, &given),
-                          ck_dtype_name(odtype), ck_shape_fmt(b, sizeof b, &oshape));
+            st = ck_error(CK_VALUE_ERROR, "layer \"%s\": output tensor %d is %s %s, expected %s %s", layer->name, k,
+                          ck_dtype_name(outputs[k]->dtype), ck_shape_fmt(a, sizeof a, &given),
+                          ck_dtype_name(odtypes[k]), ck_shape_fmt(b, sizeof b, &oshapes[k]));
     }
     if (st == CK_OK) st = layer->cls->call(layer, n, use, outputs);
     if (st == CK_OK) st = ck_layer_record_activity_loss(layer, outputs[0]);

@@ -28,8 +28,8 @@ size_t ck_layer_saved_bytes(const ck_layer *layer, int n, const ck_shape *in, co
 ck_status ck_layer_train_call(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
                               ck_tensor *const *out, void *saved)
 {
-    ck_shape shapes[CK_MAX_LAYER_INPUTS], oshape;
-    ck_dtype dtypes[CK_MAX_LAYER_INPUTS];
+    ck_shape shapes[CK_MAX_LAYER_INPUTS], oshapes[CK_MAX_LAYER_OUTPUTS];
+    ck_dtype dtypes[CK_MAX_LAYER_INPUTS], odtypes[CK_MAX_LAYER_OUTPUTS];
     char a[128], b[128];
     if (n < 1 || n > CK_MAX_LAYER_INPUTS || !in || !out || !out[0] || !out[0]->data)
         return ck_error(CK_VALUE_ERROR, "layer \"%s\": bad arguments to a training call", layer->name);
@@ -46,15 +46,19 @@ ck_status ck_layer_train_call(ck_layer *layer, const ck_train_ctx *ctx, int n, c
     }
     CK_TRY(ck_layer_check_inputs(layer, n, shapes));
     CK_TRY(ck_layer_build(layer, n, shapes));
-    CK_TRY(layer->cls->compute_output_shape(layer, n, shapes, &oshape));
-    ck_shape given = ck_tensor_shape(out[0]);
-    ck_dtype odtype = ck_layer_output_dtype(layer, n, dtypes);
-    int same = given.rank == oshape.rank && out[0]->dtype == odtype;
-    for (int i = 0; same && i < given.rank; i++) same = given.dims[i] == oshape.dims[i];
-    if (!same)
-        return ck_error(CK_VALUE_ERROR, "layer \"%s\": output tensor is %s %s, expected %s %s", layer->name,
-                        ck_dtype_name(out[0]->dtype), ck_shape_fmt(a, sizeof a, &given), ck_dtype_name(odtype),
-                        ck_shape_fmt(b, sizeof b, &oshape));
+    CK_TRY(ck_layer_output_shapes_of(layer, n, shapes, oshapes));
+    ck_layer_output_dtypes_of(layer, n, dtypes, odtypes);
+    for (int k = 0; k < ck_layer_outputs_of(layer); k++) {
+        if (!out[k] || !out[k]->data)
+            return ck_error(CK_VALUE_ERROR, "layer \"%s\": training output %d has no data", layer->name, k);
+        ck_shape given = ck_tensor_shape(out[k]);
+        int same = given.rank == oshapes[k].rank && out[k]->dtype == odtypes[k];
+        for (int i = 0; same && i < given.rank; i++) same = given.dims[i] == oshapes[k].dims[i];
+        if (!same)
+            return ck_error(CK_VALUE_ERROR, "layer \"%s\": output tensor %d is %s %s, expected %s %s", layer->name,
+                            k, ck_dtype_name(out[k]->dtype), ck_shape_fmt(a, sizeof a, &given),
+                            ck_dtype_name(odtypes[k]), ck_shape_fmt(b, sizeof b, &oshapes[k]));
+    }
     if (layer->cls->train_call) CK_TRY(layer->cls->train_call(layer, ctx, n, in, out, saved));
     else CK_TRY(layer->cls->call(layer, n, in, out));
     return ck_layer_record_activity_loss(layer, out[0]);

@@ -44,6 +44,7 @@ const ck_keras_history *ck_tensor_history(const ck_tensor *t)
 static void node_free(ck_node *node)
 {
     if (!node) return;
+    ck_node_free_masks(node);
     for (int i = 0; i < node->n_outputs; i++) ck_symbolic_free(node->outputs[i]);
     for (int i = 0; node->producers && i < node->n_inputs; i++) {
         if (node->producers[i]) {
@@ -116,14 +117,12 @@ ck_status ck_layer_add_node(ck_layer *layer, int n_in, ck_tensor *const *inputs,
     return CK_OK;
 }
 
-ck_status ck_layer_apply(ck_layer *layer, int n, ck_tensor *const *inputs, ck_tensor **output)
+/* The symbolic call: every output, recorded as one node. */
+static ck_status apply_symbolic(ck_layer *layer, int n, ck_tensor *const *inputs, ck_tensor **outputs, int *n_out)
 {
-    CK_NEED(layer);
-    CK_NEED(inputs);
-    CK_NEED(output);
-    ck_shape shapes[CK_MAX_LAYER_INPUTS], oshape;
-    ck_dtype dtypes[CK_MAX_LAYER_INPUTS];
-    if (!inputs || !output) return ck_error(CK_VALUE_ERROR, "layer \"%s\": inputs or output is NULL", layer->name);
+    ck_shape shapes[CK_MAX_LAYER_INPUTS], oshapes[CK_MAX_LAYER_OUTPUTS];
+    ck_dtype dtypes[CK_MAX_LAYER_INPUTS], odtypes[CK_MAX_LAYER_OUTPUTS];
+    ck_tensor *outs[CK_MAX_LAYER_OUTPUTS];
     if (n < 1 || n > CK_MAX_LAYER_INPUTS)
         return ck_error(CK_VALUE_ERROR, "layer \"%s\" applied to %d inputs", layer->name, n);
     for (int i = 0; i < n; i++) {
@@ -135,12 +134,55 @@ ck_status ck_layer_apply(ck_layer *layer, int n, ck_tensor *const *inputs, ck_te
     }
     CK_TRY(ck_layer_check_inputs(layer, n, shapes));
     CK_TRY(ck_layer_build(layer, n, shapes));
-    CK_TRY(ck_layer_compute_output_shape(layer, n, shapes, &oshape));
-    ck_tensor *t = NULL;
-    CK_TRY(ck_symbolic_new(&t, ck_layer_output_dtype(layer, n, dtypes), &oshape, layer, layer->n_inbound, 0));
-    CK_TRY(ck_layer_add_node(layer, n, inputs, 1, &t, 0, NULL));
-    *output = t;
+    CK_TRY(ck_layer_output_shapes_of(layer, n, shapes, oshapes));
+    ck_layer_output_dtypes_of(layer, n, dtypes, odtypes);
+    int count = ck_layer_outputs_of(layer);
+    for (int k = 0; k < count; k++) {
+        ck_status st = ck_symbolic_new(&outs[k], odtypes[k], &oshapes[k], layer, layer->n_inbound, k);
+        if (st != CK_OK) {
+            for (int j = 0; j < k; j++) ck_symbolic_free(outs[j]);
+            return st;
+        }
+    }
+    ck_node *node = NULL;
+    CK_TRY(ck_layer_add_node(layer, n, inputs, count, outs, 0, &node));
+    /* The masks travel with the outputs (Keras' _keras_mask); if they
+     * cannot be made, the call is undone. */
+    ck_status st = ck_node_set_masks(node);
+    if (st != CK_OK) {
+        layer->n_inbound--;
+        node_free(node);
+        return st;
+    }
+    for (int k = 0; k < count; k++) outputs[k] = outs[k];
+    *n_out = count;
     return CK_OK;
+}
+
+ck_status ck_layer_apply(ck_layer *layer, int n, ck_tensor *const *inputs, ck_tensor **output)
+{
+    CK_NEED(layer);
+    CK_NEED(inputs);
+    CK_NEED(output);
+    ck_tensor *outs[CK_MAX_LAYER_OUTPUTS];
+    int count = 0;
+    CK_TRY(apply_symbolic(layer, n, inputs, outs, &count));
+    *output = outs[0];
+    return CK_OK;
+}
+
+ck_status ck_layer_apply_multi(ck_layer *layer, int n_inputs, ck_tensor *const *inputs, int max,
+                               ck_tensor **outputs, int *n_outputs)
+{
+    CK_NEED(layer);
+    CK_NEED(inputs);
+    CK_NEED(outputs);
+    CK_NEED(n_outputs);
+    int count = ck_layer_outputs_of(layer);
+    if (count > max)
+        return ck_error(CK_VALUE_ERROR, "layer \"%s\" returns %d outputs: they do not fit in an array of %d",
+                        layer->name, count, max);
+    return apply_symbolic(layer, n_inputs, inputs, outputs, n_outputs);
 }
 
 /* ---- node history queries (spec 4.7) ------------------------------------- */

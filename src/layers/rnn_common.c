@@ -84,13 +84,42 @@ ck_status ck_rnn_output_shape(const ck_layer *layer, int n, const ck_shape *in, 
                         "`batch_input_shape` argument to your first layer. If your first layer is an Embedding, "
                         "you can also use the `input_length` argument.\n- If using the functional API, specify "
                         "the time dimension by passing a `shape` or `batch_shape` argument to your Input layer.");
-    if (r->a.return_sequences) {
-        *out = in[0];
-        out->dims[2] = r->a.units;
-    } else {
-        *out = (ck_shape){2, {in[0].dims[bi], r->a.units}};
+    /* Initial states: one (batch, units) tensor per state, as
+     * cell.state_size. */
+    int states = r->cell->has_carry ? 2 : 1;
+    if (n != 1 && n != 1 + states)
+        return ck_error(CK_VALUE_ERROR, "Layer \"%s\" (%s) expects %d initial state(s), but it received %d initial "
+                        "state tensor(s)", layer->name, layer->cls->class_name, states, n - 1);
+    for (int i = 1; i < n; i++) {
+        int64_t b = in[i].rank == 2 ? in[i].dims[0] : -1, ib = in[0].dims[bi];
+        if (in[i].rank != 2 || in[i].dims[1] != r->a.units || (b >= 0 && ib >= 0 && b != ib))
+            return ck_error(CK_VALUE_ERROR, "An `initial_state` was passed that is not compatible with "
+                            "`cell.state_size`. Layer \"%s\": state %d has shape %s; expected (%lld, %lld)",
+                            layer->name, i - 1, ck_shape_fmt(buf, sizeof buf, &in[i]), (long long)ib,
+                            (long long)r->a.units);
     }
+    if (r->a.return_sequences) {
+        out[0] = in[0];
+        out[0].dims[2] = r->a.units;
+    } else {
+        out[0] = (ck_shape){2, {in[0].dims[bi], r->a.units}};
+    }
+    /* return_state: the last states follow the output. */
+    for (int k = 1; k < ck_rnn_output_count(layer); k++) out[k] = (ck_shape){2, {in[0].dims[bi], r->a.units}};
     return CK_OK;
+}
+
+int ck_rnn_output_count(const ck_layer *layer)
+{
+    const ck_rnn_layer *r = (const ck_rnn_layer *)layer;
+    return r->a.return_state ? 1 + (r->cell->has_carry ? 2 : 1) : 1;
+}
+
+const char *const ck_rnn_kwarg_inputs[] = {"initial_state", NULL};
+
+int ck_rnn_mask_rule(const ck_layer *layer)
+{
+    return ((const ck_rnn_layer *)layer)->a.return_sequences ? CK_MASK_PASS : CK_MASK_NONE;
 }
 
 /* A stateful layer's states (zeros), for the batch size it was built with. */
@@ -116,8 +145,8 @@ ck_status ck_rnn_build(ck_layer *layer, int n, const ck_shape *shapes)
     ck_rnn_layer *r = (ck_rnn_layer *)layer;
     const ck_rnn_args *a = &r->a;
     char buf[128];
-    ck_shape ignored;
-    CK_TRY(ck_rnn_output_shape(layer, n, shapes, &ignored));
+    ck_shape ignored[3];
+    CK_TRY(ck_rnn_output_shape(layer, n, shapes, ignored));
     int64_t f = shapes[0].dims[2], gu = r->cell->gates * a->units;
     if (f < 0)
         return ck_error(CK_VALUE_ERROR, "The last dimension of the inputs to the recurrent layer \"%s\" should be "
@@ -205,7 +234,7 @@ typedef struct rnn_dims {
  * state blocks (previous and new) and one record; training keeps all of
  * them, the dropout masks and the backward scratch. */
 typedef struct rnn_layout {
-    int64_t xp, xd, imask, rmask, h, c, rec, init, hin, dh, dhp, dhin, dc, dx, work, total;
+    int64_t xp, xd, imask, rmask, h, c, rec, init, hin, seen, dh, dhp, dhin, dc, dx, work, keep, total;
 } rnn_layout;
 
 static rnn_dims dims_of(const ck_rnn_layer *r, const ck_shape *in, ck_dtype dt)
@@ -235,13 +264,14 @@ static int layout_make(const ck_rnn_layer *r, const rnn_dims *d, int training, r
     memset(L, 0, sizeof *L);
     int ok = region(L, &L->xp, d->B, d->T, d->GU) && region(L, &L->h, keep, bu, 1) &&
              region(L, &L->c, keep * carry, bu, 1) && region(L, &L->rec, training ? d->T : 1, bu, cell->record) &&
-             region(L, &L->init, bu, 1 + carry, 1) && region(L, &L->hin, bu, 1, 1);
+             region(L, &L->init, bu, 1 + carry, 1) && region(L, &L->hin, bu, 1, 1) && region(L, &L->seen, d->B, 2, 1);
     if (ok && training) {
         int in_drop = rate_active(r->a.dropout), rec_drop = rate_active(r->a.recurrent_dropout);
         ok = region(L, &L->xd, in_drop ? d->B : 0, d->T, d->F) && region(L, &L->imask, in_drop ? d->B : 0, d->F, 1) &&
              region(L, &L->rmask, rec_drop ? bu : 0, 1, 1) && region(L, &L->dh, bu, 1, 1) &&
              region(L, &L->dhp, bu, 1, 1) && region(L, &L->dhin, bu, 1, 1) && region(L, &L->dc, bu, 1, 1) &&
-             region(L, &L->dx, d->B, d->GU, 1) && region(L, &L->work, bu, cell->work, 1);
+             region(L, &L->dx, d->B, d->GU, 1) && region(L, &L->work, bu, cell->work, 1) &&
+             region(L, &L->keep, bu, 2, 1);
     }
     return ok;
 }
@@ -253,7 +283,27 @@ typedef struct rnn_run {
     char *base;
     int training;          /* keeps every step */
     int in_drop, rec_drop; /* dropout masks drawn for this call */
+    const int32_t *mask;   /* (batch, time) 0/1 over the input times, or NULL */
 } rnn_run;
+
+/* 1 if row b of input time t is not masked. */
+static int valid_at(const rnn_run *run, int64_t b, int64_t t)
+{
+    return !run->mask || run->mask[b * run->d.T + t] != 0;
+}
+
+/* Takes the mask of a call (Keras' RNN mask: one value per batch row and
+ * time step). */
+static ck_status set_mask(rnn_run *run, const ck_tensor *mask)
+{
+    run->mask = NULL;
+    if (!mask) return CK_OK;
+    if (mask->dtype != CK_INT32 || mask->size != run->d.B * run->d.T)
+        return ck_error(CK_VALUE_ERROR, "recurrent layer \"%s\": the mask must be int32 (batch, time) = (%lld, %lld)",
+                        run->r->base.name, (long long)run->d.B, (long long)run->d.T);
+    run->mask = mask->data;
+    return CK_OK;
+}
 
 static void *at(const rnn_run *run, int64_t off) { return run->base + (size_t)off * run->d.es; }
 
@@ -315,13 +365,20 @@ static void draw_mask(ck_dtype dt, ck_rng *rng, double rate, void *mask, int64_t
 static void *init_h(const rnn_run *run) { return at(run, run->L.init); }
 static void *init_c(const rnn_run *run) { return at(run, run->L.init + run->d.B * run->d.U); }
 
-/* The states before the first step: zeros, or a stateful layer's states
- * left by the previous call (Keras keeps them in variables; they get no
- * gradient). */
-static ck_status initial_states(rnn_run *run)
+/* The states before the first step: the initial_state inputs when given
+ * (in[1], and in[2] for an LSTM's c), else zeros, or a stateful layer's
+ * states left by the previous call (Keras keeps them in variables; they
+ * get no gradient). */
+static ck_status initial_states(rnn_run *run, int n, const ck_tensor *const *in)
 {
     const ck_rnn_layer *r = run->r;
     size_t bytes = (size_t)(run->d.B * run->d.U) * run->d.es * (r->cell->has_carry ? 2 : 1);
+    if (n > 1) {
+        size_t one = (size_t)(run->d.B * run->d.U) * run->d.es;
+        memcpy(init_h(run), in[1]->data, one);
+        if (r->cell->has_carry) memcpy(init_c(run), in[2]->data, one);
+        return CK_OK;
+    }
     if (!r->state) {
         memset(init_h(run), 0, bytes);
         return CK_OK;
@@ -381,12 +438,17 @@ static const void *recurrent_input(const rnn_run *run, const void *h_prev)
     return hin;
 }
 
-static ck_status forward(rnn_run *run, const ck_tensor *x, ck_tensor *out)
+static ck_status forward(rnn_run *run, int n, const ck_tensor *const *in, ck_tensor *const *outs)
 {
     const ck_rnn_layer *r = run->r;
     const rnn_dims *d = &run->d;
+    const ck_tensor *x = in[0];
+    ck_tensor *out = outs[0];
     size_t ubytes = (size_t)d->U * d->es;
-    CK_TRY(initial_states(run));
+    char *seen = at(run, run->L.seen); /* a valid step was seen, per row (the
+                                          region has 8 bytes a row) */
+    memset(seen, 0, (size_t)d->B);
+    CK_TRY(initial_states(run, n, in));
     project(run, x);
     for (int64_t s = 0; s < d->T; s++) {
         int64_t t = time_of(run, s);
@@ -398,13 +460,37 @@ static ck_status forward(rnn_run *run, const ck_tensor *x, ck_tensor *out)
                         .h_in = recurrent_input(run, h_prev), .h = h_at(run, s), .c = c_at(run, s),
                         .rec = rec_at(run, s)};
         CK_TRY(r->cell->forward(r, &f));
+        /* A masked row keeps its states; its output is the previous
+         * output (zeros before any valid step, or always with
+         * zero_output_for_mask), as Keras' backend.rnn. */
+        for (int64_t b = 0; run->mask && b < d->B; b++) {
+            if (valid_at(run, b, t)) {
+                seen[b] = 1;
+                continue;
+            }
+            memcpy((char *)f.h + (size_t)b * ubytes, (const char *)h_prev + (size_t)b * ubytes, ubytes);
+            if (c_prev) memcpy((char *)f.c + (size_t)b * ubytes, (const char *)c_prev + (size_t)b * ubytes, ubytes);
+        }
         if (r->a.return_sequences)
-            for (int64_t b = 0; b < d->B; b++)
-                memcpy((char *)out->data + (size_t)(row_of(run, b, s) * d->U) * d->es,
-                       (const char *)f.h + (size_t)b * ubytes, ubytes);
+            for (int64_t b = 0; b < d->B; b++) {
+                char *dst = (char *)out->data + (size_t)(row_of(run, b, s) * d->U) * d->es;
+                if (!run->mask || valid_at(run, b, t) || (seen[b] && !r->a.zero_output_for_mask))
+                    memcpy(dst, (const char *)f.h + (size_t)b * ubytes, ubytes);
+                else memset(dst, 0, ubytes);
+            }
     }
-    if (!r->a.return_sequences)
-        memcpy(out->data, d->T > 0 ? h_at(run, d->T - 1) : init_h(run), (size_t)d->B * ubytes);
+    const void *last_h = d->T > 0 ? h_at(run, d->T - 1) : init_h(run);
+    if (!r->a.return_sequences) {
+        memcpy(out->data, last_h, (size_t)d->B * ubytes);
+        for (int64_t b = 0; run->mask && d->T > 0 && b < d->B; b++)
+            if (!seen[b] || (!valid_at(run, b, time_of(run, d->T - 1)) && r->a.zero_output_for_mask))
+                memset((char *)out->data + (size_t)b * ubytes, 0, ubytes);
+    }
+    if (r->a.return_state) {
+        memcpy(outs[1]->data, last_h, (size_t)d->B * ubytes);
+        if (r->cell->has_carry)
+            memcpy(outs[2]->data, d->T > 0 ? c_at(run, d->T - 1) : init_c(run), (size_t)d->B * ubytes);
+    }
     /* stateful: the last states start the next call. */
     if (r->state && d->T > 0) {
         memcpy(r->state, h_at(run, d->T - 1), (size_t)d->B * ubytes);
@@ -416,16 +502,36 @@ static ck_status forward(rnn_run *run, const ck_tensor *x, ck_tensor *out)
 
 ck_status ck_rnn_call(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *outs)
 {
+    return ck_layer_call_own_scratch(layer, n, in, outs);
+}
+
+size_t ck_rnn_call_scratch_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out)
+{
+    const ck_rnn_layer *r = (const ck_rnn_layer *)layer;
+    rnn_layout L;
+    (void)n, (void)out;
+    rnn_dims d = dims_of(r, &in[0], layer->dtype);
+    if (d.B <= 0 || d.T < 0 || !layout_make(r, &d, 0, &L) || (uint64_t)L.total > SIZE_MAX / d.es) return 0;
+    return (size_t)L.total * d.es;
+}
+
+ck_status ck_rnn_call_masked(ck_layer *layer, int n, const ck_tensor *const *in, const ck_tensor *mask,
+                             ck_tensor *const *outs, void *scratch)
+{
     ck_rnn_layer *r = (ck_rnn_layer *)layer;
-    (void)n;
     rnn_run run = {0};
     CK_TRY(plan(&run, r, in[0], 0));
     if (run.d.B == 0) return CK_OK;
-    run.base = ck_malloc((size_t)run.L.total * run.d.es);
-    if (!run.base) return ck_oom("the buffers of a recurrent layer call");
-    ck_status st = forward(&run, in[0], outs[0]);
-    ck_free(run.base);
-    return st;
+    if (!scratch) return ck_oom("the buffers of a recurrent layer call");
+    CK_TRY(set_mask(&run, mask));
+    run.base = scratch;
+    return forward(&run, n, in, outs);
+}
+
+ck_status ck_rnn_call_scratch(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *outs,
+                              void *scratch)
+{
+    return ck_rnn_call_masked(layer, n, in, NULL, outs, scratch);
 }
 
 /* ---- training ------------------------------------------------------------------- */
@@ -462,25 +568,28 @@ ck_status ck_rnn_train_call(ck_layer *layer, const ck_train_ctx *ctx, int n, con
 {
     ck_rnn_layer *r = (ck_rnn_layer *)layer;
     rnn_run run = {0};
-    (void)n;
     CK_TRY(train_plan(&run, r, ctx, in[0], saved));
     if (run.d.B == 0) return CK_OK;
+    CK_TRY(set_mask(&run, ctx ? ctx->mask : NULL));
     if (run.in_drop) draw_mask(layer->dtype, ctx->rng, r->a.dropout, at(&run, run.L.imask), run.d.B * run.d.F);
     if (run.rec_drop)
         draw_mask(layer->dtype, ctx->rng, r->a.recurrent_dropout, at(&run, run.L.rmask), run.d.B * run.d.U);
-    return forward(&run, in[0], out[0]);
+    return forward(&run, n, in, out);
 }
 
 /* dh = carry (+ this step's output gradient). */
-static void step_output_grad(const rnn_run *run, int64_t s, const ck_tensor *dout, void *dh)
+static void step_output_grad(const rnn_run *run, int64_t s, const ck_tensor *dout, void *dh, const int64_t *first)
 {
     const rnn_dims *d = &run->d;
-    int seq = run->r->a.return_sequences;
+    int seq = run->r->a.return_sequences, zo = run->r->a.zero_output_for_mask;
     if (!seq && s != d->T - 1) return;
     CK_RNN_TYPED(dout->dtype, {
         real *g = dh;
         const real *o = dout->data;
         for (int64_t b = 0; b < d->B; b++) {
+            /* A masked step's output is the last valid one's h, which is
+             * this step's h too (masked steps keep it), or a constant 0. */
+            if (run->mask && s >= 0 && !valid_at(run, b, time_of(run, s)) && (zo || first[b] > s)) continue;
             const real *src = o + (seq ? row_of(run, b, s) : b) * d->U;
             for (int64_t u = 0; u < d->U; u++) g[b * d->U + u] += src[u];
         }
@@ -492,8 +601,9 @@ ck_status ck_rnn_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, const
 {
     ck_rnn_layer *r = (ck_rnn_layer *)layer;
     rnn_run run = {0};
-    (void)n, (void)out;
+    (void)out;
     CK_TRY(train_plan(&run, r, ctx, in[0], saved));
+    CK_TRY(set_mask(&run, ctx ? ctx->mask : NULL));
     const rnn_dims *d = &run.d;
     ck_dtype dt = layer->dtype;
     int64_t bu = d->B * d->U;
@@ -504,15 +614,41 @@ ck_status ck_rnn_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, const
     char *xp = at(&run, run.L.xp);
     memset(dh, 0, bub);
     memset(dc, 0, bub);
+    /* return_state: the last states' gradients (dout[1], dout[2]) start
+     * the walk back; a sequence output's last step adds to them below. */
+    if (r->a.return_state) {
+        memcpy(dh, dout[1].data, bub);
+        if (r->cell->has_carry) memcpy(dc, dout[2].data, bub);
+    }
+    /* Per row, the first valid processing step (T: none), in `seen`. */
+    int64_t *first = at(&run, run.L.seen); /* 2 elements of >= 4 bytes a row */
+    for (int64_t b = 0; run.mask && b < d->B; b++) {
+        first[b] = d->T;
+        for (int64_t s = 0; s < d->T && first[b] == d->T; s++)
+            if (valid_at(&run, b, time_of(&run, s))) first[b] = s;
+    }
+    if (d->T == 0 && !r->a.return_sequences) step_output_grad(&run, -1, dout, dh, NULL);
     for (int64_t s = d->T - 1; s >= 0; s--) {
         int64_t t = time_of(&run, s);
-        step_output_grad(&run, s, dout, dh);
+        step_output_grad(&run, s, dout, dh, first);
         const void *h_prev = s > 0 ? h_at(&run, s - 1) : init_h(&run);
         const void *c_prev = r->cell->has_carry ? (s > 0 ? c_at(&run, s - 1) : init_c(&run)) : NULL;
         ck_rnn_bwd b = {.dt = dt, .batch = d->B, .units = d->U, .h_prev = h_prev, .c_prev = c_prev,
                         .h_in = recurrent_input(&run, h_prev), .h = h_at(&run, s), .c = c_at(&run, s),
                         .rec = rec_at(&run, s), .dh = dh, .dc = dc, .dx = dxs, .dh_prev = at(&run, run.L.dhp),
                         .dh_in = at(&run, run.L.dhin), .work = at(&run, run.L.work)};
+        /* A masked row copied its states forward: its gradients pass
+         * to the step before unchanged and the cell sees none (the cell's
+         * backward is linear in dh, dc: zero rows give zero rows). */
+        char *keep_h = at(&run, run.L.keep), *keep_c = keep_h + bub;
+        size_t ub = (size_t)d->U * d->es;
+        for (int64_t i = 0; run.mask && i < d->B; i++) {
+            if (valid_at(&run, i, t)) continue;
+            memcpy(keep_h + i * ub, (char *)dh + i * ub, ub);
+            memcpy(keep_c + i * ub, (char *)dc + i * ub, ub);
+            memset((char *)dh + i * ub, 0, ub);
+            memset((char *)dc + i * ub, 0, ub);
+        }
         CK_TRY(r->cell->backward(r, &b));
         for (int64_t i = 0; i < d->B; i++)
             memcpy(xp + (size_t)(row_of(&run, i, t)) * gbytes, (const char *)dxs + (size_t)i * gbytes, gbytes);
@@ -523,7 +659,16 @@ ck_status ck_rnn_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, const
             const real *p = b.dh_prev, *q = b.dh_in, *m = run.rec_drop ? at(&run, run.L.rmask) : NULL;
             for (int64_t i = 0; i < bu; i++) g[i] = p[i] + (m ? q[i] * m[i] : q[i]);
         });
+        for (int64_t i = 0; run.mask && i < d->B; i++) {
+            if (valid_at(&run, i, t)) continue;
+            memcpy((char *)dh + i * ub, keep_h + i * ub, ub);
+            if (r->cell->has_carry) memcpy((char *)dc + i * ub, keep_c + i * ub, ub);
+        }
     }
+    /* What reached the states before step 0 is the initial states'
+     * gradient. */
+    if (n > 1 && din && din[1]) memcpy(din[1]->data, dh, bub);
+    if (n > 2 && din && din[2]) memcpy(din[2]->data, dc, bub);
     /* All steps at once: kernel += X'^T dXP, input bias += sums of dXP,
      * dX = dXP kernel^T (times the input mask). */
     int64_t rows = d->B * d->T;

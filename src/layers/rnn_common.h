@@ -87,7 +87,21 @@ struct ck_rnn_layer {
 
 ck_status ck_rnn_build(ck_layer *layer, int n, const ck_shape *shapes);
 ck_status ck_rnn_call(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *out);
+size_t ck_rnn_call_scratch_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out);
+ck_status ck_rnn_call_scratch(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *out,
+                              void *scratch);
+/* The call with the mask of the sequence (int32 (batch, time) 0/1, NULL:
+ * none): masked steps keep the states and repeat the previous output. */
+ck_status ck_rnn_call_masked(ck_layer *layer, int n, const ck_tensor *const *in, const ck_tensor *mask,
+                             ck_tensor *const *out, void *scratch);
+/* PASS with return_sequences (output 0 only), else NONE (tf.keras 2.15). */
+int ck_rnn_mask_rule(const ck_layer *layer);
 ck_status ck_rnn_output_shape(const ck_layer *layer, int n, const ck_shape *in, ck_shape *out);
+/* 1, or with return_state 1 + the number of states (LSTM 2, else 1). */
+int ck_rnn_output_count(const ck_layer *layer);
+/* The call keyword holding tensors: Keras 3 configs pass the initial
+ * states as kwargs["initial_state"] (tf.keras 2.x: extra inbound refs). */
+extern const char *const ck_rnn_kwarg_inputs[];
 ck_status ck_rnn_compute_mask(const ck_layer *layer, int n, const ck_tensor *const *in,
                               const ck_tensor *const *masks, ck_tensor **out);
 ck_status ck_rnn_get_config(const ck_layer *layer, json_t *config);
@@ -149,12 +163,19 @@ extern const ck_layer_class ck_gru_class;
     {                                                                        \
         .class_name = NAME,                                                  \
         .size = sizeof(ck_rnn_layer),                                        \
-        .arity = CK_ONE_INPUT,                                               \
+        .arity = CK_LIST_OF_INPUTS,                                          \
+        .min_inputs = 1,                                                     \
+        .max_inputs = 3,                                                     \
+        .spec_first_input_only = 1,                                          \
         .cast_all_inputs = 1,                                                \
         .supports_masking = 1,                                               \
         .archive_vars_path = "cell",                                         \
         .build = ck_rnn_build,                                               \
-        .call = ck_rnn_call,                                                 \
+        .call = ck_layer_call_own_scratch,                                   \
+        .call_scratch_bytes = ck_rnn_call_scratch_bytes,                     \
+        .call_scratch = ck_rnn_call_scratch,                                 \
+        .call_masked = ck_rnn_call_masked,                                   \
+        .mask_rule = ck_rnn_mask_rule,                                       \
         .compute_output_shape = ck_rnn_output_shape,                         \
         .compute_mask = ck_rnn_compute_mask,                                 \
         .get_config = ck_rnn_get_config,                                     \
@@ -163,6 +184,8 @@ extern const ck_layer_class ck_gru_class;
         .saved_bytes = ck_rnn_saved_bytes,                                   \
         .train_call = ck_rnn_train_call,                                     \
         .backward = ck_rnn_backward,                                         \
+        .output_count = ck_rnn_output_count,                                 \
+        .kwarg_inputs = ck_rnn_kwarg_inputs,                                 \
     }
 
 #endif

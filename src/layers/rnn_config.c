@@ -38,12 +38,10 @@ static ck_status finish(const ck_layer_class *cls, const ck_rnn_cell *cell, ck_r
                         ck_layer **out)
 {
     ck_status st = CK_OK;
+    (void)cls;
     if (a->units <= 0)
         st = ck_error(CK_VALUE_ERROR, "Received an invalid value for argument `units`, expected a positive integer, "
                       "got %lld.", (long long)a->units);
-    else if (a->return_state)
-        st = ck_error(CK_NOT_IMPLEMENTED, "%s with return_state=True is not supported: a ckeras layer has one "
-                      "output", cls->class_name);
     /* Keras' defaults for what was not given. */
     if (st == CK_OK && !a->activation) st = ck_activation_new(&a->activation, "tanh", NULL);
     if (st == CK_OK && cell->has_recurrent_activation && !a->recurrent_activation)

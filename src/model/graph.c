@@ -5,6 +5,21 @@
 
 #include "model/model.h"
 
+int ck_step_mask_in(const ck_step *step)
+{
+    return step->n_in > 0 && step->node->layer->cls->call_masked ? step->in_masks[0] : -1;
+}
+
+ck_status ck_step_make_mask(const ck_step *step, const ck_tensor *const *in, const ck_tensor *const *in_masks,
+                            ck_tensor *out)
+{
+    if (step->mask_rule == CK_MASK_AND) {
+        ck_mask_and_into(step->n_in, in_masks, out);
+        return CK_OK;
+    }
+    return step->node->layer->cls->make_mask(step->node->layer, step->n_in, in, out);
+}
+
 /* A growable array of pointers. */
 typedef struct ptr_list {
     void **items;
@@ -197,7 +212,13 @@ ck_status ck_model_init_graph(ck_model *m, int n_in, ck_tensor *const *inputs, i
     int n_layers = g.depth_layers.n, n_nodes = g.depth_nodes.n;
     ck_layer **layers = ck_calloc((size_t)n_layers, sizeof *layers);
     ck_step *steps = ck_calloc((size_t)(n_nodes ? n_nodes : 1), sizeof *steps);
-    ck_tensor **slots = ck_calloc((size_t)(n_in + n_nodes), sizeof *slots);
+    int n_values = n_in;
+    for (int i = 0; i < n_nodes; i++) {
+        const ck_node *node = g.depth_nodes.items[i];
+        n_values += node->n_outputs;
+        for (int k = 0; node->masks && k < node->n_outputs; k++) n_values += node->mask_owned[k];
+    }
+    ck_tensor **slots = ck_calloc((size_t)n_values, sizeof *slots);
     int *in_slots = ck_calloc((size_t)n_in, sizeof *in_slots), *out_slots = ck_calloc((size_t)n_out, sizeof *out_slots);
     ck_tensor **min = ck_calloc((size_t)n_in, sizeof *min), **mout = ck_calloc((size_t)n_out, sizeof *mout);
     if (!layers || !steps || !slots || !in_slots || !out_slots || !min || !mout) st = ck_oom("the model graph");
@@ -245,10 +266,40 @@ ck_status ck_model_init_graph(ck_model *m, int n_in, ck_tensor *const *inputs, i
                                   "\"%s\": it does not come from the model's inputs.", node->layer->name);
             }
             step->out_slot = m->n_slots;
-            slots[m->n_slots++] = node->outputs[0];
+            step->n_out = node->n_outputs;
+            for (int k = 0; k < node->n_outputs; k++) slots[m->n_slots++] = node->outputs[k];
+            /* Masks: inputs' from the slots of their producers (earlier
+             * steps); a made mask gets a slot after the outputs. */
+            step->in_masks = ck_malloc((size_t)(node->n_inputs ? node->n_inputs : 1) * sizeof(int));
+            step->out_masks = ck_malloc((size_t)(node->n_outputs ? node->n_outputs : 1) * sizeof(int));
+            if (!step->in_masks || !step->out_masks) {
+                st = ck_oom("the model graph");
+                break;
+            }
+            step->mask_rule = ck_layer_mask_rule(node->layer);
+            for (int k = 0; k < node->n_inputs; k++) {
+                const ck_tensor *mk = ck_tensor_mask(node->inputs[k]);
+                step->in_masks[k] = mk ? slot_of(m, mk) : -1;
+            }
+            for (int k = 0; k < node->n_outputs; k++) {
+                const ck_tensor *mk = node->masks ? node->masks[k] : NULL;
+                step->out_masks[k] = -1;
+                if (mk && node->mask_owned[k]) {
+                    step->made_mask = 1;
+                    step->out_masks[k] = m->n_slots;
+                    slots[m->n_slots++] = node->masks[k];
+                } else if (mk) {
+                    step->out_masks[k] = slot_of(m, mk);
+                }
+            }
         }
     }
+    int *out_mask_slots = ck_malloc((size_t)n_out * sizeof *out_mask_slots);
+    if (!out_mask_slots && st == CK_OK) st = ck_oom("the model graph");
+    m->output_mask_slots = out_mask_slots;
     for (int i = 0; st == CK_OK && i < n_out; i++) {
+        const ck_tensor *mk = ck_tensor_mask(outputs[i]);
+        out_mask_slots[i] = mk ? slot_of(m, mk) : -1;
         out_slots[i] = slot_of(m, outputs[i]);
         mout[i] = outputs[i];
         if (out_slots[i] < 0) st = ck_error(CK_VALUE_ERROR, "model output %d is not reachable from the inputs", i);
@@ -281,7 +332,12 @@ void ck_model_destroy(ck_layer *layer)
     m->trainer = NULL;
     ck_free(m->saved_training_config);
     m->saved_training_config = NULL;
-    for (int i = 0; i < m->n_steps; i++) ck_free(m->steps[i].in_slots);
+    for (int i = 0; i < m->n_steps; i++) {
+        ck_free(m->steps[i].in_slots);
+        ck_free(m->steps[i].in_masks);
+        ck_free(m->steps[i].out_masks);
+    }
+    ck_free(m->output_mask_slots);
     ck_free(m->steps);
     ck_free(m->slot_tensors);
     ck_free(m->input_slots);

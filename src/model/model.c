@@ -15,7 +15,7 @@ static ck_status model_output_shape(const ck_layer *layer, int n, const ck_shape
     ck_shape *slots = ck_calloc((size_t)m->n_slots, sizeof *slots);
     if (!slots) return ck_oom("shape inference");
     ck_status st = ck_model_infer_shapes(m, n, in, slots);
-    if (st == CK_OK) *out = slots[m->output_slots[0]];
+    for (int o = 0; st == CK_OK && o < m->n_outputs; o++) out[o] = slots[m->output_slots[o]];
     ck_free(slots);
     return st;
 }
@@ -24,6 +24,23 @@ static ck_dtype model_output_dtype(const ck_layer *layer, int n, const ck_dtype 
 {
     (void)n, (void)in;
     return ((const ck_model *)layer)->outputs[0]->dtype;
+}
+
+/* A nested model's outputs carry no mask here (Keras would run its graph
+ * on the incoming masks: not done). */
+static int model_mask_rule(const ck_layer *layer)
+{
+    (void)layer;
+    return CK_MASK_NONE;
+}
+
+static int model_output_count(const ck_layer *layer) { return ((const ck_model *)layer)->n_outputs; }
+
+static void model_output_dtypes(const ck_layer *layer, int n, const ck_dtype *in, ck_dtype *out)
+{
+    const ck_model *m = (const ck_model *)layer;
+    (void)n, (void)in;
+    for (int o = 0; o < m->n_outputs; o++) out[o] = m->outputs[o]->dtype;
 }
 
 /* A nested model called by an outer graph runs inside the caller's plan:
@@ -43,9 +60,13 @@ static size_t nested_layout(const ck_model *m, const ck_shape *slot_shapes, size
     for (int s = 0; s < m->n_steps; s++) {
         const ck_step *step = &m->steps[s];
         const ck_shape *os = &slot_shapes[step->out_slot];
-        size_t count = 1;
-        for (int d = 0; d < os->rank; d++) count *= os->dims[d] > 0 ? (size_t)os->dims[d] : 0;
-        off += round64(count * ck_dtype_size(m->slot_tensors[step->out_slot]->dtype));
+        for (int k = 0; k < step->n_out + step->made_mask; k++) {
+            int slot = k < step->n_out ? step->out_slot + k : step->out_masks[0];
+            size_t count = 1;
+            for (int d = 0; d < slot_shapes[slot].rank; d++)
+                count *= slot_shapes[slot].dims[d] > 0 ? (size_t)slot_shapes[slot].dims[d] : 0;
+            off += round64(count * ck_dtype_size(m->slot_tensors[slot]->dtype));
+        }
         for (int k = 0; k < step->n_in; k++) ins[k] = slot_shapes[step->in_slots[k]];
         size_t b = ck_layer_call_scratch_bytes(step->node->layer, step->n_in, ins, os);
         if (b > widest) widest = b;
@@ -83,26 +104,40 @@ ck_status ck_model_call_scratch(ck_layer *layer, int n, const ck_tensor *const *
         views[m->input_slots[i]].keras_history = NULL;
     }
     for (int s = 0; s < m->n_steps; s++) {
-        int slot = m->steps[s].out_slot;
-        const ck_shape *os = &slot_shapes[slot];
-        ck_tensor *v = &views[slot];
-        *v = (ck_tensor){.dtype = m->slot_tensors[slot]->dtype, .rank = os->rank, .size = 1,
-                         .data = (char *)scratch + off};
-        for (int d = 0; d < os->rank; d++) {
-            v->shape[d] = os->dims[d];
-            v->size *= os->dims[d];
+        for (int k = 0; k < m->steps[s].n_out + m->steps[s].made_mask; k++) {
+            int slot = k < m->steps[s].n_out ? m->steps[s].out_slot + k : m->steps[s].out_masks[0];
+            const ck_shape *os = &slot_shapes[slot];
+            ck_tensor *v = &views[slot];
+            *v = (ck_tensor){.dtype = m->slot_tensors[slot]->dtype, .rank = os->rank, .size = 1,
+                             .data = (char *)scratch + off};
+            for (int d = 0; d < os->rank; d++) {
+                v->shape[d] = os->dims[d];
+                v->size *= os->dims[d];
+            }
+            off += round64((size_t)v->size * ck_dtype_size(v->dtype));
         }
-        off += round64((size_t)v->size * ck_dtype_size(v->dtype));
     }
     const ck_tensor *args[CK_MAX_LAYER_INPUTS];
+    ck_tensor *outs[CK_MAX_LAYER_OUTPUTS];
     for (int s = 0; s < m->n_steps; s++) {
         const ck_step *step = &m->steps[s];
         for (int k = 0; k < step->n_in; k++) args[k] = &views[step->in_slots[k]];
-        ck_tensor *o = &views[step->out_slot];
-        CK_TRY(ck_layer_call_planned(step->node->layer, step->n_in, args, &o, (char *)scratch + scratch_off));
+        for (int k = 0; k < step->n_out; k++) outs[k] = &views[step->out_slot + k];
+        void *own = (char *)scratch + scratch_off;
+        int mask_in = ck_step_mask_in(step);
+        if (mask_in >= 0)
+            CK_TRY(ck_layer_call_planned_masked(step->node->layer, step->n_in, args, &views[mask_in], outs, own));
+        else CK_TRY(ck_layer_call_planned(step->node->layer, step->n_in, args, outs, own));
+        if (step->made_mask) {
+            const ck_tensor *masks[CK_MAX_LAYER_INPUTS];
+            for (int k = 0; k < step->n_in; k++) masks[k] = step->in_masks[k] >= 0 ? &views[step->in_masks[k]] : NULL;
+            CK_TRY(ck_step_make_mask(step, args, masks, &views[step->out_masks[0]]));
+        }
     }
-    const ck_tensor *r = &views[m->output_slots[0]];
-    memcpy(out[0]->data, r->data, (size_t)r->size * ck_dtype_size(r->dtype));
+    for (int o = 0; o < m->n_outputs; o++) {
+        const ck_tensor *r = &views[m->output_slots[o]];
+        memcpy(out[o]->data, r->data, (size_t)r->size * ck_dtype_size(r->dtype));
+    }
     return CK_OK;
 }
 
@@ -143,6 +178,9 @@ static ck_status sequential_from_config(const json_t *c, ck_layer **out)
         .call_scratch = ck_model_call_scratch,                               \
         .compute_output_shape = model_output_shape,                          \
         .output_dtype = model_output_dtype,                                  \
+        .output_count = model_output_count,                                  \
+        .mask_rule = model_mask_rule,                                        \
+        .output_dtypes = model_output_dtypes,                                \
         .get_config = model_get_config,                                      \
         .from_config = FROM_CONFIG,                                          \
         .sublayer_count = model_sublayer_count,                              \

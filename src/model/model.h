@@ -7,12 +7,22 @@
 #include "layers/layer.h"
 
 /* One step of the planned execution: a node and the value slots of its
- * inputs and output. */
+ * inputs and outputs.  A node's outputs take consecutive slots (out_slot,
+ * out_slot + 1, ...), so a plan's tensors for them form the array a
+ * layer call fills. */
 typedef struct ck_step {
     ck_node *node;
     int n_in;
     int *in_slots;
-    int out_slot;
+    int out_slot;               /* the first output's */
+    int n_out;
+    /* Masks (masks.c): the slot of each input's and output's mask, -1 for
+     * none; mask_rule is the layer's rule; made_mask: this step writes
+     * out_masks[0] (CK_MASK_MAKE or CK_MASK_AND), else that mask is an
+     * input's passing through (the same slot). */
+    int *in_masks, *out_masks;
+    int mask_rule;
+    int made_mask;
 } ck_step;
 
 /* Concrete buffers for one input-shape signature (full batches, and the
@@ -32,6 +42,8 @@ typedef struct ck_plan {
     ck_layer **step_bn;         /* per CK_STEP_DENSE: the BatchNormalization folded in, or the MaxPooling2D fused after a Conv2D; NULL: none */
     void **step_coef;           /* per folded BN: its inv then off, in fuse_mem */
     void *fuse_mem;
+    ck_tensor **loss_w;         /* per masked model output: evaluate's loss
+                                   weights (ck_model_plan_output_loss_weights) */
 } ck_plan;
 
 /* How a planned step runs (fuse.c). */
@@ -84,6 +96,8 @@ typedef struct ck_train_layout {
     size_t scratch_off;         /* in grad_block: one input gradient per
                                    input of the widest step */
     unsigned char *written;     /* per slot: gradient holds a contribution */
+    ck_tensor **loss_w;         /* per model output with a mask: its loss
+                                   weights (float64, the mask's shape) */
 } ck_train_layout;
 
 struct ck_model {
@@ -99,6 +113,7 @@ struct ck_model {
     int n_slots;
     ck_tensor **slot_tensors;   /* the symbolic tensor of each value slot */
     int *input_slots, *output_slots;
+    int *output_mask_slots;     /* per model output: its mask's slot or -1 */
     ck_predictor *predictor;    /* the default run state, made on first use */
     _Atomic int busy;           /* ck_model_predict running: a second thread
                                    gets CK_RUNTIME_ERROR, not corruption */
@@ -138,6 +153,22 @@ ck_status ck_model_train_forward(ck_model *m, ck_train_layout *L, const ck_train
 ck_status ck_model_train_backward(ck_model *m, ck_train_layout *L, const ck_train_ctx *ctx,
                                   const ck_tensor *const *inputs, void *block, const ck_tensor *const *douts,
                                   ck_tensor *const *dins);
+
+/* The loss weights of output o after a ck_model_train_forward, when the
+ * output carries a mask (NULL otherwise: use sample_weight as it is):
+ * sample_weight[b] (NULL: 1) * mask * size / sum(mask), so that a
+ * SUM_OVER_BATCH_SIZE loss is the mean over the valid positions, as
+ * tf.keras 2.15 applies an output's mask to its loss (compile_utils
+ * apply_mask, then losses_utils.apply_valid_mask). */
+const ck_tensor *ck_model_output_loss_weights(ck_model *m, ck_train_layout *L, int o,
+                                              const ck_tensor *sample_weight);
+
+/* The same after a ck_model_run of `plan` (evaluate). */
+const ck_tensor *ck_model_plan_output_loss_weights(ck_model *m, ck_plan *plan, int o, const ck_tensor *sample_weight);
+
+/* w = sample_weight[row] (NULL: 1) * mask * size / sum(mask) (0 where no
+ * position is valid). */
+void ck_mask_loss_weights(const ck_tensor *mask, const ck_tensor *sample_weight, ck_tensor *w);
 
 /* The Functional / Sequential class' training hooks (a nested model). */
 size_t ck_model_saved_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out);
@@ -198,6 +229,15 @@ void ck_model_plan_free(const ck_model *m, ck_plan *plan);
 
 /* Drops the plans (after the graph or weights' shapes change). */
 void ck_model_drop_plans(ck_model *m);
+
+/* The mask slot a step reads for its input 0 (-1: none, or the class
+ * does not read masks). */
+int ck_step_mask_in(const ck_step *step);
+
+/* Writes the mask a step makes (step->made_mask) into `out` from the
+ * step's inputs and their masks (NULL entries: none). */
+ck_status ck_step_make_mask(const ck_step *step, const ck_tensor *const *in, const ck_tensor *const *in_masks,
+                            ck_tensor *out);
 
 /* Output shapes of the graph for these input shapes (-1 allowed). */
 ck_status ck_model_infer_shapes(const ck_model *m, int n, const ck_shape *in, ck_shape *slot_shapes);

@@ -110,6 +110,7 @@ static const ck_layer_class *const builtin_classes[] = {
     &ck_slicing_op_lambda_class,
 
     /* -- masks and multi-output layers -- */
+    &ck_masking_class,
 
     /* -- user-defined layers -- */
     &ck_lambda_class,

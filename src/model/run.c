@@ -27,7 +27,15 @@ ck_status ck_model_infer_shapes(const ck_model *m, int n, const ck_shape *in, ck
         const ck_step *step = &m->steps[s];
         for (int k = 0; k < step->n_in; k++) ins[k] = slot_shapes[step->in_slots[k]];
         CK_TRY(ck_layer_check_inputs(step->node->layer, step->n_in, ins));
-        CK_TRY(ck_layer_compute_output_shape(step->node->layer, step->n_in, ins, &slot_shapes[step->out_slot]));
+        CK_TRY(ck_layer_output_shapes_of(step->node->layer, step->n_in, ins, &slot_shapes[step->out_slot]));
+        if (step->made_mask) {
+            const ck_layer *l = step->node->layer;
+            int first = -1;
+            for (int k = 0; k < step->n_in && first < 0; k++) first = step->in_masks[k];
+            slot_shapes[step->out_masks[0]] = step->mask_rule == CK_MASK_MAKE
+                                                  ? l->cls->made_mask_shape(l, &ins[0])
+                                                  : slot_shapes[first];
+        }
     }
     return CK_OK;
 }
@@ -50,6 +58,8 @@ void ck_model_plan_free(const ck_model *m, ck_plan *plan)
     ck_free(plan->blocks);
     ck_free(plan->input_shapes);
     ck_free(plan->scratch);
+    for (int o = 0; plan->loss_w && plan->loss_w[o]; o++) ck_tensor_free(plan->loss_w[o]);
+    ck_free(plan->loss_w);
     ck_fuse_free(plan);
     memset(plan, 0, sizeof *plan);
 }
@@ -80,42 +90,55 @@ static ck_status assign_blocks(const ck_model *m, const ck_shape *slot_shapes, c
     for (int s = 0; s < m->n_steps; s++) {
         if (kind && kind[s] == CK_STEP_ALIAS) root[m->steps[s].out_slot] = root[m->steps[s].in_slots[0]];
         for (int k = 0; k < m->steps[s].n_in; k++) last_use[root[m->steps[s].in_slots[k]]] = s;
+        for (int k = 0; k < m->steps[s].n_in; k++)
+            if (m->steps[s].in_masks[k] >= 0) last_use[m->steps[s].in_masks[k]] = s;
     }
     for (int o = 0; o < m->n_outputs; o++) last_use[root[m->output_slots[o]]] = m->n_steps;
+    for (int o = 0; o < m->n_outputs; o++)
+        if (m->output_mask_slots[o] >= 0) last_use[m->output_mask_slots[o]] = m->n_steps;
     ck_free(root);
     *n_blocks = 0;
     ck_status st = CK_OK;
     for (int s = 0; s < m->n_steps && st == CK_OK; s++) {
         const ck_step *step = &m->steps[s];
-        if (kind && kind[s] == CK_STEP_ALIAS) continue;
-        const ck_shape *os = &slot_shapes[step->out_slot];
-        int64_t count = 1;
-        for (int d = 0; d < os->rank; d++) {
-            if (os->dims[d] < 0) {
-                st = ck_error(CK_VALUE_ERROR, "layer \"%s\": output shape is not fully known for these inputs",
-                              step->node->layer->name);
-                break;
+        if (kind && kind[s] == CK_STEP_ALIAS && !step->made_mask) continue;
+        /* The step's outputs, then the mask it makes (an alias step only
+         * that). */
+        int first = kind && kind[s] == CK_STEP_ALIAS ? step->n_out : 0;
+        for (int k = first; k < step->n_out + step->made_mask && st == CK_OK; k++) {
+            int slot = k < step->n_out ? step->out_slot + k : step->out_masks[0];
+            const ck_shape *os = &slot_shapes[slot];
+            int64_t count = 1;
+            for (int d = 0; d < os->rank; d++) {
+                if (os->dims[d] < 0) {
+                    st = ck_error(CK_VALUE_ERROR, "layer \"%s\": output shape is not fully known for these inputs",
+                                  step->node->layer->name);
+                    break;
+                }
+                count *= os->dims[d];
             }
-            count *= os->dims[d];
+            if (st != CK_OK) break;
+            size_t need = (size_t)count * ck_dtype_size(m->slot_tensors[slot]->dtype);
+            /* Best fit among the free blocks; else grow the largest free
+             * one; else a new block. */
+            int best = -1, largest = -1;
+            for (int b = 0; b < *n_blocks; b++) {
+                if (blocks[b].busy_until >= s) continue;
+                if (blocks[b].bytes >= need && (best < 0 || blocks[b].bytes < blocks[best].bytes)) best = b;
+                if (largest < 0 || blocks[b].bytes > blocks[largest].bytes) largest = b;
+            }
+            if (best < 0) best = largest;
+            if (best < 0) {
+                best = (*n_blocks)++;
+                blocks[best].bytes = 0;
+            }
+            if (blocks[best].bytes < need) blocks[best].bytes = need;
+            /* An output nobody reads is still written by this step: it
+             * keeps its block at least until the step is over, so the
+             * step's other outputs never land in it. */
+            blocks[best].busy_until = last_use[slot] > s ? last_use[slot] : s;
+            block_of[slot] = best;
         }
-        if (st != CK_OK) break;
-        size_t need = (size_t)count * ck_dtype_size(m->slot_tensors[step->out_slot]->dtype);
-        /* Best fit among the free blocks; else grow the largest free one;
-         * else a new block. */
-        int best = -1, largest = -1;
-        for (int b = 0; b < *n_blocks; b++) {
-            if (blocks[b].busy_until >= s) continue;
-            if (blocks[b].bytes >= need && (best < 0 || blocks[b].bytes < blocks[best].bytes)) best = b;
-            if (largest < 0 || blocks[b].bytes > blocks[largest].bytes) largest = b;
-        }
-        if (best < 0) best = largest;
-        if (best < 0) {
-            best = (*n_blocks)++;
-            blocks[best].bytes = 0;
-        }
-        if (blocks[best].bytes < need) blocks[best].bytes = need;
-        blocks[best].busy_until = last_use[step->out_slot];
-        block_of[step->out_slot] = best;
     }
     ck_free(last_use);
     return st;
@@ -153,7 +176,7 @@ ck_status ck_plans_get(ck_model *m, ck_plan plans[2], int which, int n, const ck
     ck_plan fresh = {0};
     ck_shape *slot_shapes = ck_calloc((size_t)m->n_slots, sizeof *slot_shapes);
     int *block_of = ck_calloc((size_t)m->n_slots, sizeof *block_of);
-    block_use *blocks = ck_calloc((size_t)(m->n_steps ? m->n_steps : 1), sizeof *blocks);
+    block_use *blocks = ck_calloc((size_t)(m->n_slots ? m->n_slots : 1), sizeof *blocks);
     int n_blocks = 0;
     ck_status st = slot_shapes && block_of && blocks ? CK_OK : ck_oom("a model plan");
     if (st == CK_OK) st = ck_model_infer_shapes(m, n, shapes, slot_shapes);
@@ -174,14 +197,27 @@ ck_status ck_plans_get(ck_model *m, ck_plan plans[2], int which, int n, const ck
         else fresh.n_blocks = b + 1;
     }
     for (int s = 0; st == CK_OK && s < m->n_steps; s++) {
-        int slot = m->steps[s].out_slot;
-        const ck_shape *os = &slot_shapes[slot];
-        /* An alias's data pointer is set when it runs (its input may be a
-         * model input, known only then). */
-        static char unbound;
-        int alias = fresh.step_kind && fresh.step_kind[s] == CK_STEP_ALIAS;
-        st = ck_tensor_wrap(&fresh.buffers[slot], m->slot_tensors[slot]->dtype, os->rank, os->dims,
-                            alias ? (void *)&unbound : fresh.blocks[block_of[slot]]);
+        for (int k = 0; st == CK_OK && k < m->steps[s].n_out; k++) {
+            int slot = m->steps[s].out_slot + k;
+            const ck_shape *os = &slot_shapes[slot];
+            /* An alias's data pointer is set when it runs (its input may
+             * be a model input, known only then). */
+            static char unbound;
+            int alias = fresh.step_kind && fresh.step_kind[s] == CK_STEP_ALIAS;
+            st = ck_tensor_wrap(&fresh.buffers[slot], m->slot_tensors[slot]->dtype, os->rank, os->dims,
+                                alias ? (void *)&unbound : fresh.blocks[block_of[slot]]);
+        }
+        int mk = m->steps[s].made_mask ? m->steps[s].out_masks[0] : -1;
+        if (st == CK_OK && mk >= 0)
+            st = ck_tensor_wrap(&fresh.buffers[mk], CK_INT32, slot_shapes[mk].rank, slot_shapes[mk].dims,
+                                fresh.blocks[block_of[mk]]);
+    }
+    /* evaluate's loss weights of the masked outputs (NULL-terminated). */
+    if (st == CK_OK && !(fresh.loss_w = ck_calloc((size_t)m->n_outputs + 1, sizeof *fresh.loss_w)))
+        st = ck_oom("a model plan");
+    for (int o = 0, k = 0; st == CK_OK && o < m->n_outputs; o++) {
+        int ms = m->output_mask_slots[o];
+        if (ms >= 0) st = ck_tensor_new(&fresh.loss_w[k++], CK_FLOAT64, slot_shapes[ms].rank, slot_shapes[ms].dims);
     }
     ck_free(slot_shapes);
     ck_free(block_of);
@@ -216,19 +252,33 @@ ck_status ck_model_run(ck_model *m, ck_plan *plan, const ck_tensor *const *input
         const ck_step *step = &m->steps[s];
         for (int k = 0; k < step->n_in; k++) args[k] = plan->buffers[step->in_slots[k]];
         ck_tensor *out = plan->buffers[step->out_slot];
+        ck_tensor *const *outs = &plan->buffers[step->out_slot]; /* consecutive slots */
         int kind = plan->step_kind ? plan->step_kind[s] : CK_STEP_CALL;
-        if (kind == CK_STEP_ALIAS) {
-            out->data = args[0]->data;
-            continue;
+        int mask_in = ck_step_mask_in(step);
+        if (kind == CK_STEP_ALIAS) out->data = args[0]->data;
+        else if (kind == CK_STEP_DENSE) st = ck_fuse_dense_step(plan, s, step->node->layer, args[0], out);
+        else if (mask_in >= 0)
+            st = ck_layer_call_planned_masked(step->node->layer, step->n_in, ck_const_tensors(args),
+                                              plan->buffers[mask_in], outs, plan->scratch);
+        else st = ck_layer_call_planned(step->node->layer, step->n_in, ck_const_tensors(args), outs, plan->scratch);
+        if (st == CK_OK && step->made_mask) {
+            const ck_tensor *masks[CK_MAX_LAYER_INPUTS];
+            for (int k = 0; k < step->n_in; k++) masks[k] = step->in_masks[k] >= 0 ? plan->buffers[step->in_masks[k]] : NULL;
+            st = ck_step_make_mask(step, ck_const_tensors(args), masks, plan->buffers[step->out_masks[0]]);
         }
-        if (kind == CK_STEP_DENSE) {
-            st = ck_fuse_dense_step(plan, s, step->node->layer, args[0], out);
-            continue;
-        }
-        st = ck_layer_call_planned(step->node->layer, step->n_in, ck_const_tensors(args), &out, plan->scratch);
     }
     for (int i = 0; i < m->n_inputs; i++) plan->buffers[m->input_slots[i]] = NULL;
     return st;
+}
+
+const ck_tensor *ck_model_plan_output_loss_weights(ck_model *m, ck_plan *plan, int o, const ck_tensor *sample_weight)
+{
+    int ms = m->output_mask_slots[o];
+    if (ms < 0) return NULL;
+    int k = 0;
+    for (int j = 0; j < o; j++) k += m->output_mask_slots[j] >= 0;
+    ck_mask_loss_weights(plan->buffers[ms], sample_weight, plan->loss_w[k]);
+    return plan->loss_w[k];
 }
 
 /* Copies rows [r0, r0 + rows) of the batch axis between tensors. */

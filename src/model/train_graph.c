@@ -40,6 +40,8 @@ static void layout_free(ck_train_layout *L)
     ck_free(L->grads);
     ck_free(L->grad_block);
     ck_free(L->written);
+    for (int o = 0; L->loss_w && L->loss_w[o]; o++) ck_tensor_free(L->loss_w[o]);
+    ck_free(L->loss_w);
     memset(L, 0, sizeof *L);
 }
 
@@ -53,14 +55,16 @@ static ck_status layout_fill(ck_model *m, const ck_shape *slot_shapes, ck_train_
 {
     size_t off = 0;
     for (int s = 0; s < m->n_steps; s++) {
-        int slot = m->steps[s].out_slot;
-        const ck_shape *os = &slot_shapes[slot];
-        for (int d = 0; d < os->rank; d++)
-            if (os->dims[d] < 0)
-                return ck_error(CK_VALUE_ERROR, "layer \"%s\": output shape is not fully known for these inputs",
-                                m->steps[s].node->layer->name);
-        L->value_off[slot] = off;
-        off += align64(shape_bytes(os, m->slot_tensors[slot]->dtype));
+        for (int k = 0; k < m->steps[s].n_out + m->steps[s].made_mask; k++) {
+            int slot = k < m->steps[s].n_out ? m->steps[s].out_slot + k : m->steps[s].out_masks[0];
+            const ck_shape *os = &slot_shapes[slot];
+            for (int d = 0; d < os->rank; d++)
+                if (os->dims[d] < 0)
+                    return ck_error(CK_VALUE_ERROR, "layer \"%s\": output shape is not fully known for these "
+                                    "inputs", m->steps[s].node->layer->name);
+            L->value_off[slot] = off;
+            off += align64(shape_bytes(os, m->slot_tensors[slot]->dtype));
+        }
     }
     ck_shape ins[CK_MAX_LAYER_INPUTS];
     for (int s = 0; s < m->n_steps; s++) {
@@ -84,10 +88,12 @@ static ck_status layout_fill(ck_model *m, const ck_shape *slot_shapes, ck_train_
         set_header(&L->grads[slot], dt, &slot_shapes[slot]);
     }
     for (int s = 0; s < m->n_steps; s++) {
-        int slot = m->steps[s].out_slot;
-        if (!ck_dtype_is_floating(m->slot_tensors[slot]->dtype)) continue;
-        goffs[slot] = goff + 1; /* 0 means none */
-        goff += align64(shape_bytes(&slot_shapes[slot], m->slot_tensors[slot]->dtype));
+        for (int k = 0; k < m->steps[s].n_out; k++) {
+            int slot = m->steps[s].out_slot + k;
+            if (!ck_dtype_is_floating(m->slot_tensors[slot]->dtype)) continue;
+            goffs[slot] = goff + 1; /* 0 means none */
+            goff += align64(shape_bytes(&slot_shapes[slot], m->slot_tensors[slot]->dtype));
+        }
     }
     for (int s = 0; s < m->n_steps; s++) {
         size_t need = 0;
@@ -146,6 +152,13 @@ ck_status ck_model_train_layout(ck_model *m, int n, const ck_shape *shapes, ck_t
                    fresh.grads && fresh.written ? CK_OK : ck_oom("a training plan");
     if (st == CK_OK) st = ck_model_infer_shapes(m, n, shapes, slot_shapes);
     if (st == CK_OK) st = layout_fill(m, slot_shapes, &fresh);
+    /* Loss weights of the masked outputs (NULL-terminated by calloc). */
+    if (st == CK_OK && !(fresh.loss_w = ck_calloc((size_t)m->n_outputs + 1, sizeof *fresh.loss_w)))
+        st = ck_oom("a training plan");
+    for (int o = 0, k = 0; st == CK_OK && o < m->n_outputs; o++) {
+        int ms = m->output_mask_slots[o];
+        if (ms >= 0) st = ck_tensor_new(&fresh.loss_w[k++], CK_FLOAT64, slot_shapes[ms].rank, slot_shapes[ms].dims);
+    }
     ck_free(slot_shapes);
     if (st != CK_OK) {
         layout_free(&fresh);
@@ -168,10 +181,11 @@ ck_status ck_model_train_layout(ck_model *m, int n, const ck_shape *shapes, ck_t
  * caller's tensors. */
 static void bind_values(ck_model *m, ck_train_layout *L, const ck_tensor *const *inputs, void *block)
 {
-    for (int s = 0; s < m->n_steps; s++) {
-        int slot = m->steps[s].out_slot;
-        L->values[slot].data = (char *)block + L->value_off[slot];
-    }
+    for (int s = 0; s < m->n_steps; s++)
+        for (int k = 0; k < m->steps[s].n_out + m->steps[s].made_mask; k++) {
+            int slot = k < m->steps[s].n_out ? m->steps[s].out_slot + k : m->steps[s].out_masks[0];
+            L->values[slot].data = (char *)block + L->value_off[slot];
+        }
     for (int i = 0; i < m->n_inputs; i++) L->values[m->input_slots[i]].data = inputs[i]->data;
 }
 
@@ -179,12 +193,23 @@ ck_status ck_model_train_forward(ck_model *m, ck_train_layout *L, const ck_train
                                  const ck_tensor *const *inputs, void *block)
 {
     const ck_tensor *args[CK_MAX_LAYER_INPUTS];
+    ck_tensor *outs[CK_MAX_LAYER_OUTPUTS];
     bind_values(m, L, inputs, block);
     for (int s = 0; s < m->n_steps; s++) {
         const ck_step *step = &m->steps[s];
         for (int k = 0; k < step->n_in; k++) args[k] = &L->values[step->in_slots[k]];
-        ck_tensor *out = &L->values[step->out_slot];
-        CK_TRY(ck_layer_train_call(step->node->layer, ctx, step->n_in, args, &out, (char *)block + L->saved_off[s]));
+        for (int k = 0; k < step->n_out; k++) outs[k] = &L->values[step->out_slot + k];
+        ck_train_ctx step_ctx = ctx ? *ctx : (ck_train_ctx){0};
+        int mask_in = ck_step_mask_in(step);
+        step_ctx.mask = mask_in >= 0 ? &L->values[mask_in] : NULL;
+        CK_TRY(ck_layer_train_call(step->node->layer, &step_ctx, step->n_in, args, outs,
+                                   (char *)block + L->saved_off[s]));
+        if (step->made_mask) {
+            const ck_tensor *masks[CK_MAX_LAYER_INPUTS];
+            for (int k = 0; k < step->n_in; k++)
+                masks[k] = step->in_masks[k] >= 0 ? &L->values[step->in_masks[k]] : NULL;
+            CK_TRY(ck_step_make_mask(step, args, masks, &L->values[step->out_masks[0]]));
+        }
     }
     return CK_OK;
 }
@@ -248,8 +273,20 @@ static ck_status step_backward(ck_model *m, ck_train_layout *L, const ck_train_c
         any = 1;
     }
     if (!any && ck_layer_trainable_weight_count(layer) == 0) return CK_OK;
-    CK_TRY(ck_layer_backward(layer, ctx, step->n_in, args, &L->values[step->out_slot], &L->grads[step->out_slot],
-                             (char *)block + L->saved_off[s], din));
+    /* Outputs no gradient reached (a state nobody used) get zeros: a
+     * class with several outputs reads every dout. */
+    for (int k = 0; k < step->n_out; k++) {
+        int slot = step->out_slot + k;
+        if (!L->written[slot] && L->grads[slot].data) {
+            memset(L->grads[slot].data, 0, (size_t)L->grads[slot].size * ck_dtype_size(L->grads[slot].dtype));
+            L->written[slot] = 1;
+        }
+    }
+    ck_train_ctx step_ctx = ctx ? *ctx : (ck_train_ctx){0};
+    int mask_in = ck_step_mask_in(step);
+    step_ctx.mask = mask_in >= 0 ? &L->values[mask_in] : NULL;
+    CK_TRY(ck_layer_backward(layer, &step_ctx, step->n_in, args, &L->values[step->out_slot],
+                             &L->grads[step->out_slot], (char *)block + L->saved_off[s], din));
     for (int k = 0; k < step->n_in; k++)
         if (din[k]) {
             if (direct[k]) L->written[step->in_slots[k]] = 1;
@@ -268,7 +305,9 @@ ck_status ck_model_train_backward(ck_model *m, ck_train_layout *L, const ck_trai
     for (int o = 0; o < m->n_outputs; o++)
         if (douts[o]) contribute(L, m->output_slots[o], douts[o]);
     for (int s = m->n_steps - 1; s >= 0; s--) {
-        if (!L->written[m->steps[s].out_slot]) continue; /* no gradient reaches this value */
+        int reached = 0;
+        for (int k = 0; k < m->steps[s].n_out; k++) reached |= L->written[m->steps[s].out_slot + k];
+        if (!reached) continue; /* no gradient reaches this step's values */
         CK_TRY(step_backward(m, L, ctx, s, block));
     }
     /* Inputs no gradient reached get zeros. */
@@ -278,6 +317,31 @@ ck_status ck_model_train_backward(ck_model *m, ck_train_layout *L, const ck_trai
         L->written[slot] = 1;
     }
     return CK_OK;
+}
+
+const ck_tensor *ck_model_output_loss_weights(ck_model *m, ck_train_layout *L, int o,
+                                              const ck_tensor *sample_weight)
+{
+    int ms = m->output_mask_slots[o];
+    if (ms < 0) return NULL;
+    int k = 0;
+    for (int j = 0; j < o; j++) k += m->output_mask_slots[j] >= 0;
+    ck_mask_loss_weights(&L->values[ms], sample_weight, L->loss_w[k]);
+    return L->loss_w[k];
+}
+
+void ck_mask_loss_weights(const ck_tensor *mask_t, const ck_tensor *sample_weight, ck_tensor *w)
+{
+    const int32_t *mask = mask_t->data;
+    int64_t n = w->size, valid = 0, rows = w->rank > 0 ? w->shape[0] : 1, per_row = rows ? n / rows : 0;
+    for (int64_t i = 0; i < n; i++) valid += mask[i] != 0;
+    /* divide_no_nan: no valid position gives weights 0. */
+    double scale = valid ? (double)n / (double)valid : 0.0;
+    double *out = w->data;
+    for (int64_t i = 0; i < n; i++) {
+        double sw = sample_weight && per_row ? ck_tensor_get(sample_weight, i / per_row) : 1.0;
+        out[i] = mask[i] ? sw * scale : 0.0;
+    }
 }
 
 /* ---- a nested model as a layer of an outer training step ---------------- */
@@ -306,8 +370,10 @@ ck_status ck_model_layer_train_call(ck_layer *layer, const ck_train_ctx *ctx, in
     ck_train_layout *L = NULL;
     CK_TRY(nested_layout(m, n, in, &L));
     CK_TRY(ck_model_train_forward(m, L, ctx, in, saved));
-    const ck_tensor *r = &L->values[m->output_slots[0]];
-    memcpy(out[0]->data, r->data, (size_t)r->size * ck_dtype_size(r->dtype));
+    for (int o = 0; o < m->n_outputs; o++) {
+        const ck_tensor *r = &L->values[m->output_slots[o]];
+        memcpy(out[o]->data, r->data, (size_t)r->size * ck_dtype_size(r->dtype));
+    }
     return CK_OK;
 }
 
@@ -318,7 +384,8 @@ ck_status ck_model_layer_backward(ck_layer *layer, const ck_train_ctx *ctx, int 
     ck_train_layout *L = NULL;
     (void)out;
     CK_TRY(nested_layout(m, n, in, &L));
-    const ck_tensor *douts[CK_MAX_LAYER_INPUTS] = {NULL};
-    douts[0] = dout;
+    /* dout holds one gradient per output (the layer contract). */
+    const ck_tensor *douts[CK_MAX_LAYER_OUTPUTS] = {NULL};
+    for (int o = 0; o < m->n_outputs; o++) douts[o] = ck_dtype_is_floating(dout[o].dtype) && dout[o].data ? &dout[o] : NULL;
     return ck_model_train_backward(m, L, ctx, in, saved, douts, din);
 }

@@ -142,8 +142,11 @@ ck_status ck_trainer_step(ck_model *m, ck_trainer *t, int training, const ck_ten
         if (!t->losses[o]) continue;
         const ck_tensor *pred = &L->values[m->output_slots[o]];
         double v = 0;
-        CK_TRY(ck_loss_value_grad(t->losses[o], y[o], pred, sample_weight, t->loss_weights[o], &v,
-                                  training ? t->dy[o] : NULL));
+        /* A masked output (a sequence from Embedding(mask_zero) / Masking)
+         * weighs its loss by the mask. */
+        const ck_tensor *masked = ck_model_output_loss_weights(m, L, o, sample_weight);
+        CK_TRY(ck_loss_value_grad(t->losses[o], y[o], pred, masked ? masked : sample_weight, t->loss_weights[o],
+                                  &v, training ? t->dy[o] : NULL));
         total += v;
         /* The per-output log shows the loss before its weight, as Keras. */
         t->out_loss_sum[o] += (t->loss_weights[o] != 0 ? v / t->loss_weights[o] : 0) * rows;
@@ -181,8 +184,9 @@ ck_status ck_trainer_eval(ck_model *m, ck_trainer *t, int which, const ck_tensor
     for (int o = 0; o < t->n_outputs; o++) {
         if (!t->losses[o]) continue;
         double v = 0;
-        CK_TRY(ck_loss_value_grad(t->losses[o], y[o], plan->buffers[m->output_slots[o]], sample_weight,
-                                  t->loss_weights[o], &v, NULL));
+        const ck_tensor *masked = ck_model_plan_output_loss_weights(m, plan, o, sample_weight);
+        CK_TRY(ck_loss_value_grad(t->losses[o], y[o], plan->buffers[m->output_slots[o]],
+                                  masked ? masked : sample_weight, t->loss_weights[o], &v, NULL));
         total += v;
         t->out_loss_sum[o] += (t->loss_weights[o] != 0 ? v / t->loss_weights[o] : 0) * rows;
     }

@@ -16,18 +16,20 @@ typedef struct gc_run {
     ck_tensor *const *inputs;
     ck_train_ctx ctx;
     ck_rng rng;
-    ck_tensor *out, *dout;
+    int n_out;                  /* several for return_state, nested models */
+    ck_tensor *out[CK_MAX_LAYER_OUTPUTS], *dout[CK_MAX_LAYER_OUTPUTS];
     void *saved;
 } gc_run;
 
 static double objective(gc_run *r)
 {
     ck_rng_seed(&r->rng, GC_SEED);
-    ck_status st = ck_layer_train_call(r->layer, &r->ctx, r->n, (const ck_tensor *const *)r->inputs, &r->out,
+    ck_status st = ck_layer_train_call(r->layer, &r->ctx, r->n, (const ck_tensor *const *)r->inputs, r->out,
                                        r->saved);
     cr_assert_eq(st, CK_OK, "gradcheck: forward of %s failed: %s", ck_layer_name(r->layer), ck_last_error());
     double f = 0;
-    for (int64_t i = 0; i < r->out->size; i++) f += ck_tensor_get(r->out, i) * ck_tensor_get(r->dout, i);
+    for (int k = 0; k < r->n_out; k++)
+        for (int64_t i = 0; i < r->out[k]->size; i++) f += ck_tensor_get(r->out[k], i) * ck_tensor_get(r->dout[k], i);
     return f;
 }
 
@@ -63,7 +65,7 @@ long ck_test_gradcheck(ck_layer *layer, int n, ck_tensor *const *inputs, int tra
     gc_run r = {.layer = layer, .n = n, .inputs = inputs};
     r.ctx.training = training;
     r.ctx.rng = &r.rng;
-    ck_shape shapes[CK_MAX_LAYER_INPUTS], oshape;
+    ck_shape shapes[CK_MAX_LAYER_INPUTS], oshapes[CK_MAX_LAYER_OUTPUTS];
     ck_dtype dtypes[CK_MAX_LAYER_INPUTS];
     for (int i = 0; i < n; i++) {
         shapes[i] = ck_tensor_shape(inputs[i]);
@@ -72,15 +74,18 @@ long ck_test_gradcheck(ck_layer *layer, int n, ck_tensor *const *inputs, int tra
                   "gradcheck: floating inputs must be float64");
     }
     cr_assert_eq(ck_layer_build(layer, n, shapes), CK_OK, "gradcheck: build: %s", ck_last_error());
-    cr_assert_eq(ck_layer_compute_output_shape(layer, n, shapes, &oshape), CK_OK, "%s", ck_last_error());
+    cr_assert_eq(ck_layer_compute_output_shapes(layer, n, shapes, CK_MAX_LAYER_OUTPUTS, oshapes, &r.n_out), CK_OK,
+                 "%s", ck_last_error());
     ck_dtype odtype = ck_layer_output_dtype(layer, n, dtypes);
     cr_assert_eq(odtype, CK_FLOAT64, "gradcheck: the layer must compute in float64");
-    cr_assert_eq(ck_tensor_new(&r.out, odtype, oshape.rank, oshape.dims), CK_OK);
-    cr_assert_eq(ck_tensor_new(&r.dout, odtype, oshape.rank, oshape.dims), CK_OK);
     ck_rng drng;
     ck_rng_seed(&drng, 99);
-    for (int64_t i = 0; i < r.dout->size; i++) ((double *)r.dout->data)[i] = 2 * ck_rng_uniform(&drng) - 1;
-    size_t bytes = ck_layer_saved_bytes(layer, n, shapes, &oshape);
+    for (int k = 0; k < r.n_out; k++) {
+        cr_assert_eq(ck_tensor_new(&r.out[k], odtype, oshapes[k].rank, oshapes[k].dims), CK_OK);
+        cr_assert_eq(ck_tensor_new(&r.dout[k], odtype, oshapes[k].rank, oshapes[k].dims), CK_OK);
+        for (int64_t i = 0; i < r.dout[k]->size; i++) ((double *)r.dout[k]->data)[i] = 2 * ck_rng_uniform(&drng) - 1;
+    }
+    size_t bytes = ck_layer_saved_bytes(layer, n, shapes, oshapes);
     r.saved = aligned_alloc(64, bytes ? bytes : 64);
     cr_assert(r.saved);
 
@@ -97,11 +102,18 @@ long ck_test_gradcheck(ck_layer *layer, int n, ck_tensor *const *inputs, int tra
         if (ck_dtype_is_floating(inputs[i]->dtype))
             cr_assert_eq(ck_tensor_new(&din[i], inputs[i]->dtype, inputs[i]->rank, inputs[i]->shape), CK_OK);
     objective(&r);
-    ck_tensor *dcopy = NULL;
-    cr_assert_eq(ck_tensor_copy(&dcopy, r.dout), CK_OK);
-    ck_status st = ck_layer_backward(layer, &r.ctx, n, (const ck_tensor *const *)inputs, r.out, dcopy, r.saved, din);
+    /* backward takes the outputs and their gradients as arrays of tensor
+     * headers (the layer contract); the gradients are copies it may
+     * overwrite. */
+    ck_tensor ohdr[CK_MAX_LAYER_OUTPUTS], dhdr[CK_MAX_LAYER_OUTPUTS], *dcopy[CK_MAX_LAYER_OUTPUTS];
+    for (int k = 0; k < r.n_out; k++) {
+        cr_assert_eq(ck_tensor_copy(&dcopy[k], r.dout[k]), CK_OK);
+        ohdr[k] = *r.out[k];
+        dhdr[k] = *dcopy[k];
+    }
+    ck_status st = ck_layer_backward(layer, &r.ctx, n, (const ck_tensor *const *)inputs, ohdr, dhdr, r.saved, din);
     cr_assert_eq(st, CK_OK, "gradcheck: backward of %s failed: %s", ck_layer_name(layer), ck_last_error());
-    ck_tensor_free(dcopy);
+    for (int k = 0; k < r.n_out; k++) ck_tensor_free(dcopy[k]);
 
     /* Detach the accumulators before the differences re-run the forward. */
     ck_tensor **grads = calloc((size_t)nw + 1, sizeof *grads);
@@ -124,7 +136,9 @@ long ck_test_gradcheck(ck_layer *layer, int n, ck_tensor *const *inputs, int tra
     free(grads);
     free(ws);
     free(r.saved);
-    ck_tensor_free(r.out);
-    ck_tensor_free(r.dout);
+    for (int k = 0; k < r.n_out; k++) {
+        ck_tensor_free(r.out[k]);
+        ck_tensor_free(r.dout[k]);
+    }
     return checked;
 }
