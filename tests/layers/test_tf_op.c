@@ -92,7 +92,7 @@ static void forward_backward(ck_model *m, int n, ck_tensor *const *x, const ck_t
     size_t bytes = ck_layer_saved_bytes(l, n, shapes, &oshape);
     cr_assert_neq(bytes, SIZE_MAX, "%s", ck_last_error());
     void *saved = aligned_alloc(64, bytes ? (bytes + 63) / 64 * 64 : 64);
-    ck_train_ctx ctx = {0, NULL};
+    ck_train_ctx ctx = {0};
     cr_assert_eq(ck_layer_train_call(l, &ctx, n, (const ck_tensor *const *)x, y, saved), CK_OK, "%s",
                  ck_last_error());
     for (int i = 0; i < n; i++)
