@@ -1416,10 +1416,10 @@ typedef struct ck_global_pooling_opts {
 /** Global pooling: the mean or the maximum over every spatial position,
  *  per channel: (batch, channels), or the input rank with keepdims.
  *  Floating inputs.  The max's gradient is split between equal maxima (TF's
- *  reduce_max gradient).  GlobalAveragePooling1D accepts a mask, as Keras,
- *  but averages over every step: masked steps are not left out (the layer
- *  contract does not pass masks to the computation); its output has no
- *  mask.  The other classes refuse masks, as in Keras. */
+ *  reduce_max gradient).  GlobalAveragePooling1D with a masked input
+ *  averages the unmasked steps only, as Keras (sum(x * mask) / sum(mask):
+ *  NaN for a row with every step masked), in predict and in training; its
+ *  output has no mask.  The other classes refuse masks, as in Keras. */
 CK_API ck_status ck_global_average_pooling1d(ck_layer **out, const ck_global_pooling_opts *opts);
 CK_API ck_status ck_global_average_pooling2d(ck_layer **out, const ck_global_pooling_opts *opts);
 CK_API ck_status ck_global_average_pooling3d(ck_layer **out, const ck_global_pooling_opts *opts);

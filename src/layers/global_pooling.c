@@ -138,6 +138,73 @@ static ck_status gpool_call(ck_layer *layer, int n, const ck_tensor *const *in, 
     return CK_OK;
 }
 
+/* GlobalAveragePooling1D with a mask (batch, steps) of 0/1: Keras'
+ * sum(x * mask) / sum(mask) over the steps (NaN when a row is all
+ * masked, as Keras' 0/0).  The mask's weights in double, the sums in T. */
+#define GPOOL_MASKED_KERNELS(T, SUFFIX)                                                                 \
+    static void mfwd_##SUFFIX(int64_t B, int64_t P, int64_t C, int64_t ps, int64_t cs, const T *x,     \
+                              const int32_t *mask, T *y)                                                \
+    {                                                                                                   \
+        for (int64_t b = 0; b < B; b++, x += P * C, y += C, mask += P) {                                \
+            T count = 0;                                                                                \
+            for (int64_t c = 0; c < C; c++) y[c] = 0;                                                   \
+            for (int64_t q = 0; q < P; q++) {                                                           \
+                if (!mask[q]) continue;                                                                 \
+                count += 1;                                                                             \
+                for (int64_t c = 0; c < C; c++) y[c] += x[q * ps + c * cs];                             \
+            }                                                                                           \
+            for (int64_t c = 0; c < C; c++) y[c] /= count;                                              \
+        }                                                                                               \
+    }                                                                                                   \
+    static void mbwd_##SUFFIX(int64_t B, int64_t P, int64_t C, int64_t ps, int64_t cs, const int32_t *mask, \
+                              const T *dy, T *dx)                                                       \
+    {                                                                                                   \
+        for (int64_t b = 0; b < B; b++, dx += P * C, dy += C, mask += P) {                              \
+            T count = 0;                                                                                \
+            for (int64_t q = 0; q < P; q++) count += mask[q] ? 1 : 0;                                   \
+            for (int64_t q = 0; q < P; q++)                                                             \
+                for (int64_t c = 0; c < C; c++) dx[q * ps + c * cs] = mask[q] ? dy[c] / count : (T)0;   \
+        }                                                                                               \
+    }
+
+GPOOL_MASKED_KERNELS(float, f32)
+GPOOL_MASKED_KERNELS(double, f64)
+
+static ck_status gpool_check_mask(const ck_layer *layer, const ck_tensor *x, const ck_tensor *mask, int64_t B,
+                                  int64_t P)
+{
+    if (mask->dtype != CK_INT32 || mask->size != B * P)
+        return ck_error(CK_VALUE_ERROR, "%s \"%s\": a mask of %lld values for an input of %lld rows and %lld steps",
+                        layer->cls->class_name, layer->name, (long long)mask->size, (long long)B, (long long)P);
+    if (x->dtype != CK_FLOAT32 && x->dtype != CK_FLOAT64)
+        return ck_error(CK_TYPE_ERROR, "%s \"%s\": needs floating inputs, got %s", layer->cls->class_name,
+                        layer->name, ck_dtype_name(x->dtype));
+    return CK_OK;
+}
+
+static ck_status gpool_call_masked(ck_layer *layer, int n, const ck_tensor *const *in, const ck_tensor *mask,
+                                   ck_tensor *const *outs, void *scratch)
+{
+    const gpool_layer *p = (const gpool_layer *)layer;
+    const ck_tensor *x = in[0];
+    int64_t B, P, C, ps, cs;
+    (void)scratch;
+    if (!mask) return gpool_call(layer, n, in, outs);
+    view(p, x, &B, &P, &C, &ps, &cs);
+    CK_TRY(gpool_check_mask(layer, x, mask, B, P));
+    if (outs[0]->size == 0) return CK_OK;
+    if (x->dtype == CK_FLOAT32) mfwd_f32(B, P, C, ps, cs, x->data, mask->data, outs[0]->data);
+    else mfwd_f64(B, P, C, ps, cs, x->data, mask->data, outs[0]->data);
+    return CK_OK;
+}
+
+static ck_status gpool_train_call(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
+                                  ck_tensor *const *outs, void *saved)
+{
+    (void)saved;
+    return gpool_call_masked(layer, n, in, ctx ? ctx->mask : NULL, outs, NULL);
+}
+
 static ck_status gpool_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
                                 const ck_tensor *out, const ck_tensor *dout, void *saved, ck_tensor *const *din)
 {
@@ -148,6 +215,12 @@ static ck_status gpool_backward(ck_layer *layer, const ck_train_ctx *ctx, int n,
     (void)ctx, (void)n, (void)saved;
     if (!dx || dx->size == 0) return CK_OK;
     view(p, x, &B, &P, &C, &ps, &cs);
+    if (ctx && ctx->mask && layer->cls == &ck_global_average_pooling1d_class) {
+        CK_TRY(gpool_check_mask(layer, x, ctx->mask, B, P));
+        if (x->dtype == CK_FLOAT32) mbwd_f32(B, P, C, ps, cs, ctx->mask->data, dout->data, dx->data);
+        else mbwd_f64(B, P, C, ps, cs, ctx->mask->data, dout->data, dx->data);
+        return CK_OK;
+    }
     /* keepdims changes the output's shape, not its element order. */
     if (x->dtype == CK_FLOAT32) bwd_f32(p->avg, B, P, C, ps, cs, x->data, out->data, dout->data, dx->data);
     else bwd_f64(p->avg, B, P, C, ps, cs, x->data, out->data, dout->data, dx->data);
@@ -242,7 +315,7 @@ static ck_status gpool_from_config_as(const ck_layer_class *cls, const json_t *c
     return CK_OK;
 }
 
-#define GPOOL_CLASS(VAR, NAME, MASKING)                                                                 \
+#define GPOOL_CLASS(VAR, NAME, MASKING, MASKED, TRAIN)                                                  \
     static ck_status VAR##_from_config(const json_t *c, ck_layer **out)                                 \
     {                                                                                                   \
         return gpool_from_config_as(&VAR##_class, c, out);                                             \
@@ -258,11 +331,13 @@ static ck_status gpool_from_config_as(const ck_layer_class *cls, const json_t *c
         .get_config = gpool_get_config,                                                                 \
         .from_config = VAR##_from_config,                                                               \
         .backward = gpool_backward,                                                                     \
+        .call_masked = MASKED,                                                                          \
+        .train_call = TRAIN,                                                                            \
     };
 
-GPOOL_CLASS(ck_global_average_pooling1d, "GlobalAveragePooling1D", 1)
-GPOOL_CLASS(ck_global_average_pooling2d, "GlobalAveragePooling2D", 0)
-GPOOL_CLASS(ck_global_average_pooling3d, "GlobalAveragePooling3D", 0)
-GPOOL_CLASS(ck_global_max_pooling1d, "GlobalMaxPooling1D", 0)
-GPOOL_CLASS(ck_global_max_pooling2d, "GlobalMaxPooling2D", 0)
-GPOOL_CLASS(ck_global_max_pooling3d, "GlobalMaxPooling3D", 0)
+GPOOL_CLASS(ck_global_average_pooling1d, "GlobalAveragePooling1D", 1, gpool_call_masked, gpool_train_call)
+GPOOL_CLASS(ck_global_average_pooling2d, "GlobalAveragePooling2D", 0, NULL, NULL)
+GPOOL_CLASS(ck_global_average_pooling3d, "GlobalAveragePooling3D", 0, NULL, NULL)
+GPOOL_CLASS(ck_global_max_pooling1d, "GlobalMaxPooling1D", 0, NULL, NULL)
+GPOOL_CLASS(ck_global_max_pooling2d, "GlobalMaxPooling2D", 0, NULL, NULL)
+GPOOL_CLASS(ck_global_max_pooling3d, "GlobalMaxPooling3D", 0, NULL, NULL)
