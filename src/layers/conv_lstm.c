@@ -14,24 +14,11 @@
  * training, which this class does not do yet (no backward). */
 #include <string.h>
 
+#include "layers/conv_lstm.h"
 #include "layers/conv_utils.h"
-#include "layers/rnn_common.h"
 #include "layers/spatial_args.h"
 
-typedef struct conv_lstm_layer {
-    ck_layer base;
-    int nd;            /* spatial dims: 1, 2 or 3 */
-    int64_t filters;
-    int64_t ksize[3], strides[3], dilation[3]; /* unused dims are 1 */
-    int same;
-    bool use_bias, unit_forget_bias, return_sequences, go_backwards, time_major;
-    double dropout, recurrent_dropout;
-    ck_activation *activation, *recurrent_activation;
-    ck_initializer *kernel_init, *recurrent_init, *bias_init;
-    ck_regularizer *kernel_reg, *recurrent_reg, *bias_reg;
-    ck_constraint *kernel_con, *recurrent_con, *bias_con;
-    ck_weight *kernel, *recurrent_kernel, *bias;
-} conv_lstm_layer;
+
 
 static void conv_lstm_destroy(ck_layer *layer)
 {
@@ -125,15 +112,12 @@ static ck_status conv_lstm_build(ck_layer *layer, int n, const ck_shape *shapes)
 
 /* ---- the convolution ---------------------------------------------------------- */
 
-/* Geometry of one convolution over three spatial dims (unused ones 1). */
-typedef struct conv_geom {
-    int64_t batch, in[3], cin, out[3], cout, k[3], stride[3], dil[3], pad[3];
-} conv_geom;
+
 
 /* out (batch, out..., cout) += conv(in (batch, in..., cin), w (k..., cin,
  * cout)), zero padding: out-of-range taps are skipped.  Direct loops with
  * the output channels innermost (the kernel's contiguous axis). */
-static void conv_add(ck_dtype dt, const conv_geom *g, const void *in, const void *w, void *out)
+void ck_conv_lstm_conv_add(ck_dtype dt, const conv_geom *g, const void *in, const void *w, void *out)
 {
     CK_RNN_TYPED(dt, {
         const real *x = in, *kw = w;
@@ -168,7 +152,7 @@ static void conv_add(ck_dtype dt, const conv_geom *g, const void *in, const void
 }
 
 /* The input and recurrent convolutions' geometry for an input shape. */
-static void geometries(const conv_lstm_layer *c, const ck_shape *in, conv_geom *gx, conv_geom *gh)
+void ck_conv_lstm_geometries(const conv_lstm_layer *c, const ck_shape *in, conv_geom *gx, conv_geom *gh)
 {
     int64_t sp[3];
     (void)spatial_out(c, in, sp); /* checked by the output shape */
@@ -192,7 +176,7 @@ static void geometries(const conv_lstm_layer *c, const ck_shape *in, conv_geom *
 }
 
 /* Elements of one (batch, out..., F) state block. */
-static int64_t state_elems(const conv_geom *gx, int64_t filters)
+int64_t ck_conv_lstm_state_elems(const conv_geom *gx, int64_t filters)
 {
     return gx->batch * gx->out[0] * gx->out[1] * gx->out[2] * filters;
 }
@@ -203,8 +187,56 @@ static size_t conv_lstm_scratch_bytes(const ck_layer *layer, int n, const ck_sha
     (void)n, (void)out;
     const conv_lstm_layer *c = (const conv_lstm_layer *)layer;
     conv_geom gx, gh;
-    geometries(c, &in[0], &gx, &gh);
-    return (size_t)(7 * state_elems(&gx, c->filters)) * ck_dtype_size(layer->dtype);
+    ck_conv_lstm_geometries(c, &in[0], &gx, &gh);
+    return (size_t)(7 * ck_conv_lstm_state_elems(&gx, c->filters)) * ck_dtype_size(layer->dtype);
+}
+
+ck_status ck_conv_lstm_step(const conv_lstm_layer *c, const conv_geom *gx, const conv_geom *gh, const void *x,
+                            int64_t x_stride, const void *h_prev, const void *c_prev, void *z, void *gates, void *cs,
+                            void *actc, void *h)
+{
+    ck_dtype dt = c->base.dtype;
+    size_t es = ck_dtype_size(dt);
+    int64_t S = ck_conv_lstm_state_elems(gx, c->filters), F = c->filters, rows = S / F, per_b = S / gx->batch;
+    conv_geom g1 = *gx, h1 = *gh;
+    g1.batch = h1.batch = 1;
+    /* z = bias, then the two convolutions, one batch row at a time (x_t
+     * is a strided view of the sequence). */
+    CK_RNN_TYPED(dt, {
+        real *zz = z;
+        const real *bias = c->bias ? (const real *)c->bias->value->data : NULL;
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t j = 0; j < 4 * F; j++) zz[r * 4 * F + j] = bias ? bias[j] : 0;
+    });
+    for (int64_t b = 0; b < gx->batch; b++) {
+        char *zb = (char *)z + (size_t)(b * per_b * 4) * es;
+        ck_conv_lstm_conv_add(dt, &g1, (const char *)x + (size_t)(b * x_stride) * es, c->kernel->value->data, zb);
+        ck_conv_lstm_conv_add(dt, &h1, (const char *)h_prev + (size_t)(b * per_b) * es,
+                              c->recurrent_kernel->value->data, zb);
+    }
+    if (gates != z) memcpy(gates, z, (size_t)(4 * S) * es);
+    for (int k = 0; k < 4; k++) {
+        const ck_activation *act = k == 2 ? c->activation : c->recurrent_activation;
+        CK_TRY(ck_rnn_activate(act, dt, (char *)gates + (size_t)(k * F) * es, rows, F, 4 * F));
+    }
+    CK_RNN_TYPED(dt, {
+        const real *gg = gates, *cp = c_prev;
+        real *cc = cs, *ac = actc;
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t u = 0; u < F; u++) {
+                const real *gr = gg + r * 4 * F;
+                cc[r * F + u] = gr[F + u] * cp[r * F + u] + gr[u] * gr[2 * F + u];
+                ac[r * F + u] = cc[r * F + u];
+            }
+    });
+    CK_TRY(ck_rnn_activate(c->activation, dt, actc, rows, F, F));
+    CK_RNN_TYPED(dt, {
+        const real *gg = gates, *ac = actc;
+        real *hh = h;
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t u = 0; u < F; u++) hh[r * F + u] = gg[r * 4 * F + 3 * F + u] * ac[r * F + u];
+    });
+    return CK_OK;
 }
 
 static ck_status conv_lstm_call_scratch(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *out,
@@ -212,56 +244,18 @@ static ck_status conv_lstm_call_scratch(ck_layer *layer, int n, const ck_tensor 
 {
     (void)n;
     conv_lstm_layer *c = (conv_lstm_layer *)layer;
-    ck_dtype dt = layer->dtype;
-    size_t es = ck_dtype_size(dt);
+    size_t es = ck_dtype_size(layer->dtype);
     ck_shape is = ck_tensor_shape(in[0]);
     conv_geom gx, gh;
-    geometries(c, &is, &gx, &gh);
-    int64_t S = state_elems(&gx, c->filters), F = c->filters, rows = S / F, T = is.dims[1];
-    int64_t step_in = gx.in[0] * gx.in[1] * gx.in[2] * gx.cin; /* per batch row */
+    ck_conv_lstm_geometries(c, &is, &gx, &gh);
+    int64_t S = ck_conv_lstm_state_elems(&gx, c->filters), T = is.dims[1], per_b = S / gx.batch;
+    int64_t step_in = gx.in[0] * gx.in[1] * gx.in[2] * gx.cin; /* one x_t of one batch row */
     char *h = scratch, *cs = h + (size_t)S * es, *actc = cs + (size_t)S * es, *z = actc + (size_t)S * es;
     memset(h, 0, (size_t)(2 * S) * es);
-    /* x_t of batch row b is at x + (b * T + t) * step_in: a strided view;
-     * the convolution reads one batch row at a time. */
-    conv_geom g1 = gx, h1 = gh;
-    g1.batch = h1.batch = 1;
-    int64_t per_b = S / gx.batch; /* state elements per batch row */
     for (int64_t s = 0; s < T; s++) {
         int64_t t = c->go_backwards ? T - 1 - s : s;
-        /* z = bias, then the two convolutions. */
-        CK_RNN_TYPED(dt, {
-            real *zz = (real *)z;
-            const real *bias = c->bias ? (const real *)c->bias->value->data : NULL;
-            for (int64_t r = 0; r < rows; r++)
-                for (int64_t j = 0; j < 4 * F; j++) zz[r * 4 * F + j] = bias ? bias[j] : 0;
-        });
-        for (int64_t b = 0; b < gx.batch; b++) {
-            const char *xb = (const char *)in[0]->data + (size_t)((b * T + t) * step_in) * es;
-            char *zb = z + (size_t)(b * per_b * 4) * es;
-            conv_add(dt, &g1, xb, c->kernel->value->data, zb);
-            conv_add(dt, &h1, h + (size_t)(b * per_b) * es, c->recurrent_kernel->value->data, zb);
-        }
-        for (int k = 0; k < 4; k++) {
-            const ck_activation *act = k == 2 ? c->activation : c->recurrent_activation;
-            CK_TRY(ck_rnn_activate(act, dt, z + (size_t)(k * F) * es, rows, F, 4 * F));
-        }
-        CK_RNN_TYPED(dt, {
-            const real *zz = (const real *)z;
-            real *cc = (real *)cs, *ac = (real *)actc;
-            for (int64_t r = 0; r < rows; r++)
-                for (int64_t u = 0; u < F; u++) {
-                    const real *zr = zz + r * 4 * F;
-                    cc[r * F + u] = zr[F + u] * cc[r * F + u] + zr[u] * zr[2 * F + u];
-                    ac[r * F + u] = cc[r * F + u];
-                }
-        });
-        CK_TRY(ck_rnn_activate(c->activation, dt, actc, rows, F, F));
-        CK_RNN_TYPED(dt, {
-            const real *zz = (const real *)z, *ac = (const real *)actc;
-            real *hh = (real *)h;
-            for (int64_t r = 0; r < rows; r++)
-                for (int64_t u = 0; u < F; u++) hh[r * F + u] = zz[r * 4 * F + 3 * F + u] * ac[r * F + u];
-        });
+        const char *xt = (const char *)in[0]->data + (size_t)(t * step_in) * es;
+        CK_TRY(ck_conv_lstm_step(c, &gx, &gh, xt, T * step_in, h, cs, z, z, cs, actc, h));
         /* The output in iteration order (reversed for go_backwards). */
         if (c->return_sequences)
             for (int64_t b = 0; b < gx.batch; b++)
@@ -428,6 +422,9 @@ static ck_status from_config_3d(const json_t *cfg, ck_layer **out);
         .destroy = conv_lstm_destroy,                            \
         .call_scratch_bytes = conv_lstm_scratch_bytes,           \
         .call_scratch = conv_lstm_call_scratch,                  \
+        .saved_bytes = ck_conv_lstm_saved_bytes,                 \
+        .train_call = ck_conv_lstm_train_call,                   \
+        .backward = ck_conv_lstm_backward,                       \
     }
 
 const ck_layer_class ck_conv_lstm1d_class = CONV_LSTM_CLASS("ConvLSTM1D", from_config_1d);
