@@ -369,6 +369,67 @@ static ck_status from_config_nd(const ck_layer_class *cls, int nd, const json_t 
     return CK_OK;
 }
 
+/* ---- from C options ------------------------------------------------------------- */
+
+static ck_status parse_opts(conv_lstm_layer *c, const char *cls, const ck_conv_lstm_opts *o)
+{
+    static const int64_t ones[3] = {1, 1, 1};
+    c->filters = o->filters;
+    if (c->filters <= 0)
+        return ck_error(CK_VALUE_ERROR, "Invalid value for argument `filters`. Expected a strictly positive value. "
+                        "Received filters=%lld (%s).", (long long)c->filters, cls);
+    if (!o->kernel_size[0]) return ck_error(CK_VALUE_ERROR, "%s: `kernel_size` is required", cls);
+    CK_TRY(ck_sp_tuple_opts(o->kernel_size, c->nd, ones, cls, "kernel_size", 0, c->ksize));
+    CK_TRY(ck_sp_tuple_opts(o->strides, c->nd, ones, cls, "strides", 0, c->strides));
+    CK_TRY(ck_sp_tuple_opts(o->dilation_rate, c->nd, ones, cls, "dilation_rate", 0, c->dilation));
+    CK_TRY(ck_conv_parse_padding(o->padding, cls, &c->same));
+    int cf = 0;
+    CK_TRY(ck_conv_parse_data_format(o->data_format, 0, &cf));
+    if (cf)
+        return ck_error(CK_NOT_IMPLEMENTED, "%s with data_format=\"channels_first\" is not supported (use "
+                        "channels_last)", cls);
+    CK_TRY(ck_activation_new(&c->activation, o->activation ? o->activation : "tanh", NULL));
+    CK_TRY(ck_activation_new(&c->recurrent_activation,
+                             o->recurrent_activation ? o->recurrent_activation : "hard_sigmoid", NULL));
+    c->use_bias = !o->no_bias;
+    c->unit_forget_bias = !o->no_unit_forget_bias;
+    CK_TRY(ck_initializer_new(&c->kernel_init, o->kernel_initializer ? o->kernel_initializer : "glorot_uniform"));
+    CK_TRY(ck_initializer_new(&c->recurrent_init,
+                              o->recurrent_initializer ? o->recurrent_initializer : "orthogonal"));
+    CK_TRY(ck_initializer_new(&c->bias_init, o->bias_initializer ? o->bias_initializer : "zeros"));
+    const char *regs[3] = {o->kernel_regularizer, o->recurrent_regularizer, o->bias_regularizer};
+    ck_regularizer **rd[3] = {&c->kernel_reg, &c->recurrent_reg, &c->bias_reg};
+    const char *cons[3] = {o->kernel_constraint, o->recurrent_constraint, o->bias_constraint};
+    ck_constraint **cd[3] = {&c->kernel_con, &c->recurrent_con, &c->bias_con};
+    for (int i = 0; i < 3; i++) {
+        if (regs[i]) CK_TRY(ck_regularizer_new(rd[i], regs[i]));
+        if (cons[i]) CK_TRY(ck_constraint_new(cd[i], cons[i]));
+    }
+    c->dropout = clip_rate(o->dropout);
+    c->recurrent_dropout = clip_rate(o->recurrent_dropout);
+    c->return_sequences = o->return_sequences;
+    c->go_backwards = o->go_backwards;
+    return CK_OK;
+}
+
+static ck_status new_nd(const ck_layer_class *cls, int nd, const ck_conv_lstm_opts *o, ck_layer **out)
+{
+    if (!o) return ck_error(CK_VALUE_ERROR, "%s: options are required (filters, kernel_size)", cls->class_name);
+    ck_layer *layer = NULL;
+    CK_TRY(CK_ARG_CREATE(cls, o, &layer));
+    conv_lstm_layer *c = (conv_lstm_layer *)layer;
+    c->nd = nd;
+    for (int i = 0; i < 3; i++) c->ksize[i] = c->strides[i] = c->dilation[i] = 1;
+    ck_status st = parse_opts(c, cls->class_name, o);
+    if (st != CK_OK) {
+        ck_layer_free(layer);
+        return st;
+    }
+    layer->spec = (ck_input_spec){.ndim = nd + 3};
+    *out = layer;
+    return CK_OK;
+}
+
 static ck_status conv_lstm_get_config(const ck_layer *layer, json_t *j)
 {
     const conv_lstm_layer *c = (const conv_lstm_layer *)layer;
@@ -442,4 +503,20 @@ static ck_status from_config_2d(const json_t *cfg, ck_layer **out)
 static ck_status from_config_3d(const json_t *cfg, ck_layer **out)
 {
     return from_config_nd(&ck_conv_lstm3d_class, 3, cfg, out);
+}
+
+ck_status ck_conv_lstm1d(ck_layer **out, const ck_conv_lstm_opts *opts)
+{
+    CK_NEED(out);
+    return new_nd(&ck_conv_lstm1d_class, 1, opts, out);
+}
+ck_status ck_conv_lstm2d(ck_layer **out, const ck_conv_lstm_opts *opts)
+{
+    CK_NEED(out);
+    return new_nd(&ck_conv_lstm2d_class, 2, opts, out);
+}
+ck_status ck_conv_lstm3d(ck_layer **out, const ck_conv_lstm_opts *opts)
+{
+    CK_NEED(out);
+    return new_nd(&ck_conv_lstm3d_class, 3, opts, out);
 }

@@ -305,3 +305,70 @@ Test(conv_lstm, training_with_dropout_is_refused)
     ck_tensor_free(y);
     ck_layer_free(l);
 }
+
+/* The C constructor with the options of three cases gives tf.keras'
+ * outputs and weight names; the zero struct's defaults are Keras'. */
+Test(conv_lstm, c_constructor_against_tf)
+{
+    json_t *all = goldens();
+    struct {
+        const char *name;
+        ck_status (*make)(ck_layer **, const ck_conv_lstm_opts *);
+        ck_conv_lstm_opts o;
+    } cases[] = {
+        {"c2d_same_seq", ck_conv_lstm2d,
+         {.filters = 2, .kernel_size = {3, 2}, .padding = "same",
+          .return_sequences = true}},
+        {"c2d_strides_backwards_seq", ck_conv_lstm2d,
+         {.filters = 2, .kernel_size = {3}, .strides = {2, 1}, .go_backwards = true, .return_sequences = true}},
+        {"c1d_same_seq", ck_conv_lstm1d,
+         {.filters = 3, .kernel_size = {3}, .padding = "same",
+          .return_sequences = true}},
+        {"c3d_valid", ck_conv_lstm3d, {.filters = 2, .kernel_size = {2, 2, 3}}},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        ck_clear_session();
+        const json_t *c = NULL;
+        size_t i;
+        json_t *e;
+        json_array_foreach(all, i, e) if (!strcmp(json_string_value(json_object_get(e, "name")), cases[k].name)) c = e;
+        cr_assert_not_null(c, "%s", cases[k].name);
+        ck_layer *l = NULL;
+        cr_assert_eq(cases[k].make(&l, &cases[k].o), CK_OK, "%s: %s", cases[k].name, ck_last_error());
+        ck_tensor *x = fx(json_object_get(c, "x"), CK_FLOAT32);
+        ck_shape s = ck_tensor_shape(x);
+        cr_assert_eq(ck_layer_build(l, 1, &s), CK_OK, "%s", ck_last_error());
+        const json_t *ws = json_object_get(c, "weights");
+        int n = (int)json_array_size(ws);
+        ck_tensor *w[4] = {0};
+        for (int j = 0; j < n; j++) w[j] = fx(json_array_get(ws, (size_t)j), CK_FLOAT32);
+        cr_assert_eq(ck_layer_set_weights(l, n, w), CK_OK, "%s", ck_last_error());
+        for (int j = 0; j < n; j++) ck_tensor_free(w[j]);
+        ck_tensor *y = ck_test_call1(l, x), *want = fx(json_object_get(json_object_get(c, "f32"), "y"), CK_FLOAT32);
+        expect_close(cases[k].name, "C constructor y", y, want, 1e-5);
+        const json_t *names = json_object_get(c, "weight_names");
+        for (int j = 0; j < ck_layer_weight_count(l); j++)
+            cr_expect_str_eq(ck_weight_name(ck_layer_weight(l, j)), json_string_value(json_array_get(names, (size_t)j)));
+        ck_tensor_free(y);
+        ck_tensor_free(want);
+        ck_tensor_free(x);
+        ck_layer_free(l);
+    }
+    /* Defaults: unit_forget_bias puts ones in the forget block. */
+    ck_layer *l = NULL;
+    cr_assert_eq(ck_conv_lstm2d(&l, &(ck_conv_lstm_opts){.filters = 2, .kernel_size = {3}}), CK_OK);
+    ck_shape s = {5, {1, 2, 5, 5, 3}};
+    cr_assert_eq(ck_layer_build(l, 1, &s), CK_OK);
+    const ck_tensor *b = ck_weight_value(ck_layer_weight(l, 2));
+    for (int j = 0; j < 8; j++) cr_expect_eq(ck_tensor_get(b, j), j >= 2 && j < 4 ? 1.0 : 0.0, "bias[%d]", j);
+    char *cfg = NULL;
+    cr_assert_eq(ck_layer_get_config(l, &cfg), CK_OK);
+    cr_expect(strstr(cfg, "\"recurrent_activation\": \"hard_sigmoid\"") != NULL, "%s", cfg);
+    cr_expect(strstr(cfg, "\"kernel_size\": [3, 3]") != NULL, "%s", cfg);
+    ck_free(cfg);
+    ck_layer_free(l);
+    cr_expect_eq(ck_conv_lstm2d(&l, &(ck_conv_lstm_opts){.filters = 2}), CK_VALUE_ERROR);
+    cr_expect_eq(ck_conv_lstm2d(&l, &(ck_conv_lstm_opts){.kernel_size = {3}}), CK_VALUE_ERROR);
+    cr_expect_eq(ck_conv_lstm2d(&l, NULL), CK_VALUE_ERROR);
+    json_decref(all);
+}
