@@ -372,3 +372,15 @@ Test(conv_lstm, c_constructor_against_tf)
     cr_expect_eq(ck_conv_lstm2d(&l, NULL), CK_VALUE_ERROR);
     json_decref(all);
 }
+
+/* ConvLSTM2D and ConvLSTM1D saved by Keras 3.15 (tools/gen_conv_lstm_k3_goldens.py):
+ * Keras 3 configs and archive paths. */
+Test(conv_lstm, keras3_file_loads)
+{
+    ck_tensor *x = ck_test_npy("conv_lstm/conv_lstm_k3_x"), *want = ck_test_npy("conv_lstm/conv_lstm_k3_y");
+    char path[4096];
+    snprintf(path, sizeof path, "%s", ck_test_data("layers/conv_lstm/conv_lstm_k3.keras"));
+    predict_like_tf(path, x, want);
+    ck_tensor_free(x);
+    ck_tensor_free(want);
+}
