@@ -1809,6 +1809,71 @@ CK_API ck_status ck_separable_conv2d(ck_layer **out, const ck_separable_conv_opt
 
 /* ---- Recurrent wrappers and cells ------------------------------------- */
 
+/** Options of ck_conv_lstm1d / ck_conv_lstm2d / ck_conv_lstm3d (only the
+ *  first 1, 2 or 3 entries of the tuples are read):
+ *  - filters (required, > 0): F, the channels of the states and output;
+ *  - kernel_size (required): {k, 0, ...} is k for every dim, else one
+ *    value per spatial dim; strides and dilation_rate likewise, all zero
+ *    = 1;
+ *  - padding NULL / "valid" or "same"; data_format NULL / "channels_last"
+ *    ("channels_first" gives CK_NOT_IMPLEMENTED);
+ *  - activation NULL = "tanh", recurrent_activation NULL = "hard_sigmoid"
+ *    (tf.keras 2.x's default);
+ *  - initializers NULL = glorot_uniform / orthogonal / zeros; no_bias,
+ *    no_unit_forget_bias (false: the forget-gate bias starts at 1);
+ *  - dropout / recurrent_dropout: clipped to [0, 1]; they act only in
+ *    training, which with a non-zero rate gives CK_NOT_IMPLEMENTED;
+ *  - return_sequences, go_backwards as in ck_rnn_opts. */
+typedef struct ck_conv_lstm_opts {
+    int64_t filters;
+    int64_t kernel_size[3];
+    int64_t strides[3];
+    const char *padding;
+    const char *data_format;
+    int64_t dilation_rate[3];
+    const char *activation;
+    const char *recurrent_activation;
+    bool no_bias;
+    const char *kernel_initializer;
+    const char *recurrent_initializer;
+    const char *bias_initializer;
+    bool no_unit_forget_bias;
+    const char *kernel_regularizer;
+    const char *recurrent_regularizer;
+    const char *bias_regularizer;
+    const char *kernel_constraint;
+    const char *recurrent_constraint;
+    const char *bias_constraint;
+    double dropout;
+    double recurrent_dropout;
+    bool return_sequences;
+    bool go_backwards;
+    CK_LAYER_COMMON_OPTS;
+} ck_conv_lstm_opts;
+
+/** keras.layers.ConvLSTM1D / ConvLSTM2D / ConvLSTM3D on inputs (batch,
+ *  time, spatial..., channels) (1, 2 or 3 spatial dims), from zero states,
+ *  as tf.keras 2.15 computes them: per step, with gates i, f, c, o in that
+ *  order along the last kernel axis,
+ *    z = conv(x_t, kernel; strides, padding, dilation_rate) + bias
+ *      + conv(h_prev, recurrent_kernel; stride 1, padding "same"),
+ *    i = ra(z_i), f = ra(z_f), c = f * c_prev + i * activation(z_c),
+ *    o = ra(z_o), h = o * activation(c)   (ra: recurrent_activation).
+ *  Output: the last h (batch, out..., filters), or every h (batch, time,
+ *  out..., filters) with return_sequences (in iteration order, reversed
+ *  with go_backwards).  Weights "<name>/kernel:0" (k..., channels,
+ *  4*filters), "<name>/recurrent_kernel:0" (k..., filters, 4*filters),
+ *  "<name>/bias:0" (4*filters); in .keras archives under "cell".  Trains
+ *  (backpropagation through time) when dropout and recurrent_dropout are
+ *  0.  Configs of tf.keras 2.x and Keras 3; stateful, return_state and
+ *  time_major give CK_NOT_IMPLEMENTED, unroll Keras' "Unrolling is not
+ *  possible with convolutional RNNs." */
+CK_API ck_status ck_conv_lstm1d(ck_layer **out, const ck_conv_lstm_opts *opts);
+/** ConvLSTM2D: see ck_conv_lstm1d. */
+CK_API ck_status ck_conv_lstm2d(ck_layer **out, const ck_conv_lstm_opts *opts);
+/** ConvLSTM3D: see ck_conv_lstm1d. */
+CK_API ck_status ck_conv_lstm3d(ck_layer **out, const ck_conv_lstm_opts *opts);
+
 /** Options of ck_bidirectional.
  *  - merge_mode: NULL or "concat" (the default), "sum", "mul", "ave";
  *    "none" (Keras' None: two outputs) gives CK_NOT_IMPLEMENTED;

@@ -91,6 +91,9 @@ static const ck_layer_class *const builtin_classes[] = {
     &ck_rnn_cells_class,
     &ck_cudnn_lstm_class,
     &ck_cudnn_gru_class,
+    &ck_conv_lstm1d_class,
+    &ck_conv_lstm2d_class,
+    &ck_conv_lstm3d_class,
 
     /* -- normalization, noise and attention -- */
     &ck_multi_head_attention_class,

@@ -62,5 +62,9 @@ extern const ck_layer_class ck_time_distributed_class;
 extern const ck_layer_class ck_rnn_cells_class; /* "RNN" over cells */
 extern const ck_layer_class ck_cudnn_lstm_class;
 extern const ck_layer_class ck_cudnn_gru_class;
+/* ConvLSTM1D / 2D / 3D (layers/conv_lstm.c) */
+extern const ck_layer_class ck_conv_lstm1d_class;
+extern const ck_layer_class ck_conv_lstm2d_class;
+extern const ck_layer_class ck_conv_lstm3d_class;
 
 #endif
