@@ -4,6 +4,7 @@
 #   sh tools/fuzz.sh [BUILD_DIR]        (make fuzz FUZZ_SECONDS=600)
 #   FUZZ_TARGETS="fuzz_npy fuzz_h5_model" sh tools/fuzz.sh   (a subset)
 #   FUZZ_JOBS=4: libFuzzer workers per target (default 1)
+# `make test` replays the same seeds without libFuzzer (tests/fuzz/replay_main.c).
 # Needs Debian's clang and libclang-rt-14-dev (apt-get install clang libclang-rt-14-dev).
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -43,7 +44,7 @@ sources_for() {
     case "$1" in
     fuzz_h5_reader) echo "$root/src/io/h5/*.c $root/src/core/*.c" ;;
     fuzz_npy) echo "$root/src/io/npy.c $root/src/io/npy_header.c $root/src/core/*.c" ;;
-    fuzz_json_config|fuzz_h5_model|fuzz_keras_archive) echo lib ;;
+    fuzz_json_config|fuzz_h5_model|fuzz_h5_weights|fuzz_keras_archive|fuzz_tfjs) echo lib ;;
     *) echo "" ;;
     esac
 }
@@ -77,8 +78,11 @@ for src in "$root"/tests/fuzz/fuzz_*.c; do
     corpus="$out/corpus/$name"
     mkdir -p "$corpus" "$out/artifacts/$name"
     max_len=262144
+    # Inputs kept in the repository: seeds that need a generator
+    # (tools/gen_fuzz_seeds.py) and past crashes, replayed by `make test`.
+    if [ -d "$root/tests/fuzz/corpus/$name" ]; then cp "$root/tests/fuzz/corpus/$name/"* "$corpus" 2>/dev/null || true; fi
     case "$name" in
-    fuzz_h5_reader|fuzz_h5_model)
+    fuzz_h5_reader|fuzz_h5_model|fuzz_h5_weights)
         seed "$corpus" \( -name '*.h5' -o -name '*.hdf5' \)
         seed_hostile "$corpus" h5 ;;
     fuzz_keras_archive)
