@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/limits.h"
 #include "io/model_io.h"
 
 typedef struct tfjs_weight {
@@ -93,6 +94,8 @@ static ck_status parse_group(const json_t *group, const unsigned char *buf, size
             return ck_error(CK_FORMAT_ERROR, "%s: the weight files end before weight %s (%llu bytes short)", file,
                             name, (unsigned long long)((uint64_t)count * 4 - (len - offset)));
         size_t bytes = (size_t)count * 4;
+        CK_TRY(ck_limit_check_shape((int)rank, dims, file, name));
+        CK_TRY(ck_load_charge(bytes, name));
         ck_tensor *t = NULL;
         CK_TRY(ck_tensor_new(&t, dt, (int)rank, dims));
         /* TF.js writes little-endian; this build assumes a little-endian

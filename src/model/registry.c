@@ -5,6 +5,8 @@
  * layers floor below refers to nothing above it. */
 #include <string.h>
 
+#include "core/limits.h"
+#include "model/model_limits.h"
 #include "layers/rnn_common.h"
 #include "model/model.h"
 
@@ -137,10 +139,14 @@ ck_status ck_layer_from_config(const char *json, ck_layer **out)
     CK_NEED(out);
     json_error_t err;
     if (!json) return ck_error(CK_VALUE_ERROR, "ck_layer_from_config: json is NULL");
+    CK_TRY(ck_config_check_size(strlen(json), "layer config")); /* ck_limit */
     json_t *root = json_loads(json, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
     if (!root) return ck_error(CK_FORMAT_ERROR, "layer config is not valid JSON: %s (line %d, column %d)",
                                err.text, err.line, err.column);
-    ck_status st = ck_layer_from_json(root, out);
+    ck_status st = ck_config_check_limits(root, "layer config");
+    int scope = ck_load_scope_begin();
+    if (st == CK_OK) st = ck_layer_from_json(root, out);
+    ck_load_scope_end(scope);
     json_decref(root);
     return st;
 }
