@@ -414,18 +414,30 @@ static ck_status forward(rnn_run *run, const ck_tensor *x, ck_tensor *out)
     return CK_OK;
 }
 
-ck_status ck_rnn_call(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *outs)
+/* An inference call's buffers (projected inputs, states) are its call
+ * scratch, planned with the model's buffers: predicting allocates nothing. */
+size_t ck_rnn_call_scratch_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out)
+{
+    const ck_rnn_layer *r = (const ck_rnn_layer *)layer;
+    rnn_layout L;
+    (void)n, (void)out;
+    /* inputs are cast to the layer's dtype (cast_all_inputs) */
+    rnn_dims d = dims_of(r, &in[0], layer->dtype);
+    if (d.B <= 0 || d.T < 0 || !layout_make(r, &d, 0, &L) || (uint64_t)L.total > SIZE_MAX / d.es) return 0;
+    return (size_t)L.total * d.es;
+}
+
+ck_status ck_rnn_call_scratch(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *outs,
+                              void *scratch)
 {
     ck_rnn_layer *r = (ck_rnn_layer *)layer;
     (void)n;
     rnn_run run = {0};
     CK_TRY(plan(&run, r, in[0], 0));
     if (run.d.B == 0) return CK_OK;
-    run.base = ck_malloc((size_t)run.L.total * run.d.es);
-    if (!run.base) return ck_oom("the buffers of a recurrent layer call");
-    ck_status st = forward(&run, in[0], outs[0]);
-    ck_free(run.base);
-    return st;
+    if (!scratch) return ck_oom("the buffers of a recurrent layer call");
+    run.base = scratch;
+    return forward(&run, in[0], outs[0]);
 }
 
 /* ---- training ------------------------------------------------------------------- */

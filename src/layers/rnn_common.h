@@ -86,7 +86,9 @@ struct ck_rnn_layer {
 /* ---- the class hooks every recurrent class uses (rnn_common.c) ---------- */
 
 ck_status ck_rnn_build(ck_layer *layer, int n, const ck_shape *shapes);
-ck_status ck_rnn_call(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *out);
+size_t ck_rnn_call_scratch_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out);
+ck_status ck_rnn_call_scratch(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *out,
+                              void *scratch);
 ck_status ck_rnn_output_shape(const ck_layer *layer, int n, const ck_shape *in, ck_shape *out);
 ck_status ck_rnn_compute_mask(const ck_layer *layer, int n, const ck_tensor *const *in,
                               const ck_tensor *const *masks, ck_tensor **out);
@@ -154,7 +156,9 @@ extern const ck_layer_class ck_gru_class;
         .supports_masking = 1,                                               \
         .archive_vars_path = "cell",                                         \
         .build = ck_rnn_build,                                               \
-        .call = ck_rnn_call,                                                 \
+        .call = ck_layer_call_own_scratch,                                   \
+        .call_scratch_bytes = ck_rnn_call_scratch_bytes,                     \
+        .call_scratch = ck_rnn_call_scratch,                                 \
         .compute_output_shape = ck_rnn_output_shape,                         \
         .compute_mask = ck_rnn_compute_mask,                                 \
         .get_config = ck_rnn_get_config,                                     \

@@ -88,6 +88,15 @@ const ck_layer_class *ck_layer_class_find(const char *class_name)
     return NULL;
 }
 
+const ck_layer_class *ck_layer_class_at(int i)
+{
+    int n = (int)(sizeof builtin_classes / sizeof builtin_classes[0]);
+    if (i < 0) return NULL;
+    if (i < n) return builtin_classes[i];
+    if (i == n) return &ck_functional_class;
+    return i == n + 1 ? &ck_sequential_class : NULL;
+}
+
 /* ---- from_config through the registry --------------------------------- */
 
 static ck_status build_from_config(ck_layer *layer, const json_t *build_config)
