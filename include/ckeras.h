@@ -207,8 +207,9 @@ typedef enum ck_dtype {
 #define CK_MAX_RANK 8
 
 /** Deepest nesting of models inside models (a Sequential inside a Functional
- *  inside ...) that loading a model file accepts.  Deeper configs are a
- *  CK_FORMAT_ERROR naming this cap: building and running them would use
+ *  inside ...) that a model config may have: the default and highest value
+ *  of CK_LIMIT_MODEL_DEPTH (ck_limit).  Deeper configs are a
+ *  CK_FORMAT_ERROR naming the limit: building and running them would use
  *  stack in proportion to the depth.  Real models nest a few levels. */
 #define CK_MAX_MODEL_DEPTH 32
 
@@ -2368,6 +2369,57 @@ CK_API ck_status ck_config_number(const char *json, const char *path, double *ou
 
 
 /* ---- Limits on what a file can make the library do ------------------- */
+
+/** What a model file or config may make the library do, each a number a
+ *  program can lower (like SQLite's sqlite3_limit) before loading
+ *  untrusted files.  The limits are process-wide: ck_limit changes them
+ *  atomically for every thread, and a load reads each limit when it
+ *  checks it (set them before starting loads; a load running while a
+ *  limit changes may see either value).  A file or config over a limit is
+ *  refused with CK_FORMAT_ERROR naming the limit, its value and the
+ *  file; nothing is allocated for the refused part.  Each default is also
+ *  the highest value a limit can take. */
+typedef enum ck_limit_id {
+    /** Models nested inside models in one config: a model holding only
+     *  plain layers is depth 1.  Default and maximum CK_MAX_MODEL_DEPTH
+     *  (32): building deeper models would use stack in proportion. */
+    CK_LIMIT_MODEL_DEPTH = 0,
+    /** Layer entries in one config, counted at every nesting level.
+     *  Default 1,000,000. */
+    CK_LIMIT_LAYERS = 1,
+    /** Bytes of one model or layer config JSON text (ck_model_from_json,
+     *  ck_layer_from_config, a JSON file, an .h5 model_config, a .keras
+     *  config.json).  Default 256 MiB. */
+    CK_LIMIT_CONFIG_BYTES = 2,
+    /** Bytes one entry of a .keras archive may expand to.  Default 64 GiB. */
+    CK_LIMIT_ARCHIVE_ENTRY_BYTES = 3,
+    /** How many times larger than the whole archive file one entry may
+     *  expand (a zip bomb's ratio; deflate cannot exceed about 1032).
+     *  Default 1100; entries of up to 64 KiB are always allowed. */
+    CK_LIMIT_ARCHIVE_ENTRY_RATIO = 4,
+    /** Bytes of weight tensors one load may allocate: the weights a config
+     *  creates when its model is built plus every weight value read from
+     *  the file (a model of W bytes loaded whole uses about 2 W).  Counted
+     *  per call of ck_model_load, ck_model_load_weights,
+     *  ck_model_from_json and ck_layer_from_config.  Default 1 TiB. */
+    CK_LIMIT_WEIGHT_BYTES = 5,
+    /** Rank of a tensor a file holds (an HDF5 dataset, a TF.js weight, a
+     *  .npy array) or a config's input shape.  Default and maximum
+     *  CK_MAX_RANK. */
+    CK_LIMIT_TENSOR_RANK = 6,
+    /** Elements of one such tensor (unknown dims of an input shape count
+     *  as 1).  Default 2^40. */
+    CK_LIMIT_TENSOR_ELEMENTS = 7
+} ck_limit_id;
+
+/** Number of ck_limit_id values. */
+#define CK_LIMIT_COUNT 8
+
+/** Sets limit `id` to `value` and returns its previous value; a negative
+ *  `value` only returns the current one.  A value above the limit's
+ *  default is set to the default.  An unknown id returns -1 and changes
+ *  nothing.  Thread-safe. */
+CK_API int64_t ck_limit(ck_limit_id id, int64_t value);
 
 /* ======================================================================== */
 /* Models: symbolic tensors, nodes, functional and Sequential models, files */

@@ -2,14 +2,18 @@
  *
  * Nothing is left behind on error: the model is saved only after training
  * succeeded (ck_model_save writes a temporary file and renames it), and the
- * --history CSV is written under a temporary name that is renamed last. */
-#include <errno.h>
+ * --history CSV goes through the library's durable-save helper
+ * (io/atomic_file.h): the CSVLogger fills a temporary file of the helper's
+ * own pattern next to the target, which is fsynced and renamed over the
+ * target last, after the model was saved, or removed on failure; a killed
+ * run's leftover is recognised and removed by the next save. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/train_args.h"
+#include "io/atomic_file.h"
 
 /* The epoch where the loss became NaN or infinite, or -1.  TerminateOnNaN
  * stops fit quietly (as in Keras); the CLI treats that as a failure. */
@@ -61,24 +65,25 @@ static int run_fit(int argc, char **argv)
 {
     ck_cli_train_args a;
     if (ck_cli_train_parse(argc, argv, 1, &a)) return 1;
-    char csv_tmp[4096];
-    if (a.history && snprintf(csv_tmp, sizeof csv_tmp, "%s.tmp-%ld", a.history, (long)getpid()) >= (int)sizeof csv_tmp)
-        return ck_cli_fail("--history path is too long");
-    /* Fail before any training if the CSV cannot be written there. */
-    FILE *probe = a.history ? fopen(csv_tmp, "w") : NULL;
-    if (a.history && !probe) return ck_cli_fail("cannot write --history %s: %s", a.history, strerror(errno));
-    if (probe) fclose(probe);
+    /* The history's temporary file, made first: a directory where it
+     * cannot be written fails before any training. */
+    ck_atomic_file csv = {0};
+    if (a.history && ck_atomic_open(&csv, a.history) != CK_OK) {
+        const char *why = strrchr(ck_last_error(), ':');
+        return ck_cli_fail("cannot write --history %s%s", a.history, why ? why : "");
+    }
     ck_model *m = NULL;
     ck_tensor *x[CK_CLI_MAX_IO] = {NULL}, *y[CK_CLI_MAX_IO] = {NULL};
     ck_status st = ck_cli_train_model(&a, &m);
     if (st == CK_OK) st = ck_cli_train_data(&a, m, x, y);
-    if (st == CK_OK) st = train(m, &a, x, y, a.history ? csv_tmp : NULL);
+    /* the CSVLogger replaces the temporary file (durably) at the end of fit */
+    if (st == CK_OK) st = train(m, &a, x, y, a.history ? csv.tmp : NULL);
     if (st == CK_OK) st = ck_model_save(m, a.out);
-    if (st == CK_OK && a.history && rename(csv_tmp, a.history) != 0) {
-        st = ck_error(CK_IO_ERROR, "cannot write --history %s", a.history);
-        unlink(a.out);
+    if (st == CK_OK && a.history) {
+        st = ck_atomic_commit(&csv, 0);
+        if (st != CK_OK) unlink(a.out);
     }
-    if (st != CK_OK && a.history) unlink(csv_tmp);
+    if (st != CK_OK) ck_atomic_abort(&csv);
     for (int i = 0; i < CK_CLI_MAX_IO; i++) {
         ck_tensor_free(x[i]);
         ck_tensor_free(y[i]);

@@ -2,16 +2,20 @@
  * `.weights.h5` files are keras_archive_h5.c.  See keras_archive.h. */
 #include "io/keras_archive.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <zip.h>
 
+#include "core/limits.h"
 #include "io/atomic_file.h"
 #include "io/h5_util.h"
 #include "io/json_check.h"
+#include "model/model_limits.h"
 
 static const char *const ENTRY_METADATA = "metadata.json";
 static const char *const ENTRY_CONFIG = "config.json";
@@ -71,9 +75,12 @@ static ck_status zip_open_error(const char *path, int code)
 }
 
 /* Reads entry `name` whole into a NUL-terminated ck_malloc'ed buffer;
- * *data = NULL if the entry is absent. */
-static ck_status read_entry(zip_t *za, const char *path, const char *name, char **data,
-                            size_t *len)
+ * *data = NULL if the entry is absent.  The size the entry declares is
+ * held to the limits of ck_limit first (`archive_bytes`: the archive
+ * file's size; `config` 1: a JSON config, CK_LIMIT_CONFIG_BYTES too);
+ * libzip then refuses to inflate more than that size. */
+static ck_status read_entry(zip_t *za, const char *path, const char *name, uint64_t archive_bytes, int config,
+                            char **data, size_t *len)
 {
     *data = NULL;
     *len = 0;
@@ -87,6 +94,17 @@ static ck_status read_entry(zip_t *za, const char *path, const char *name, char 
     if (zs.size >= (zip_uint64_t)SIZE_MAX || zs.size > ((zip_uint64_t)1 << 40))
         return ck_error(CK_FORMAT_ERROR, "%s: entry %s claims %llu bytes", path, name,
                         (unsigned long long)zs.size);
+    char what[256];
+    snprintf(what, sizeof what, "the size of entry %s", name);
+    if (zs.size > (zip_uint64_t)ck_limit_value(CK_LIMIT_ARCHIVE_ENTRY_BYTES))
+        return ck_limit_refuse(CK_LIMIT_ARCHIVE_ENTRY_BYTES, path, what, zs.size);
+    uint64_t ratio = (uint64_t)ck_limit_value(CK_LIMIT_ARCHIVE_ENTRY_RATIO);
+    if (zs.size > 65536 && zs.size / ratio > archive_bytes) {
+        snprintf(what, sizeof what, "how many times larger than the archive entry %s expands", name);
+        return ck_limit_refuse(CK_LIMIT_ARCHIVE_ENTRY_RATIO, path, what,
+                               archive_bytes ? zs.size / archive_bytes : zs.size);
+    }
+    if (config) CK_TRY(ck_config_check_size((size_t)zs.size, path));
     size_t size = (size_t)zs.size;
     char *buf = ck_malloc(size + 1);
     if (!buf) return ck_oom("an archive entry");
@@ -145,6 +163,10 @@ static ck_status check_json_text(const char *text, size_t len, const char *path,
 
 static ck_status archive_read_impl(const char *path, ck_keras_archive **out)
 {
+    /* the archive's size, for CK_LIMIT_ARCHIVE_ENTRY_RATIO */
+    struct stat fst;
+    if (stat(path, &fst) != 0) return ck_error(CK_IO_ERROR, "%s: cannot open the archive: %s", path, strerror(errno));
+    uint64_t archive_bytes = (uint64_t)fst.st_size;
     int err = 0;
     zip_t *za = zip_open(path, ZIP_RDONLY | ZIP_CHECKCONS, &err);
     if (!za) return zip_open_error(path, err);
@@ -158,10 +180,10 @@ static ck_status archive_read_impl(const char *path, ck_keras_archive **out)
         st = ck_oom("a Keras archive");
         goto done;
     }
-    st = read_entry(za, path, ENTRY_METADATA, &a->metadata_json, &len);
+    st = read_entry(za, path, ENTRY_METADATA, archive_bytes, 1, &a->metadata_json, &len);
     if (st == CK_OK && a->metadata_json) st = check_json_text(a->metadata_json, len, path, ENTRY_METADATA);
     if (st != CK_OK) goto done;
-    st = read_entry(za, path, ENTRY_CONFIG, &a->config_json, &len);
+    st = read_entry(za, path, ENTRY_CONFIG, archive_bytes, 1, &a->config_json, &len);
     if (st != CK_OK) goto done;
     if (!a->config_json) {
         st = ck_error(CK_FORMAT_ERROR, "%s: no %s in the archive (not a Keras model archive?)", path,
@@ -170,7 +192,7 @@ static ck_status archive_read_impl(const char *path, ck_keras_archive **out)
     }
     st = check_json_text(a->config_json, len, path, ENTRY_CONFIG);
     if (st != CK_OK) goto done;
-    st = read_entry(za, path, ENTRY_WEIGHTS, &h5, &h5len);
+    st = read_entry(za, path, ENTRY_WEIGHTS, archive_bytes, 0, &h5, &h5len);
     if (st != CK_OK) goto done;
     if (!h5) {
         if (zip_name_locate(za, "model.weights.npz", 0) >= 0)

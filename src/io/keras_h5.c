@@ -1,5 +1,6 @@
 /* Legacy Keras HDF5 files (model.save / save_weights to .h5) <-> plain data.
  * See keras_h5.h for the layout and the dialects. */
+#include "model/model_limits.h"
 #include "io/keras_h5.h"
 
 #include <stdio.h>
@@ -57,6 +58,7 @@ static ck_status check_json(const char *text, const char *file, const char *what
 {
     char label[1024];
     snprintf(label, sizeof label, "%s: %s", file, what);
+    CK_TRY(ck_config_check_size(strlen(text), label));
     return ck_json_check_object(text, strlen(text), label);
 }
 

@@ -12,10 +12,12 @@
 #include "io/keras_archive.h"
 #include "io/keras_h5.h"
 #include "core/json.h"
+#include "core/limits.h"
 #include "io/model_io.h"
 #include "layers/conv_layer.h"
 #include "model/model.h"
 #include "model/wrapper_util.h" /* ck_convert_file_weights */
+#include "model/model_limits.h"
 
 /* ---- pairing weights with layers ---------------------------------------- */
 
@@ -321,42 +323,14 @@ static ck_status sniff(const char *path, file_kind *kind)
     return CK_OK;
 }
 
-/* How deeply model configs nest in `v`: each "layers" array is one model
- * level, and so is a "config" array (Keras 1 / 2.0 Sequential).  The recursion follows the JSON, which jansson caps at 2048
- * levels, and stops counting past the cap. */
-static int model_depth(const json_t *v, int depth)
-{
-    if (depth > CK_MAX_MODEL_DEPTH) return depth;
-    int best = depth;
-    if (json_is_object(v)) {
-        const char *key;
-        json_t *item;
-        json_object_foreach((json_t *)v, key, item) {
-            int level = json_is_array(item) && (strcmp(key, "layers") == 0 || strcmp(key, "config") == 0);
-            int d = model_depth(item, depth + level);
-            if (d > best) best = d;
-            if (best > CK_MAX_MODEL_DEPTH) break;
-        }
-    } else if (json_is_array(v)) {
-        for (size_t i = 0; i < json_array_size(v) && best <= CK_MAX_MODEL_DEPTH; i++) {
-            int d = model_depth(json_array_get(v, i), depth);
-            if (d > best) best = d;
-        }
-    }
-    return best;
-}
-
 static ck_status model_from_text(const char *text, const char *file, json_t **root, ck_model **out)
 {
+    /* the nesting depth and the other limits of the config itself are
+     * checked by ck_model_from_json_value */
+    CK_TRY(ck_config_check_size(strlen(text), file));
     json_error_t err;
     json_t *j = json_loads(text, JSON_ALLOW_NUL, &err);
     if (!j) return ck_error(CK_FORMAT_ERROR, "%s: the model config is not valid JSON: %s (line %d)", file, err.text, err.line);
-    if (model_depth(j, 0) > CK_MAX_MODEL_DEPTH) {
-        json_decref(j);
-        return ck_error(CK_FORMAT_ERROR,
-                        "%s: models nested more than %d deep (CK_MAX_MODEL_DEPTH); refusing to build it",
-                        file, CK_MAX_MODEL_DEPTH);
-    }
     ck_status st = ck_model_from_json_value(j, out);
     if (st != CK_OK) {
         char msg[1024];
@@ -591,12 +565,15 @@ ck_status ck_io_model_load(const char *path, ck_model **out, ck_saved_training *
     if (!path || !out) return ck_error(CK_VALUE_ERROR, "ck_model_load: NULL argument");
     CK_TRY(sniff(path, &kind));
     ck_status st;
+    /* CK_LIMIT_WEIGHT_BYTES counts what this whole load allocates */
+    int scope = ck_load_scope_begin();
     switch (kind) {
     case KIND_HDF5: st = load_hdf5(path, out, tr); break;
     case KIND_ZIP: st = load_archive(path, out, tr); break;
     case KIND_JSON: st = load_json(path, out); break;
     default: st = ck_error(CK_FORMAT_ERROR, "%s: unknown file kind", path); break;
     }
+    ck_load_scope_end(scope);
     /* Nothing half-taken survives a failed load. */
     if (st != CK_OK) ck_saved_training_clear(tr);
     return st;
@@ -651,5 +628,8 @@ ck_status ck_model_load_weights(ck_model *m, const char *path, int by_name)
     CK_NEED(path);
     /* a failure jansson hid becomes CK_OUT_OF_MEMORY, not a wrong error */
     unsigned long before = ck_alloc_failures();
-    return ck_alloc_verdict(before, load_weights_impl(m, path, by_name), "loading weights");
+    int scope = ck_load_scope_begin(); /* CK_LIMIT_WEIGHT_BYTES */
+    ck_status st = load_weights_impl(m, path, by_name);
+    ck_load_scope_end(scope);
+    return ck_alloc_verdict(before, st, "loading weights");
 }

@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/limits.h"
 #include "io/npy_header.h"
 #include "io/atomic_file.h"
 
@@ -267,6 +268,7 @@ static ck_status npy_parse(const unsigned char *buf, size_t len, const char *nam
         (uint64_t)out_bytes > SIZE_MAX)
         return ck_oom("npy data");
 
+    CK_TRY(ck_limit_check_shape(h.rank, h.shape, name, "the array"));
     ck_tensor *t = NULL;
     CK_TRY(ck_tensor_new_uninit(&t, d.out, h.rank, h.shape));
     npy_convert(&d, h.fortran, buf + prefix + hlen, t);

@@ -2,9 +2,11 @@
  * binary files (little-endian, concatenated per group) and, in order, the
  * name, shape and dtype of each weight ("<layer>/<weight>"). */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "core/limits.h"
 #include "io/model_io.h"
 
 typedef struct tfjs_weight {
@@ -83,14 +85,19 @@ static ck_status parse_group(const json_t *group, const unsigned char *buf, size
             dims[d] = json_integer_value(v);
         }
         if (*n >= max) return ck_error(CK_NOT_IMPLEMENTED, "%s: more than %d weights", file, max);
+        /* The shape is checked against the bytes the files hold before
+         * anything is allocated for it: a manifest may claim any size. */
+        int64_t count = 0;
+        if (ck_shape_count(dt, (int)rank, dims, &count) != CK_OK)
+            return ck_error(CK_FORMAT_ERROR, "%s: weight %s has a shape too large to hold", file, name);
+        if ((uint64_t)count > (uint64_t)(len - offset) / 4)
+            return ck_error(CK_FORMAT_ERROR, "%s: the weight files end before weight %s (%llu bytes short)", file,
+                            name, (unsigned long long)((uint64_t)count * 4 - (len - offset)));
+        size_t bytes = (size_t)count * 4;
+        CK_TRY(ck_limit_check_shape((int)rank, dims, file, name));
+        CK_TRY(ck_load_charge(bytes, name));
         ck_tensor *t = NULL;
         CK_TRY(ck_tensor_new(&t, dt, (int)rank, dims));
-        size_t bytes = (size_t)t->size * 4;
-        if (offset + bytes > len) {
-            ck_tensor_free(t);
-            return ck_error(CK_FORMAT_ERROR, "%s: the weight files end before weight %s (%zu bytes short)", file, name,
-                            offset + bytes - len);
-        }
         /* TF.js writes little-endian; this build assumes a little-endian
          * host for it, as TF.js itself does. */
         memcpy(t->data, buf + offset, bytes);

@@ -343,9 +343,15 @@ size_t ck_layer_call_scratch_bytes(const ck_layer *layer, int n, const ck_shape 
  * call_scratch, frees it (eager calls and training). */
 ck_status ck_layer_call_own_scratch(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *out);
 
-/* The planned inference call of a model step: the input checks and casts
- * of ck_layer_call_into, then the class' call with `scratch`
- * (ck_layer_call_scratch_bytes bytes for these shapes; NULL when that is
+/* Bytes a planned call takes from the front of its scratch to cast inputs
+ * of these dtypes and shapes to the layer's dtype (integer inputs of
+ * cast_all_inputs classes, floating inputs of another precision). */
+size_t ck_layer_cast_scratch_bytes(const ck_layer *layer, int n, const ck_dtype *dtypes, const ck_shape *in);
+
+/* The planned inference call of a model step: the input casts of
+ * ck_layer_call_into made into the front of `scratch`, then the class'
+ * call with the rest (ck_layer_cast_scratch_bytes plus
+ * ck_layer_call_scratch_bytes bytes for these inputs; NULL when that is
  * 0).  It reads the layer and writes only `outputs` and `scratch` (no
  * activity loss is recorded: predict does not report losses), so
  * predictors of one model may run it in parallel. */

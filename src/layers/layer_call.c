@@ -321,19 +321,80 @@ ck_status ck_layer_call_own_scratch(ck_layer *layer, int n, const ck_tensor *con
     return st;
 }
 
+/* Whether prepare_inputs casts an input of dtype `dt` to the layer's. */
+static int casts_input(const ck_layer *layer, ck_dtype dt)
+{
+    return !layer->cls->no_autocast && dt != layer->dtype && (ck_dtype_is_floating(dt) || layer->cls->cast_all_inputs);
+}
+
+size_t ck_layer_cast_scratch_bytes(const ck_layer *layer, int n, const ck_dtype *dtypes, const ck_shape *in)
+{
+    size_t bytes = 0;
+    for (int i = 0; i < n; i++) {
+        if (!casts_input(layer, dtypes[i])) continue;
+        size_t count = 1;
+        for (int d = 0; d < in[i].rank; d++) count *= in[i].dims[d] > 0 ? (size_t)in[i].dims[d] : 0;
+        bytes += (count * ck_dtype_size(layer->dtype) + 63) / 64 * 64;
+    }
+    return bytes;
+}
+
+/* dst[i] = (dst type)src[i] for the four dtypes, without allocating. */
+static void convert_values(const void *src, ck_dtype from, void *dst, ck_dtype to, int64_t n)
+{
+#define CK_CONVERT_TO(T_OUT)                                                                   \
+    do {                                                                                       \
+        T_OUT *o = dst;                                                                        \
+        switch (from) {                                                                        \
+        case CK_FLOAT32: for (int64_t i = 0; i < n; i++) o[i] = (T_OUT)((const float *)src)[i]; break;   \
+        case CK_FLOAT64: for (int64_t i = 0; i < n; i++) o[i] = (T_OUT)((const double *)src)[i]; break;  \
+        case CK_INT32: for (int64_t i = 0; i < n; i++) o[i] = (T_OUT)((const int32_t *)src)[i]; break;   \
+        case CK_INT64: for (int64_t i = 0; i < n; i++) o[i] = (T_OUT)((const int64_t *)src)[i]; break;   \
+        }                                                                                      \
+    } while (0)
+    switch (to) {
+    case CK_FLOAT32: CK_CONVERT_TO(float); break;
+    case CK_FLOAT64: CK_CONVERT_TO(double); break;
+    case CK_INT32: CK_CONVERT_TO(int32_t); break;
+    case CK_INT64: CK_CONVERT_TO(int64_t); break;
+    }
+#undef CK_CONVERT_TO
+}
+
 ck_status ck_layer_call_planned(ck_layer *layer, int n, const ck_tensor *const *inputs,
                                 ck_tensor *const *outputs, void *scratch)
 {
-    ck_tensor *cast[CK_MAX_LAYER_INPUTS] = {NULL};
     const ck_tensor *use[CK_MAX_LAYER_INPUTS];
-    ck_shape shapes[CK_MAX_LAYER_INPUTS];
+    ck_tensor casts[CK_MAX_LAYER_INPUTS];
     if (n > CK_MAX_LAYER_INPUTS) return check_arity(layer, n);
-    /* The output shape was checked when the plan was made. */
-    CK_TRY(prepare_inputs(layer, n, inputs, cast, use, shapes));
-    ck_status st = layer->cls->call_scratch ? layer->cls->call_scratch(layer, n, use, outputs, scratch)
-                                            : layer->cls->call(layer, n, use, outputs);
-    free_casts(cast, n);
-    return st;
+    if (!inputs) return ck_error(CK_VALUE_ERROR, "layer \"%s\": inputs is NULL", layer->name);
+    /* The checks of prepare_inputs; its casts go to the front of the
+     * scratch (ck_layer_cast_scratch_bytes), the class' own scratch after
+     * them.  The output shape was checked when the plan was made. */
+    ck_shape shapes[CK_MAX_LAYER_INPUTS];
+    for (int i = 0; i < n; i++) {
+        if (!inputs[i] || !inputs[i]->data)
+            return ck_error(CK_VALUE_ERROR, "layer \"%s\": input %d has no data", layer->name, i);
+        shapes[i] = ck_tensor_shape(inputs[i]);
+    }
+    CK_TRY(ck_layer_check_inputs(layer, n, shapes));
+    CK_TRY(ck_layer_build(layer, n, shapes));
+    char *at = scratch;
+    for (int i = 0; i < n; i++) {
+        use[i] = inputs[i];
+        if (!casts_input(layer, inputs[i]->dtype)) continue;
+        if (!at) return ck_oom("a planned call's input casts");
+        casts[i] = *inputs[i];
+        casts[i].dtype = layer->dtype;
+        casts[i].data = at;
+        casts[i].owns_data = 0;
+        casts[i].keras_history = NULL;
+        convert_values(inputs[i]->data, inputs[i]->dtype, at, layer->dtype, inputs[i]->size);
+        at += ((size_t)inputs[i]->size * ck_dtype_size(layer->dtype) + 63) / 64 * 64;
+        use[i] = &casts[i];
+    }
+    return layer->cls->call_scratch ? layer->cls->call_scratch(layer, n, use, outputs, at)
+                                    : layer->cls->call(layer, n, use, outputs);
 }
 
 /* The eager call: every output (new tensors) and, when `out_masks` is

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/limits.h"
 #include "layers/layer.h"
 
 /* Copies a regularizer / constraint through its config: the weight owns
@@ -37,7 +38,10 @@ ck_status ck_layer_add_weight_with(ck_layer *layer, const char *name, const ck_s
     if (!name || !*name) name = "Variable";
     if (dtype == 0) dtype = layer->dtype;
     if (ck_dtype_size(dtype) == 0) return ck_error(CK_TYPE_ERROR, "add_weight: invalid dtype %d", (int)dtype);
-    CK_TRY(ck_shape_count(dtype, shape->rank, shape->dims, NULL));
+    int64_t count = 0;
+    CK_TRY(ck_shape_count(dtype, shape->rank, shape->dims, &count));
+    /* a model built while loading a file counts against CK_LIMIT_WEIGHT_BYTES */
+    CK_TRY(ck_load_charge((uint64_t)count * ck_dtype_size(dtype), name));
 
     ck_initializer *default_init = NULL;
     ck_weight *w = NULL;

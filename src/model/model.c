@@ -12,11 +12,15 @@ static ck_layer *model_sublayer(const ck_layer *layer, int i) { return ((const c
 static ck_status model_output_shape(const ck_layer *layer, int n, const ck_shape *in, ck_shape *out)
 {
     const ck_model *m = (const ck_model *)layer;
-    ck_shape *slots = ck_calloc((size_t)m->n_slots, sizeof *slots);
+    /* A model nested in a nested model is asked for its shape on every
+     * call of the middle one (which infers its shapes in its scratch):
+     * small graphs use the stack, so that predicting allocates nothing. */
+    ck_shape local[48] = {{0}};
+    ck_shape *slots = m->n_slots <= 48 ? local : ck_calloc((size_t)m->n_slots, sizeof *slots);
     if (!slots) return ck_oom("shape inference");
     ck_status st = ck_model_infer_shapes(m, n, in, slots);
     for (int o = 0; st == CK_OK && o < m->n_outputs; o++) out[o] = slots[m->output_slots[o]];
-    ck_free(slots);
+    if (slots != local) ck_free(slots);
     return st;
 }
 
@@ -67,8 +71,13 @@ static size_t nested_layout(const ck_model *m, const ck_shape *slot_shapes, size
                 count *= slot_shapes[slot].dims[d] > 0 ? (size_t)slot_shapes[slot].dims[d] : 0;
             off += round64(count * ck_dtype_size(m->slot_tensors[slot]->dtype));
         }
-        for (int k = 0; k < step->n_in; k++) ins[k] = slot_shapes[step->in_slots[k]];
-        size_t b = ck_layer_call_scratch_bytes(step->node->layer, step->n_in, ins, os);
+        ck_dtype dts[CK_MAX_LAYER_INPUTS];
+        for (int k = 0; k < step->n_in; k++) {
+            ins[k] = slot_shapes[step->in_slots[k]];
+            dts[k] = m->slot_tensors[step->in_slots[k]]->dtype;
+        }
+        size_t b = ck_layer_cast_scratch_bytes(step->node->layer, step->n_in, dts, ins) +
+                   ck_layer_call_scratch_bytes(step->node->layer, step->n_in, ins, os);
         if (b > widest) widest = b;
     }
     if (scratch_off) *scratch_off = off;

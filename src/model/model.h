@@ -183,6 +183,11 @@ ck_status ck_model_layer_backward(ck_layer *layer, const ck_train_ctx *ctx, int 
  * "Model" included), or NULL. */
 const ck_layer_class *ck_layer_class_find(const char *class_name);
 
+/* The i-th class of the registry (every built-in class, then Functional
+ * and Sequential), NULL past the last: for sweeps over every class
+ * (tests/model/test_zero_alloc_sweep.c). */
+const ck_layer_class *ck_layer_class_at(int i);
+
 /* Makes a layer from a parsed {"class_name", "config"[, "build_config"]}
  * wrapper through the registry (the jansson side of ck_layer_from_config). */
 ck_status ck_layer_from_json(const json_t *wrapper, ck_layer **out);

@@ -4,7 +4,9 @@
 #include <string.h>
 
 #include "core/json.h"
+#include "core/limits.h"
 #include "model/model.h"
+#include "model/model_limits.h"
 
 /* The keras_version ckeras writes: the tf.keras release whose formats it
  * reproduces. */
@@ -51,6 +53,7 @@ ck_status ck_model_to_json(const ck_model *m, char **out)
 
 ck_status ck_model_from_json_value(const json_t *root, ck_model **out)
 {
+    CK_TRY(ck_config_check_limits(root, "model config"));
     const json_t *w = root;
     /* TF.js model.json: {"modelTopology": {...}, "weightsManifest": ...};
      * older TF.js nests the topology under "model_config". */
@@ -76,6 +79,7 @@ ck_status ck_model_from_json(const char *json, ck_model **out)
     CK_NEED(out);
     json_error_t err;
     if (!json || !out) return ck_error(CK_VALUE_ERROR, "ck_model_from_json: NULL argument");
+    CK_TRY(ck_config_check_size(strlen(json), "model JSON"));
     unsigned long before = ck_alloc_failures();
     json_t *root = json_loads(json, JSON_ALLOW_NUL, &err);
     /* a failed allocation reads as a syntax error, or a truncated string */
@@ -86,7 +90,9 @@ ck_status ck_model_from_json(const char *json, ck_model **out)
     if (!root) return ck_error(CK_FORMAT_ERROR, "model JSON is not valid JSON: %s (line %d, column %d)", err.text,
                                err.line, err.column);
     ck_model *m = NULL;
+    int scope = ck_load_scope_begin(); /* CK_LIMIT_WEIGHT_BYTES */
     ck_status st = ck_alloc_verdict(before, ck_model_from_json_value(root, &m), "model JSON");
+    ck_load_scope_end(scope);
     json_decref(root);
     if (st != CK_OK) {
         if (m) ck_model_free(m);

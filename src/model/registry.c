@@ -8,6 +8,8 @@
 #include "layers/conv_layer.h"
 #include "layers/custom_layer.h"
 #include "layers/normattn_classes.h"
+#include "core/limits.h"
+#include "model/model_limits.h"
 #include "layers/rnn_common.h"
 #include "layers/tf_op.h"
 #include "model/model.h"
@@ -131,6 +133,15 @@ const ck_layer_class *ck_layer_class_find(const char *class_name)
     return NULL;
 }
 
+const ck_layer_class *ck_layer_class_at(int i)
+{
+    int n = (int)(sizeof builtin_classes / sizeof builtin_classes[0]);
+    if (i < 0) return NULL;
+    if (i < n) return builtin_classes[i];
+    if (i == n) return &ck_functional_class;
+    return i == n + 1 ? &ck_sequential_class : NULL;
+}
+
 /* ---- from_config through the registry --------------------------------- */
 
 static ck_status build_from_config(ck_layer *layer, const json_t *build_config)
@@ -182,10 +193,14 @@ ck_status ck_layer_from_config(const char *json, ck_layer **out)
     CK_NEED(out);
     json_error_t err;
     if (!json) return ck_error(CK_VALUE_ERROR, "ck_layer_from_config: json is NULL");
+    CK_TRY(ck_config_check_size(strlen(json), "layer config")); /* ck_limit */
     json_t *root = json_loads(json, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
     if (!root) return ck_error(CK_FORMAT_ERROR, "layer config is not valid JSON: %s (line %d, column %d)",
                                err.text, err.line, err.column);
-    ck_status st = ck_layer_from_json(root, out);
+    ck_status st = ck_config_check_limits(root, "layer config");
+    int scope = ck_load_scope_begin();
+    if (st == CK_OK) st = ck_layer_from_json(root, out);
+    ck_load_scope_end(scope);
     json_decref(root);
     return st;
 }

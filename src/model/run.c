@@ -148,11 +148,16 @@ static ck_status assign_blocks(const ck_model *m, const ck_shape *slot_shapes, c
 static size_t steps_scratch(const ck_model *m, const ck_shape *slot_shapes)
 {
     ck_shape ins[CK_MAX_LAYER_INPUTS];
+    ck_dtype dts[CK_MAX_LAYER_INPUTS];
     size_t widest = 0;
     for (int s = 0; s < m->n_steps; s++) {
         const ck_step *step = &m->steps[s];
-        for (int k = 0; k < step->n_in; k++) ins[k] = slot_shapes[step->in_slots[k]];
-        size_t b = ck_layer_call_scratch_bytes(step->node->layer, step->n_in, ins, &slot_shapes[step->out_slot]);
+        for (int k = 0; k < step->n_in; k++) {
+            ins[k] = slot_shapes[step->in_slots[k]];
+            dts[k] = m->slot_tensors[step->in_slots[k]]->dtype;
+        }
+        size_t b = ck_layer_cast_scratch_bytes(step->node->layer, step->n_in, dts, ins) +
+                   ck_layer_call_scratch_bytes(step->node->layer, step->n_in, ins, &slot_shapes[step->out_slot]);
         if (b > widest) widest = b;
     }
     return widest;
@@ -324,6 +329,18 @@ static ck_status check_predict_inputs(const ck_model *m, int n, const ck_tensor 
     return CK_OK;
 }
 
+/* The value of output `o` after a run: its planned buffer, or the input
+ * itself when a model outputs one of its inputs (Model(x, x): that slot
+ * has no buffer of its own). */
+static const ck_tensor *output_value(const ck_model *m, const ck_plan *plan, int o, const ck_tensor *const *inputs)
+{
+    int slot = m->output_slots[o];
+    if (plan->buffers[slot]) return plan->buffers[slot];
+    for (int i = 0; i < m->n_inputs; i++)
+        if (m->input_slots[i] == slot) return inputs[i];
+    return NULL;
+}
+
 /* Runs all batches; `outputs` already have the full output shapes. */
 static ck_status predict_batches(ck_model *m, ck_plan plans[2], const ck_tensor *const *inputs, ck_tensor *const *outputs,
                                  int64_t total, int64_t batch_size)
@@ -341,7 +358,7 @@ static ck_status predict_batches(ck_model *m, ck_plan plans[2], const ck_tensor 
         ck_plan *plan = NULL;
         CK_TRY(ck_plans_get(m, plans, rows == batch_size ? 0 : 1, m->n_inputs, shapes, &plan));
         CK_TRY(ck_model_run(m, plan, args));
-        for (int o = 0; o < m->n_outputs; o++) copy_rows(outputs[o], r0, plan->buffers[m->output_slots[o]], 0, rows);
+        for (int o = 0; o < m->n_outputs; o++) copy_rows(outputs[o], r0, output_value(m, plan, o, args), 0, rows);
     }
     return CK_OK;
 }
@@ -385,7 +402,7 @@ static ck_status output_shapes(ck_model *m, ck_plan plans[2], int n, const ck_te
     }
     CK_TRY(ck_plans_get(m, plans, total >= batch_size ? 0 : 1, n, shapes, &plan));
     for (int o = 0; o < m->n_outputs; o++) {
-        out_shapes[o] = ck_tensor_shape(plan->buffers[m->output_slots[o]]);
+        out_shapes[o] = ck_tensor_shape(output_value(m, plan, o, inputs));
         out_shapes[o].dims[0] = total;
     }
     return CK_OK;

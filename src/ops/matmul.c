@@ -33,7 +33,7 @@ void ck_matmul_f64(int64_t M, int64_t N, int64_t K, const double *a, const doubl
  * widest this CPU runs, and only where ck_own_gemm_wins). */
 static int gemm_family(int trans_b, int64_t M, int64_t N, int64_t K)
 {
-    switch (ck_bd_path) {
+    switch ((int)ck_bd_path) { /* clang refuses a switch on an _Atomic */
     case CK_BD_PATH_BLAS: return -1;
     case CK_BD_PATH_PORTABLE: return 0;
     case CK_BD_PATH_AVX2: return ck_cpu_has_avx2_fma() ? 1 : 0;

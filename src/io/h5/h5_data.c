@@ -1,6 +1,7 @@
 /* Datasets: the layout message (compact, contiguous, chunked), gathering
  * the stored bytes (chunks through h5_chunks.c and h5_filter.c), and the
  * conversion of elements to a ck_tensor. */
+#include "core/limits.h"
 #include "io/h5/h5_chunks.h"
 #include "io/h5/h5_filter.h"
 
@@ -331,6 +332,9 @@ ck_status ck_h5r_read_dataset(ck_h5r *f, uint64_t obj, ck_tensor **out)
     uint64_t nbytes = count * d.type.size;
     int64_t shape[CK_MAX_RANK] = {0};
     for (int i = 0; i < d.space.rank; i++) shape[i] = (int64_t)d.space.dims[i];
+    /* the limits of ck_limit, before anything is allocated for it */
+    CK_TRY(ck_limit_check_shape(d.space.rank, shape, f->name, "a dataset"));
+    CK_TRY(ck_load_charge(count * ck_dtype_size(dt), "a dataset"));
     const uint8_t *raw = NULL;
     uint8_t *own = NULL;
     if (count) CK_TRY(gather_raw(f, &d, nbytes, &raw, &own));

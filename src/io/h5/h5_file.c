@@ -195,8 +195,8 @@ static ck_status read_superblock(ck_h5r *f)
         h5r_addr(&c);                       /* superblock extension */
         eof = h5r_addr(&c);                 /* end of file */
         uint64_t root = h5r_addr(&c);
-        h5r_skip(&c, 4);                    /* checksum */
         if (c.bad) return h5r_fail(f, at, "truncated superblock");
+        CK_TRY(h5r_check_sum(f, at, c.pos - at, "the superblock"));
         f->root = root;
     } else {
         return h5r_fail(f, at, "superblock version %d is not supported (0-3 are)", version);

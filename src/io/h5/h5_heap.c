@@ -35,6 +35,11 @@ static ck_status bt2_node(bt2 *t, uint64_t addr, int level, uint64_t nrec)
     uint64_t recs = c.pos;
     h5r_skip(&c, nrec * t->rec_size);
     if (c.bad) return h5r_fail(f, start, "truncated v2 B-tree node");
+    /* the checksum follows the records (and an internal node's child
+     * pointers), not the end of the node */
+    uint64_t ptr = level ? (uint64_t)f->so + (uint64_t)t->nrec_bytes[level] + (uint64_t)t->total_bytes[level] : 0;
+    CK_TRY(h5r_check_sum(f, start, c.pos - start + (nrec + 1) * ptr,
+                         level ? "a v2 B-tree internal node (BTIN)" : "a v2 B-tree leaf node (BTLF)"));
     if (level == 0) {
         for (uint64_t i = 0; i < nrec; i++)
             CK_TRY(t->fn(f, f->data + recs + i * t->rec_size, t->rec_size, t->ctx));
@@ -68,6 +73,7 @@ ck_status h5r_btree2_walk(ck_h5r *f, uint64_t addr, int type, h5r_record_fn fn, 
     uint64_t root_n = h5r_u16(&c);
     h5r_len(&c);                            /* total records */
     if (c.bad) return h5r_fail(f, start, "truncated v2 B-tree header");
+    CK_TRY(h5r_check_sum(f, start, c.pos - start, "a v2 B-tree header (BTHD)"));
     if (got_type != type)
         return h5r_fail(f, start, "v2 B-tree of type %d where type %d was expected", got_type, type);
     if (t.rec_size == 0 || node_size < 10u + t.rec_size || t.depth > H5R_MAX_DEPTH)
@@ -139,6 +145,9 @@ static ck_status walk_indirect(ck_h5r *f, h5r_fheap *h, uint64_t addr, uint64_t 
     uint64_t start = c.pos;
     if (!h5r_sig(&c, "FHIB")) return h5r_fail(f, start, "fractal heap indirect block without its FHIB signature");
     h5r_skip(&c, 1 + (uint64_t)f->so + (uint64_t)h->off_bytes);
+    /* one address per entry (the heap has no filters), then the checksum */
+    CK_TRY(h5r_check_sum(f, start, c.pos - start + (uint64_t)nrows * h->width * (uint64_t)f->so,
+                         "a fractal heap indirect block (FHIB)"));
     int max_direct_rows = log2_exact(h->max_direct) - log2_exact(h->start_block) + 2;
     int first_row_bits = log2_exact(h->start_block) + log2_exact(h->width);
     uint64_t off = heap_off;
@@ -194,6 +203,7 @@ ck_status h5r_fheap_open(ck_h5r *f, uint64_t addr, h5r_fheap *h)
     h->root_rows = h5r_u16(&c);
     if (c.bad) return h5r_fail(f, start, "truncated fractal heap header");
     if (h->filter_len) return h5r_fail(f, start, "fractal heaps with I/O filters are not supported");
+    CK_TRY(h5r_check_sum(f, start, c.pos - start, "a fractal heap header (FRHP)"));
     if (log2_exact(h->width) < 0 || log2_exact(h->start_block) < 0 ||
         log2_exact(h->max_direct) < 0 || h->max_direct < h->start_block ||
         h->max_heap_bits == 0 || h->max_heap_bits > 64 || h->id_len < 1)

@@ -96,6 +96,14 @@ const uint8_t *h5r_bytes(h5r_cur *c, uint64_t n);
 int h5r_sig(h5r_cur *c, const char sig[4]);
 static inline uint64_t h5r_left(const h5r_cur *c) { return c->pos < c->end ? c->end - c->pos : 0; }
 
+/* ---- checksums of version 2 structures (h5_checksum.c) -------------------- */
+
+/* Jenkins' lookup3 hash (hashlittle), as libhdf5 checksums metadata. */
+uint32_t h5r_lookup3(const uint8_t *data, size_t len, uint32_t initval);
+/* Checks that the 4 bytes after [abs, abs + len) hold the lookup3 of those
+ * bytes; else a format error "checksum mismatch in <what>". */
+ck_status h5r_check_sum(ck_h5r *f, uint64_t abs, uint64_t len, const char *what);
+
 /* Bytes needed for an unsigned value (at least 1), as HDF5 sizes fields. */
 int h5r_bytes_for(uint64_t v);
 

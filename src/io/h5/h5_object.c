@@ -65,6 +65,7 @@ static ck_status follow_continuation(header_state *s, uint64_t off, uint64_t siz
         h5r_cur b = h5r_at(f, abs, len);
         if (len < 8 || !h5r_sig(&b, "OCHK"))
             return h5r_fail(f, abs, "continuation block without its OCHK signature");
+        CK_TRY(h5r_check_sum(f, abs, len - 4, "an object header continuation block (OCHK)"));
         return add_chunk(s, abs + 4, abs + len - 4);   /* checksum at the end */
     }
     return add_chunk(s, abs, abs + len);
@@ -136,6 +137,7 @@ ck_status h5r_obj_read(ck_h5r *f, uint64_t addr, h5r_obj *o)
         if (c.bad || size > h5r_left(&c) || h5r_left(&c) - size < 4)
             return h5r_fail(f, abs, "object header of %llu bytes runs past the end of the file",
                             (unsigned long long)size);
+        CK_TRY(h5r_check_sum(f, abs, c.pos + size - abs, "an object header (OHDR)"));
         st = add_chunk(&s, c.pos, c.pos + size);
     } else {
         return h5r_fail(f, abs, "no object header at address %llu", (unsigned long long)addr);
