@@ -83,8 +83,12 @@ static ck_status cudnn_gru_from_config(const json_t *c, ck_layer **out);
         .arity = CK_ONE_INPUT,                                               \
         .cast_all_inputs = 1,                                                \
         .supports_masking = 1,                                               \
-        .build = ck_rnn_build, /* reset_states knows the driver by it */                                                \
-        .call = ck_rnn_call,                                                 \
+        .build = ck_rnn_build, /* reset_states knows the driver by it */     \
+        .call = ck_layer_call_own_scratch,                                   \
+        .call_scratch_bytes = ck_rnn_call_scratch_bytes,                     \
+        .call_scratch = ck_rnn_call_scratch,                                 \
+        .call_masked = ck_rnn_call_masked,                                   \
+        .mask_rule = ck_rnn_mask_rule,                                       \
         .compute_output_shape = ck_rnn_output_shape,                         \
         .compute_mask = ck_rnn_compute_mask,                                 \
         .get_config = cudnn_get_config,                                      \
