@@ -28,11 +28,15 @@ try:
 except Exception as e:
     print(json.dumps({"error": (type(e).__name__ + ": " + str(e)).splitlines()[0][:200]})); sys.exit(0)
 rng = np.random.default_rng(0)
-inputs = m.inputs if isinstance(m.inputs, list) else [m.inputs]
+try:
+    inputs = m.inputs if isinstance(m.inputs, list) else [m.inputs]
+    specs = [([2 if d is None else int(d) for d in t.shape], str(getattr(t, "dtype", "float32"))) for t in inputs]
+except AttributeError:
+    # A Keras 3 Sequential never built on an input: it takes any length.
+    first = m.layers[0]
+    specs = [([2, 8], "int32" if type(first).__name__ == "Embedding" else "float32")]
 xs = []
-for i, t in enumerate(inputs):
-    shape = [2 if d is None else int(d) for d in t.shape]
-    dt = str(getattr(t, "dtype", "float32"))
+for i, (shape, dt) in enumerate(specs):
     dt = dt.replace("<dtype: '", "").replace("'>", "")
     high = 10
     for l in m.layers:
