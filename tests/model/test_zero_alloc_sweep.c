@@ -17,80 +17,148 @@
 #include "ckeras.h"
 #include "model/model.h"
 #include "support/support.h"
+#include "../layers/custom_impls.h"
 
 /* One class: its inner config, and its inputs as "d,d;d,d" (one shape per
- * input, batch excluded; a leading "i" makes an int32 input). */
+ * input, batch excluded; a leading "i" makes an int32 input); or, for the
+ * classes made only from a node's call arguments, a whole model config.
+ * Lambda calls "normalize" of tests/layers/custom_impls.h, registered by
+ * the sweep. */
 typedef struct sweep_case {
     const char *class_name;
     const char *config;
     const char *inputs;
+    const char *model_json; /* when set: the whole model (for layers made only from a node's call
+                               arguments: TFOpLambda, SlicingOpLambda); config and inputs unused */
 } sweep_case;
 
 #define INNER_DENSE "{\"class_name\": \"Dense\", \"config\": {\"name\": \"inner_dense\", \"units\": 3}}"
 
 static const sweep_case CASES[] = {
-    {"Dense", "{\"units\": 3, \"activation\": \"relu\"}", "5"},
-    {"Dot", "{\"axes\": [1, 1], \"normalize\": true}", "4;4"},
-    {"Flatten", "{}", "2,3"},
-    {"Reshape", "{\"target_shape\": [3, 2]}", "6"},
-    {"Dropout", "{\"rate\": 0.5}", "4"},
-    {"AlphaDropout", "{\"rate\": 0.5}", "4"},
-    {"Activation", "{\"activation\": \"tanh\"}", "4"},
-    {"Embedding", "{\"input_dim\": 10, \"output_dim\": 3}", "i4"},
-    {"Concatenate", "{\"axis\": -1}", "3;2"},
-    {"Add", "{}", "4;4"},
-    {"Subtract", "{}", "4;4"},
-    {"Multiply", "{}", "4;4"},
-    {"Average", "{}", "4;4"},
-    {"Maximum", "{}", "4;4"},
-    {"Minimum", "{}", "4;4"},
-    {"BatchNormalization", "{}", "3,4"},
-    {"Normalization", "{\"axis\": -1, \"mean\": [0.5], \"variance\": [2.0]}", "3,4"},
-    {"ReLU", "{\"max_value\": 6.0}", "4"},
-    {"LeakyReLU", "{\"alpha\": 0.2}", "4"},
-    {"ELU", "{\"alpha\": 1.0}", "4"},
-    {"ThresholdedReLU", "{\"theta\": 0.1}", "4"},
-    {"Softmax", "{\"axis\": -1}", "3,4"},
-    {"Merge", "{\"mode\": \"concat\", \"concat_axis\": -1}", "3;2"},
-    {"InputLayer", NULL, "4"}, /* the model's own Input: a model from an input to itself */
-    {"Conv2D", "{\"filters\": 2, \"kernel_size\": [3, 3], \"padding\": \"same\"}", "5,5,2"},
-    {"Convolution2D", "{\"nb_filter\": 2, \"nb_row\": 3, \"nb_col\": 3}", "5,5,2"},
-    {"MaxPooling2D", "{\"pool_size\": [2, 2]}", "4,4,2"},
-    {"MaxPooling1D", "{\"pool_size\": 2}", "4,2"},
-    {"AveragePooling1D", "{\"pool_size\": 2}", "4,2"},
-    {"AveragePooling2D", "{\"pool_size\": [2, 2]}", "4,4,2"},
-    {"MaxPooling3D", "{\"pool_size\": [2, 2, 2]}", "4,4,4,2"},
-    {"AveragePooling3D", "{\"pool_size\": [2, 2, 2]}", "4,4,4,2"},
-    {"GlobalAveragePooling1D", "{}", "4,2"},
-    {"GlobalAveragePooling2D", "{}", "4,4,2"},
-    {"GlobalAveragePooling3D", "{}", "2,2,2,2"},
-    {"GlobalMaxPooling1D", "{}", "4,2"},
-    {"GlobalMaxPooling2D", "{}", "4,4,2"},
-    {"GlobalMaxPooling3D", "{}", "2,2,2,2"},
-    {"UpSampling1D", "{\"size\": 2}", "3,2"},
-    {"UpSampling2D", "{\"size\": [2, 2], \"interpolation\": \"bilinear\"}", "2,2,2"},
-    {"UpSampling3D", "{\"size\": [2, 2, 2]}", "2,2,2,1"},
-    {"ZeroPadding1D", "{\"padding\": 1}", "3,2"},
-    {"ZeroPadding2D", "{\"padding\": [[1, 1], [1, 1]]}", "3,3,2"},
-    {"ZeroPadding3D", "{\"padding\": [[1, 1], [1, 1], [1, 1]]}", "2,2,2,1"},
-    {"Cropping1D", "{\"cropping\": [1, 1]}", "4,2"},
-    {"Cropping2D", "{\"cropping\": [[1, 1], [1, 1]]}", "4,4,2"},
-    {"Cropping3D", "{\"cropping\": [[1, 1], [1, 1], [1, 1]]}", "4,4,4,1"},
-    {"RepeatVector", "{\"n\": 3}", "4"},
-    {"Permute", "{\"dims\": [2, 1]}", "3,4"},
-    {"LayerNormalization", "{\"axis\": [-1]}", "3,4"},
-    {"SimpleRNN", "{\"units\": 3}", "4,2"},
-    {"LSTM", "{\"units\": 3, \"return_sequences\": true}", "4,2"},
-    {"GRU", "{\"units\": 3, \"reset_after\": true}", "4,2"},
+    {"Dense", "{\"units\": 3, \"activation\": \"relu\"}", "5", NULL},
+    {"Dot", "{\"axes\": [1, 1], \"normalize\": true}", "4;4", NULL},
+    {"Flatten", "{}", "2,3", NULL},
+    {"Reshape", "{\"target_shape\": [3, 2]}", "6", NULL},
+    {"Dropout", "{\"rate\": 0.5}", "4", NULL},
+    {"AlphaDropout", "{\"rate\": 0.5}", "4", NULL},
+    {"Activation", "{\"activation\": \"tanh\"}", "4", NULL},
+    {"Embedding", "{\"input_dim\": 10, \"output_dim\": 3}", "i4", NULL},
+    {"Concatenate", "{\"axis\": -1}", "3;2", NULL},
+    {"Add", "{}", "4;4", NULL},
+    {"Subtract", "{}", "4;4", NULL},
+    {"Multiply", "{}", "4;4", NULL},
+    {"Average", "{}", "4;4", NULL},
+    {"Maximum", "{}", "4;4", NULL},
+    {"Minimum", "{}", "4;4", NULL},
+    {"BatchNormalization", "{}", "3,4", NULL},
+    {"Normalization", "{\"axis\": -1, \"mean\": [0.5], \"variance\": [2.0]}", "3,4", NULL},
+    {"ReLU", "{\"max_value\": 6.0}", "4", NULL},
+    {"LeakyReLU", "{\"alpha\": 0.2}", "4", NULL},
+    {"ELU", "{\"alpha\": 1.0}", "4", NULL},
+    {"ThresholdedReLU", "{\"theta\": 0.1}", "4", NULL},
+    {"Softmax", "{\"axis\": -1}", "3,4", NULL},
+    {"Merge", "{\"mode\": \"concat\", \"concat_axis\": -1}", "3;2", NULL},
+    {"InputLayer", NULL, "4", NULL}, /* the model's own Input: a model from an input to itself */
+    {"Conv2D", "{\"filters\": 2, \"kernel_size\": [3, 3], \"padding\": \"same\"}", "5,5,2", NULL},
+    {"Convolution2D", "{\"nb_filter\": 2, \"nb_row\": 3, \"nb_col\": 3}", "5,5,2", NULL},
+    {"MaxPooling2D", "{\"pool_size\": [2, 2]}", "4,4,2", NULL},
+    {"MaxPooling1D", "{\"pool_size\": 2}", "4,2", NULL},
+    {"AveragePooling1D", "{\"pool_size\": 2}", "4,2", NULL},
+    {"AveragePooling2D", "{\"pool_size\": [2, 2]}", "4,4,2", NULL},
+    {"MaxPooling3D", "{\"pool_size\": [2, 2, 2]}", "4,4,4,2", NULL},
+    {"AveragePooling3D", "{\"pool_size\": [2, 2, 2]}", "4,4,4,2", NULL},
+    {"GlobalAveragePooling1D", "{}", "4,2", NULL},
+    {"GlobalAveragePooling2D", "{}", "4,4,2", NULL},
+    {"GlobalAveragePooling3D", "{}", "2,2,2,2", NULL},
+    {"GlobalMaxPooling1D", "{}", "4,2", NULL},
+    {"GlobalMaxPooling2D", "{}", "4,4,2", NULL},
+    {"GlobalMaxPooling3D", "{}", "2,2,2,2", NULL},
+    {"UpSampling1D", "{\"size\": 2}", "3,2", NULL},
+    {"UpSampling2D", "{\"size\": [2, 2], \"interpolation\": \"bilinear\"}", "2,2,2", NULL},
+    {"UpSampling3D", "{\"size\": [2, 2, 2]}", "2,2,2,1", NULL},
+    {"ZeroPadding1D", "{\"padding\": 1}", "3,2", NULL},
+    {"ZeroPadding2D", "{\"padding\": [[1, 1], [1, 1]]}", "3,3,2", NULL},
+    {"ZeroPadding3D", "{\"padding\": [[1, 1], [1, 1], [1, 1]]}", "2,2,2,1", NULL},
+    {"Cropping1D", "{\"cropping\": [1, 1]}", "4,2", NULL},
+    {"Cropping2D", "{\"cropping\": [[1, 1], [1, 1]]}", "4,4,2", NULL},
+    {"Cropping3D", "{\"cropping\": [[1, 1], [1, 1], [1, 1]]}", "4,4,4,1", NULL},
+    {"RepeatVector", "{\"n\": 3}", "4", NULL},
+    {"Permute", "{\"dims\": [2, 1]}", "3,4", NULL},
+    {"LayerNormalization", "{\"axis\": [-1]}", "3,4", NULL},
+    {"SimpleRNN", "{\"units\": 3}", "4,2", NULL},
+    {"LSTM", "{\"units\": 3, \"return_sequences\": true}", "4,2", NULL},
+    {"GRU", "{\"units\": 3, \"reset_after\": true}", "4,2", NULL},
+    {"Conv1D", "{\"filters\": 2, \"kernel_size\": [3], \"strides\": [1], \"padding\": \"same\"}", "6,2", NULL},
+    {"Conv3D", "{\"filters\": 2, \"kernel_size\": [2, 2, 2]}", "3,3,3,2", NULL},
+    {"Conv1DTranspose", "{\"filters\": 2, \"kernel_size\": [3], \"strides\": [2], "
+     "\"padding\": \"valid\"}", "4,2", NULL},
+    {"Conv2DTranspose", "{\"filters\": 2, \"kernel_size\": [3, 3], \"strides\": [2, 2], "
+     "\"padding\": \"same\"}", "3,3,2", NULL},
+    {"Conv3DTranspose", "{\"filters\": 2, \"kernel_size\": [2, 2, 2], \"strides\": [2, 2, 2]}", "2,2,2,2", NULL},
+    {"DepthwiseConv1D", "{\"kernel_size\": [3], \"depth_multiplier\": 2}", "5,2", NULL},
+    {"DepthwiseConv2D", "{\"kernel_size\": [3, 3], \"depth_multiplier\": 2, \"padding\": \"same\"}", "4,4,2", NULL},
+    {"SeparableConv1D", "{\"filters\": 3, \"kernel_size\": [3], \"depth_multiplier\": 1}", "5,2", NULL},
+    {"SeparableConv2D", "{\"filters\": 3, \"kernel_size\": [3, 3], \"depth_multiplier\": 2}", "4,4,2", NULL},
+    {"Convolution1D", "{\"nb_filter\": 2, \"filter_length\": 3, \"border_mode\": \"same\"}", "5,2", NULL},
+    {"AtrousConvolution1D", "{\"nb_filter\": 2, \"filter_length\": 2, \"atrous_rate\": 2}", "6,2", NULL},
+    {"AtrousConvolution2D", "{\"nb_filter\": 2, \"nb_row\": 3, \"nb_col\": 3, \"atrous_rate\": [2, 2], "
+     "\"border_mode\": \"valid\", \"dim_ordering\": \"tf\"}", "6,6,2", NULL},
+    {"Deconvolution2D", "{\"nb_filter\": 2, \"nb_row\": 3, \"nb_col\": 3, \"output_shape\": [null, 8, 8, 2], "
+     "\"border_mode\": \"same\", \"subsample\": [2, 2], \"dim_ordering\": \"tf\"}", "4,4,2", NULL},
+    {"SeparableConvolution2D", "{\"nb_filter\": 3, \"nb_row\": 2, \"nb_col\": 2, \"depth_multiplier\": 2, "
+     "\"dim_ordering\": \"tf\"}", "4,4,2", NULL},
+    {"Convolution3D", "{\"nb_filter\": 2, \"kernel_dim1\": 2, \"kernel_dim2\": 2, \"kernel_dim3\": 2, "
+     "\"dim_ordering\": \"tf\"}", "3,3,3,2", NULL},
+    {"Bidirectional", "{\"merge_mode\": \"concat\", \"layer\": {\"class_name\": \"LSTM\", "
+     "\"config\": {\"units\": 2, \"return_sequences\": true}}}", "4,3", NULL},
+    {"TimeDistributed", "{\"layer\": {\"class_name\": \"Dense\", \"config\": {\"units\": 2}}}", "3,4", NULL},
+    {"RNN", "{\"return_sequences\": true, \"cell\": [{\"class_name\": \"GRUCell\", "
+     "\"config\": {\"units\": 2}}, {\"class_name\": \"SimpleRNNCell\", \"config\": {\"units\": 3}}]}", "4,3", NULL},
+    {"CuDNNLSTM", "{\"units\": 2, \"return_sequences\": true}", "4,3", NULL},
+    {"CuDNNGRU", "{\"units\": 2}", "4,3", NULL},
+    {"ConvLSTM1D", "{\"filters\": 2, \"kernel_size\": [2], \"padding\": \"same\", "
+     "\"return_sequences\": true}", "3,4,2", NULL},
+    {"ConvLSTM2D", "{\"filters\": 2, \"kernel_size\": [2, 2]}", "3,3,3,2", NULL},
+    {"ConvLSTM3D", "{\"filters\": 2, \"kernel_size\": [2, 2, 2]}", "2,3,3,3,1", NULL},
+    {"MultiHeadAttention", "{\"num_heads\": 2, \"key_dim\": 2}", "3,4;2,4", NULL},
+    {"Attention", "{\"use_scale\": false, \"score_mode\": \"dot\"}", "3,4;2,4", NULL},
+    {"AdditiveAttention", "{\"use_scale\": true}", "3,4;2,4", NULL},
+    {"GroupNormalization", "{\"groups\": 2, \"axis\": -1}", "3,4", NULL},
+    {"UnitNormalization", "{\"axis\": [-1]}", "3,4", NULL},
+    {"GaussianNoise", "{\"stddev\": 0.1}", "4", NULL},
+    {"GaussianDropout", "{\"rate\": 0.3}", "4", NULL},
+    {"SpatialDropout1D", "{\"rate\": 0.5}", "3,2", NULL},
+    {"SpatialDropout2D", "{\"rate\": 0.5}", "3,3,2", NULL},
+    {"SpatialDropout3D", "{\"rate\": 0.5}", "2,2,2,2", NULL},
+    {"ActivityRegularization", "{\"l1\": 0.01, \"l2\": 0.0}", "4", NULL},
+    {"Masking", "{\"mask_value\": 0.0}", "3,4", NULL},
+    {"Lambda", "{\"name\": \"n\", \"function\": \"normalize\", \"function_type\": \"function\", "
+     "\"module\": \"__main__\", \"output_shape\": null, \"output_shape_type\": \"raw\", "
+     "\"output_shape_module\": null, \"arguments\": {}}", "3,4", NULL},
+    {"TFOpLambda", NULL, NULL, "{\"class_name\": \"Functional\", \"config\": {\"name\": \"m\", "
+     "\"layers\": [{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 3, 4], "
+     "\"dtype\": \"float32\", \"name\": \"x\"}, \"name\": \"x\", "
+     "\"inbound_nodes\": []}, {\"class_name\": \"TFOpLambda\", \"config\": {\"name\": \"op\", "
+     "\"trainable\": true, \"dtype\": \"float32\", \"function\": \"math.reduce_sum\"}, \"name\": \"op\", "
+     "\"inbound_nodes\": [[\"x\", 0, 0, {\"axis\": 1}]]}], \"input_layers\": [[\"x\", 0, 0]], "
+     "\"output_layers\": [[\"op\", 0, 0]]}}"},
+    {"SlicingOpLambda", NULL, NULL, "{\"class_name\": \"Functional\", \"config\": {\"name\": \"m\", "
+     "\"layers\": [{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 3, 4], "
+     "\"dtype\": \"float32\", \"name\": \"x\"}, \"name\": \"x\", "
+     "\"inbound_nodes\": []}, {\"class_name\": \"SlicingOpLambda\", \"config\": {\"name\": \"op\", "
+     "\"trainable\": true, \"dtype\": \"float32\", \"function\": \"__operators__.getitem\"}, "
+     "\"name\": \"op\", \"inbound_nodes\": [[\"x\", 0, 0, {\"slice_spec\": [{\"start\": null, \"stop\": null, "
+     "\"step\": null}, {\"start\": 1, \"stop\": null, \"step\": null}]}]]}], "
+     "\"input_layers\": [[\"x\", 0, 0]], \"output_layers\": [[\"op\", 0, 0]]}}"},
     {"Functional", "{\"name\": \"inner_f\", \"layers\": [{\"class_name\": \"InputLayer\", \"config\": "
                    "{\"batch_input_shape\": [null, 4], \"name\": \"inner_in\"}, \"name\": \"inner_in\", "
                    "\"inbound_nodes\": []}, {\"class_name\": \"Dense\", \"config\": {\"name\": \"inner_dense\", "
                    "\"units\": 3}, \"name\": \"inner_dense\", \"inbound_nodes\": [[[\"inner_in\", 0, 0, {}]]]}], "
                    "\"input_layers\": [[\"inner_in\", 0, 0]], \"output_layers\": [[\"inner_dense\", 0, 0]]}",
-     "4"},
+     "4", NULL},
     {"Sequential", "{\"name\": \"inner_s\", \"layers\": [{\"class_name\": \"InputLayer\", \"config\": "
                    "{\"batch_input_shape\": [null, 4], \"name\": \"inner_in\"}}, " INNER_DENSE "]}",
-     "4"},
+     "4", NULL},
 };
 
 static const sweep_case *case_of(const char *class_name)
@@ -173,6 +241,12 @@ static void check_steady_state(ck_model *m, const char *what, ck_dtype input_dty
 /* A model calling the case's layer once on its inputs. */
 static ck_model *model_of(const sweep_case *c, ck_layer **layer_out)
 {
+    if (c->model_json) {
+        ck_model *m = NULL;
+        cr_assert_eq(ck_model_from_json(c->model_json, &m), CK_OK, "%s: %s", c->class_name, ck_last_error());
+        *layer_out = NULL;
+        return m;
+    }
     ck_tensor *in[8] = {NULL};
     int n = make_inputs(c->inputs, in);
     ck_tensor *out = in[0];
@@ -192,6 +266,10 @@ static ck_model *model_of(const sweep_case *c, ck_layer **layer_out)
 
 Test(zero_alloc_sweep, every_registered_class)
 {
+    /* Lambda's case calls the user function "normalize" of custom_impls.h */
+    (void)affine_impl, (void)scaled_dense_impl;
+    ck_custom_registry_reset();
+    cr_assert_eq(ck_register_lambda("normalize", &normalize_impl), CK_OK, "%s", ck_last_error());
     int classes = 0;
     for (int i = 0; ck_layer_class_at(i); i++) {
         const char *name = ck_layer_class_at(i)->class_name;
@@ -206,7 +284,7 @@ Test(zero_alloc_sweep, every_registered_class)
         ck_layer_free(layer);
         classes++;
     }
-    cr_expect_geq(classes, 55, "only %d classes swept", classes);
+    cr_expect_geq(classes, 93, "only %d classes swept", classes);
 }
 
 /* An int32 Input is cast by the Dense that consumes it, and a float64
@@ -214,8 +292,8 @@ Test(zero_alloc_sweep, every_registered_class)
 Test(zero_alloc_sweep, inputs_cast_inside_the_model)
 {
     static const sweep_case cases[] = {
-        {"Dense", "{\"units\": 3}", "i4"},
-        {"Dot", "{\"axes\": [1, 1], \"normalize\": true}", "4;4"},
+        {"Dense", "{\"units\": 3}", "i4", NULL},
+        {"Dot", "{\"axes\": [1, 1], \"normalize\": true}", "4;4", NULL},
     };
     ck_layer *layer = NULL;
     ck_model *m = model_of(&cases[0], &layer);
@@ -239,8 +317,8 @@ Test(zero_alloc_sweep, inputs_cast_inside_the_model)
 }
 
 /* Embedding(mask_zero) feeding a recurrent layer: the mask is computed
- * and used while predicting.  (Hook for the Masking layer and masks
- * through more classes: add their models here.) */
+ * and used while predicting.  (Masks made by a Masking layer and carried
+ * through wrappers and attention: masking_through_wrappers_and_attention.) */
 Test(zero_alloc_sweep, masks)
 {
     ck_tensor *in = NULL, *h = NULL, *y = NULL;
@@ -258,6 +336,54 @@ Test(zero_alloc_sweep, masks)
     ck_layer_free(emb);
     ck_layer_free(rnn);
     ck_layer_free(ck_tensor_layer(in));
+}
+
+/* A Masking layer's mask carried through the wrappers, cells and
+ * attention that use it: each chain is Input(4, 3) -> Masking -> the
+ * layers in turn (a layer marked "2:" called on [h, h]). */
+Test(zero_alloc_sweep, masking_through_wrappers_and_attention)
+{
+    static const char *const chains[][4] = {
+        {"{\"class_name\": \"Bidirectional\", \"config\": {\"merge_mode\": \"sum\", \"layer\": "
+         "{\"class_name\": \"GRU\", \"config\": {\"units\": 2, \"return_sequences\": true}}}}",
+         "{\"class_name\": \"TimeDistributed\", \"config\": {\"layer\": {\"class_name\": \"Dense\", "
+         "\"config\": {\"units\": 3}}}}",
+         "{\"class_name\": \"LSTM\", \"config\": {\"units\": 2}}", NULL},
+        {"{\"class_name\": \"RNN\", \"config\": {\"return_sequences\": true, \"cell\": {\"class_name\": "
+         "\"LSTMCell\", \"config\": {\"units\": 3}}}}",
+         "2:{\"class_name\": \"MultiHeadAttention\", \"config\": {\"num_heads\": 2, \"key_dim\": 2}}",
+         "2:{\"class_name\": \"Attention\", \"config\": {\"use_scale\": false, \"score_mode\": \"dot\"}}",
+         NULL},
+        {"2:{\"class_name\": \"AdditiveAttention\", \"config\": {\"use_scale\": true}}",
+         "{\"class_name\": \"CuDNNGRU\", \"config\": {\"units\": 2}}", NULL, NULL},
+    };
+    for (size_t c = 0; c < sizeof chains / sizeof *chains; c++) {
+        ck_layer *layers[5] = {NULL};
+        ck_tensor *in = NULL, *h = NULL;
+        cr_assert_eq(ck_input(&in, &(ck_input_opts){.shape = CK_TEST_SHAPE(4, 3)}), CK_OK);
+        cr_assert_eq(ck_layer_from_config("{\"class_name\": \"Masking\", \"config\": {\"mask_value\": 0.1}}",
+                                          &layers[0]), CK_OK, "%s", ck_last_error());
+        cr_assert_eq(ck_layer_apply(layers[0], 1, &in, &h), CK_OK, "%s", ck_last_error());
+        int n = 1;
+        for (int k = 0; k < 4 && chains[c][k]; k++, n++) {
+            const char *text = chains[c][k];
+            int pair = strncmp(text, "2:", 2) == 0;
+            cr_assert_eq(ck_layer_from_config(text + (pair ? 2 : 0), &layers[n]), CK_OK, "%s: %s", text,
+                         ck_last_error());
+            ck_tensor *next = NULL;
+            cr_assert_eq(ck_layer_apply(layers[n], pair ? 2 : 1, (ck_tensor *[]){h, h}, &next), CK_OK, "%s: %s",
+                         text, ck_last_error());
+            h = next;
+        }
+        ck_model *m = NULL;
+        cr_assert_eq(ck_model_new(&m, 1, &in, 1, &h, NULL), CK_OK, "%s", ck_last_error());
+        char what[64];
+        snprintf(what, sizeof what, "Masking chain %zu", c);
+        check_steady_state(m, what, 0);
+        ck_model_free(m);
+        for (int k = 0; k < n; k++) ck_layer_free(layers[k]);
+        ck_layer_free(ck_tensor_layer(in));
+    }
 }
 
 /* Functional( Sequential( Functional(Dense) ) ), called twice at the top. */
