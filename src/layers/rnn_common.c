@@ -500,11 +500,6 @@ static ck_status forward(rnn_run *run, int n, const ck_tensor *const *in, ck_ten
     return CK_OK;
 }
 
-ck_status ck_rnn_call(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *outs)
-{
-    return ck_layer_call_own_scratch(layer, n, in, outs);
-}
-
 size_t ck_rnn_call_scratch_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out)
 {
     const ck_rnn_layer *r = (const ck_rnn_layer *)layer;

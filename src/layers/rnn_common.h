@@ -86,7 +86,6 @@ struct ck_rnn_layer {
 /* ---- the class hooks every recurrent class uses (rnn_common.c) ---------- */
 
 ck_status ck_rnn_build(ck_layer *layer, int n, const ck_shape *shapes);
-ck_status ck_rnn_call(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *out);
 size_t ck_rnn_call_scratch_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out);
 ck_status ck_rnn_call_scratch(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *out,
                               void *scratch);
@@ -159,6 +158,20 @@ extern const ck_layer_class ck_gru_class;
 /* The class table every recurrent layer shares: only the Keras name, the
  * constructor-from-config and the cell differ (the cell is bound by
  * FROM_CONFIG and the public constructor). */
+/* The inference and training hooks of every class that runs the recurrence
+ * (the three layers here, and the CuDNN classes of Keras 2 files): one
+ * list, so that a class cannot miss one (the planned predict calls
+ * call_scratch, masked graphs call_masked). */
+#define CK_RNN_CALL_HOOKS                                                    \
+        .call = ck_layer_call_own_scratch,                                   \
+        .call_scratch_bytes = ck_rnn_call_scratch_bytes,                     \
+        .call_scratch = ck_rnn_call_scratch,                                 \
+        .call_masked = ck_rnn_call_masked,                                   \
+        .mask_rule = ck_rnn_mask_rule,                                       \
+        .saved_bytes = ck_rnn_saved_bytes,                                   \
+        .train_call = ck_rnn_train_call,                                     \
+        .backward = ck_rnn_backward
+
 #define CK_RNN_CLASS(NAME, FROM_CONFIG)                                      \
     {                                                                        \
         .class_name = NAME,                                                  \
@@ -171,19 +184,12 @@ extern const ck_layer_class ck_gru_class;
         .supports_masking = 1,                                               \
         .archive_vars_path = "cell",                                         \
         .build = ck_rnn_build,                                               \
-        .call = ck_layer_call_own_scratch,                                   \
-        .call_scratch_bytes = ck_rnn_call_scratch_bytes,                     \
-        .call_scratch = ck_rnn_call_scratch,                                 \
-        .call_masked = ck_rnn_call_masked,                                   \
-        .mask_rule = ck_rnn_mask_rule,                                       \
+        CK_RNN_CALL_HOOKS,                                                   \
         .compute_output_shape = ck_rnn_output_shape,                         \
         .compute_mask = ck_rnn_compute_mask,                                 \
         .get_config = ck_rnn_get_config,                                     \
         .from_config = FROM_CONFIG,                                          \
         .destroy = ck_rnn_destroy,                                           \
-        .saved_bytes = ck_rnn_saved_bytes,                                   \
-        .train_call = ck_rnn_train_call,                                     \
-        .backward = ck_rnn_backward,                                         \
         .output_count = ck_rnn_output_count,                                 \
         .kwarg_inputs = ck_rnn_kwarg_inputs,                                 \
     }

@@ -84,19 +84,12 @@ static ck_status cudnn_gru_from_config(const json_t *c, ck_layer **out);
         .cast_all_inputs = 1,                                                \
         .supports_masking = 1,                                               \
         .build = ck_rnn_build, /* reset_states knows the driver by it */     \
-        .call = ck_layer_call_own_scratch,                                   \
-        .call_scratch_bytes = ck_rnn_call_scratch_bytes,                     \
-        .call_scratch = ck_rnn_call_scratch,                                 \
-        .call_masked = ck_rnn_call_masked,                                   \
-        .mask_rule = ck_rnn_mask_rule,                                       \
+        CK_RNN_CALL_HOOKS,                                                   \
         .compute_output_shape = ck_rnn_output_shape,                         \
         .compute_mask = ck_rnn_compute_mask,                                 \
         .get_config = cudnn_get_config,                                      \
         .from_config = FROM_CONFIG,                                          \
         .destroy = ck_rnn_destroy,                                           \
-        .saved_bytes = ck_rnn_saved_bytes,                                   \
-        .train_call = ck_rnn_train_call,                                     \
-        .backward = ck_rnn_backward,                                         \
     }
 
 const ck_layer_class ck_cudnn_lstm_class = CK_CUDNN_CLASS("CuDNNLSTM", cudnn_lstm_from_config);
