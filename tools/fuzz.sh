@@ -51,7 +51,7 @@ library_built=0
 sources_for() {
     case "$1" in
     fuzz_h5_reader) echo "$root/src/io/h5/*.c $root/src/core/*.c" ;;
-    fuzz_npy) echo "$root/src/io/npy.c $root/src/io/npy_header.c $root/src/core/*.c" ;;
+    fuzz_npy) echo "$root/src/io/npy.c $root/src/io/npy_header.c $root/src/io/atomic_file.c $root/src/core/*.c" ;;
     fuzz_json_config|fuzz_h5_model|fuzz_h5_weights|fuzz_keras_archive|fuzz_tfjs) echo lib ;;
     *) echo "" ;;
     esac
