@@ -250,6 +250,17 @@ Test(rnn_wrappers_multi, encoder_states_feed_a_decoder)
     cr_assert_eq(ck_model_predict(m, 2, x, &y, 0), CK_OK, "%s", ck_last_error());
     double err = ck_test_max_abs_diff(y, want);
     cr_expect_leq(err, 1e-5, "max abs error %g", err);
+    /* steady state: once planned, predict_into allocates nothing */
+    ck_tensor *again = NULL;
+    cr_assert_eq(ck_tensor_new(&again, y->dtype, y->rank, y->shape), CK_OK);
+    ck_test_fail_after(0);
+    ck_status st = ck_model_predict_into(m, 2, x, &again, 0);
+    long attempts = ck_test_alloc_count();
+    ck_test_alloc_reset();
+    cr_expect_eq(st, CK_OK, "predict_into after planning: %s", ck_last_error());
+    cr_expect_eq(attempts, 0, "%ld allocation(s) in steady state", attempts);
+    cr_expect_eq(ck_test_max_abs_diff(again, y), 0.0);
+    ck_tensor_free(again);
     ck_tensor_free(y);
     /* saved again by ckeras and loaded back */
     snprintf(path, sizeof path, "%s", ck_test_tmp("bidi_state_model.h5"));
