@@ -237,19 +237,23 @@ Test(rnn_wrappers_multi, config_round_trips)
     json_decref(all);
 }
 
-/* An encoder Bidirectional LSTM with return_state whose h and c
- * (concatenated) start a decoder LSTM, saved by tf.keras 2.15. */
-Test(rnn_wrappers_multi, encoder_states_feed_a_decoder)
+/* Loads the saved model `file` of rnn_wrappers/, predicts `stem`_x0 and
+ * _x1 within 1e-5 of `stem`_y, checks that predict_into then allocates
+ * nothing, saves it as .h5 and predicts again from that file. */
+static void check_saved_model(const char *file, const char *stem)
 {
-    ck_tensor *x[2] = {ck_test_npy("rnn_wrappers/bidi_state_model_x0"), ck_test_npy("rnn_wrappers/bidi_state_model_x1")};
-    ck_tensor *want = ck_test_npy("rnn_wrappers/bidi_state_model_y"), *y = NULL;
-    char path[4096];
-    snprintf(path, sizeof path, "%s", ck_test_data("layers/rnn_wrappers/bidi_state_model.h5"));
+    char rel[128], path[4096];
+    ck_tensor *x[2], *want, *y = NULL;
+    snprintf(rel, sizeof rel, "rnn_wrappers/%s_x0", stem), x[0] = ck_test_npy(rel);
+    snprintf(rel, sizeof rel, "rnn_wrappers/%s_x1", stem), x[1] = ck_test_npy(rel);
+    snprintf(rel, sizeof rel, "rnn_wrappers/%s_y", stem), want = ck_test_npy(rel);
+    snprintf(rel, sizeof rel, "layers/rnn_wrappers/%s", file);
+    snprintf(path, sizeof path, "%s", ck_test_data(rel));
     ck_model *m = NULL;
     cr_assert_eq(ck_model_load(path, &m), CK_OK, "%s: %s", path, ck_last_error());
-    cr_assert_eq(ck_model_predict(m, 2, x, &y, 0), CK_OK, "%s", ck_last_error());
+    cr_assert_eq(ck_model_predict(m, 2, x, &y, 0), CK_OK, "%s: %s", file, ck_last_error());
     double err = ck_test_max_abs_diff(y, want);
-    cr_expect_leq(err, 1e-5, "max abs error %g", err);
+    cr_expect_leq(err, 1e-5, "%s: max abs error %g", file, err);
     /* steady state: once planned, predict_into allocates nothing */
     ck_tensor *again = NULL;
     cr_assert_eq(ck_tensor_new(&again, y->dtype, y->rank, y->shape), CK_OK);
@@ -257,23 +261,39 @@ Test(rnn_wrappers_multi, encoder_states_feed_a_decoder)
     ck_status st = ck_model_predict_into(m, 2, x, &again, 0);
     long attempts = ck_test_alloc_count();
     ck_test_alloc_reset();
-    cr_expect_eq(st, CK_OK, "predict_into after planning: %s", ck_last_error());
-    cr_expect_eq(attempts, 0, "%ld allocation(s) in steady state", attempts);
-    cr_expect_eq(ck_test_max_abs_diff(again, y), 0.0);
+    cr_expect_eq(st, CK_OK, "%s: predict_into after planning: %s", file, ck_last_error());
+    cr_expect_eq(attempts, 0, "%s: %ld allocation(s) in steady state", file, attempts);
+    cr_expect_eq(ck_test_max_abs_diff(again, y), 0.0, "%s", file);
     ck_tensor_free(again);
     ck_tensor_free(y);
     /* saved again by ckeras and loaded back */
-    snprintf(path, sizeof path, "%s", ck_test_tmp("bidi_state_model.h5"));
+    snprintf(rel, sizeof rel, "%s_again.h5", stem);
+    snprintf(path, sizeof path, "%s", ck_test_tmp(rel));
     cr_assert_eq(ck_model_save(m, path), CK_OK, "%s", ck_last_error());
     ck_model_free(m);
     m = NULL;
     cr_assert_eq(ck_model_load(path, &m), CK_OK, "%s: %s", path, ck_last_error());
     cr_assert_eq(ck_model_predict(m, 2, x, &y, 0), CK_OK, "%s", ck_last_error());
     err = ck_test_max_abs_diff(y, want);
-    cr_expect_leq(err, 1e-5, "reloaded: max abs error %g", err);
+    cr_expect_leq(err, 1e-5, "%s saved by ckeras: max abs error %g", file, err);
     ck_tensor_free(y);
     ck_model_free(m);
     ck_tensor_free(want);
     ck_tensor_free(x[0]);
     ck_tensor_free(x[1]);
+}
+
+/* An encoder Bidirectional LSTM with return_state whose h and c
+ * (concatenated) start a decoder LSTM, saved by tf.keras 2.15. */
+Test(rnn_wrappers_multi, encoder_states_feed_a_decoder)
+{
+    check_saved_model("bidi_state_model.h5", "bidi_state_model");
+}
+
+/* The same kind of model saved by Keras 3 (tools/gen_rnn_wrapper_k3_goldens.py
+ * --multi): merge_mode None with return_sequences and return_state, both
+ * sequences used, the states passed as the decoder's initial_state kwarg. */
+Test(rnn_wrappers_multi, keras3_unmerged_outputs_and_states)
+{
+    check_saved_model("bidi_state_k3.keras", "bidi_state_k3");
 }
