@@ -1877,7 +1877,8 @@ CK_API ck_status ck_conv_lstm3d(ck_layer **out, const ck_conv_lstm_opts *opts);
 
 /** Options of ck_bidirectional.
  *  - merge_mode: NULL or "concat" (the default), "sum", "mul", "ave";
- *    "none" (Keras' None: two outputs) gives CK_NOT_IMPLEMENTED;
+ *    "none" (Keras' None): two outputs, the forward and the backward one
+ *    (in time order), not merged;
  *  - backward_layer: NULL gives a copy of the wrapped layer (from its
  *    config) with go_backwards flipped; else that layer is used (a
  *    reference is taken; it must have go_backwards different from the
@@ -1898,7 +1899,11 @@ typedef struct ck_bidirectional_opts {
  *  ("<name>/forward_lstm/lstm_cell/kernel:0").  Configs: "layer",
  *  "merge_mode", "backward_layer" of tf.keras 2.x and Keras 3.  Keras'
  *  checks: "Invalid merge mode ...", and the two layers must differ in
- *  go_backwards and agree on stateful / return_sequences / return_state. */
+ *  go_backwards and agree on stateful / return_sequences / return_state.
+ *  Outputs (tf.keras 2.15): the merged output (merge_mode "none": the
+ *  forward then the backward output), then with return_state the forward
+ *  layer's last states and the backward layer's (LSTM: h, c each); every
+ *  output trains. */
 CK_API ck_status ck_bidirectional(ck_layer **out, ck_layer *layer, const ck_bidirectional_opts *opts);
 
 /** Options of ck_time_distributed (the common layer options only). */

@@ -36,6 +36,14 @@ expected outputs come from the tf.keras model after Keras' own legacy
 converter (preprocess_weights_for_loading) turned those weights into its
 layout, so the conversion is Keras' and the numbers TensorFlow's.
 
+With --multi only the fixtures of Bidirectional's several outputs are
+written (the others are left as they are): multi_goldens.json, cases as
+above but "y" (f32 and f64) and "dy" are lists, one tensor per output
+(merge_mode None, return_state), loss = sum_k sum(y_k * dy_k); and
+bidi_state_model.h5 with bidi_state_model_{x0,x1,y}.npy: an encoder
+Bidirectional LSTM with return_state whose states, concatenated, start a
+decoder LSTM.
+
 Every number comes from TensorFlow; none from ckeras.  Tensors are
 {"shape": [...], "data": [...]} with the data flattened in C order.
 """
@@ -249,5 +257,77 @@ def saved_model(rng):
     np.save(os.path.join(OUT, "wrappers_fit_y.npy"), model.predict(x, verbose=0))
 
 
+MULTI_CASES = [
+    ("bidi_lstm_none_seq", (2, 4, 3),
+     lambda d: L.Bidirectional(L.LSTM(3, return_sequences=True, dtype=d), merge_mode=None, dtype=d)),
+    ("bidi_gru_none", (2, 4, 3), lambda d: L.Bidirectional(L.GRU(2, dtype=d), merge_mode=None, dtype=d)),
+    ("bidi_lstm_state_concat", (2, 5, 3),
+     lambda d: L.Bidirectional(L.LSTM(3, return_state=True, dtype=d), dtype=d)),
+    ("bidi_lstm_state_sum_seq", (2, 4, 2),
+     lambda d: L.Bidirectional(L.LSTM(2, return_sequences=True, return_state=True, dtype=d), merge_mode="sum",
+                               dtype=d)),
+    ("bidi_gru_state_none_seq", (3, 4, 2),
+     lambda d: L.Bidirectional(L.GRU(2, return_sequences=True, return_state=True, dtype=d), merge_mode=None,
+                               dtype=d)),
+    ("bidi_simple_state_mul", (2, 3, 3),
+     lambda d: L.Bidirectional(L.SimpleRNN(3, return_state=True, dtype=d), merge_mode="mul", dtype=d)),
+]
+
+
+def multi(rng):
+    """multi_goldens.json and bidi_state_model: see the module docstring."""
+    out = []
+    for name, shape, make in MULTI_CASES:
+        x = rng.uniform(-1, 1, size=shape)
+        tf.keras.backend.clear_session()
+        layer = make("float64")
+        xv = tf.constant(x, dtype=tf.float64)
+        layer(xv)
+        weights = [rng.uniform(-0.6, 0.6, size=w.shape) for w in layer.get_weights()]
+        layer.set_weights(weights)
+        with tf.GradientTape() as tape:
+            tape.watch(xv)
+            ys = layer(xv)
+            ys = ys if isinstance(ys, (list, tuple)) else [ys]
+            dys = [rng.uniform(-1, 1, size=y.shape) for y in ys]
+            loss = tf.add_n([tf.reduce_sum(y * tf.constant(dy)) for y, dy in zip(ys, dys)])
+        grads = tape.gradient(loss, [xv] + layer.trainable_weights)
+        tf.keras.backend.clear_session()
+        l32 = make("float32")
+        l32(tf.constant(x.astype(np.float32)))
+        l32.set_weights([w.astype(np.float32) for w in weights])
+        y32 = l32(tf.constant(x.astype(np.float32)))
+        y32 = y32 if isinstance(y32, (list, tuple)) else [y32]
+        out.append({
+            "name": name, "layer": legacy(tf.keras.layers.serialize(l32)),
+            "weight_names": [w.name for w in l32.weights],
+            "x": tensor(x), "weights": [tensor(w) for w in weights], "dy": [tensor(d) for d in dys],
+            "f32": {"y": [tensor(y.numpy()) for y in y32]},
+            "f64": {"y": [tensor(y.numpy()) for y in ys], "dx": tensor(grads[0].numpy()),
+                    "dweights": [tensor(g.numpy()) for g in grads[1:]]},
+        })
+    with open(os.path.join(OUT, "multi_goldens.json"), "w") as f:
+        json.dump(out, f)
+        f.write("\n")
+    print("wrote %d multi-output cases" % len(out))
+    tf.keras.backend.clear_session()
+    enc_in, dec_in = tf.keras.Input((5, 3)), tf.keras.Input((4, 2))
+    _, hf, cf, hb, cb = L.Bidirectional(L.LSTM(4, return_state=True))(enc_in)
+    h, c = L.Concatenate()([hf, hb]), L.Concatenate()([cf, cb])
+    seq = L.LSTM(8, return_sequences=True)(dec_in, initial_state=[h, c])
+    model = tf.keras.Model([enc_in, dec_in], L.Dense(2)(seq))
+    model.set_weights([rng.uniform(-0.6, 0.6, size=w.shape) for w in model.get_weights()])
+    x0 = rng.uniform(-1, 1, size=(3, 5, 3)).astype(np.float32)
+    x1 = rng.uniform(-1, 1, size=(3, 4, 2)).astype(np.float32)
+    np.save(os.path.join(OUT, "bidi_state_model_x0.npy"), x0)
+    np.save(os.path.join(OUT, "bidi_state_model_x1.npy"), x1)
+    np.save(os.path.join(OUT, "bidi_state_model_y.npy"), model.predict([x0, x1], verbose=0))
+    model.save(os.path.join(OUT, "bidi_state_model.h5"))
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+    if "--multi" in sys.argv:
+        multi(np.random.default_rng(20261208))
+    else:
+        main()

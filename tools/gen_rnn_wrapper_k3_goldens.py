@@ -6,7 +6,11 @@ Keras 3 as .keras, with its inputs and predictions.  Run with Keras 3:
     /opt/k3/bin/python tools/gen_rnn_wrapper_k3_goldens.py
 
 Writes tests/data/layers/rnn_wrappers/wrappers_k3.keras and
-wrappers_k3_{x,y}.npy.  Every number comes from Keras 3.
+wrappers_k3_{x,y}.npy.  With --multi only bidi_state_k3.keras and
+bidi_state_k3_{x0,x1,y}.npy: a Bidirectional LSTM encoder with
+return_state and merge_mode None whose states, concatenated, start a
+decoder LSTM (Keras 3 passes them as the initial_state kwarg).  Every
+number comes from Keras 3.
 """
 import os
 
@@ -34,5 +38,28 @@ def main():
     print("keras", keras.__version__)
 
 
+def multi():
+    rng = np.random.default_rng(4)
+    enc_in, dec_in = keras.Input((5, 3)), keras.Input((4, 2))
+    yf, yb, hf, cf, hb, cb = L.Bidirectional(L.LSTM(3, return_sequences=True, return_state=True),
+                                             merge_mode=None)(enc_in)
+    h, c = L.Concatenate()([hf, hb]), L.Concatenate()([cf, cb])
+    seq = L.LSTM(6)(dec_in, initial_state=[h, c])
+    pooled = L.GlobalAveragePooling1D()(L.Add()([yf, yb]))
+    model = keras.Model([enc_in, dec_in], L.Dense(2)(L.Concatenate()([seq, pooled])))
+    model.set_weights([rng.uniform(-0.6, 0.6, size=w.shape) for w in model.get_weights()])
+    x0 = rng.uniform(-1, 1, size=(3, 5, 3)).astype(np.float32)
+    x1 = rng.uniform(-1, 1, size=(3, 4, 2)).astype(np.float32)
+    np.save(os.path.join(OUT, "bidi_state_k3_x0.npy"), x0)
+    np.save(os.path.join(OUT, "bidi_state_k3_x1.npy"), x1)
+    np.save(os.path.join(OUT, "bidi_state_k3_y.npy"), model.predict([x0, x1], verbose=0))
+    model.save(os.path.join(OUT, "bidi_state_k3.keras"))
+    print("keras", keras.__version__)
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+    if "--multi" in sys.argv:
+        multi()
+    else:
+        main()

@@ -4,11 +4,17 @@
  * in time order, then the two are merged (concat, sum, mul, ave).
  * The two inner layers are sublayers: their weights are this layer's,
  * forward first, named "<name>/forward_<inner>/<cell>/kernel:0" as
- * tf.keras writes them. */
+ * tf.keras writes them.  As in tf.keras 2.15, merge_mode None returns the
+ * two outputs (the backward one in time order) instead of one, and with
+ * return_state the outputs are followed by the forward layer's states
+ * then the backward layer's (LSTM: h, c each). */
 #include <string.h>
 
 #include "layers/rnn_common.h"
 #include "model/wrapper_util.h"
+
+/* Most outputs of one inner layer call (its output, then its states). */
+#define BIDI_MAX_INNER 16
 
 enum merge_mode { MERGE_CONCAT, MERGE_SUM, MERGE_MUL, MERGE_AVE, MERGE_NONE };
 static const char *const merge_names[] = {"concat", "sum", "mul", "ave"};
@@ -79,9 +85,6 @@ static ck_status finish(ck_layer *layer, const json_t *tmpl, ck_layer *backward,
     bidi_layer *b = (bidi_layer *)layer;
     json_t *flipped = NULL, *fcfg = NULL, *bcfg = NULL;
     ck_status st = CK_OK;
-    if (mode == MERGE_NONE)
-        st = ck_error(CK_NOT_IMPLEMENTED, "Bidirectional \"%s\" with merge_mode=None returns two outputs; ckeras "
-                      "layers have one output", layer->name);
     b->mode = mode;
     if (st == CK_OK) {
         b->layer_config = json_deep_copy(tmpl);
@@ -110,6 +113,9 @@ static ck_status finish(ck_layer *layer, const json_t *tmpl, ck_layer *backward,
         st = ck_error(CK_NOT_IMPLEMENTED, "Bidirectional \"%s\" computes in %s but its layers in %s and %s",
                       layer->name, ck_dtype_name(layer->dtype), ck_dtype_name(b->fwd->dtype),
                       ck_dtype_name(b->bwd->dtype));
+    if (st == CK_OK && (ck_layer_outputs_of(b->fwd) > BIDI_MAX_INNER || ck_layer_outputs_of(b->bwd) > BIDI_MAX_INNER))
+        st = ck_error(CK_NOT_IMPLEMENTED, "Bidirectional \"%s\": the wrapped layers return more than %d tensors",
+                      layer->name, BIDI_MAX_INNER);
     if (st == CK_OK) {
         b->return_sequences = config_flag(fcfg, "return_sequences");
         b->time_major = config_flag(fcfg, "time_major");
@@ -174,16 +180,39 @@ static ck_status bidi_from_config(const json_t *c, ck_layer **out)
     return st;
 }
 
+/* ---- outputs: [merged] or [forward, backward], then the states ------------ */
+
+static int merged_count(const bidi_layer *b) { return b->mode == MERGE_NONE ? 2 : 1; }
+
+/* Index of the first forward state among the outputs; the backward
+ * layer's states follow the forward layer's. */
+static int first_state(const bidi_layer *b) { return merged_count(b); }
+static int first_bwd_state(const bidi_layer *b) { return merged_count(b) + ck_layer_outputs_of(b->fwd) - 1; }
+
+static int bidi_output_count(const ck_layer *layer)
+{
+    const bidi_layer *b = (const bidi_layer *)layer;
+    return merged_count(b) + ck_layer_outputs_of(b->fwd) - 1 + ck_layer_outputs_of(b->bwd) - 1;
+}
+
 /* ---- shapes, weights ----------------------------------------------------------- */
 
 static ck_status bidi_output_shape(const ck_layer *layer, int n, const ck_shape *in, ck_shape *out)
 {
     const bidi_layer *b = (const bidi_layer *)layer;
-    ck_shape f, r;
+    ck_shape fs[BIDI_MAX_INNER], rs[BIDI_MAX_INNER];
     char b1[128], b2[128];
-    CK_TRY(ck_layer_compute_output_shape(b->fwd, n, in, &f));
-    CK_TRY(ck_layer_compute_output_shape(b->bwd, n, in, &r));
-    *out = f;
+    CK_TRY(ck_layer_output_shapes_of(b->fwd, n, in, fs));
+    CK_TRY(ck_layer_output_shapes_of(b->bwd, n, in, rs));
+    int nf = ck_layer_outputs_of(b->fwd), nb = ck_layer_outputs_of(b->bwd);
+    for (int k = 1; k < nf; k++) out[first_state(b) + k - 1] = fs[k];
+    for (int k = 1; k < nb; k++) out[first_bwd_state(b) + k - 1] = rs[k];
+    const ck_shape f = fs[0], r = rs[0];
+    out[0] = f;
+    if (b->mode == MERGE_NONE) {
+        out[1] = r;
+        return CK_OK;
+    }
     int last = f.rank - 1;
     if (b->mode == MERGE_CONCAT) {
         out->dims[last] = f.dims[last] < 0 || r.dims[last] < 0 ? -1 : f.dims[last] + r.dims[last];
@@ -204,8 +233,8 @@ static ck_status bidi_build(ck_layer *layer, int n, const ck_shape *shapes)
     CK_TRY(ck_layer_build(b->bwd, n, shapes));
     CK_TRY(ck_wrap_rename_weights(b->fwd, layer->name, 0));
     CK_TRY(ck_wrap_rename_weights(b->bwd, layer->name, 0));
-    ck_shape ignored;
-    return bidi_output_shape(layer, n, shapes, &ignored);
+    ck_shape ignored[2 * BIDI_MAX_INNER];
+    return bidi_output_shape(layer, n, shapes, ignored);
 }
 
 static int bidi_sublayer_count(const ck_layer *layer) { (void)layer; return 2; }
@@ -229,7 +258,7 @@ static ck_status bidi_get_config(const ck_layer *layer, json_t *j)
 {
     const bidi_layer *b = (const bidi_layer *)layer;
     ck_status st = ck_json_set(j, "layer", json_deep_copy(b->layer_config));
-    if (st == CK_OK) st = ck_json_set(j, "merge_mode", json_string(merge_names[b->mode]));
+    if (st == CK_OK) st = ck_json_set(j, "merge_mode", b->mode == MERGE_NONE ? json_null() : json_string(merge_names[b->mode]));
     if (st == CK_OK && b->backward_config) st = ck_json_set(j, "backward_layer", json_deep_copy(b->backward_config));
     return st;
 }
@@ -278,14 +307,21 @@ static int64_t rev_row(const pairing *p, int64_t r)
     return p->time_axis == 1 ? i0 * p->a1 + (p->a1 - 1 - i1) : (p->a0 - 1 - i0) * p->a1 + i1;
 }
 
-static void merge(const bidi_layer *b, const ck_tensor *y1, const ck_tensor *y2, ck_tensor *out)
+/* out[0] = the merge of y1 and y2 (merge_mode None: out[0] = y1 and out[1]
+ * = y2 with its rows in time order). */
+static void merge(const bidi_layer *b, const ck_tensor *y1, const ck_tensor *y2, ck_tensor *const *out)
 {
     pairing p = pairing_of(b, y1, y2);
-    CK_RNN_TYPED(out->dtype, {
+    CK_RNN_TYPED(out[0]->dtype, {
         const real *f = y1->data, *g = y2->data;
-        real *o = out->data;
+        real *o = out[0]->data;
         for (int64_t r = 0; r < p.rows; r++) {
             const real *fr = f + r * p.u1, *gr = g + rev_row(&p, r) * p.u2;
+            if (b->mode == MERGE_NONE) {
+                memcpy(o + r * p.u1, fr, (size_t)p.u1 * sizeof(real));
+                memcpy((real *)out[1]->data + r * p.u2, gr, (size_t)p.u2 * sizeof(real));
+                continue;
+            }
             if (b->mode == MERGE_CONCAT) {
                 real *orow = o + r * (p.u1 + p.u2);
                 memcpy(orow, fr, (size_t)p.u1 * sizeof(real));
@@ -301,17 +337,23 @@ static void merge(const bidi_layer *b, const ck_tensor *y1, const ck_tensor *y2,
     });
 }
 
-/* d y1 and d y2 from d out (the backward rows in their own order). */
+/* d y1 and d y2 (the backward rows in their own order) from the merged
+ * outputs' gradients dout[0] (and dout[1] with merge_mode None). */
 static void merge_grad(const bidi_layer *b, const ck_tensor *y1, const ck_tensor *y2, const ck_tensor *dout,
                        ck_tensor *d1, ck_tensor *d2)
 {
     pairing p = pairing_of(b, y1, y2);
-    CK_RNN_TYPED(dout->dtype, {
-        const real *f = y1->data, *g = y2->data, *d = dout->data;
+    CK_RNN_TYPED(dout[0].dtype, {
+        const real *f = y1->data, *g = y2->data, *d = dout[0].data;
         real *df = d1->data, *dg = d2->data;
         for (int64_t r = 0; r < p.rows; r++) {
             int64_t q = rev_row(&p, r);
             real *dfr = df + r * p.u1, *dgr = dg + q * p.u2;
+            if (b->mode == MERGE_NONE) {
+                memcpy(dfr, d + r * p.u1, (size_t)p.u1 * sizeof(real));
+                memcpy(dgr, (const real *)dout[1].data + r * p.u2, (size_t)p.u2 * sizeof(real));
+                continue;
+            }
             if (b->mode == MERGE_CONCAT) {
                 const real *drow = d + r * (p.u1 + p.u2);
                 memcpy(dfr, drow, (size_t)p.u1 * sizeof(real));
@@ -328,23 +370,40 @@ static void merge_grad(const bidi_layer *b, const ck_tensor *y1, const ck_tensor
     });
 }
 
+/* The output lists of the two inner calls: their first outputs are the
+ * views y1 / y2 (merged afterwards), their states are written straight
+ * into this layer's state outputs. */
+typedef struct inner_outs {
+    ck_tensor *f[BIDI_MAX_INNER], *r[BIDI_MAX_INNER];
+} inner_outs;
+
+static inner_outs inner_outs_of(const bidi_layer *b, ck_tensor *y1, ck_tensor *y2, ck_tensor *const *out)
+{
+    inner_outs o;
+    int nf = ck_layer_outputs_of(b->fwd), nb = ck_layer_outputs_of(b->bwd);
+    o.f[0] = y1, o.r[0] = y2;
+    for (int k = 1; k < nf; k++) o.f[k] = out[first_state(b) + k - 1];
+    for (int k = 1; k < nb; k++) o.r[k] = out[first_bwd_state(b) + k - 1];
+    return o;
+}
+
 /* ---- inference ------------------------------------------------------------------ */
 
-/* The blocks of a call: the two inner outputs, then the inner layers'
- * own scratch (one at a time, so one region). */
+/* The blocks of a call: the two inner first outputs, then the inner
+ * layers' own scratch (one at a time, so one region). */
 typedef struct bidi_blocks {
-    ck_shape s1, s2;
+    ck_shape s1[BIDI_MAX_INNER], s2[BIDI_MAX_INNER];
     size_t b1, b2, inner, total;
 } bidi_blocks;
 
 static ck_status blocks_of(const bidi_layer *b, const ck_shape *in, bidi_blocks *k)
 {
-    CK_TRY(ck_layer_compute_output_shape(b->fwd, 1, in, &k->s1));
-    CK_TRY(ck_layer_compute_output_shape(b->bwd, 1, in, &k->s2));
-    k->b1 = ck_wrap_block_bytes(b->base.dtype, &k->s1);
-    k->b2 = ck_wrap_block_bytes(b->base.dtype, &k->s2);
-    size_t i1 = ck_layer_call_scratch_bytes(b->fwd, 1, in, &k->s1);
-    size_t i2 = ck_layer_call_scratch_bytes(b->bwd, 1, in, &k->s2);
+    CK_TRY(ck_layer_output_shapes_of(b->fwd, 1, in, k->s1));
+    CK_TRY(ck_layer_output_shapes_of(b->bwd, 1, in, k->s2));
+    k->b1 = ck_wrap_block_bytes(b->base.dtype, &k->s1[0]);
+    k->b2 = ck_wrap_block_bytes(b->base.dtype, &k->s2[0]);
+    size_t i1 = ck_layer_call_scratch_bytes(b->fwd, 1, in, k->s1);
+    size_t i2 = ck_layer_call_scratch_bytes(b->bwd, 1, in, k->s2);
     k->inner = i1 > i2 ? i1 : i2;
     k->total = 0;
     ck_wrap_add_bytes(&k->total, k->b1);
@@ -370,11 +429,12 @@ static ck_status bidi_call_scratch(ck_layer *layer, int n, const ck_tensor *cons
     (void)n;
     CK_TRY(blocks_of(b, &s, &k));
     char *p = scratch;
-    ck_tensor x = *in[0], y1 = ck_wrap_view(layer->dtype, &k.s1, p), y2 = ck_wrap_view(layer->dtype, &k.s2, p + k.b1);
+    ck_tensor y1 = ck_wrap_view(layer->dtype, &k.s1[0], p), y2 = ck_wrap_view(layer->dtype, &k.s2[0], p + k.b1);
     void *inner = k.inner ? p + k.b1 + k.b2 : NULL;
-    CK_TRY(ck_wrap_call(b->fwd, &x, &y1, inner));
-    CK_TRY(ck_wrap_call(b->bwd, &x, &y2, inner));
-    merge(b, &y1, &y2, out[0]);
+    inner_outs o = inner_outs_of(b, &y1, &y2, out);
+    CK_TRY(ck_layer_call_planned(b->fwd, 1, in, o.f, inner));
+    CK_TRY(ck_layer_call_planned(b->bwd, 1, in, o.r, inner));
+    merge(b, &y1, &y2, out);
     return CK_OK;
 }
 
@@ -389,8 +449,8 @@ typedef struct bidi_saved {
 static ck_status saved_of(const bidi_layer *b, const ck_shape *in, bidi_saved *s)
 {
     CK_TRY(blocks_of(b, in, &s->k));
-    s->sf = ck_layer_saved_bytes(b->fwd, 1, in, &s->k.s1);
-    s->sb = ck_layer_saved_bytes(b->bwd, 1, in, &s->k.s2);
+    s->sf = ck_layer_saved_bytes(b->fwd, 1, in, s->k.s1);
+    s->sb = ck_layer_saved_bytes(b->bwd, 1, in, s->k.s2);
     if (s->sf == SIZE_MAX || s->sb == SIZE_MAX) return ck_last_status();
     s->dx = ck_wrap_block_bytes(b->base.dtype, in);
     s->total = 0;
@@ -421,12 +481,12 @@ static ck_status views_of(const bidi_layer *b, const ck_tensor *x, void *saved, 
     CK_TRY(saved_of(b, &in, &s));
     ck_dtype dt = b->base.dtype;
     char *p = saved;
-    v->y1 = ck_wrap_view(dt, &s.k.s1, p), p += s.k.b1;
-    v->y2 = ck_wrap_view(dt, &s.k.s2, p), p += s.k.b2;
+    v->y1 = ck_wrap_view(dt, &s.k.s1[0], p), p += s.k.b1;
+    v->y2 = ck_wrap_view(dt, &s.k.s2[0], p), p += s.k.b2;
     v->sf = p, p += s.sf;
     v->sb = p, p += s.sb;
-    v->d1 = ck_wrap_view(dt, &s.k.s1, p), p += s.k.b1;
-    v->d2 = ck_wrap_view(dt, &s.k.s2, p), p += s.k.b2;
+    v->d1 = ck_wrap_view(dt, &s.k.s1[0], p), p += s.k.b1;
+    v->d2 = ck_wrap_view(dt, &s.k.s2[0], p), p += s.k.b2;
     v->dx = ck_wrap_view(dt, &in, p);
     return CK_OK;
 }
@@ -438,11 +498,26 @@ static ck_status bidi_train_call(ck_layer *layer, const ck_train_ctx *ctx, int n
     bidi_views v;
     (void)n;
     CK_TRY(views_of(b, in[0], saved, &v));
-    ck_tensor x = *in[0];
-    CK_TRY(ck_wrap_train_call(b->fwd, ctx, &x, &v.y1, v.sf));
-    CK_TRY(ck_wrap_train_call(b->bwd, ctx, &x, &v.y2, v.sb));
-    merge(b, &v.y1, &v.y2, out[0]);
+    inner_outs o = inner_outs_of(b, &v.y1, &v.y2, out);
+    CK_TRY(ck_layer_train_call(b->fwd, ctx, 1, in, o.f, v.sf));
+    CK_TRY(ck_layer_train_call(b->bwd, ctx, 1, in, o.r, v.sb));
+    merge(b, &v.y1, &v.y2, out);
     return CK_OK;
+}
+
+/* One inner layer's backward: its outputs and their gradients are its
+ * first output (y, dy: views of `saved`) then its states (this layer's
+ * outputs from index `state0`, and their gradients). */
+static ck_status inner_backward(ck_layer *inner, const ck_train_ctx *ctx, const ck_tensor *const *in, ck_tensor *y,
+                                ck_tensor *dy, const ck_tensor *out, const ck_tensor *dout, int state0, void *saved,
+                                ck_tensor *dx)
+{
+    ck_tensor outs[BIDI_MAX_INNER], douts[BIDI_MAX_INNER];
+    int count = ck_layer_outputs_of(inner);
+    outs[0] = *y, douts[0] = *dy;
+    for (int k = 1; k < count; k++) outs[k] = out[state0 + k - 1], douts[k] = dout[state0 + k - 1];
+    ck_tensor *dins[1] = {dx};
+    return ck_layer_backward(inner, ctx, 1, in, outs, douts, saved, dins);
 }
 
 static ck_status bidi_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
@@ -450,12 +525,12 @@ static ck_status bidi_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, 
 {
     bidi_layer *b = (bidi_layer *)layer;
     bidi_views v;
-    (void)n, (void)out;
+    (void)n;
     CK_TRY(views_of(b, in[0], saved, &v));
     merge_grad(b, &v.y1, &v.y2, dout, &v.d1, &v.d2);
-    ck_tensor x = *in[0], *dx = din ? din[0] : NULL;
-    CK_TRY(ck_wrap_backward(b->fwd, ctx, &x, &v.y1, &v.d1, v.sf, dx));
-    CK_TRY(ck_wrap_backward(b->bwd, ctx, &x, &v.y2, &v.d2, v.sb, dx ? &v.dx : NULL));
+    ck_tensor *dx = din ? din[0] : NULL;
+    CK_TRY(inner_backward(b->fwd, ctx, in, &v.y1, &v.d1, out, dout, first_state(b), v.sf, dx));
+    CK_TRY(inner_backward(b->bwd, ctx, in, &v.y2, &v.d2, out, dout, first_bwd_state(b), v.sb, dx ? &v.dx : NULL));
     if (dx)
         CK_RNN_TYPED(dx->dtype, {
             real *g = dx->data;
@@ -483,6 +558,7 @@ const ck_layer_class ck_bidirectional_class = {
     .saved_bytes = bidi_saved_bytes,
     .train_call = bidi_train_call,
     .backward = bidi_backward,
+    .output_count = bidi_output_count,
     .call_scratch_bytes = bidi_scratch_bytes,
     .call_scratch = bidi_call_scratch,
     .archive_var = bidi_archive_var,

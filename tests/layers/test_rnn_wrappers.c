@@ -333,8 +333,11 @@ Test(rnn_wrappers, keras_checks)
     cr_assert_eq(ck_lstm(&lstm, &(ck_rnn_opts){.units = 2}), CK_OK);
     cr_expect_eq(ck_bidirectional(&out, lstm, &(ck_bidirectional_opts){.merge_mode = "max"}), CK_VALUE_ERROR);
     cr_expect(strstr(ck_last_error(), "Invalid merge mode. Received: \"max\"") != NULL, "%s", ck_last_error());
-    cr_expect_eq(ck_bidirectional(&out, lstm, &(ck_bidirectional_opts){.merge_mode = "none"}), CK_NOT_IMPLEMENTED);
-    cr_expect(strstr(ck_last_error(), "merge_mode=None") != NULL, "%s", ck_last_error());
+    /* merge_mode "none" (Keras' None): the two outputs, unmerged */
+    cr_assert_eq(ck_bidirectional(&out, lstm, &(ck_bidirectional_opts){.merge_mode = "none"}), CK_OK);
+    cr_expect_eq(ck_layer_output_count(out), 2);
+    ck_layer_free(out);
+    out = NULL;
     /* a backward layer that also walks forwards */
     cr_assert_eq(ck_lstm(&back, &(ck_rnn_opts){.units = 2}), CK_OK);
     cr_expect_eq(ck_bidirectional(&out, lstm, &(ck_bidirectional_opts){.backward_layer = back}), CK_VALUE_ERROR);
