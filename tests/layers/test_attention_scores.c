@@ -229,3 +229,30 @@ Test(attention_scores, shapes_and_errors)
     ck_layer_free(l);
     cr_expect_eq(ck_layer_set_return_attention_scores(NULL, true), CK_VALUE_ERROR);
 }
+
+/* Steady-state predict of the six-output model allocates nothing (batch 2
+ * over 3 items: a full batch and a remainder), and gives Keras' values. */
+Test(attention_scores, predict_into_allocates_nothing)
+{
+    ck_model *m = load_model(ck_test_data("norm_attn/scores/scores.h5"));
+    ck_tensor *x[2] = {fixture("x0"), fixture("x1")}, *y[6] = {NULL};
+    cr_assert_eq(ck_model_predict(m, 2, x, y, 2), CK_OK, "%s", ck_last_error());
+    cr_assert_eq(ck_model_predict_into(m, 2, x, y, 2), CK_OK, "%s", ck_last_error());
+    ck_test_fail_after(0);
+    ck_status st = ck_model_predict_into(m, 2, x, y, 2);
+    long attempts = ck_test_alloc_count();
+    ck_test_alloc_reset();
+    cr_expect_eq(st, CK_OK, "%s", ck_last_error());
+    cr_expect_eq(attempts, 0, "%ld allocation(s) in steady state", attempts);
+    for (int k = 0; k < 6; k++) {
+        char name[8];
+        snprintf(name, sizeof name, "y%d", k);
+        ck_tensor *want = fixture(name);
+        ck_test_expect_close_rel(y[k], want, 1e-5, name);
+        ck_tensor_free(want);
+        ck_tensor_free(y[k]);
+    }
+    ck_tensor_free(x[0]);
+    ck_tensor_free(x[1]);
+    ck_model_free(m);
+}
