@@ -29,7 +29,9 @@ MultiHeadAttention are called with return_attention_scores=True (query
 scores]) saved as scores.h5 and scores.keras, its inputs x0 / x1 and its six
 predictions y<k>; and per layer, inference-mode gradients of
 f = sum(out * dy0) + sum(scores * dy1) for random dy: <layer>_dy0, _dy1,
-_dx0, _dx1 (query, value) and _dw<i> (trainable weights in order).
+_dx0, _dx1 (query, value) and _dw<i> (trainable weights in order).  Then,
+under Keras 3 (--scores-k3, when /opt/k3 is present), the same model with
+other random weights as scores_k3.keras and its predictions k3_y<k>.
 """
 import json
 import os
@@ -303,10 +305,35 @@ def scores_main():
             save(f"{layer.name}_dx{i}", g)
         for i, g in enumerate(tape.gradient(f, layer.trainable_weights)):
             save(f"{layer.name}_dw{i}", g)
+    if os.path.exists(K3_PYTHON):
+        subprocess.run([K3_PYTHON, os.path.abspath(__file__), "--scores-k3"], check=True)
+
+
+def scores_k3_main():
+    import keras
+
+    global OUT
+    OUT = os.path.join(OUT, "scores")
+    L = keras.layers
+    q = L.Input(shape=(4, 6), name="query")
+    v = L.Input(shape=(5, 6), name="value")
+    outs = []
+    for layer in [L.Attention(use_scale=True, name="att"), L.AdditiveAttention(name="add")]:
+        outs += list(layer([q, v], return_attention_scores=True))
+    outs += list(L.MultiHeadAttention(num_heads=2, key_dim=3, name="mha")(q, v, return_attention_scores=True))
+    model = keras.Model([q, v], outs, name="scores")
+    rng = np.random.default_rng(9)
+    for w in model.weights:
+        w.assign(rng.uniform(-0.8, 0.8, size=w.shape).astype(np.float32))
+    model.save(os.path.join(OUT, "scores_k3.keras"))
+    for k, y in enumerate(model.predict([load("x0"), load("x1")], verbose=0)):
+        save(f"k3_y{k}", y)
 
 
 if __name__ == "__main__":
-    if "--scores" in sys.argv:
+    if "--scores-k3" in sys.argv:
+        scores_k3_main()
+    elif "--scores" in sys.argv:
         scores_main()
     elif "--k3" in sys.argv:
         k3_main()

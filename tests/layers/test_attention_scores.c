@@ -31,15 +31,16 @@ static ck_model *load_model(const char *path)
     return m;
 }
 
-/* Predicts the fixture inputs and compares the six outputs with Keras'. */
-static void expect_predictions(ck_model *m)
+/* Predicts the fixture inputs and compares the six outputs with Keras'
+ * (<prefix>y<k>.npy). */
+static void expect_predictions_of(ck_model *m, const char *prefix)
 {
     cr_assert_eq(ck_model_output_count(m), 6);
     ck_tensor *x[2] = {fixture("x0"), fixture("x1")}, *y[6] = {NULL};
     cr_assert_eq(ck_model_predict(m, 2, x, y, 0), CK_OK, "%s", ck_last_error());
     for (int k = 0; k < 6; k++) {
-        char name[8];
-        snprintf(name, sizeof name, "y%d", k);
+        char name[16];
+        snprintf(name, sizeof name, "%sy%d", prefix, k);
         ck_tensor *want = fixture(name);
         ck_test_expect_close_rel(y[k], want, 1e-5, name);
         ck_tensor_free(want);
@@ -48,6 +49,8 @@ static void expect_predictions(ck_model *m)
     ck_tensor_free(x[0]);
     ck_tensor_free(x[1]);
 }
+
+static void expect_predictions(ck_model *m) { expect_predictions_of(m, ""); }
 
 Test(attention_scores, h5_model_predicts_both_outputs)
 {
@@ -60,6 +63,14 @@ Test(attention_scores, keras_archive_predicts_both_outputs)
 {
     ck_model *m = load_model(ck_test_data("norm_attn/scores/scores.keras"));
     expect_predictions(m);
+    ck_model_free(m);
+}
+
+/* Keras 3.15 writes the call argument in the node's "kwargs". */
+Test(attention_scores, keras3_archive_predicts_both_outputs)
+{
+    ck_model *m = load_model(ck_test_data("norm_attn/scores/scores_k3.keras"));
+    expect_predictions_of(m, "k3_");
     ck_model_free(m);
 }
 
