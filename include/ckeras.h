@@ -2104,7 +2104,8 @@ typedef struct ck_multi_head_attention_opts {
  *  Keras 3's keys (seed, use_gate false, sliding_window null,
  *  flash_attention) are read too.  A functional node's kwargs (value, key,
  *  attention_mask, use_causal_mask) are read through the class' node
- *  hooks; return_attention_scores=True and the query/value/key_mask call
+ *  hooks; return_attention_scores=True adds the scores output (see
+ *  ck_layer_set_return_attention_scores); the query/value/key_mask call
  *  arguments are CK_NOT_IMPLEMENTED.  Inference and training (dropout on
  *  the attention weights from the fit's random stream, gradients of every
  *  input and weight). */
@@ -2134,7 +2135,9 @@ typedef struct ck_attention_opts {
  *  output mask is the query's.  Configs: tf.keras 2.x (dropout, use_scale,
  *  score_mode), older ones' causal, Keras 3's seed.  Inference and
  *  training (dropout of the attention weights from the fit's random
- *  stream). */
+ *  stream).  return_attention_scores (a node's kwargs or
+ *  ck_layer_set_return_attention_scores) adds the weights as a second
+ *  output. */
 CK_API ck_status ck_attention(ck_layer **out, const ck_attention_opts *opts);
 
 /** keras.layers.AdditiveAttention options: no_scale is Keras'
@@ -2158,6 +2161,17 @@ CK_API ck_status ck_additive_attention(ck_layer **out, const ck_additive_attenti
  *  mask over the first query and key axes, combined with any other mask).
  *  Other layers: CK_VALUE_ERROR. */
 CK_API ck_status ck_layer_set_use_causal_mask(ck_layer *layer, bool use_causal_mask);
+
+/** The return_attention_scores call argument of an Attention or
+ *  AdditiveAttention (or MultiHeadAttention) layer, for the calls made
+ *  after it (set it before applying the layer): true makes each call
+ *  return two tensors, the output, then the attention weights (softmax of
+ *  the masked scores): (batch..., Tq, Tv) for Attention /
+ *  AdditiveAttention, after their dropout when training; (batch, heads,
+ *  query axes..., key axes...) for MultiHeadAttention, before its dropout
+ *  (both as tf.keras 2.15 returns them).  Gradients flow into both
+ *  outputs.  Other layers: CK_VALUE_ERROR. */
+CK_API ck_status ck_layer_set_return_attention_scores(ck_layer *layer, bool return_attention_scores);
 
 /* ---- TF-op layers (TFOpLambda, SlicingOpLambda) ----------------------- */
 

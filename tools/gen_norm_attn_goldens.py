@@ -21,6 +21,17 @@ gives <case>_k3y.npy, and k3_configs.json holds each layer's serialized
 Keras 3 config.  models/ holds a small transformer block (MultiHeadAttention,
 residual Adds, LayerNormalization, a Dense feed-forward) saved by tf.keras
 2.15 as .h5 and .keras, its input and its prediction.
+
+With --scores (writes only tests/data/norm_attn/scores/, leaving the other
+fixtures alone): a functional model whose Attention, AdditiveAttention and
+MultiHeadAttention are called with return_attention_scores=True (query
+(4, 6), value (5, 6); outputs [att, att scores, add, add scores, mha, mha
+scores]) saved as scores.h5 and scores.keras, its inputs x0 / x1 and its six
+predictions y<k>; and per layer, inference-mode gradients of
+f = sum(out * dy0) + sum(scores * dy1) for random dy: <layer>_dy0, _dy1,
+_dx0, _dx1 (query, value) and _dw<i> (trainable weights in order).  Then,
+under Keras 3 (--scores-k3, when /opt/k3 is present), the same model with
+other random weights as scores_k3.keras and its predictions k3_y<k>.
 """
 import json
 import os
@@ -251,8 +262,80 @@ def k3_main():
         fh.write("\n")
 
 
+def scores_main():
+    import tensorflow as tf
+
+    global OUT
+    OUT = os.path.join(OUT, "scores")
+    os.makedirs(OUT, exist_ok=True)
+    rng = np.random.default_rng(8)
+    L = tf.keras.layers
+    tf.keras.utils.set_random_seed(8)
+    q = L.Input(shape=(4, 6), name="query")
+    v = L.Input(shape=(5, 6), name="value")
+    layers = [L.Attention(use_scale=True, name="att"), L.AdditiveAttention(name="add"),
+              L.MultiHeadAttention(num_heads=2, key_dim=3, name="mha")]
+    outs = []
+    for layer in layers[:2]:
+        outs += list(layer([q, v], return_attention_scores=True))
+    outs += list(layers[2](q, v, return_attention_scores=True))
+    model = tf.keras.Model([q, v], outs, name="scores")
+    for w in model.weights:
+        w.assign(rng.uniform(-0.8, 0.8, size=w.shape).astype(np.float32))
+    model.save(os.path.join(OUT, "scores.h5"))
+    model.save(os.path.join(OUT, "scores.keras"))
+    xs = [rng.uniform(-1, 1, size=(3, 4, 6)).astype(np.float32), rng.uniform(-1, 1, size=(3, 5, 6)).astype(np.float32)]
+    for i, x in enumerate(xs):
+        save(f"x{i}", x)
+    for k, y in enumerate(model.predict(xs, verbose=0)):
+        save(f"y{k}", y)
+    for layer in layers:
+        xt = [tf.constant(x) for x in xs]
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(xt)
+            if layer.name == "mha":
+                o, sc = layer(xt[0], xt[1], return_attention_scores=True, training=False)
+            else:
+                o, sc = layer(xt, return_attention_scores=True, training=False)
+            dys = [rng.uniform(-1, 1, size=t.shape).astype(np.float32) for t in (o, sc)]
+            f = tf.reduce_sum(o * dys[0]) + tf.reduce_sum(sc * dys[1])
+        for k, dy in enumerate(dys):
+            save(f"{layer.name}_dy{k}", dy)
+        for i, g in enumerate(tape.gradient(f, xt)):
+            save(f"{layer.name}_dx{i}", g)
+        for i, g in enumerate(tape.gradient(f, layer.trainable_weights)):
+            save(f"{layer.name}_dw{i}", g)
+    if os.path.exists(K3_PYTHON):
+        subprocess.run([K3_PYTHON, os.path.abspath(__file__), "--scores-k3"], check=True)
+
+
+def scores_k3_main():
+    import keras
+
+    global OUT
+    OUT = os.path.join(OUT, "scores")
+    L = keras.layers
+    q = L.Input(shape=(4, 6), name="query")
+    v = L.Input(shape=(5, 6), name="value")
+    outs = []
+    for layer in [L.Attention(use_scale=True, name="att"), L.AdditiveAttention(name="add")]:
+        outs += list(layer([q, v], return_attention_scores=True))
+    outs += list(L.MultiHeadAttention(num_heads=2, key_dim=3, name="mha")(q, v, return_attention_scores=True))
+    model = keras.Model([q, v], outs, name="scores")
+    rng = np.random.default_rng(9)
+    for w in model.weights:
+        w.assign(rng.uniform(-0.8, 0.8, size=w.shape).astype(np.float32))
+    model.save(os.path.join(OUT, "scores_k3.keras"))
+    for k, y in enumerate(model.predict([load("x0"), load("x1")], verbose=0)):
+        save(f"k3_y{k}", y)
+
+
 if __name__ == "__main__":
-    if "--k3" in sys.argv:
+    if "--scores-k3" in sys.argv:
+        scores_k3_main()
+    elif "--scores" in sys.argv:
+        scores_main()
+    elif "--k3" in sys.argv:
         k3_main()
     else:
         tf_main()

@@ -38,12 +38,21 @@ static ck_status da_build(ck_layer *layer, int n, const ck_shape *shapes)
     return CK_OK;
 }
 
+static int l_scores(const ck_layer *layer) { return ((const ck_da_layer *)layer)->return_scores; }
+
+int ck_da_output_count(const ck_layer *layer) { return 1 + l_scores(layer); }
+
 static ck_status da_output_shape(const ck_layer *layer, int n, const ck_shape *in, ck_shape *out)
 {
     ck_da_dims d;
     CK_TRY(ck_da_dims_of((const ck_da_layer *)layer, n, in, &d));
-    *out = in[0];
-    out->dims[out->rank - 1] = d.Dv;
+    const int r = in[0].rank;
+    out[0] = in[0];
+    out[0].dims[r - 1] = d.Dv;
+    if (l_scores(layer)) {
+        out[1] = in[0];
+        out[1].dims[r - 1] = in[1].dims[r - 2]; /* (batch..., Tq, Tv) */
+    }
     return CK_OK;
 }
 
@@ -158,10 +167,8 @@ static ck_status da_node_kwargs(ck_layer *layer, const json_t *kwargs)
     CK_TRY(ck_arg_bool(json_object_get(kwargs, "use_causal_mask"), name, "use_causal_mask", &causal));
     CK_TRY(ck_arg_bool(json_object_get(kwargs, "return_attention_scores"), name, "return_attention_scores",
                        &scores));
-    if (scores)
-        return ck_error(CK_NOT_IMPLEMENTED, "%s layer \"%s\": return_attention_scores=True needs a layer with two "
-                        "outputs, which ckeras does not support yet", name, layer->name);
     l->causal = causal;
+    l->return_scores = scores;
     return CK_OK;
 }
 
@@ -172,7 +179,7 @@ static ck_status da_node_kwargs(ck_layer *layer, const json_t *kwargs)
         .call = ck_layer_call_own_scratch, .get_config = da_get_config, .from_config = FROM_CONFIG,                \
         .saved_bytes = ck_da_saved_bytes, .train_call = ck_da_train_call, .backward = ck_da_backward,              \
         .call_scratch_bytes = ck_da_call_scratch_bytes, .call_scratch = ck_da_call_scratch,                        \
-        .node_kwargs = da_node_kwargs,                                                                             \
+        .node_kwargs = da_node_kwargs, .output_count = ck_da_output_count,                                         \
     }
 
 const ck_layer_class ck_attention_class = DENSE_ATTENTION_CLASS("Attention", attention_from_config);

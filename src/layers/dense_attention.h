@@ -15,6 +15,9 @@ typedef struct ck_da_layer {
     double dropout;
     int dropout_is_int;
     int causal;             /* use_causal_mask (or the deprecated `causal`) */
+    /* return_attention_scores (a call argument in tf.keras 2.15): a second
+     * output, the attention weights (batch..., Tq, Tv). */
+    int return_scores;
     int has_seed;
     int64_t seed;
     ck_weight *scale, *concat_weight;
@@ -26,6 +29,7 @@ typedef struct ck_da_dims {
     int64_t B, Tq, Tv, D, Dv;
 } ck_da_dims;
 
+int ck_da_output_count(const ck_layer *layer);
 ck_status ck_da_dims_of(const ck_da_layer *l, int n, const ck_shape *in, ck_da_dims *d);
 
 size_t ck_da_call_scratch_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out);

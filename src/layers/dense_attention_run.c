@@ -4,7 +4,8 @@
  *   dot       s = q . k^T             (times `scale` with use_scale)
  *   concat    s_ij = c * sum_d tanh(a * (q_id + k_jd))   (a = scale or 1)
  *   additive  s_ij = sum_d w_d * tanh(q_id + k_jd)        (w = scale or 1)
- *   P = softmax(s - 1e9 * causal-masked),  out = dropout(P) . v.
+ *   P = softmax(s - 1e9 * causal-masked),  out = dropout(P) . v  (and
+ *   dropout(P) itself as a second output with return_attention_scores).
  * Training keeps P, the dropout mask and (dot) the unscaled products, plus
  * two (Tq, Tv) blocks of backward working space; the tanh terms are
  * recomputed by backward rather than kept (D times the scores' size). */
@@ -138,7 +139,7 @@ static void scores(const ck_da_layer *l, const ck_da_dims *d, const void *q, con
         }
 }
 
-static ck_status forward(const ck_da_layer *l, int n, const ck_tensor *const *in, ck_tensor *out, da_bufs *b,
+static ck_status forward(const ck_da_layer *l, int n, const ck_tensor *const *in, ck_tensor *const *out, da_bufs *b,
                          int all, ck_rng *rng)
 {
     const ck_dtype dt = l->base.dtype;
@@ -158,8 +159,10 @@ static ck_status forward(const ck_da_layer *l, int n, const ck_tensor *const *in
             ck_attn_dropout(dt, rng, l->dropout, p, (char *)b->keep + bi * blk, b->pd, d.Tq * d.Tv);
             use = b->pd;
         }
+        /* return_attention_scores: the weights as applied (after dropout). */
+        if (l->return_scores) memcpy((char *)out[1]->data + bi * blk, use, blk);
         ck_attn_mm(dt, 0, 0, d.Tq, d.Dv, d.Tv, use, d.Tv, v + (size_t)(bi * d.Tv * d.Dv) * es, d.Dv, 0,
-                   (char *)out->data + (size_t)(bi * d.Tq * d.Dv) * es, d.Dv);
+                   (char *)out[0]->data + (size_t)(bi * d.Tq * d.Dv) * es, d.Dv);
     }
     return CK_OK;
 }
@@ -172,7 +175,7 @@ ck_status ck_da_call_scratch(ck_layer *layer, int n, const ck_tensor *const *in,
     da_bufs b;
     CK_TRY(dims_of_tensors(l, n, in, &d));
     layout(l, &d, ck_dtype_size(layer->dtype), 0, scratch, &b);
-    return forward(l, n, in, out[0], &b, 0, NULL);
+    return forward(l, n, in, out, &b, 0, NULL);
 }
 
 static int dropping(const ck_da_layer *l, const ck_train_ctx *ctx) { return ctx && ctx->training && l->dropout > 0; }
@@ -188,7 +191,7 @@ ck_status ck_da_train_call(ck_layer *layer, const ck_train_ctx *ctx, int n, cons
         return ck_error(CK_VALUE_ERROR, "%s layer \"%s\": training with dropout needs a rate below 1 and a random "
                         "stream", layer->cls->class_name, layer->name);
     layout(l, &d, ck_dtype_size(layer->dtype), 1, saved, &b);
-    return forward(l, n, in, out[0], &b, 1, dropping(l, ctx) ? ctx->rng : NULL);
+    return forward(l, n, in, out, &b, 1, dropping(l, ctx) ? ctx->rng : NULL);
 }
 
 /* ---- backward ---------------------------------------------------------------------- */
@@ -275,6 +278,8 @@ ck_status ck_da_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, const 
         /* dv first (written), then dk may add into the same rows. */
         if (dv) ck_attn_mm(dt, 1, 0, d.Tv, d.Dv, d.Tq, pd, d.Tv, dy + yo, d.Dv, 0, (char *)dv->data + vo, d.Dv);
         ck_attn_mm(dt, 0, 1, d.Tq, d.Tv, d.Dv, dy + yo, d.Dv, v + vo, d.Dv, 0, b.dp, d.Tv);
+        /* The scores output is the same (dropped) weights: its gradient joins. */
+        if (l->return_scores) ck_attn_add_into(dt, b.dp, (const char *)dout[1].data + bi * blk, d.Tq * d.Tv);
         if (keep) ck_attn_mul_into(dt, b.dp, keep, d.Tq * d.Tv);
         ck_attn_softmax_backward(dt, p, b.dp, d.Tq, d.Tv, d.Tv);
         scores_back(l, &d, q + qo, k + ko, b.dp, b.raw ? (char *)b.raw + bi * blk : NULL,

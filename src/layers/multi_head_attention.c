@@ -115,10 +115,22 @@ static ck_status mha_output_shape(const ck_layer *layer, int n, const ck_shape *
     const ck_mha_layer *l = (const ck_mha_layer *)layer;
     ck_mha_dims d;
     CK_TRY(ck_mha_dims_of(l, n, in, &d));
-    *out = in[0];
-    out->dims[out->rank - 1] = d.O;
+    out[0] = in[0];
+    out[0].dims[in[0].rank - 1] = d.O;
+    if (l->return_scores) {
+        /* (batch, heads, query axes..., key axes...) */
+        const int qa = in[0].rank - 2, ka = in[1].rank - 2;
+        if (2 + qa + ka > CK_MAX_RANK)
+            return ck_error(CK_VALUE_ERROR, "MultiHeadAttention layer \"%s\": attention scores of rank %d exceed "
+                            "ckeras' maximum rank %d", layer->name, 2 + qa + ka, CK_MAX_RANK);
+        out[1] = (ck_shape){2 + qa + ka, {in[0].dims[0], l->num_heads}};
+        for (int i = 0; i < qa; i++) out[1].dims[2 + i] = in[0].dims[1 + i];
+        for (int i = 0; i < ka; i++) out[1].dims[2 + qa + i] = in[1].dims[1 + i];
+    }
     return CK_OK;
 }
+
+int ck_mha_output_count(const ck_layer *layer) { return 1 + ((const ck_mha_layer *)layer)->return_scores; }
 
 /* ---- configs -------------------------------------------------------------------- */
 
@@ -322,9 +334,6 @@ static ck_status mha_node_kwargs(ck_layer *layer, const json_t *kwargs)
     if (!json_is_object(kwargs)) return CK_OK;
     CK_TRY(ck_arg_bool(json_object_get(kwargs, "use_causal_mask"), CLS, "use_causal_mask", &causal));
     CK_TRY(ck_arg_bool(json_object_get(kwargs, "return_attention_scores"), CLS, "return_attention_scores", &scores));
-    if (scores)
-        return ck_error(CK_NOT_IMPLEMENTED, "MultiHeadAttention layer \"%s\": return_attention_scores=True needs a "
-                        "layer with two outputs, which ckeras does not support yet", layer->name);
     static const char *const masks[] = {"query_mask", "value_mask", "key_mask"};
     for (int i = 0; i < 3; i++)
         if (given(kwargs, masks[i]))
@@ -334,6 +343,7 @@ static ck_status mha_node_kwargs(ck_layer *layer, const json_t *kwargs)
     l->kw_key = given(kwargs, "key");
     l->kw_mask = given(kwargs, "attention_mask");
     l->causal = causal;
+    l->return_scores = scores;
     return CK_OK;
 }
 
@@ -372,4 +382,5 @@ const ck_layer_class ck_multi_head_attention_class = {
     .node_kwargs = mha_node_kwargs,
     .kwarg_inputs = mha_kwarg_inputs,
     .archive_var = mha_archive_var,
+    .output_count = ck_mha_output_count,
 };

@@ -25,6 +25,7 @@ typedef struct ck_mha_layer {
      * are a key and / or an attention mask, and the causal mask. */
     int kw_seen, kw_key, kw_mask;
     int causal;
+    int return_scores;         /* return_attention_scores: P is output 1 */
     /* after build */
     int has_shapes;
     ck_shape query_shape, value_shape, key_shape;
@@ -48,6 +49,7 @@ typedef struct ck_mha_dims {
 
 /* Checks the input shapes of a call against the built layer and fills
  * the sizes (CK_VALUE_ERROR naming the layer and shapes). */
+int ck_mha_output_count(const ck_layer *layer);
 ck_status ck_mha_dims_of(const ck_mha_layer *l, int n, const ck_shape *in, ck_mha_dims *d);
 
 /* The class hooks of the arithmetic. */

@@ -9,7 +9,8 @@
  *   out = att . Wo + bo                         (B, T, O)
  * with the kernels (D, H, K) / (H, V, O) read as (D, H*K) / (H*V, O)
  * matrices, so every projection is one GEMM and every head two strided
- * GEMMs (no copies).  Training keeps q, k, v, the probabilities, the
+ * GEMMs (no copies).  With return_attention_scores P is a second output
+ * (B, H, query axes..., key axes...), whose gradient joins P's.  Training keeps q, k, v, the probabilities, the
  * dropout mask and att, plus the working space of backward. */
 #include <math.h>
 #include <string.h>
@@ -173,8 +174,8 @@ static void project(ck_dtype dt, const ck_tensor *x, int64_t rows, int64_t D, co
 
 /* q, k, v, then every (b, h) block; `all_blocks` keeps each block's
  * probabilities (training), `rng` (training with dropout) drops them. */
-static ck_status forward(const ck_mha_layer *l, int n, const ck_tensor *const *in, ck_tensor *out, mha_bufs *b,
-                         int all_blocks, ck_rng *rng)
+static ck_status forward(const ck_mha_layer *l, int n, const ck_tensor *const *in, ck_tensor *const *outs,
+                         mha_bufs *b, int all_blocks, ck_rng *rng)
 {
     const ck_dtype dt = l->base.dtype;
     const size_t es = ck_dtype_size(dt);
@@ -188,6 +189,7 @@ static ck_status forward(const ck_mha_layer *l, int n, const ck_tensor *const *i
     ck_attn_mask am;
     CK_TRY(mask_of(l, &d, query, mask, l->causal, &mb, &am));
     const int64_t HK = d.H * d.K, HV = d.H * d.V, TS = d.T * d.S;
+    ck_tensor *out = outs[0];
     if (out->size == 0) return CK_OK;
     project(dt, query, d.B * d.T, d.Dq, l->wq, l->bq, HK, b->q);
     ck_attn_scale(dt, b->q, 1.0 / sqrt((double)d.K), d.B * d.T * HK);
@@ -203,6 +205,9 @@ static ck_status forward(const ck_mha_layer *l, int n, const ck_tensor *const *i
             const char *vb = v + (size_t)(bi * d.S * HV + h * d.V) * es;
             ck_attn_mm(dt, 0, 1, d.T, d.S, d.K, qb, HK, kb, HK, 0, p, d.S);
             ck_attn_softmax(dt, p, d.T, d.S, d.S, &am);
+            /* return_attention_scores: the weights before dropout, as Keras. */
+            if (l->return_scores)
+                memcpy((char *)outs[1]->data + (size_t)((bi * d.H + h) * TS) * es, p, (size_t)TS * es);
             const void *use = p;
             if (rng) {
                 char *keep = (char *)b->keep + (size_t)((bi * d.H + h) * TS) * es;
@@ -235,7 +240,7 @@ ck_status ck_mha_call_scratch(ck_layer *layer, int n, const ck_tensor *const *in
     CK_TRY(check_floating(l, in));
     CK_TRY(dims_of_tensors(l, n, in, &d));
     layout(&d, ck_dtype_size(layer->dtype), 0, 0, scratch, &b);
-    return forward(l, n, in, out[0], &b, 0, NULL);
+    return forward(l, n, in, out, &b, 0, NULL);
 }
 
 static int dropping(const ck_mha_layer *l, const ck_train_ctx *ctx)
@@ -258,7 +263,7 @@ ck_status ck_mha_train_call(ck_layer *layer, const ck_train_ctx *ctx, int n, con
         return ck_error(CK_VALUE_ERROR, "MultiHeadAttention layer \"%s\": training needs a random stream",
                         layer->name);
     layout(&d, ck_dtype_size(layer->dtype), 1, l->dropout > 0, saved, &b);
-    return forward(l, n, in, out[0], &b, 1, dropping(l, ctx) ? ctx->rng : NULL);
+    return forward(l, n, in, out, &b, 1, dropping(l, ctx) ? ctx->rng : NULL);
 }
 
 /* ---- backward ---------------------------------------------------------------------- */
@@ -320,6 +325,7 @@ ck_status ck_mha_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, const
             ck_attn_mm(dt, 1, 0, d.S, d.V, d.T, pd, d.S, datt + ao, HV, 0, dv + vo, HV);
             ck_attn_mm(dt, 0, 1, d.T, d.S, d.V, datt + ao, HV, v + vo, HV, 0, b.dp, d.S);
             if (keep) ck_attn_mul_into(dt, b.dp, keep, TS);
+            if (l->return_scores) ck_attn_add_into(dt, b.dp, (const char *)dout[1].data + blk, TS);
             ck_attn_softmax_backward(dt, p, b.dp, d.T, d.S, d.S);
             ck_attn_mm(dt, 0, 0, d.T, d.K, d.S, b.dp, d.S, k + ko, HK, 0, dq + qo, HK);
             ck_attn_mm(dt, 1, 0, d.S, d.K, d.T, b.dp, d.S, q + qo, HK, 0, dk + ko, HK);

@@ -488,6 +488,7 @@ SWEEP_STATUS(ck_additive_attention, all_null, ck_additive_attention(NULL, NULL))
 SWEEP_STATUS(ck_additive_attention, null_out, ck_additive_attention(NULL, (&(ck_additive_attention_opts){0})))
 SWEEP_STATUS(ck_additive_attention, null_opts, ck_additive_attention(&S.layer, NULL))
 SWEEP_STATUS(ck_layer_set_use_causal_mask, all_null, ck_layer_set_use_causal_mask(NULL, false))
+SWEEP_STATUS(ck_layer_set_return_attention_scores, all_null, ck_layer_set_return_attention_scores(NULL, false))
 SWEEP_STATUS(ck_tf_op, all_null, ck_tf_op(NULL, 1, NULL, NULL, NULL))
 SWEEP_STATUS(ck_tf_op, null_function, ck_tf_op(NULL, 1, F.tarr, "x", &S.t))
 SWEEP_STATUS(ck_tf_op, null_inputs, ck_tf_op("x", 1, NULL, "x", &S.t))
@@ -733,4 +734,4 @@ SWEEP_STATUS(ck_model_test_on_batch, null_x, ck_model_test_on_batch(F.model, 1, 
 SWEEP_STATUS(ck_model_test_on_batch, null_y, ck_model_test_on_batch(F.model, 1, F.tarr, 1, NULL, F.t, &S.logs))
 SWEEP_STATUS(ck_model_test_on_batch, null_sample_weight, ck_model_test_on_batch(F.model, 1, F.tarr, 1, F.tarr, NULL, &S.logs))
 SWEEP_STATUS(ck_model_test_on_batch, null_logs, ck_model_test_on_batch(F.model, 1, F.tarr, 1, F.tarr, F.t, NULL))
-/* 733 calls */
+/* 734 calls */
