@@ -15,6 +15,23 @@
  * model, and building 40 GB of zeros for it would test the machine. */
 enum { FUZZ_MAX_INPUT_ELEMENTS = 1 << 16 };
 
+/* What a server loading untrusted models would set: a load may create at
+ * most 16 MiB of weights.  Building and initialising a model costs time in
+ * proportion to the weights its config declares (a valid 15-million-
+ * parameter CNN takes over a second to fill under ASan), so without a cap
+ * the fuzzer reports big valid models as hangs and spends its time
+ * filling them instead of exploring the parsers. */
+enum { FUZZ_MAX_WEIGHT_BYTES = 16 << 20 };
+
+static inline void fuzz_set_limits(void)
+{
+    static int done;
+    if (!done) {
+        ck_limit(CK_LIMIT_WEIGHT_BYTES, FUZZ_MAX_WEIGHT_BYTES);
+        done = 1;
+    }
+}
+
 /* Predicts on zeros: batch 1, unknown dims 2.  Any status is fine (the
  * model may be valid Keras that ckeras refuses to run); crashes, leaks and
  * hangs are what the fuzzer looks for. */

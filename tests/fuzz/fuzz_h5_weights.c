@@ -40,6 +40,7 @@ static double weight_sum(ck_model *m)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    fuzz_set_limits();
     /* One model for the whole run (built on the first input). */
     static ck_model *model;
     if (!model && ck_model_from_json(FIXED_MODEL_JSON, &model) != CK_OK) abort();

@@ -11,6 +11,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    fuzz_set_limits();
     char *text = malloc(size + 1);
     if (!text) return 0;
     if (size) memcpy(text, data, size);

@@ -9,6 +9,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    fuzz_set_limits();
     const char *path = fuzz_to_file(data, size, ".keras");
     if (!path) return 0;
     ck_model *m = NULL;

@@ -23,6 +23,7 @@ static int write_file(const char *path, const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    fuzz_set_limits();
     /* A directory of this process' own, so that the manifest's relative
      * paths resolve next to model.json. */
     static char dir[256];
