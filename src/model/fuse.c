@@ -203,7 +203,9 @@ ck_status ck_fuse_plan(const ck_model *m, const ck_shape *slot_shapes, ck_plan *
         return ck_oom("a fused plan's coefficients");
     }
     for (int s = 0; s < m->n_steps; s++)
-        if (plan->step_bn[s]) plan->step_coef[s] = (char *)plan->fuse_mem + coef_off[s];
+        /* (a Conv2D->MaxPooling2D step has a step_bn but no coefficients,
+         * and without any folded BN there is no fuse_mem at all) */
+        if (plan->step_bn[s] && plan->fuse_mem) plan->step_coef[s] = (char *)plan->fuse_mem + coef_off[s];
     ck_free(coef_off);
     return CK_OK;
 }
