@@ -100,7 +100,7 @@ static ck_status parse_group(const json_t *group, const unsigned char *buf, size
         CK_TRY(ck_tensor_new(&t, dt, (int)rank, dims));
         /* TF.js writes little-endian; this build assumes a little-endian
          * host for it, as TF.js itself does. */
-        memcpy(t->data, buf + offset, bytes);
+        if (bytes) memcpy(t->data, buf + offset, bytes); /* (an empty weight file has no buffer) */
         offset += bytes;
         out[(*n)++] = (tfjs_weight){name, t};
     }
