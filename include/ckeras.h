@@ -1849,6 +1849,7 @@ typedef struct ck_conv_lstm_opts {
     double recurrent_dropout;
     bool return_sequences;
     bool go_backwards;
+    bool stateful;
     CK_LAYER_COMMON_OPTS;
 } ck_conv_lstm_opts;
 
