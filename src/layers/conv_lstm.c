@@ -7,11 +7,13 @@
  *   c = f * c_prev + i * g,  h = o * act(c).
  * The recurrent convolution has stride 1, "same" padding and no dilation
  * in tf.keras (so h keeps the output's spatial shape).  The states start
- * at zero.  Inputs are (batch, time, spatial..., channels), channels_last.
- * Weights: kernel (k..., in, 4F), recurrent_kernel (k..., F, 4F), bias
- * (4F), named as tf.keras names them ("conv_lstm2d/kernel:0").
- * Inference only for now: dropout / recurrent_dropout act only in
- * training, which this class does not do yet (no backward). */
+ * at zero, or for a stateful layer where the previous call left them.
+ * Inputs are (batch, time, spatial..., channels), or (batch, time,
+ * channels, spatial...) in channels_first.  Weights: kernel (k..., in,
+ * 4F), recurrent_kernel (k..., F, 4F), bias (4F) in either format, named
+ * as tf.keras names them ("conv_lstm2d/kernel:0").  The convolutions run
+ * on the N-d engine (conv_lstm_step.c); training, dropout masks included,
+ * is conv_lstm_grad.c. */
 #include <string.h>
 
 #include "layers/conv_lstm.h"

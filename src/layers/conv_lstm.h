@@ -44,6 +44,11 @@ typedef struct conv_lstm_geom {
     int64_t x_elems;     /* one x_t of one batch row */
     int64_t per_b, S;    /* state elements per batch row, and in all */
     int64_t rows, cols;
+    int64_t seg;         /* the activations' segments (what a softmax
+                            normalizes): Keras' last axis, the channels in
+                            channels_last, the last spatial dim in
+                            channels_first; a state block is rows * cols /
+                            seg of them */
     int64_t stack_elems; /* a stacked (4 masked copies) x_t or h of one row */
     int64_t cols_elems;  /* the engine's im2col scratch */
 } conv_lstm_geom;

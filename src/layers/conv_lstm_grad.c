@@ -157,6 +157,7 @@ ck_status ck_conv_lstm_backward(ck_layer *layer, const ck_train_ctx *ctx, int n,
     conv_lstm_geom g;
     ck_conv_lstm_geometry(c, &is, &g);
     const int64_t S = g.S, T = g.T, per_b = g.per_b, xe = g.x_elems, rows = g.rows, C = g.cols;
+    const int64_t seg = g.seg, nseg = rows * C / seg; /* the activations' segments */
     saved_layout L = layout_of(&g);
     const char *xm, *hm;
     masks_of(c, ctx, &g, saved, &xm, &hm);
@@ -199,7 +200,7 @@ ck_status ck_conv_lstm_backward(ck_layer *layer, const ck_train_ctx *ctx, int n,
                     tt[r * C + u] = d[r * C + u] * gg[r * 4 * C + 3 * C + u];
                 }
         });
-        CK_TRY(ck_rnn_activate_grad(c->activation, dt, cs, actc, tmp, tmp, rows, C, C));
+        CK_TRY(ck_rnn_activate_grad(c->activation, dt, cs, actc, tmp, tmp, nseg, seg, seg));
         CK_RNN_TYPED(dt, {
             const real *gg = (const real *)gates, *tt = (const real *)tmp, *cpp = (const real *)cp;
             real *dg = (real *)dz, *dcc = (real *)dc;
@@ -220,8 +221,8 @@ ck_status ck_conv_lstm_backward(ck_layer *layer, const ck_train_ctx *ctx, int n,
         ck_conv_lstm_gate_copy(dt, rows, C, (void *)z, 2, dh, 0);
         ck_conv_lstm_gate_copy(dt, rows, C, (void *)gates, 2, dhn, 0);
         ck_conv_lstm_gate_copy(dt, rows, C, dz, 2, tmp, 0);
-        CK_TRY(ck_rnn_activate_grad(c->recurrent_activation, dt, z, gates, dz, dz, 4 * rows, C, C));
-        CK_TRY(ck_rnn_activate_grad(c->activation, dt, dh, dhn, tmp, tmp, rows, C, C));
+        CK_TRY(ck_rnn_activate_grad(c->recurrent_activation, dt, z, gates, dz, dz, 4 * nseg, seg, seg));
+        CK_TRY(ck_rnn_activate_grad(c->activation, dt, dh, dhn, tmp, tmp, nseg, seg, seg));
         ck_conv_lstm_gate_copy(dt, rows, C, dz, 2, tmp, 1);
         if (db)
             ck_convnd_bias_grad(dt, c->channels_first, g.batch, ck_convnd_out_plane(&g.x), 4 * c->filters, dz, db);

@@ -45,6 +45,8 @@ void ck_conv_lstm_geometry(const conv_lstm_layer *c, const ck_shape *in, conv_ls
     g->S = g->batch * g->per_b;
     g->rows = cf ? g->batch : g->batch * P;
     g->cols = cf ? F * P : F;
+    g->seg = cf ? x.out[c->nd - 1] : F;
+    if (g->seg < 1) g->seg = 1;
     g->stack_elems = 4 * (g->x_elems > g->per_b ? g->x_elems : g->per_b);
     const ck_convnd_geom *all[4] = {&g->x, &g->h, &g->xd, &g->hd};
     for (int i = 0; i < 4; i++) {
@@ -138,8 +140,9 @@ ck_status ck_conv_lstm_step(const conv_lstm_layer *c, const conv_lstm_geom *g, c
      * once: strided calls would cost one call per row. */
     if (gates != z) memcpy(gates, z, (size_t)(4 * g->S) * es);
     ck_conv_lstm_gate_copy(dt, rows, C, gates, 2, actc, 0);
-    CK_TRY(ck_rnn_activate(c->activation, dt, actc, rows, C, C));
-    CK_TRY(ck_rnn_activate(c->recurrent_activation, dt, gates, 4 * rows, C, C));
+    const int64_t nseg = rows * C / g->seg, seg = g->seg;
+    CK_TRY(ck_rnn_activate(c->activation, dt, actc, nseg, seg, seg));
+    CK_TRY(ck_rnn_activate(c->recurrent_activation, dt, gates, 4 * nseg, seg, seg));
     ck_conv_lstm_gate_copy(dt, rows, C, gates, 2, actc, 1);
     CK_RNN_TYPED(dt, {
         const real *gg = gates, *cp = c_prev;
@@ -151,7 +154,7 @@ ck_status ck_conv_lstm_step(const conv_lstm_layer *c, const conv_lstm_geom *g, c
                 ac[r * C + u] = cc[r * C + u];
             }
     });
-    CK_TRY(ck_rnn_activate(c->activation, dt, actc, rows, C, C));
+    CK_TRY(ck_rnn_activate(c->activation, dt, actc, nseg, seg, seg));
     CK_RNN_TYPED(dt, {
         const real *gg = gates, *ac = actc;
         real *hh = h;
