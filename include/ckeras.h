@@ -1737,7 +1737,10 @@ CK_API ck_status ck_conv3d(ck_layer **out, const ck_conv_opts *opts);
  *  in * stride + max(dilated_kernel - stride, 0) and "same" in * stride;
  *  with it, (in - 1) * stride + dilated_kernel - 2 * pad + output_padding
  *  (pad = dilated_kernel // 2 for "same", 0 for "valid").  Kernel
- *  (k..., filters, in_channels), bias (filters,); groups must be 1. */
+ *  (k..., filters, in_channels), bias (filters,).  groups: as tf.keras
+ *  2.15, a divisor of filters (else its CK_VALUE_ERROR), written back by
+ *  get_config, and without effect on the kernel or the numbers (tf.keras
+ *  2.15 computes an ungrouped transpose; Keras 3 refuses the argument). */
 CK_API ck_status ck_conv1d_transpose(ck_layer **out, const ck_conv_opts *opts);
 CK_API ck_status ck_conv2d_transpose(ck_layer **out, const ck_conv_opts *opts);
 CK_API ck_status ck_conv3d_transpose(ck_layer **out, const ck_conv_opts *opts);
