@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "layers/layer.h"
+#include "model/model.h"
 #include "support/gradcheck.h"
 #include "support/layer_train_run.h"
 #include "support/support.h"
@@ -157,6 +158,56 @@ Test(conv_lstm_more, stateful_two_calls_against_tf)
     ck_layer_free(l);
     ck_tensor_free(x1);
     ck_tensor_free(x2);
+    json_decref(all);
+}
+
+/* The same through a model: predict carries the states, the model's
+ * reset_states reaches the ConvLSTM inside, and the steady-state predict
+ * allocates nothing. */
+Test(conv_lstm_more, stateful_model_predict_and_reset)
+{
+    json_t *all = goldens();
+    const json_t *c = json_object_get(all, "stateful");
+    json_t *layer = json_deep_copy(json_object_get(c, "layer"));
+    json_object_set_new(json_object_get(layer, "config"), "name", json_string("clstm"));
+    json_t *model = json_pack("{s:s, s:{s:s, s:[{s:s, s:{s:[i,i,i,i,i], s:s}}, o]}}", "class_name", "Sequential",
+                              "config", "name", "s", "layers", "class_name", "InputLayer", "config",
+                              "batch_input_shape", 2, 3, 5, 4, 2, "name", "in", layer);
+    char *text = json_dumps(model, 0);
+    ck_model *m = NULL;
+    cr_assert_eq(ck_model_from_json(text, &m), CK_OK, "%s", ck_last_error());
+    free(text);
+    json_decref(model);
+    ck_layer *l = NULL;
+    cr_assert_eq(ck_model_get_layer(m, "clstm", &l), CK_OK, "%s", ck_last_error());
+    const json_t *ws = json_object_get(c, "weights");
+    ck_tensor *w[3];
+    for (int i = 0; i < 3; i++) w[i] = fx(json_array_get(ws, (size_t)i), CK_FLOAT32);
+    cr_assert_eq(ck_layer_set_weights(l, 3, w), CK_OK, "%s", ck_last_error());
+    for (int i = 0; i < 3; i++) ck_tensor_free(w[i]);
+    ck_tensor *x1 = fx(json_object_get(c, "x1"), CK_FLOAT32), *x2 = fx(json_object_get(c, "x2"), CK_FLOAT32);
+    ck_tensor *y = NULL, *want = fx(json_object_get(c, "y1"), CK_FLOAT32);
+    cr_assert_eq(ck_model_predict(m, 1, &x1, &y, 2), CK_OK, "%s", ck_last_error());
+    expect_close("model", "y1", y, want, 1e-5);
+    ck_tensor_free(want);
+    want = fx(json_object_get(c, "y2"), CK_FLOAT32);
+    ck_test_fail_after(0);
+    ck_status st = ck_model_predict_into(m, 1, &x2, &y, 2);
+    long attempts = ck_test_alloc_count();
+    ck_test_alloc_reset();
+    cr_assert_eq(st, CK_OK, "%s", ck_last_error());
+    cr_expect_eq(attempts, 0, "%ld allocation(s) in steady state", attempts);
+    expect_close("model", "y2", y, want, 1e-5);
+    ck_tensor_free(want);
+    cr_assert_eq(ck_layer_reset_states(ck_model_layer(m)), CK_OK, "%s", ck_last_error());
+    want = fx(json_object_get(c, "y3"), CK_FLOAT32);
+    cr_assert_eq(ck_model_predict_into(m, 1, &x2, &y, 2), CK_OK, "%s", ck_last_error());
+    expect_close("model", "y3", y, want, 1e-5);
+    ck_tensor_free(want);
+    ck_tensor_free(y);
+    ck_tensor_free(x1);
+    ck_tensor_free(x2);
+    ck_model_free(m);
     json_decref(all);
 }
 
