@@ -1660,8 +1660,9 @@ CK_API ck_status ck_lstm(ck_layer **out, const ck_rnn_opts *opts);
 CK_API ck_status ck_gru(ck_layer **out, const ck_rnn_opts *opts);
 
 /** `layer.reset_states()` / `model.reset_states()`: zeros the states of a
- *  stateful recurrent layer, or of every stateful recurrent layer inside a
- *  model layer (ck_model_layer); other layers are left alone.  A recurrent
+ *  stateful recurrent layer (SimpleRNN, LSTM, GRU, ConvLSTM1D/2D/3D), or
+ *  of every stateful recurrent layer inside a model layer
+ *  (ck_model_layer); other layers are left alone.  A recurrent
  *  layer that is not stateful gives CK_ATTRIBUTE_ERROR "Layer must be
  *  stateful.", as Keras. */
 CK_API ck_status ck_layer_reset_states(ck_layer *layer);
@@ -1736,7 +1737,10 @@ CK_API ck_status ck_conv3d(ck_layer **out, const ck_conv_opts *opts);
  *  in * stride + max(dilated_kernel - stride, 0) and "same" in * stride;
  *  with it, (in - 1) * stride + dilated_kernel - 2 * pad + output_padding
  *  (pad = dilated_kernel // 2 for "same", 0 for "valid").  Kernel
- *  (k..., filters, in_channels), bias (filters,); groups must be 1. */
+ *  (k..., filters, in_channels), bias (filters,).  groups: as tf.keras
+ *  2.15, a divisor of filters (else its CK_VALUE_ERROR), written back by
+ *  get_config, and without effect on the kernel or the numbers (tf.keras
+ *  2.15 computes an ungrouped transpose; Keras 3 refuses the argument). */
 CK_API ck_status ck_conv1d_transpose(ck_layer **out, const ck_conv_opts *opts);
 CK_API ck_status ck_conv2d_transpose(ck_layer **out, const ck_conv_opts *opts);
 CK_API ck_status ck_conv3d_transpose(ck_layer **out, const ck_conv_opts *opts);
@@ -1817,14 +1821,21 @@ CK_API ck_status ck_separable_conv2d(ck_layer **out, const ck_separable_conv_opt
  *    value per spatial dim; strides and dilation_rate likewise, all zero
  *    = 1;
  *  - padding NULL / "valid" or "same"; data_format NULL / "channels_last"
- *    ("channels_first" gives CK_NOT_IMPLEMENTED);
+ *    or "channels_first" (inputs (batch, time, channels, spatial...),
+ *    outputs (batch, [time,] filters, out...); the weights' layout is the
+ *    same);
  *  - activation NULL = "tanh", recurrent_activation NULL = "hard_sigmoid"
  *    (tf.keras 2.x's default);
  *  - initializers NULL = glorot_uniform / orthogonal / zeros; no_bias,
  *    no_unit_forget_bias (false: the forget-gate bias starts at 1);
  *  - dropout / recurrent_dropout: clipped to [0, 1]; they act only in
- *    training, which with a non-zero rate gives CK_NOT_IMPLEMENTED;
- *  - return_sequences, go_backwards as in ck_rnn_opts. */
+ *    training (with 0 < rate < 1, as Keras): one mask per sample and gate
+ *    for x_t and one for h_prev, drawn once per call and held over every
+ *    step, each element 0 or 1 / (1 - rate) (Keras' DropoutRNNCellMixin;
+ *    the random stream is ckeras', not TensorFlow's);
+ *  - return_sequences, go_backwards, stateful as in ck_rnn_opts (stateful:
+ *    the batch size must be known when built; ck_layer_reset_states
+ *    zeros the states). */
 typedef struct ck_conv_lstm_opts {
     int64_t filters;
     int64_t kernel_size[3];
@@ -1849,6 +1860,7 @@ typedef struct ck_conv_lstm_opts {
     double recurrent_dropout;
     bool return_sequences;
     bool go_backwards;
+    bool stateful;
     CK_LAYER_COMMON_OPTS;
 } ck_conv_lstm_opts;
 
@@ -1865,10 +1877,10 @@ typedef struct ck_conv_lstm_opts {
  *  with go_backwards).  Weights "<name>/kernel:0" (k..., channels,
  *  4*filters), "<name>/recurrent_kernel:0" (k..., filters, 4*filters),
  *  "<name>/bias:0" (4*filters); in .keras archives under "cell".  Trains
- *  (backpropagation through time) when dropout and recurrent_dropout are
- *  0.  Configs of tf.keras 2.x and Keras 3; stateful, return_state and
- *  time_major give CK_NOT_IMPLEMENTED, unroll Keras' "Unrolling is not
- *  possible with convolutional RNNs." */
+ *  (backpropagation through time, through the dropout masks).  Configs of
+ *  tf.keras 2.x and Keras 3; return_state and time_major give
+ *  CK_NOT_IMPLEMENTED, unroll Keras' "Unrolling is not possible with
+ *  convolutional RNNs." */
 CK_API ck_status ck_conv_lstm1d(ck_layer **out, const ck_conv_lstm_opts *opts);
 /** ConvLSTM2D: see ck_conv_lstm1d. */
 CK_API ck_status ck_conv_lstm2d(ck_layer **out, const ck_conv_lstm_opts *opts);

@@ -58,7 +58,12 @@ static ck_status check_args(const ck_conv_args *a, ck_conv_kind kind, int rank, 
     if (a->groups <= 0)
         return ck_error(CK_VALUE_ERROR, "%s: `groups` must be a positive integer. Received groups=%lld", cls,
                         (long long)a->groups);
-    if (kind != CK_CONV_PLAIN && a->groups != 1)
+    /* tf.keras 2.15's transposed layers take `groups` (base Conv checks
+     * filters against it, get_config writes it) but build the full kernel
+     * and run an ungrouped transpose: accepted and kept, with no effect on
+     * the numbers (tools/gen_conv_transpose_groups_goldens.py).  Keras 3
+     * refuses the argument; its configs never hold it. */
+    if (kind != CK_CONV_PLAIN && kind != CK_CONV_TRANSPOSE && a->groups != 1)
         return ck_error(CK_NOT_IMPLEMENTED, "%s with groups=%lld is not supported; only groups=1 is", cls,
                         (long long)a->groups);
     if (kind != CK_CONV_DEPTHWISE && a->filters % a->groups != 0)

@@ -7,11 +7,13 @@
  *   c = f * c_prev + i * g,  h = o * act(c).
  * The recurrent convolution has stride 1, "same" padding and no dilation
  * in tf.keras (so h keeps the output's spatial shape).  The states start
- * at zero.  Inputs are (batch, time, spatial..., channels), channels_last.
- * Weights: kernel (k..., in, 4F), recurrent_kernel (k..., F, 4F), bias
- * (4F), named as tf.keras names them ("conv_lstm2d/kernel:0").
- * Inference only for now: dropout / recurrent_dropout act only in
- * training, which this class does not do yet (no backward). */
+ * at zero, or for a stateful layer where the previous call left them.
+ * Inputs are (batch, time, spatial..., channels), or (batch, time,
+ * channels, spatial...) in channels_first.  Weights: kernel (k..., in,
+ * 4F), recurrent_kernel (k..., F, 4F), bias (4F) in either format, named
+ * as tf.keras names them ("conv_lstm2d/kernel:0").  The convolutions run
+ * on the N-d engine (conv_lstm_step.c); training, dropout masks included,
+ * is conv_lstm_grad.c. */
 #include <string.h>
 
 #include "layers/conv_lstm.h"
@@ -34,6 +36,54 @@ static void conv_lstm_destroy(ck_layer *layer)
     ck_constraint_free(c->kernel_con);
     ck_constraint_free(c->recurrent_con);
     ck_constraint_free(c->bias_con);
+    ck_free(c->state);
+}
+
+/* ---- stateful ----------------------------------------------------------------- */
+
+/* A stateful layer's states (zeros), for the batch size it is built with. */
+static ck_status allocate_states(conv_lstm_layer *c, const ck_shape *in)
+{
+    char buf[128];
+    if (in->dims[0] < 0)
+        return ck_error(CK_VALUE_ERROR, "If a RNN is stateful, it needs to know its batch size. Specify the batch "
+                        "size of your input tensors: \n- If using a Sequential model, specify the batch size by "
+                        "passing a `batch_input_shape` argument to your first layer.\n- If using the functional "
+                        "API, specify the batch size by passing a `batch_shape` argument to your Input layer. "
+                        "(layer \"%s\", input shape %s)", c->base.name, ck_shape_fmt(buf, sizeof buf, in));
+    conv_lstm_geom g;
+    ck_conv_lstm_geometry(c, in, &g);
+    void *state = ck_calloc(g.S ? (size_t)(2 * g.S) : 1, ck_dtype_size(c->base.dtype));
+    if (!state) return ck_oom("the states of a stateful ConvLSTM layer");
+    ck_free(c->state);
+    c->state = state;
+    c->state_batch = g.batch;
+    c->state_elems = g.S;
+    return CK_OK;
+}
+
+ck_status ck_conv_lstm_load_states(const conv_lstm_layer *c, const conv_lstm_geom *g, void *h0, void *c0)
+{
+    size_t bytes = (size_t)g->S * ck_dtype_size(c->base.dtype);
+    if (!c->state) {
+        memset(h0, 0, bytes);
+        memset(c0, 0, bytes);
+        return CK_OK;
+    }
+    if (g->batch != c->state_batch)
+        return ck_error(CK_VALUE_ERROR, "stateful layer \"%s\" keeps states for a batch of %lld; it was called on a "
+                        "batch of %lld", c->base.name, (long long)c->state_batch, (long long)g->batch);
+    memcpy(h0, c->state, bytes);
+    memcpy(c0, (const char *)c->state + bytes, bytes);
+    return CK_OK;
+}
+
+void ck_conv_lstm_keep_states(conv_lstm_layer *c, const conv_lstm_geom *g, const void *h, const void *cs)
+{
+    if (!c->state || g->T == 0) return;
+    size_t bytes = (size_t)g->S * ck_dtype_size(c->base.dtype);
+    memcpy(c->state, h, bytes);
+    memcpy((char *)c->state + bytes, cs, bytes);
 }
 
 /* ---- shapes ---------------------------------------------------------------- */
@@ -44,7 +94,7 @@ static ck_status spatial_out(const conv_lstm_layer *c, const ck_shape *in, int64
     char buf[96];
     for (int i = 0; i < 3; i++) out[i] = 1;
     for (int i = 0; i < c->nd; i++) {
-        int64_t d = in->dims[2 + i];
+        int64_t d = in->dims[(c->channels_first ? 3 : 2) + i];
         out[i] = ck_conv_output_length(d, c->ksize[i], c->same, c->strides[i], c->dilation[i]);
         if (d >= 0 && out[i] <= 0)
             return ck_error(CK_VALUE_ERROR, "%s \"%s\": the input's spatial dims %s are too small for kernel_size "
@@ -65,8 +115,9 @@ static ck_status conv_lstm_output_shape(const ck_layer *layer, int n, const ck_s
     ck_shape s = {0, {0}};
     s.dims[s.rank++] = in[0].dims[0];
     if (c->return_sequences) s.dims[s.rank++] = in[0].dims[1];
+    if (c->channels_first) s.dims[s.rank++] = c->filters;
     for (int i = 0; i < c->nd; i++) s.dims[s.rank++] = sp[i];
-    s.dims[s.rank++] = c->filters;
+    if (!c->channels_first) s.dims[s.rank++] = c->filters;
     *out = s;
     return CK_OK;
 }
@@ -77,11 +128,12 @@ static ck_status conv_lstm_build(ck_layer *layer, int n, const ck_shape *shapes)
     ck_shape ignored;
     char buf[96];
     CK_TRY(conv_lstm_output_shape(layer, n, shapes, &ignored));
-    int64_t in_ch = shapes[0].dims[c->nd + 2], g4 = 4 * c->filters;
+    int64_t in_ch = shapes[0].dims[c->channels_first ? 2 : c->nd + 2], g4 = 4 * c->filters;
     if (in_ch < 0)
         return ck_error(CK_VALUE_ERROR, "The channel dimension of the inputs to %s \"%s\" should be defined. Found "
                         "None. Full input shape received: %s", layer->cls->class_name, layer->name,
                         ck_shape_fmt(buf, sizeof buf, &shapes[0]));
+    if (c->stateful) CK_TRY(allocate_states(c, &shapes[0]));
     ck_shape ks = {c->nd + 2, {0}}, rs = {c->nd + 2, {0}}, bs = {1, {g4}};
     for (int i = 0; i < c->nd; i++) ks.dims[i] = rs.dims[i] = c->ksize[i];
     ks.dims[c->nd] = in_ch, ks.dims[c->nd + 1] = g4;
@@ -96,6 +148,8 @@ static ck_status conv_lstm_build(ck_layer *layer, int n, const ck_shape *shapes)
                                       &c->bias);
     if (st != CK_OK) {
         c->kernel = c->recurrent_kernel = c->bias = NULL; /* the base drops them */
+        ck_free(c->state);
+        c->state = NULL;
         return st;
     }
     /* unit_forget_bias: [init(F), ones(F), init(2F)], as Keras builds it. */
@@ -106,137 +160,37 @@ static ck_status conv_lstm_build(ck_layer *layer, int n, const ck_shape *shapes)
             for (int64_t u = 0; u < c->filters; u++) p[c->filters + u] = 1;
         });
     }
-    layer->spec = (ck_input_spec){.ndim = c->nd + 3, .has_last_dim = 1, .last_dim = in_ch};
+    layer->spec = c->channels_first ? (ck_input_spec){.ndim = c->nd + 3}
+                                    : (ck_input_spec){.ndim = c->nd + 3, .has_last_dim = 1, .last_dim = in_ch};
     return CK_OK;
 }
 
-/* ---- the convolution ---------------------------------------------------------- */
+/* ---- reset_states ---------------------------------------------------------------- */
 
+int ck_conv_lstm_is(const ck_layer *layer) { return layer->cls->build == conv_lstm_build; }
 
-
-/* out (batch, out..., cout) += conv(in (batch, in..., cin), w (k..., cin,
- * cout)), zero padding: out-of-range taps are skipped.  Direct loops with
- * the output channels innermost (the kernel's contiguous axis). */
-void ck_conv_lstm_conv_add(ck_dtype dt, const conv_geom *g, const void *in, const void *w, void *out)
+int ck_conv_lstm_is_stateful(const ck_layer *layer)
 {
-    CK_RNN_TYPED(dt, {
-        const real *x = in, *kw = w;
-        real *y = out;
-        int64_t P = g->out[0] * g->out[1] * g->out[2], Q = g->in[0] * g->in[1] * g->in[2];
-        for (int64_t b = 0; b < g->batch; b++)
-            for (int64_t o0 = 0; o0 < g->out[0]; o0++)
-                for (int64_t o1 = 0; o1 < g->out[1]; o1++)
-                    for (int64_t o2 = 0; o2 < g->out[2]; o2++) {
-                        real *yr = y + ((b * P) + (o0 * g->out[1] + o1) * g->out[2] + o2) * g->cout;
-                        for (int64_t a0 = 0; a0 < g->k[0]; a0++) {
-                            int64_t i0 = o0 * g->stride[0] - g->pad[0] + a0 * g->dil[0];
-                            if (i0 < 0 || i0 >= g->in[0]) continue;
-                            for (int64_t a1 = 0; a1 < g->k[1]; a1++) {
-                                int64_t i1 = o1 * g->stride[1] - g->pad[1] + a1 * g->dil[1];
-                                if (i1 < 0 || i1 >= g->in[1]) continue;
-                                for (int64_t a2 = 0; a2 < g->k[2]; a2++) {
-                                    int64_t i2 = o2 * g->stride[2] - g->pad[2] + a2 * g->dil[2];
-                                    if (i2 < 0 || i2 >= g->in[2]) continue;
-                                    const real *xr = x + (b * Q + (i0 * g->in[1] + i1) * g->in[2] + i2) * g->cin;
-                                    const real *wr = kw + ((a0 * g->k[1] + a1) * g->k[2] + a2) * g->cin * g->cout;
-                                    for (int64_t ci = 0; ci < g->cin; ci++) {
-                                        real v = xr[ci];
-                                        const real *wc = wr + ci * g->cout;
-                                        for (int64_t co = 0; co < g->cout; co++) yr[co] += v * wc[co];
-                                    }
-                                }
-                            }
-                        }
-                    }
-    });
+    return ck_conv_lstm_is(layer) && ((const conv_lstm_layer *)layer)->stateful;
 }
 
-/* The input and recurrent convolutions' geometry for an input shape. */
-void ck_conv_lstm_geometries(const conv_lstm_layer *c, const ck_shape *in, conv_geom *gx, conv_geom *gh)
+ck_status ck_conv_lstm_reset_states(ck_layer *layer)
 {
-    int64_t sp[3];
-    (void)spatial_out(c, in, sp); /* checked by the output shape */
-    memset(gx, 0, sizeof *gx);
-    gx->batch = in->dims[0];
-    gx->cin = in->dims[c->nd + 2];
-    gx->cout = 4 * c->filters;
-    for (int i = 0; i < 3; i++) {
-        gx->in[i] = i < c->nd ? in->dims[2 + i] : 1;
-        gx->out[i] = sp[i];
-        gx->k[i] = c->ksize[i], gx->stride[i] = c->strides[i], gx->dil[i] = c->dilation[i];
-        gx->pad[i] = ck_conv_pad_before(gx->in[i], sp[i], c->ksize[i], c->same, c->strides[i], c->dilation[i]);
-    }
-    *gh = *gx;
-    gh->cin = c->filters;
-    for (int i = 0; i < 3; i++) {
-        gh->in[i] = sp[i];
-        gh->stride[i] = gh->dil[i] = 1;
-        gh->pad[i] = ck_conv_pad_before(sp[i], sp[i], c->ksize[i], 1, 1, 1);
-    }
+    conv_lstm_layer *c = (conv_lstm_layer *)layer;
+    if (!c->stateful) return ck_error(CK_ATTRIBUTE_ERROR, "Layer must be stateful.");
+    if (c->state) memset(c->state, 0, (size_t)(2 * c->state_elems) * ck_dtype_size(layer->dtype));
+    return CK_OK;
 }
 
-/* Elements of one (batch, out..., F) state block. */
-int64_t ck_conv_lstm_state_elems(const conv_geom *gx, int64_t filters)
-{
-    return gx->batch * gx->out[0] * gx->out[1] * gx->out[2] * filters;
-}
+/* ---- inference ------------------------------------------------------------------- */
 
-/* Scratch: h, c, act(c) (one state block each) and z (four). */
+/* Scratch: h, c, act(c) (one state block each), z (four), the step's work. */
 static size_t conv_lstm_scratch_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out)
 {
     (void)n, (void)out;
-    const conv_lstm_layer *c = (const conv_lstm_layer *)layer;
-    conv_geom gx, gh;
-    ck_conv_lstm_geometries(c, &in[0], &gx, &gh);
-    return (size_t)(7 * ck_conv_lstm_state_elems(&gx, c->filters)) * ck_dtype_size(layer->dtype);
-}
-
-ck_status ck_conv_lstm_step(const conv_lstm_layer *c, const conv_geom *gx, const conv_geom *gh, const void *x,
-                            int64_t x_stride, const void *h_prev, const void *c_prev, void *z, void *gates, void *cs,
-                            void *actc, void *h)
-{
-    ck_dtype dt = c->base.dtype;
-    size_t es = ck_dtype_size(dt);
-    int64_t S = ck_conv_lstm_state_elems(gx, c->filters), F = c->filters, rows = S / F, per_b = S / gx->batch;
-    conv_geom g1 = *gx, h1 = *gh;
-    g1.batch = h1.batch = 1;
-    /* z = bias, then the two convolutions, one batch row at a time (x_t
-     * is a strided view of the sequence). */
-    CK_RNN_TYPED(dt, {
-        real *zz = z;
-        const real *bias = c->bias ? (const real *)c->bias->value->data : NULL;
-        for (int64_t r = 0; r < rows; r++)
-            for (int64_t j = 0; j < 4 * F; j++) zz[r * 4 * F + j] = bias ? bias[j] : 0;
-    });
-    for (int64_t b = 0; b < gx->batch; b++) {
-        char *zb = (char *)z + (size_t)(b * per_b * 4) * es;
-        ck_conv_lstm_conv_add(dt, &g1, (const char *)x + (size_t)(b * x_stride) * es, c->kernel->value->data, zb);
-        ck_conv_lstm_conv_add(dt, &h1, (const char *)h_prev + (size_t)(b * per_b) * es,
-                              c->recurrent_kernel->value->data, zb);
-    }
-    if (gates != z) memcpy(gates, z, (size_t)(4 * S) * es);
-    for (int k = 0; k < 4; k++) {
-        const ck_activation *act = k == 2 ? c->activation : c->recurrent_activation;
-        CK_TRY(ck_rnn_activate(act, dt, (char *)gates + (size_t)(k * F) * es, rows, F, 4 * F));
-    }
-    CK_RNN_TYPED(dt, {
-        const real *gg = gates, *cp = c_prev;
-        real *cc = cs, *ac = actc;
-        for (int64_t r = 0; r < rows; r++)
-            for (int64_t u = 0; u < F; u++) {
-                const real *gr = gg + r * 4 * F;
-                cc[r * F + u] = gr[F + u] * cp[r * F + u] + gr[u] * gr[2 * F + u];
-                ac[r * F + u] = cc[r * F + u];
-            }
-    });
-    CK_TRY(ck_rnn_activate(c->activation, dt, actc, rows, F, F));
-    CK_RNN_TYPED(dt, {
-        const real *gg = gates, *ac = actc;
-        real *hh = h;
-        for (int64_t r = 0; r < rows; r++)
-            for (int64_t u = 0; u < F; u++) hh[r * F + u] = gg[r * 4 * F + 3 * F + u] * ac[r * F + u];
-    });
-    return CK_OK;
+    conv_lstm_geom g;
+    ck_conv_lstm_geometry((const conv_lstm_layer *)layer, &in[0], &g);
+    return (size_t)(7 * g.S + ck_conv_lstm_work_elems(&g)) * ck_dtype_size(layer->dtype);
 }
 
 static ck_status conv_lstm_call_scratch(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *out,
@@ -246,23 +200,24 @@ static ck_status conv_lstm_call_scratch(ck_layer *layer, int n, const ck_tensor 
     conv_lstm_layer *c = (conv_lstm_layer *)layer;
     size_t es = ck_dtype_size(layer->dtype);
     ck_shape is = ck_tensor_shape(in[0]);
-    conv_geom gx, gh;
-    ck_conv_lstm_geometries(c, &is, &gx, &gh);
-    int64_t S = ck_conv_lstm_state_elems(&gx, c->filters), T = is.dims[1], per_b = S / gx.batch;
-    int64_t step_in = gx.in[0] * gx.in[1] * gx.in[2] * gx.cin; /* one x_t of one batch row */
+    conv_lstm_geom g;
+    ck_conv_lstm_geometry(c, &is, &g);
+    const int64_t S = g.S, T = g.T, per_b = g.per_b, xe = g.x_elems;
     char *h = scratch, *cs = h + (size_t)S * es, *actc = cs + (size_t)S * es, *z = actc + (size_t)S * es;
-    memset(h, 0, (size_t)(2 * S) * es);
+    char *work = z + (size_t)(4 * S) * es;
+    CK_TRY(ck_conv_lstm_load_states(c, &g, h, cs));
     for (int64_t s = 0; s < T; s++) {
         int64_t t = c->go_backwards ? T - 1 - s : s;
-        const char *xt = (const char *)in[0]->data + (size_t)(t * step_in) * es;
-        CK_TRY(ck_conv_lstm_step(c, &gx, &gh, xt, T * step_in, h, cs, z, z, cs, actc, h));
+        const char *xt = (const char *)in[0]->data + (size_t)(t * xe) * es;
+        CK_TRY(ck_conv_lstm_step(c, &g, xt, T * xe, NULL, NULL, h, cs, z, z, cs, actc, h, work));
         /* The output in iteration order (reversed for go_backwards). */
         if (c->return_sequences)
-            for (int64_t b = 0; b < gx.batch; b++)
+            for (int64_t b = 0; b < g.batch; b++)
                 memcpy((char *)out[0]->data + (size_t)((b * T + s) * per_b) * es, h + (size_t)(b * per_b) * es,
                        (size_t)per_b * es);
     }
     if (!c->return_sequences) memcpy(out[0]->data, h, (size_t)S * es);
+    ck_conv_lstm_keep_states(c, &g, h, cs);
     return CK_OK;
 }
 
@@ -307,9 +262,7 @@ static ck_status parse(conv_lstm_layer *c, const char *cls, const json_t *cfg)
     CK_TRY(ck_conv_padding_json(json_object_get(cfg, "padding"), cls, "padding", &c->same));
     int cf = 0;
     CK_TRY(ck_conv_data_format_json(json_object_get(cfg, "data_format"), cls, "data_format", 0, &cf));
-    if (cf)
-        return ck_error(CK_NOT_IMPLEMENTED, "%s with data_format=\"channels_first\" is not supported (use "
-                        "channels_last)", cls);
+    c->channels_first = cf;
     const json_t *act = json_object_get(cfg, "activation");
     if (act) CK_TRY(ck_activation_from_json(act, &c->activation));
     else CK_TRY(ck_activation_new(&c->activation, "tanh", NULL));
@@ -336,14 +289,13 @@ static ck_status parse(conv_lstm_layer *c, const char *cls, const json_t *cfg)
     CK_TRY(get_flag(cfg, cls, "return_sequences", &c->return_sequences));
     CK_TRY(get_flag(cfg, cls, "go_backwards", &c->go_backwards));
     CK_TRY(get_flag(cfg, cls, "time_major", &c->time_major));
-    bool return_state = false, stateful = false, unroll = false;
+    bool return_state = false, unroll = false;
     CK_TRY(get_flag(cfg, cls, "return_state", &return_state));
-    CK_TRY(get_flag(cfg, cls, "stateful", &stateful));
+    CK_TRY(get_flag(cfg, cls, "stateful", &c->stateful));
     CK_TRY(get_flag(cfg, cls, "unroll", &unroll));
     if (return_state)
         return ck_error(CK_NOT_IMPLEMENTED, "%s with return_state=True is not supported: a ckeras layer has one "
                         "output", cls);
-    if (stateful) return ck_error(CK_NOT_IMPLEMENTED, "%s with stateful=True is not supported", cls);
     if (unroll) return ck_error(CK_VALUE_ERROR, "Unrolling is not possible with convolutional RNNs.");
     if (c->time_major) return ck_error(CK_NOT_IMPLEMENTED, "%s with time_major=True is not supported", cls);
     return CK_OK;
@@ -385,9 +337,7 @@ static ck_status parse_opts(conv_lstm_layer *c, const char *cls, const ck_conv_l
     CK_TRY(ck_conv_parse_padding(o->padding, cls, &c->same));
     int cf = 0;
     CK_TRY(ck_conv_parse_data_format(o->data_format, 0, &cf));
-    if (cf)
-        return ck_error(CK_NOT_IMPLEMENTED, "%s with data_format=\"channels_first\" is not supported (use "
-                        "channels_last)", cls);
+    c->channels_first = cf;
     CK_TRY(ck_activation_new(&c->activation, o->activation ? o->activation : "tanh", NULL));
     CK_TRY(ck_activation_new(&c->recurrent_activation,
                              o->recurrent_activation ? o->recurrent_activation : "hard_sigmoid", NULL));
@@ -409,6 +359,7 @@ static ck_status parse_opts(conv_lstm_layer *c, const char *cls, const ck_conv_l
     c->recurrent_dropout = clip_rate(o->recurrent_dropout);
     c->return_sequences = o->return_sequences;
     c->go_backwards = o->go_backwards;
+    c->stateful = o->stateful;
     return CK_OK;
 }
 
@@ -437,13 +388,13 @@ static ck_status conv_lstm_get_config(const ck_layer *layer, json_t *j)
     /* ConvRNN.get_config, then ConvLSTM's keys, in tf.keras 2.15's order. */
     static const char *const flags[] = {"return_sequences", "return_state", "go_backwards", "stateful", "unroll",
                                         "time_major"};
-    const bool vals[] = {c->return_sequences, false, c->go_backwards, false, false, c->time_major};
+    const bool vals[] = {c->return_sequences, false, c->go_backwards, c->stateful, false, c->time_major};
     for (int i = 0; i < 6 && st == CK_OK; i++) st = ck_json_set(j, flags[i], json_boolean(vals[i]));
     if (st == CK_OK) st = ck_json_set(j, "filters", json_integer(c->filters));
     if (st == CK_OK) st = ck_json_set(j, "kernel_size", ck_sp_tuple_to_json(c->ksize, c->nd));
     if (st == CK_OK) st = ck_json_set(j, "strides", ck_sp_tuple_to_json(c->strides, c->nd));
     if (st == CK_OK) st = ck_json_set(j, "padding", json_string(c->same ? "same" : "valid"));
-    if (st == CK_OK) st = ck_json_set(j, "data_format", json_string("channels_last"));
+    if (st == CK_OK) st = ck_json_set(j, "data_format", json_string(c->channels_first ? "channels_first" : "channels_last"));
     if (st == CK_OK) st = ck_json_set(j, "dilation_rate", ck_sp_tuple_to_json(c->dilation, c->nd));
     if (st == CK_OK) st = ck_json_set(j, "activation", ck_activation_to_json(c->activation));
     if (st == CK_OK) st = ck_json_set(j, "recurrent_activation", ck_activation_to_json(c->recurrent_activation));

@@ -1,48 +1,85 @@
-/* What the ConvLSTM forward (conv_lstm.c) and its backward through time
- * (conv_lstm_grad.c) share: the layer struct, the geometry of the two
- * convolutions and one step of the cell.  Internal. */
+/* What the ConvLSTM forward (conv_lstm.c), its step (conv_lstm_step.c) and
+ * its backward through time (conv_lstm_grad.c) share: the layer struct,
+ * the geometry of the two convolutions (run by the N-d engine conv_nd.c)
+ * and one step of the cell.  Internal. */
 #ifndef CK_CONV_LSTM_H
 #define CK_CONV_LSTM_H
 
+#include "layers/conv_nd.h"
 #include "layers/rnn_common.h"
 
 typedef struct conv_lstm_layer {
     ck_layer base;
     int nd;            /* spatial dims: 1, 2 or 3 */
+    int channels_first;
     int64_t filters;
     int64_t ksize[3], strides[3], dilation[3]; /* unused dims are 1 */
     int same;
-    bool use_bias, unit_forget_bias, return_sequences, go_backwards, time_major;
+    bool use_bias, unit_forget_bias, return_sequences, go_backwards, time_major, stateful;
     double dropout, recurrent_dropout;
     ck_activation *activation, *recurrent_activation;
     ck_initializer *kernel_init, *recurrent_init, *bias_init;
     ck_regularizer *kernel_reg, *recurrent_reg, *bias_reg;
     ck_constraint *kernel_con, *recurrent_con, *bias_con;
     ck_weight *kernel, *recurrent_kernel, *bias;
+    void *state;        /* stateful: h then c of the last call (one state
+                           block each), allocated by build */
+    int64_t state_batch, state_elems;
 } conv_lstm_layer;
 
-/* Geometry of one convolution over three spatial dims (unused ones 1). */
-typedef struct conv_geom {
-    int64_t batch, in[3], cin, out[3], cout, k[3], stride[3], dil[3], pad[3];
-} conv_geom;
+/* The convolutions of one call, per batch row (the engine's batch is 1:
+ * x_t is a strided view of the sequence).  x / h: the input and the
+ * recurrent convolution; xd / hd: the same reading the four gates' masked
+ * copies of their input stacked along the channels, as a grouped
+ * convolution with 4 groups (the kernels' (k..., in, 4F) layout is
+ * exactly a 4-group kernel), for dropout / recurrent_dropout in training.
+ *
+ * The gate arithmetic is elementwise over `rows` rows of `cols` elements
+ * per state block (and 4 * cols per z block, gate k at k * cols):
+ * channels_last rows = batch * positions, cols = F; channels_first
+ * rows = batch, cols = F * positions. */
+typedef struct conv_lstm_geom {
+    ck_convnd_geom x, h, xd, hd;
+    int64_t batch, T;
+    int64_t x_elems;     /* one x_t of one batch row */
+    int64_t per_b, S;    /* state elements per batch row, and in all */
+    int64_t rows, cols;
+    int64_t seg;         /* the activations' segments (what a softmax
+                            normalizes): Keras' last axis, the channels in
+                            channels_last, the last spatial dim in
+                            channels_first; a state block is rows * cols /
+                            seg of them */
+    int64_t stack_elems; /* a stacked (4 masked copies) x_t or h of one row */
+    int64_t cols_elems;  /* the engine's im2col scratch */
+} conv_lstm_geom;
 
-/* out (batch, out..., cout) += conv(in (batch, in..., cin), w (k..., cin,
- * cout)), zero padding. */
-void ck_conv_lstm_conv_add(ck_dtype dt, const conv_geom *g, const void *in, const void *w, void *out);
+/* The geometry for an input shape (already checked by the output shape). */
+void ck_conv_lstm_geometry(const conv_lstm_layer *c, const ck_shape *in, conv_lstm_geom *g);
 
-/* The input (gx) and recurrent (gh) convolutions for an input shape. */
-void ck_conv_lstm_geometries(const conv_lstm_layer *c, const ck_shape *in, conv_geom *gx, conv_geom *gh);
-
-/* Elements of one (batch, out..., F) state block. */
-int64_t ck_conv_lstm_state_elems(const conv_geom *gx, int64_t filters);
+/* Elements of the step's work area (stack + im2col). */
+int64_t ck_conv_lstm_work_elems(const conv_lstm_geom *g);
 
 /* One step for every batch row: x_t of row b at x + b * x_stride elements;
- * h_prev / c_prev, z (raw pre-activations, 4F per position), gates (the
- * activated z; may be z itself), c, actc (act(c)) and h are contiguous
- * (batch, out..., F or 4F) blocks.  h may alias h_prev and c c_prev. */
-ck_status ck_conv_lstm_step(const conv_lstm_layer *c, const conv_geom *gx, const conv_geom *gh, const void *x,
-                            int64_t x_stride, const void *h_prev, const void *c_prev, void *z, void *gates, void *cs,
-                            void *actc, void *h);
+ * xmask / hmask (NULL: none) hold per batch row four masks (one per gate)
+ * of x_elems / per_b elements; h_prev / c_prev, z (raw pre-activations),
+ * gates (the activated z; may be z itself), c, actc (act(c)) and h are
+ * contiguous state blocks (z and gates four).  h may alias h_prev and c
+ * c_prev. */
+ck_status ck_conv_lstm_step(const conv_lstm_layer *c, const conv_lstm_geom *g, const void *x, int64_t x_stride,
+                            const void *xmask, const void *hmask, const void *h_prev, const void *c_prev, void *z,
+                            void *gates, void *cs, void *actc, void *h, void *work);
+
+/* stack = the four masked copies of src (n = plane * ch elements of one
+ * batch row) stacked along the channels, as the grouped geometries read
+ * them; unstack ADDS the four masked gradients of a stacked block to dsrc. */
+void ck_conv_lstm_stack(ck_dtype dt, int channels_first, int64_t plane, int64_t ch, const void *src,
+                        const void *mask, void *stack);
+void ck_conv_lstm_unstack(ck_dtype dt, int channels_first, int64_t plane, int64_t ch, const void *dstack,
+                          const void *mask, void *dsrc);
+
+/* Gate k of a z-like block (rows of 4 * C) to a contiguous (rows, C)
+ * block, or back (back != 0). */
+void ck_conv_lstm_gate_copy(ck_dtype dt, int64_t rows, int64_t C, void *block, int k, void *contig, int back);
 
 /* Training hooks (conv_lstm_grad.c). */
 size_t ck_conv_lstm_saved_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out);
@@ -50,5 +87,16 @@ ck_status ck_conv_lstm_train_call(ck_layer *layer, const ck_train_ctx *ctx, int 
                                   ck_tensor *const *out, void *saved);
 ck_status ck_conv_lstm_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
                                 const ck_tensor *out, const ck_tensor *dout, void *saved, ck_tensor *const *din);
+
+/* Stateful ConvLSTM (conv_lstm.c): the states before the first step (the
+ * kept ones, or zeros) into h0 / c0, and the last ones kept. */
+ck_status ck_conv_lstm_load_states(const conv_lstm_layer *c, const conv_lstm_geom *g, void *h0, void *c0);
+void ck_conv_lstm_keep_states(conv_lstm_layer *c, const conv_lstm_geom *g, const void *h, const void *cs);
+
+/* For ck_layer_reset_states (rnn_common.c): whether the layer is a
+ * ConvLSTM, whether it is a stateful one, and the reset itself. */
+int ck_conv_lstm_is(const ck_layer *layer);
+int ck_conv_lstm_is_stateful(const ck_layer *layer);
+ck_status ck_conv_lstm_reset_states(ck_layer *layer);
 
 #endif

@@ -4,30 +4,50 @@
  *   do = dh * act(c),  dc += dh * o * act'(c),
  *   di = dc * g,  dg = dc * i,  df = dc * c_prev,  dc_prev = dc * f,
  *   dz = d gates * the gate activations' derivatives,
- * then the convolutions' transposes give dx_t and dh_prev, and their
- * weight gradients are added to kernel / recurrent_kernel, dz's sums to
- * the bias.  dropout / recurrent_dropout in a training call are not done
- * yet (CK_NOT_IMPLEMENTED, named); rates of 0, or training=0 calls, are
- * exact. */
+ * then the convolution engine's input and kernel gradients give dx_t,
+ * dh_prev and the kernels' gradients, dz's sums the bias'.
+ * dropout / recurrent_dropout (training calls with a random stream):
+ * Keras' DropoutRNNCellMixin masks, four per batch row (one per gate) for
+ * x_t and four for h_prev, each 0 or 1 / (1 - rate) per element, drawn
+ * once per call and held over every step; the gradients go back through
+ * the same masks.  A stateful layer starts from its kept states, which
+ * get no gradient, and keeps the last ones. */
 #include <string.h>
 
 #include "layers/conv_lstm.h"
+#include "params/params.h"
 
-/* Blocks of S = (batch, out..., F) elements kept per step: z and the
+/* Blocks of S (one state block's elements) kept per step: z and the
  * gates (4 each), c, act(c), h. */
 enum { REC_Z = 0, REC_GATES = 4, REC_C = 8, REC_ACTC = 9, REC_H = 10, REC_BLOCKS = 11 };
-/* After the T records: a zero block (the initial states), then backward's
- * scratch: dh, dc, dh from the next step, dz (4), tmp. */
-enum { TAIL_ZERO = 0, TAIL_DH = 1, TAIL_DC = 2, TAIL_DHN = 3, TAIL_DZ = 4, TAIL_TMP = 8, TAIL_BLOCKS = 9 };
+/* After the T records: the initial states, then backward's scratch: dh,
+ * dc, dh from the next step, dz (4), tmp. */
+enum { TAIL_H0 = 0, TAIL_C0 = 1, TAIL_DH = 2, TAIL_DC = 3, TAIL_DHN = 4, TAIL_DZ = 5, TAIL_TMP = 9, TAIL_BLOCKS = 10 };
+
+/* Where everything lives in `saved`, in elements: the records and tail
+ * blocks, the masks (x: batch * 4 * x_elems, h: batch * 4 * per_b), the
+ * step's work and backward's stacked gradient. */
+typedef struct saved_layout {
+    int64_t xmask, hmask, work, dstack, total;
+} saved_layout;
+
+static saved_layout layout_of(const conv_lstm_geom *g)
+{
+    saved_layout L;
+    L.xmask = (g->T * REC_BLOCKS + TAIL_BLOCKS) * g->S;
+    L.hmask = L.xmask + g->batch * 4 * g->x_elems;
+    L.work = L.hmask + g->batch * 4 * g->per_b;
+    L.dstack = L.work + ck_conv_lstm_work_elems(g);
+    L.total = L.dstack + g->stack_elems;
+    return L;
+}
 
 size_t ck_conv_lstm_saved_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out)
 {
     (void)n, (void)out;
-    const conv_lstm_layer *c = (const conv_lstm_layer *)layer;
-    conv_geom gx, gh;
-    ck_conv_lstm_geometries(c, &in[0], &gx, &gh);
-    int64_t S = ck_conv_lstm_state_elems(&gx, c->filters);
-    return (size_t)((in[0].dims[1] * REC_BLOCKS + TAIL_BLOCKS) * S) * ck_dtype_size(layer->dtype);
+    conv_lstm_geom g;
+    ck_conv_lstm_geometry((const conv_lstm_layer *)layer, &in[0], &g);
+    return (size_t)layout_of(&g).total * ck_dtype_size(layer->dtype);
 }
 
 static char *rec_block(void *saved, int64_t s, int blk, int64_t S, size_t es)
@@ -40,102 +60,113 @@ static char *tail_block(void *saved, int64_t T, int blk, int64_t S, size_t es)
     return (char *)saved + (size_t)((T * REC_BLOCKS + blk) * S) * es;
 }
 
+static int rate_active(double rate) { return rate > 0 && rate < 1; }
+
+/* Which masks this call uses (the same answer in train_call and backward):
+ * Keras applies them only when 0 < rate < 1, in training. */
+static void masks_of(const conv_lstm_layer *c, const ck_train_ctx *ctx, const conv_lstm_geom *g, void *saved,
+                     const char **xm, const char **hm)
+{
+    size_t es = ck_dtype_size(c->base.dtype);
+    saved_layout L = layout_of(g);
+    int drop = ctx && ctx->training && ctx->rng;
+    *xm = drop && rate_active(c->dropout) ? (const char *)saved + (size_t)L.xmask * es : NULL;
+    *hm = drop && rate_active(c->recurrent_dropout) ? (const char *)saved + (size_t)L.hmask * es : NULL;
+}
+
+/* 0 or 1 / (1 - rate) per element, from the training stream. */
+static void draw_mask(ck_dtype dt, ck_rng *rng, double rate, void *mask, int64_t n)
+{
+    double keep = 1.0 / (1.0 - rate);
+    CK_RNN_TYPED(dt, {
+        real *m = mask;
+        for (int64_t i = 0; i < n; i++) m[i] = (real)(ck_rng_uniform(rng) >= rate ? keep : 0.0);
+    });
+}
+
 ck_status ck_conv_lstm_train_call(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
                                   ck_tensor *const *out, void *saved)
 {
     (void)n;
     conv_lstm_layer *c = (conv_lstm_layer *)layer;
-    if (ctx && ctx->training && (c->dropout > 0 || c->recurrent_dropout > 0))
-        return ck_error(CK_NOT_IMPLEMENTED, "%s \"%s\": training with dropout=%g / recurrent_dropout=%g is not "
-                        "supported yet (set the rates to 0 to train)", layer->cls->class_name, layer->name,
-                        c->dropout, c->recurrent_dropout);
     size_t es = ck_dtype_size(layer->dtype);
     ck_shape is = ck_tensor_shape(in[0]);
-    conv_geom gx, gh;
-    ck_conv_lstm_geometries(c, &is, &gx, &gh);
-    int64_t S = ck_conv_lstm_state_elems(&gx, c->filters), T = is.dims[1], per_b = S / gx.batch;
-    int64_t step_in = gx.in[0] * gx.in[1] * gx.in[2] * gx.cin;
-    char *zero = tail_block(saved, T, TAIL_ZERO, S, es);
-    memset(zero, 0, (size_t)S * es);
+    conv_lstm_geom g;
+    ck_conv_lstm_geometry(c, &is, &g);
+    const int64_t S = g.S, T = g.T, per_b = g.per_b, xe = g.x_elems;
+    saved_layout L = layout_of(&g);
+    const char *xm, *hm;
+    masks_of(c, ctx, &g, saved, &xm, &hm);
+    if (xm) draw_mask(layer->dtype, ctx->rng, c->dropout, (void *)xm, g.batch * 4 * xe);
+    if (hm) draw_mask(layer->dtype, ctx->rng, c->recurrent_dropout, (void *)hm, g.batch * 4 * per_b);
+    char *h0 = tail_block(saved, T, TAIL_H0, S, es), *c0 = tail_block(saved, T, TAIL_C0, S, es);
+    char *work = (char *)saved + (size_t)L.work * es;
+    CK_TRY(ck_conv_lstm_load_states(c, &g, h0, c0));
     for (int64_t s = 0; s < T; s++) {
         int64_t t = c->go_backwards ? T - 1 - s : s;
-        const char *hp = s ? rec_block(saved, s - 1, REC_H, S, es) : zero;
-        const char *cp = s ? rec_block(saved, s - 1, REC_C, S, es) : zero;
-        CK_TRY(ck_conv_lstm_step(c, &gx, &gh, (const char *)in[0]->data + (size_t)(t * step_in) * es, T * step_in,
-                                 hp, cp, rec_block(saved, s, REC_Z, S, es), rec_block(saved, s, REC_GATES, S, es),
+        const char *hp = s ? rec_block(saved, s - 1, REC_H, S, es) : h0;
+        const char *cp = s ? rec_block(saved, s - 1, REC_C, S, es) : c0;
+        CK_TRY(ck_conv_lstm_step(c, &g, (const char *)in[0]->data + (size_t)(t * xe) * es, T * xe, xm, hm, hp, cp,
+                                 rec_block(saved, s, REC_Z, S, es), rec_block(saved, s, REC_GATES, S, es),
                                  rec_block(saved, s, REC_C, S, es), rec_block(saved, s, REC_ACTC, S, es),
-                                 rec_block(saved, s, REC_H, S, es)));
+                                 rec_block(saved, s, REC_H, S, es), work));
         const char *h = rec_block(saved, s, REC_H, S, es);
         if (c->return_sequences)
-            for (int64_t b = 0; b < gx.batch; b++)
+            for (int64_t b = 0; b < g.batch; b++)
                 memcpy((char *)out[0]->data + (size_t)((b * T + s) * per_b) * es, h + (size_t)(b * per_b) * es,
                        (size_t)per_b * es);
         else if (s == T - 1)
             memcpy(out[0]->data, h, (size_t)S * es);
     }
+    if (T > 0) ck_conv_lstm_keep_states(c, &g, rec_block(saved, T - 1, REC_H, S, es),
+                                        rec_block(saved, T - 1, REC_C, S, es));
     return CK_OK;
 }
 
-/* The transposes of ck_conv_lstm_conv_add for one convolution: din (when
- * not NULL) += conv^T(dout, w), dw (when not NULL) += in (x) dout. */
-static void conv_back(ck_dtype dt, const conv_geom *g, const void *in, const void *w, const void *dout, void *din,
-                      void *dw)
+/* The gradients of one convolution of one batch row, dz its output's:
+ * the kernel's (dk, when not NULL) and the input's (written to din, or
+ * through the masks added to din, when din is not NULL). */
+static void conv_row_back(ck_dtype dt, const ck_convnd_geom *plain, const ck_convnd_geom *stacked, const char *src,
+                          const char *mask, const void *kern, const char *dz, void *dk, char *din, char *stack,
+                          char *dstack, char *cols)
 {
-    CK_RNN_TYPED(dt, {
-        const real *x = in, *kw = w, *dy = dout;
-        real *dx = din, *dk = dw;
-        int64_t P = g->out[0] * g->out[1] * g->out[2], Q = g->in[0] * g->in[1] * g->in[2];
-        for (int64_t b = 0; b < g->batch; b++)
-            for (int64_t o0 = 0; o0 < g->out[0]; o0++)
-                for (int64_t o1 = 0; o1 < g->out[1]; o1++)
-                    for (int64_t o2 = 0; o2 < g->out[2]; o2++) {
-                        const real *dyr = dy + ((b * P) + (o0 * g->out[1] + o1) * g->out[2] + o2) * g->cout;
-                        for (int64_t a0 = 0; a0 < g->k[0]; a0++) {
-                            int64_t i0 = o0 * g->stride[0] - g->pad[0] + a0 * g->dil[0];
-                            if (i0 < 0 || i0 >= g->in[0]) continue;
-                            for (int64_t a1 = 0; a1 < g->k[1]; a1++) {
-                                int64_t i1 = o1 * g->stride[1] - g->pad[1] + a1 * g->dil[1];
-                                if (i1 < 0 || i1 >= g->in[1]) continue;
-                                for (int64_t a2 = 0; a2 < g->k[2]; a2++) {
-                                    int64_t i2 = o2 * g->stride[2] - g->pad[2] + a2 * g->dil[2];
-                                    if (i2 < 0 || i2 >= g->in[2]) continue;
-                                    int64_t xi = (b * Q + (i0 * g->in[1] + i1) * g->in[2] + i2) * g->cin;
-                                    int64_t wi = ((a0 * g->k[1] + a1) * g->k[2] + a2) * g->cin * g->cout;
-                                    for (int64_t ci = 0; ci < g->cin; ci++) {
-                                        const real *wc = kw + wi + ci * g->cout;
-                                        real acc = 0;
-                                        if (dx) {
-                                            for (int64_t co = 0; co < g->cout; co++) acc += wc[co] * dyr[co];
-                                            dx[xi + ci] += acc;
-                                        }
-                                        if (dk) {
-                                            real v = x[xi + ci];
-                                            real *dkc = dk + wi + ci * g->cout;
-                                            for (int64_t co = 0; co < g->cout; co++) dkc[co] += v * dyr[co];
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-    });
+    if (!mask) {
+        if (dk) ck_convnd_kernel_grad(plain, dt, src, dz, dk, cols);
+        if (din) ck_convnd_input_grad(plain, dt, dz, kern, din, cols);
+        return;
+    }
+    const int cf = plain->channels_first;
+    const int64_t plane = ck_convnd_in_plane(plain);
+    ck_conv_lstm_stack(dt, cf, plane, plain->c, src, mask, stack);
+    if (dk) ck_convnd_kernel_grad(stacked, dt, stack, dz, dk, cols);
+    if (din) {
+        ck_convnd_input_grad(stacked, dt, dz, kern, dstack, cols);
+        memset(din, 0, (size_t)(plane * plain->c) * plain->es);
+        ck_conv_lstm_unstack(dt, cf, plane, plain->c, dstack, mask, din);
+    }
 }
 
 ck_status ck_conv_lstm_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
                                 const ck_tensor *out, const ck_tensor *dout, void *saved, ck_tensor *const *din)
 {
-    (void)ctx, (void)n, (void)out;
+    (void)n, (void)out;
     conv_lstm_layer *c = (conv_lstm_layer *)layer;
     ck_dtype dt = layer->dtype;
     size_t es = ck_dtype_size(dt);
     ck_shape is = ck_tensor_shape(in[0]);
-    conv_geom gx, gh;
-    ck_conv_lstm_geometries(c, &is, &gx, &gh);
-    int64_t F = c->filters, S = ck_conv_lstm_state_elems(&gx, F), T = is.dims[1], per_b = S / gx.batch;
-    int64_t rows = S / F, step_in = gx.in[0] * gx.in[1] * gx.in[2] * gx.cin;
-    char *zero = tail_block(saved, T, TAIL_ZERO, S, es), *dh = tail_block(saved, T, TAIL_DH, S, es);
-    char *dc = tail_block(saved, T, TAIL_DC, S, es), *dhn = tail_block(saved, T, TAIL_DHN, S, es);
-    char *dz = tail_block(saved, T, TAIL_DZ, S, es), *tmp = tail_block(saved, T, TAIL_TMP, S, es);
+    conv_lstm_geom g;
+    ck_conv_lstm_geometry(c, &is, &g);
+    const int64_t S = g.S, T = g.T, per_b = g.per_b, xe = g.x_elems, rows = g.rows, C = g.cols;
+    const int64_t seg = g.seg, nseg = rows * C / seg; /* the activations' segments */
+    saved_layout L = layout_of(&g);
+    const char *xm, *hm;
+    masks_of(c, ctx, &g, saved, &xm, &hm);
+    char *h0 = tail_block(saved, T, TAIL_H0, S, es), *c0 = tail_block(saved, T, TAIL_C0, S, es);
+    char *dh = tail_block(saved, T, TAIL_DH, S, es), *dc = tail_block(saved, T, TAIL_DC, S, es);
+    char *dhn = tail_block(saved, T, TAIL_DHN, S, es), *dz = tail_block(saved, T, TAIL_DZ, S, es);
+    char *tmp = tail_block(saved, T, TAIL_TMP, S, es);
+    char *stack = (char *)saved + (size_t)L.work * es, *cols = stack + (size_t)g.stack_elems * es;
+    char *dstack = (char *)saved + (size_t)L.dstack * es;
     ck_tensor *dx = din ? din[0] : NULL;
     if (dx) memset(dx->data, 0, (size_t)dx->size * es);
     memset(dc, 0, (size_t)S * es);
@@ -143,65 +174,66 @@ ck_status ck_conv_lstm_backward(ck_layer *layer, const ck_train_ctx *ctx, int n,
     void *dk = c->kernel->grad ? c->kernel->grad->data : NULL;
     void *drk = c->recurrent_kernel->grad ? c->recurrent_kernel->grad->data : NULL;
     void *db = c->bias && c->bias->grad ? c->bias->grad->data : NULL;
-    conv_geom g1 = gx, h1 = gh;
-    g1.batch = h1.batch = 1;
     for (int64_t s = T - 1; s >= 0; s--) {
         int64_t t = c->go_backwards ? T - 1 - s : s;
         const char *z = rec_block(saved, s, REC_Z, S, es), *gates = rec_block(saved, s, REC_GATES, S, es);
         const char *cs = rec_block(saved, s, REC_C, S, es), *actc = rec_block(saved, s, REC_ACTC, S, es);
-        const char *hp = s ? rec_block(saved, s - 1, REC_H, S, es) : zero;
-        const char *cp = s ? rec_block(saved, s - 1, REC_C, S, es) : zero;
+        const char *hp = s ? rec_block(saved, s - 1, REC_H, S, es) : h0;
+        const char *cp = s ? rec_block(saved, s - 1, REC_C, S, es) : c0;
         /* dh = the output's gradient at this step + the next step's. */
         memcpy(dh, dhn, (size_t)S * es);
-        CK_RNN_TYPED(dt, {
-            real *d = (real *)dh;
-            const real *g = dout->data;
-            for (int64_t b = 0; b < gx.batch; b++)
-                for (int64_t k = 0; k < per_b; k++) {
-                    if (c->return_sequences) d[b * per_b + k] += g[(b * T + s) * per_b + k];
-                    else if (s == T - 1) d[b * per_b + k] += g[b * per_b + k];
-                }
-        });
+        if (c->return_sequences || s == T - 1)
+            CK_RNN_TYPED(dt, {
+                real *d = (real *)dh;
+                const real *o = dout->data;
+                for (int64_t b = 0; b < g.batch; b++)
+                    for (int64_t k = 0; k < per_b; k++)
+                        d[b * per_b + k] += o[(c->return_sequences ? b * T + s : b) * per_b + k];
+            });
         /* d o and d act(c) (into tmp), then act'(c). */
         CK_RNN_TYPED(dt, {
             const real *d = (const real *)dh, *gg = (const real *)gates, *ac = (const real *)actc;
             real *dg = (real *)dz, *tt = (real *)tmp;
             for (int64_t r = 0; r < rows; r++)
-                for (int64_t u = 0; u < F; u++) {
-                    dg[r * 4 * F + 3 * F + u] = d[r * F + u] * ac[r * F + u];
-                    tt[r * F + u] = d[r * F + u] * gg[r * 4 * F + 3 * F + u];
+                for (int64_t u = 0; u < C; u++) {
+                    dg[r * 4 * C + 3 * C + u] = d[r * C + u] * ac[r * C + u];
+                    tt[r * C + u] = d[r * C + u] * gg[r * 4 * C + 3 * C + u];
                 }
         });
-        CK_TRY(ck_rnn_activate_grad(c->activation, dt, cs, actc, tmp, tmp, rows, F, F));
+        CK_TRY(ck_rnn_activate_grad(c->activation, dt, cs, actc, tmp, tmp, nseg, seg, seg));
         CK_RNN_TYPED(dt, {
             const real *gg = (const real *)gates, *tt = (const real *)tmp, *cpp = (const real *)cp;
             real *dg = (real *)dz, *dcc = (real *)dc;
             for (int64_t r = 0; r < rows; r++)
-                for (int64_t u = 0; u < F; u++) {
-                    const real *gr = gg + r * 4 * F;
-                    real *dr = dg + r * 4 * F;
-                    real cg = dcc[r * F + u] + tt[r * F + u];
-                    dr[u] = cg * gr[2 * F + u];
-                    dr[F + u] = cg * cpp[r * F + u];
-                    dr[2 * F + u] = cg * gr[u];
-                    dcc[r * F + u] = cg * gr[F + u];
+                for (int64_t u = 0; u < C; u++) {
+                    const real *gr = gg + r * 4 * C;
+                    real *dr = dg + r * 4 * C;
+                    real cg = dcc[r * C + u] + tt[r * C + u];
+                    dr[u] = cg * gr[2 * C + u];
+                    dr[C + u] = cg * cpp[r * C + u];
+                    dr[2 * C + u] = cg * gr[u];
+                    dcc[r * C + u] = cg * gr[C + u];
                 }
         });
-        /* Through the gate activations, in place. */
-        for (int k = 0; k < 4; k++) {
-            const ck_activation *act = k == 2 ? c->activation : c->recurrent_activation;
-            size_t o = (size_t)(k * F) * es;
-            CK_TRY(ck_rnn_activate_grad(act, dt, z + o, gates + o, dz + o, dz + o, rows, F, 4 * F));
-        }
-        if (db) ck_rnn_add_colsum(dt, dz, rows, 4 * F, db);
-        memset(dhn, 0, (size_t)S * es);
-        for (int64_t b = 0; b < gx.batch; b++) {
+        /* Through the gate activations, in place: the recurrent one's
+         * gradient on every gate's blocks at once, gate c's on contiguous
+         * copies (dh, dhn and tmp are free here), put back after. */
+        ck_conv_lstm_gate_copy(dt, rows, C, (void *)z, 2, dh, 0);
+        ck_conv_lstm_gate_copy(dt, rows, C, (void *)gates, 2, dhn, 0);
+        ck_conv_lstm_gate_copy(dt, rows, C, dz, 2, tmp, 0);
+        CK_TRY(ck_rnn_activate_grad(c->recurrent_activation, dt, z, gates, dz, dz, 4 * nseg, seg, seg));
+        CK_TRY(ck_rnn_activate_grad(c->activation, dt, dh, dhn, tmp, tmp, nseg, seg, seg));
+        ck_conv_lstm_gate_copy(dt, rows, C, dz, 2, tmp, 1);
+        if (db)
+            ck_convnd_bias_grad(dt, c->channels_first, g.batch, ck_convnd_out_plane(&g.x), 4 * c->filters, dz, db);
+        for (int64_t b = 0; b < g.batch; b++) {
             const char *dzb = dz + (size_t)(b * per_b * 4) * es;
-            size_t xo = (size_t)((b * T + t) * step_in) * es;
-            conv_back(dt, &g1, (const char *)in[0]->data + xo, c->kernel->value->data, dzb,
-                      dx ? (char *)dx->data + xo : NULL, dk);
-            conv_back(dt, &h1, hp + (size_t)(b * per_b) * es, c->recurrent_kernel->value->data, dzb,
-                      dhn + (size_t)(b * per_b) * es, drk);
+            size_t xo = (size_t)((b * T + t) * xe) * es;
+            conv_row_back(dt, &g.x, &g.xd, (const char *)in[0]->data + xo, xm ? xm + (size_t)(b * 4 * xe) * es : NULL,
+                          c->kernel->value->data, dzb, dk, dx ? (char *)dx->data + xo : NULL, stack, dstack, cols);
+            conv_row_back(dt, &g.h, &g.hd, hp + (size_t)(b * per_b) * es, hm ? hm + (size_t)(b * 4 * per_b) * es : NULL,
+                          c->recurrent_kernel->value->data, dzb, drk, dhn + (size_t)(b * per_b) * es, stack, dstack,
+                          cols);
         }
     }
     return CK_OK;

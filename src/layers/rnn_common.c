@@ -12,6 +12,7 @@
  * products for the kernel and the inputs, again over all steps at once. */
 #include <string.h>
 
+#include "layers/conv_lstm.h"
 #include "layers/rnn_common.h"
 #include "ops/ops.h"
 
@@ -193,6 +194,7 @@ ck_status ck_layer_reset_states(ck_layer *layer)
 {
     CK_NEED(layer);
     if (!layer) return ck_error(CK_VALUE_ERROR, "ck_layer_reset_states: layer is NULL");
+    if (ck_conv_lstm_is(layer)) return ck_conv_lstm_reset_states(layer);
     if (layer->cls->build == ck_rnn_build) {
         ck_rnn_layer *r = (ck_rnn_layer *)layer;
         if (!r->a.stateful) return ck_error(CK_ATTRIBUTE_ERROR, "Layer must be stateful.");
@@ -206,7 +208,8 @@ ck_status ck_layer_reset_states(ck_layer *layer)
     for (int i = 0; i < n; i++) {
         ck_layer *sub = layer->cls->sublayer(layer, i);
         int rnn = sub->cls->build == ck_rnn_build;
-        if ((rnn && ((ck_rnn_layer *)sub)->a.stateful) || (!rnn && sub->cls->sublayer_count))
+        if ((rnn && ((ck_rnn_layer *)sub)->a.stateful) || ck_conv_lstm_is_stateful(sub) ||
+            (!rnn && sub->cls->sublayer_count))
             CK_TRY(ck_layer_reset_states(sub));
     }
     return CK_OK;

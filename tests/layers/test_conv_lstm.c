@@ -186,10 +186,13 @@ Test(conv_lstm, errors)
     cr_expect(strstr(ck_last_error(), "kernel_size") != NULL, "%s", ck_last_error());
     cr_expect_eq(from_text("{\"class_name\": \"ConvLSTM2D\", \"config\": {\"filters\": 0, \"kernel_size\": 3}}", &l),
                  CK_VALUE_ERROR);
-    cr_expect_eq(from_text("{\"class_name\": \"ConvLSTM2D\", \"config\": {\"filters\": 2, \"kernel_size\": 3, "
-                           "\"stateful\": true}}", &l), CK_NOT_IMPLEMENTED);
-    cr_expect_eq(from_text("{\"class_name\": \"ConvLSTM2D\", \"config\": {\"filters\": 2, \"kernel_size\": 3, "
-                           "\"data_format\": \"channels_first\"}}", &l), CK_NOT_IMPLEMENTED);
+    /* stateful needs the batch size when built, as Keras. */
+    cr_assert_eq(from_text("{\"class_name\": \"ConvLSTM2D\", \"config\": {\"filters\": 2, \"kernel_size\": 3, "
+                           "\"stateful\": true}}", &l), CK_OK);
+    ck_shape unknown_batch = {5, {-1, 3, 5, 5, 1}};
+    cr_expect_eq(ck_layer_build(l, 1, &unknown_batch), CK_VALUE_ERROR);
+    cr_expect(strstr(ck_last_error(), "it needs to know its batch size") != NULL, "%s", ck_last_error());
+    ck_layer_free(l);
     cr_expect_eq(from_text("{\"class_name\": \"ConvLSTM1D\", \"config\": {\"filters\": 2, \"kernel_size\": 3, "
                            "\"bogus\": 1}}", &l), CK_TYPE_ERROR);
     /* A wrong input rank, and an input too small for a valid kernel. */
@@ -275,35 +278,6 @@ Test(conv_lstm, gradcheck_every_case)
         ck_layer_free(l);
     }
     json_decref(all);
-}
-
-/* Dropout in a training call is not done yet: named, not silently wrong. */
-Test(conv_lstm, training_with_dropout_is_refused)
-{
-    ck_layer *l = NULL;
-    cr_assert_eq(ck_layer_from_config("{\"class_name\": \"ConvLSTM2D\", \"config\": {\"filters\": 2, "
-                                      "\"kernel_size\": 2, \"recurrent_dropout\": 0.2, \"dtype\": \"float64\"}}",
-                                      &l), CK_OK);
-    int64_t shape[5] = {1, 2, 3, 3, 1};
-    ck_tensor *x = ck_test_uniform(CK_FLOAT64, 5, shape, -1, 1, 3), *y = NULL;
-    ck_shape s = ck_tensor_shape(x);
-    cr_assert_eq(ck_layer_build(l, 1, &s), CK_OK);
-    int64_t oshape[4] = {1, 2, 2, 2};
-    cr_assert_eq(ck_tensor_new(&y, CK_FLOAT64, 4, oshape), CK_OK);
-    ck_shape os = ck_tensor_shape(y);
-    size_t bytes = ck_layer_saved_bytes(l, 1, &s, &os);
-    void *saved = ck_malloc(bytes);
-    ck_train_ctx ctx = {.training = 1, .rng = NULL};
-    const ck_tensor *ins[1] = {x};
-    cr_expect_eq(ck_layer_train_call(l, &ctx, 1, ins, &y, saved), CK_NOT_IMPLEMENTED);
-    cr_expect(strstr(ck_last_error(), "recurrent_dropout") != NULL, "%s", ck_last_error());
-    /* training=0 (inference inside a tape) runs. */
-    ctx.training = 0;
-    cr_expect_eq(ck_layer_train_call(l, &ctx, 1, ins, &y, saved), CK_OK, "%s", ck_last_error());
-    ck_free(saved);
-    ck_tensor_free(x);
-    ck_tensor_free(y);
-    ck_layer_free(l);
 }
 
 /* The C constructor with the options of three cases gives tf.keras'
