@@ -64,11 +64,18 @@ static atomic_int requested;
  * kernel called from inside a chunk stays on its thread. */
 static _Thread_local int in_part;
 
+/* Asked of the system once: every ck_pool_for asks for it, and sysconf
+ * reads /sys each time (a ConvLSTM predict made 650,000 such reads). */
 static int machine_cores(void)
 {
+    static atomic_int cached;
+    int c = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (c) return c;
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     if (n < 1) n = 1;
-    return n > CK_POOL_MAX_THREADS ? CK_POOL_MAX_THREADS : (int)n;
+    c = n > CK_POOL_MAX_THREADS ? CK_POOL_MAX_THREADS : (int)n;
+    atomic_store_explicit(&cached, c, memory_order_relaxed);
+    return c;
 }
 
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
