@@ -1903,7 +1903,16 @@ typedef struct ck_bidirectional_opts {
  *  Outputs (tf.keras 2.15): the merged output (merge_mode "none": the
  *  forward then the backward output), then with return_state the forward
  *  layer's last states and the backward layer's (LSTM: h, c each); every
- *  output trains. */
+ *  output trains.  Initial states (Keras' `initial_state` call argument)
+ *  are inputs after the sequence, the forward layer's then the backward
+ *  layer's: [x, h_f, c_f, h_b, c_b] (LSTM) or [x, h_f, h_b]; tf.keras
+ *  gives the first half to the forward layer and the second to the
+ *  backward one.  An odd count is Keras' "When passing `initial_state` to
+ *  a Bidirectional RNN, the state should be a list containing the states
+ *  of the underlying RNNs."; each half is checked as the wrapped layer
+ *  checks its states.  They receive gradients in training; configs record
+ *  them as for the recurrent layers (tf.keras 2.x: extra inbound tensors,
+ *  Keras 3: the node's "initial_state" kwarg). */
 CK_API ck_status ck_bidirectional(ck_layer **out, ck_layer *layer, const ck_bidirectional_opts *opts);
 
 /** Options of ck_time_distributed (the common layer options only). */
