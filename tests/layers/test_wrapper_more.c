@@ -8,13 +8,13 @@
  * differences). */
 #include <criterion/criterion.h>
 #include <jansson.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "io/keras_archive.h"
 #include "layers/layer.h"
+#include "support/golden_json.h"
 #include "support/gradcheck.h"
 #include "support/support.h"
 
@@ -141,47 +141,14 @@ Test(wrapper_more, bidi_initial_state_from_keras3_archive)
 
 static json_t *goldens(void) { return ck_test_load_json(ck_test_data("layers/wrapper_more/bidi_init_goldens.json")); }
 
-/* A {"shape", "data"} tensor of the fixture in `dt`. */
-static ck_tensor *fx(const json_t *j, ck_dtype dt)
-{
-    const json_t *shape = json_object_get(j, "shape"), *data = json_object_get(j, "data");
-    int64_t dims[CK_MAX_RANK];
-    int rank = (int)json_array_size(shape);
-    for (int i = 0; i < rank; i++) dims[i] = json_integer_value(json_array_get(shape, (size_t)i));
-    ck_tensor *t = NULL;
-    cr_assert_eq(ck_tensor_new(&t, dt, rank, dims), CK_OK);
-    cr_assert_eq((size_t)t->size, json_array_size(data));
-    for (int64_t i = 0; i < t->size; i++) {
-        double v = json_number_value(json_array_get(data, (size_t)i));
-        if (dt == CK_FLOAT32) ((float *)t->data)[i] = (float)v;
-        else ((double *)t->data)[i] = v;
-    }
-    return t;
-}
-
-static void set_dtypes(json_t *v, const char *dtype)
-{
-    const char *key;
-    json_t *item;
-    size_t i;
-    if (json_is_object(v)) {
-        json_object_foreach(v, key, item) {
-            if (strcmp(key, "dtype") == 0) json_object_set_new(v, key, json_string(dtype));
-            else set_dtypes(item, dtype);
-        }
-    } else if (json_is_array(v)) {
-        json_array_foreach(v, i, item) set_dtypes(item, dtype);
-    }
-}
-
 /* The case's inputs in `dt`: x then the states; returns their count. */
 static int case_inputs(const json_t *c, ck_dtype dt, ck_tensor **in)
 {
     const json_t *st = json_object_get(c, "states");
     int n = 1 + (int)json_array_size(st);
     cr_assert_leq(n, MAX_IO);
-    in[0] = fx(json_object_get(c, "x"), dt);
-    for (int i = 1; i < n; i++) in[i] = fx(json_array_get(st, (size_t)i - 1), dt);
+    in[0] = ck_test_golden_tensor(json_object_get(c, "x"), dt);
+    for (int i = 1; i < n; i++) in[i] = ck_test_golden_tensor(json_array_get(st, (size_t)i - 1), dt);
     return n;
 }
 
@@ -191,7 +158,7 @@ static void set_case_weights(ck_layer *l, const json_t *c, ck_dtype dt)
     int n = (int)json_array_size(ws);
     ck_tensor *w[16] = {0};
     cr_assert_leq(n, 16);
-    for (int i = 0; i < n; i++) w[i] = fx(json_array_get(ws, (size_t)i), dt);
+    for (int i = 0; i < n; i++) w[i] = ck_test_golden_tensor(json_array_get(ws, (size_t)i), dt);
     cr_assert_eq(ck_layer_set_weights(l, n, w), CK_OK, "%s", ck_last_error());
     for (int i = 0; i < n; i++) ck_tensor_free(w[i]);
 }
@@ -201,7 +168,7 @@ static void set_case_weights(ck_layer *l, const json_t *c, ck_dtype dt)
 static ck_layer *case_layer(const json_t *c, ck_dtype dt, int n, ck_tensor *const *in)
 {
     json_t *wrap = json_deep_copy(json_object_get(c, "layer"));
-    set_dtypes(wrap, dt == CK_FLOAT32 ? "float32" : "float64");
+    ck_test_set_dtypes(wrap, dt == CK_FLOAT32 ? "float32" : "float64");
     char *text = json_dumps(wrap, 0);
     ck_layer *l = NULL;
     cr_assert_eq(ck_layer_from_config(text, &l), CK_OK, "%s: %s", text, ck_last_error());
@@ -212,19 +179,6 @@ static ck_layer *case_layer(const json_t *c, ck_dtype dt, int n, ck_tensor *cons
     cr_assert_eq(ck_layer_build(l, n, s), CK_OK, "%s", ck_last_error());
     set_case_weights(l, c, dt);
     return l;
-}
-
-static void expect_close(const char *name, const char *what, int k, const ck_tensor *got, const ck_tensor *want,
-                         double atol)
-{
-    cr_assert_eq(got->rank, want->rank, "%s %s %d: rank %d, TF %d", name, what, k, got->rank, want->rank);
-    for (int i = 0; i < got->rank; i++)
-        cr_assert_eq(got->shape[i], want->shape[i], "%s %s %d: dim %d", name, what, k, i);
-    for (int64_t i = 0; i < got->size; i++) {
-        double g = ck_tensor_get(got, i), e = ck_tensor_get(want, i);
-        cr_expect(fabs(g - e) <= atol * (1 + fabs(e)), "%s %s %d [%lld]: got %.12g, TF %.12g", name, what, k,
-                  (long long)i, g, e);
-    }
 }
 
 static void free_all(int n, ck_tensor **t)
@@ -249,8 +203,8 @@ Test(wrapper_more, bidi_initial_state_outputs_against_tf)
             cr_assert_eq(ck_layer_call_multi(l, n, in, MAX_IO, out, &got), CK_OK, "%s: %s", name, ck_last_error());
             cr_assert_eq((size_t)got, json_array_size(ys), "%s: %d outputs", name, got);
             for (int k = 0; k < got; k++) {
-                ck_tensor *want = fx(json_array_get(ys, (size_t)k), CK_FLOAT64);
-                expect_close(name, d ? "f64 y" : "f32 y", k, out[k], want, d ? 1e-12 : 1e-5);
+                ck_tensor *want = ck_test_golden_tensor(json_array_get(ys, (size_t)k), CK_FLOAT64);
+                ck_test_expect_close(name, d ? "f64 y" : "f32 y", k, out[k], want, d ? 1e-12 : 1e-5);
                 ck_tensor_free(want);
             }
             free_all(got, out);
@@ -285,7 +239,7 @@ Test(wrapper_more, bidi_initial_state_gradients_against_tf)
         for (int k = 0; k < nout; k++) {
             cr_assert_eq(ck_tensor_new(&yp[k], CK_FLOAT64, os[k].rank, os[k].dims), CK_OK);
             ys[k] = *yp[k];
-            dyt[k] = fx(json_array_get(dys, (size_t)k), CK_FLOAT64);
+            dyt[k] = ck_test_golden_tensor(json_array_get(dys, (size_t)k), CK_FLOAT64);
             dy[k] = *dyt[k];
         }
         for (int k = 0; k < n; k++) cr_assert_eq(ck_tensor_new(&din[k], CK_FLOAT64, in[k]->rank, in[k]->shape), CK_OK);
@@ -305,21 +259,21 @@ Test(wrapper_more, bidi_initial_state_gradients_against_tf)
                      ck_last_error());
         cr_assert_eq(ck_layer_backward(l, &ctx, n, (const ck_tensor *const *)in, ys, dy, saved, din), CK_OK, "%s: %s",
                      name, ck_last_error());
-        ck_tensor *want = fx(json_object_get(f64, "dx"), CK_FLOAT64);
-        expect_close(name, "dx", 0, din[0], want, 1e-10);
+        ck_tensor *want = ck_test_golden_tensor(json_object_get(f64, "dx"), CK_FLOAT64);
+        ck_test_expect_close(name, "dx", 0, din[0], want, 1e-10);
         ck_tensor_free(want);
         const json_t *dst = json_object_get(f64, "dstates");
         cr_assert_eq(json_array_size(dst), (size_t)n - 1);
         for (int k = 1; k < n; k++) {
-            want = fx(json_array_get(dst, (size_t)k - 1), CK_FLOAT64);
-            expect_close(name, "dstate", k - 1, din[k], want, 1e-10);
+            want = ck_test_golden_tensor(json_array_get(dst, (size_t)k - 1), CK_FLOAT64);
+            ck_test_expect_close(name, "dstate", k - 1, din[k], want, 1e-10);
             ck_tensor_free(want);
         }
         const json_t *dws = json_object_get(f64, "dweights");
         cr_assert_eq(json_array_size(dws), (size_t)nw);
         for (int j = 0; j < nw; j++) {
-            want = fx(json_array_get(dws, (size_t)j), CK_FLOAT64);
-            expect_close(name, "dweight", j, grads[j], want, 1e-10);
+            want = ck_test_golden_tensor(json_array_get(dws, (size_t)j), CK_FLOAT64);
+            ck_test_expect_close(name, "dweight", j, grads[j], want, 1e-10);
             ck_tensor_free(want);
             ck_layer_trainable_weight(l, j)->grad = NULL;
             ck_tensor_free(grads[j]);
@@ -380,8 +334,8 @@ Test(wrapper_more, bidi_initial_state_public_api_model)
     cr_assert_eq(ck_model_predict(m, 5, in, ys, 0), CK_OK, "%s", ck_last_error());
     const json_t *want_ys = json_object_get(json_object_get(c, "f32"), "y");
     for (int k = 0; k < 5; k++) {
-        ck_tensor *want = fx(json_array_get(want_ys, (size_t)k), CK_FLOAT64);
-        expect_close("public api", "y", k, ys[k], want, 1e-5);
+        ck_tensor *want = ck_test_golden_tensor(json_array_get(want_ys, (size_t)k), CK_FLOAT64);
+        ck_test_expect_close("public api", "y", k, ys[k], want, 1e-5);
         ck_tensor_free(want);
         ck_tensor_free(ys[k]);
     }
@@ -397,8 +351,8 @@ Test(wrapper_more, bidi_initial_state_public_api_model)
     set_case_weights(bidi_back, c, CK_FLOAT32);
     cr_assert_eq(ck_model_predict(back, 5, in, ys, 0), CK_OK, "%s", ck_last_error());
     for (int k = 0; k < 5; k++) {
-        ck_tensor *want = fx(json_array_get(want_ys, (size_t)k), CK_FLOAT64);
-        expect_close("from json", "y", k, ys[k], want, 1e-5);
+        ck_tensor *want = ck_test_golden_tensor(json_array_get(want_ys, (size_t)k), CK_FLOAT64);
+        ck_test_expect_close("from json", "y", k, ys[k], want, 1e-5);
         ck_tensor_free(want);
         ck_tensor_free(ys[k]);
     }
