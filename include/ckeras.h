@@ -1927,8 +1927,11 @@ typedef struct ck_time_distributed_opts {
  *  time, ...).  The inner layer is built for (None,) + the inputs' shape
  *  after the time axis.  Weights are the inner layer's, named as tf.keras
  *  writes them: "<name>/kernel:0" for a layer, the nested layers' own names
- *  for a model.  Inputs need rank >= 3 (Keras: "`TimeDistributed` Layer
- *  should be passed an `input_shape` with at least 3 dimensions"). */
+ *  for a model.  In .keras archives (tf.keras 2.15, Keras 3, and ckeras'
+ *  own) a wrapped layer's variables sit below "layer", a wrapped model's
+ *  below "layer/layers/<its layer>" ("layers/time_distributed/layer/
+ *  layers/dense/vars/0").  Inputs need rank >= 3 (Keras: "`TimeDistributed`
+ *  Layer should be passed an `input_shape` with at least 3 dimensions"). */
 CK_API ck_status ck_time_distributed(ck_layer **out, ck_layer *layer, const ck_time_distributed_opts *opts);
 
 /* Also read from configs and files (no C constructor):
