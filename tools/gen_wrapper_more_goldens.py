@@ -31,6 +31,9 @@ the *_k3 ones):
                             SimpleRNN (sum, return_sequences); tf.keras also
                             writes bidi_init_tf.h5
   bidi_init_{tf,k3}_{x0,x1,y}.npy  its inputs and predictions
+  bidi_init_fit_{t,y}.npy   (tf.keras) targets, and the predictions of
+                            bidi_init_tf after tf.keras trained it two
+                            epochs (SGD 0.1, mse, batch 2, no shuffling)
   bidi_init_goldens.json    (tf.keras) per case: the Bidirectional config
                             ("layer", legacy {class_name, config} form), the
                             input "x", the initial "states" (forward half then
@@ -141,6 +144,14 @@ def bidi_model(rng):
     model.save(os.path.join(OUT, "bidi_init_%s.keras" % TAG))
     if not K3:
         model.save(os.path.join(OUT, "bidi_init_tf.h5"))
+        # Training reaches the Dense layers that make the states only
+        # through the states' gradients.
+        t = rng.uniform(-1, 1, size=model.output_shape[1:]).astype(np.float32)[None].repeat(3, 0)
+        t += rng.uniform(-0.2, 0.2, size=t.shape).astype(np.float32)
+        model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+        model.fit([x0, x1], t, batch_size=2, epochs=2, shuffle=False, verbose=0)
+        np.save(os.path.join(OUT, "bidi_init_fit_t.npy"), t)
+        np.save(os.path.join(OUT, "bidi_init_fit_y.npy"), model.predict([x0, x1], verbose=0))
 
 
 def tensor(a):

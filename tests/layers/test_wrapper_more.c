@@ -395,3 +395,35 @@ Test(wrapper_more, keras3_nested_model_node_indices)
     ck_model *m = load_and_predict("nested_k3.keras", "nested_k3", 1, td_inputs);
     ck_model_free(m);
 }
+
+/* Training: tf.keras' fit of bidi_init_tf (SGD 0.1, mse, batch 2, two
+ * epochs, no shuffling) reaches the Dense layers that make the initial
+ * states only through the states' gradients; ckeras' fit predicts the
+ * same afterwards. */
+Test(wrapper_more, bidi_initial_state_fit_matches_tf)
+{
+    ck_tensor *x[2] = {ck_test_npy("wrapper_more/bidi_init_tf_x0"), ck_test_npy("wrapper_more/bidi_init_tf_x1")};
+    ck_tensor *t = ck_test_npy("wrapper_more/bidi_init_fit_t"), *want = ck_test_npy("wrapper_more/bidi_init_fit_y");
+    char path[4096];
+    snprintf(path, sizeof path, "%s", ck_test_data("layers/wrapper_more/bidi_init_tf.h5"));
+    ck_model *m = NULL;
+    cr_assert_eq(ck_model_load(path, &m), CK_OK, "%s", ck_last_error());
+    cr_assert_eq(ck_model_compile_json(m, "{\"optimizer\": {\"class_name\": \"SGD\", \"config\": {\"learning_rate\": "
+                                          "0.1}}, \"loss\": \"mse\"}"),
+                 CK_OK, "%s", ck_last_error());
+    ck_history *h = NULL;
+    cr_assert_eq(ck_model_fit(m, 2, x, 1, &t, &(ck_fit_opts){.batch_size = 2, .epochs = 2, .no_shuffle = true,
+                                                            .verbose = ck_int(0)}, &h),
+                 CK_OK, "%s", ck_last_error());
+    ck_tensor *y = NULL;
+    cr_assert_eq(ck_model_predict(m, 2, x, &y, 0), CK_OK, "%s", ck_last_error());
+    double err = ck_test_max_abs_diff(y, want);
+    cr_expect_leq(err, 1e-5, "max abs error %g after training", err);
+    ck_tensor_free(y);
+    ck_history_free(h);
+    ck_model_free(m);
+    ck_tensor_free(x[0]);
+    ck_tensor_free(x[1]);
+    ck_tensor_free(t);
+    ck_tensor_free(want);
+}
