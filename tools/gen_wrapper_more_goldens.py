@@ -17,6 +17,8 @@ the *_k3 ones):
   td_model_tf_paths.txt     the dataset paths of the tf.keras archive's
                             model.weights.h5, one a line, sorted (the layout
                             ckeras' own .keras save must reproduce)
+  td_model_tf_groups.txt    likewise its `vars` groups (weightless layers'
+                            included)
   nested_k3.keras           (Keras 3) a functional model over x (2, 4) calling a
                             nested Functional, then Sequentials with and
                             without an Input, then the Functional again as
@@ -99,10 +101,13 @@ def td_model(rng):
         import h5py
         with zipfile.ZipFile(path) as z:
             f = h5py.File(io.BytesIO(z.read("model.weights.h5")), "r")
-            names = []
+            names, groups = [], []
             f.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) else None)
+            f.visititems(lambda n, o: groups.append(n) if isinstance(o, h5py.Group) and n.endswith("vars") else None)
         with open(os.path.join(OUT, "td_model_tf_paths.txt"), "w") as out:
             out.write("".join(n + "\n" for n in sorted(names)))
+        with open(os.path.join(OUT, "td_model_tf_groups.txt"), "w") as out:
+            out.write("".join(n + "\n" for n in sorted(groups)))
 
 
 def nested_model(rng):

@@ -290,6 +290,17 @@ static ck_status add_model_vars(archive_builder *b, const ck_model *m, const cha
             CK_TRY(add_model_vars(b, nested, vpath));
             continue;
         }
+        /* A wrapped model's whole tree below the wrapper (at the paths its
+         * archive_var names for loading). */
+        const char *wgroup = NULL;
+        ck_model *wrapped = ck_model_archive_wrapped(l, &wgroup);
+        if (wrapped) {
+            snprintf(vpath, sizeof vpath, "%s/%s/vars", path, wgroup);
+            CK_TRY(add_group(b, vpath, wrapped->base.name));
+            snprintf(vpath, sizeof vpath, "%s/%s/", path, wgroup);
+            CK_TRY(add_model_vars(b, wrapped, vpath));
+            continue;
+        }
         int nw = ck_layer_weight_count(l);
         const char *sub = l->cls->archive_vars_path; /* "cell": a recurrent layer's weights are its cell's */
         if (sub) {

@@ -123,6 +123,13 @@ static int td_archive_var(const ck_layer *layer, int i, char *group, size_t n)
     return ck_wrap_archive_var(inner, i, "layer", group, n);
 }
 
+ck_model *ck_model_archive_wrapped(const ck_layer *layer, const char **group)
+{
+    if (layer->cls != &ck_time_distributed_class) return NULL;
+    *group = "layer";
+    return ck_layer_as_model(((const td_layer *)layer)->inner);
+}
+
 /* The inner views of a call: (batch*time, ...) in and out. */
 typedef struct td_views {
     ck_shape is, os;

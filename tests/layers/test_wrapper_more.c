@@ -83,8 +83,38 @@ Test(wrapper_more, td_over_models_from_keras3_archive)
     ck_model_free(m);
 }
 
+/* 1 when the archive has a vars group at `path`. */
+static int has_group(const ck_keras_archive *a, const char *path)
+{
+    for (size_t i = 0; i < a->n_groups; i++)
+        if (strcmp(a->groups[i].path, path) == 0) return 1;
+    return 0;
+}
+
+/* Expects every line of wrapper_more/`list` in the archive (a variable,
+ * or with `groups` a vars group) and `count` entries in all. */
+static void expect_listed(const ck_keras_archive *a, const char *list, int groups, size_t count)
+{
+    char rel[128], line[512];
+    snprintf(rel, sizeof rel, "layers/wrapper_more/%s", list);
+    FILE *f = fopen(ck_test_data(rel), "r");
+    cr_assert(f, "%s", rel);
+    size_t listed = 0;
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        if (!line[0]) continue;
+        cr_expect(groups ? has_group(a, line) : ck_keras_archive_find(a, line) != NULL, "ckeras' archive lacks %s",
+                  line);
+        listed++;
+    }
+    fclose(f);
+    cr_expect_eq(count, listed, "ckeras writes %zu %s, tf.keras %zu", count, groups ? "groups" : "variables", listed);
+}
+
 /* ckeras' .keras save of the model writes every variable where tf.keras
- * 2.15 writes it (td_model_tf_paths.txt lists tf.keras' datasets). */
+ * 2.15 writes it, and the same vars groups (the weightless layers' and
+ * the nested models' included): td_model_tf_paths.txt and
+ * td_model_tf_groups.txt list tf.keras' archive. */
 Test(wrapper_more, td_archive_layout_equals_tf_keras)
 {
     ck_model *m = load_and_predict("td_model_tf.keras", "td_model_tf", 1, td_inputs);
@@ -93,18 +123,8 @@ Test(wrapper_more, td_archive_layout_equals_tf_keras)
     cr_assert_eq(ck_model_save(m, path), CK_OK, "%s", ck_last_error());
     ck_keras_archive *a = NULL;
     cr_assert_eq(ck_keras_archive_read(path, &a), CK_OK, "%s", ck_last_error());
-    FILE *f = fopen(ck_test_data("layers/wrapper_more/td_model_tf_paths.txt"), "r");
-    cr_assert(f);
-    char line[512];
-    size_t count = 0;
-    while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\n")] = 0;
-        if (!line[0]) continue;
-        cr_expect(ck_keras_archive_find(a, line) != NULL, "ckeras' archive lacks %s", line);
-        count++;
-    }
-    fclose(f);
-    cr_expect_eq(a->n_vars, count, "ckeras writes %zu variables, tf.keras %zu", a->n_vars, count);
+    expect_listed(a, "td_model_tf_paths.txt", 0, a->n_vars);
+    expect_listed(a, "td_model_tf_groups.txt", 1, a->n_groups);
     for (size_t i = 0; i < a->n_vars; i++) cr_log_info("ckeras: %s", a->vars[i].path);
     ck_keras_archive_free(a);
     ck_model_free(m);
