@@ -1915,7 +1915,16 @@ typedef struct ck_bidirectional_opts {
  *  Outputs (tf.keras 2.15): the merged output (merge_mode "none": the
  *  forward then the backward output), then with return_state the forward
  *  layer's last states and the backward layer's (LSTM: h, c each); every
- *  output trains. */
+ *  output trains.  Initial states (Keras' `initial_state` call argument)
+ *  are inputs after the sequence, the forward layer's then the backward
+ *  layer's: [x, h_f, c_f, h_b, c_b] (LSTM) or [x, h_f, h_b]; tf.keras
+ *  gives the first half to the forward layer and the second to the
+ *  backward one.  An odd count is Keras' "When passing `initial_state` to
+ *  a Bidirectional RNN, the state should be a list containing the states
+ *  of the underlying RNNs."; each half is checked as the wrapped layer
+ *  checks its states.  They receive gradients in training; configs record
+ *  them as for the recurrent layers (tf.keras 2.x: extra inbound tensors,
+ *  Keras 3: the node's "initial_state" kwarg). */
 CK_API ck_status ck_bidirectional(ck_layer **out, ck_layer *layer, const ck_bidirectional_opts *opts);
 
 /** Options of ck_time_distributed (the common layer options only). */
@@ -1930,8 +1939,11 @@ typedef struct ck_time_distributed_opts {
  *  time, ...).  The inner layer is built for (None,) + the inputs' shape
  *  after the time axis.  Weights are the inner layer's, named as tf.keras
  *  writes them: "<name>/kernel:0" for a layer, the nested layers' own names
- *  for a model.  Inputs need rank >= 3 (Keras: "`TimeDistributed` Layer
- *  should be passed an `input_shape` with at least 3 dimensions"). */
+ *  for a model.  In .keras archives (tf.keras 2.15, Keras 3, and ckeras'
+ *  own) a wrapped layer's variables sit below "layer", a wrapped model's
+ *  below "layer/layers/<its layer>" ("layers/time_distributed/layer/
+ *  layers/dense/vars/0").  Inputs need rank >= 3 (Keras: "`TimeDistributed`
+ *  Layer should be passed an `input_shape` with at least 3 dimensions"). */
 CK_API ck_status ck_time_distributed(ck_layer **out, ck_layer *layer, const ck_time_distributed_opts *opts);
 
 /* Also read from configs and files (no C constructor):

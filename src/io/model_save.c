@@ -279,19 +279,26 @@ static ck_status add_model_vars(archive_builder *b, const ck_model *m, const cha
     char path[1024], vpath[1100];
     for (int k = 0; k < m->n_layers; k++) {
         const ck_layer *l = m->layers[k];
-        if (!visible_layer(m, l)) continue;
-        int same = 0;
-        for (int j = 0; j < k; j++) same += visible_layer(m, m->layers[j]) && m->layers[j]->cls == l->cls;
-        char snake[128];
-        ck_snake_case(l->cls->class_name, snake, sizeof snake);
-        if (same) snprintf(path, sizeof path, "%slayers/%s_%d", prefix, snake, same);
-        else snprintf(path, sizeof path, "%slayers/%s", prefix, snake);
+        int has = ck_model_archive_layer_path(m, k, prefix, path, sizeof path);
+        if (has == 0) continue;
+        if (has < 0) return ck_error(CK_VALUE_ERROR, "layer \"%s\": its .keras path is too long", l->name);
         snprintf(vpath, sizeof vpath, "%s/vars", path);
         CK_TRY(add_group(b, vpath, l->name));
         ck_model *nested = ck_layer_as_model((ck_layer *)l);
         if (nested) {
             snprintf(vpath, sizeof vpath, "%s/", path);
             CK_TRY(add_model_vars(b, nested, vpath));
+            continue;
+        }
+        /* A wrapped model's whole tree below the wrapper (at the paths its
+         * archive_var names for loading). */
+        const char *wgroup = NULL;
+        ck_model *wrapped = ck_model_archive_wrapped(l, &wgroup);
+        if (wrapped) {
+            snprintf(vpath, sizeof vpath, "%s/%s/vars", path, wgroup);
+            CK_TRY(add_group(b, vpath, wrapped->base.name));
+            snprintf(vpath, sizeof vpath, "%s/%s/", path, wgroup);
+            CK_TRY(add_model_vars(b, wrapped, vpath));
             continue;
         }
         int nw = ck_layer_weight_count(l);

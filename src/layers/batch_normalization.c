@@ -16,35 +16,24 @@ typedef struct bn_args {
     int naxes, axis_is_list, axes[CK_MAX_RANK];
     double momentum, epsilon;
     int momentum_is_int, epsilon_is_int;
-    int center, scale, fused;
-    ck_initializer *beta_init, *gamma_init, *mean_init, *var_init;
-    ck_regularizer *beta_reg, *gamma_reg;
-    ck_constraint *beta_con, *gamma_con;
+    int fused;
+    ck_affine_params affine;
+    ck_initializer *mean_init, *var_init;
 } bn_args;
 
 static void args_free(bn_args *a)
 {
-    ck_initializer_free(a->beta_init);
-    ck_initializer_free(a->gamma_init);
+    ck_affine_free(&a->affine);
     ck_initializer_free(a->mean_init);
     ck_initializer_free(a->var_init);
-    ck_regularizer_free(a->beta_reg);
-    ck_regularizer_free(a->gamma_reg);
-    ck_constraint_free(a->beta_con);
-    ck_constraint_free(a->gamma_con);
 }
 
 static void bn_destroy(ck_layer *layer)
 {
     ck_bn_layer *b = (ck_bn_layer *)layer;
-    ck_initializer_free(b->beta_init);
-    ck_initializer_free(b->gamma_init);
+    ck_affine_free(&b->affine);
     ck_initializer_free(b->mean_init);
     ck_initializer_free(b->var_init);
-    ck_regularizer_free(b->beta_reg);
-    ck_regularizer_free(b->gamma_reg);
-    ck_constraint_free(b->beta_con);
-    ck_constraint_free(b->gamma_con);
     ck_free(b->inv); /* offset lives in the same block */
 }
 
@@ -124,12 +113,7 @@ static ck_status bn_build(ck_layer *layer, int n, const ck_shape *shapes)
     void *inv = ck_malloc(2 * half), *offset = inv ? (char *)inv + half : NULL;
     ck_status st = inv ? CK_OK : ck_oom("BatchNormalization coefficients");
     ck_weight *g = NULL, *be = NULL, *mm = NULL, *mv = NULL;
-    if (st == CK_OK && b->scale)
-        st = ck_layer_add_weight_with(layer, "gamma", &pshape, layer->dtype, b->gamma_init, b->gamma_reg,
-                                      b->gamma_con, true, &g);
-    if (st == CK_OK && b->center)
-        st = ck_layer_add_weight_with(layer, "beta", &pshape, layer->dtype, b->beta_init, b->beta_reg, b->beta_con,
-                                      true, &be);
+    if (st == CK_OK) st = ck_affine_add_weights(layer, &b->affine, &pshape, &g, &be);
     if (st == CK_OK)
         st = ck_layer_add_weight_with(layer, "moving_mean", &pshape, layer->dtype, b->mean_init, NULL, NULL,
                                       false, &mm);
@@ -285,16 +269,10 @@ static ck_status bn_get_config(const ck_layer *layer, json_t *c)
     ck_status st = ck_json_set(c, "axis", ck_arg_axes_json(b->axes, b->naxes, b->axis_is_list));
     if (st == CK_OK) st = ck_json_set(c, "momentum", ck_arg_num_json(b->momentum, b->momentum_is_int));
     if (st == CK_OK) st = ck_json_set(c, "epsilon", ck_arg_num_json(b->epsilon, b->epsilon_is_int));
-    if (st == CK_OK) st = ck_json_set(c, "center", json_boolean(b->center));
-    if (st == CK_OK) st = ck_json_set(c, "scale", json_boolean(b->scale));
-    if (st == CK_OK) st = ck_json_set(c, "beta_initializer", ck_initializer_to_json(b->beta_init));
-    if (st == CK_OK) st = ck_json_set(c, "gamma_initializer", ck_initializer_to_json(b->gamma_init));
+    if (st == CK_OK) st = ck_affine_config_head(&b->affine, c);
     if (st == CK_OK) st = ck_json_set(c, "moving_mean_initializer", ck_initializer_to_json(b->mean_init));
     if (st == CK_OK) st = ck_json_set(c, "moving_variance_initializer", ck_initializer_to_json(b->var_init));
-    if (st == CK_OK) st = ck_json_set(c, "beta_regularizer", ck_regularizer_to_json(b->beta_reg));
-    if (st == CK_OK) st = ck_json_set(c, "gamma_regularizer", ck_regularizer_to_json(b->gamma_reg));
-    if (st == CK_OK) st = ck_json_set(c, "beta_constraint", ck_constraint_to_json(b->beta_con));
-    if (st == CK_OK) st = ck_json_set(c, "gamma_constraint", ck_constraint_to_json(b->gamma_con));
+    if (st == CK_OK) st = ck_affine_config_tail(&b->affine, c);
     return st;
 }
 
@@ -315,8 +293,9 @@ static ck_status bn_finish(ck_layer *layer, bn_args *a)
             return ck_error(CK_VALUE_ERROR, "Passing `fused=True` is only supported when the compute dtype is "
                             "float16, bfloat16, or float32. Got dtype: %s", ck_dtype_name(layer->dtype));
     }
-    if (!a->beta_init) CK_TRY(ck_initializer_new(&a->beta_init, "zeros"));
-    if (!a->gamma_init) CK_TRY(ck_initializer_new(&a->gamma_init, "ones"));
+    ck_affine_params affine;
+    CK_TRY(ck_affine_finish(&affine, &a->affine));
+    b->affine = affine; /* before the next failure point: freed with the layer */
     if (!a->mean_init) CK_TRY(ck_initializer_new(&a->mean_init, "zeros"));
     if (!a->var_init) CK_TRY(ck_initializer_new(&a->var_init, "ones"));
     b->naxes = a->naxes;
@@ -326,13 +305,8 @@ static ck_status bn_finish(ck_layer *layer, bn_args *a)
     b->epsilon = a->epsilon;
     b->momentum_is_int = a->momentum_is_int;
     b->epsilon_is_int = a->epsilon_is_int;
-    b->center = a->center;
-    b->scale = a->scale;
     b->fused = a->fused;
-    b->beta_init = a->beta_init, b->gamma_init = a->gamma_init;
     b->mean_init = a->mean_init, b->var_init = a->var_init;
-    b->beta_reg = a->beta_reg, b->gamma_reg = a->gamma_reg;
-    b->beta_con = a->beta_con, b->gamma_con = a->gamma_con;
     memset(a, 0, sizeof *a);
     return CK_OK;
 }
@@ -347,18 +321,12 @@ ck_status ck_batch_normalization(ck_layer **out, const ck_batch_normalization_op
     bn_args a = {.naxes = o->naxes ? o->naxes : 1, .axis_is_list = o->naxes > 1, .axes = {-1},
                  .momentum = o->momentum.set ? o->momentum.value : 0.99,
                  .epsilon = o->epsilon.set ? o->epsilon.value : 1e-3,
-                 .center = !o->no_center, .scale = !o->no_scale, .fused = -1};
+                 .fused = -1};
     if (o->naxes) memcpy(a.axes, o->axes, sizeof a.axes);
-    ck_status st = CK_OK;
-    if (o->beta_initializer) st = ck_initializer_new(&a.beta_init, o->beta_initializer);
-    if (st == CK_OK && o->gamma_initializer) st = ck_initializer_new(&a.gamma_init, o->gamma_initializer);
+    ck_status st = ck_affine_from_opts(&a.affine, o->no_center, o->no_scale, &CK_AFFINE_NAMES_OF(o));
     if (st == CK_OK && o->moving_mean_initializer) st = ck_initializer_new(&a.mean_init, o->moving_mean_initializer);
     if (st == CK_OK && o->moving_variance_initializer)
         st = ck_initializer_new(&a.var_init, o->moving_variance_initializer);
-    if (st == CK_OK && o->beta_regularizer) st = ck_regularizer_new(&a.beta_reg, o->beta_regularizer);
-    if (st == CK_OK && o->gamma_regularizer) st = ck_regularizer_new(&a.gamma_reg, o->gamma_regularizer);
-    if (st == CK_OK && o->beta_constraint) st = ck_constraint_new(&a.beta_con, o->beta_constraint);
-    if (st == CK_OK && o->gamma_constraint) st = ck_constraint_new(&a.gamma_con, o->gamma_constraint);
     ck_layer *layer = NULL;
     if (st == CK_OK) st = CK_ARG_CREATE(&ck_batch_normalization_class, o, &layer);
     if (st == CK_OK) st = bn_finish(layer, &a);
@@ -408,14 +376,12 @@ static ck_status bn_from_config(const json_t *c, ck_layer **out)
         "mode", "beta_init", "gamma_init", NULL};
     static const char *const cls = "BatchNormalization";
     CK_TRY(check_unsupported(c));
-    bn_args a = {.naxes = 1, .axes = {-1}, .momentum = 0.99, .epsilon = 1e-3, .center = 1, .scale = 1, .fused = -1};
+    bn_args a = {.naxes = 1, .axes = {-1}, .momentum = 0.99, .epsilon = 1e-3, .affine = CK_AFFINE_DEFAULTS, .fused = -1};
     CK_TRY(ck_arg_axes(json_object_get(c, "axis"), cls, "axis", a.axes, &a.naxes, &a.axis_is_list));
     if (a.naxes == 0)
         return ck_error(CK_VALUE_ERROR, "BatchNormalization config: `axis` must name at least one axis");
     CK_TRY(ck_arg_number(json_object_get(c, "momentum"), cls, "momentum", &a.momentum, &a.momentum_is_int));
     CK_TRY(ck_arg_number(json_object_get(c, "epsilon"), cls, "epsilon", &a.epsilon, &a.epsilon_is_int));
-    CK_TRY(ck_arg_bool(json_object_get(c, "center"), cls, "center", &a.center));
-    CK_TRY(ck_arg_bool(json_object_get(c, "scale"), cls, "scale", &a.scale));
     const json_t *jf = json_object_get(c, "fused");
     if (jf && !json_is_null(jf)) {
         int f = 0;
@@ -426,14 +392,10 @@ static ck_status bn_from_config(const json_t *c, ck_layer **out)
     CK_TRY(ck_arg_bool(json_object_get(c, "synchronized"), cls, "synchronized", &sync));
     if (sync && a.fused == 1)
         return ck_error(CK_VALUE_ERROR, "`fused=True` is not supported when `synchronized=True`.");
-    ck_status st = ck_initializer_from_json(ck_arg_get2(c, "beta_initializer", "beta_init"), &a.beta_init);
-    if (st == CK_OK) st = ck_initializer_from_json(ck_arg_get2(c, "gamma_initializer", "gamma_init"), &a.gamma_init);
+    /* Keras 1 named the initializers beta_init / gamma_init. */
+    ck_status st = ck_affine_from_config(&a.affine, c, cls, 1);
     if (st == CK_OK) st = ck_initializer_from_json(json_object_get(c, "moving_mean_initializer"), &a.mean_init);
     if (st == CK_OK) st = ck_initializer_from_json(json_object_get(c, "moving_variance_initializer"), &a.var_init);
-    if (st == CK_OK) st = ck_regularizer_from_json(json_object_get(c, "beta_regularizer"), &a.beta_reg);
-    if (st == CK_OK) st = ck_regularizer_from_json(json_object_get(c, "gamma_regularizer"), &a.gamma_reg);
-    if (st == CK_OK) st = ck_constraint_from_json(json_object_get(c, "beta_constraint"), &a.beta_con);
-    if (st == CK_OK) st = ck_constraint_from_json(json_object_get(c, "gamma_constraint"), &a.gamma_con);
     ck_layer *layer = NULL;
     if (st == CK_OK) st = ck_layer_create_from_config(&ck_batch_normalization_class, c, keys, &layer);
     if (st == CK_OK) st = bn_finish(layer, &a);

@@ -4,7 +4,7 @@
 #ifndef CK_BATCH_NORMALIZATION_H
 #define CK_BATCH_NORMALIZATION_H
 
-#include "layers/layer_args.h"
+#include "layers/affine_params.h"
 
 typedef struct ck_bn_layer {
     ck_layer base;
@@ -12,11 +12,9 @@ typedef struct ck_bn_layer {
     int axes[CK_MAX_RANK];          /* as given; after build non-negative, as Keras keeps them */
     double momentum, epsilon;
     int momentum_is_int, epsilon_is_int;
-    int center, scale;
     int fused;                      /* -1 None, 0 False, 1 True */
-    ck_initializer *beta_init, *gamma_init, *mean_init, *var_init;
-    ck_regularizer *beta_reg, *gamma_reg;
-    ck_constraint *beta_con, *gamma_con;
+    ck_affine_params affine;        /* center / scale, gamma / beta */
+    ck_initializer *mean_init, *var_init;
     /* after build */
     ck_weight *gamma, *beta, *moving_mean, *moving_variance;
     int rank;

@@ -14,7 +14,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "layers/layer_args.h"
+#include "layers/affine_params.h"
 #include "layers/normattn_classes.h"
 
 static const char *const CLS = "GroupNormalization";
@@ -25,10 +25,7 @@ typedef struct gn_layer {
     int axis;
     double epsilon;
     int epsilon_is_int;
-    int center, scale;
-    ck_initializer *beta_init, *gamma_init;
-    ck_regularizer *beta_reg, *gamma_reg;
-    ck_constraint *beta_con, *gamma_con;
+    ck_affine_params affine; /* center / scale, gamma / beta */
     ck_weight *gamma, *beta;
     int64_t channels; /* after build */
 } gn_layer;
@@ -36,12 +33,7 @@ typedef struct gn_layer {
 static void gn_destroy(ck_layer *layer)
 {
     gn_layer *l = (gn_layer *)layer;
-    ck_initializer_free(l->beta_init);
-    ck_initializer_free(l->gamma_init);
-    ck_regularizer_free(l->beta_reg);
-    ck_regularizer_free(l->gamma_reg);
-    ck_constraint_free(l->beta_con);
-    ck_constraint_free(l->gamma_con);
+    ck_affine_free(&l->affine);
 }
 
 /* The axis as a dim index of `s` (validate_axis' message). */
@@ -79,13 +71,7 @@ static ck_status gn_build(ck_layer *layer, int n, const ck_shape *shapes)
                         "(%lld).", (long long)groups, (long long)dim);
     ck_weight *g = NULL, *b = NULL;
     const ck_shape ws = {1, {dim}};
-    ck_status st = CK_OK;
-    if (l->scale) st = ck_layer_add_weight_with(layer, "gamma", &ws, layer->dtype, l->gamma_init, l->gamma_reg,
-                                                l->gamma_con, true, &g);
-    if (st == CK_OK && l->center)
-        st = ck_layer_add_weight_with(layer, "beta", &ws, layer->dtype, l->beta_init, l->beta_reg, l->beta_con, true,
-                                      &b);
-    if (st != CK_OK) return st; /* the base drops the weights added so far */
+    CK_TRY(ck_affine_add_weights(layer, &l->affine, &ws, &g, &b)); /* the base drops the weights added so far */
     l->gamma = g, l->beta = b, l->groups = groups, l->channels = dim;
     layer->spec = (ck_input_spec){.ndim = s->rank};
     return CK_OK;
@@ -237,26 +223,21 @@ static ck_status gn_get_config(const ck_layer *layer, json_t *c)
     ck_status st = ck_json_set(c, "groups", json_integer(l->groups));
     if (st == CK_OK) st = ck_json_set(c, "axis", json_integer(l->axis));
     if (st == CK_OK) st = ck_json_set(c, "epsilon", ck_arg_num_json(l->epsilon, l->epsilon_is_int));
-    if (st == CK_OK) st = ck_json_set(c, "center", json_boolean(l->center));
-    if (st == CK_OK) st = ck_json_set(c, "scale", json_boolean(l->scale));
-    if (st == CK_OK) st = ck_json_set(c, "beta_initializer", ck_initializer_to_json(l->beta_init));
-    if (st == CK_OK) st = ck_json_set(c, "gamma_initializer", ck_initializer_to_json(l->gamma_init));
-    if (st == CK_OK) st = ck_json_set(c, "beta_regularizer", ck_regularizer_to_json(l->beta_reg));
-    if (st == CK_OK) st = ck_json_set(c, "gamma_regularizer", ck_regularizer_to_json(l->gamma_reg));
-    if (st == CK_OK) st = ck_json_set(c, "beta_constraint", ck_constraint_to_json(l->beta_con));
-    if (st == CK_OK) st = ck_json_set(c, "gamma_constraint", ck_constraint_to_json(l->gamma_con));
+    if (st == CK_OK) st = ck_affine_config_head(&l->affine, c);
+    if (st == CK_OK) st = ck_affine_config_tail(&l->affine, c);
     return st;
 }
 
 /* Hands the parsed arguments (owned by `a`) to the layer. */
 static ck_status gn_finish(ck_layer *layer, gn_layer *a)
 {
-    if (!a->beta_init) CK_TRY(ck_initializer_new(&a->beta_init, "zeros"));
-    if (!a->gamma_init) CK_TRY(ck_initializer_new(&a->gamma_init, "ones"));
+    ck_affine_params affine;
+    CK_TRY(ck_affine_finish(&affine, &a->affine));
     gn_layer *l = (gn_layer *)layer;
     ck_layer keep = *layer;
     *l = *a;
     l->base = keep;
+    l->affine = affine;
     memset(a, 0, sizeof *a);
     return CK_OK;
 }
@@ -275,14 +256,9 @@ ck_status ck_group_normalization(ck_layer **out, const ck_group_normalization_op
     static const ck_group_normalization_opts defaults;
     if (!o) o = &defaults;
     gn_layer a = {.groups = o->groups ? o->groups : 32, .axis = o->axis ? o->axis : -1,
-                  .epsilon = o->epsilon.set ? o->epsilon.value : 1e-3, .center = !o->no_center, .scale = !o->no_scale};
+                  .epsilon = o->epsilon.set ? o->epsilon.value : 1e-3};
     ck_status st = check_groups(a.groups);
-    if (st == CK_OK && o->beta_initializer) st = ck_initializer_new(&a.beta_init, o->beta_initializer);
-    if (st == CK_OK && o->gamma_initializer) st = ck_initializer_new(&a.gamma_init, o->gamma_initializer);
-    if (st == CK_OK && o->beta_regularizer) st = ck_regularizer_new(&a.beta_reg, o->beta_regularizer);
-    if (st == CK_OK && o->gamma_regularizer) st = ck_regularizer_new(&a.gamma_reg, o->gamma_regularizer);
-    if (st == CK_OK && o->beta_constraint) st = ck_constraint_new(&a.beta_con, o->beta_constraint);
-    if (st == CK_OK && o->gamma_constraint) st = ck_constraint_new(&a.gamma_con, o->gamma_constraint);
+    if (st == CK_OK) st = ck_affine_from_opts(&a.affine, o->no_center, o->no_scale, &CK_AFFINE_NAMES_OF(o));
     ck_layer *layer = NULL;
     if (st == CK_OK) st = CK_ARG_CREATE(&ck_group_normalization_class, o, &layer);
     if (st == CK_OK) st = gn_finish(layer, &a);
@@ -301,7 +277,7 @@ static ck_status gn_from_config(const json_t *c, ck_layer **out)
                                        "gamma_initializer", "beta_regularizer", "gamma_regularizer",
                                        "beta_constraint", "gamma_constraint", NULL};
     if (!json_is_object(c)) return ck_error(CK_FORMAT_ERROR, "GroupNormalization config must be a JSON object");
-    gn_layer a = {.groups = 32, .axis = -1, .epsilon = 1e-3, .center = 1, .scale = 1};
+    gn_layer a = {.groups = 32, .axis = -1, .epsilon = 1e-3, .affine = CK_AFFINE_DEFAULTS};
     int64_t axis = -1;
     CK_TRY(ck_arg_int(json_object_get(c, "groups"), CLS, "groups", &a.groups, NULL));
     CK_TRY(check_groups(a.groups));
@@ -310,14 +286,7 @@ static ck_status gn_from_config(const json_t *c, ck_layer **out)
         return ck_error(CK_VALUE_ERROR, "GroupNormalization config: axis %lld is out of range", (long long)axis);
     a.axis = (int)axis;
     CK_TRY(ck_arg_number(json_object_get(c, "epsilon"), CLS, "epsilon", &a.epsilon, &a.epsilon_is_int));
-    CK_TRY(ck_arg_bool(json_object_get(c, "center"), CLS, "center", &a.center));
-    CK_TRY(ck_arg_bool(json_object_get(c, "scale"), CLS, "scale", &a.scale));
-    ck_status st = ck_initializer_from_json(json_object_get(c, "beta_initializer"), &a.beta_init);
-    if (st == CK_OK) st = ck_initializer_from_json(json_object_get(c, "gamma_initializer"), &a.gamma_init);
-    if (st == CK_OK) st = ck_regularizer_from_json(json_object_get(c, "beta_regularizer"), &a.beta_reg);
-    if (st == CK_OK) st = ck_regularizer_from_json(json_object_get(c, "gamma_regularizer"), &a.gamma_reg);
-    if (st == CK_OK) st = ck_constraint_from_json(json_object_get(c, "beta_constraint"), &a.beta_con);
-    if (st == CK_OK) st = ck_constraint_from_json(json_object_get(c, "gamma_constraint"), &a.gamma_con);
+    ck_status st = ck_affine_from_config(&a.affine, c, CLS, 0);
     ck_layer *layer = NULL;
     if (st == CK_OK) st = ck_layer_create_from_config(&ck_group_normalization_class, c, keys, &layer);
     if (st == CK_OK) st = gn_finish(layer, &a);

@@ -20,7 +20,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "layers/layer_args.h"
+#include "layers/affine_params.h"
 
 typedef struct ln_layer {
     ck_layer base;
@@ -28,10 +28,7 @@ typedef struct ln_layer {
     int axes[CK_MAX_RANK]; /* as given; after build non-negative (Keras' list) */
     double epsilon;
     int epsilon_is_int;
-    int center, scale;
-    ck_initializer *beta_init, *gamma_init;
-    ck_regularizer *beta_reg, *gamma_reg;
-    ck_constraint *beta_con, *gamma_con;
+    ck_affine_params affine; /* center / scale, gamma / beta */
     /* after build */
     int rank;
     int64_t axis_dims[CK_MAX_RANK]; /* -1 off the axes */
@@ -43,12 +40,7 @@ static const char *const CLS = "LayerNormalization";
 static void ln_destroy(ck_layer *layer)
 {
     ln_layer *l = (ln_layer *)layer;
-    ck_initializer_free(l->beta_init);
-    ck_initializer_free(l->gamma_init);
-    ck_regularizer_free(l->beta_reg);
-    ck_regularizer_free(l->gamma_reg);
-    ck_constraint_free(l->beta_con);
-    ck_constraint_free(l->gamma_con);
+    ck_affine_free(&l->affine);
 }
 
 static void axes_fmt(const int *axes, int n, char *buf, size_t len)
@@ -97,14 +89,7 @@ static ck_status ln_build(ck_layer *layer, int n, const ck_shape *shapes)
         pshape.dims[i] = s->dims[axes[i]];
     }
     ck_weight *g = NULL, *b = NULL;
-    ck_status st = CK_OK;
-    if (l->scale)
-        st = ck_layer_add_weight_with(layer, "gamma", &pshape, layer->dtype, l->gamma_init, l->gamma_reg,
-                                      l->gamma_con, true, &g);
-    if (st == CK_OK && l->center)
-        st = ck_layer_add_weight_with(layer, "beta", &pshape, layer->dtype, l->beta_init, l->beta_reg, l->beta_con,
-                                      true, &b);
-    if (st != CK_OK) return st; /* the base drops the weights added so far */
+    CK_TRY(ck_affine_add_weights(layer, &l->affine, &pshape, &g, &b)); /* the base drops the weights added so far */
     l->gamma = g, l->beta = b;
     l->rank = s->rank;
     for (int d = 0; d < s->rank; d++) l->axis_dims[d] = -1;
@@ -299,14 +284,8 @@ static ck_status ln_get_config(const ck_layer *layer, json_t *c)
     const ln_layer *l = (const ln_layer *)layer;
     ck_status st = ck_json_set(c, "axis", ck_arg_axes_json(l->axes, l->naxes, l->axis_is_list));
     if (st == CK_OK) st = ck_json_set(c, "epsilon", ck_arg_num_json(l->epsilon, l->epsilon_is_int));
-    if (st == CK_OK) st = ck_json_set(c, "center", json_boolean(l->center));
-    if (st == CK_OK) st = ck_json_set(c, "scale", json_boolean(l->scale));
-    if (st == CK_OK) st = ck_json_set(c, "beta_initializer", ck_initializer_to_json(l->beta_init));
-    if (st == CK_OK) st = ck_json_set(c, "gamma_initializer", ck_initializer_to_json(l->gamma_init));
-    if (st == CK_OK) st = ck_json_set(c, "beta_regularizer", ck_regularizer_to_json(l->beta_reg));
-    if (st == CK_OK) st = ck_json_set(c, "gamma_regularizer", ck_regularizer_to_json(l->gamma_reg));
-    if (st == CK_OK) st = ck_json_set(c, "beta_constraint", ck_constraint_to_json(l->beta_con));
-    if (st == CK_OK) st = ck_json_set(c, "gamma_constraint", ck_constraint_to_json(l->gamma_con));
+    if (st == CK_OK) st = ck_affine_config_head(&l->affine, c);
+    if (st == CK_OK) st = ck_affine_config_tail(&l->affine, c);
     return st;
 }
 
@@ -314,18 +293,10 @@ static ck_status ln_get_config(const ck_layer *layer, json_t *c)
 static ck_status ln_finish(ck_layer *layer, ln_layer *a)
 {
     ln_layer *l = (ln_layer *)layer;
-    if (!a->beta_init) CK_TRY(ck_initializer_new(&a->beta_init, "zeros"));
-    if (!a->gamma_init) CK_TRY(ck_initializer_new(&a->gamma_init, "ones"));
+    CK_TRY(ck_affine_finish(&l->affine, &a->affine));
     l->naxes = a->naxes, l->axis_is_list = a->axis_is_list;
     memcpy(l->axes, a->axes, sizeof l->axes);
     l->epsilon = a->epsilon, l->epsilon_is_int = a->epsilon_is_int;
-    l->center = a->center, l->scale = a->scale;
-    l->beta_init = a->beta_init, l->gamma_init = a->gamma_init;
-    l->beta_reg = a->beta_reg, l->gamma_reg = a->gamma_reg;
-    l->beta_con = a->beta_con, l->gamma_con = a->gamma_con;
-    a->beta_init = a->gamma_init = NULL;
-    a->beta_reg = a->gamma_reg = NULL;
-    a->beta_con = a->gamma_con = NULL;
     layer->spec = (ck_input_spec){0};
     return CK_OK;
 }
@@ -338,16 +309,9 @@ ck_status ck_layer_normalization(ck_layer **out, const ck_layer_normalization_op
     if (o->naxes < 0 || o->naxes > CK_MAX_RANK)
         return ck_error(CK_VALUE_ERROR, "LayerNormalization: naxes must be 0 to %d, got %d", CK_MAX_RANK, o->naxes);
     ln_layer a = {.naxes = o->naxes ? o->naxes : 1, .axis_is_list = o->naxes > 1, .axes = {-1},
-                  .epsilon = o->epsilon.set ? o->epsilon.value : 1e-3, .center = !o->no_center,
-                  .scale = !o->no_scale};
+                  .epsilon = o->epsilon.set ? o->epsilon.value : 1e-3};
     if (o->naxes) memcpy(a.axes, o->axes, sizeof a.axes);
-    ck_status st = CK_OK;
-    if (o->beta_initializer) st = ck_initializer_new(&a.beta_init, o->beta_initializer);
-    if (st == CK_OK && o->gamma_initializer) st = ck_initializer_new(&a.gamma_init, o->gamma_initializer);
-    if (st == CK_OK && o->beta_regularizer) st = ck_regularizer_new(&a.beta_reg, o->beta_regularizer);
-    if (st == CK_OK && o->gamma_regularizer) st = ck_regularizer_new(&a.gamma_reg, o->gamma_regularizer);
-    if (st == CK_OK && o->beta_constraint) st = ck_constraint_new(&a.beta_con, o->beta_constraint);
-    if (st == CK_OK && o->gamma_constraint) st = ck_constraint_new(&a.gamma_con, o->gamma_constraint);
+    ck_status st = ck_affine_from_opts(&a.affine, o->no_center, o->no_scale, &CK_AFFINE_NAMES_OF(o));
     ck_layer *layer = NULL;
     if (st == CK_OK) st = CK_ARG_CREATE(&ck_layer_normalization_class, o, &layer);
     if (st == CK_OK) st = ln_finish(layer, &a);
@@ -367,7 +331,7 @@ static ck_status ln_from_config(const json_t *c, ck_layer **out)
                                        "beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint",
                                        "rms_scaling", NULL};
     if (!json_is_object(c)) return ck_error(CK_FORMAT_ERROR, "LayerNormalization config must be a JSON object");
-    ln_layer a = {.naxes = 1, .axes = {-1}, .epsilon = 1e-3, .center = 1, .scale = 1};
+    ln_layer a = {.naxes = 1, .axes = {-1}, .epsilon = 1e-3, .affine = CK_AFFINE_DEFAULTS};
     const json_t *ax = json_object_get(c, "axis");
     if (ax && !json_is_null(ax) && !json_is_integer(ax) && !json_is_array(ax))
         return ck_error(CK_TYPE_ERROR, "Expected an int or a list/tuple of ints for the argument 'axis', but "
@@ -380,14 +344,7 @@ static ck_status ln_from_config(const json_t *c, ck_layer **out)
     CK_TRY(ck_arg_bool(json_object_get(c, "rms_scaling"), CLS, "rms_scaling", &rms));
     if (rms) return ck_error(CK_NOT_IMPLEMENTED, "LayerNormalization with rms_scaling=True (Keras 3) is not supported");
     CK_TRY(ck_arg_number(json_object_get(c, "epsilon"), CLS, "epsilon", &a.epsilon, &a.epsilon_is_int));
-    CK_TRY(ck_arg_bool(json_object_get(c, "center"), CLS, "center", &a.center));
-    CK_TRY(ck_arg_bool(json_object_get(c, "scale"), CLS, "scale", &a.scale));
-    ck_status st = ck_initializer_from_json(json_object_get(c, "beta_initializer"), &a.beta_init);
-    if (st == CK_OK) st = ck_initializer_from_json(json_object_get(c, "gamma_initializer"), &a.gamma_init);
-    if (st == CK_OK) st = ck_regularizer_from_json(json_object_get(c, "beta_regularizer"), &a.beta_reg);
-    if (st == CK_OK) st = ck_regularizer_from_json(json_object_get(c, "gamma_regularizer"), &a.gamma_reg);
-    if (st == CK_OK) st = ck_constraint_from_json(json_object_get(c, "beta_constraint"), &a.beta_con);
-    if (st == CK_OK) st = ck_constraint_from_json(json_object_get(c, "gamma_constraint"), &a.gamma_con);
+    ck_status st = ck_affine_from_config(&a.affine, c, CLS, 0);
     ck_layer *layer = NULL;
     if (st == CK_OK) st = ck_layer_create_from_config(&ck_layer_normalization_class, c, keys, &layer);
     if (st == CK_OK) st = ln_finish(layer, &a);

@@ -7,7 +7,10 @@
  * tf.keras writes them.  As in tf.keras 2.15, merge_mode None returns the
  * two outputs (the backward one in time order) instead of one, and with
  * return_state the outputs are followed by the forward layer's states
- * then the backward layer's (LSTM: h, c each). */
+ * then the backward layer's (LSTM: h, c each).  Initial states (Keras'
+ * initial_state) are inputs after the sequence: the first half starts
+ * the forward layer, the second half the backward one, as tf.keras
+ * splits them. */
 #include <string.h>
 
 #include "layers/rnn_common.h"
@@ -195,6 +198,57 @@ static int bidi_output_count(const ck_layer *layer)
     return merged_count(b) + ck_layer_outputs_of(b->fwd) - 1 + ck_layer_outputs_of(b->bwd) - 1;
 }
 
+/* ---- initial states: inputs 1.. split in two halves ---------------------------- */
+
+/* The inputs of the two inner calls: the sequence, then each layer's half
+ * of the initial states. */
+typedef struct split_inputs {
+    int nf, nb;
+    const ck_tensor *f[BIDI_MAX_INNER], *r[BIDI_MAX_INNER];
+} split_inputs;
+
+typedef struct split_shapes {
+    int nf, nb;
+    ck_shape f[BIDI_MAX_INNER], r[BIDI_MAX_INNER];
+} split_shapes;
+
+/* Most inputs of one call: the sequence and both layers' states. */
+#define BIDI_MAX_INPUTS (1 + 2 * (BIDI_MAX_INNER - 1))
+
+static split_inputs split_of(int n, const ck_tensor *const *in)
+{
+    split_inputs s = {.nf = 1 + (n - 1) / 2, .nb = 1 + (n - 1) / 2};
+    s.f[0] = s.r[0] = in[0];
+    for (int k = 1; k < s.nf; k++) s.f[k] = in[k], s.r[k] = in[s.nf - 1 + k];
+    return s;
+}
+
+static split_shapes split_shapes_of(int n, const ck_shape *in)
+{
+    split_shapes s = {.nf = 1 + (n - 1) / 2, .nb = 1 + (n - 1) / 2};
+    s.f[0] = s.r[0] = in[0];
+    for (int k = 1; k < s.nf; k++) s.f[k] = in[k], s.r[k] = in[s.nf - 1 + k];
+    return s;
+}
+
+/* tf.keras' checks of the states given: an even count, for wrapped
+ * layers that take states. */
+static ck_status check_states(const bidi_layer *b, int n)
+{
+    if (n == 1) return CK_OK;
+    if (n > BIDI_MAX_INPUTS)
+        return ck_error(CK_NOT_IMPLEMENTED, "Bidirectional \"%s\": %d initial states; ckeras takes at most %d",
+                        b->base.name, n - 1, BIDI_MAX_INPUTS - 1);
+    if ((n - 1) % 2)
+        return ck_error(CK_VALUE_ERROR, "When passing `initial_state` to a Bidirectional RNN, the state should be a "
+                        "list containing the states of the underlying RNNs. Received: %d state tensor(s) (layer "
+                        "\"%s\")", n - 1, b->base.name);
+    if (b->fwd->cls->arity == CK_ONE_INPUT || b->bwd->cls->arity == CK_ONE_INPUT)
+        return ck_error(CK_NOT_IMPLEMENTED, "Bidirectional \"%s\": initial states for a wrapped %s are not "
+                        "supported", b->base.name, b->fwd->cls->class_name);
+    return CK_OK;
+}
+
 /* ---- shapes, weights ----------------------------------------------------------- */
 
 static ck_status bidi_output_shape(const ck_layer *layer, int n, const ck_shape *in, ck_shape *out)
@@ -202,8 +256,10 @@ static ck_status bidi_output_shape(const ck_layer *layer, int n, const ck_shape 
     const bidi_layer *b = (const bidi_layer *)layer;
     ck_shape fs[BIDI_MAX_INNER], rs[BIDI_MAX_INNER];
     char b1[128], b2[128];
-    CK_TRY(ck_layer_output_shapes_of(b->fwd, n, in, fs));
-    CK_TRY(ck_layer_output_shapes_of(b->bwd, n, in, rs));
+    CK_TRY(check_states(b, n));
+    split_shapes sp = split_shapes_of(n, in);
+    CK_TRY(ck_layer_output_shapes_of(b->fwd, sp.nf, sp.f, fs));
+    CK_TRY(ck_layer_output_shapes_of(b->bwd, sp.nb, sp.r, rs));
     int nf = ck_layer_outputs_of(b->fwd), nb = ck_layer_outputs_of(b->bwd);
     for (int k = 1; k < nf; k++) out[first_state(b) + k - 1] = fs[k];
     for (int k = 1; k < nb; k++) out[first_bwd_state(b) + k - 1] = rs[k];
@@ -229,8 +285,10 @@ static ck_status bidi_output_shape(const ck_layer *layer, int n, const ck_shape 
 static ck_status bidi_build(ck_layer *layer, int n, const ck_shape *shapes)
 {
     bidi_layer *b = (bidi_layer *)layer;
-    CK_TRY(ck_layer_build(b->fwd, n, shapes));
-    CK_TRY(ck_layer_build(b->bwd, n, shapes));
+    CK_TRY(check_states(b, n));
+    split_shapes sp = split_shapes_of(n, shapes);
+    CK_TRY(ck_layer_build(b->fwd, sp.nf, sp.f));
+    CK_TRY(ck_layer_build(b->bwd, sp.nb, sp.r));
     CK_TRY(ck_wrap_rename_weights(b->fwd, layer->name, 0));
     CK_TRY(ck_wrap_rename_weights(b->bwd, layer->name, 0));
     ck_shape ignored[2 * BIDI_MAX_INNER];
@@ -396,14 +454,15 @@ typedef struct bidi_blocks {
     size_t b1, b2, inner, total;
 } bidi_blocks;
 
-static ck_status blocks_of(const bidi_layer *b, const ck_shape *in, bidi_blocks *k)
+static ck_status blocks_of(const bidi_layer *b, int n, const ck_shape *in, bidi_blocks *k)
 {
-    CK_TRY(ck_layer_output_shapes_of(b->fwd, 1, in, k->s1));
-    CK_TRY(ck_layer_output_shapes_of(b->bwd, 1, in, k->s2));
+    split_shapes sp = split_shapes_of(n, in);
+    CK_TRY(ck_layer_output_shapes_of(b->fwd, sp.nf, sp.f, k->s1));
+    CK_TRY(ck_layer_output_shapes_of(b->bwd, sp.nb, sp.r, k->s2));
     k->b1 = ck_wrap_block_bytes(b->base.dtype, &k->s1[0]);
     k->b2 = ck_wrap_block_bytes(b->base.dtype, &k->s2[0]);
-    size_t i1 = ck_layer_call_scratch_bytes(b->fwd, 1, in, k->s1);
-    size_t i2 = ck_layer_call_scratch_bytes(b->bwd, 1, in, k->s2);
+    size_t i1 = ck_layer_call_scratch_bytes(b->fwd, sp.nf, sp.f, k->s1);
+    size_t i2 = ck_layer_call_scratch_bytes(b->bwd, sp.nb, sp.r, k->s2);
     k->inner = i1 > i2 ? i1 : i2;
     k->total = 0;
     ck_wrap_add_bytes(&k->total, k->b1);
@@ -415,8 +474,8 @@ static ck_status blocks_of(const bidi_layer *b, const ck_shape *in, bidi_blocks 
 static size_t bidi_scratch_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out)
 {
     bidi_blocks k;
-    (void)n, (void)out;
-    if (blocks_of((const bidi_layer *)layer, in, &k) != CK_OK) return SIZE_MAX;
+    (void)out;
+    if (blocks_of((const bidi_layer *)layer, n, in, &k) != CK_OK) return SIZE_MAX;
     return k.total;
 }
 
@@ -424,16 +483,17 @@ static ck_status bidi_call_scratch(ck_layer *layer, int n, const ck_tensor *cons
                                    void *scratch)
 {
     bidi_layer *b = (bidi_layer *)layer;
-    ck_shape s = ck_tensor_shape(in[0]);
+    ck_shape s[BIDI_MAX_INPUTS];
     bidi_blocks k;
-    (void)n;
-    CK_TRY(blocks_of(b, &s, &k));
+    for (int i = 0; i < n; i++) s[i] = ck_tensor_shape(in[i]);
+    CK_TRY(blocks_of(b, n, s, &k));
     char *p = scratch;
     ck_tensor y1 = ck_wrap_view(layer->dtype, &k.s1[0], p), y2 = ck_wrap_view(layer->dtype, &k.s2[0], p + k.b1);
     void *inner = k.inner ? p + k.b1 + k.b2 : NULL;
     inner_outs o = inner_outs_of(b, &y1, &y2, out);
-    CK_TRY(ck_layer_call_planned(b->fwd, 1, in, o.f, inner));
-    CK_TRY(ck_layer_call_planned(b->bwd, 1, in, o.r, inner));
+    split_inputs sp = split_of(n, in);
+    CK_TRY(ck_layer_call_planned(b->fwd, sp.nf, sp.f, o.f, inner));
+    CK_TRY(ck_layer_call_planned(b->bwd, sp.nb, sp.r, o.r, inner));
     merge(b, &y1, &y2, out);
     return CK_OK;
 }
@@ -446,11 +506,12 @@ typedef struct bidi_saved {
     size_t sf, sb, dx, total;
 } bidi_saved;
 
-static ck_status saved_of(const bidi_layer *b, const ck_shape *in, bidi_saved *s)
+static ck_status saved_of(const bidi_layer *b, int n, const ck_shape *in, bidi_saved *s)
 {
-    CK_TRY(blocks_of(b, in, &s->k));
-    s->sf = ck_layer_saved_bytes(b->fwd, 1, in, s->k.s1);
-    s->sb = ck_layer_saved_bytes(b->bwd, 1, in, s->k.s2);
+    CK_TRY(blocks_of(b, n, in, &s->k));
+    split_shapes sp = split_shapes_of(n, in);
+    s->sf = ck_layer_saved_bytes(b->fwd, sp.nf, sp.f, s->k.s1);
+    s->sb = ck_layer_saved_bytes(b->bwd, sp.nb, sp.r, s->k.s2);
     if (s->sf == SIZE_MAX || s->sb == SIZE_MAX) return ck_last_status();
     s->dx = ck_wrap_block_bytes(b->base.dtype, in);
     s->total = 0;
@@ -464,8 +525,8 @@ static ck_status saved_of(const bidi_layer *b, const ck_shape *in, bidi_saved *s
 static size_t bidi_saved_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out)
 {
     bidi_saved s;
-    (void)n, (void)out;
-    if (saved_of((const bidi_layer *)layer, in, &s) != CK_OK) return SIZE_MAX;
+    (void)out;
+    if (saved_of((const bidi_layer *)layer, n, in, &s) != CK_OK) return SIZE_MAX;
     return s.total;
 }
 
@@ -474,11 +535,12 @@ typedef struct bidi_views {
     char *sf, *sb;
 } bidi_views;
 
-static ck_status views_of(const bidi_layer *b, const ck_tensor *x, void *saved, bidi_views *v)
+static ck_status views_of(const bidi_layer *b, int n, const ck_tensor *const *x, void *saved, bidi_views *v)
 {
-    ck_shape in = ck_tensor_shape(x);
+    ck_shape in[BIDI_MAX_INPUTS];
+    for (int i = 0; i < n; i++) in[i] = ck_tensor_shape(x[i]);
     bidi_saved s;
-    CK_TRY(saved_of(b, &in, &s));
+    CK_TRY(saved_of(b, n, in, &s));
     ck_dtype dt = b->base.dtype;
     char *p = saved;
     v->y1 = ck_wrap_view(dt, &s.k.s1[0], p), p += s.k.b1;
@@ -487,7 +549,7 @@ static ck_status views_of(const bidi_layer *b, const ck_tensor *x, void *saved, 
     v->sb = p, p += s.sb;
     v->d1 = ck_wrap_view(dt, &s.k.s1[0], p), p += s.k.b1;
     v->d2 = ck_wrap_view(dt, &s.k.s2[0], p), p += s.k.b2;
-    v->dx = ck_wrap_view(dt, &in, p);
+    v->dx = ck_wrap_view(dt, &in[0], p);
     return CK_OK;
 }
 
@@ -496,28 +558,31 @@ static ck_status bidi_train_call(ck_layer *layer, const ck_train_ctx *ctx, int n
 {
     bidi_layer *b = (bidi_layer *)layer;
     bidi_views v;
-    (void)n;
-    CK_TRY(views_of(b, in[0], saved, &v));
+    CK_TRY(views_of(b, n, in, saved, &v));
     inner_outs o = inner_outs_of(b, &v.y1, &v.y2, out);
-    CK_TRY(ck_layer_train_call(b->fwd, ctx, 1, in, o.f, v.sf));
-    CK_TRY(ck_layer_train_call(b->bwd, ctx, 1, in, o.r, v.sb));
+    split_inputs sp = split_of(n, in);
+    CK_TRY(ck_layer_train_call(b->fwd, ctx, sp.nf, sp.f, o.f, v.sf));
+    CK_TRY(ck_layer_train_call(b->bwd, ctx, sp.nb, sp.r, o.r, v.sb));
     merge(b, &v.y1, &v.y2, out);
     return CK_OK;
 }
 
 /* One inner layer's backward: its outputs and their gradients are its
  * first output (y, dy: views of `saved`) then its states (this layer's
- * outputs from index `state0`, and their gradients). */
-static ck_status inner_backward(ck_layer *inner, const ck_train_ctx *ctx, const ck_tensor *const *in, ck_tensor *y,
-                                ck_tensor *dy, const ck_tensor *out, const ck_tensor *dout, int state0, void *saved,
-                                ck_tensor *dx)
+ * outputs from index `state0`, and their gradients).  Its inputs are the
+ * sequence and its `n - 1` initial states, whose gradients go to
+ * dstates (NULL: not wanted). */
+static ck_status inner_backward(ck_layer *inner, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
+                                ck_tensor *y, ck_tensor *dy, const ck_tensor *out, const ck_tensor *dout, int state0,
+                                void *saved, ck_tensor *dx, ck_tensor *const *dstates)
 {
     ck_tensor outs[BIDI_MAX_INNER], douts[BIDI_MAX_INNER];
     int count = ck_layer_outputs_of(inner);
     outs[0] = *y, douts[0] = *dy;
     for (int k = 1; k < count; k++) outs[k] = out[state0 + k - 1], douts[k] = dout[state0 + k - 1];
-    ck_tensor *dins[1] = {dx};
-    return ck_layer_backward(inner, ctx, 1, in, outs, douts, saved, dins);
+    ck_tensor *dins[BIDI_MAX_INNER] = {dx};
+    for (int k = 1; k < n; k++) dins[k] = dstates ? dstates[k - 1] : NULL;
+    return ck_layer_backward(inner, ctx, n, in, outs, douts, saved, dins);
 }
 
 static ck_status bidi_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
@@ -525,12 +590,14 @@ static ck_status bidi_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, 
 {
     bidi_layer *b = (bidi_layer *)layer;
     bidi_views v;
-    (void)n;
-    CK_TRY(views_of(b, in[0], saved, &v));
+    CK_TRY(views_of(b, n, in, saved, &v));
     merge_grad(b, &v.y1, &v.y2, dout, &v.d1, &v.d2);
     ck_tensor *dx = din ? din[0] : NULL;
-    CK_TRY(inner_backward(b->fwd, ctx, in, &v.y1, &v.d1, out, dout, first_state(b), v.sf, dx));
-    CK_TRY(inner_backward(b->bwd, ctx, in, &v.y2, &v.d2, out, dout, first_bwd_state(b), v.sb, dx ? &v.dx : NULL));
+    split_inputs sp = split_of(n, in);
+    ck_tensor *const *dstates = din ? din + 1 : NULL; /* the forward half, then the backward one */
+    CK_TRY(inner_backward(b->fwd, ctx, sp.nf, sp.f, &v.y1, &v.d1, out, dout, first_state(b), v.sf, dx, dstates));
+    CK_TRY(inner_backward(b->bwd, ctx, sp.nb, sp.r, &v.y2, &v.d2, out, dout, first_bwd_state(b), v.sb,
+                          dx ? &v.dx : NULL, dstates ? dstates + sp.nf - 1 : NULL));
     if (dx)
         CK_RNN_TYPED(dx->dtype, {
             real *g = dx->data;
@@ -543,7 +610,11 @@ static ck_status bidi_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, 
 const ck_layer_class ck_bidirectional_class = {
     .class_name = "Bidirectional",
     .size = sizeof(bidi_layer),
-    .arity = CK_ONE_INPUT,
+    .arity = CK_LIST_OF_INPUTS, /* the sequence, then the initial states */
+    .min_inputs = 1,
+    .max_inputs = BIDI_MAX_INPUTS,
+    .spec_first_input_only = 1,
+    .kwarg_inputs = ck_rnn_kwarg_inputs,
     .cast_all_inputs = 1,
     .supports_masking = 1,
     .build = bidi_build,

@@ -250,6 +250,21 @@ ck_status ck_model_infer_shapes(const ck_model *m, int n, const ck_shape *in, ck
 /* The model config {"name", ["trainable"], "layers", "input_layers",
  * "output_layers"} (a new object) and the model from one. */
 ck_status ck_model_config_json(const ck_model *m, json_t **out);
+/* The .keras path of layer k of model `m` below `prefix` (which ends in
+ * '/' or is empty): prefix + "layers/<snake_case class>[_j]", j counting
+ * the earlier layers of the same class, as Keras' saving_lib names them
+ * (a Sequential's InputLayer is not one of its layers).  0 when the layer
+ * has no group (that InputLayer), -1 when the path does not fit.
+ * (wrapper_util.c; model_save.c writes the same paths.) */
+int ck_model_archive_layer_path(const ck_model *m, int k, const char *prefix, char *path, size_t n);
+
+/* The model a wrapper layer holds (TimeDistributed over a Sequential or
+ * Functional) and, in *group, the .keras group below the wrapper that
+ * holds the model's own tree ("layer"); NULL for other layers.
+ * (time_distributed.c; model_save.c writes that tree as tf.keras does,
+ * with the empty vars groups of its weightless layers.) */
+ck_model *ck_model_archive_wrapped(const ck_layer *layer, const char **group);
+
 ck_status ck_model_from_config_json(const json_t *config, int sequential, ck_model **out);
 
 /* {"class_name", "config"[, "keras_version", "backend"]} of a model. */

@@ -137,6 +137,7 @@ typedef struct created_layer {
     const json_t *nodes;        /* its inbound_nodes data */
     int processed;              /* nodes of the config done so far */
     int first_config_index;     /* 1 for nested models (node 0 skipped) */
+    int first_coordinate_index; /* the same in input_layers / output_layers */
     int *actual;                /* config node index -> actual node index */
 } created_layer;
 
@@ -148,7 +149,7 @@ static created_layer *find_created(created_layer *c, int n, const char *name)
 }
 
 /* The symbolic tensor a reference points at, or NULL if not made yet. */
-static ck_status resolve(created_layer *c, int n, const node_ref *r, ck_tensor **out)
+static ck_status resolve(created_layer *c, int n, const node_ref *r, int coordinate, ck_tensor **out)
 {
     created_layer *src = find_created(c, n, r->layer);
     if (!src) return ck_error(CK_FORMAT_ERROR, "model config refers to an unknown layer \"%s\"", r->layer);
@@ -156,7 +157,7 @@ static ck_status resolve(created_layer *c, int n, const node_ref *r, ck_tensor *
     if (src->layer->cls == &ck_input_layer_class) {
         actual = 0;
     } else {
-        int k = r->node_index - src->first_config_index;
+        int k = r->node_index - (coordinate ? src->first_coordinate_index : src->first_config_index);
         if (k < 0) return ck_error(CK_FORMAT_ERROR, "model config: node %d of layer \"%s\" does not exist", r->node_index, r->layer);
         if (k < src->processed) actual = src->actual[k];
     }
@@ -180,7 +181,7 @@ static ck_status process_layer_nodes(created_layer *c, int n, created_layer *cl,
         ck_status st = ck_node_call_parse(cl->layer, json_array_get(cl->nodes, (size_t)cl->processed), &call);
         int ready = 1;
         for (int i = 0; st == CK_OK && ready && i < call.n_refs; i++) {
-            st = resolve(c, n, &call.refs[i], &in[i]);
+            st = resolve(c, n, &call.refs[i], 0, &in[i]);
             ready = st == CK_OK && in[i];
         }
         if (st == CK_OK && ready && call.n_refs == 0)
@@ -221,12 +222,34 @@ static ck_status read_coordinates(created_layer *c, int n, const json_t *list, c
             return ck_error(CK_FORMAT_ERROR, "model config: bad entry in %s", what);
         node_ref ref = {json_string_value(json_array_get(r, 0)), (int)json_integer_value(json_array_get(r, 1)),
                         (int)json_integer_value(json_array_get(r, 2))};
-        CK_TRY(resolve(c, n, &ref, &out[i]));
+        CK_TRY(resolve(c, n, &ref, 1, &out[i]));
         if (!out[i]) return ck_error(CK_FORMAT_ERROR, "model config: %s refers to a node of \"%s\" that was never made",
                                      what, ref.layer);
     }
     *count = (int)n_items;
     return CK_OK;
+}
+
+/* Keras 3 writes node {"args", "kwargs"} objects, tf.keras 2.x lists. */
+static int is_keras3_graph(const created_layer *c, int n)
+{
+    for (int i = 0; i < n; i++)
+        for (size_t k = 0; k < json_array_size(c[i].nodes); k++)
+            if (json_is_object(json_array_get(c[i].nodes, k))) return 1;
+    return 0;
+}
+
+/* Keras 3 has no built-in node in a nested model's call list: a node's
+ * tensor references count from 0 for every layer; only input_layers /
+ * output_layers count a Functional's (not a Sequential's) built-in node
+ * (functional.py's node_reindexing_map against its raw keras_history). */
+static void use_keras3_node_indices(created_layer *c, int n)
+{
+    for (int i = 0; i < n; i++) {
+        ck_model *m = ck_layer_as_model(c[i].layer);
+        c[i].first_config_index = 0;
+        c[i].first_coordinate_index = m && !m->sequential;
+    }
 }
 
 static ck_status functional_from_config(const json_t *config, ck_model **out)
@@ -253,11 +276,12 @@ static ck_status functional_from_config(const json_t *config, ck_model **out)
         c[i].nodes = json_object_get(entry, "inbound_nodes");
         if (st == CK_OK && c[i].nodes && !json_is_array(c[i].nodes))
             st = ck_error(CK_FORMAT_ERROR, "model config: inbound_nodes of \"%s\" is not a list", c[i].layer->name);
-        c[i].first_config_index = skips_first_node(c[i].layer);
+        c[i].first_config_index = c[i].first_coordinate_index = skips_first_node(c[i].layer);
         size_t nn = json_array_size(c[i].nodes);
         c[i].actual = ck_calloc(nn ? nn : 1, sizeof(int));
         if (st == CK_OK && !c[i].actual) st = ck_oom("model loading");
     }
+    if (st == CK_OK && is_keras3_graph(c, n)) use_keras3_node_indices(c, n);
     /* Keras' reconstruct_from_config: sweep the layers in config order until
      * every node is made; a sweep that makes nothing means a bad graph. */
     for (int pending = 1; st == CK_OK && pending;) {

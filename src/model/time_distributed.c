@@ -117,12 +117,17 @@ static ck_status td_get_config(const ck_layer *layer, json_t *j)
 static int td_archive_var(const ck_layer *layer, int i, char *group, size_t n)
 {
     ck_layer *inner = ((const td_layer *)layer)->inner;
-    if (ck_layer_as_model(inner)) {
-        ck_error(CK_NOT_IMPLEMENTED, "TimeDistributed \"%s\" over a model: its weights in .keras archives are not "
-                 "supported (.h5 files are)", layer->name);
-        return -1;
-    }
+    /* A wrapped model's weights sit below "layer/layers/<its layer>". */
+    ck_model *nested = ck_layer_as_model(inner);
+    if (nested) return ck_wrap_model_archive_var(nested, i, "layer", group, n);
     return ck_wrap_archive_var(inner, i, "layer", group, n);
+}
+
+ck_model *ck_model_archive_wrapped(const ck_layer *layer, const char **group)
+{
+    if (layer->cls != &ck_time_distributed_class) return NULL;
+    *group = "layer";
+    return ck_layer_as_model(((const td_layer *)layer)->inner);
 }
 
 /* The inner views of a call: (batch*time, ...) in and out. */

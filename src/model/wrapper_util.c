@@ -117,3 +117,52 @@ int ck_wrap_archive_var(const ck_layer *sub, int i, const char *prefix, char *gr
     }
     return k;
 }
+
+int ck_model_archive_layer_path(const ck_model *m, int k, const char *prefix, char *path, size_t n)
+{
+    const ck_layer *l = m->layers[k];
+    if (m->sequential && l->cls == &ck_input_layer_class) return 0;
+    int same = 0;
+    for (int j = 0; j < k; j++)
+        same += m->layers[j]->cls == l->cls && !(m->sequential && m->layers[j]->cls == &ck_input_layer_class);
+    char snake[128];
+    ck_snake_case(l->cls->class_name, snake, sizeof snake);
+    int len = same ? snprintf(path, n, "%slayers/%s_%d", prefix, snake, same)
+                   : snprintf(path, n, "%slayers/%s", prefix, snake);
+    return len < 0 || (size_t)len >= n ? -1 : 1;
+}
+
+/* The layer of `m` that owns weight `w` and the weight's index in it. */
+static int owner_of(const ck_model *m, const ck_weight *w, int *index)
+{
+    for (int j = 0; j < m->n_layers; j++) {
+        int count = ck_layer_weight_count(m->layers[j]);
+        for (int k = 0; k < count; k++)
+            if (ck_layer_weight(m->layers[j], k) == w) {
+                *index = k;
+                return j;
+            }
+    }
+    return -1;
+}
+
+int ck_wrap_model_archive_var(const ck_model *m, int i, const char *prefix, char *group, size_t n)
+{
+    const ck_weight *w = ck_layer_weight(&m->base, i);
+    int k = 0, j = w ? owner_of(m, w, &k) : -1;
+    if (j < 0) {
+        ck_error(CK_VALUE_ERROR, "model \"%s\": weight %d belongs to none of its layers", m->base.name, i);
+        return -1;
+    }
+    char base[512], path[600];
+    snprintf(base, sizeof base, "%s%s", prefix, prefix[0] ? "/" : "");
+    int got = ck_model_archive_layer_path(m, j, base, path, sizeof path);
+    if (got <= 0) {
+        ck_error(CK_VALUE_ERROR, "model \"%s\": layer \"%s\" has no .keras path for its weights", m->base.name,
+                 m->layers[j]->name);
+        return -1;
+    }
+    ck_model *nested = ck_layer_as_model(m->layers[j]);
+    if (nested) return ck_wrap_model_archive_var(nested, k, path, group, n);
+    return ck_wrap_archive_var(m->layers[j], k, path, group, n);
+}

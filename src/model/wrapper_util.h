@@ -50,6 +50,13 @@ ck_status ck_wrap_inner_from_config(const char *cls, const json_t *config, const
  * -1 with an error recorded. */
 int ck_wrap_archive_var(const ck_layer *sub, int i, const char *prefix, char *group, size_t n);
 
+/* As ck_wrap_archive_var for weight i of a nested model `m` (in
+ * ck_layer_weight order: trainable first) below `prefix` ("layer"):
+ * prefix + "/layers/<layer>" + that layer's own groups, recursively for
+ * models in models.  tf.keras 2.15 and Keras 3 both write a wrapped
+ * model's weights so. */
+int ck_wrap_model_archive_var(const ck_model *m, int i, const char *prefix, char *group, size_t n);
+
 /* Weights of a file in another layout than the layer's (Keras 1 LSTM /
  * GRU gates, CuDNNLSTM / CuDNNGRU), converted as Keras' legacy loader does
  * (legacy_weights.c): *out receives *n_out new tensors (free with

@@ -1,0 +1,25 @@
+/* Golden values in the JSON form of the tools/gen_*_goldens.py fixtures:
+ * tensors as {"shape": [...], "data": [...]} (float64 text), layer configs
+ * whose dtype keys a test rewrites, and the elementwise comparison with
+ * its report.  Criterion asserts on every failure. */
+#ifndef CK_TEST_GOLDEN_JSON_H
+#define CK_TEST_GOLDEN_JSON_H
+
+#include <jansson.h>
+
+#include "ckeras.h"
+
+/* A {"shape", "data"} tensor in `dt` (float32 or float64); the caller
+ * frees it. */
+ck_tensor *ck_test_golden_tensor(const json_t *j, ck_dtype dt);
+
+/* Sets every "dtype" key of a config tree (a wrapper's and its inner
+ * layers') to `dtype`. */
+void ck_test_set_dtypes(json_t *config, const char *dtype);
+
+/* Expects `got` to have `want`'s shape and each element within
+ * atol * (1 + |want|); failures name `name`, `what` and `k`. */
+void ck_test_expect_close(const char *name, const char *what, int k, const ck_tensor *got, const ck_tensor *want,
+                          double atol);
+
+#endif
