@@ -64,7 +64,10 @@ static ck_status parse_layout(ck_h5r *f, const h5r_msg *m, dset *d)
             L->addr = d->addr;
             L->index = H5R_INDEX_BTREE1;
         }
-    } else if (version == 3 || version == 4) {
+    } else if (version >= 3 && version <= 5) {
+        /* Version 5 (libhdf5 2.0) has version 4's fields; only its chunk
+         * indexes size a filtered chunk's stored size with the size of
+         * lengths, which the index readers take from their element sizes. */
         d->layout = h5r_u8(&c);
         if (d->layout == 0) {
             d->compact_len = h5r_u16(&c);
