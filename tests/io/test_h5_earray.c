@@ -343,3 +343,43 @@ Test(h5_earray, a_changed_byte_in_fixed_arrays_and_heap_direct_blocks_is_refused
     cr_expect_gt(flip_each(&FIXED, "FADB", "fixed array data block page (FADB)", 1024 * 8), 0);
     cr_expect_gt(flip_each(&LATEST, "FHDB", "fractal heap direct block (FHDB)", 0), 0);
 }
+
+/* Header fields that cannot be right, behind a valid checksum (recomputed
+ * after the change): refused naming what is wrong. */
+Test(h5_earray, impossible_header_fields_are_refused)
+{
+    static const struct {
+        size_t field;                   /* offset from the EAHD signature */
+        uint8_t value;
+        const char *named;
+    } cases[] = {
+        {4, 1, "extensible array header of version 1"},
+        {5, 1, "for client 1 (the dataset is not filtered)"},
+        {6, 9, "extensible array with elements of 9 bytes"},
+        {7, 0, "impossible parameters (0 bits"},
+        {9, 12, "blocks of 12 elements"},
+        {10, 3, "3 pointers"},
+        {11, 40, "pages of 2^40"},
+    };
+    size_t len = 0;
+    uint8_t *orig = slurp(ck_test_data("h5v2/earray.h5"), &len);
+    uint8_t *buf = malloc(len);
+    cr_assert(buf);
+    size_t s = 0;
+    while (s + 4 <= len && memcmp(orig + s, "EAHD", 4) != 0) s++;
+    cr_assert(s + 4 <= len);
+    size_t p = checksum_at(orig, len, s);
+    cr_assert(p);
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        memcpy(buf, orig, len);
+        buf[s + cases[k].field] = cases[k].value;
+        uint32_t sum = h5r_lookup3(buf + s, p - s, 0);
+        for (int b = 0; b < 4; b++) buf[p + (size_t)b] = (uint8_t)(sum >> (8 * b));
+        ck_status st = read_everything(buf, len, &EARRAY);
+        cr_expect_eq(st, CK_FORMAT_ERROR, "field %zu = %u: status %d", cases[k].field, cases[k].value, st);
+        cr_expect(strstr(ck_last_error(), cases[k].named), "field %zu = %u: '%s'", cases[k].field, cases[k].value,
+                  ck_last_error());
+    }
+    free(buf);
+    free(orig);
+}

@@ -17,7 +17,6 @@
 typedef struct earray {
     ck_h5r *f;
     const h5r_chunked *L;
-    const uint64_t *dims;
     h5r_chunk_fn fn;
     void *ctx;
     uint64_t hdr_addr;
@@ -57,8 +56,10 @@ static ck_status element(earray *a, h5r_cur *c, uint64_t idx)
         mask = h5r_u32(c);
     }
     if (c->bad) return h5r_fail(f, H5R_UNDEF, "truncated extensible array element %llu", (unsigned long long)idx);
-    if (idx >= a->max_idx_set || addr == H5R_UNDEF) return CK_OK;
+    /* every element costs, the unused too: blocks listed many times over
+     * cannot make the walk quadratic for free */
     CK_TRY(h5r_spend(f, 1));
+    if (idx >= a->max_idx_set || addr == H5R_UNDEF) return CK_OK;
     uint64_t scaled[H5R_MAX_CHUNK_RANK], off[H5R_MAX_CHUNK_RANK + 1] = {0};
     for (int i = 0; i < L->rank; i++) {
         scaled[i] = idx / a->down[i];
@@ -122,6 +123,7 @@ static ck_status data_block(earray *a, uint64_t addr, uint64_t first, uint64_t n
     uint64_t pages_at = c.pos + 4, page_bytes = a->page_elmts * a->esize + 4, npages = n / a->page_elmts;
     for (uint64_t p = 0; p < npages && base + p * a->page_elmts < a->max_idx_set; p++) {
         uint64_t bit = bit0 + p;
+        CK_TRY(h5r_spend(f, 1));
         if (!(bits[bit / 8] & (0x80u >> (bit % 8)))) continue;     /* never written */
         if (p > (UINT64_MAX - pages_at) / page_bytes) return h5r_fail(f, start, "extensible array page overflows");
         uint64_t at = pages_at + p * page_bytes;
@@ -147,8 +149,13 @@ static ck_status secondary_block(earray *a, uint64_t addr, uint64_t first, uint6
     const uint8_t *bits = NULL;
     uint64_t npages = 0, bitmap_bytes = 0;
     if (ne > a->page_elmts) {
+        /* one bitmap of the pages written per data block, bit k of the
+         * whole map (most significant first) for page k mod npages of data
+         * block k / npages */
         npages = ne / a->page_elmts;
-        bitmap_bytes = nd * ((npages + 7) / 8);
+        uint64_t per = (npages + 7) / 8;
+        if (per > h5r_left(&c) / nd) return h5r_fail(f, start, "truncated extensible array secondary block (EASB)");
+        bitmap_bytes = nd * per;
         bits = h5r_bytes(&c, bitmap_bytes);
     }
     uint64_t addrs = c.pos;
@@ -199,7 +206,8 @@ static ck_status index_block(earray *a, uint64_t addr)
             if (sc.bad) return h5r_fail(f, start, "truncated extensible array index block (EAIB)");
             if (sblock != H5R_UNDEF) CK_TRY(secondary_block(a, sblock, first, nd, ne));
         }
-        if (nd * ne > UINT64_MAX - first - a->idx_elmts) break;  /* past any element set */
+        /* (blocks past 2^64 elements hold no element that was set) */
+        if (ne > UINT64_MAX / nd || nd * ne > UINT64_MAX - first - a->idx_elmts) break;
         first += nd * ne;
     }
     return CK_OK;
@@ -207,7 +215,10 @@ static ck_status index_block(earray *a, uint64_t addr)
 
 ck_status h5r_earray_each(ck_h5r *f, const h5r_chunked *L, const uint64_t *dims, h5r_chunk_fn fn, void *ctx)
 {
-    earray a = {f, L, dims, fn, ctx, L->addr, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, {0}};
+    (void)dims;                     /* chunks are placed by the maximum shape */
+    earray a = {f, L, fn, ctx, L->addr, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, {0}};
+    if (L->unlim < 0 || L->unlim >= L->rank)
+        return h5r_fail(f, H5R_UNDEF, "extensible array chunk index without an unlimited dimension");
     h5r_cur c;
     CK_TRY(h5r_open_at(f, L->addr, 4, "an extensible array header (EAHD)", &c));
     uint64_t start = c.pos;
