@@ -157,7 +157,8 @@ Test(h5_earray, paged_data_blocks_and_unwritten_pages)
     for (int64_t i = 0; i < got->size; i++) {
         double want = at(fill, 0);
         if (k < where->size && at(where, k) == (double)i) want = at(values, k++);
-        if (at(got, i) != want && bad++ < 5) cr_expect_fail("i8_paged[%lld] = %g, h5py %g", (long long)i, at(got, i), want);
+        if (at(got, i) != want && bad++ < 5)
+            cr_expect_fail("i8_paged[%lld] = %g, h5py %g", (long long)i, at(got, i), want);
     }
     cr_expect_eq(k, where->size);
     cr_expect_eq(bad, 0);

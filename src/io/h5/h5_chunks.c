@@ -1,6 +1,7 @@
 /* Chunk indexes: where each chunk of a chunked dataset is stored.  The v1
  * B-tree (layout versions 1-3), and for layout version 4 the single chunk,
- * implicit, fixed array and v2 B-tree indexes.  Each calls back with the
+ * implicit, fixed array and v2 B-tree indexes (the extensible array is in
+ * h5_earray.c).  Each calls back with the
  * chunk's element offset, address, stored size and filter mask. */
 #include "io/h5/h5_chunks.h"
 

@@ -195,6 +195,10 @@ static ck_status index_block(earray *a, uint64_t addr)
     uint64_t first = 0;                     /* array offset after the index block's elements */
     for (unsigned u = 0; u < nsblks && a->idx_elmts + first < a->max_idx_set; u++) {
         uint64_t nd = (uint64_t)1 << (u / 2), ne = ((uint64_t)1 << ((u + 1) / 2)) * a->min_elmts;
+        /* reached only when the header claims more than 2^64 elements set */
+        if (ne > UINT64_MAX / nd || nd * ne > UINT64_MAX - first - a->idx_elmts)
+            return h5r_fail(f, start, "extensible array of %llu elements overflows",
+                            (unsigned long long)a->max_idx_set);
         if (u < own_sblks) {
             for (uint64_t j = 0; j < nd; j++) {
                 uint64_t dblock = h5r_addr(&dc);
@@ -206,8 +210,6 @@ static ck_status index_block(earray *a, uint64_t addr)
             if (sc.bad) return h5r_fail(f, start, "truncated extensible array index block (EAIB)");
             if (sblock != H5R_UNDEF) CK_TRY(secondary_block(a, sblock, first, nd, ne));
         }
-        /* (blocks past 2^64 elements hold no element that was set) */
-        if (ne > UINT64_MAX / nd || nd * ne > UINT64_MAX - first - a->idx_elmts) break;
         first += nd * ne;
     }
     return CK_OK;
