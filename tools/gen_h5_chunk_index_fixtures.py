@@ -48,6 +48,10 @@ tests/data/h5v2/earray_weights.h5: the weights of the fuzz_h5_weights model
   tf.keras 2.15 save_weights writes them, copied (same groups, attributes,
   values) into a libver='v114' file with every weight chunked and
   extensible (maxshape None first), the kernels with shuffle + gzip.
+Being .h5 files under tests/data, all of these are seeds of the three h5
+fuzz harnesses (tools/fuzz.sh) and replayed by ctest -R fuzz_replay;
+earray_weights.h5 holds exactly fuzz_h5_weights' model.
+
 tests/data/h5v2/earray_expected/<dataset>.npy: the values h5py reads
   (i8_paged as its fill value and the places and values that differ);
   weights.npy all the weights in the order of model.weights (layer by layer), x.npy / y.npy an input and
