@@ -305,9 +305,22 @@ typedef struct tally {
     int files, same, skipped;
 } tally;
 
+/* Files newer than the libhdf5 (1.10) the comparison runs: layout message
+ * version 5 comes from libhdf5 2.0 (tests/io/test_h5_earray.c checks
+ * those files against h5py's values instead). */
+static int newer_than_oracle(const char *path)
+{
+    size_t l = strlen(path);
+    return l >= 13 && strcmp(path + l - 13, "/layout_v5.h5") == 0;
+}
+
 static void compare_one(const char *path, void *ctx)
 {
     tally *t = ctx;
+    if (newer_than_oracle(path)) {
+        t->skipped++;
+        return;
+    }
     int r = same_dump(path);
     if (r < 0) t->skipped++;
     else {

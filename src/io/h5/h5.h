@@ -129,6 +129,8 @@ typedef struct ck_h5r_space {
     int rank;
     uint64_t dims[32];
     uint64_t count;             /* number of elements                          */
+    int has_max;                /* the message lists maximum dimensions        */
+    uint64_t max[32];           /* maximum dimensions; UINT64_MAX = unlimited  */
 } ck_h5r_space;
 
 /* ---- attributes ------------------------------------------------------------- */

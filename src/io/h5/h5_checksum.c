@@ -1,7 +1,8 @@
 /* The checksums of HDF5's version 2 structures: Bob Jenkins' lookup3
  * hash ("hashlittle", initial value 0), which libhdf5 stores after the
  * superblock v2/3, object header v2 chunks, fractal heap headers and
- * indirect blocks, and v2 B-tree headers and nodes.  A mismatch is a
+ * indirect blocks (and direct blocks when the heap says so), v2 B-tree
+ * headers and nodes, and the fixed and extensible array chunk indexes.  A mismatch is a
  * format error naming the structure: the bytes cannot be trusted, and a
  * damaged length or address would otherwise be followed. */
 #include "io/h5/h5_internal.h"
@@ -16,16 +17,33 @@ static uint32_t word(const uint8_t *p, size_t n)
     return w;
 }
 
+/* The same over the hashed bytes, reading [hole, hole + 4) as zeros. */
+static uint32_t word_h(const uint8_t *base, const uint8_t *p, size_t n, size_t hole)
+{
+    size_t at = (size_t)(p - base);
+    if (hole == SIZE_MAX || at + 4 <= hole || at >= hole + 4) return word(p, n);
+    uint32_t w = 0;
+    for (size_t i = 0; i < n && i < 4; i++)
+        if (at + i < hole || at + i >= hole + 4) w |= (uint32_t)p[i] << (8 * i);
+    return w;
+}
+
 uint32_t h5r_lookup3(const uint8_t *data, size_t len, uint32_t initval)
 {
+    return h5r_lookup3_hole(data, len, initval, SIZE_MAX);
+}
+
+uint32_t h5r_lookup3_hole(const uint8_t *data, size_t len, uint32_t initval, size_t hole)
+{
+    const uint8_t *base = data;
     uint32_t a, b, c;
     a = b = c = 0xdeadbeefu + (uint32_t)len + initval;
     /* whole 12-byte blocks but the last (the last one goes through the
      * final mix below, even when it is full) */
     while (len > 12) {
-        a += word(data, 4);
-        b += word(data + 4, 4);
-        c += word(data + 8, 4);
+        a += word_h(base, data, 4, hole);
+        b += word_h(base, data + 4, 4, hole);
+        c += word_h(base, data + 8, 4, hole);
         a -= c; a ^= rot(c, 4);  c += b;
         b -= a; b ^= rot(a, 6);  a += c;
         c -= b; c ^= rot(b, 8);  b += a;
@@ -36,9 +54,9 @@ uint32_t h5r_lookup3(const uint8_t *data, size_t len, uint32_t initval)
         data += 12;
     }
     if (len == 0) return c;
-    a += word(data, len);
-    if (len > 4) b += word(data + 4, len - 4);
-    if (len > 8) c += word(data + 8, len - 8);
+    a += word_h(base, data, len, hole);
+    if (len > 4) b += word_h(base, data + 4, len - 4, hole);
+    if (len > 8) c += word_h(base, data + 8, len - 8, hole);
     c ^= b; c -= rot(b, 14);
     a ^= c; a -= rot(c, 11);
     b ^= a; b -= rot(a, 25);

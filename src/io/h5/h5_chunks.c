@@ -1,6 +1,7 @@
 /* Chunk indexes: where each chunk of a chunked dataset is stored.  The v1
  * B-tree (layout versions 1-3), and for layout version 4 the single chunk,
- * implicit, fixed array and v2 B-tree indexes.  Each calls back with the
+ * implicit, fixed array and v2 B-tree indexes (the extensible array is in
+ * h5_earray.c).  Each calls back with the
  * chunk's element offset, address, stored size and filter mask. */
 #include "io/h5/h5_chunks.h"
 
@@ -62,6 +63,31 @@ static uint64_t grid_count(const h5r_chunked *L, const uint64_t *dims)
     return total;
 }
 
+/* Elements [first, first + n) of a fixed array at c (bounds checked by
+ * the caller's checksum). */
+static ck_status fixed_array_elements(ck_h5r *f, const h5r_chunked *L, const uint64_t *dims, h5r_cur *c,
+                                      uint64_t first, uint64_t n, unsigned esize, int filtered,
+                                      h5r_chunk_fn fn, void *ctx)
+{
+    uint64_t base = (uint64_t)f->so + (filtered ? 4 : 0);
+    for (uint64_t i = first; i < first + n; i++) {
+        CK_TRY(h5r_spend(f, 1));
+        uint64_t addr = h5r_addr(c), size = L->chunk_bytes;
+        uint32_t mask = 0;
+        if (filtered) {
+            size = h5r_uint(c, (int)(esize - base > 8 ? 8 : esize - base));
+            if (esize - base > 8) h5r_skip(c, esize - base - 8);
+            mask = h5r_u32(c);
+        }
+        if (c->bad) return h5r_fail(f, H5R_UNDEF, "truncated fixed array data block (FADB)");
+        if (addr == H5R_UNDEF) continue;
+        uint64_t off[H5R_MAX_CHUNK_RANK + 1] = {0};
+        grid_offset(L, dims, i, off);
+        CK_TRY(fn(f, off, addr, size, mask, ctx));
+    }
+    return CK_OK;
+}
+
 static ck_status fixed_array(ck_h5r *f, const h5r_chunked *L, const uint64_t *dims, h5r_chunk_fn fn,
                              void *ctx)
 {
@@ -74,6 +100,7 @@ static ck_status fixed_array(ck_h5r *f, const h5r_chunked *L, const uint64_t *di
     unsigned esize = h5r_u8(&c), page_bits = h5r_u8(&c);
     uint64_t nelem = h5r_len(&c), dblock = h5r_addr(&c);
     if (c.bad) return h5r_fail(f, start, "truncated fixed array header");
+    CK_TRY(h5r_check_sum(f, start, c.pos - start, "a fixed array header (FAHD)"));
     int filtered = client == 1;
     uint64_t base = (uint64_t)f->so + (filtered ? 4 : 0);
     if (page_bits > 32 || (!filtered && esize != (unsigned)f->so) || (filtered && esize <= base))
@@ -81,31 +108,34 @@ static ck_status fixed_array(ck_h5r *f, const h5r_chunked *L, const uint64_t *di
     if (nelem > grid_count(L, dims)) return h5r_fail(f, start, "fixed array of %llu chunks for a smaller grid",
                                                       (unsigned long long)nelem);
     if (dblock == H5R_UNDEF || nelem == 0) return CK_OK;
-    CK_TRY(h5r_open_at(f, dblock, 6 + (uint64_t)f->so, "a fixed array data block", &c));
+    CK_TRY(h5r_open_at(f, dblock, 6 + (uint64_t)f->so, "a fixed array data block (FADB)", &c));
     start = c.pos;
     if (!h5r_sig(&c, "FADB")) return h5r_fail(f, start, "fixed array data block without its FADB signature");
     h5r_skip(&c, 2 + (uint64_t)f->so);
     uint64_t page = (uint64_t)1 << page_bits;
-    int paged = nelem > page;
-    if (paged) {
-        uint64_t npages = (nelem + page - 1) / page;
-        h5r_skip(&c, (npages + 7) / 8 + 4);  /* page bitmap, header checksum */
+    /* Unpaged: the elements, then one checksum over the whole block.
+     * Paged: a bitmap of the pages written and a checksum of this prefix,
+     * then each page (the last one shorter) with its own checksum. */
+    if (nelem <= page) {
+        if (nelem > h5r_left(&c) / esize) return h5r_fail(f, start, "truncated fixed array data block (FADB)");
+        CK_TRY(h5r_check_sum(f, start, c.pos - start + nelem * esize, "a fixed array data block (FADB)"));
+        return fixed_array_elements(f, L, dims, &c, 0, nelem, esize, filtered, fn, ctx);
     }
-    for (uint64_t i = 0; i < nelem; i++) {
-        CK_TRY(h5r_spend(f, 1));
-        if (paged && i > 0 && i % page == 0) h5r_skip(&c, 4);   /* checksum of each page */
-        uint64_t addr = h5r_addr(&c), size = L->chunk_bytes;
-        uint32_t mask = 0;
-        if (filtered) {
-            size = h5r_uint(&c, (int)(esize - base > 8 ? 8 : esize - base));
-            if (esize - base > 8) h5r_skip(&c, esize - base - 8);
-            mask = h5r_u32(&c);
+    uint64_t npages = (nelem + page - 1) / page;
+    const uint8_t *bits = h5r_bytes(&c, (npages + 7) / 8);
+    if (c.bad) return h5r_fail(f, start, "truncated fixed array data block (FADB)");
+    CK_TRY(h5r_check_sum(f, start, c.pos - start, "a fixed array data block (FADB)"));
+    uint64_t at = c.pos + 4;
+    for (uint64_t p = 0; p < npages; p++) {
+        uint64_t n = p + 1 < npages ? page : nelem - p * page;
+        uint64_t bytes = n * esize;
+        if (bits[p / 8] & (0x80u >> (p % 8))) {             /* the page was written */
+            CK_TRY(h5r_check_sum(f, at, bytes, "a fixed array data block page (FADB)"));
+            h5r_cur pc = h5r_at(f, at, bytes);
+            CK_TRY(fixed_array_elements(f, L, dims, &pc, p * page, n, esize, filtered, fn, ctx));
         }
-        if (c.bad) return h5r_fail(f, start, "truncated fixed array data block");
-        if (addr == H5R_UNDEF) continue;
-        uint64_t off[H5R_MAX_CHUNK_RANK + 1] = {0};
-        grid_offset(L, dims, i, off);
-        CK_TRY(fn(f, off, addr, size, mask, ctx));
+        at += bytes + 4;
+        if (at > f->size) break;                            /* later pages cannot be there */
     }
     return CK_OK;
 }
@@ -172,8 +202,7 @@ ck_status h5r_chunks_each(ck_h5r *f, const h5r_chunked *L, const uint64_t *dims,
         bt2_ctx b = {L, L->filtered, fn, ctx};
         return h5r_btree2_walk(f, L->addr, L->filtered ? 11 : 10, bt2_chunk, &b);
     }
-    case H5R_INDEX_EARRAY:
-        return h5r_fail(f, H5R_UNDEF, "the extensible array chunk index is not supported");
+    case H5R_INDEX_EARRAY: return h5r_earray_each(f, L, dims, fn, ctx);
     default:
         return h5r_fail(f, H5R_UNDEF, "chunk index type %d is not supported", L->index);
     }

@@ -23,6 +23,11 @@ typedef struct h5r_chunked {
     int filtered_single;
     uint64_t single_size;
     uint32_t single_mask;
+    /* extensible array: the one unlimited dimension, and the number of
+     * chunks each dimension can ever hold (UINT64_MAX for the unlimited),
+     * which (not the current shape) lay out the chunk numbering */
+    int unlim;
+    uint64_t max_chunks[H5R_MAX_CHUNK_RANK];
 } h5r_chunked;
 
 /* Receives one stored chunk: `off` its first element's coordinates. */
@@ -31,6 +36,10 @@ typedef ck_status (*h5r_chunk_fn)(ck_h5r *f, const uint64_t *off, uint64_t addr,
 
 /* Calls fn for each chunk the index lists (dims: the dataset's shape). */
 ck_status h5r_chunks_each(ck_h5r *f, const h5r_chunked *L, const uint64_t *dims, h5r_chunk_fn fn,
+                          void *ctx);
+
+/* The extensible array index (h5_earray.c). */
+ck_status h5r_earray_each(ck_h5r *f, const h5r_chunked *L, const uint64_t *dims, h5r_chunk_fn fn,
                           void *ctx);
 
 #endif

@@ -16,6 +16,30 @@ typedef struct dset {
     const uint8_t *fill;            /* one element, or NULL for zeros         */
 } dset;
 
+/* The extensible array numbers chunks by the maximum dimensions, with the
+ * one unlimited dimension (which libhdf5 requires for this index) first. */
+static ck_status earray_dims(ck_h5r *f, const h5r_msg *m, dset *d)
+{
+    h5r_chunked *L = &d->chunked;
+    L->unlim = -1;
+    for (int i = 0; d->space.has_max && i < L->rank; i++) {
+        if (d->space.max[i] != UINT64_MAX) {
+            L->max_chunks[i] = d->space.max[i] / L->chunk[i] + (d->space.max[i] % L->chunk[i] != 0);
+            if (d->space.max[i] < d->space.dims[i])
+                return h5r_fail(f, m->off, "dimension %d of %llu exceeds its maximum %llu", i,
+                                (unsigned long long)d->space.dims[i], (unsigned long long)d->space.max[i]);
+            continue;
+        }
+        if (L->unlim >= 0)
+            return h5r_fail(f, m->off, "extensible array chunk index for a dataset with several unlimited dimensions");
+        L->unlim = i;
+        L->max_chunks[i] = UINT64_MAX;
+    }
+    if (L->unlim < 0)
+        return h5r_fail(f, m->off, "extensible array chunk index for a dataset without an unlimited dimension");
+    return CK_OK;
+}
+
 static ck_status parse_layout(ck_h5r *f, const h5r_msg *m, dset *d)
 {
     h5r_cur c = h5r_at(f, m->off, m->size);
@@ -40,7 +64,10 @@ static ck_status parse_layout(ck_h5r *f, const h5r_msg *m, dset *d)
             L->addr = d->addr;
             L->index = H5R_INDEX_BTREE1;
         }
-    } else if (version == 3 || version == 4) {
+    } else if (version >= 3 && version <= 5) {
+        /* Version 5 (libhdf5 2.0) has version 4's fields; only its chunk
+         * indexes size a filtered chunk's stored size with the size of
+         * lengths, which the index readers take from their element sizes. */
         d->layout = h5r_u8(&c);
         if (d->layout == 0) {
             d->compact_len = h5r_u16(&c);
@@ -91,6 +118,7 @@ static ck_status parse_layout(ck_h5r *f, const h5r_msg *m, dset *d)
             bytes *= dims[i];
         }
         L->chunk_bytes = bytes;
+        if (L->index == H5R_INDEX_EARRAY) CK_TRY(earray_dims(f, m, d));
     } else if (d->layout != 0 && d->layout != 1) {
         return h5r_fail(f, m->off, "dataset layout class %d is not supported", d->layout);
     }

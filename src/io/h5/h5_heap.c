@@ -125,6 +125,20 @@ static ck_status add_block(ck_h5r *f, h5r_fheap *h, uint64_t addr, uint64_t heap
     CK_TRY(h5r_locate(f, addr, size, "a fractal heap direct block", &abs));
     h5r_cur c = h5r_at(f, abs, size);
     if (!h5r_sig(&c, "FHDB")) return h5r_fail(f, abs, "fractal heap direct block without its FHDB signature");
+    if (h->dblock_sums) {
+        /* after the version, the heap header address and the block offset;
+         * the sum covers the whole block with its own field zeroed */
+        uint64_t sum_at = 5 + (uint64_t)f->so + (uint64_t)h->off_bytes;
+        if (size < sum_at + 4) return h5r_fail(f, abs, "fractal heap direct block of %llu bytes is too small",
+                                              (unsigned long long)size);
+        CK_TRY(h5r_spend(f, 1 + size / 4096));
+        uint32_t stored = (uint32_t)f->data[abs + sum_at] | (uint32_t)f->data[abs + sum_at + 1] << 8 |
+                          (uint32_t)f->data[abs + sum_at + 2] << 16 | (uint32_t)f->data[abs + sum_at + 3] << 24;
+        uint32_t computed = h5r_lookup3_hole(f->data + abs, (size_t)size, 0, (size_t)sum_at);
+        if (stored != computed)
+            return h5r_fail(f, abs, "checksum mismatch in a fractal heap direct block (FHDB) (stored %08x, "
+                            "computed %08x): the file is damaged", stored, computed);
+    }
     if (h->n_blocks % 64 == 0) {
         struct h5r_dblock *b = ck_realloc(h->blocks, (h->n_blocks + 64) * sizeof *b);
         if (!b) return ck_oom("fractal heap blocks");
@@ -187,7 +201,7 @@ ck_status h5r_fheap_open(ck_h5r *f, uint64_t addr, h5r_fheap *h)
     h5r_u8(&c);
     h->id_len = h5r_u16(&c);
     h->filter_len = h5r_u16(&c);
-    h5r_u8(&c);                             /* flags */
+    h->dblock_sums = (h5r_u8(&c) & 2) != 0;  /* flags: bit 1 = direct blocks checksummed */
     h->max_managed = h5r_u32(&c);
     h5r_len(&c);                            /* next huge object ID */
     h->huge_btree = h5r_addr(&c);

@@ -100,6 +100,10 @@ static inline uint64_t h5r_left(const h5r_cur *c) { return c->pos < c->end ? c->
 
 /* Jenkins' lookup3 hash (hashlittle), as libhdf5 checksums metadata. */
 uint32_t h5r_lookup3(const uint8_t *data, size_t len, uint32_t initval);
+/* The same with the 4 bytes at offset `hole` hashed as zeros: a fractal
+ * heap direct block's checksum covers the whole block with its own
+ * checksum field zeroed.  SIZE_MAX: no hole. */
+uint32_t h5r_lookup3_hole(const uint8_t *data, size_t len, uint32_t initval, size_t hole);
 /* Checks that the 4 bytes after [abs, abs + len) hold the lookup3 of those
  * bytes; else a format error "checksum mismatch in <what>". */
 ck_status h5r_check_sum(ck_h5r *f, uint64_t abs, uint64_t len, const char *what);
@@ -161,6 +165,7 @@ typedef struct h5r_fheap {
     uint64_t start_block, max_direct;
     uint16_t max_heap_bits;
     uint16_t root_rows;
+    int dblock_sums;                /* direct blocks carry a checksum        */
     uint64_t root;
     uint64_t huge_btree;
     int off_bytes, len_bytes;       /* heap ID field sizes                   */

@@ -156,7 +156,15 @@ ck_status h5r_parse_space(ck_h5r *f, h5r_cur *c, ck_h5r_space *s)
         if (s->dims[i] && count > UINT64_MAX / s->dims[i]) overflow = 1;
         else count *= s->dims[i];
     }
-    if (flags & 1) h5r_skip(c, (uint64_t)rank * (uint64_t)f->sl);   /* max dims */
+    if (flags & 1) {                        /* maximum dimensions */
+        s->has_max = 1;
+        /* all ones (whatever the size of lengths) = unlimited */
+        uint64_t ones = f->sl >= 8 ? UINT64_MAX : ((uint64_t)1 << (8 * f->sl)) - 1;
+        for (int i = 0; i < rank; i++) {
+            s->max[i] = h5r_len(c);
+            if (s->max[i] == ones) s->max[i] = UINT64_MAX;
+        }
+    }
     if (c->bad) return h5r_fail(f, at, "truncated dataspace message");
     if (overflow || count > ((uint64_t)1 << 62))
         return h5r_fail(f, at, "dataspace with an impossible number of elements");
