@@ -414,7 +414,16 @@ static ck_status call_eager(ck_layer *layer, int n, ck_tensor *const *inputs, ck
     if (st == CK_OK) count = ck_layer_outputs_of(layer);
     for (int k = 0; st == CK_OK && k < count; k++)
         st = ck_tensor_new_uninit(&outs[k], odtypes[k], oshapes[k].rank, oshapes[k].dims);
-    if (st == CK_OK && masks && masks[0] && layer->cls->call_masked) {
+    int any_mask = 0;
+    for (int i = 0; masks && i < n; i++) any_mask |= masks[i] != NULL;
+    if (st == CK_OK && any_mask && layer->cls->call_masks) {
+        /* A class that reads several inputs' masks (the attention layers). */
+        size_t bytes = ck_layer_call_scratch_bytes(layer, n, shapes, oshapes);
+        void *scratch = bytes ? ck_malloc(bytes) : NULL;
+        st = bytes && !scratch ? ck_oom("a layer's call scratch")
+                               : layer->cls->call_masks(layer, n, use, ck_const_tensors(masks), outs, scratch);
+        ck_free(scratch);
+    } else if (st == CK_OK && masks && masks[0] && layer->cls->call_masked) {
         /* A class that reads masks (the recurrent layers) gets input 0's. */
         size_t bytes = ck_layer_call_scratch_bytes(layer, n, shapes, oshapes);
         void *scratch = bytes ? ck_malloc(bytes) : NULL;
@@ -446,6 +455,19 @@ ck_status ck_layer_call_planned_masked(ck_layer *layer, int n, const ck_tensor *
     if (n > CK_MAX_LAYER_INPUTS) return check_arity(layer, n);
     CK_TRY(prepare_inputs(layer, n, inputs, cast, use, shapes));
     ck_status st = layer->cls->call_masked(layer, n, use, mask, outputs, scratch);
+    free_casts(cast, n);
+    return st;
+}
+
+ck_status ck_layer_call_planned_masks(ck_layer *layer, int n, const ck_tensor *const *inputs,
+                                      const ck_tensor *const *masks, ck_tensor *const *outputs, void *scratch)
+{
+    ck_tensor *cast[CK_MAX_LAYER_INPUTS] = {NULL};
+    const ck_tensor *use[CK_MAX_LAYER_INPUTS];
+    ck_shape shapes[CK_MAX_LAYER_INPUTS];
+    if (n > CK_MAX_LAYER_INPUTS) return check_arity(layer, n);
+    CK_TRY(prepare_inputs(layer, n, inputs, cast, use, shapes));
+    ck_status st = layer->cls->call_masks(layer, n, use, masks, outputs, scratch);
     free_casts(cast, n);
     return st;
 }
