@@ -211,6 +211,21 @@ static ck_status da_make_mask(const ck_layer *layer, int n, const ck_tensor *con
     return CK_OK;
 }
 
+/* A node made from C: its call arguments as tf.keras writes them (the
+ * inputs list positional, the options by keyword). */
+static ck_status da_record_call(const ck_layer *layer, ck_node *node)
+{
+    const ck_da_layer *l = (const ck_da_layer *)layer;
+    if (!l->causal && !l->return_scores) return CK_OK;
+    json_t *extra = json_object();
+    ck_status st = extra ? CK_OK : ck_oom("a node's kwargs");
+    if (st == CK_OK && l->causal) st = ck_json_set(extra, "use_causal_mask", json_true());
+    if (st == CK_OK && l->return_scores) st = ck_json_set(extra, "return_attention_scores", json_true());
+    if (st == CK_OK) st = ck_node_record_kwarg_inputs(node, node->n_inputs, NULL, extra);
+    json_decref(extra);
+    return st;
+}
+
 static const char *const da_kwarg_inputs[] = {"mask", NULL};
 
 #define DENSE_ATTENTION_CLASS(NAME, FROM_CONFIG)                                                                   \
@@ -222,7 +237,7 @@ static const char *const da_kwarg_inputs[] = {"mask", NULL};
         .call_scratch_bytes = ck_da_call_scratch_bytes, .call_scratch = ck_da_call_scratch,                        \
         .node_kwargs = da_node_kwargs, .output_count = ck_da_output_count, .kwarg_inputs = da_kwarg_inputs,        \
         .call_masks = ck_da_call_masks, .mask_rule = da_mask_rule, .made_mask_shape = da_made_mask_shape,          \
-        .make_mask = da_make_mask,                                                                                 \
+        .make_mask = da_make_mask, .record_call = da_record_call,                                                  \
     }
 
 const ck_layer_class ck_attention_class = DENSE_ATTENTION_CLASS("Attention", attention_from_config);

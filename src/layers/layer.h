@@ -61,6 +61,8 @@ typedef struct ck_train_ctx {
                               call_masks) */
 } ck_train_ctx;
 
+struct ck_node; /* one call of a layer on symbolic tensors (below) */
+
 typedef struct ck_layer_class {
     const char *class_name;
     size_t size;                 /* sizeof the concrete struct */
@@ -215,6 +217,15 @@ typedef struct ck_layer_class {
      * ctx->masks. */
     ck_status (*call_masks)(ck_layer *layer, int n, const ck_tensor *const *in, const ck_tensor *const *masks,
                             ck_tensor *const *out, void *scratch);
+
+    /* `record_call` (NULL: none): for a node just made by ck_layer_apply,
+     * records the call's keyword arguments on the node
+     * (ck_node_record_kwarg_inputs) so that saving writes the call as
+     * tf.keras does (MultiHeadAttention's value / key / attention_mask by
+     * keyword, the attention layers' use_causal_mask and
+     * return_attention_scores).  The config loader replaces the record
+     * with the file's own call. */
+    ck_status (*record_call)(const ck_layer *layer, struct ck_node *node);
 } ck_layer_class;
 
 /* How a call's output mask comes about (ck_layer_class.mask_rule). */

@@ -359,6 +359,36 @@ static ck_status mha_node_kwargs(ck_layer *layer, const json_t *kwargs)
     return CK_OK;
 }
 
+static ck_status set_input(json_t *kw, const char *name, int input)
+{
+    return ck_json_set(kw, name, json_pack("{si}", "__ck_input__", input));
+}
+
+/* A node made from C: tf.keras 2.15 takes only the query positionally
+ * (and refuses to load a value passed so), the other tensors by keyword.
+ * A key that is the value itself (how C callers give a mask alone) is
+ * left out, as Keras' default key is the value. */
+static ck_status mha_record_call(const ck_layer *layer, ck_node *node)
+{
+    const ck_mha_layer *l = (const ck_mha_layer *)layer;
+    ck_mha_inputs io = {-1, -1};
+    CK_TRY(ck_mha_input_layout(l, node->n_inputs, &io));
+    json_t *kw = json_object();
+    ck_status st = kw ? set_input(kw, "value", 1) : ck_oom("a node's kwargs");
+    if (st == CK_OK && io.key >= 0 && node->inputs[io.key] != node->inputs[1]) st = set_input(kw, "key", io.key);
+    if (st == CK_OK && io.mask >= 0) st = set_input(kw, "attention_mask", io.mask);
+    if (st == CK_OK && l->return_scores) st = ck_json_set(kw, "return_attention_scores", json_true());
+    if (st == CK_OK && l->causal) st = ck_json_set(kw, "use_causal_mask", json_true());
+    if (st != CK_OK) {
+        json_decref(kw);
+        return st;
+    }
+    json_decref(node->call_kwargs);
+    node->call_kwargs = kw;
+    node->n_args = 1;
+    return CK_OK;
+}
+
 /* The four projections' groups as tf.keras 2.13+ names them (the
  * attributes "_query_dense", ...), which is what ckeras writes with its
  * keras_version 2.15.0; loading also tries Keras 3's "query_dense".
@@ -392,6 +422,7 @@ const ck_layer_class ck_multi_head_attention_class = {
     .call_scratch_bytes = ck_mha_call_scratch_bytes,
     .call_scratch = ck_mha_call_scratch,
     .call_masks = ck_mha_call_masks,
+    .record_call = mha_record_call,
     .supports_masking = 1, /* the output carries the query's mask, as tf.keras */
     .node_kwargs = mha_node_kwargs,
     .kwarg_inputs = mha_kwarg_inputs,
