@@ -12,6 +12,7 @@
  * .h5 and .keras predict every output within 1e-5 of Keras, save and load
  * back unchanged, and predict_into allocates nothing once planned. */
 #include <criterion/criterion.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -148,4 +149,27 @@ Test(attention_mask_models, keras3_archives)
         expect_predictions(m, names[i], want);
         ck_model_free(m);
     }
+}
+
+/* The bool Inputs of the mask argument (held as int32) are written back as
+ * bool: tf.keras' Attention refuses an int32 mask. */
+Test(attention_mask_models, bool_mask_inputs_saved_as_bool)
+{
+    ck_model *m = load("da_explicit.h5");
+    char *config = NULL;
+    cr_assert_eq(ck_model_to_json(m, &config), CK_OK, "%s", ck_last_error());
+    json_error_t err;
+    json_t *j = json_loads(config, 0, &err);
+    cr_assert(j, "%s", err.text);
+    const json_t *layers = json_object_get(json_object_get(j, "config"), "layers");
+    int bools = 0;
+    for (size_t i = 0; i < json_array_size(layers); i++) {
+        const json_t *c = json_object_get(json_array_get(layers, i), "config");
+        const char *dt = json_string_value(json_object_get(c, "dtype"));
+        bools += dt && !strcmp(dt, "bool");
+    }
+    cr_expect_eq(bools, 2, "qm and vm are bool Inputs: %s", config);
+    json_decref(j);
+    ck_free(config);
+    ck_model_free(m);
 }
