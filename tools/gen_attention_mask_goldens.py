@@ -30,6 +30,8 @@ With tf.keras 2.15 (this interpreter):
     return_attention_scores, and a GlobalAveragePooling1D after it;
   - mha_axes: MultiHeadAttention with attention_axes=(1,) and (2,) on rank-4
     inputs.
+* models/fit_masked.h5 and one SGD step of it through masked attention
+  (fit_files).
 * config/: a model of MultiHeadAttention and Attention calls whose config
   (model.to_json()) is mha_calls.json, built the same way by
   tests/model/test_attention_mask_models.c; with its weights
@@ -312,6 +314,41 @@ def config_files(tf, rng):
         save(f"config/y{j}", y)
 
 
+def fit_files(tf, rng):
+    """One SGD step through masked attention: Embedding(mask_zero) query /
+    value into MultiHeadAttention, whose output (carrying the query mask)
+    is the query of an Attention over the value, pooled over the query mask
+    into a Dense.  models/fit_masked.h5 is saved compiled (SGD with a learning
+    rate of 50, so that even the small query-side gradients move the
+    weights well past float32 noise) before the step;
+    fit_masked_x<i>, _t (targets) and _w<j> (every weight after one epoch of
+    one full batch, shuffle off)."""
+    K = tf.keras
+    L = K.layers
+    K.backend.clear_session()
+    tq = L.Input(shape=(5,), dtype="int32", name="tq")
+    tv = L.Input(shape=(6,), dtype="int32", name="tv")
+    q = L.Embedding(10, 4, mask_zero=True, name="emb_q")(tq)
+    v = L.Embedding(10, 4, mask_zero=True, name="emb_v")(tv)
+    o = L.MultiHeadAttention(num_heads=2, key_dim=2, name="mha")(q, v)
+    a = L.Attention(use_scale=True, name="att")([o, v])
+    p = L.GlobalAveragePooling1D(name="pool")(a)
+    y = L.Dense(2, name="head")(p)
+    model = K.Model([tq, tv], y, name="fit_masked")
+    set_random_weights(model, rng)
+    model.compile(optimizer=K.optimizers.SGD(learning_rate=50.0), loss="mse")
+    d = os.path.join(OUT, "models")
+    model.save(os.path.join(d, "fit_masked.h5"))
+    xs = [tokens(rng, 3, 5, 10, [5, 3, 2]), tokens(rng, 3, 6, 10, [6, 4, 2])]
+    t = rng.uniform(-1, 1, size=(3, 2)).astype(np.float32)
+    for i, x in enumerate(xs):
+        save(f"models/fit_masked_x{i}", x, np.int32)
+    save("models/fit_masked_t", t)
+    model.fit(xs, t, batch_size=3, epochs=1, shuffle=False, verbose=0)
+    for j, w in enumerate(model.weights):
+        save(f"models/fit_masked_w{j}", w.numpy())
+
+
 def tf_main():
     import tensorflow as tf
 
@@ -321,6 +358,7 @@ def tf_main():
     layer_cases(tf, rng)
     model_files(tf, rng)
     config_files(tf, rng)
+    fit_files(tf, rng)
 
 
 def k3_main():

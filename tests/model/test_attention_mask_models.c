@@ -173,3 +173,32 @@ Test(attention_mask_models, bool_mask_inputs_saved_as_bool)
     ck_free(config);
     ck_model_free(m);
 }
+
+/* One SGD step (lr 50, mse, one full batch) through Embedding masks,
+ * MultiHeadAttention, Attention and a masked pooling lands on tf.keras'
+ * weights: the masks reach the backward passes through the graph. */
+Test(attention_mask_models, one_sgd_step_matches_tf_keras)
+{
+    ck_model *m = load("fit_masked.h5");
+    cr_assert(ck_model_compiled(m), "fit_masked.h5 is saved compiled");
+    ck_tensor *x[2] = {fixture("fit_masked_x0"), fixture("fit_masked_x1")}, *t = fixture("fit_masked_t");
+    cr_assert_eq(ck_model_fit(m, 2, x, 1, &t,
+                              &(ck_fit_opts){.epochs = 1, .batch_size = 3, .no_shuffle = true, .verbose = ck_int(0)},
+                              NULL),
+                 CK_OK, "%s", ck_last_error());
+    int nw = 0;
+    ck_layer *ml = ck_model_layer(m);
+    nw = ck_layer_weight_count(ml);
+    cr_assert_gt(nw, 10);
+    for (int j = 0; j < nw; j++) {
+        char f[32];
+        snprintf(f, sizeof f, "fit_masked_w%d", j);
+        ck_tensor *want = fixture(f);
+        ck_test_expect_close_rel(ck_weight_value(ck_layer_weight(ml, j)), want, 1e-5, f);
+        ck_tensor_free(want);
+    }
+    ck_tensor_free(x[0]);
+    ck_tensor_free(x[1]);
+    ck_tensor_free(t);
+    ck_model_free(m);
+}
