@@ -241,3 +241,44 @@ Test(attention_masks, gradcheck_float64)
                                         "mha_axes1", "mha_axes2", "mha_axes1_causal"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) gradcheck_case(names[i]);
 }
+
+/* What is refused, with messages naming the layer and what was expected. */
+Test(attention_masks, refusals)
+{
+    ck_layer *l = NULL;
+    /* Attention axes that are not consecutive positional axes. */
+    cr_assert_eq(ck_layer_from_config("{\"class_name\": \"MultiHeadAttention\", \"config\": {\"name\": \"gappy\", "
+                                      "\"num_heads\": 1, \"key_dim\": 2, \"attention_axes\": [1, 3]}}", &l), CK_OK);
+    ck_shape s[2] = {CK_TEST_SHAPE(2, 3, 4, 5, 6), CK_TEST_SHAPE(2, 3, 4, 5, 6)};
+    cr_expect_eq(ck_layer_build(l, 2, s), CK_NOT_IMPLEMENTED);
+    cr_expect(strstr(ck_last_error(), "gappy") && strstr(ck_last_error(), "consecutive"), "%s", ck_last_error());
+    ck_layer_free(l);
+    /* A causal mask over two attention axes. */
+    cr_assert_eq(ck_layer_from_config("{\"class_name\": \"MultiHeadAttention\", \"config\": {\"name\": \"two\", "
+                                      "\"num_heads\": 1, \"key_dim\": 2}}", &l), CK_OK);
+    cr_assert_eq(ck_layer_set_use_causal_mask(l, true), CK_OK);
+    ck_shape r4[2] = {CK_TEST_SHAPE(2, 3, 4, 5), CK_TEST_SHAPE(2, 3, 4, 5)};
+    cr_expect_eq(ck_layer_build(l, 2, r4), CK_NOT_IMPLEMENTED);
+    cr_expect(strstr(ck_last_error(), "use_causal_mask"), "%s", ck_last_error());
+    ck_layer_free(l);
+    /* Keras masks on rank-4 inputs. */
+    cr_assert_eq(ck_layer_from_config("{\"class_name\": \"MultiHeadAttention\", \"config\": {\"name\": \"r4\", "
+                                      "\"num_heads\": 1, \"key_dim\": 2}}", &l), CK_OK);
+    ck_tensor *x = ck_test_uniform(CK_FLOAT32, 4, (int64_t[]){2, 3, 2, 4}, -1, 1, 1), *y = NULL, *m = NULL;
+    cr_assert_eq(ck_tensor_new(&m, CK_INT32, 3, (int64_t[]){2, 3, 2}), CK_OK);
+    cr_expect_eq(ck_layer_call_masked(l, 2, (ck_tensor *[]){x, x}, (ck_tensor *[]){m, NULL}, &y, NULL),
+                 CK_NOT_IMPLEMENTED);
+    cr_expect(strstr(ck_last_error(), "Keras masks"), "%s", ck_last_error());
+    ck_layer_free(l);
+    ck_tensor_free(m);
+    ck_tensor_free(x);
+    /* An explicit value mask of the wrong length. */
+    cr_assert_eq(ck_layer_from_config("{\"class_name\": \"Attention\", \"config\": {\"name\": \"att\"}}", &l), CK_OK);
+    json_t *kw = json_pack("{s[nb]}", "mask", 1);
+    cr_assert_eq(l->cls->node_kwargs(l, kw), CK_OK);
+    json_decref(kw);
+    ck_shape bad[3] = {CK_TEST_SHAPE(2, 3, 4), CK_TEST_SHAPE(2, 5, 4), CK_TEST_SHAPE(2, 4)};
+    cr_expect_eq(ck_layer_build(l, 3, bad), CK_VALUE_ERROR);
+    cr_expect(strstr(ck_last_error(), "value mask"), "%s", ck_last_error());
+    ck_layer_free(l);
+}
