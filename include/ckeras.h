@@ -2083,8 +2083,12 @@ CK_API ck_status ck_activity_regularization(ck_layer **out, const ck_activity_re
  *  - output_dim: Keras' output_shape as an int; 0 is None (the query's
  *    last dim);
  *  - attention_axes / n_attention_axes: 0 is None (the default: every axis
- *    between the batch and the features, softmaxed jointly); other axes
- *    give CK_NOT_IMPLEMENTED when the layer is built;
+ *    between the batch and the features, softmaxed jointly); else the
+ *    axes attended over, as tf.keras numbers them (axes of the projected
+ *    (batch, positions..., heads, dim) tensor; negative ones from its
+ *    end): consecutive positional axes in ascending order, e.g. (1,) or
+ *    (2,) on rank-4 inputs, the other positional axes acting as batch
+ *    dims (other sets give CK_NOT_IMPLEMENTED when the layer is built);
  *  - initializers (NULL: glorot_uniform kernels, zeros biases),
  *    regularizers and constraints of the four projections, as Keras ids or
  *    JSON configs.  The common activity_regularizer is CK_NOT_IMPLEMENTED
@@ -2117,8 +2121,16 @@ typedef struct ck_multi_head_attention_opts {
  *        entries getting -1e9 added (Keras' Softmax with a mask),
  *    out = concat_heads(dropout(P) . v) . Wo + bo,   (B, T..., output_dim).
  *  The mask (any dtype, nonzero = attend) is (B, T..., S...) or broadcasts
- *  to it (a batch dim of 1 or none, dims of 1 on the query or key side);
- *  ck_layer_set_use_causal_mask adds Keras' causal mask.  Weights in
+ *  to it (a batch dim of 1 or none, dims of 1 on the query or key side;
+ *  with attention_axes, (leading dims..., query attention axes..., key
+ *  attention axes...), the leading ones lined up from the left with the
+ *  scores' (batch, other positional axes..., heads) as Keras expands it);
+ *  ck_layer_set_use_causal_mask adds Keras' causal mask (one attention
+ *  axis only).  The Keras masks of query, value and key (Embedding
+ *  mask_zero, Masking upstream in a graph, or ck_layer_call_masked's
+ *  masks; rank-3 inputs) are AND-ed in as tf.keras 2.15's
+ *  _compute_attention_mask does (query mask on the rows, value and key
+ *  masks on the columns), and the output carries the query's mask.  Weights in
  *  tf.keras' order and names: "<name>/query/kernel:0" (Dq, H, key_dim),
  *  "query/bias:0" (H, key_dim), the same for "key" (Dk, ...) and "value"
  *  (Dv, H, value_dim), "attention_output/kernel:0" (H, value_dim,
@@ -2129,8 +2141,13 @@ typedef struct ck_multi_head_attention_opts {
  *  flash_attention) are read too.  A functional node's kwargs (value, key,
  *  attention_mask, use_causal_mask) are read through the class' node
  *  hooks; return_attention_scores=True adds the scores output (see
- *  ck_layer_set_return_attention_scores); the query/value/key_mask call
- *  arguments are CK_NOT_IMPLEMENTED.  Inference and training (dropout on
+ *  ck_layer_set_return_attention_scores), (batch, other positional
+ *  axes..., heads, query attention axes..., key attention axes...); Keras
+ *  3's explicit query/value/key_mask call arguments are
+ *  CK_NOT_IMPLEMENTED.  A call made with ck_layer_apply is saved as
+ *  tf.keras writes it: mha(query, value=..., key=..., attention_mask=...,
+ *  return_attention_scores=True, use_causal_mask=True), a key that is the
+ *  value itself left out.  Inference and training (dropout on
  *  the attention weights from the fit's random stream, gradients of every
  *  input and weight). */
 CK_API ck_status ck_multi_head_attention(ck_layer **out, const ck_multi_head_attention_opts *opts);
@@ -2154,9 +2171,14 @@ typedef struct ck_attention_opts {
  *  without use_scale); then out = softmax(s) . v, (batch..., Tq, Dv).
  *  ck_layer_set_use_causal_mask (or a config's deprecated "causal")
  *  masks s_ij for j > i with -1e9, as Keras.  Weights "scale" () and
- *  "concat_score_weight" () (initialised to 1), as tf.keras.  Keras' mask
- *  arguments are not applied (ckeras carries no masks into calls); the
- *  output mask is the query's.  Configs: tf.keras 2.x (dropout, use_scale,
+ *  "concat_score_weight" () (initialised to 1), as tf.keras.  Masks, as
+ *  tf.keras 2.15: the value mask (batch..., Tv) masks score columns with
+ *  -1e9, the query mask (batch..., Tq) zeroes output rows (not the
+ *  scores); they are the Keras masks of query and value (Embedding
+ *  mask_zero or Masking upstream in a graph, or ck_layer_call_masked's
+ *  masks), or those of a node's `mask=[query_mask, value_mask]` call
+ *  argument (tensors of the graph, which then replace the Keras masks).
+ *  The output mask is the query mask.  Configs: tf.keras 2.x (dropout, use_scale,
  *  score_mode), older ones' causal, Keras 3's seed.  Inference and
  *  training (dropout of the attention weights from the fit's random
  *  stream).  return_attention_scores (a node's kwargs or

@@ -21,17 +21,23 @@ void ck_attn_mm(ck_dtype dt, int trans_a, int trans_b, int64_t M, int64_t N, int
         ck_gemm_f64(trans_a, trans_b, M, N, K, a, lda, b, ldb, beta ? 1.0 : 0.0, c, ldc);
 }
 
+int ck_attn_mask_at(const ck_tensor *m, int64_t i)
+{
+    switch (m->dtype) {
+    case CK_FLOAT32: return ((const float *)m->data)[i] != 0;
+    case CK_FLOAT64: return ((const double *)m->data)[i] != 0;
+    case CK_INT32: return ((const int32_t *)m->data)[i] != 0;
+    default: return ((const int64_t *)m->data)[i] != 0;
+    }
+}
+
 int ck_attn_kept(const ck_attn_mask *m, int64_t t, int64_t s)
 {
     if (m->causal && s > t) return 0;
-    if (!m->tensor) return 1;
-    const int64_t i = m->offset + t * m->tstride + s * m->sstride;
-    switch (m->tensor->dtype) {
-    case CK_FLOAT32: return ((const float *)m->tensor->data)[i] != 0;
-    case CK_FLOAT64: return ((const double *)m->tensor->data)[i] != 0;
-    case CK_INT32: return ((const int32_t *)m->tensor->data)[i] != 0;
-    default: return ((const int64_t *)m->tensor->data)[i] != 0;
-    }
+    if (m->rows && !ck_attn_mask_at(m->rows, m->row_off + t)) return 0;
+    for (int k = 0; k < 2; k++)
+        if (m->cols[k] && !ck_attn_mask_at(m->cols[k], m->col_off + s)) return 0;
+    return !m->tensor || ck_attn_mask_at(m->tensor, m->offset + t * m->tstride + s * m->sstride);
 }
 
 /* The masked value is computed in T, as Keras adds the large negative in
@@ -41,7 +47,7 @@ int ck_attn_kept(const ck_attn_mask *m, int64_t t, int64_t s)
         T *x = scores;                                                                 \
         for (int64_t t = 0; t < rows; t++) {                                           \
             T *r = x + t * ld;                                                         \
-            if (m && (m->causal || m->tensor))                                         \
+            if (masking)                                                               \
                 for (int64_t s = 0; s < S; s++)                                        \
                     if (!ck_attn_kept(m, t, s)) r[s] = r[s] + (T)-1e9;              \
             T mx = r[0];                                                               \
@@ -60,6 +66,7 @@ int ck_attn_kept(const ck_attn_mask *m, int64_t t, int64_t s)
 void ck_attn_softmax(ck_dtype dt, void *scores, int64_t rows, int64_t S, int64_t ld, const ck_attn_mask *m)
 {
     if (S <= 0) return;
+    const int masking = m && (m->causal || m->tensor || m->rows || m->cols[0] || m->cols[1]);
     if (dt == CK_FLOAT32) SOFTMAX_ROWS(float);
     else SOFTMAX_ROWS(double);
 }

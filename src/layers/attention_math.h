@@ -25,9 +25,17 @@ typedef struct ck_attn_mask {
     const ck_tensor *tensor;   /* any dtype; NULL: none */
     int64_t offset, tstride, sstride;
     int causal;
+    /* Per-position masks (Keras masks of the query and of the value /
+     * key; any dtype; NULL: none): score (t, s) is kept only where
+     * rows[row_off + t] and each cols[k][col_off + s] are nonzero. */
+    const ck_tensor *rows, *cols[2];
+    int64_t row_off, col_off;
 } ck_attn_mask;
 
-/* 1 when score (t, s) is kept. */
+/* 1 when element i of a mask tensor (any dtype) is nonzero. */
+int ck_attn_mask_at(const ck_tensor *m, int64_t i);
+
+/* 1 when score (t, s) is kept (every mask given agrees). */
 int ck_attn_kept(const ck_attn_mask *m, int64_t t, int64_t s);
 
 /* In place over the `rows` rows t of a (rows, S) block with leading dimension ld:

@@ -3,6 +3,7 @@
  * arithmetic is in dense_attention_run.c. */
 #include <string.h>
 
+#include "layers/attention_math.h"
 #include "layers/dense_attention.h"
 #include "layers/normattn_classes.h"
 
@@ -133,7 +134,7 @@ static ck_status da_from_config_as(const ck_layer_class *cls, const json_t *c, c
     CK_TRY(ck_arg_number(json_object_get(c, "dropout"), name, "dropout", &a.dropout, &a.dropout_is_int));
     CK_TRY(check_dropout(name, a.dropout));
     CK_TRY(ck_arg_bool(json_object_get(c, "use_scale"), name, "use_scale", &a.use_scale));
-    CK_TRY(ck_arg_bool(json_object_get(c, "causal"), name, "causal", &a.causal));
+    CK_TRY(ck_arg_bool(json_object_get(c, "causal"), name, "causal", &a.config_causal));
     CK_TRY(ck_arg_int(json_object_get(c, "seed"), name, "seed", &a.seed, &a.has_seed));
     if (!additive) {
         const json_t *m = json_object_get(c, "score_mode");
@@ -158,28 +159,85 @@ static ck_status additive_from_config(const json_t *c, ck_layer **out)
     return da_from_config_as(&ck_additive_attention_class, c, out);
 }
 
+/* The call's keyword arguments: use_causal_mask, return_attention_scores
+ * and `mask` ([query_mask, value_mask(, key_mask)], entries null or a
+ * tensor the loader appends as an input). */
 static ck_status da_node_kwargs(ck_layer *layer, const json_t *kwargs)
 {
     ck_da_layer *l = (ck_da_layer *)layer;
-    int causal = 0, scores = 0;
+    int causal = 0, scores = 0, given[3] = {0, 0, 0};
     const char *name = layer->cls->class_name;
     if (!json_is_object(kwargs)) return CK_OK;
     CK_TRY(ck_arg_bool(json_object_get(kwargs, "use_causal_mask"), name, "use_causal_mask", &causal));
     CK_TRY(ck_arg_bool(json_object_get(kwargs, "return_attention_scores"), name, "return_attention_scores",
                        &scores));
+    const json_t *mask = json_object_get(kwargs, "mask");
+    const int mask_arg = mask && !json_is_null(mask);
+    if (mask_arg && (!json_is_array(mask) || json_array_size(mask) < 2 || json_array_size(mask) > 3))
+        return ck_error(CK_VALUE_ERROR, "%s layer \"%s\": mask must be a list of length 2, namely [query_mask, "
+                        "value_mask]", name, layer->name);
+    for (size_t i = 0; mask_arg && i < json_array_size(mask); i++) given[i] = !json_is_null(json_array_get(mask, i));
     l->causal = causal;
     l->return_scores = scores;
+    l->mask_arg = mask_arg;
+    memcpy(l->mask_given, given, sizeof given);
     return CK_OK;
 }
+
+/* The output mask is the query mask: the Keras mask of the query passes
+ * through, or, with the `mask` argument, its query entry is copied (none
+ * when that entry is null), as tf.keras' compute_mask. */
+static int da_mask_rule(const ck_layer *layer)
+{
+    const ck_da_layer *l = (const ck_da_layer *)layer;
+    if (!l->mask_arg) return CK_MASK_PASS;
+    return l->mask_given[0] ? CK_MASK_MAKE : CK_MASK_NONE;
+}
+
+static ck_shape da_made_mask_shape(const ck_layer *layer, const ck_shape *in0)
+{
+    (void)layer;
+    ck_shape s = *in0;
+    s.rank = in0->rank > 0 ? in0->rank - 1 : 0;
+    return s;
+}
+
+static ck_status da_make_mask(const ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *mask)
+{
+    ck_da_inputs io;
+    CK_TRY(ck_da_input_layout((const ck_da_layer *)layer, n, &io));
+    int32_t *m = mask->data;
+    for (int64_t i = 0; i < mask->size; i++) m[i] = io.qm >= 0 && i < in[io.qm]->size ? ck_attn_mask_at(in[io.qm], i) : 1;
+    return CK_OK;
+}
+
+/* A node made from C: its call arguments as tf.keras writes them (the
+ * inputs list positional, the options by keyword). */
+static ck_status da_record_call(const ck_layer *layer, ck_node *node)
+{
+    const ck_da_layer *l = (const ck_da_layer *)layer;
+    if (!l->causal && !l->return_scores) return CK_OK;
+    json_t *extra = json_object();
+    ck_status st = extra ? CK_OK : ck_oom("a node's kwargs");
+    if (st == CK_OK && l->causal) st = ck_json_set(extra, "use_causal_mask", json_true());
+    if (st == CK_OK && l->return_scores) st = ck_json_set(extra, "return_attention_scores", json_true());
+    if (st == CK_OK) st = ck_node_record_kwarg_inputs(node, node->n_inputs, NULL, extra);
+    json_decref(extra);
+    return st;
+}
+
+static const char *const da_kwarg_inputs[] = {"mask", NULL};
 
 #define DENSE_ATTENTION_CLASS(NAME, FROM_CONFIG)                                                                   \
     {                                                                                                              \
         .class_name = NAME, .size = sizeof(ck_da_layer), .arity = CK_LIST_OF_INPUTS, .min_inputs = 2,              \
-        .max_inputs = 3, .supports_masking = 1, .build = da_build, .compute_output_shape = da_output_shape,        \
+        .max_inputs = 6, .supports_masking = 1, .build = da_build, .compute_output_shape = da_output_shape,        \
         .call = ck_layer_call_own_scratch, .get_config = da_get_config, .from_config = FROM_CONFIG,                \
         .saved_bytes = ck_da_saved_bytes, .train_call = ck_da_train_call, .backward = ck_da_backward,              \
         .call_scratch_bytes = ck_da_call_scratch_bytes, .call_scratch = ck_da_call_scratch,                        \
-        .node_kwargs = da_node_kwargs, .output_count = ck_da_output_count,                                         \
+        .node_kwargs = da_node_kwargs, .output_count = ck_da_output_count, .kwarg_inputs = da_kwarg_inputs,        \
+        .call_masks = ck_da_call_masks, .mask_rule = da_mask_rule, .made_mask_shape = da_made_mask_shape,          \
+        .make_mask = da_make_mask, .record_call = da_record_call,                                                  \
     }
 
 const ck_layer_class ck_attention_class = DENSE_ATTENTION_CLASS("Attention", attention_from_config);

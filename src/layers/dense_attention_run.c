@@ -15,14 +15,40 @@
 #include "layers/attention_math.h"
 #include "layers/dense_attention.h"
 
+ck_status ck_da_input_layout(const ck_da_layer *l, int n, ck_da_inputs *io)
+{
+    const int extra = l->mask_arg ? l->mask_given[0] + l->mask_given[1] + l->mask_given[2] : 0;
+    io->n_pos = n - extra, io->extra = extra;
+    io->qm = l->mask_arg && l->mask_given[0] ? io->n_pos : -1;
+    io->vm = l->mask_arg && l->mask_given[1] ? io->n_pos + l->mask_given[0] : -1;
+    if (io->n_pos < 2 || io->n_pos > 3)
+        return ck_error(CK_VALUE_ERROR, "%s layer accepts inputs list of length 2 or 3, namely [query, value] or "
+                        "[query, value, key]. Received length: %d.", l->base.cls->class_name, io->n_pos);
+    return CK_OK;
+}
+
+/* An explicit mask must hold one value per (batch item, step). */
+static ck_status check_mask(const ck_da_layer *l, const ck_shape *m, const ck_shape *x, const char *what)
+{
+    char a[128], b[128];
+    int ok = m->rank == x->rank - 1;
+    for (int i = 0; ok && i < m->rank; i++) ok = m->dims[i] < 0 || x->dims[i] < 0 || m->dims[i] == x->dims[i];
+    if (!ok)
+        return ck_error(CK_VALUE_ERROR, "%s layer \"%s\": the %s mask must have the shape (batch..., steps) of its "
+                        "input %s, got %s", l->base.cls->class_name, l->base.name, what, ck_shape_fmt(a, sizeof a, x),
+                        ck_shape_fmt(b, sizeof b, m));
+    return CK_OK;
+}
+
 ck_status ck_da_dims_of(const ck_da_layer *l, int n, const ck_shape *in, ck_da_dims *d)
 {
     char a[128], b[128];
-    const ck_shape *q = &in[0], *v = &in[1], *k = n > 2 ? &in[2] : &in[1];
+    ck_da_inputs io;
+    CK_TRY(ck_da_input_layout(l, n, &io));
+    const ck_shape *q = &in[0], *v = &in[1], *k = io.n_pos > 2 ? &in[2] : &in[1];
     const char *cls = l->base.cls->class_name;
-    if (n < 2 || n > 3)
-        return ck_error(CK_VALUE_ERROR, "%s layer accepts inputs list of length 2 or 3, namely [query, value] or "
-                        "[query, value, key]. Received length: %d.", cls, n);
+    if (io.qm >= 0) CK_TRY(check_mask(l, &in[io.qm], q, "query"));
+    if (io.vm >= 0) CK_TRY(check_mask(l, &in[io.vm], v, "value"));
     /* Rank 2 is one (steps, features) matrix, as tf.matmul reads it: the
      * batch rows attend to each other (real tf.keras 2.x files do this). */
     if (q->rank < 2 || v->rank != q->rank || k->rank != q->rank)
@@ -43,7 +69,7 @@ ck_status ck_da_dims_of(const ck_da_layer *l, int n, const ck_shape *in, ck_da_d
         return ck_error(CK_VALUE_ERROR, "%s layer \"%s\": incompatible inputs query %s and value %s (key: %s): "
                         "query, value and key need the same batch dims, key and value the same steps, query and key "
                         "the same features%s", cls, l->base.name, ck_shape_fmt(a, sizeof a, q),
-                        ck_shape_fmt(b, sizeof b, v), n > 2 ? "given" : "the value",
+                        ck_shape_fmt(b, sizeof b, v), io.n_pos > 2 ? "given" : "the value",
                         l->score == CK_DA_ADDITIVE && l->use_scale ? " (and the value too, with use_scale)" : "");
     d->B = 1;
     for (int i = 0; i < r - 2; i++) d->B *= q->dims[i] < 0 ? 0 : q->dims[i];
@@ -79,8 +105,8 @@ static size_t layout(const ck_da_layer *l, const ck_da_dims *d, size_t es, int t
 
 static ck_status dims_of_tensors(const ck_da_layer *l, int n, const ck_tensor *const *in, ck_da_dims *d)
 {
-    ck_shape s[3];
-    for (int i = 0; i < n && i < 3; i++) s[i] = ck_tensor_shape(in[i]);
+    ck_shape s[CK_MAX_LAYER_INPUTS];
+    for (int i = 0; i < n && i < CK_MAX_LAYER_INPUTS; i++) s[i] = ck_tensor_shape(in[i]);
     return ck_da_dims_of(l, n, s, d);
 }
 
@@ -139,20 +165,52 @@ static void scores(const ck_da_layer *l, const ck_da_dims *d, const void *q, con
         }
 }
 
-static ck_status forward(const ck_da_layer *l, int n, const ck_tensor *const *in, ck_tensor *const *out, da_bufs *b,
-                         int all, ck_rng *rng)
+/* The query and value masks of a call: the `mask` argument's when it was
+ * given, else the Keras masks of the inputs (`masks`, may be NULL). */
+static void masks_of(const ck_da_layer *l, const ck_da_inputs *io, const ck_tensor *const *in,
+                     const ck_tensor *const *masks, const ck_tensor **qm, const ck_tensor **vm)
+{
+    if (l->mask_arg) {
+        *qm = io->qm >= 0 ? in[io->qm] : NULL;
+        *vm = io->vm >= 0 ? in[io->vm] : NULL;
+    } else {
+        *qm = masks ? masks[0] : NULL;
+        *vm = masks ? masks[1] : NULL;
+    }
+}
+
+/* Zeros the rows t of a (Tq, width) block whose query mask is 0. */
+static void zero_masked_rows(ck_dtype dt, const ck_tensor *qm, int64_t off, void *x, int64_t Tq, int64_t width)
+{
+    for (int64_t t = 0; qm && t < Tq; t++)
+        if (!ck_attn_mask_at(qm, off + t))
+            for (int64_t j = 0; j < width; j++) ck_attn_set(dt, x, t * width + j, 0.0);
+}
+
+static ck_status forward(const ck_da_layer *l, int n, const ck_tensor *const *in, const ck_tensor *const *masks,
+                         ck_tensor *const *out, da_bufs *b, int all, ck_rng *rng)
 {
     const ck_dtype dt = l->base.dtype;
     const size_t es = ck_dtype_size(dt);
     ck_da_dims d;
+    ck_da_inputs io;
+    const ck_tensor *qm, *vm;
     CK_TRY(dims_of_tensors(l, n, in, &d));
-    const char *q = in[0]->data, *v = in[1]->data, *k = in[n > 2 ? 2 : 1]->data;
-    const ck_attn_mask am = {.causal = l->causal};
+    CK_TRY(ck_da_input_layout(l, n, &io));
+    masks_of(l, &io, in, masks, &qm, &vm);
+    if ((qm && qm->size != d.B * d.Tq) || (vm && vm->size != d.B * d.Tv))
+        return ck_error(CK_VALUE_ERROR, "%s layer \"%s\": the query mask needs %lld values and the value mask "
+                        "%lld (one per batch item and step), got %lld and %lld", l->base.cls->class_name,
+                        l->base.name, (long long)(d.B * d.Tq), (long long)(d.B * d.Tv),
+                        (long long)(qm ? qm->size : d.B * d.Tq), (long long)(vm ? vm->size : d.B * d.Tv));
+    const char *q = in[0]->data, *v = in[1]->data, *k = in[io.n_pos > 2 ? 2 : 1]->data;
+    ck_attn_mask am = {.causal = l->causal || l->config_causal, .cols = {vm}};
     const size_t blk = (size_t)(d.Tq * d.Tv) * es;
     for (int64_t bi = 0; bi < d.B; bi++) {
         char *p = (char *)b->p + (all ? bi * blk : 0);
         scores(l, &d, q + (size_t)(bi * d.Tq * d.D) * es, k + (size_t)(bi * d.Tv * d.D) * es, p,
                b->raw ? (char *)b->raw + bi * blk : NULL);
+        am.col_off = bi * d.Tv;
         ck_attn_softmax(dt, p, d.Tq, d.Tv, d.Tv, &am);
         const void *use = p;
         if (rng) {
@@ -161,8 +219,10 @@ static ck_status forward(const ck_da_layer *l, int n, const ck_tensor *const *in
         }
         /* return_attention_scores: the weights as applied (after dropout). */
         if (l->return_scores) memcpy((char *)out[1]->data + bi * blk, use, blk);
-        ck_attn_mm(dt, 0, 0, d.Tq, d.Dv, d.Tv, use, d.Tv, v + (size_t)(bi * d.Tv * d.Dv) * es, d.Dv, 0,
-                   (char *)out[0]->data + (size_t)(bi * d.Tq * d.Dv) * es, d.Dv);
+        char *y = (char *)out[0]->data + (size_t)(bi * d.Tq * d.Dv) * es;
+        ck_attn_mm(dt, 0, 0, d.Tq, d.Dv, d.Tv, use, d.Tv, v + (size_t)(bi * d.Tv * d.Dv) * es, d.Dv, 0, y, d.Dv);
+        /* Keras multiplies the result by the query mask (not the scores). */
+        zero_masked_rows(dt, qm, bi * d.Tq, y, d.Tq, d.Dv);
     }
     return CK_OK;
 }
@@ -175,7 +235,18 @@ ck_status ck_da_call_scratch(ck_layer *layer, int n, const ck_tensor *const *in,
     da_bufs b;
     CK_TRY(dims_of_tensors(l, n, in, &d));
     layout(l, &d, ck_dtype_size(layer->dtype), 0, scratch, &b);
-    return forward(l, n, in, out, &b, 0, NULL);
+    return forward(l, n, in, NULL, out, &b, 0, NULL);
+}
+
+ck_status ck_da_call_masks(ck_layer *layer, int n, const ck_tensor *const *in, const ck_tensor *const *masks,
+                           ck_tensor *const *out, void *scratch)
+{
+    const ck_da_layer *l = (const ck_da_layer *)layer;
+    ck_da_dims d;
+    da_bufs b;
+    CK_TRY(dims_of_tensors(l, n, in, &d));
+    layout(l, &d, ck_dtype_size(layer->dtype), 0, scratch, &b);
+    return forward(l, n, in, masks, out, &b, 0, NULL);
 }
 
 static int dropping(const ck_da_layer *l, const ck_train_ctx *ctx) { return ctx && ctx->training && l->dropout > 0; }
@@ -191,7 +262,7 @@ ck_status ck_da_train_call(ck_layer *layer, const ck_train_ctx *ctx, int n, cons
         return ck_error(CK_VALUE_ERROR, "%s layer \"%s\": training with dropout needs a rate below 1 and a random "
                         "stream", layer->cls->class_name, layer->name);
     layout(l, &d, ck_dtype_size(layer->dtype), 1, saved, &b);
-    return forward(l, n, in, out, &b, 1, dropping(l, ctx) ? ctx->rng : NULL);
+    return forward(l, n, in, ctx ? ctx->masks : NULL, out, &b, 1, dropping(l, ctx) ? ctx->rng : NULL);
 }
 
 /* ---- backward ---------------------------------------------------------------------- */
@@ -253,31 +324,41 @@ ck_status ck_da_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, const 
     ck_da_dims d;
     da_bufs b;
     (void)out;
+    ck_da_inputs io;
+    const ck_tensor *qm, *vm;
     CK_TRY(dims_of_tensors(l, n, in, &d));
+    CK_TRY(ck_da_input_layout(l, n, &io));
+    masks_of(l, &io, in, ctx ? ctx->masks : NULL, &qm, &vm);
     layout(l, &d, es, 1, saved, &b);
     const int drop = dropping(l, ctx);
-    ck_tensor *dq = din ? din[0] : NULL, *dv = din ? din[1] : NULL, *dk = din && n > 2 ? din[2] : NULL;
-    if (n <= 2) dk = dv; /* the value was the key too */
+    ck_tensor *dq = din ? din[0] : NULL, *dv = din ? din[1] : NULL, *dk = din && io.n_pos > 2 ? din[2] : NULL;
+    if (io.n_pos <= 2) dk = dv; /* the value was the key too */
+    /* Masks get no gradient. */
+    for (int i = io.n_pos; din && i < n; i++)
+        if (din[i] && ck_dtype_is_floating(din[i]->dtype)) ck_attn_zero(din[i]->dtype, din[i]->data, din[i]->size);
     double *g_scale = b.gsum, g_concat = 0;
     const int64_t nscale = l->scale ? l->scale->value->size : 0;
     for (int64_t e = 0; e < nscale; e++) g_scale[e] = 0;
     if (dq) ck_attn_zero(dt, dq->data, dq->size);
     if (dk && dk != dv) ck_attn_zero(dt, dk->data, dk->size);
-    const char *q = in[0]->data, *v = in[1]->data, *k = in[n > 2 ? 2 : 1]->data, *dy = dout->data;
+    const char *q = in[0]->data, *v = in[1]->data, *k = in[io.n_pos > 2 ? 2 : 1]->data, *dy = dout->data;
     const size_t blk = (size_t)(d.Tq * d.Tv) * es;
     for (int64_t bi = 0; bi < d.B; bi++) {
         const char *p = (char *)b.p + bi * blk, *keep = drop ? (char *)b.keep + bi * blk : NULL;
         const size_t qo = (size_t)(bi * d.Tq * d.D) * es, ko = (size_t)(bi * d.Tv * d.D) * es;
         const size_t vo = (size_t)(bi * d.Tv * d.Dv) * es, yo = (size_t)(bi * d.Tq * d.Dv) * es;
         const void *pd = p;
-        if (keep) {
+        if (keep || qm) {
             memcpy(b.pd, p, blk);
-            ck_attn_mul_into(dt, b.pd, keep, d.Tq * d.Tv);
+            if (keep) ck_attn_mul_into(dt, b.pd, keep, d.Tq * d.Tv);
+            /* The query mask zeroed those output rows: no gradient from them. */
+            zero_masked_rows(dt, qm, bi * d.Tq, b.pd, d.Tq, d.Tv);
             pd = b.pd;
         }
         /* dv first (written), then dk may add into the same rows. */
         if (dv) ck_attn_mm(dt, 1, 0, d.Tv, d.Dv, d.Tq, pd, d.Tv, dy + yo, d.Dv, 0, (char *)dv->data + vo, d.Dv);
         ck_attn_mm(dt, 0, 1, d.Tq, d.Tv, d.Dv, dy + yo, d.Dv, v + vo, d.Dv, 0, b.dp, d.Tv);
+        zero_masked_rows(dt, qm, bi * d.Tq, b.dp, d.Tq, d.Tv);
         /* The scores output is the same (dropped) weights: its gradient joins. */
         if (l->return_scores) ck_attn_add_into(dt, b.dp, (const char *)dout[1].data + bi * blk, d.Tq * d.Tv);
         if (keep) ck_attn_mul_into(dt, b.dp, keep, d.Tq * d.Tv);

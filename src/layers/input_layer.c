@@ -8,6 +8,10 @@
 typedef struct ck_input_layer {
     ck_layer base;
     int sparse, ragged;
+    /* A config's narrow dtype held in a wider one ("bool", "uint8", ...),
+     * written back as it was so that tf.keras gets its own input ("" for
+     * none): an attention layer's mask argument must be bool there. */
+    char file_dtype[16];
 } ck_input_layer;
 
 static ck_status input_output_shape(const ck_layer *layer, int n, const ck_shape *in, ck_shape *out)
@@ -57,7 +61,8 @@ static ck_status input_get_config(const ck_layer *layer, json_t *c)
     const ck_input_layer *il = (const ck_input_layer *)layer;
     json_object_clear(c);
     ck_status st = ck_json_set(c, "batch_input_shape", ck_shape_to_json(&layer->batch_input_shape));
-    if (st == CK_OK) st = ck_json_set(c, "dtype", json_string(ck_dtype_name(layer->dtype)));
+    const char *dtype = il->file_dtype[0] ? il->file_dtype : ck_dtype_name(layer->dtype);
+    if (st == CK_OK) st = ck_json_set(c, "dtype", json_string(dtype));
     if (st == CK_OK) st = ck_json_set(c, "sparse", json_boolean(il->sparse));
     if (st == CK_OK) st = ck_json_set(c, "ragged", json_boolean(il->ragged));
     if (st == CK_OK) st = ck_json_set(c, "name", json_string(layer->name));
@@ -159,9 +164,16 @@ static ck_status input_from_config(const json_t *c, ck_layer **out)
     } else if (json_is_object(jd)) {
         CK_TRY(ck_dtype_from_name(json_string_value(json_object_get(json_object_get(jd, "config"), "name")), &dtype));
     }
-    return make_input_layer(json_string_value(json_object_get(c, "name")), &shape, dtype,
+    CK_TRY(make_input_layer(json_string_value(json_object_get(c, "name")), &shape, dtype,
                             json_is_true(json_object_get(c, "sparse")), json_is_true(json_object_get(c, "ragged")),
-                            out);
+                            out));
+    const char *dn = json_string_value(jd);
+    ck_dtype same;
+    if (dn && !ck_dtype_is_floating(dtype) && ck_dtype_from_name(dn, &same) != CK_OK) {
+        ck_clear_error();
+        snprintf(((ck_input_layer *)*out)->file_dtype, sizeof ((ck_input_layer *)*out)->file_dtype, "%s", dn);
+    }
+    return CK_OK;
 }
 
 const ck_layer_class ck_input_layer_class = {

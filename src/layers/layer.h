@@ -55,7 +55,13 @@ typedef struct ck_train_ctx {
     const ck_tensor *mask; /* the mask of input 0 of this call, or NULL (set
                               per step by the graph for the classes with
                               call_masked) */
+    const ck_tensor *const *masks; /* every input's mask (NULL entries:
+                              none), or NULL when no input has one (set per
+                              step by the graph for the classes with
+                              call_masks) */
 } ck_train_ctx;
+
+struct ck_node; /* one call of a layer on symbolic tensors (below) */
 
 typedef struct ck_layer_class {
     const char *class_name;
@@ -204,6 +210,22 @@ typedef struct ck_layer_class {
     ck_status (*make_mask)(const ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *mask);
     ck_status (*call_masked)(ck_layer *layer, int n, const ck_tensor *const *in, const ck_tensor *mask,
                              ck_tensor *const *out, void *scratch);
+    /* A class that reads the masks of several inputs (the attention
+     * layers: the query's and the value's) has `call_masks` instead:
+     * inference with every input's mask (`masks[i]` NULL: none), called
+     * when at least one input has a mask; its train_call and backward read
+     * ctx->masks. */
+    ck_status (*call_masks)(ck_layer *layer, int n, const ck_tensor *const *in, const ck_tensor *const *masks,
+                            ck_tensor *const *out, void *scratch);
+
+    /* `record_call` (NULL: none): for a node just made by ck_layer_apply,
+     * records the call's keyword arguments on the node
+     * (ck_node_record_kwarg_inputs) so that saving writes the call as
+     * tf.keras does (MultiHeadAttention's value / key / attention_mask by
+     * keyword, the attention layers' use_causal_mask and
+     * return_attention_scores).  The config loader replaces the record
+     * with the file's own call. */
+    ck_status (*record_call)(const ck_layer *layer, struct ck_node *node);
 } ck_layer_class;
 
 /* How a call's output mask comes about (ck_layer_class.mask_rule). */
@@ -361,6 +383,11 @@ ck_status ck_layer_call_planned(ck_layer *layer, int n, const ck_tensor *const *
 /* The same with the mask of input 0, for the classes with call_masked. */
 ck_status ck_layer_call_planned_masked(ck_layer *layer, int n, const ck_tensor *const *inputs,
                                        const ck_tensor *mask, ck_tensor *const *outputs, void *scratch);
+
+/* The same with every input's mask (NULL entries), for the classes with
+ * call_masks. */
+ck_status ck_layer_call_planned_masks(ck_layer *layer, int n, const ck_tensor *const *inputs,
+                                      const ck_tensor *const *masks, ck_tensor *const *outputs, void *scratch);
 
 /* The arity and input-spec checks of a call, without building. */
 ck_status ck_layer_check_inputs(const ck_layer *layer, int n, const ck_shape *shapes);

@@ -361,16 +361,15 @@ static void convert_values(const void *src, ck_dtype from, void *dst, ck_dtype t
 #undef CK_CONVERT_TO
 }
 
-ck_status ck_layer_call_planned(ck_layer *layer, int n, const ck_tensor *const *inputs,
-                                ck_tensor *const *outputs, void *scratch)
+/* The checks of prepare_inputs for a planned call, with its casts made
+ * into the front of the scratch (ck_layer_cast_scratch_bytes): `use`
+ * receives the inputs to call with, *rest the scratch after the casts. */
+static ck_status planned_inputs(ck_layer *layer, int n, const ck_tensor *const *inputs, const ck_tensor **use,
+                                ck_tensor *casts, void *scratch, void **rest)
 {
-    const ck_tensor *use[CK_MAX_LAYER_INPUTS];
-    ck_tensor casts[CK_MAX_LAYER_INPUTS];
     if (n > CK_MAX_LAYER_INPUTS) return check_arity(layer, n);
     if (!inputs) return ck_error(CK_VALUE_ERROR, "layer \"%s\": inputs is NULL", layer->name);
-    /* The checks of prepare_inputs; its casts go to the front of the
-     * scratch (ck_layer_cast_scratch_bytes), the class' own scratch after
-     * them.  The output shape was checked when the plan was made. */
+    /* The output shape was checked when the plan was made. */
     ck_shape shapes[CK_MAX_LAYER_INPUTS];
     for (int i = 0; i < n; i++) {
         if (!inputs[i] || !inputs[i]->data)
@@ -393,6 +392,17 @@ ck_status ck_layer_call_planned(ck_layer *layer, int n, const ck_tensor *const *
         at += ((size_t)inputs[i]->size * ck_dtype_size(layer->dtype) + 63) / 64 * 64;
         use[i] = &casts[i];
     }
+    *rest = at;
+    return CK_OK;
+}
+
+ck_status ck_layer_call_planned(ck_layer *layer, int n, const ck_tensor *const *inputs,
+                                ck_tensor *const *outputs, void *scratch)
+{
+    const ck_tensor *use[CK_MAX_LAYER_INPUTS];
+    ck_tensor casts[CK_MAX_LAYER_INPUTS];
+    void *at = NULL;
+    CK_TRY(planned_inputs(layer, n, inputs, use, casts, scratch, &at));
     return layer->cls->call_scratch ? layer->cls->call_scratch(layer, n, use, outputs, at)
                                     : layer->cls->call(layer, n, use, outputs);
 }
@@ -414,7 +424,16 @@ static ck_status call_eager(ck_layer *layer, int n, ck_tensor *const *inputs, ck
     if (st == CK_OK) count = ck_layer_outputs_of(layer);
     for (int k = 0; st == CK_OK && k < count; k++)
         st = ck_tensor_new_uninit(&outs[k], odtypes[k], oshapes[k].rank, oshapes[k].dims);
-    if (st == CK_OK && masks && masks[0] && layer->cls->call_masked) {
+    int any_mask = 0;
+    for (int i = 0; masks && i < n; i++) any_mask |= masks[i] != NULL;
+    if (st == CK_OK && any_mask && layer->cls->call_masks) {
+        /* A class that reads several inputs' masks (the attention layers). */
+        size_t bytes = ck_layer_call_scratch_bytes(layer, n, shapes, oshapes);
+        void *scratch = bytes ? ck_malloc(bytes) : NULL;
+        st = bytes && !scratch ? ck_oom("a layer's call scratch")
+                               : layer->cls->call_masks(layer, n, use, ck_const_tensors(masks), outs, scratch);
+        ck_free(scratch);
+    } else if (st == CK_OK && masks && masks[0] && layer->cls->call_masked) {
         /* A class that reads masks (the recurrent layers) gets input 0's. */
         size_t bytes = ck_layer_call_scratch_bytes(layer, n, shapes, oshapes);
         void *scratch = bytes ? ck_malloc(bytes) : NULL;
@@ -448,6 +467,16 @@ ck_status ck_layer_call_planned_masked(ck_layer *layer, int n, const ck_tensor *
     ck_status st = layer->cls->call_masked(layer, n, use, mask, outputs, scratch);
     free_casts(cast, n);
     return st;
+}
+
+ck_status ck_layer_call_planned_masks(ck_layer *layer, int n, const ck_tensor *const *inputs,
+                                      const ck_tensor *const *masks, ck_tensor *const *outputs, void *scratch)
+{
+    const ck_tensor *use[CK_MAX_LAYER_INPUTS];
+    ck_tensor casts[CK_MAX_LAYER_INPUTS];
+    void *at = NULL;
+    CK_TRY(planned_inputs(layer, n, inputs, use, casts, scratch, &at));
+    return layer->cls->call_masks(layer, n, use, masks, outputs, at);
 }
 
 ck_status ck_layer_call_masked(ck_layer *layer, int n, ck_tensor *const *inputs, ck_tensor *const *masks,

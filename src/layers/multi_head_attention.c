@@ -51,17 +51,24 @@ static int default_axes(int rank, int axes[CK_MAX_RANK])
     return n;
 }
 
-static ck_status check_axes(const ck_mha_layer *l, int rank)
+ck_status ck_mha_axes_of(const ck_mha_layer *l, int rank, int *a0, int *na)
 {
-    if (l->n_attention_axes < 0) return CK_OK;
-    int want[CK_MAX_RANK], nw = default_axes(rank, want), ok = nw == l->n_attention_axes;
-    for (int i = 0; ok && i < nw; i++) {
-        int a = l->attention_axes[i] < 0 ? l->attention_axes[i] + rank + 1 : l->attention_axes[i];
-        ok = a == want[i];
+    if (l->n_attention_axes < 0) {
+        *a0 = 1, *na = rank - 2;
+        return CK_OK;
+    }
+    int ok = l->n_attention_axes > 0;
+    for (int i = 0; ok && i < l->n_attention_axes; i++) {
+        const int a = l->attention_axes[i] < 0 ? l->attention_axes[i] + rank + 1 : l->attention_axes[i];
+        const int first = l->attention_axes[0] < 0 ? l->attention_axes[0] + rank + 1 : l->attention_axes[0];
+        ok = a >= 1 && a <= rank - 2 && a == first + i;
     }
     if (!ok)
-        return ck_error(CK_NOT_IMPLEMENTED, "MultiHeadAttention layer \"%s\": only the default attention_axes (every "
-                        "axis between the batch and the features) are supported", l->base.name);
+        return ck_error(CK_NOT_IMPLEMENTED, "MultiHeadAttention layer \"%s\": attention_axes must be consecutive "
+                        "axes between the batch and the features of the rank-%d query, in ascending order",
+                        l->base.name, rank);
+    *a0 = l->attention_axes[0] < 0 ? l->attention_axes[0] + rank + 1 : l->attention_axes[0];
+    *na = l->n_attention_axes;
     return CK_OK;
 }
 
@@ -79,7 +86,7 @@ static ck_status mha_build(ck_layer *layer, int n, const ck_shape *shapes)
     char a[128];
     CK_TRY(ck_mha_dims_of(l, n, shapes, &d));
     CK_TRY(ck_mha_input_layout(l, n, &io));
-    CK_TRY(check_axes(l, shapes[0].rank));
+
     const int64_t last[3] = {d.Dq, d.Dv, d.Dk};
     for (int i = 0; i < 3; i++)
         if (last[i] < 0)
@@ -106,7 +113,7 @@ static ck_status mha_build(ck_layer *layer, int n, const ck_shape *shapes)
     l->query_shape = shapes[0];
     l->value_shape = shapes[1];
     l->key_shape = io.key >= 0 ? shapes[io.key] : shapes[1];
-    l->n_attention_axes = default_axes(shapes[0].rank, l->attention_axes);
+    if (l->n_attention_axes < 0) l->n_attention_axes = default_axes(shapes[0].rank, l->attention_axes);
     return CK_OK;
 }
 
@@ -118,14 +125,19 @@ static ck_status mha_output_shape(const ck_layer *layer, int n, const ck_shape *
     out[0] = in[0];
     out[0].dims[in[0].rank - 1] = d.O;
     if (l->return_scores) {
-        /* (batch, heads, query axes..., key axes...) */
-        const int qa = in[0].rank - 2, ka = in[1].rank - 2;
-        if (2 + qa + ka > CK_MAX_RANK)
+        /* (batch, other positional axes..., heads, query attention axes...,
+         * key attention axes...) */
+        const int m = in[0].rank - 2, rank = 1 + (m - d.na) + 1 + 2 * d.na;
+        if (rank > CK_MAX_RANK)
             return ck_error(CK_VALUE_ERROR, "MultiHeadAttention layer \"%s\": attention scores of rank %d exceed "
-                            "ckeras' maximum rank %d", layer->name, 2 + qa + ka, CK_MAX_RANK);
-        out[1] = (ck_shape){2 + qa + ka, {in[0].dims[0], l->num_heads}};
-        for (int i = 0; i < qa; i++) out[1].dims[2 + i] = in[0].dims[1 + i];
-        for (int i = 0; i < ka; i++) out[1].dims[2 + qa + i] = in[1].dims[1 + i];
+                            "ckeras' maximum rank %d", layer->name, rank, CK_MAX_RANK);
+        out[1] = (ck_shape){rank, {in[0].dims[0]}};
+        int at = 1;
+        for (int a = 1; a <= m; a++)
+            if (a < d.a0 || a >= d.a0 + d.na) out[1].dims[at++] = in[0].dims[a];
+        out[1].dims[at++] = l->num_heads;
+        for (int i = 0; i < d.na; i++) out[1].dims[at++] = in[0].dims[d.a0 + i];
+        for (int i = 0; i < d.na; i++) out[1].dims[at++] = in[1].dims[d.a0 + i];
     }
     return CK_OK;
 }
@@ -347,6 +359,36 @@ static ck_status mha_node_kwargs(ck_layer *layer, const json_t *kwargs)
     return CK_OK;
 }
 
+static ck_status set_input(json_t *kw, const char *name, int input)
+{
+    return ck_json_set(kw, name, json_pack("{si}", "__ck_input__", input));
+}
+
+/* A node made from C: tf.keras 2.15 takes only the query positionally
+ * (and refuses to load a value passed so), the other tensors by keyword.
+ * A key that is the value itself (how C callers give a mask alone) is
+ * left out, as Keras' default key is the value. */
+static ck_status mha_record_call(const ck_layer *layer, ck_node *node)
+{
+    const ck_mha_layer *l = (const ck_mha_layer *)layer;
+    ck_mha_inputs io = {-1, -1};
+    CK_TRY(ck_mha_input_layout(l, node->n_inputs, &io));
+    json_t *kw = json_object();
+    ck_status st = kw ? set_input(kw, "value", 1) : ck_oom("a node's kwargs");
+    if (st == CK_OK && io.key >= 0 && node->inputs[io.key] != node->inputs[1]) st = set_input(kw, "key", io.key);
+    if (st == CK_OK && io.mask >= 0) st = set_input(kw, "attention_mask", io.mask);
+    if (st == CK_OK && l->return_scores) st = ck_json_set(kw, "return_attention_scores", json_true());
+    if (st == CK_OK && l->causal) st = ck_json_set(kw, "use_causal_mask", json_true());
+    if (st != CK_OK) {
+        json_decref(kw);
+        return st;
+    }
+    json_decref(node->call_kwargs);
+    node->call_kwargs = kw;
+    node->n_args = 1;
+    return CK_OK;
+}
+
 /* The four projections' groups as tf.keras 2.13+ names them (the
  * attributes "_query_dense", ...), which is what ckeras writes with its
  * keras_version 2.15.0; loading also tries Keras 3's "query_dense".
@@ -379,6 +421,9 @@ const ck_layer_class ck_multi_head_attention_class = {
     .backward = ck_mha_backward,
     .call_scratch_bytes = ck_mha_call_scratch_bytes,
     .call_scratch = ck_mha_call_scratch,
+    .call_masks = ck_mha_call_masks,
+    .record_call = mha_record_call,
+    .supports_masking = 1, /* the output carries the query's mask, as tf.keras */
     .node_kwargs = mha_node_kwargs,
     .kwarg_inputs = mha_kwarg_inputs,
     .archive_var = mha_archive_var,

@@ -41,11 +41,24 @@ typedef struct ck_mha_inputs {
 
 ck_status ck_mha_input_layout(const ck_mha_layer *l, int n, ck_mha_inputs *io);
 
-/* The sizes of one call: batch B, query positions T, key positions S
- * (the attention axes flattened), heads H, per-head K and V. */
+/* The sizes of one call: batch B; heads H, per-head K and V; the
+ * positional axes (between the batch and the features) split into the
+ * attention axes (consecutive, flattened: T query and S key positions) and
+ * the others, which act as batch dims: Outer positions before the
+ * attention axes, Inner after them (1 and 1 for the default axes).  P and
+ * Pk are all the positions of the query and of the key. */
 typedef struct ck_mha_dims {
     int64_t B, T, S, H, K, V, Dq, Dk, Dv, O;
+    int64_t Outer, Inner, P, Pk;
+    int a0, na; /* first attention axis of the query (1-based) and how many */
 } ck_mha_dims;
+
+/* The attention axes of a call on a query of this rank as the first axis
+ * and the count (tf.keras' attention_axes index the projected
+ * (batch, positions..., heads, dim) tensor; negative ones count from its
+ * end); CK_NOT_IMPLEMENTED unless they are consecutive positional axes in
+ * ascending order. */
+ck_status ck_mha_axes_of(const ck_mha_layer *l, int rank, int *a0, int *na);
 
 /* Checks the input shapes of a call against the built layer and fills
  * the sizes (CK_VALUE_ERROR naming the layer and shapes). */
@@ -56,6 +69,8 @@ ck_status ck_mha_dims_of(const ck_mha_layer *l, int n, const ck_shape *in, ck_mh
 size_t ck_mha_call_scratch_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out);
 ck_status ck_mha_call_scratch(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *out,
                               void *scratch);
+ck_status ck_mha_call_masks(ck_layer *layer, int n, const ck_tensor *const *in, const ck_tensor *const *masks,
+                            ck_tensor *const *out, void *scratch);
 size_t ck_mha_saved_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out);
 ck_status ck_mha_train_call(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
                             ck_tensor *const *out, void *saved);

@@ -149,6 +149,7 @@ static ck_status apply_symbolic(ck_layer *layer, int n, ck_tensor *const *inputs
     /* The masks travel with the outputs (Keras' _keras_mask); if they
      * cannot be made, the call is undone. */
     ck_status st = ck_node_set_masks(node);
+    if (st == CK_OK && layer->cls->record_call) st = layer->cls->record_call(layer, node);
     if (st != CK_OK) {
         layer->n_inbound--;
         node_free(node);

@@ -10,6 +10,14 @@ int ck_step_mask_in(const ck_step *step)
     return step->n_in > 0 && step->node->layer->cls->call_masked ? step->in_masks[0] : -1;
 }
 
+int ck_step_reads_masks(const ck_step *step)
+{
+    if (!step->node->layer->cls->call_masks) return 0;
+    for (int k = 0; k < step->n_in; k++)
+        if (step->in_masks[k] >= 0) return 1;
+    return 0;
+}
+
 ck_status ck_step_make_mask(const ck_step *step, const ck_tensor *const *in, const ck_tensor *const *in_masks,
                             ck_tensor *out)
 {

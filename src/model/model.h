@@ -239,6 +239,10 @@ void ck_model_drop_plans(ck_model *m);
  * does not read masks). */
 int ck_step_mask_in(const ck_step *step);
 
+/* 1 when a step's class reads every input's mask (call_masks) and at
+ * least one input has a mask. */
+int ck_step_reads_masks(const ck_step *step);
+
 /* Writes the mask a step makes (step->made_mask) into `out` from the
  * step's inputs and their masks (NULL entries: none). */
 ck_status ck_step_make_mask(const ck_step *step, const ck_tensor *const *in, const ck_tensor *const *in_masks,

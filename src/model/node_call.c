@@ -292,6 +292,10 @@ void ck_node_call_free(ck_node_call *c)
 void ck_node_call_record(ck_node_call *c, ck_node *node)
 {
     if (c->plain && json_object_size(c->kwargs) == 0) return;
+    /* The file's call replaces what the class' record_call wrote. */
+    json_decref(node->call_args);
+    json_decref(node->call_kwargs);
+    node->call_args = NULL;
     if (!c->plain) {
         node->call_args = c->args;
         c->args = NULL;

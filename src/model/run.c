@@ -262,7 +262,12 @@ ck_status ck_model_run(ck_model *m, ck_plan *plan, const ck_tensor *const *input
         int mask_in = ck_step_mask_in(step);
         if (kind == CK_STEP_ALIAS) out->data = args[0]->data;
         else if (kind == CK_STEP_DENSE) st = ck_fuse_dense_step(plan, s, step->node->layer, args[0], out);
-        else if (mask_in >= 0)
+        else if (ck_step_reads_masks(step)) {
+            const ck_tensor *masks[CK_MAX_LAYER_INPUTS];
+            for (int k = 0; k < step->n_in; k++) masks[k] = step->in_masks[k] >= 0 ? plan->buffers[step->in_masks[k]] : NULL;
+            st = ck_layer_call_planned_masks(step->node->layer, step->n_in, ck_const_tensors(args), masks, outs,
+                                             plan->scratch);
+        } else if (mask_in >= 0)
             st = ck_layer_call_planned_masked(step->node->layer, step->n_in, ck_const_tensors(args),
                                               plan->buffers[mask_in], outs, plan->scratch);
         else st = ck_layer_call_planned(step->node->layer, step->n_in, ck_const_tensors(args), outs, plan->scratch);

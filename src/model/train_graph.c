@@ -189,6 +189,14 @@ static void bind_values(ck_model *m, ck_train_layout *L, const ck_tensor *const 
     for (int i = 0; i < m->n_inputs; i++) L->values[m->input_slots[i]].data = inputs[i]->data;
 }
 
+/* Every input's mask for the classes that read them (ctx->masks), or NULL. */
+static const ck_tensor *const *step_masks(const ck_step *step, const ck_train_layout *L, const ck_tensor **masks)
+{
+    if (!ck_step_reads_masks(step)) return NULL;
+    for (int k = 0; k < step->n_in; k++) masks[k] = step->in_masks[k] >= 0 ? &L->values[step->in_masks[k]] : NULL;
+    return masks;
+}
+
 ck_status ck_model_train_forward(ck_model *m, ck_train_layout *L, const ck_train_ctx *ctx,
                                  const ck_tensor *const *inputs, void *block)
 {
@@ -202,6 +210,8 @@ ck_status ck_model_train_forward(ck_model *m, ck_train_layout *L, const ck_train
         ck_train_ctx step_ctx = ctx ? *ctx : (ck_train_ctx){0};
         int mask_in = ck_step_mask_in(step);
         step_ctx.mask = mask_in >= 0 ? &L->values[mask_in] : NULL;
+        const ck_tensor *in_masks[CK_MAX_LAYER_INPUTS];
+        step_ctx.masks = step_masks(step, L, in_masks);
         CK_TRY(ck_layer_train_call(step->node->layer, &step_ctx, step->n_in, args, outs,
                                    (char *)block + L->saved_off[s]));
         if (step->made_mask) {
@@ -285,6 +295,8 @@ static ck_status step_backward(ck_model *m, ck_train_layout *L, const ck_train_c
     ck_train_ctx step_ctx = ctx ? *ctx : (ck_train_ctx){0};
     int mask_in = ck_step_mask_in(step);
     step_ctx.mask = mask_in >= 0 ? &L->values[mask_in] : NULL;
+    const ck_tensor *in_masks[CK_MAX_LAYER_INPUTS];
+    step_ctx.masks = step_masks(step, L, in_masks);
     CK_TRY(ck_layer_backward(layer, &step_ctx, step->n_in, args, &L->values[step->out_slot],
                              &L->grads[step->out_slot], (char *)block + L->saved_off[s], din));
     for (int k = 0; k < step->n_in; k++)

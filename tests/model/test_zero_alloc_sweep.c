@@ -418,3 +418,47 @@ Test(zero_alloc_sweep, models_nested_two_deep)
     ck_layer_free(ck_tensor_layer(b));
     ck_layer_free(ck_tensor_layer(mid_in));
 }
+
+/* Embedding(mask_zero) masks of the query and the value read by the
+ * attention layers (query mask zeroing rows, value mask in the scores,
+ * Keras masks AND-ed into MultiHeadAttention's attention mask), the output
+ * mask then averaged over by a pooling; and MultiHeadAttention with
+ * attention_axes (1,) on rank-4 inputs. */
+Test(zero_alloc_sweep, masked_attention)
+{
+    static const char *const configs[] = {
+        "{\"class_name\": \"Embedding\", \"config\": {\"input_dim\": 10, \"output_dim\": 4, \"mask_zero\": true}}",
+        "{\"class_name\": \"Embedding\", \"config\": {\"input_dim\": 10, \"output_dim\": 4, \"mask_zero\": true}}",
+        "{\"class_name\": \"Attention\", \"config\": {\"use_scale\": true}}",
+        "{\"class_name\": \"AdditiveAttention\", \"config\": {}}",
+        "{\"class_name\": \"MultiHeadAttention\", \"config\": {\"num_heads\": 2, \"key_dim\": 2}}",
+        "{\"class_name\": \"GlobalAveragePooling1D\", \"config\": {}}",
+        "{\"class_name\": \"MultiHeadAttention\", \"config\": {\"num_heads\": 2, \"key_dim\": 2, "
+        "\"attention_axes\": [1]}}",
+    };
+    enum { N = sizeof configs / sizeof *configs };
+    ck_layer *l[N];
+    for (int i = 0; i < N; i++) cr_assert_eq(ck_layer_from_config(configs[i], &l[i]), CK_OK, "%s", ck_last_error());
+    ck_tensor *in[3], *q, *v, *outs[6];
+    cr_assert_eq(ck_input(&in[0], &(ck_input_opts){.shape = CK_TEST_SHAPE(5), .dtype = CK_INT32}), CK_OK);
+    cr_assert_eq(ck_input(&in[1], &(ck_input_opts){.shape = CK_TEST_SHAPE(6), .dtype = CK_INT32}), CK_OK);
+    cr_assert_eq(ck_input(&in[2], &(ck_input_opts){.shape = CK_TEST_SHAPE(3, 2, 4)}), CK_OK);
+    cr_assert_eq(ck_layer_apply(l[0], 1, &in[0], &q), CK_OK, "%s", ck_last_error());
+    cr_assert_eq(ck_layer_apply(l[1], 1, &in[1], &v), CK_OK, "%s", ck_last_error());
+    cr_assert_eq(ck_layer_set_return_attention_scores(l[3], true), CK_OK);
+    cr_assert_eq(ck_layer_set_use_causal_mask(l[4], true), CK_OK);
+    int n = 0;
+    cr_assert_eq(ck_layer_apply(l[2], 2, (ck_tensor *[]){q, v}, &outs[0]), CK_OK, "%s", ck_last_error());
+    cr_assert_eq(ck_layer_apply_multi(l[3], 2, (ck_tensor *[]){q, v}, 2, &outs[1], &n), CK_OK, "%s",
+                 ck_last_error());
+    cr_assert_eq(ck_layer_apply(l[4], 2, (ck_tensor *[]){q, v}, &outs[3]), CK_OK, "%s", ck_last_error());
+    cr_assert_eq(ck_layer_apply(l[5], 1, &outs[0], &outs[4]), CK_OK, "%s", ck_last_error());
+    cr_assert_eq(ck_layer_apply(l[6], 2, (ck_tensor *[]){in[2], in[2]}, &outs[5]), CK_OK, "%s", ck_last_error());
+    cr_assert(ck_symbolic_mask(outs[3]) != NULL, "MultiHeadAttention passes the query's mask on");
+    ck_model *m = NULL;
+    cr_assert_eq(ck_model_new(&m, 3, in, 6, outs, NULL), CK_OK, "%s", ck_last_error());
+    check_steady_state(m, "masked attention", 0);
+    ck_model_free(m);
+    for (int i = 0; i < N; i++) ck_layer_free(l[i]);
+    for (int i = 0; i < 3; i++) ck_layer_free(ck_tensor_layer(in[i]));
+}
