@@ -2182,16 +2182,26 @@ CK_API ck_status ck_layer_set_return_attention_scores(ck_layer *layer, bool retu
  *  tf.keras writes in configs: "math.add", "__operators__.add",
  *  "math.multiply", "nn.relu", "nn.softmax", "math.reduce_mean",
  *  "reshape", "concat", "stack", "transpose", "linalg.matmul", "cast",
- *  "__operators__.getitem", ... (the table in src/layers/tf_op_table.c).
+ *  "math.greater", "where", "math.cumsum", "compat.v1.gather", "one_hot",
+ *  "split", "__operators__.getitem", ... (the table in
+ *  src/layers/tf_op_table.c).
  *  The first argument is inputs[0], or the list of all the inputs for
  *  "concat" and "stack"; a second input is the keyword argument `y` ("b"
- *  for matmul).  `kwargs_json` (NULL: none) is a JSON object of the other
- *  keyword arguments, e.g. {"axis": 1}, {"shape": [-1, 2, 4]}, {"y": 2.0},
+ *  for matmul, "indices" for "compat.v1.gather"); "where" takes three
+ *  (condition, x, y).  `kwargs_json` (NULL: none) is a JSON object of the
+ *  other keyword arguments, e.g. {"axis": 1}, {"shape": [-1, 2, 4]},
+ *  {"y": 2.0}, {"indices": [2, 0], "axis": 1}, {"depth": 4},
  *  {"slice_spec": [{"start": null, "stop": null, "step": null}, 0]}.  The
  *  call is written to model configs as tf.keras writes it.  A function or
  *  argument ckeras does not implement is CK_NOT_IMPLEMENTED naming it.
- *  *out is the symbolic output; release the layer, as an input's, with
- *  ck_layer_free(ck_tensor_layer(*out)) once a model holds it. */
+ *  Comparisons ("math.greater", ..., which tf.keras also records for
+ *  x > y) and "math.logical_*" return bool in TF: ckeras has no bool
+ *  dtype and gives int32 0 / 1 tensors (as it reads .npy bools), which
+ *  "where", "cast" and the logical functions take.  "split" returns one
+ *  tensor per part: *out is the first, ck_layer_output on
+ *  ck_tensor_layer(*out) gives them all.  *out is the symbolic output;
+ *  release the layer, as an input's, with ck_layer_free(ck_tensor_layer(*out))
+ *  once a model holds it. */
 CK_API ck_status ck_tf_op(const char *function, int n_inputs, ck_tensor *const *inputs, const char *kwargs_json,
                           ck_tensor **out);
 
