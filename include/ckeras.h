@@ -509,7 +509,21 @@ typedef struct ck_activation_opts {
  *  "hard_tanh", "log_sigmoid", "celu".  NULL or "" gives linear.  An
  *  unknown name gives CK_VALUE_ERROR "Unknown activation function: 'foo'".
  *  `opts` may be NULL (all defaults).  The object is released with
- *  ck_activation_free. */
+ *  ck_activation_free.
+ *
+ *  "hard_sigmoid" changed meaning in Keras 3: relu6(x + 3) / 6 =
+ *  clip(x/6 + 0.5, 0, 1).  Names here are tf.keras'; configs and files are
+ *  read by their own dialect: a .keras or .h5 file whose keras_version is
+ *  3.x, or a config with Keras 3's marks (a "keras" / "keras.src.models.*"
+ *  model module, DTypePolicy dtypes, {"args", "kwargs"} nodes, or the
+ *  {"class_name": "function", "config": "hard_sigmoid"} form) gets Keras
+ *  3's function; tf.keras 2.x, Keras 1-2 and unmarked configs the old one.
+ *  ckeras writes tf.keras 2.x configs, where the plain name is the old
+ *  function, so Keras 3's is written in Keras 3's function form: ckeras
+ *  and Keras 3 read it back as Keras 3's function, and tf.keras refuses it
+ *  ("Unknown activation function") instead of silently computing the
+ *  other one.  "hard_silu" / "hard_swish" (x * hard_sigmoid(x), Keras 3's)
+ *  have no tf.keras 2.x meaning to confuse. */
 CK_API ck_status ck_activation_new(ck_activation **out, const char *name,
                             const ck_activation_opts *opts);
 
