@@ -60,6 +60,8 @@ CASES = [
     ("compare_cast_multiply", [F, F], lambda x, y: tf.cast(x > y, x.dtype) * x + tf.cast(x <= 0.5, x.dtype) * y),
     ("logical_ops", [F, F], lambda x, y: [tf.math.logical_and(x > 0, y > 0), tf.math.logical_or(x > 0, y > 0),
                                           tf.math.logical_not(x > y), tf.math.logical_xor(x > 0, y > 0)]),
+    ("reduce_any_all", [F, F], lambda x, y: [tf.math.reduce_any(x > y, axis=1), tf.math.reduce_all(x > -1.0, axis=-1),
+                                             tf.reduce_any(tf.math.logical_and(x > 0, y > 0), axis=[1, 2], keepdims=True)]),
     ("where_tensors", [F, F], lambda x, y: tf.where(x > y, x, y * 2.0)),
     ("where_constant", [F], lambda x: tf.where(x > 0, x, 0.0) + tf.where(x < 0.5, x * x, 1.5)),
     ("where_broadcast", [F, F], lambda x, y: tf.where(y[:, :1, :] > 0, x, y[:, :, :1])),

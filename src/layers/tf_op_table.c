@@ -230,6 +230,9 @@ static const tf_op_def ops[] = {
     BOOL_BINARY("math.logical_or", b_or),
     BOOL_BINARY("math.logical_xor", b_xor),
     {"math.logical_not", TF_UNARY, P_X, f_not, NULL, NULL, NULL, NULL, NULL, 0, 0, 1},
+    /* on 0 / 1 tensors any is max and all is min */
+    {"math.reduce_any", TF_REDUCE, P_REDUCE, NULL, NULL, NULL, NULL, NULL, NULL, 0, TF_MAX, 1},
+    {"math.reduce_all", TF_REDUCE, P_REDUCE, NULL, NULL, NULL, NULL, NULL, NULL, 0, TF_MIN, 1},
     OTHER("where", TF_WHERE, P_WHERE, 0),
     OTHER("math.cumsum", TF_CUMSUM, P_CUMSUM, 0),
     OTHER("compat.v1.gather", TF_GATHER, P_GATHER, 0),

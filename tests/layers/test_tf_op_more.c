@@ -442,3 +442,46 @@ Test(tf_op_more, c_api_builds_what_tf_keras_builds)
     ck_layer_free(ck_tensor_layer(x));
     json_decref(all);
 }
+
+/* Loading configs with these functions (tensor kwargs, constants, several
+ * outputs) and writing them back fail cleanly at every allocation. */
+typedef struct oom_ctx {
+    const char *text;
+    ck_model *m;
+    char *written;
+} oom_ctx;
+
+static ck_status load_and_write(void *p)
+{
+    oom_ctx *c = p;
+    ck_status st = ck_model_from_json(c->text, &c->m);
+    if (st == CK_OK) st = ck_model_to_json(c->m, &c->written);
+    if (st != CK_OK && c->m) {
+        ck_model_free(c->m);
+        c->m = NULL;
+    }
+    return st;
+}
+
+static void undo_load(void *p)
+{
+    oom_ctx *c = p;
+    if (c->m) ck_model_free(c->m);
+    ck_free(c->written);
+    c->m = NULL;
+    c->written = NULL;
+}
+
+Test(tf_op_more, every_allocation_failure_is_clean)
+{
+    json_t *all = goldens();
+    const char *names[] = {"where_broadcast", "gather_tensor_indices", "one_hot_values_axis", "split_inferred_size",
+                           "compare_functions"};
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        char *text = json_dumps(json_object_get(case_named(all, names[k]), "config"), 0);
+        oom_ctx ctx = {text, NULL, NULL};
+        cr_expect_gt(ck_test_every_allocation_fails(load_and_write, undo_load, &ctx), 20, "%s", names[k]);
+        free(text);
+    }
+    json_decref(all);
+}
