@@ -12,7 +12,7 @@ Writes tests/data/params/hard_sigmoid/<tag>_* with <tag> k3 (Keras 3,
 saved as .keras) or tf2 (tf.keras 2.15, saved as .h5):
 
   <tag>_model.keras / <tag>_model.h5
-                 inputs (batch, 5, 3); outputs LSTM(4,
+                 (Keras 3 writes both, tf.keras the .h5) inputs (batch, 5, 3); outputs LSTM(4,
                  recurrent_activation="hard_sigmoid") and
                  Dense(3, activation="hard_sigmoid") on the flattened input
                  (kernel scaled so pre-activations reach beyond +-3, where
@@ -70,6 +70,8 @@ def main():
         np.save(xpath, x)
     ys = model.predict(x, verbose=0)
     model.save(os.path.join(OUT, f"{tag}_model.keras" if KERAS3 else f"{tag}_model.h5"))
+    if KERAS3:  # Keras 3's legacy HDF5 format too (keras_version 3.x)
+        model.save(os.path.join(OUT, f"{tag}_model.h5"))
     with open(os.path.join(OUT, f"{tag}_config.json"), "w") as f:
         f.write(model.to_json())
     for k, y in enumerate(ys):

@@ -1,6 +1,6 @@
 /* "hard_sigmoid" means clip(0.2 x + 0.5, 0, 1) in tf.keras 2.x / Keras
  * 1-2 and relu6(x + 3) / 6 in Keras 3 (tools/gen_hard_sigmoid_goldens.py
- * -> tests/data/params/hard_sigmoid): a Keras 3.15 .keras model (LSTM
+ * -> tests/data/params/hard_sigmoid): a Keras 3.15 .keras and .h5 model (LSTM
  * recurrent_activation, Dense activation, Dense hard_silu) and a tf.keras
  * 2.15 .h5 model each predict like the Keras that saved them; bare
  * configs are read by their dialect; saving keeps each function (Keras 3's
@@ -81,6 +81,11 @@ static void load_save_reload(const char *file, const char *tag, int n_out)
 Test(hard_sigmoid_dialects, keras3_keras_file_uses_keras3_function)
 {
     load_save_reload("k3_model.keras", "k3", 3);
+}
+
+Test(hard_sigmoid_dialects, keras3_h5_file_uses_keras3_function)
+{
+    load_save_reload("k3_model.h5", "k3", 3);
 }
 
 Test(hard_sigmoid_dialects, tf_keras_h5_file_uses_tf_keras_function)
