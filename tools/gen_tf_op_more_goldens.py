@@ -25,6 +25,10 @@ Writes tests/data/layers/tfop_more/:
                  a model mixing Dense layers with these functions (several
                  outputs, one from split's second part) saved by tf.keras
                  2.15, its inputs and predictions
+  fit_t<k>.npy, fit.json
+                 targets, and the loss and weights after one epoch of SGD
+                 (lr 0.05, mse per output, batch 2, no shuffle) from the
+                 saved weights
 
 Keras 3 has no TFOpLambda, so there is nothing to record for it.  Every
 number comes from TensorFlow; none from ckeras.
@@ -75,6 +79,7 @@ CASES = [
     ("gather_negative_axis", [F], lambda x: tf.gather(x, [1, 0, 1], axis=-1) * 2.0),
     ("gather_tensor_indices", [F, I3], lambda x, i: tf.gather(x, i, axis=1)),
     ("gather_tensor_indices_last", [F, I3], lambda x, i: tf.gather(x, i, axis=-1)),
+    ("gather_constant_params", [I3], lambda i: tf.gather(np.linspace(-1, 1, 12, dtype=np.float32).reshape(3, 4), i)),
     ("one_hot_default", [I5], lambda i: tf.one_hot(i, 4)),
     ("one_hot_values_axis", [I5], lambda i: tf.one_hot(i, 4, on_value=2.0, off_value=-1.0, axis=1)),
     ("one_hot_int_values", [I5], lambda i: tf.one_hot(i, 3, on_value=3, off_value=1, axis=-1)),
@@ -160,7 +165,9 @@ def file_model():
     h = tf.keras.layers.Dense(8, activation="tanh", name="dense")(x)
     a, b = tf.split(h, 2, axis=1)
     w = tf.where(a > b, a, tf.math.cumsum(b, axis=1, reverse=True))
-    g = tf.gather(h, i, axis=1)
+    # an embedding-style lookup: constant params, tensor indices
+    table = np.linspace(-1, 1, 16, dtype=np.float32).reshape(8, 2)
+    g = tf.gather(table, i) * h[:, None, :2]
     oh = tf.reduce_sum(tf.one_hot(i, 6) * x[:, None, :], axis=1)
     out1 = tf.keras.layers.Dense(3, name="head")(tf.concat([w, oh], axis=1))
     model = tf.keras.Model([x, i], [out1, b * 2.0, g, tf.cast(x > 0, tf.float32)], name="tfop_more")
@@ -174,6 +181,16 @@ def file_model():
     np.save(os.path.join(OUT, "model_i.npy"), iv)
     for k, y in enumerate(ys):
         np.save(os.path.join(OUT, f"model_y{k}.npy"), y)
+    # one epoch of SGD on the four outputs (mse each, summed), from the
+    # saved weights
+    ts = [rng.uniform(-1, 1, size=y.shape).astype(np.float32) for y in ys]
+    for k, t in enumerate(ts):
+        np.save(os.path.join(OUT, f"fit_t{k}.npy"), t)
+    model.compile(optimizer=tf.keras.optimizers.SGD(0.05), loss=["mse"] * 4)
+    hist = model.fit([xv, iv], ts, batch_size=2, epochs=1, shuffle=False, verbose=0)
+    with open(os.path.join(OUT, "fit.json"), "w") as f:
+        json.dump({"loss": hist.history["loss"][0],
+                   "weights": [tensor(w) for w in model.get_weights()]}, f)
 
 
 def main():

@@ -485,3 +485,47 @@ Test(tf_op_more, every_allocation_failure_is_clean)
     }
     json_decref(all);
 }
+
+/* One epoch of SGD through split, where, cumsum, gather, one_hot and a
+ * comparison (mse on each of the four outputs) ends with tf.keras'
+ * weights and loss. */
+Test(tf_op_more, fit_one_epoch_like_tf)
+{
+    ck_model *m = NULL;
+    cr_assert_eq(ck_model_load(ck_test_data("layers/tfop_more/model.h5"), &m), CK_OK, "%s", ck_last_error());
+    json_t *fit = ck_test_load_json(ck_test_data("layers/tfop_more/fit.json"));
+    ck_tensor *x[2] = {ck_test_npy("tfop_more/model_x"), ck_test_npy("tfop_more/model_i")}, *t[4];
+    for (int k = 0; k < 4; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "tfop_more/fit_t%d", k);
+        t[k] = ck_test_npy(name);
+    }
+    cr_assert_eq(ck_model_compile(m, &(ck_compile_opts){.optimizer = "sgd", .loss = "mse"}), CK_OK, "%s",
+                 ck_last_error());
+    cr_assert_eq(ck_optimizer_set_learning_rate(ck_model_optimizer(m), 0.05), CK_OK);
+    ck_history *h = NULL;
+    cr_assert_eq(ck_model_fit(m, 2, x, 4, t, &(ck_fit_opts){.batch_size = 2, .epochs = 1, .no_shuffle = true,
+                                                            .verbose = ck_int(0)},
+                              &h),
+                 CK_OK, "%s", ck_last_error());
+    double loss = ck_history_get(h, "loss", 0), want_loss = json_number_value(json_object_get(fit, "loss"));
+    cr_expect(fabs(loss - want_loss) <= 1e-5 * (1 + fabs(want_loss)), "loss %.8g, tf.keras %.8g", loss, want_loss);
+    ck_tensor **w = NULL;
+    int n = 0;
+    cr_assert_eq(ck_layer_get_weights(ck_model_layer(m), &w, &n), CK_OK);
+    const json_t *want = json_object_get(fit, "weights");
+    cr_assert_eq((size_t)n, json_array_size(want));
+    for (int i = 0; i < n; i++) {
+        ck_tensor *e = fx(json_array_get(want, (size_t)i), CK_FLOAT64);
+        expect_close("fit", "weight", w[i], e, 1e-5);
+        ck_tensor_free(e);
+        ck_tensor_free(w[i]);
+    }
+    ck_free(w);
+    ck_history_free(h);
+    for (int k = 0; k < 4; k++) ck_tensor_free(t[k]);
+    ck_tensor_free(x[0]);
+    ck_tensor_free(x[1]);
+    json_decref(fit);
+    ck_model_free(m);
+}
