@@ -509,7 +509,21 @@ typedef struct ck_activation_opts {
  *  "hard_tanh", "log_sigmoid", "celu".  NULL or "" gives linear.  An
  *  unknown name gives CK_VALUE_ERROR "Unknown activation function: 'foo'".
  *  `opts` may be NULL (all defaults).  The object is released with
- *  ck_activation_free. */
+ *  ck_activation_free.
+ *
+ *  "hard_sigmoid" changed meaning in Keras 3: relu6(x + 3) / 6 =
+ *  clip(x/6 + 0.5, 0, 1).  Names here are tf.keras'; configs and files are
+ *  read by their own dialect: a .keras or .h5 file whose keras_version is
+ *  3.x, or a config with Keras 3's marks (a "keras" / "keras.src.models.*"
+ *  model module, DTypePolicy dtypes, {"args", "kwargs"} nodes, or the
+ *  {"class_name": "function", "config": "hard_sigmoid"} form) gets Keras
+ *  3's function; tf.keras 2.x, Keras 1-2 and unmarked configs the old one.
+ *  ckeras writes tf.keras 2.x configs, where the plain name is the old
+ *  function, so Keras 3's is written in Keras 3's function form: ckeras
+ *  and Keras 3 read it back as Keras 3's function, and tf.keras refuses it
+ *  ("Unknown activation function") instead of silently computing the
+ *  other one.  "hard_silu" / "hard_swish" (x * hard_sigmoid(x), Keras 3's)
+ *  have no tf.keras 2.x meaning to confuse. */
 CK_API ck_status ck_activation_new(ck_activation **out, const char *name,
                             const ck_activation_opts *opts);
 
@@ -2228,16 +2242,26 @@ CK_API ck_status ck_layer_set_return_attention_scores(ck_layer *layer, bool retu
  *  tf.keras writes in configs: "math.add", "__operators__.add",
  *  "math.multiply", "nn.relu", "nn.softmax", "math.reduce_mean",
  *  "reshape", "concat", "stack", "transpose", "linalg.matmul", "cast",
- *  "__operators__.getitem", ... (the table in src/layers/tf_op_table.c).
+ *  "math.greater", "where", "math.cumsum", "compat.v1.gather", "one_hot",
+ *  "split", "__operators__.getitem", ... (the table in
+ *  src/layers/tf_op_table.c).
  *  The first argument is inputs[0], or the list of all the inputs for
  *  "concat" and "stack"; a second input is the keyword argument `y` ("b"
- *  for matmul).  `kwargs_json` (NULL: none) is a JSON object of the other
- *  keyword arguments, e.g. {"axis": 1}, {"shape": [-1, 2, 4]}, {"y": 2.0},
+ *  for matmul, "indices" for "compat.v1.gather"); "where" takes three
+ *  (condition, x, y).  `kwargs_json` (NULL: none) is a JSON object of the
+ *  other keyword arguments, e.g. {"axis": 1}, {"shape": [-1, 2, 4]},
+ *  {"y": 2.0}, {"indices": [2, 0], "axis": 1}, {"depth": 4},
  *  {"slice_spec": [{"start": null, "stop": null, "step": null}, 0]}.  The
  *  call is written to model configs as tf.keras writes it.  A function or
  *  argument ckeras does not implement is CK_NOT_IMPLEMENTED naming it.
- *  *out is the symbolic output; release the layer, as an input's, with
- *  ck_layer_free(ck_tensor_layer(*out)) once a model holds it. */
+ *  Comparisons ("math.greater", ..., which tf.keras also records for
+ *  x > y) and "math.logical_*" return bool in TF: ckeras has no bool
+ *  dtype and gives int32 0 / 1 tensors (as it reads .npy bools), which
+ *  "where", "cast" and the logical functions take.  "split" returns one
+ *  tensor per part: *out is the first, ck_layer_output on
+ *  ck_tensor_layer(*out) gives them all.  *out is the symbolic output;
+ *  release the layer, as an input's, with ck_layer_free(ck_tensor_layer(*out))
+ *  once a model holds it. */
 CK_API ck_status ck_tf_op(const char *function, int n_inputs, ck_tensor *const *inputs, const char *kwargs_json,
                           ck_tensor **out);
 

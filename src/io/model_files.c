@@ -18,6 +18,7 @@
 #include "model/model.h"
 #include "model/wrapper_util.h" /* ck_convert_file_weights */
 #include "model/model_limits.h"
+#include "params/dialect.h"
 
 /* ---- pairing weights with layers ---------------------------------------- */
 
@@ -323,7 +324,10 @@ static ck_status sniff(const char *path, file_kind *kind)
     return CK_OK;
 }
 
-static ck_status model_from_text(const char *text, const char *file, json_t **root, ck_model **out)
+/* `keras_version` (NULL: the file has none) says which Keras wrote the
+ * config, for the names whose meaning changed in Keras 3 (dialect.h). */
+static ck_status model_from_text(const char *text, const char *file, const char *keras_version, json_t **root,
+                                 ck_model **out)
 {
     /* the nesting depth and the other limits of the config itself are
      * checked by ck_model_from_json_value */
@@ -331,7 +335,9 @@ static ck_status model_from_text(const char *text, const char *file, json_t **ro
     json_error_t err;
     json_t *j = json_loads(text, JSON_ALLOW_NUL, &err);
     if (!j) return ck_error(CK_FORMAT_ERROR, "%s: the model config is not valid JSON: %s (line %d)", file, err.text, err.line);
+    ck_dialect outer = ck_dialect_begin(ck_dialect_of_version(keras_version));
     ck_status st = ck_model_from_json_value(j, out);
+    ck_dialect_end(outer);
     if (st != CK_OK) {
         char msg[1024];
         snprintf(msg, sizeof msg, "%s", ck_last_error());
@@ -442,7 +448,7 @@ static ck_status load_hdf5(const char *path, ck_model **out, ck_saved_training *
     if (!f->model_config)
         st = ck_error(CK_FORMAT_ERROR, "%s is a weights-only file (no model_config): load an architecture JSON and "
                       "give this file as its weights", path);
-    if (st == CK_OK) st = model_from_text(f->model_config, path, NULL, &m);
+    if (st == CK_OK) st = model_from_text(f->model_config, path, f->keras_version, NULL, &m);
     /* The config and the weights come from one file, so the layers pair by
      * name, which is what Keras' by-position pairing amounts to here. */
     if (st == CK_OK) st = convert_keras1_kernels(m, f);
@@ -463,7 +469,11 @@ static ck_status load_archive(const char *path, ck_model **out, ck_saved_trainin
     CK_TRY(ck_keras_archive_read(path, &a));
     json_t *root = NULL;
     ck_model *m = NULL;
-    ck_status st = model_from_text(a->config_json, path, &root, &m);
+    json_error_t err;
+    json_t *meta = a->metadata_json ? json_loads(a->metadata_json, JSON_ALLOW_NUL, &err) : NULL;
+    ck_status st = model_from_text(a->config_json, path, json_string_value(json_object_get(meta, "keras_version")),
+                                   &root, &m);
+    json_decref(meta);
     if (st == CK_OK) st = ck_model_assign_archive_weights(m, a, json_object_get(root, "config"), path);
     if (st == CK_OK && tr) st = take_archive_training(a, root, tr);
     json_decref(root);
@@ -547,7 +557,7 @@ static ck_status load_json(const char *path, ck_model **out)
     }
     json_t *root = NULL;
     ck_model *m = NULL;
-    ck_status st = model_from_text(text, path, &root, &m);
+    ck_status st = model_from_text(text, path, NULL, &root, &m);
     ck_free(text);
     if (st == CK_OK && json_object_get(root, "weightsManifest")) st = ck_model_assign_tfjs_weights(m, root, path);
     json_decref(root);

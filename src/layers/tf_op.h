@@ -26,7 +26,13 @@ typedef enum tf_op_kind {
     TF_NORMALIZE,   /* l2_normalize over axis (shape kept) */
     TF_CLIP,        /* clip_by_value with constant bounds */
     TF_TILE,
-    TF_FILL         /* zeros_like / ones_like (reduce: the value) */
+    TF_FILL,        /* zeros_like / ones_like (reduce: the value) */
+    /* tf_op_index.c */
+    TF_WHERE,       /* where(condition, x, y): operands x, y, z */
+    TF_CUMSUM,
+    TF_GATHER,      /* gather(params, indices): operands x, y */
+    TF_ONE_HOT,
+    TF_SPLIT        /* several outputs */
 } tf_op_kind;
 
 /* Elementwise functions and their derivatives, computed in double.  `p`
@@ -50,6 +56,10 @@ typedef struct tf_op_def {
     double param_default;
     int reduce;                         /* TF_REDUCE: which (tf_reduce_kind);
                                            TF_SOFTMAX: 1 for log_softmax */
+    int boolean;                        /* returns bool (comparisons,
+                                           logical_*): ckeras has no bool
+                                           dtype, so int32 0 / 1, as its
+                                           masks and .npy bools */
 } tf_op_def;
 
 typedef enum tf_reduce_kind {
@@ -84,7 +94,9 @@ typedef struct tf_op_layer {
     const tf_op_def *op;
     json_t *call_args, *call_kwargs; /* of the bound call (owned), NULL before */
     /* the bound call */
-    tf_operand x, y;            /* unary / binary operands; x of the others */
+    tf_operand x, y;            /* unary / binary operands; x of the others;
+                                   gather: params, indices */
+    tf_operand z;               /* where: condition x, values y and z */
     int n_values;               /* concat / stack: inputs 0..n-1 in order */
     double param;               /* unary parameter; l2_normalize's epsilon;
                                    clip's lower bound */
@@ -103,6 +115,12 @@ typedef struct tf_op_layer {
     ck_dtype cast_to;
     int n_slices;               /* getitem */
     tf_slice slices[CK_MAX_RANK * 2];
+    int exclusive, reverse;     /* cumsum */
+    int64_t depth;              /* one_hot (on / off: param, param2) */
+    int n_splits;               /* split: the outputs; sizes given (one may
+                                   be -1) or 0 for equal parts */
+    int given_sizes;
+    int64_t split_sizes[CK_MAX_LAYER_OUTPUTS];
 } tf_op_layer;
 
 extern const ck_layer_class ck_tf_op_lambda_class;
@@ -146,6 +164,23 @@ ck_status tf_group_backward(const tf_op_layer *t, const ck_tensor *x, const ck_t
 ck_status tf_slice_output(const tf_op_layer *t, const ck_shape *in, ck_shape *out);
 ck_status tf_slice_call(const tf_op_layer *t, const ck_tensor *x, ck_tensor *out);
 ck_status tf_slice_backward(const tf_op_layer *t, const ck_tensor *x, const ck_tensor *dout, ck_tensor *dx);
+
+/* ---- tf_op_index.c: where, cumsum, gather, one_hot, split ----------------- */
+static inline int tf_index_kind(tf_op_kind k) { return k >= TF_WHERE && k <= TF_SPLIT; }
+ck_status tf_index_bind(tf_op_layer *t, const json_t *args, const json_t *kwargs);
+int tf_index_output_count(const tf_op_layer *t);
+ck_dtype tf_index_output_dtype(const tf_op_layer *t, const ck_dtype *in);
+ck_status tf_index_output(const tf_op_layer *t, const ck_shape *in, ck_shape *out);
+ck_status tf_index_call(const tf_op_layer *t, const ck_tensor *const *in, ck_tensor *const *out);
+/* `out` and `dout`: arrays of the layer's output tensors (split: several). */
+ck_status tf_index_backward(const tf_op_layer *t, const ck_tensor *const *in, const ck_tensor *out,
+                            const ck_tensor *dout, ck_tensor *const *din);
+
+/* Operands given in bind (tf_op_bind.c), shared with tf_op_index.c. */
+ck_status tf_bind_operand(tf_op_layer *t, const json_t *j, const char *param, tf_operand *o);
+ck_status tf_bind_tensor(tf_op_layer *t, const json_t *j, const char *param, tf_operand *o);
+ck_status tf_unsupported(const tf_op_layer *t, const char *what);
+const json_t *tf_constant_of(const json_t *j);
 
 /* ---- shared element access (tf_op_elementwise.c) --------------------------- */
 double tf_load(const void *data, ck_dtype dt, int64_t i);

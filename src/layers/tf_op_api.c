@@ -18,6 +18,20 @@ static json_t *input_marker(int k)
     return m;
 }
 
+/* The keyword arguments that take the inputs after the first, in order
+ * (binary ops' y, matmul's b, where's x and y, gather's indices). */
+static int tensor_kwargs(const tf_op_def *op, const char *const **names)
+{
+    static const char *const y[] = {"y"}, *const b[] = {"b"}, *const xy[] = {"x", "y"}, *const ind[] = {"indices"};
+    switch (op->kind) {
+    case TF_BINARY: *names = y; return 1;
+    case TF_MATMUL: *names = b; return 1;
+    case TF_WHERE: *names = xy; return 2;
+    case TF_GATHER: *names = ind; return 1;
+    default: *names = NULL; return 0;
+    }
+}
+
 /* The first argument and keyword arguments of the call, normalised. */
 static ck_status make_call(const tf_op_def *op, int n, const char *kwargs_json, json_t **args, json_t **kwargs)
 {
@@ -26,14 +40,18 @@ static ck_status make_call(const tf_op_def *op, int n, const char *kwargs_json, 
     else if (!(*kwargs = json_object())) return ck_oom("a TF-op call");
     ck_status st = json_is_object(*kwargs) ? CK_OK
                                            : ck_error(CK_VALUE_ERROR, "ck_tf_op: kwargs_json must be a JSON object");
-    const char *second = op->kind == TF_MATMUL ? "b" : "y";
-    if (st == CK_OK && !list && n > 2)
-        st = ck_error(CK_VALUE_ERROR, "ck_tf_op: %s takes at most 2 input tensors, got %d", op->function, n);
-    if (st == CK_OK && !list && n == 2 && json_object_get(*kwargs, second))
-        st = ck_error(CK_VALUE_ERROR, "ck_tf_op: %s got `%s` both as the second input and in kwargs_json",
-                      op->function, second);
-    if (st == CK_OK && !list && n == 2 && json_object_set_new(*kwargs, second, input_marker(1)))
-        st = ck_oom("a TF-op call");
+    const char *const *names;
+    int n_names = tensor_kwargs(op, &names);
+    if (st == CK_OK && !list && n > 1 + n_names)
+        st = ck_error(CK_VALUE_ERROR, "ck_tf_op: %s takes at most %d input tensors, got %d", op->function,
+                      1 + n_names, n);
+    for (int i = 1; st == CK_OK && !list && i < n; i++) {
+        if (json_object_get(*kwargs, names[i - 1]))
+            st = ck_error(CK_VALUE_ERROR, "ck_tf_op: %s got `%s` both as input %d and in kwargs_json", op->function,
+                          names[i - 1], i);
+        else if (json_object_set_new(*kwargs, names[i - 1], input_marker(i)))
+            st = ck_oom("a TF-op call");
+    }
     *args = NULL;
     if (st == CK_OK) *args = list ? json_array() : input_marker(0);
     if (st == CK_OK && !*args) st = ck_oom("a TF-op call");

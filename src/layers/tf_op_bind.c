@@ -324,6 +324,11 @@ static ck_status bind(tf_op_layer *t, const json_t *args, const json_t *kwargs)
     case TF_CAST:
         CK_TRY(tensor_operand(t, args, "x", &t->x));
         return cast_dtype(t, KW("dtype"));
+    case TF_WHERE:
+    case TF_CUMSUM:
+    case TF_GATHER:
+    case TF_ONE_HOT:
+    case TF_SPLIT: return tf_index_bind(t, args, kwargs);
     case TF_SLICE:
         CK_TRY(tensor_operand(t, args, "tensor", &t->x));
         if (KW("var") && !json_is_null(KW("var"))) return unsupported(t, "`var`");
@@ -334,10 +339,25 @@ static ck_status bind(tf_op_layer *t, const json_t *args, const json_t *kwargs)
     return unsupported(t, "this function");
 }
 
+ck_status tf_bind_operand(tf_op_layer *t, const json_t *j, const char *param, tf_operand *o)
+{
+    return operand(t, j, param, o);
+}
+
+ck_status tf_bind_tensor(tf_op_layer *t, const json_t *j, const char *param, tf_operand *o)
+{
+    return tensor_operand(t, j, param, o);
+}
+
+ck_status tf_unsupported(const tf_op_layer *t, const char *what) { return unsupported(t, what); }
+
+const json_t *tf_constant_of(const json_t *j) { return constant_of(j); }
+
 void tf_op_unbind(tf_op_layer *t)
 {
     ck_free(t->x.values);
     ck_free(t->y.values);
+    ck_free(t->z.values);
     json_decref(t->call_args);
     json_decref(t->call_kwargs);
     const tf_op_def *op = t->op;

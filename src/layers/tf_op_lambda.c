@@ -10,8 +10,9 @@
 #include "layers/tf_op.h"
 
 /* Tensors TF functions take by keyword after the first argument
- * (math.add's y, matmul's b). */
-static const char *const tf_op_kwarg_inputs[] = {"y", "b", NULL};
+ * (math.add's y, matmul's b, where's x and y, gather's indices), in the
+ * order tf.keras lists a node's inputs (where: condition, x, y). */
+static const char *const tf_op_kwarg_inputs[] = {"x", "y", "b", "indices", NULL};
 
 static ck_status node_call(ck_layer *layer, const json_t *args, const json_t *kwargs)
 {
@@ -27,9 +28,13 @@ static ck_status not_bound(const tf_op_layer *t)
 static ck_status check_inputs(const tf_op_layer *t, int n)
 {
     if (!t->call_args) return not_bound(t);
-    int want = t->op->kind == TF_CONCAT || t->op->kind == TF_STACK ? t->n_values
-               : t->op->kind == TF_BINARY || t->op->kind == TF_MATMUL ? (t->x.input >= 0) + (t->y.input >= 0) : 1;
-    if (n != want || t->x.input >= n || t->y.input >= n)
+    const tf_op_kind k = t->op->kind;
+    /* operands beyond x are bound only for the functions that take them */
+    const int two = k == TF_BINARY || k == TF_MATMUL || k == TF_GATHER || k == TF_WHERE, three = k == TF_WHERE;
+    int want = k == TF_CONCAT || k == TF_STACK ? t->n_values
+               : two ? (t->x.input >= 0) + (t->y.input >= 0) + (three && t->z.input >= 0)
+                     : 1;
+    if (n != want || t->x.input >= n || (two && t->y.input >= n) || (three && t->z.input >= n))
         return ck_error(CK_VALUE_ERROR, "TFOpLambda \"%s\" (%s) takes %d input tensor(s), got %d", t->base.name,
                         t->function, want, n);
     return CK_OK;
@@ -46,6 +51,11 @@ static ck_status output_shape(const ck_layer *layer, int n, const ck_shape *in, 
         return tf_broadcast_shape(layer, &a, &b, out);
     }
     case TF_SLICE: return tf_slice_output(t, &in[0], out);
+    case TF_WHERE:
+    case TF_CUMSUM:
+    case TF_GATHER:
+    case TF_ONE_HOT:
+    case TF_SPLIT: return tf_index_output(t, in, out);
     default: return tf_shape_output(t, n, in, out);
     }
 }
@@ -55,6 +65,8 @@ static ck_dtype output_dtype(const ck_layer *layer, int n, const ck_dtype *in)
 {
     const tf_op_layer *t = (const tf_op_layer *)layer;
     (void)n;
+    if (t->op && t->op->boolean) return CK_INT32;
+    if (t->op && tf_index_kind(t->op->kind)) return tf_index_output_dtype(t, in);
     if (t->op && t->op->kind == TF_CAST) return t->cast_to;
     if (t->op && t->op->kind == TF_FILL && t->cast_to) return t->cast_to;
     if (t->op && t->op->kind == TF_REDUCE && (t->op->reduce == TF_ARGMAX || t->op->reduce == TF_ARGMIN))
@@ -70,6 +82,11 @@ static ck_status call(ck_layer *layer, int n, const ck_tensor *const *in, ck_ten
     case TF_UNARY:
     case TF_BINARY: return tf_elementwise_call(t, in, out[0]);
     case TF_SLICE: return tf_slice_call(t, in[0], out[0]);
+    case TF_WHERE:
+    case TF_CUMSUM:
+    case TF_GATHER:
+    case TF_ONE_HOT:
+    case TF_SPLIT: return tf_index_call(t, in, out);
     default: return tf_shape_call(t, n, in, out[0]);
     }
 }
@@ -87,8 +104,22 @@ static ck_status backward(ck_layer *layer, const ck_train_ctx *ctx, int n, const
     case TF_UNARY:
     case TF_BINARY: return tf_elementwise_backward(t, in, out, dout, din);
     case TF_SLICE: return tf_slice_backward(t, in[0], dout, din[0]);
+    case TF_WHERE:
+    case TF_CUMSUM:
+    case TF_GATHER:
+    case TF_ONE_HOT:
+    case TF_SPLIT: return tf_index_backward(t, in, out, dout, din);
     default: return tf_shape_backward(t, n, in, out, dout, din);
     }
+}
+
+/* split returns one tensor per part, all of the input's dtype */
+static int output_count(const ck_layer *layer) { return tf_index_output_count((const tf_op_layer *)layer); }
+
+static void output_dtypes(const ck_layer *layer, int n, const ck_dtype *in, ck_dtype *out)
+{
+    int count = output_count(layer);
+    for (int k = 0; k < count; k++) out[k] = output_dtype(layer, n, in);
 }
 
 static ck_status get_config(const ck_layer *layer, json_t *config)
@@ -144,6 +175,7 @@ static ck_status slicing_from_config(const json_t *c, ck_layer **out)
         .max_inputs = CK_MAX_LAYER_INPUTS, .no_autocast = 1, .compute_output_shape = output_shape,            \
         .output_dtype = output_dtype, .call = call, .get_config = get_config, .from_config = from,           \
         .destroy = destroy, .backward = backward, .node_call = node_call, .kwarg_inputs = kwin,             \
+        .output_count = output_count, .output_dtypes = output_dtypes,                                           \
     }
 
 const ck_layer_class ck_tf_op_lambda_class = TF_OP_CLASS("TFOpLambda", tf_op_from_config, tf_op_kwarg_inputs);

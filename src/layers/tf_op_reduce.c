@@ -180,6 +180,18 @@ static ck_status reduce_walk(const tf_op_layer *t, const ck_tensor *x, tf_walk *
     return CK_OK;
 }
 
+/* The start of a max (lowest) or min (highest) in dtype `dt`: infinite
+ * for floats; an integer type's own extreme, since infinity does not
+ * convert to it (int64's highest is the largest double below 2^63). */
+static double extreme(ck_dtype dt, int highest)
+{
+    switch (dt) {
+    case CK_INT32: return highest ? (double)INT32_MAX : (double)INT32_MIN;
+    case CK_INT64: return highest ? 0x1p63 - 1024 : -0x1p63;
+    default: return highest ? INFINITY : -INFINITY;
+    }
+}
+
 ck_status tf_reduce_run(const tf_op_layer *t, const ck_tensor *x, const ck_tensor *out, const ck_tensor *dout,
                         ck_tensor *dx)
 {
@@ -190,7 +202,8 @@ ck_status tf_reduce_run(const tf_op_layer *t, const ck_tensor *x, const ck_tenso
     const int kind = t->op->reduce;
     if (!dout) {
         for (int64_t o = 0; o < out->size; o++)
-            tf_store(out->data, out->dtype, o, kind == TF_MAX ? -INFINITY : kind == TF_MIN ? INFINITY : kind == TF_PROD);
+            tf_store(out->data, out->dtype, o,
+                     kind == TF_MAX ? extreme(out->dtype, 0) : kind == TF_MIN ? extreme(out->dtype, 1) : kind == TF_PROD);
         for (int64_t i = 0; i < x->size; i++, tf_walk_next(&w)) {
             double v = tf_load(x->data, x->dtype, i), acc = tf_load(out->data, out->dtype, w.off[0]);
             acc = kind == TF_MAX ? (v > acc ? v : acc) : kind == TF_MIN ? (v < acc ? v : acc)

@@ -104,6 +104,18 @@ static double b_sqdiff(double a, double b) { return (a - b) * (a - b); }
 static double b_floordiv(double a, double b) { return floor(a / b); }
 static double b_floormod(double a, double b) { double r = fmod(a, b); return r != 0 && (r < 0) != (b < 0) ? r + b : r; }
 
+/* comparisons and logical ops: bool results as 0 / 1 */
+static double b_greater(double a, double b) { return a > b; }
+static double b_greater_equal(double a, double b) { return a >= b; }
+static double b_less(double a, double b) { return a < b; }
+static double b_less_equal(double a, double b) { return a <= b; }
+static double b_equal(double a, double b) { return a == b; }
+static double b_not_equal(double a, double b) { return a != b; }
+static double b_and(double a, double b) { return a != 0 && b != 0; }
+static double b_or(double a, double b) { return a != 0 || b != 0; }
+static double b_xor(double a, double b) { return (a != 0) != (b != 0); }
+static double f_not(double x, double p) { (void)p; return x == 0; }
+
 static double d_one(double a, double b, double y) { (void)a, (void)b, (void)y; return 1; }
 static double d_minus_one(double a, double b, double y) { (void)a, (void)b, (void)y; return -1; }
 static double d_mul_a(double a, double b, double y) { (void)a, (void)y; return b; }
@@ -148,11 +160,17 @@ static const char *const P_L2[] = {"x", "axis", "epsilon", "dim", NULL};
 static const char *const P_CLIP[] = {"t", "clip_value_min", "clip_value_max", NULL};
 static const char *const P_TILE[] = {"input", "multiples", NULL};
 static const char *const P_LIKE[] = {"input", "dtype", NULL};
+static const char *const P_WHERE[] = {"condition", "x", "y", NULL};
+static const char *const P_CUMSUM[] = {"x", "axis", "exclusive", "reverse", NULL};
+static const char *const P_GATHER[] = {"params", "indices", "validate_indices", "axis", "batch_dims", NULL};
+static const char *const P_ONE_HOT[] = {"indices", "depth", "on_value", "off_value", "axis", "dtype", NULL};
+static const char *const P_SPLIT[] = {"value", "num_or_size_splits", "axis", "num", NULL};
 
-#define UNARY(name, params, f, g) {name, TF_UNARY, params, f, g, NULL, NULL, NULL, NULL, 0, 0}
-#define UNARY_P(name, params, f, g, pname, pdef) {name, TF_UNARY, params, f, g, NULL, NULL, NULL, pname, pdef, 0}
-#define BINARY(name, f, ga, gb) {name, TF_BINARY, P_XY, NULL, NULL, f, ga, gb, NULL, 0, 0}
-#define OTHER(name, kind, params, which) {name, kind, params, NULL, NULL, NULL, NULL, NULL, NULL, 0, which}
+#define UNARY(name, params, f, g) {name, TF_UNARY, params, f, g, NULL, NULL, NULL, NULL, 0, 0, 0}
+#define UNARY_P(name, params, f, g, pname, pdef) {name, TF_UNARY, params, f, g, NULL, NULL, NULL, pname, pdef, 0, 0}
+#define BINARY(name, f, ga, gb) {name, TF_BINARY, P_XY, NULL, NULL, f, ga, gb, NULL, 0, 0, 0}
+#define BOOL_BINARY(name, f) {name, TF_BINARY, P_XY, NULL, NULL, f, NULL, NULL, NULL, 0, 0, 1}
+#define OTHER(name, kind, params, which) {name, kind, params, NULL, NULL, NULL, NULL, NULL, NULL, 0, which, 0}
 
 static const tf_op_def ops[] = {
     UNARY("math.exp", P_X, f_exp, g_exp),
@@ -202,6 +220,25 @@ static const tf_op_def ops[] = {
     BINARY("math.floordiv", b_floordiv, NULL, NULL),
     BINARY("compat.v1.floor_div", b_floordiv, NULL, NULL),
     BINARY("math.floormod", b_floormod, NULL, NULL),
+    BOOL_BINARY("math.greater", b_greater),
+    BOOL_BINARY("math.greater_equal", b_greater_equal),
+    BOOL_BINARY("math.less", b_less),
+    BOOL_BINARY("math.less_equal", b_less_equal),
+    BOOL_BINARY("math.equal", b_equal),
+    BOOL_BINARY("math.not_equal", b_not_equal),
+    BOOL_BINARY("math.logical_and", b_and),
+    BOOL_BINARY("math.logical_or", b_or),
+    BOOL_BINARY("math.logical_xor", b_xor),
+    {"math.logical_not", TF_UNARY, P_X, f_not, NULL, NULL, NULL, NULL, NULL, 0, 0, 1},
+    /* on 0 / 1 tensors any is max and all is min */
+    {"math.reduce_any", TF_REDUCE, P_REDUCE, NULL, NULL, NULL, NULL, NULL, NULL, 0, TF_MAX, 1},
+    {"math.reduce_all", TF_REDUCE, P_REDUCE, NULL, NULL, NULL, NULL, NULL, NULL, 0, TF_MIN, 1},
+    OTHER("where", TF_WHERE, P_WHERE, 0),
+    OTHER("math.cumsum", TF_CUMSUM, P_CUMSUM, 0),
+    OTHER("compat.v1.gather", TF_GATHER, P_GATHER, 0),
+    OTHER("gather", TF_GATHER, P_GATHER, 0),
+    OTHER("one_hot", TF_ONE_HOT, P_ONE_HOT, 0),
+    OTHER("split", TF_SPLIT, P_SPLIT, 0),
     OTHER("math.reduce_sum", TF_REDUCE, P_REDUCE, TF_SUM),
     OTHER("math.reduce_mean", TF_REDUCE, P_REDUCE, TF_MEAN),
     OTHER("math.reduce_max", TF_REDUCE, P_REDUCE, TF_MAX),

@@ -7,6 +7,7 @@
 #include "core/limits.h"
 #include "model/model.h"
 #include "model/model_limits.h"
+#include "params/dialect.h"
 
 /* The keras_version ckeras writes: the tf.keras release whose formats it
  * reproduces. */
@@ -62,7 +63,14 @@ ck_status ck_model_from_json_value(const json_t *root, ck_model **out)
     const char *cls = json_string_value(json_object_get(w, "class_name"));
     if (!cls) return ck_error(CK_FORMAT_ERROR, "model JSON has no \"class_name\"");
     ck_layer *layer = NULL;
-    CK_TRY(ck_layer_from_json(w, &layer));
+    /* tf.keras' to_json() names its keras_version (Keras 3's does not;
+     * ck_layer_from_json looks for its marks) */
+    const char *version = json_string_value(json_object_get(w, "keras_version"));
+    const int from_version = ck_dialect_current() == CK_DIALECT_UNKNOWN && version;
+    ck_dialect outer = from_version ? ck_dialect_begin(ck_dialect_of_version(version)) : CK_DIALECT_UNKNOWN;
+    ck_status st = ck_layer_from_json(w, &layer);
+    if (from_version) ck_dialect_end(outer);
+    CK_TRY(st);
     ck_model *m = ck_layer_as_model(layer);
     if (!m) {
         ck_layer_free(layer);

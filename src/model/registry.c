@@ -13,6 +13,7 @@
 #include "layers/rnn_common.h"
 #include "layers/tf_op.h"
 #include "model/model.h"
+#include "params/dialect.h"
 #include "model/wrapper_util.h" /* recurrent wrappers and cells */
 
 static const ck_layer_class *const builtin_classes[] = {
@@ -172,9 +173,15 @@ ck_status ck_layer_from_json(const json_t *wrapper, ck_layer **out)
     if (!class_name || (!json_is_object(config) && !list_ok))
         return ck_error(CK_FORMAT_ERROR, "a layer config needs \"class_name\" (a string) and \"config\" (an object)");
     ck_layer *layer = NULL;
+    /* Names whose meaning changed in Keras 3 (activations.c) read by the
+     * dialect of the file, else by this config's own marks. */
+    const int detect = ck_dialect_current() == CK_DIALECT_UNKNOWN;
+    ck_dialect outer = detect ? ck_dialect_begin(ck_dialect_detect(wrapper)) : CK_DIALECT_UNKNOWN;
     /* Not a built-in: a class the program registered (or the error saying
      * how to register one). */
-    CK_TRY(cls ? cls->from_config(config, &layer) : ck_custom_layer_from_json(wrapper, &layer));
+    ck_status made = cls ? cls->from_config(config, &layer) : ck_custom_layer_from_json(wrapper, &layer);
+    if (detect) ck_dialect_end(outer);
+    CK_TRY(made);
     const json_t *bc = json_object_get(wrapper, "build_config");
     if (json_is_object(bc)) {
         ck_status st = build_from_config(layer, bc);

@@ -10,7 +10,12 @@ typedef enum act_kind {
     A_LINEAR, A_RELU, A_ELU, A_SELU, A_SOFTPLUS, A_SOFTSIGN, A_SIGMOID,
     A_HARD_SIGMOID, A_EXPONENTIAL, A_TANH, A_SOFTMAX, A_SWISH, A_SILU, A_GELU,
     A_RELU6, A_LEAKY_RELU, A_MISH, A_LOG_SOFTMAX, A_HARD_SILU, A_HARD_TANH,
-    A_LOG_SIGMOID, A_CELU
+    A_LOG_SIGMOID, A_CELU,
+    /* Keras 3's "hard_sigmoid", relu6(x + 3) / 6: read from Keras 3
+     * configs, where the name no longer means A_HARD_SIGMOID (tf.keras
+     * 2.x, Keras 1-2: clip(0.2 x + 0.5, 0, 1)); written as Keras 3's
+     * function object so that no reader takes it for the other. */
+    A_HARD_SIGMOID_K3
 } act_kind;
 
 struct ck_activation {

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "params/activation_impl.h"
+#include "params/dialect.h"
 #include "params/groups.h"
 #include "params/params.h"
 #include "params/util.h"
@@ -62,9 +63,9 @@ static ck_status unknown(const char *name)
                     "included in the scope.", name);
 }
 
-/* Fills `a` (not yet allocated) from name and opts, validating both. */
-static ck_status build(struct ck_activation *a, const char *name,
-                       const ck_activation_opts *opts)
+/* Fills `a` (not yet allocated) from name and opts, validating both;
+ * `keras3`: the name as Keras 3 means it. */
+static ck_status build_in(struct ck_activation *a, const char *name, const ck_activation_opts *opts, int keras3)
 {
     static const ck_activation_opts zero;
     if (!opts) opts = &zero;
@@ -73,6 +74,7 @@ static ck_status build(struct ck_activation *a, const char *name,
     const char *canonical;
     if (!lookup(name, &kind, &canonical)) return unknown(name);
     memset(a, 0, sizeof *a);
+    if (kind == A_HARD_SIGMOID && keras3) kind = A_HARD_SIGMOID_K3;
     a->kind = kind;
     a->name = canonical;
     switch (kind) {
@@ -105,6 +107,12 @@ static ck_status build(struct ck_activation *a, const char *name,
     default: break;
     }
     return CK_OK;
+}
+
+/* The C API and the advanced-activation layers use the tf.keras names. */
+static ck_status build(struct ck_activation *a, const char *name, const ck_activation_opts *opts)
+{
+    return build_in(a, name, opts, 0);
 }
 
 ck_status ck_activation_new(ck_activation **out, const char *name,
@@ -246,14 +254,16 @@ ck_status ck_activation_from_json(const json_t *j, ck_activation **out)
         CK_TRY(ck_params_unwrap(j, "activation function", &name, &cfg));
         act_kind kind;
         const char *canonical;
+        /* a name from a Keras 3 config means what Keras 3 means by it */
+        const int keras3 = ck_dialect_current() == CK_DIALECT_KERAS3;
         if (json_is_string(j)) {
-            CK_TRY(build(&tmp, name, NULL));
+            CK_TRY(build_in(&tmp, name, NULL, keras3));
         } else if (strcmp(name, "function") == 0 && json_is_string(cfg)) {
             /* Keras 3 writes plain functions as {"class_name": "function",
-             * "config": "relu", ...}. */
-            CK_TRY(build(&tmp, json_string_value(cfg), NULL));
+             * "config": "relu", ...}: only Keras 3 does. */
+            CK_TRY(build_in(&tmp, json_string_value(cfg), NULL, 1));
         } else if (lookup(name, &kind, &canonical)) {
-            CK_TRY(build(&tmp, name, NULL));
+            CK_TRY(build_in(&tmp, name, NULL, keras3));
         } else {
             CK_TRY(from_layer_dict(name, cfg, &tmp));
         }
@@ -280,6 +290,13 @@ static json_t *axes_json(const ck_activation *a)
 json_t *ck_activation_to_json(const ck_activation *a)
 {
     if (!a) return json_string("linear");
+    /* ckeras writes tf.keras 2.x configs, where "hard_sigmoid" is the other
+     * function: Keras 3's goes out in Keras 3's function form, which
+     * ckeras and Keras 3 read as it, and tf.keras refuses ("Unknown
+     * activation function") rather than silently computing another one. */
+    if (a->kind == A_HARD_SIGMOID_K3)
+        return json_pack("{s:s, s:s, s:s, s:s}", "module", "keras.activations", "class_name", "function", "config",
+                         "hard_sigmoid", "registered_name", "function");
     const char *cls = a->layer_class;
     /* Parameters a plain function string cannot carry go out as the
      * equivalent advanced activation layer. */
@@ -377,6 +394,7 @@ static inline double relu_full(const ck_activation *a, double x)
     case A_SOFTSIGN: EW_LOOP(T, x / (fabs(x) + 1.0)); break;                 \
     case A_SIGMOID: EW_LOOP(T, sigmoid(x)); break;                           \
     case A_HARD_SIGMOID: EW_LOOP(T, clip(0.2 * x + 0.5, 0, 1)); break;       \
+    case A_HARD_SIGMOID_K3: EW_LOOP(T, clip(x + 3.0, 0, 6) / 6.0); break;    \
     case A_EXPONENTIAL: EW_LOOP(T, exp(x)); break;                           \
     case A_TANH: EW_LOOP(T, tanh(x)); break;                                 \
     case A_SWISH:                                                            \
@@ -471,7 +489,7 @@ typedef struct ew_job {
 static double ew_cost(act_kind k)
 {
     switch (k) {
-    case A_LINEAR: case A_RELU: case A_HARD_SIGMOID: case A_RELU6: case A_LEAKY_RELU:
+    case A_LINEAR: case A_RELU: case A_HARD_SIGMOID: case A_HARD_SIGMOID_K3: case A_RELU6: case A_LEAKY_RELU:
     case A_HARD_SILU: case A_HARD_TANH: return 1;
     default: return 20;
     }

@@ -109,6 +109,11 @@ static inline double deriv(const ck_activation *a, double x, double y)
         double v = 0.2 * x + 0.5;
         return v >= 0 && v <= 1 ? 0.2 : 0.0;
     }
+    case A_HARD_SIGMOID_K3: {
+        /* relu6(x + 3) / 6; Relu6Grad is strict at 0 and 6. */
+        double u = x + 3.0;
+        return u > 0 && u < 6 ? 1.0 / 6.0 : 0.0;
+    }
     case A_EXPONENTIAL: return y;
     case A_TANH: return 1.0 - y * y;
     case A_SWISH:
