@@ -57,6 +57,19 @@ static ck_status parse_mode(const json_t *v, enum merge_mode *out)
     return st;
 }
 
+/* Sets zero_output_for_mask in a recurrent layer's config wrapper (only
+ * written when true, as tf.keras' RNN.get_config). */
+static ck_status force_zero_output(json_t *wrapper, int value)
+{
+    json_t *c = json_object_get(wrapper, "config");
+    if (!json_is_object(c)) return CK_OK; /* reported by the layer's own parsing */
+    if (!value) {
+        json_object_del(c, "zero_output_for_mask");
+        return CK_OK;
+    }
+    return json_object_set_new(c, "zero_output_for_mask", json_true()) ? ck_oom("a Bidirectional config") : CK_OK;
+}
+
 /* Keras' _verify_layer_config. */
 static ck_status verify(const json_t *f, const json_t *b)
 {
@@ -90,11 +103,20 @@ static ck_status finish(ck_layer *layer, const json_t *tmpl, ck_layer *backward,
         b->layer_config = json_deep_copy(tmpl);
         if (!b->layer_config) st = ck_oom("a Bidirectional config");
     }
-    if (st == CK_OK) st = ck_layer_from_json(tmpl, &b->fwd);
+    /* tf.keras forces zero_output_for_mask = return_sequences on both
+     * inner layers: masked steps of the sequences are zeros. */
+    int seq = config_flag(tmpl, "return_sequences");
+    json_t *fwd_tmpl = json_deep_copy(tmpl);
+    if (st == CK_OK && !fwd_tmpl) st = ck_oom("a Bidirectional config");
+    if (st == CK_OK) st = force_zero_output(fwd_tmpl, seq);
+    if (st == CK_OK) st = ck_layer_from_json(fwd_tmpl, &b->fwd);
+    json_decref(fwd_tmpl);
     if (st == CK_OK && backward) {
         ck_layer_retain(backward);
         b->bwd = backward;
         st = ck_layer_config_json(backward, &b->backward_config);
+        if (backward->cls->call_masked == ck_rnn_call_masked)
+            ((ck_rnn_layer *)backward)->a.zero_output_for_mask = seq;
     } else if (st == CK_OK) {
         flipped = json_deep_copy(tmpl);
         json_t *c = flipped ? json_object_get(flipped, "config") : NULL;
@@ -102,6 +124,7 @@ static ck_status finish(ck_layer *layer, const json_t *tmpl, ck_layer *backward,
                              : ck_oom("a Bidirectional config");
         else if (json_object_set_new(c, "go_backwards", json_boolean(!config_flag(tmpl, "go_backwards"))) != 0)
             st = ck_oom("a Bidirectional config");
+        if (st == CK_OK) st = force_zero_output(flipped, seq);
         if (st == CK_OK) st = ck_layer_from_json(flipped, &b->bwd);
     }
     if (st == CK_OK) st = ck_wrap_prefix_name(b->fwd, "forward_");
@@ -272,6 +295,19 @@ static ck_status bidi_compute_mask(const ck_layer *layer, int n, const ck_tensor
     return ck_tensor_copy(out, masks[0]);
 }
 
+/* Bidirectional.compute_mask: with return_sequences the output (both
+ * outputs with merge_mode None) carries the input's mask; states never
+ * do. */
+static int bidi_mask_rule(const ck_layer *layer)
+{
+    return ((const bidi_layer *)layer)->return_sequences ? CK_MASK_PASS : CK_MASK_NONE;
+}
+
+static int bidi_passed_mask_outputs(const ck_layer *layer)
+{
+    return ((const bidi_layer *)layer)->mode == MERGE_NONE ? 2 : 1;
+}
+
 static int bidi_archive_var(const ck_layer *layer, int i, char *group, size_t n)
 {
     const bidi_layer *b = (const bidi_layer *)layer;
@@ -420,8 +456,17 @@ static size_t bidi_scratch_bytes(const ck_layer *layer, int n, const ck_shape *i
     return k.total;
 }
 
-static ck_status bidi_call_scratch(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *out,
-                                   void *scratch)
+/* An inner layer's planned call, with the mask when it reads one (the
+ * recurrent layers skip masked steps, go_backwards included). */
+static ck_status inner_call(ck_layer *inner, const ck_tensor *const *in, const ck_tensor *mask, ck_tensor *const *out,
+                            void *scratch)
+{
+    if (mask && inner->cls->call_masked) return ck_layer_call_planned_masked(inner, 1, in, mask, out, scratch);
+    return ck_layer_call_planned(inner, 1, in, out, scratch);
+}
+
+static ck_status bidi_call_masked(ck_layer *layer, int n, const ck_tensor *const *in, const ck_tensor *mask,
+                                  ck_tensor *const *out, void *scratch)
 {
     bidi_layer *b = (bidi_layer *)layer;
     ck_shape s = ck_tensor_shape(in[0]);
@@ -432,10 +477,16 @@ static ck_status bidi_call_scratch(ck_layer *layer, int n, const ck_tensor *cons
     ck_tensor y1 = ck_wrap_view(layer->dtype, &k.s1[0], p), y2 = ck_wrap_view(layer->dtype, &k.s2[0], p + k.b1);
     void *inner = k.inner ? p + k.b1 + k.b2 : NULL;
     inner_outs o = inner_outs_of(b, &y1, &y2, out);
-    CK_TRY(ck_layer_call_planned(b->fwd, 1, in, o.f, inner));
-    CK_TRY(ck_layer_call_planned(b->bwd, 1, in, o.r, inner));
+    CK_TRY(inner_call(b->fwd, in, mask, o.f, inner));
+    CK_TRY(inner_call(b->bwd, in, mask, o.r, inner));
     merge(b, &y1, &y2, out);
     return CK_OK;
+}
+
+static ck_status bidi_call_scratch(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *out,
+                                   void *scratch)
+{
+    return bidi_call_masked(layer, n, in, NULL, out, scratch);
 }
 
 /* ---- training ---------------------------------------------------------------------
@@ -562,4 +613,7 @@ const ck_layer_class ck_bidirectional_class = {
     .call_scratch_bytes = bidi_scratch_bytes,
     .call_scratch = bidi_call_scratch,
     .archive_var = bidi_archive_var,
+    .mask_rule = bidi_mask_rule,
+    .passed_mask_outputs = bidi_passed_mask_outputs,
+    .call_masked = bidi_call_masked,
 };

@@ -17,6 +17,8 @@ ck_status ck_step_make_mask(const ck_step *step, const ck_tensor *const *in, con
         ck_mask_and_into(step->n_in, in_masks, out);
         return CK_OK;
     }
+    if (step->mask_rule == CK_MASK_COMBINE)
+        return step->node->layer->cls->combine_masks(step->node->layer, step->n_in, in, in_masks, out);
     return step->node->layer->cls->make_mask(step->node->layer, step->n_in, in, out);
 }
 
