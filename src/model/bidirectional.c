@@ -57,19 +57,6 @@ static ck_status parse_mode(const json_t *v, enum merge_mode *out)
     return st;
 }
 
-/* Sets zero_output_for_mask in a recurrent layer's config wrapper (only
- * written when true, as tf.keras' RNN.get_config). */
-static ck_status force_zero_output(json_t *wrapper, int value)
-{
-    json_t *c = json_object_get(wrapper, "config");
-    if (!json_is_object(c)) return CK_OK; /* reported by the layer's own parsing */
-    if (!value) {
-        json_object_del(c, "zero_output_for_mask");
-        return CK_OK;
-    }
-    return json_object_set_new(c, "zero_output_for_mask", json_true()) ? ck_oom("a Bidirectional config") : CK_OK;
-}
-
 /* Keras' _verify_layer_config. */
 static ck_status verify(const json_t *f, const json_t *b)
 {
@@ -108,7 +95,7 @@ static ck_status finish(ck_layer *layer, const json_t *tmpl, ck_layer *backward,
     int seq = config_flag(tmpl, "return_sequences");
     json_t *fwd_tmpl = json_deep_copy(tmpl);
     if (st == CK_OK && !fwd_tmpl) st = ck_oom("a Bidirectional config");
-    if (st == CK_OK) st = force_zero_output(fwd_tmpl, seq);
+    if (st == CK_OK) st = ck_wrap_set_zero_output_for_mask(fwd_tmpl, seq);
     if (st == CK_OK) st = ck_layer_from_json(fwd_tmpl, &b->fwd);
     json_decref(fwd_tmpl);
     if (st == CK_OK && backward) {
@@ -124,7 +111,7 @@ static ck_status finish(ck_layer *layer, const json_t *tmpl, ck_layer *backward,
                              : ck_oom("a Bidirectional config");
         else if (json_object_set_new(c, "go_backwards", json_boolean(!config_flag(tmpl, "go_backwards"))) != 0)
             st = ck_oom("a Bidirectional config");
-        if (st == CK_OK) st = force_zero_output(flipped, seq);
+        if (st == CK_OK) st = ck_wrap_set_zero_output_for_mask(flipped, seq);
         if (st == CK_OK) st = ck_layer_from_json(flipped, &b->bwd);
     }
     if (st == CK_OK) st = ck_wrap_prefix_name(b->fwd, "forward_");

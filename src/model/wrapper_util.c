@@ -117,3 +117,14 @@ int ck_wrap_archive_var(const ck_layer *sub, int i, const char *prefix, char *gr
     }
     return k;
 }
+
+ck_status ck_wrap_set_zero_output_for_mask(json_t *wrapper, int value)
+{
+    json_t *c = json_object_get(wrapper, "config");
+    if (!json_is_object(c)) return CK_OK; /* reported by the layer's own parsing */
+    if (!value) {
+        json_object_del(c, "zero_output_for_mask");
+        return CK_OK;
+    }
+    return json_object_set_new(c, "zero_output_for_mask", json_true()) ? ck_oom("a recurrent layer's config") : CK_OK;
+}
