@@ -1938,7 +1938,11 @@ typedef struct ck_bidirectional_opts {
  *  of the underlying RNNs."; each half is checked as the wrapped layer
  *  checks its states.  They receive gradients in training; configs record
  *  them as for the recurrent layers (tf.keras 2.x: extra inbound tensors,
- *  Keras 3: the node's "initial_state" kwarg). */
+ *  Keras 3: the node's "initial_state" kwarg).
+ *  Masks: both inner layers skip the masked steps of the
+ *  input's mask (zero_output_for_mask forced to return_sequences, as
+ *  tf.keras); the output (both with merge_mode "none") carries the input
+ *  mask when return_sequences, the states never do. */
 CK_API ck_status ck_bidirectional(ck_layer **out, ck_layer *layer, const ck_bidirectional_opts *opts);
 
 /** Options of ck_time_distributed (the common layer options only). */
@@ -2299,12 +2303,19 @@ CK_API ck_status ck_layer_compute_output_shapes(const ck_layer *layer, int n_inp
  *  int32 symbolic tensor over the tensor's leading dims, or NULL.  Masks
  *  are made by Embedding(mask_zero) and Masking, pass unchanged through
  *  layers that support masking (Dense, Activation, Dropout, the
- *  normalizations, a recurrent layer's sequence output, ...), are ANDed
- *  by the elementwise merges, and are dropped by every other layer (as
- *  tf.keras 2.15 does in functional graphs: Flatten, Reshape, pooling,
- *  recurrent layers without return_sequences, their states, Dot,
- *  Concatenate, a nested model).  Borrowed: it lives as long as the
- *  layer that made it. */
+ *  normalizations, a recurrent layer's sequence output, Bidirectional
+ *  with return_sequences, ...), are ANDed by the elementwise merges,
+ *  combined by Concatenate (see ck_concatenate), and are dropped by every
+ *  other layer (as tf.keras 2.15 does in functional graphs: Flatten,
+ *  Reshape, pooling, recurrent layers without return_sequences, their
+ *  states, Dot).  A nested model (Functional or Sequential used as a
+ *  layer) runs its graph on the mask of its input 0, so its inner layers
+ *  see it, and its output 0 carries that mask when its graph passes it
+ *  through; a mask the nested graph makes itself (an inner Embedding) is
+ *  not given out, and a mask of another input is not fed in.  The
+ *  compiled metrics of a masked model output take its mask as sample
+ *  weight (tf.keras 2.x), as its loss does.  Borrowed: it lives as long
+ *  as the layer that made it. */
 CK_API ck_tensor *ck_symbolic_mask(const ck_tensor *t);
 
 /** `get_input_mask_at(i)` / `get_output_mask_at(i)` with the masks:

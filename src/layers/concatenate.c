@@ -143,65 +143,96 @@ static ck_status concatenate_backward(ck_layer *layer, const ck_train_ctx *ctx, 
     return CK_OK;
 }
 
-/* Concatenate.compute_mask: widen each mask to its input's rank (ones for
- * a missing mask, a trailing axis for a mask one rank short), concatenate
- * along the layer's axis, then AND over the last axis. */
+/* Concatenate.compute_mask: each mask is widened to its input's rank (all
+ * true for an input without one, a trailing axis of 1 for a mask one rank
+ * short), the widened masks are concatenated along the layer's axis, then
+ * ANDed over the last axis.  So along the time axis the masks are joined,
+ * along the last axis they are ANDed; along another axis the widened
+ * masks must agree in the other dims, as tf.keras' concat requires. */
+static ck_shape widened(const ck_shape *in, const ck_shape *mask)
+{
+    if (mask->rank < 0) return *in;
+    ck_shape w = *mask;
+    if (w.rank < in->rank && w.rank < CK_MAX_RANK) w.dims[w.rank++] = 1;
+    return w;
+}
+
+static ck_status concatenate_mask_shape(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *masks,
+                                        ck_shape *out)
+{
+    ck_shape wide[CK_MAX_LAYER_INPUTS], cat;
+    for (int i = 0; i < n; i++) wide[i] = widened(&in[i], &masks[i]);
+    ck_status st = concatenate_output_shape(layer, n, wide, &cat);
+    if (st != CK_OK) {
+        char msg[1024], buf[512];
+        snprintf(msg, sizeof msg, "%s", ck_last_error());
+        return ck_error(st, "Concatenate layer \"%s\": the input masks cannot be concatenated (widened to %s): %s",
+                        layer->name, ck_merge_shapes_fmt(buf, sizeof buf, n, wide), msg);
+    }
+    *out = cat;
+    out->rank--;
+    return CK_OK;
+}
+
+static ck_shape shape_or_none(const ck_tensor *t) { return t ? ck_tensor_shape(t) : (ck_shape){-1, {0}}; }
+
+/* Writes the mask (of concatenate_mask_shape, allocation-free): walks the
+ * concatenated widened masks in order, clearing the output position of
+ * every false entry (an input without a mask has none). */
+static ck_status concatenate_combine_masks(const ck_layer *layer, int n, const ck_tensor *const *in,
+                                           const ck_tensor *const *masks, ck_tensor *out)
+{
+    const ck_concatenate_layer *c = (const ck_concatenate_layer *)layer;
+    ck_shape wide[CK_MAX_LAYER_INPUTS] = {{0, {0}}};
+    if (n < 1) return CK_OK;
+    for (int i = 0; i < n; i++) {
+        ck_shape s = ck_tensor_shape(in[i]), m = shape_or_none(masks[i]);
+        wide[i] = widened(&s, &m);
+    }
+    int rank = wide[0].rank, axis = resolve(c->axis, rank);
+    int64_t outer = 1, last = 0;
+    for (int d = 0; d < axis; d++) outer *= wide[0].dims[d];
+    for (int i = 0; i < n; i++)
+        if (axis == rank - 1 || i == 0) last += wide[i].dims[rank - 1];
+    int32_t *o = out->data;
+    for (int64_t k = 0; k < out->size; k++) o[k] = 1;
+    if (last == 0) return CK_OK;
+    int64_t pos = 0;
+    for (int64_t r = 0; r < outer; r++)
+        for (int i = 0; i < n; i++) {
+            int64_t block = 1;
+            for (int d = axis; d < rank; d++) block *= wide[i].dims[d];
+            for (int64_t b = 0; masks[i] && b < block; b++)
+                if (ck_tensor_get(masks[i], r * block + b) == 0) o[(pos + b) / last] = 0;
+            pos += block;
+        }
+    return CK_OK;
+}
+
+static int concatenate_mask_rule(const ck_layer *layer)
+{
+    (void)layer;
+    return CK_MASK_COMBINE;
+}
+
+/* The eager compute_mask: the same mask, allocated. */
 static ck_status concatenate_mask(const ck_layer *layer, int n, const ck_tensor *const *in,
                                   const ck_tensor *const *masks, ck_tensor **out)
 {
-    const ck_concatenate_layer *c = (const ck_concatenate_layer *)layer;
     int any = 0;
     for (int i = 0; masks && i < n; i++) any |= masks[i] != NULL;
-    if (!any) {
-        *out = NULL;
-        return CK_OK;
+    *out = NULL;
+    if (!any) return CK_OK;
+    ck_shape s[CK_MAX_LAYER_INPUTS], ms[CK_MAX_LAYER_INPUTS], r;
+    for (int i = 0; i < n; i++) {
+        s[i] = ck_tensor_shape(in[i]);
+        ms[i] = shape_or_none(masks[i]);
     }
-    ck_tensor *wide[CK_MAX_LAYER_INPUTS] = {NULL};
-    ck_shape shapes[CK_MAX_LAYER_INPUTS];
-    ck_tensor *cat = NULL, *result = NULL;
-    ck_status st = CK_OK;
-    for (int i = 0; i < n && st == CK_OK; i++) {
-        const ck_tensor *m = masks[i];
-        if (!m) {
-            st = ck_tensor_new_uninit(&wide[i], CK_INT32, in[i]->rank, in[i]->shape);
-            for (int64_t k = 0; st == CK_OK && k < wide[i]->size; k++) ((int32_t *)wide[i]->data)[k] = 1;
-        } else {
-            int rank = m->rank < in[i]->rank ? m->rank + 1 : m->rank;
-            int64_t shape[CK_MAX_RANK];
-            for (int d = 0; d < m->rank; d++) shape[d] = m->shape[d];
-            if (rank > m->rank) shape[m->rank] = 1;
-            st = ck_tensor_new_uninit(&wide[i], CK_INT32, rank, shape);
-            for (int64_t k = 0; st == CK_OK && k < m->size; k++)
-                ((int32_t *)wide[i]->data)[k] = ck_tensor_get(m, k) != 0;
-        }
-        if (st == CK_OK) shapes[i] = ck_tensor_shape(wide[i]);
-    }
-    int axis = 0;
-    ck_shape cat_shape;
-    if (st == CK_OK) {
-        st = check_shapes(layer, n, shapes, &axis);
-        if (st != CK_OK) {
-            char msg[1024];
-            snprintf(msg, sizeof msg, "%s", ck_last_error());
-            st = ck_error(st, "Concatenate layer \"%s\": the masks cannot be concatenated: %s", layer->name, msg);
-        }
-    }
-    if (st == CK_OK) st = concatenate_output_shape(layer, n, shapes, &cat_shape);
-    if (st == CK_OK) st = ck_tensor_new_uninit(&cat, CK_INT32, cat_shape.rank, cat_shape.dims);
-    if (st == CK_OK) {
-        concat_into(n, (const ck_tensor *const *)wide, resolve(c->axis, cat_shape.rank), cat);
-        int64_t last = cat->shape[cat->rank - 1];
-        st = ck_tensor_new_uninit(&result, CK_INT32, cat->rank - 1, cat->shape);
-        for (int64_t r = 0; st == CK_OK && r < result->size; r++) {
-            int v = 1;
-            for (int64_t k = 0; k < last && v; k++) v = ((const int32_t *)cat->data)[r * last + k] != 0;
-            ((int32_t *)result->data)[r] = v;
-        }
-    }
-    for (int i = 0; i < n; i++) ck_tensor_free(wide[i]);
-    ck_tensor_free(cat);
-    if (st != CK_OK) return st;
-    *out = result;
+    CK_TRY(concatenate_mask_shape(layer, n, s, ms, &r));
+    ck_tensor *t = NULL;
+    CK_TRY(ck_tensor_new_uninit(&t, CK_INT32, r.rank, r.dims));
+    concatenate_combine_masks(layer, n, in, masks, t);
+    *out = t;
     return CK_OK;
 }
 
@@ -250,6 +281,9 @@ const ck_layer_class ck_concatenate_class = {
     .call = concatenate_call,
     .compute_output_shape = concatenate_output_shape,
     .compute_mask = concatenate_mask,
+    .mask_rule = concatenate_mask_rule,
+    .combined_mask_shape = concatenate_mask_shape,
+    .combine_masks = concatenate_combine_masks,
     .backward = concatenate_backward,
     .get_config = concatenate_get_config,
     .from_config = concatenate_from_config,

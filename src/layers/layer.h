@@ -226,6 +226,19 @@ typedef struct ck_layer_class {
      * return_attention_scores).  The config loader replaces the record
      * with the file's own call. */
     ck_status (*record_call)(const ck_layer *layer, struct ck_node *node);
+
+    /* A class that combines the masks of its inputs (CK_MASK_COMBINE:
+     * Concatenate) gives the shape of the result for inputs of shapes
+     * `in` whose masks have shapes `masks` (rank -1: no mask), or an error
+     * when they cannot be combined, and writes it into a planned buffer
+     * (`masks` entries NULL: none). */
+    ck_status (*combined_mask_shape)(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *masks,
+                                     ck_shape *out);
+    ck_status (*combine_masks)(const ck_layer *layer, int n, const ck_tensor *const *in,
+                               const ck_tensor *const *masks, ck_tensor *out);
+    /* CK_MASK_PASS: how many leading outputs carry input 0's mask (NULL:
+     * 1; Bidirectional with merge_mode None returns two sequences). */
+    int (*passed_mask_outputs)(const ck_layer *layer);
 } ck_layer_class;
 
 /* How a call's output mask comes about (ck_layer_class.mask_rule). */
@@ -233,7 +246,8 @@ enum {
     CK_MASK_NONE = 0,     /* no output mask (the incoming ones are dropped) */
     CK_MASK_PASS,         /* output 0 carries input 0's mask unchanged */
     CK_MASK_MAKE,         /* the class makes one (made_mask_shape, make_mask) */
-    CK_MASK_AND           /* the elementwise merges: AND of the masks given */
+    CK_MASK_AND,          /* the elementwise merges: AND of the masks given */
+    CK_MASK_COMBINE       /* the class combines the masks given (combined_mask_shape, combine_masks) */
 };
 
 /* The rule of a layer: the class hook, else AND for the elementwise
@@ -251,6 +265,16 @@ ck_tensor *ck_tensor_mask(const ck_tensor *t);
 struct ck_node;
 ck_status ck_node_set_masks(struct ck_node *node);
 void ck_node_free_masks(struct ck_node *node);
+
+/* The shape of the mask a call makes by its rule (CK_MASK_MAKE, AND or
+ * COMBINE) from its inputs' shapes and their masks' shapes (rank -1: no
+ * mask); rank -1 in *out when the rule makes none (AND, COMBINE with no
+ * mask given); an error when the masks cannot be combined. */
+ck_status ck_rule_mask_shape(const ck_layer *layer, int rule, int n, const ck_shape *in, const ck_shape *masks,
+                             ck_shape *out);
+
+/* How many leading outputs carry input 0's mask under CK_MASK_PASS. */
+int ck_layer_passed_mask_outputs(const ck_layer *layer);
 
 /* out = AND of the masks given (NULL entries skipped), int32 0/1, all of
  * out's shape. */

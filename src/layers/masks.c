@@ -32,50 +32,70 @@ ck_tensor *ck_tensor_mask(const ck_tensor *t)
     return node->masks[h->tensor_index];
 }
 
+int ck_layer_passed_mask_outputs(const ck_layer *layer)
+{
+    int k = layer->cls->passed_mask_outputs ? layer->cls->passed_mask_outputs(layer) : 1;
+    int count = ck_layer_outputs_of(layer);
+    return k < count ? k : count;
+}
+
+static int same_known_dims(const ck_shape *a, const ck_shape *b)
+{
+    if (a->rank != b->rank) return 0;
+    for (int d = 0; d < a->rank; d++)
+        if (a->dims[d] != b->dims[d] && a->dims[d] >= 0 && b->dims[d] >= 0) return 0;
+    return 1;
+}
+
+ck_status ck_rule_mask_shape(const ck_layer *layer, int rule, int n, const ck_shape *in, const ck_shape *masks,
+                             ck_shape *out)
+{
+    out->rank = -1;
+    if (rule == CK_MASK_MAKE) {
+        *out = layer->cls->made_mask_shape(layer, &in[0]);
+        return CK_OK;
+    }
+    int first = -1;
+    for (int i = 0; i < n && first < 0; i++)
+        if (masks[i].rank >= 0) first = i;
+    if (first < 0 || (rule != CK_MASK_AND && rule != CK_MASK_COMBINE)) return CK_OK;
+    if (rule == CK_MASK_COMBINE) return layer->cls->combined_mask_shape(layer, n, in, masks, out);
+    /* _Merge.compute_mask: every mask given has one shape. */
+    for (int i = first + 1; i < n; i++) {
+        if (masks[i].rank < 0 || same_known_dims(&masks[i], &masks[first])) continue;
+        char a[128], b[128];
+        return ck_error(CK_VALUE_ERROR, "Layer \"%s\": the input masks have different shapes %s and %s", layer->name,
+                        ck_shape_fmt(a, sizeof a, &masks[first]), ck_shape_fmt(b, sizeof b, &masks[i]));
+    }
+    *out = masks[first];
+    return CK_OK;
+}
+
 /* Sets the masks of a node just made by a symbolic call. */
 ck_status ck_node_set_masks(ck_node *node)
 {
     ck_layer *layer = node->layer;
     ck_tensor *in_masks[CK_MAX_LAYER_INPUTS], *made = NULL;
-    int any = 0;
+    ck_shape in[CK_MAX_LAYER_INPUTS], mshape[CK_MAX_LAYER_INPUTS];
     for (int i = 0; i < node->n_inputs; i++) {
         in_masks[i] = ck_tensor_mask(node->inputs[i]);
-        any |= in_masks[i] != NULL;
+        in[i] = ck_tensor_shape(node->inputs[i]);
+        mshape[i] = in_masks[i] ? ck_tensor_shape(in_masks[i]) : (ck_shape){-1, {0}};
     }
     int rule = ck_layer_mask_rule(layer);
     ck_tensor *mask0 = NULL;
-    int owned = 0;
+    int owned = 0, carriers = 1;
     if (rule == CK_MASK_PASS) {
         mask0 = in_masks[0];
-    } else if (rule == CK_MASK_MAKE || (rule == CK_MASK_AND && any)) {
-        ck_shape s = {0, {0}};
-        if (rule == CK_MASK_MAKE) {
-            ck_shape in0 = ck_tensor_shape(node->inputs[0]);
-            s = layer->cls->made_mask_shape(layer, &in0);
-        } else {
-            /* _Merge.compute_mask: every mask given has one shape. */
-            const ck_tensor *first = NULL;
-            for (int i = 0; i < node->n_inputs; i++) {
-                if (!in_masks[i]) continue;
-                ck_shape si = ck_tensor_shape(in_masks[i]);
-                if (!first) {
-                    first = in_masks[i];
-                    s = si;
-                    continue;
-                }
-                int same = si.rank == s.rank;
-                for (int d = 0; same && d < s.rank; d++)
-                    same = si.dims[d] == s.dims[d] || si.dims[d] < 0 || s.dims[d] < 0;
-                if (!same) {
-                    char a[128], b[128];
-                    return ck_error(CK_VALUE_ERROR, "Layer \"%s\": the input masks have different shapes %s and %s",
-                                    layer->name, ck_shape_fmt(a, sizeof a, &s), ck_shape_fmt(b, sizeof b, &si));
-                }
-            }
+        carriers = ck_layer_passed_mask_outputs(layer);
+    } else if (rule != CK_MASK_NONE) {
+        ck_shape s;
+        CK_TRY(ck_rule_mask_shape(layer, rule, node->n_inputs, in, mshape, &s));
+        if (s.rank >= 0) {
+            CK_TRY(ck_symbolic_new(&made, CK_INT32, &s, layer, node->index, 0));
+            mask0 = made;
+            owned = 1;
         }
-        CK_TRY(ck_symbolic_new(&made, CK_INT32, &s, layer, node->index, 0));
-        mask0 = made;
-        owned = 1;
     }
     if (!mask0) return CK_OK;
     node->masks = ck_calloc((size_t)node->n_outputs, sizeof *node->masks);
@@ -90,6 +110,7 @@ ck_status ck_node_set_masks(ck_node *node)
     }
     node->masks[0] = mask0;
     node->mask_owned[0] = (unsigned char)owned;
+    for (int k = 1; k < carriers; k++) node->masks[k] = mask0;
     return CK_OK;
 }
 

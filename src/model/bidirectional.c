@@ -93,11 +93,20 @@ static ck_status finish(ck_layer *layer, const json_t *tmpl, ck_layer *backward,
         b->layer_config = json_deep_copy(tmpl);
         if (!b->layer_config) st = ck_oom("a Bidirectional config");
     }
-    if (st == CK_OK) st = ck_layer_from_json(tmpl, &b->fwd);
+    /* tf.keras forces zero_output_for_mask = return_sequences on both
+     * inner layers: masked steps of the sequences are zeros. */
+    int seq = config_flag(tmpl, "return_sequences");
+    json_t *fwd_tmpl = json_deep_copy(tmpl);
+    if (st == CK_OK && !fwd_tmpl) st = ck_oom("a Bidirectional config");
+    if (st == CK_OK) st = ck_wrap_set_zero_output_for_mask(fwd_tmpl, seq);
+    if (st == CK_OK) st = ck_layer_from_json(fwd_tmpl, &b->fwd);
+    json_decref(fwd_tmpl);
     if (st == CK_OK && backward) {
         ck_layer_retain(backward);
         b->bwd = backward;
         st = ck_layer_config_json(backward, &b->backward_config);
+        if (backward->cls->call_masked == ck_rnn_call_masked)
+            ((ck_rnn_layer *)backward)->a.zero_output_for_mask = seq;
     } else if (st == CK_OK) {
         flipped = json_deep_copy(tmpl);
         json_t *c = flipped ? json_object_get(flipped, "config") : NULL;
@@ -105,6 +114,7 @@ static ck_status finish(ck_layer *layer, const json_t *tmpl, ck_layer *backward,
                              : ck_oom("a Bidirectional config");
         else if (json_object_set_new(c, "go_backwards", json_boolean(!config_flag(tmpl, "go_backwards"))) != 0)
             st = ck_oom("a Bidirectional config");
+        if (st == CK_OK) st = ck_wrap_set_zero_output_for_mask(flipped, seq);
         if (st == CK_OK) st = ck_layer_from_json(flipped, &b->bwd);
     }
     if (st == CK_OK) st = ck_wrap_prefix_name(b->fwd, "forward_");
@@ -330,6 +340,19 @@ static ck_status bidi_compute_mask(const ck_layer *layer, int n, const ck_tensor
     return ck_tensor_copy(out, masks[0]);
 }
 
+/* Bidirectional.compute_mask: with return_sequences the output (both
+ * outputs with merge_mode None) carries the input's mask; states never
+ * do. */
+static int bidi_mask_rule(const ck_layer *layer)
+{
+    return ((const bidi_layer *)layer)->return_sequences ? CK_MASK_PASS : CK_MASK_NONE;
+}
+
+static int bidi_passed_mask_outputs(const ck_layer *layer)
+{
+    return ((const bidi_layer *)layer)->mode == MERGE_NONE ? 2 : 1;
+}
+
 static int bidi_archive_var(const ck_layer *layer, int i, char *group, size_t n)
 {
     const bidi_layer *b = (const bidi_layer *)layer;
@@ -479,8 +502,17 @@ static size_t bidi_scratch_bytes(const ck_layer *layer, int n, const ck_shape *i
     return k.total;
 }
 
-static ck_status bidi_call_scratch(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *out,
-                                   void *scratch)
+/* An inner layer's planned call, with the mask when it reads one (the
+ * recurrent layers skip masked steps, go_backwards included). */
+static ck_status inner_call(ck_layer *inner, int n, const ck_tensor *const *in, const ck_tensor *mask,
+                            ck_tensor *const *out, void *scratch)
+{
+    if (mask && inner->cls->call_masked) return ck_layer_call_planned_masked(inner, n, in, mask, out, scratch);
+    return ck_layer_call_planned(inner, n, in, out, scratch);
+}
+
+static ck_status bidi_call_masked(ck_layer *layer, int n, const ck_tensor *const *in, const ck_tensor *mask,
+                                  ck_tensor *const *out, void *scratch)
 {
     bidi_layer *b = (bidi_layer *)layer;
     ck_shape s[BIDI_MAX_INPUTS];
@@ -492,10 +524,16 @@ static ck_status bidi_call_scratch(ck_layer *layer, int n, const ck_tensor *cons
     void *inner = k.inner ? p + k.b1 + k.b2 : NULL;
     inner_outs o = inner_outs_of(b, &y1, &y2, out);
     split_inputs sp = split_of(n, in);
-    CK_TRY(ck_layer_call_planned(b->fwd, sp.nf, sp.f, o.f, inner));
-    CK_TRY(ck_layer_call_planned(b->bwd, sp.nb, sp.r, o.r, inner));
+    CK_TRY(inner_call(b->fwd, sp.nf, sp.f, mask, o.f, inner));
+    CK_TRY(inner_call(b->bwd, sp.nb, sp.r, mask, o.r, inner));
     merge(b, &y1, &y2, out);
     return CK_OK;
+}
+
+static ck_status bidi_call_scratch(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *out,
+                                   void *scratch)
+{
+    return bidi_call_masked(layer, n, in, NULL, out, scratch);
 }
 
 /* ---- training ---------------------------------------------------------------------
@@ -633,4 +671,7 @@ const ck_layer_class ck_bidirectional_class = {
     .call_scratch_bytes = bidi_scratch_bytes,
     .call_scratch = bidi_call_scratch,
     .archive_var = bidi_archive_var,
+    .mask_rule = bidi_mask_rule,
+    .passed_mask_outputs = bidi_passed_mask_outputs,
+    .call_masked = bidi_call_masked,
 };

@@ -18,6 +18,55 @@ int ck_step_reads_masks(const ck_step *step)
     return 0;
 }
 
+int ck_step_mask_in_flow(const ck_step *step, int fed)
+{
+    return step->n_in > 0 && step->node->layer->cls->call_masked ? ck_step_in_masks(step, fed)[0] : -1;
+}
+
+const int *ck_step_in_masks(const ck_step *step, int fed) { return fed ? step->fed_in_masks : step->in_masks; }
+
+int ck_model_feeds_mask(const ck_model *m, const ck_tensor *mask) { return mask && m->fed_mask_ok; }
+
+/* The fed flow: the masks the steps see when input 0 carries a mask
+ * (slot `fed`), by each layer's rule.  Masks that layers make (Embedding,
+ * Masking) and merges that made one anyway keep their static slots; a
+ * merge that would make a mask only from the fed one has no slot, and the
+ * flow is then not used (fed_mask_ok 0). */
+static ck_status fed_flow(ck_model *m)
+{
+    int fed = m->n_slots;
+    int *vm = ck_malloc((size_t)(m->n_slots + 1) * sizeof *vm);
+    if (!vm) return ck_oom("the model graph");
+    for (int i = 0; i <= m->n_slots; i++) vm[i] = -1;
+    vm[m->input_slots[0]] = fed;
+    m->fed_mask_ok = 1;
+    ck_status st = CK_OK;
+    for (int s = 0; s < m->n_steps && st == CK_OK; s++) {
+        ck_step *step = &m->steps[s];
+        step->fed_in_masks = ck_malloc((size_t)(step->n_in ? step->n_in : 1) * sizeof(int));
+        if (!step->fed_in_masks) {
+            st = ck_oom("the model graph");
+            break;
+        }
+        int any = 0;
+        for (int k = 0; k < step->n_in; k++) {
+            step->fed_in_masks[k] = vm[step->in_slots[k]];
+            any |= step->fed_in_masks[k] >= 0;
+        }
+        int rule = ck_layer_mask_rule(step->node->layer);
+        if (rule == CK_MASK_PASS) {
+            int carriers = ck_layer_passed_mask_outputs(step->node->layer);
+            for (int k = 0; k < carriers && step->n_in > 0; k++) vm[step->out_slot + k] = step->fed_in_masks[0];
+        } else if (rule == CK_MASK_MAKE || ((rule == CK_MASK_AND || rule == CK_MASK_COMBINE) && any)) {
+            if (step->made_mask) vm[step->out_slot] = step->out_masks[0];
+            else m->fed_mask_ok = 0;
+        }
+    }
+    m->fed_out_mask0 = m->fed_mask_ok ? vm[m->output_slots[0]] : -1;
+    ck_free(vm);
+    return st;
+}
+
 ck_status ck_step_make_mask(const ck_step *step, const ck_tensor *const *in, const ck_tensor *const *in_masks,
                             ck_tensor *out)
 {
@@ -25,6 +74,8 @@ ck_status ck_step_make_mask(const ck_step *step, const ck_tensor *const *in, con
         ck_mask_and_into(step->n_in, in_masks, out);
         return CK_OK;
     }
+    if (step->mask_rule == CK_MASK_COMBINE)
+        return step->node->layer->cls->combine_masks(step->node->layer, step->n_in, in, in_masks, out);
     return step->node->layer->cls->make_mask(step->node->layer, step->n_in, in, out);
 }
 
@@ -321,6 +372,7 @@ ck_status ck_model_init_graph(ck_model *m, int n_in, ck_tensor *const *inputs, i
     m->outputs = mout;
     m->n_inputs = n_in;
     m->n_outputs = n_out;
+    if (st == CK_OK) st = fed_flow(m);
     if (st != CK_OK) {
         ck_free(layers);
         return st; /* the rest is freed by ck_model_destroy */
@@ -344,6 +396,7 @@ void ck_model_destroy(ck_layer *layer)
         ck_free(m->steps[i].in_slots);
         ck_free(m->steps[i].in_masks);
         ck_free(m->steps[i].out_masks);
+        ck_free(m->steps[i].fed_in_masks);
     }
     ck_free(m->output_mask_slots);
     ck_free(m->steps);

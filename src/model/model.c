@@ -30,12 +30,14 @@ static ck_dtype model_output_dtype(const ck_layer *layer, int n, const ck_dtype 
     return ((const ck_model *)layer)->outputs[0]->dtype;
 }
 
-/* A nested model's outputs carry no mask here (Keras would run its graph
- * on the incoming masks: not done). */
+/* A nested model's output 0 carries the mask of its input 0 when its
+ * graph passes that mask through (Keras runs the nested graph on the
+ * masks it is called with: LSTM(return_sequences), Dense, ... pass it).
+ * A mask the nested graph makes itself is not given out (NONE). */
 static int model_mask_rule(const ck_layer *layer)
 {
-    (void)layer;
-    return CK_MASK_NONE;
+    const ck_model *m = (const ck_model *)layer;
+    return m->fed_mask_ok && m->fed_out_mask0 == m->n_slots ? CK_MASK_PASS : CK_MASK_NONE;
 }
 
 static int model_output_count(const ck_layer *layer) { return ((const ck_model *)layer)->n_outputs; }
@@ -57,7 +59,8 @@ static size_t round64(size_t b) { return (b + 63) / 64 * 64; }
 
 static size_t nested_layout(const ck_model *m, const ck_shape *slot_shapes, size_t *values_off, size_t *scratch_off)
 {
-    size_t off = round64((size_t)m->n_slots * sizeof(ck_shape)) + round64((size_t)m->n_slots * sizeof(ck_tensor));
+    /* One more view than slots: a fed mask (slot n_slots). */
+    size_t off = round64((size_t)m->n_slots * sizeof(ck_shape)) + round64((size_t)(m->n_slots + 1) * sizeof(ck_tensor));
     size_t widest = 0;
     ck_shape ins[CK_MAX_LAYER_INPUTS];
     if (values_off) *values_off = off;
@@ -98,7 +101,14 @@ size_t ck_model_call_scratch_bytes(const ck_layer *layer, int n, const ck_shape 
 ck_status ck_model_call_scratch(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *out,
                                 void *scratch)
 {
+    return ck_model_call_masked(layer, n, in, NULL, out, scratch);
+}
+
+ck_status ck_model_call_masked(ck_layer *layer, int n, const ck_tensor *const *in, const ck_tensor *mask,
+                               ck_tensor *const *out, void *scratch)
+{
     ck_model *m = (ck_model *)layer;
+    int fed = ck_model_feeds_mask(m, mask);
     ck_shape shapes[CK_MAX_LAYER_INPUTS];
     if (!scratch) return ck_oom("a nested model's values");
     for (int i = 0; i < n; i++) shapes[i] = ck_tensor_shape(in[i]);
@@ -111,6 +121,11 @@ ck_status ck_model_call_scratch(ck_layer *layer, int n, const ck_tensor *const *
         views[m->input_slots[i]] = *in[i];
         views[m->input_slots[i]].owns_data = 0;
         views[m->input_slots[i]].keras_history = NULL;
+    }
+    if (fed) {
+        views[m->n_slots] = *mask;
+        views[m->n_slots].owns_data = 0;
+        views[m->n_slots].keras_history = NULL;
     }
     for (int s = 0; s < m->n_steps; s++) {
         for (int k = 0; k < m->steps[s].n_out + m->steps[s].made_mask; k++) {
@@ -133,13 +148,14 @@ ck_status ck_model_call_scratch(ck_layer *layer, int n, const ck_tensor *const *
         for (int k = 0; k < step->n_in; k++) args[k] = &views[step->in_slots[k]];
         for (int k = 0; k < step->n_out; k++) outs[k] = &views[step->out_slot + k];
         void *own = (char *)scratch + scratch_off;
-        int mask_in = ck_step_mask_in(step);
+        int mask_in = ck_step_mask_in_flow(step, fed);
+        const int *in_masks = ck_step_in_masks(step, fed);
         if (mask_in >= 0)
             CK_TRY(ck_layer_call_planned_masked(step->node->layer, step->n_in, args, &views[mask_in], outs, own));
         else CK_TRY(ck_layer_call_planned(step->node->layer, step->n_in, args, outs, own));
         if (step->made_mask) {
             const ck_tensor *masks[CK_MAX_LAYER_INPUTS];
-            for (int k = 0; k < step->n_in; k++) masks[k] = step->in_masks[k] >= 0 ? &views[step->in_masks[k]] : NULL;
+            for (int k = 0; k < step->n_in; k++) masks[k] = in_masks[k] >= 0 ? &views[in_masks[k]] : NULL;
             CK_TRY(ck_step_make_mask(step, args, masks, &views[step->out_masks[0]]));
         }
     }
@@ -189,6 +205,7 @@ static ck_status sequential_from_config(const json_t *c, ck_layer **out)
         .output_dtype = model_output_dtype,                                  \
         .output_count = model_output_count,                                  \
         .mask_rule = model_mask_rule,                                        \
+        .call_masked = ck_model_call_masked,                                 \
         .output_dtypes = model_output_dtypes,                                \
         .get_config = model_get_config,                                      \
         .from_config = FROM_CONFIG,                                          \

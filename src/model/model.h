@@ -23,6 +23,10 @@ typedef struct ck_step {
     int *in_masks, *out_masks;
     int mask_rule;
     int made_mask;
+    /* The mask slots of the inputs when a mask is fed to input 0 of the
+     * model used as a layer (tf.keras runs a nested model's graph on the
+     * masks it is called with): slot m->n_slots is the fed mask. */
+    int *fed_in_masks;
 } ck_step;
 
 /* Concrete buffers for one input-shape signature (full batches, and the
@@ -114,6 +118,11 @@ struct ck_model {
     ck_tensor **slot_tensors;   /* the symbolic tensor of each value slot */
     int *input_slots, *output_slots;
     int *output_mask_slots;     /* per model output: its mask's slot or -1 */
+    /* A mask fed to input 0 (graph.c): fed_mask_ok when every step of the
+     * fed flow has the slots it needs (a merge that would make a mask only
+     * because of the fed one has none: then a fed mask is ignored);
+     * fed_out_mask0: output 0's mask slot in that flow (-1: none). */
+    int fed_mask_ok, fed_out_mask0;
     ck_predictor *predictor;    /* the default run state, made on first use */
     _Atomic int busy;           /* ck_model_predict running: a second thread
                                    gets CK_RUNTIME_ERROR, not corruption */
@@ -242,6 +251,19 @@ int ck_step_mask_in(const ck_step *step);
 /* 1 when a step's class reads every input's mask (call_masks) and at
  * least one input has a mask. */
 int ck_step_reads_masks(const ck_step *step);
+
+/* The same and the input mask slots of a step in the static flow or
+ * (fed) the fed flow, whose slot m->n_slots is the fed mask. */
+int ck_step_mask_in_flow(const ck_step *step, int fed);
+const int *ck_step_in_masks(const ck_step *step, int fed);
+
+/* 1 when a call of a nested model with this input-0 mask runs the fed
+ * flow. */
+int ck_model_feeds_mask(const ck_model *m, const ck_tensor *mask);
+
+/* The nested model's masked call (class hook call_masked). */
+ck_status ck_model_call_masked(ck_layer *layer, int n, const ck_tensor *const *in, const ck_tensor *mask,
+                               ck_tensor *const *out, void *scratch);
 
 /* Writes the mask a step makes (step->made_mask) into `out` from the
  * step's inputs and their masks (NULL entries: none). */

@@ -29,12 +29,11 @@ ck_status ck_model_infer_shapes(const ck_model *m, int n, const ck_shape *in, ck
         CK_TRY(ck_layer_check_inputs(step->node->layer, step->n_in, ins));
         CK_TRY(ck_layer_output_shapes_of(step->node->layer, step->n_in, ins, &slot_shapes[step->out_slot]));
         if (step->made_mask) {
-            const ck_layer *l = step->node->layer;
-            int first = -1;
-            for (int k = 0; k < step->n_in && first < 0; k++) first = step->in_masks[k];
-            slot_shapes[step->out_masks[0]] = step->mask_rule == CK_MASK_MAKE
-                                                  ? l->cls->made_mask_shape(l, &ins[0])
-                                                  : slot_shapes[first];
+            ck_shape ms[CK_MAX_LAYER_INPUTS];
+            for (int k = 0; k < step->n_in; k++)
+                ms[k] = step->in_masks[k] >= 0 ? slot_shapes[step->in_masks[k]] : (ck_shape){-1, {0}};
+            CK_TRY(ck_rule_mask_shape(step->node->layer, step->mask_rule, step->n_in, ins, ms,
+                                      &slot_shapes[step->out_masks[0]]));
         }
     }
     return CK_OK;

@@ -197,9 +197,20 @@ static const ck_tensor *const *step_masks(const ck_step *step, const ck_train_la
     return masks;
 }
 
+/* A mask slot's value: slot m->n_slots is the mask fed to a nested
+ * model's input 0 (the caller's ctx->mask). */
+static const ck_tensor *mask_value(const ck_model *m, ck_train_layout *L, int slot, const ck_train_ctx *ctx)
+{
+    if (slot < 0) return NULL;
+    return slot == m->n_slots ? ctx->mask : &L->values[slot];
+}
+
+static int fed_of(const ck_model *m, const ck_train_ctx *ctx) { return ctx && ck_model_feeds_mask(m, ctx->mask); }
+
 ck_status ck_model_train_forward(ck_model *m, ck_train_layout *L, const ck_train_ctx *ctx,
                                  const ck_tensor *const *inputs, void *block)
 {
+    int fed = fed_of(m, ctx);
     const ck_tensor *args[CK_MAX_LAYER_INPUTS];
     ck_tensor *outs[CK_MAX_LAYER_OUTPUTS];
     bind_values(m, L, inputs, block);
@@ -208,16 +219,15 @@ ck_status ck_model_train_forward(ck_model *m, ck_train_layout *L, const ck_train
         for (int k = 0; k < step->n_in; k++) args[k] = &L->values[step->in_slots[k]];
         for (int k = 0; k < step->n_out; k++) outs[k] = &L->values[step->out_slot + k];
         ck_train_ctx step_ctx = ctx ? *ctx : (ck_train_ctx){0};
-        int mask_in = ck_step_mask_in(step);
-        step_ctx.mask = mask_in >= 0 ? &L->values[mask_in] : NULL;
-        const ck_tensor *in_masks[CK_MAX_LAYER_INPUTS];
-        step_ctx.masks = step_masks(step, L, in_masks);
+        step_ctx.mask = mask_value(m, L, ck_step_mask_in_flow(step, fed), ctx);
+        const ck_tensor *all_masks[CK_MAX_LAYER_INPUTS];
+        step_ctx.masks = step_masks(step, L, all_masks);
         CK_TRY(ck_layer_train_call(step->node->layer, &step_ctx, step->n_in, args, outs,
                                    (char *)block + L->saved_off[s]));
         if (step->made_mask) {
             const ck_tensor *masks[CK_MAX_LAYER_INPUTS];
-            for (int k = 0; k < step->n_in; k++)
-                masks[k] = step->in_masks[k] >= 0 ? &L->values[step->in_masks[k]] : NULL;
+            const int *in_masks = ck_step_in_masks(step, fed);
+            for (int k = 0; k < step->n_in; k++) masks[k] = mask_value(m, L, in_masks[k], ctx);
             CK_TRY(ck_step_make_mask(step, args, masks, &L->values[step->out_masks[0]]));
         }
     }
@@ -293,10 +303,9 @@ static ck_status step_backward(ck_model *m, ck_train_layout *L, const ck_train_c
         }
     }
     ck_train_ctx step_ctx = ctx ? *ctx : (ck_train_ctx){0};
-    int mask_in = ck_step_mask_in(step);
-    step_ctx.mask = mask_in >= 0 ? &L->values[mask_in] : NULL;
-    const ck_tensor *in_masks[CK_MAX_LAYER_INPUTS];
-    step_ctx.masks = step_masks(step, L, in_masks);
+    step_ctx.mask = mask_value(m, L, ck_step_mask_in_flow(step, fed_of(m, ctx)), ctx);
+    const ck_tensor *all_masks[CK_MAX_LAYER_INPUTS];
+    step_ctx.masks = step_masks(step, L, all_masks);
     CK_TRY(ck_layer_backward(layer, &step_ctx, step->n_in, args, &L->values[step->out_slot],
                              &L->grads[step->out_slot], (char *)block + L->saved_off[s], din));
     for (int k = 0; k < step->n_in; k++)

@@ -166,3 +166,14 @@ int ck_wrap_model_archive_var(const ck_model *m, int i, const char *prefix, char
     if (nested) return ck_wrap_model_archive_var(nested, k, path, group, n);
     return ck_wrap_archive_var(m->layers[j], k, path, group, n);
 }
+
+ck_status ck_wrap_set_zero_output_for_mask(json_t *wrapper, int value)
+{
+    json_t *c = json_object_get(wrapper, "config");
+    if (!json_is_object(c)) return CK_OK; /* reported by the layer's own parsing */
+    if (!value) {
+        json_object_del(c, "zero_output_for_mask");
+        return CK_OK;
+    }
+    return json_object_set_new(c, "zero_output_for_mask", json_true()) ? ck_oom("a recurrent layer's config") : CK_OK;
+}

@@ -57,6 +57,11 @@ int ck_wrap_archive_var(const ck_layer *sub, int i, const char *prefix, char *gr
  * model's weights so. */
 int ck_wrap_model_archive_var(const ck_model *m, int i, const char *prefix, char *group, size_t n);
 
+/* Sets zero_output_for_mask in a recurrent layer's config wrapper
+ * {"class_name", "config"} (removed when false: tf.keras' RNN.get_config
+ * writes it only when true). */
+ck_status ck_wrap_set_zero_output_for_mask(json_t *wrapper, int value);
+
 /* Weights of a file in another layout than the layer's (Keras 1 LSTM /
  * GRU gates, CuDNNLSTM / CuDNNGRU), converted as Keras' legacy loader does
  * (legacy_weights.c): *out receives *n_out new tensors (free with

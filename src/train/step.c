@@ -1,5 +1,7 @@
 /* Metrics are updated without sample weights, as Keras' `metrics` (only
- * `weighted_metrics` see them; class weights included).
+ * `weighted_metrics` see them; class weights included), except the mask of
+ * a masked output: tf.keras 2.x (compile_utils.MetricsContainer) gives it
+ * to every metric of that output as its sample weight.
  *
  * One training or test step: forward, losses, backward, optimizer,
  * constraints, metrics.  Nothing is allocated once a batch shape has been
@@ -160,7 +162,7 @@ ck_status ck_trainer_step(ck_model *m, ck_trainer *t, int training, const ck_ten
     for (int o = 0; o < t->n_outputs; o++)
         for (int k = 0; k < t->n_metrics; k++)
             CK_TRY(ck_metric_update(t->metrics[o * t->n_metrics + k], y[o], &L->values[m->output_slots[o]],
-                                    NULL));
+                                    m->output_mask_slots[o] >= 0 ? &L->values[m->output_mask_slots[o]] : NULL));
     if (!training) return CK_OK;
 
     for (int i = 0; i < t->n_vars; i++)
@@ -197,6 +199,6 @@ ck_status ck_trainer_eval(ck_model *m, ck_trainer *t, int which, const ck_tensor
     for (int o = 0; o < t->n_outputs; o++)
         for (int k = 0; k < t->n_metrics; k++)
             CK_TRY(ck_metric_update(t->metrics[o * t->n_metrics + k], y[o], plan->buffers[m->output_slots[o]],
-                                    NULL));
+                                    m->output_mask_slots[o] >= 0 ? plan->buffers[m->output_mask_slots[o]] : NULL));
     return CK_OK;
 }

@@ -356,6 +356,12 @@ Test(zero_alloc_sweep, masking_through_wrappers_and_attention)
          NULL},
         {"2:{\"class_name\": \"AdditiveAttention\", \"config\": {\"use_scale\": true}}",
          "{\"class_name\": \"CuDNNGRU\", \"config\": {\"units\": 2}}", NULL, NULL},
+        /* Concatenate's combined mask (time axis), a Bidirectional passing
+         * it on (its inner layers skip masked steps, go_backwards). */
+        {"2:{\"class_name\": \"Concatenate\", \"config\": {\"axis\": 1}}",
+         "{\"class_name\": \"Bidirectional\", \"config\": {\"layer\": {\"class_name\": \"LSTM\", "
+         "\"config\": {\"units\": 2, \"return_sequences\": true, \"go_backwards\": true}}}}",
+         "2:{\"class_name\": \"Concatenate\", \"config\": {}}", "{\"class_name\": \"GRU\", \"config\": {\"units\": 2}}"},
     };
     for (size_t c = 0; c < sizeof chains / sizeof *chains; c++) {
         ck_layer *layers[5] = {NULL};
@@ -384,6 +390,47 @@ Test(zero_alloc_sweep, masking_through_wrappers_and_attention)
         for (int k = 0; k < n; k++) ck_layer_free(layers[k]);
         ck_layer_free(ck_tensor_layer(in));
     }
+}
+
+/* A mask fed into a nested Sequential (LSTM(return_sequences) -> Dense)
+ * reaches its LSTM and comes out with its output, then a Concatenate
+ * with the masked input combines the two. */
+Test(zero_alloc_sweep, mask_into_nested_model)
+{
+    ck_tensor *sin = NULL, *s1 = NULL, *s2 = NULL;
+    ck_layer *lstm = NULL, *dense = NULL;
+    cr_assert_eq(ck_input(&sin, &(ck_input_opts){.shape = CK_TEST_SHAPE(4, 3)}), CK_OK);
+    cr_assert_eq(ck_layer_from_config("{\"class_name\": \"LSTM\", \"config\": {\"units\": 2, "
+                                      "\"return_sequences\": true}}", &lstm), CK_OK, "%s", ck_last_error());
+    cr_assert_eq(ck_layer_from_config("{\"class_name\": \"Dense\", \"config\": {\"units\": 3}}", &dense), CK_OK);
+    cr_assert_eq(ck_layer_apply(lstm, 1, &sin, &s1), CK_OK, "%s", ck_last_error());
+    cr_assert_eq(ck_layer_apply(dense, 1, &s1, &s2), CK_OK, "%s", ck_last_error());
+    ck_model *inner = NULL;
+    cr_assert_eq(ck_model_new(&inner, 1, &sin, 1, &s2, "inner"), CK_OK, "%s", ck_last_error());
+    ck_tensor *in = NULL, *h = NULL, *y = NULL, *c = NULL, *out = NULL;
+    ck_layer *masking = NULL, *concat = NULL, *gru = NULL;
+    cr_assert_eq(ck_input(&in, &(ck_input_opts){.shape = CK_TEST_SHAPE(4, 3)}), CK_OK);
+    cr_assert_eq(ck_layer_from_config("{\"class_name\": \"Masking\", \"config\": {\"mask_value\": 0.1}}",
+                                      &masking), CK_OK);
+    cr_assert_eq(ck_layer_from_config("{\"class_name\": \"Concatenate\", \"config\": {}}", &concat), CK_OK);
+    cr_assert_eq(ck_layer_from_config("{\"class_name\": \"GRU\", \"config\": {\"units\": 2}}", &gru), CK_OK);
+    cr_assert_eq(ck_layer_apply(masking, 1, &in, &h), CK_OK, "%s", ck_last_error());
+    cr_assert_eq(ck_layer_apply(ck_model_layer(inner), 1, &h, &y), CK_OK, "%s", ck_last_error());
+    cr_expect(ck_symbolic_mask(y) == ck_symbolic_mask(h), "the nested model passes its input's mask out");
+    cr_assert_eq(ck_layer_apply(concat, 2, (ck_tensor *[]){y, h}, &c), CK_OK, "%s", ck_last_error());
+    cr_assert_eq(ck_layer_apply(gru, 1, &c, &out), CK_OK, "%s", ck_last_error());
+    ck_model *m = NULL;
+    cr_assert_eq(ck_model_new(&m, 1, &in, 1, &out, NULL), CK_OK, "%s", ck_last_error());
+    check_steady_state(m, "mask into a nested model", 0);
+    ck_model_free(m);
+    ck_model_free(inner);
+    ck_layer_free(lstm);
+    ck_layer_free(dense);
+    ck_layer_free(masking);
+    ck_layer_free(concat);
+    ck_layer_free(gru);
+    ck_layer_free(ck_tensor_layer(in));
+    ck_layer_free(ck_tensor_layer(sin));
 }
 
 /* Functional( Sequential( Functional(Dense) ) ), called twice at the top. */
