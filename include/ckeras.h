@@ -2544,7 +2544,12 @@ CK_API ck_status ck_model_new(ck_model **out, int n_inputs, ck_tensor *const *in
 CK_API ck_status ck_sequential(ck_model **out, int n_layers, ck_layer *const *layers, const ck_shape *input_shape,
                         const char *name);
 
-/** Releases the caller's reference (ck_layer_free of the model layer). */
+/** Releases the caller's reference (ck_layer_free of the model layer).
+ *  When the model goes, its layers that nothing else references are freed
+ *  even where they reference each other in a cycle (a layer called on a
+ *  tensor computed from its own output, as Keras allows); a layer of such
+ *  a cycle that the program still holds keeps the cycle's history until a
+ *  model over it is freed after the program's own reference. */
 CK_API void ck_model_free(ck_model *m);
 
 /** The model as a layer (borrowed): name, weights, get_config, calls. */

@@ -405,6 +405,7 @@ void ck_model_destroy(ck_layer *layer)
     ck_free(m->output_slots);
     ck_free(m->inputs);
     ck_free(m->outputs);
+    ck_model_break_cycles(m); /* model_cycles.c */
     for (int i = 0; i < m->n_layers; i++) ck_layer_free(m->layers[i]);
     ck_free(m->layers);
 }

@@ -250,6 +250,12 @@ int ck_step_mask_in(const ck_step *step);
 
 /* 1 when a step's class reads every input's mask (call_masks) and at
  * least one input has a mask. */
+/* Lets the nodes of the model's layers that nothing outside the model
+ * references drop their producer references (model_cycles.c), so that a
+ * cycle of layers called on each other's outputs is freed with the model.
+ * Called by ck_model_destroy. */
+void ck_model_break_cycles(ck_model *m);
+
 int ck_step_reads_masks(const ck_step *step);
 
 /* The same and the input mask slots of a step in the static flow or
