@@ -171,4 +171,21 @@ void ck_dgemm_nt_c(int64_t M, int64_t N, int64_t K, const double *a,
                    int64_t lda, const double *b, int64_t ldb, double *c,
                    int64_t ldc);
 
+/* ---- the fused LSTM step (lstm_cell.c) ------------------------------------ */
+
+/* One float32 step's elementwise work, gates in Keras' order i, f, c, o,
+ * sigmoid (or Keras 2's hard_sigmoid) gates and tanh: for each row b,
+ * z += xp (z: the recurrent product, (batch, 4 units), rewritten with the
+ * pre-activations), gates = i f g o, c = f c_prev + i g, actc = tanh(c),
+ * h = o actc.  All blocks (batch, units) or (batch, 4 units) contiguous,
+ * xp's rows ldx elements apart. */
+typedef struct ck_lstm_cell_args {
+    int64_t batch, units, ldx;
+    int hard_sigmoid;
+    float *z, *gates, *c, *actc, *h;
+    const float *xp, *c_prev;
+} ck_lstm_cell_args;
+
+void ck_lstm_cell_f32(const ck_lstm_cell_args *s);
+
 #endif
