@@ -171,6 +171,13 @@ void ck_dgemm_nt_c(int64_t M, int64_t N, int64_t K, const double *a,
                    int64_t lda, const double *b, int64_t ldb, double *c,
                    int64_t ldc);
 
+/* Dot(normalize=True) of two (rows, n) float tensors of one dtype along
+ * their last axis, straight from the inputs (no normalised copies):
+ * out[r] = sum(x y) / (sqrt(max(sum(x^2), eps)) sqrt(max(sum(y^2), eps))),
+ * sums in double.  Returns 0 (and does nothing) for other shapes or
+ * dtypes (l2_normalize.c). */
+int ck_cosine_rows_into(const ck_tensor *x, const ck_tensor *y, double epsilon, ck_tensor *out);
+
 /* ---- the fused LSTM step (lstm_cell.c) ------------------------------------ */
 
 /* One float32 step's elementwise work, gates in Keras' order i, f, c, o,
