@@ -42,8 +42,11 @@ static ck_status lstm_forward(const ck_rnn_layer *r, const ck_rnn_fwd *s)
     int64_t B = s->batch, U = s->units, G = 4 * U;
     size_t es = ck_dtype_size(s->dt), blk = (size_t)(B * U) * es;
     char *z = s->rec, *gates = z + REC_GATES * blk, *actc = z + REC_ACTC * blk;
-    ck_rnn_gemm(s->dt, 0, 0, B, G, U, s->h_in, U, r->recurrent_kernel->value->data, G, 0.0, z, G);
     if (fused_cell(r, s->dt)) {
+        /* h_in, the kernel and z are contiguous: the inference products'
+         * kernel choice (ours for the few rows of a step, where CBLAS'
+         * fixed costs dominate) */
+        ck_matmul_f32(B, G, U, s->h_in, r->recurrent_kernel->value->data, (float *)z);
         /* one pass over the step's units after the product */
         ck_lstm_cell_f32(&(ck_lstm_cell_args){.batch = B, .units = U, .ldx = s->ldx,
                                               .hard_sigmoid = r->a.recurrent_activation->kind == A_HARD_SIGMOID,
@@ -51,6 +54,7 @@ static ck_status lstm_forward(const ck_rnn_layer *r, const ck_rnn_fwd *s)
                                               .actc = (float *)actc, .h = s->h, .xp = s->xp, .c_prev = s->c_prev});
         return CK_OK;
     }
+    ck_rnn_gemm(s->dt, 0, 0, B, G, U, s->h_in, U, r->recurrent_kernel->value->data, G, 0.0, z, G);
     CK_RNN_TYPED(s->dt, {
         real *zz = (real *)z, *gg = (real *)gates;
         const real *xp = s->xp;
