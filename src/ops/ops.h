@@ -178,7 +178,7 @@ void ck_dgemm_nt_c(int64_t M, int64_t N, int64_t K, const double *a,
  * dtypes (l2_normalize.c). */
 int ck_cosine_rows_into(const ck_tensor *x, const ck_tensor *y, double epsilon, ck_tensor *out);
 
-/* ---- the fused LSTM step (lstm_cell.c) ------------------------------------ */
+/* ---- the fused LSTM and GRU steps (rnn_cell_kernels.c) -------------------- */
 
 /* One float32 step's elementwise work, gates in Keras' order i, f, c, o,
  * sigmoid (or Keras 2's hard_sigmoid) gates and tanh: for each row b,
@@ -194,5 +194,19 @@ typedef struct ck_lstm_cell_args {
 } ck_lstm_cell_args;
 
 void ck_lstm_cell_f32(const ck_lstm_cell_args *s);
+
+/* One float32 GRU step with reset_after (gates z, r, h; sigmoid or
+ * hard_sigmoid, and tanh): for each row b, m (batch, 3 units, the
+ * recurrent product) += rbias (the recurrent bias, or NULL), pre_z,r =
+ * xp_z,r + m_z,r, z, r = ra(pre), pre_h = xp_h + r m_h, hh = tanh(pre_h)
+ * (pre and post = z r hh (batch, 3 units) kept), h = z h_prev + (1 - z) hh. */
+typedef struct ck_gru_cell_args {
+    int64_t batch, units, ldx;
+    int hard_sigmoid;
+    float *m, *pre, *post, *h;
+    const float *xp, *rbias, *h_prev;
+} ck_gru_cell_args;
+
+void ck_gru_cell_f32(const ck_gru_cell_args *s);
 
 #endif

@@ -1,4 +1,4 @@
-/* The fused float32 LSTM step (src/ops/lstm_cell.c) against the same step
+/* The fused float32 LSTM and GRU steps (src/ops/rnn_cell_kernels.c) against the same step
  * in double with libm's exp and tanh: gates, carry and state within 1e-6
  * relative (the float polynomials are a few ulp; each stage checked on
  * the kernel's own float inputs to it), over a wide range of
@@ -71,28 +71,28 @@ static void check(int hard)
         }
 }
 
-Test(lstm_cell, sigmoid_tanh_small_range)
+Test(rnn_cell_kernels, sigmoid_tanh_small_range)
 {
     fill(3.0f);
     run(0);
     check(0);
 }
 
-Test(lstm_cell, sigmoid_tanh_wide_range)
+Test(rnn_cell_kernels, sigmoid_tanh_wide_range)
 {
     fill(120.0f);
     run(0);
     check(0);
 }
 
-Test(lstm_cell, hard_sigmoid)
+Test(rnn_cell_kernels, hard_sigmoid)
 {
     fill(6.0f);
     run(1);
     check(1);
 }
 
-Test(lstm_cell, nan_propagates)
+Test(rnn_cell_kernels, nan_propagates)
 {
     fill(3.0f);
     z0[5] = NAN;            /* unit 5's input gate, row 0 */
@@ -102,4 +102,35 @@ Test(lstm_cell, nan_propagates)
     cr_expect(isnan(gates[5]) && isnan(c[5]) && isnan(h[5]));
     cr_expect(isnan(gates[G + 2 * U + 7]) && isnan(h[U + 7]));
     cr_expect(!isnan(h[6]) && !isnan(h[U + 8]));
+}
+
+/* GRU (reset_after): the same checks, stage by stage. */
+Test(rnn_cell_kernels, gru_reset_after)
+{
+    enum { GG = 3 * U };
+    static float m[B * GG], m0[B * GG], pre[B * GG], post[B * GG], rb[GG], hp[B * U], hg[B * U];
+    for (int hard = 0; hard < 2; hard++) {
+        fill(hard ? 6.0f : 40.0f);
+        for (int i = 0; i < B * GG; i++) m0[i] = z0[i];
+        for (int i = 0; i < GG; i++) rb[i] = (float)(i % 5) / 8.0f - 0.25f;
+        for (int i = 0; i < B * U; i++) hp[i] = cp[i] / 3.0f;
+        memcpy(m, m0, sizeof m);
+        ck_gru_cell_f32(&(ck_gru_cell_args){.batch = B, .units = U, .ldx = LDX, .hard_sigmoid = hard, .m = m,
+                                            .pre = pre, .post = post, .h = hg, .xp = xp, .rbias = rb, .h_prev = hp});
+        for (int b = 0; b < B; b++)
+            for (int u = 0; u < U; u++) {
+                int j[3] = {b * GG + u, b * GG + U + u, b * GG + 2 * U + u};
+                for (int k = 0; k < 3; k++) cr_expect_eq(m[j[k]], m0[j[k]] + rb[k * U + u], "m[%d]", j[k]);
+                for (int k = 0; k < 2; k++) {
+                    cr_expect_eq(pre[j[k]], xp[b * LDX + k * U + u] + m[j[k]], "pre[%d]", j[k]);
+                    double want = sig(pre[j[k]], hard);
+                    expect_rel(post[j[k]], want, hard ? 1.0 : fabs(want), "gate", j[k]);
+                }
+                cr_expect_eq(pre[j[2]], xp[b * LDX + 2 * U + u] + post[j[1]] * m[j[2]], "pre_h[%d]", j[2]);
+                expect_rel(post[j[2]], tanh(pre[j[2]]), fabs(tanh(pre[j[2]])), "hh", j[2]);
+                int i = b * U + u;
+                double z = post[j[0]], want = z * hp[i] + (1 - z) * post[j[2]];
+                expect_rel(hg[i], want, fabs(z * hp[i]) + fabs((1 - z) * post[j[2]]), "h", i);
+            }
+    }
 }

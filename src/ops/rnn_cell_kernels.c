@@ -1,6 +1,7 @@
-/* The elementwise part of one float32 LSTM step in a single pass (ops.h,
- * ck_lstm_cell_f32): adding the step's projected inputs to the recurrent
- * product, the four gate activations, the new carry and the new state.
+/* The elementwise part of one float32 LSTM or GRU step in a single pass
+ * (ops.h, ck_lstm_cell_f32, ck_gru_cell_f32): adding the step's projected
+ * inputs to the recurrent product, the gate activations, the new carry and
+ * the new state.
  *
  * Why a kernel of its own: with the generic activations (double libm calls
  * on one gate block at a time, five passes a step) the elementwise work
@@ -107,6 +108,48 @@
         memcpy(s->h + b * U + u, &h, (size_t)n * 4);                                                       \
     }                                                                                                      \
                                                                                                            \
+    /* GRU (reset_after) units u .. u+n-1 (n <= W) of row b. */                                         \
+    ATTR static inline void gru_units_##SUF(const ck_gru_cell_args *s, int64_t b, int64_t u, int64_t n)   \
+    {                                                                                                      \
+        const int64_t U = s->units, G = 3 * U;                                                             \
+        float *m = s->m + b * G + u, *pre = s->pre + b * G + u, *post = s->post + b * G + u;              \
+        const float *x = s->xp + b * s->ldx + u;                                                           \
+        vf_##SUF mm[3], xv[3], p[3], q[3], hp = {0};                                                       \
+        for (int k = 0; k < 3; k++) {                                                                      \
+            vf_##SUF rb = {0};                                                                             \
+            mm[k] = rb, xv[k] = rb;                                                                        \
+            memcpy(&mm[k], m + k * U, (size_t)n * 4);                                                      \
+            memcpy(&xv[k], x + k * U, (size_t)n * 4);                                                      \
+            if (s->rbias) {                                                                                \
+                memcpy(&rb, s->rbias + k * U + u, (size_t)n * 4);                                          \
+                mm[k] += rb;                                                                               \
+                memcpy(m + k * U, &mm[k], (size_t)n * 4);                                                  \
+            }                                                                                              \
+        }                                                                                                  \
+        p[0] = xv[0] + mm[0];                                                                              \
+        p[1] = xv[1] + mm[1];                                                                              \
+        q[0] = sigmoid_##SUF(p[0], s->hard_sigmoid);                                                       \
+        q[1] = sigmoid_##SUF(p[1], s->hard_sigmoid);                                                       \
+        p[2] = xv[2] + q[1] * mm[2];                                                                       \
+        q[2] = tanh_##SUF(p[2]);                                                                           \
+        for (int k = 0; k < 3; k++) {                                                                      \
+            memcpy(pre + k * U, &p[k], (size_t)n * 4);                                                     \
+            memcpy(post + k * U, &q[k], (size_t)n * 4);                                                    \
+        }                                                                                                  \
+        memcpy(&hp, s->h_prev + b * U + u, (size_t)n * 4);                                                 \
+        vf_##SUF h = q[0] * hp + (1.0f - q[0]) * q[2];                                                     \
+        memcpy(s->h + b * U + u, &h, (size_t)n * 4);                                                       \
+    }                                                                                                      \
+                                                                                                           \
+    ATTR static void gru_cell_##SUF(const ck_gru_cell_args *s)                                            \
+    {                                                                                                      \
+        for (int64_t b = 0; b < s->batch; b++) {                                                           \
+            int64_t u = 0;                                                                                 \
+            for (; u + (W) <= s->units; u += (W)) gru_units_##SUF(s, b, u, (W));                           \
+            if (u < s->units) gru_units_##SUF(s, b, u, s->units - u);                                      \
+        }                                                                                                  \
+    }                                                                                                      \
+                                                                                                           \
     ATTR static void cell_##SUF(const ck_lstm_cell_args *s)                                               \
     {                                                                                                      \
         for (int64_t b = 0; b < s->batch; b++) {                                                           \
@@ -130,4 +173,13 @@ void ck_lstm_cell_f32(const ck_lstm_cell_args *s)
     if (ck_cpu_has_avx2_fma()) return cell_avx2(s);
 #endif
     cell_base(s);
+}
+
+void ck_gru_cell_f32(const ck_gru_cell_args *s)
+{
+#if defined(__GNUC__) && defined(__x86_64__)
+    if (ck_cpu_has_avx512()) return gru_cell_avx512(s);
+    if (ck_cpu_has_avx2_fma()) return gru_cell_avx2(s);
+#endif
+    gru_cell_base(s);
 }
