@@ -9,7 +9,6 @@
 
 #include "layers/rnn_common.h"
 #include "ops/ops.h"
-#include "params/activation_impl.h"
 
 /* record: the pre-activations z (batch, 4u), the gates i f g o (batch,
  * 4u) and act(c) (batch, u). */
@@ -28,28 +27,20 @@ static ck_status activate_gates(const ck_rnn_layer *r, ck_dtype dt, void *g, int
     return CK_OK;
 }
 
-/* Whether the step can take the fused float32 kernel: the usual gate
- * activations (sigmoid or Keras 2's hard_sigmoid, and tanh). */
-static int fused_cell(const ck_rnn_layer *r, ck_dtype dt)
-{
-    const ck_activation *ra = r->a.recurrent_activation, *act = r->a.activation;
-    return dt == CK_FLOAT32 && ra && act && (ra->kind == A_SIGMOID || ra->kind == A_HARD_SIGMOID) &&
-           act->kind == A_TANH;
-}
 
 static ck_status lstm_forward(const ck_rnn_layer *r, const ck_rnn_fwd *s)
 {
     int64_t B = s->batch, U = s->units, G = 4 * U;
     size_t es = ck_dtype_size(s->dt), blk = (size_t)(B * U) * es;
     char *z = s->rec, *gates = z + REC_GATES * blk, *actc = z + REC_ACTC * blk;
-    if (fused_cell(r, s->dt)) {
+    if (ck_rnn_fused_gates(r, s->dt)) {
         /* h_in, the kernel and z are contiguous: the inference products'
          * kernel choice (ours for the few rows of a step, where CBLAS'
          * fixed costs dominate) */
         ck_matmul_f32(B, G, U, s->h_in, r->recurrent_kernel->value->data, (float *)z);
         /* one pass over the step's units after the product */
         ck_lstm_cell_f32(&(ck_lstm_cell_args){.batch = B, .units = U, .ldx = s->ldx,
-                                              .hard_sigmoid = r->a.recurrent_activation->kind == A_HARD_SIGMOID,
+                                              .hard_sigmoid = ck_rnn_fused_gates(r, s->dt) == 2,
                                               .z = (float *)z, .gates = (float *)gates, .c = s->c,
                                               .actc = (float *)actc, .h = s->h, .xp = s->xp, .c_prev = s->c_prev});
         return CK_OK;

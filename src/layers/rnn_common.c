@@ -56,6 +56,14 @@ ck_status ck_rnn_activate_grad(const ck_activation *act, ck_dtype dt, const void
     return CK_OK;
 }
 
+int ck_rnn_fused_gates(const ck_rnn_layer *r, ck_dtype dt)
+{
+    if (dt != CK_FLOAT32 || !r->a.recurrent_activation || !r->a.activation) return 0;
+    const char *ra = ck_activation_name(r->a.recurrent_activation), *act = ck_activation_name(r->a.activation);
+    if (strcmp(act, "tanh") != 0) return 0;
+    return strcmp(ra, "sigmoid") == 0 ? 1 : strcmp(ra, "hard_sigmoid") == 0 ? 2 : 0;
+}
+
 void ck_rnn_add_colsum(ck_dtype dt, const void *block, int64_t rows, int64_t cols, void *g)
 {
     CK_RNN_TYPED(dt, {
