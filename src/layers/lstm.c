@@ -27,7 +27,6 @@ static ck_status activate_gates(const ck_rnn_layer *r, ck_dtype dt, void *g, int
     return CK_OK;
 }
 
-
 static ck_status lstm_forward(const ck_rnn_layer *r, const ck_rnn_fwd *s)
 {
     int64_t B = s->batch, U = s->units, G = 4 * U;

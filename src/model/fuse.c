@@ -314,16 +314,17 @@ ck_status ck_fuse_nested_step(const ck_model *m, int s, const ck_shape *slot_sha
         *done = 1;
         return CK_OK;
     }
-    if (!fuse_enabled() || step->made_mask || ck_step_mask_in(step) >= 0 || step->n_out != 1) return CK_OK;
+    if (!fuse_enabled() || step->n_in != 1 || step->n_out != 1 || step->made_mask || ck_step_mask_in(step) >= 0)
+        return CK_OK;
     int in = step->in_slots[0], out = step->out_slot;
     /* renames (not Flatten: telling its data format reads the config,
      * which allocates) */
-    if (layer->cls != &ck_flatten_class && is_rename(m, step, slot_shapes)) {
+    if (layer->cls != &ck_flatten_class && views[in].dtype == views[out].dtype && is_rename(m, step, slot_shapes)) {
         views[out].data = views[in].data; /* nested values never share memory */
         *done = 1;
         return CK_OK;
     }
-    if (step->n_in != 1 || !ck_dense_fusable(layer, 0) || m->slot_tensors[in]->dtype != layer->dtype ||
+    if (!ck_dense_fusable(layer, 0) || m->slot_tensors[in]->dtype != layer->dtype ||
         m->slot_tensors[out]->dtype != layer->dtype || views[in].dtype != layer->dtype)
         return CK_OK;
     *done = 1;
