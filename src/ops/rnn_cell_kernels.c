@@ -27,6 +27,7 @@
 #define DEFINE_LSTM_CELL(SUF, W, ATTR)                                                                     \
     typedef float vf_##SUF __attribute__((vector_size(4 * (W))));                                         \
     typedef int32_t vi_##SUF __attribute__((vector_size(4 * (W))));                                       \
+    typedef uint32_t vu_##SUF __attribute__((vector_size(4 * (W))));                                      \
                                                                                                            \
     ATTR static inline vf_##SUF sel_##SUF(vi_##SUF m, vf_##SUF a, vf_##SUF b)                             \
     {                                                                                                      \
@@ -48,7 +49,8 @@
         p = p * r + 1.6666665459e-1f;                                                                      \
         p = p * r + 5.0000001201e-1f;                                                                      \
         p = p * (r * r) + r + 1.0f;                                                                        \
-        vi_##SUF e = (__builtin_convertvector(n, vi_##SUF) + 127) << 23;                                  \
+        /* 2^n from its exponent bits (unsigned: a NaN's lanes may not shift as signed) */                 \
+        vu_##SUF e = (vu_##SUF)(__builtin_convertvector(n, vi_##SUF) + 127) << 23;                        \
         return p * (vf_##SUF)e;                                                                            \
     }                                                                                                      \
                                                                                                            \
