@@ -292,6 +292,10 @@ static size_t coef_half(const ck_layer *layer)
     return ((size_t)ck_dense_units(layer) * ck_dtype_size(layer->dtype) + 63) / 64 * 64;
 }
 
+/* One flag per step (its BN folded), then whether fusion is on for this
+ * call (CK_FUSE is read once per call, not per step). */
+static size_t flags_bytes(const ck_model *m) { return ((size_t)m->n_steps + 1 + 63) / 64 * 64; }
+
 size_t ck_fuse_nested_bytes(const ck_model *m)
 {
     size_t coef = 0;
@@ -299,7 +303,7 @@ size_t ck_fuse_nested_bytes(const ck_model *m)
         const ck_layer *layer = m->steps[s].node->layer;
         if (ck_dense_fusable(layer, 0) && 2 * coef_half(layer) > coef) coef = 2 * coef_half(layer);
     }
-    return ((size_t)m->n_steps + 63) / 64 * 64 + coef;
+    return flags_bytes(m) + coef;
 }
 
 ck_status ck_fuse_nested_step(const ck_model *m, int s, const ck_shape *slot_shapes, ck_tensor *views, void *mem,
@@ -309,12 +313,15 @@ ck_status ck_fuse_nested_step(const ck_model *m, int s, const ck_shape *slot_sha
     const ck_step *step = &m->steps[s];
     const ck_layer *layer = step->node->layer;
     *done = 0;
-    if (s == 0) memset(folded, 0, (size_t)m->n_steps);
+    if (s == 0) {
+        memset(folded, 0, (size_t)m->n_steps);
+        folded[m->n_steps] = (unsigned char)fuse_enabled();
+    }
     if (folded[s]) { /* a BN its Dense already applied */
         *done = 1;
         return CK_OK;
     }
-    if (!fuse_enabled() || step->n_in != 1 || step->n_out != 1 || step->made_mask || ck_step_mask_in(step) >= 0)
+    if (!folded[m->n_steps] || step->n_in != 1 || step->n_out != 1 || step->made_mask || ck_step_mask_in(step) >= 0)
         return CK_OK;
     int in = step->in_slots[0], out = step->out_slot;
     /* renames (not Flatten: telling its data format reads the config,
@@ -330,7 +337,7 @@ ck_status ck_fuse_nested_step(const ck_model *m, int s, const ck_shape *slot_sha
     *done = 1;
     int t = nested_bn_step(m, s, slot_shapes);
     if (t < 0) return ck_dense_call_fused(layer, &views[in], &views[out], NULL, NULL);
-    char *inv = (char *)mem + ((size_t)m->n_steps + 63) / 64 * 64;
+    char *inv = (char *)mem + flags_bytes(m);
     ck_bn_coefficients(m->steps[t].node->layer, inv, inv + coef_half(layer));
     folded[t] = 1;
     return ck_dense_call_fused(layer, &views[in], &views[m->steps[t].out_slot], inv, inv + coef_half(layer));
