@@ -7,7 +7,9 @@
  * Cases: the MNIST MLP 784-256-256-10 (batch 1, 256), the siamese model of
  * tests/data/keras/siamese-cosine-dot-keras2_4 (nested Dense/BatchNorm,
  * cosine Dot; batch 1, 256), a Keras MNIST CNN Conv 32 -> MaxPool -> Conv
- * 64 -> MaxPool -> Dense 10 (batch 1, 64), Dense 64->64 (batch 1).
+ * 64 -> MaxPool -> Dense 10 (batch 1, 64), Dense 64->64 (batch 1), and the
+ * Keras text classifier Embedding(20000, 128) -> LSTM(128) -> Dense(1,
+ * sigmoid) on sequences of 80 word indices (batch 1, 32).
  *
  * How: ckeras builds the models (fixed seed) and saves them as Keras .h5
  * files in a work directory ($CK_BENCH_DIR, else a new /tmp directory),
@@ -49,7 +51,7 @@ typedef struct bcase {
 static const bcase cases[] = {
     {"mlp_b1", "mlp", 1},         {"mlp_b256", "mlp", 256}, {"siamese_b1", "siamese", 1},
     {"siamese_b256", "siamese", 256}, {"cnn_b1", "cnn", 1},     {"cnn_b64", "cnn", 64},
-    {"dense64_b1", "dense64", 1},
+    {"dense64_b1", "dense64", 1}, {"lstm_b1", "lstm", 1},   {"lstm_b32", "lstm", 32},
 };
 #define NCASES (int)(sizeof cases / sizeof cases[0])
 
@@ -110,6 +112,10 @@ static int check(ck_status st, const char *what)
 
 /* ---- the models ----------------------------------------------------------- */
 
+/* The text classifier's vocabulary and sequence length. */
+#define LSTM_VOCAB 20000
+#define LSTM_TIME 80
+
 static ck_status build(const char *which, ck_model **m)
 {
     ck_layer *l[6] = {NULL};
@@ -130,6 +136,11 @@ static ck_status build(const char *which, ck_model **m)
         if (st == CK_OK) st = ck_max_pooling2d(&l[n++], &(ck_max_pooling2d_opts){.pool_size = {2, 2}});
         if (st == CK_OK) st = ck_flatten(&l[n++], &(ck_flatten_opts){0});
         if (st == CK_OK) st = ck_dense(&l[n++], &(ck_dense_opts){.units = 10, .activation = "softmax"});
+    } else if (strcmp(which, "lstm") == 0) {
+        in = (ck_shape){1, {LSTM_TIME}};
+        st = ck_embedding(&l[n++], &(ck_embedding_opts){.input_dim = LSTM_VOCAB, .output_dim = 128});
+        if (st == CK_OK) st = ck_lstm(&l[n++], &(ck_rnn_opts){.units = 128});
+        if (st == CK_OK) st = ck_dense(&l[n++], &(ck_dense_opts){.units = 1, .activation = "sigmoid"});
     } else {
         in = (ck_shape){1, {64}};
         st = ck_dense(&l[n++], &(ck_dense_opts){.units = 64});
@@ -158,12 +169,14 @@ typedef struct loaded {
     ck_tensor *x[2], *y;
 } loaded;
 
-/* Inputs in [0, 1) (pixels, binned intensities) from a fixed LCG. */
-static void fill(ck_tensor *t, uint64_t seed)
+/* Inputs in [0, 1) (pixels, binned intensities) from a fixed LCG, or
+ * word indices in [0, vocab) when vocab > 0. */
+static void fill(ck_tensor *t, uint64_t seed, int vocab)
 {
     for (int64_t i = 0; i < t->size; i++) {
         seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-        ((float *)t->data)[i] = (float)(seed >> 40) / 16777216.0f;
+        float u = (float)(seed >> 40) / 16777216.0f;
+        ((float *)t->data)[i] = vocab > 0 ? (float)(int)(u * (float)vocab) : u;
     }
 }
 
@@ -182,7 +195,7 @@ static int setup_case(const bcase *bc, ck_model *m, const char *dir, loaded *c)
         int64_t shape[CK_MAX_RANK];
         for (int d = 0; d < sym->rank; d++) shape[d] = d == 0 ? bc->batch : sym->shape[d];
         if (check(ck_tensor_new(&c->x[k], CK_FLOAT32, sym->rank, shape), "input")) return 1;
-        fill(c->x[k], 12345 + 977 * (uint64_t)k);
+        fill(c->x[k], 12345 + 977 * (uint64_t)k, strcmp(bc->model, "lstm") == 0 ? LSTM_VOCAB : 0);
         char path[2048];
         snprintf(path, sizeof path, "%s/%s.x%d.npy", dir, bc->name, k);
         if (check(ck_npy_save(path, c->x[k]), "save input")) return 1;
@@ -286,10 +299,11 @@ int main(void)
     }
 
     /* the models, saved for the peers */
-    static const char *const models[] = {"mlp", "siamese", "cnn", "dense64"};
-    ck_model *m[4] = {NULL};
+    static const char *const models[] = {"mlp", "siamese", "cnn", "dense64", "lstm"};
+    enum { NMODELS = (int)(sizeof models / sizeof models[0]) };
+    ck_model *m[NMODELS] = {NULL};
     ck_set_random_seed(42);
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < NMODELS; i++) {
         char path[2048];
         snprintf(path, sizeof path, "%s/%s.h5", dir, models[i]);
         if (strcmp(models[i], "siamese") == 0) {
@@ -317,7 +331,7 @@ int main(void)
     printf("work directory: %s\n", dir);
 
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s %s/bench_infer_peers.py prepare %s mlp siamese cnn dense64 2>&1 | grep -v Warning",
+    snprintf(cmd, sizeof cmd, "%s %s/bench_infer_peers.py prepare %s mlp siamese cnn dense64 lstm 2>&1 | grep -v Warning",
              python_for(P_TF), tools_dir(), dir);
     const char *envp = getenv("CK_BENCH_PEERS");
     int prepared = !(envp && strcmp(envp, "0") == 0) && system(cmd) == 0;
@@ -383,6 +397,6 @@ int main(void)
         ck_tensor_free(lc[i].x[1]);
         ck_tensor_free(lc[i].y);
     }
-    for (int i = 0; i < 4; i++) ck_model_free(m[i]);
+    for (int i = 0; i < NMODELS; i++) ck_model_free(m[i]);
     return 0;
 }

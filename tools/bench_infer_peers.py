@@ -96,6 +96,12 @@ def keras_chain(model):
             chain.append(dict(op="maxpool", k=int(cfg["pool_size"][0])))
         elif kind == "Flatten":
             chain.append(dict(op="flatten"))
+        elif kind == "Embedding":
+            chain.append(dict(op="embed", w=w[0]))
+        elif kind == "LSTM":
+            assert cfg["activation"] == "tanh" and cfg["recurrent_activation"] == "sigmoid"
+            assert not cfg["return_sequences"] and not cfg["go_backwards"] and len(w) == 3
+            chain.append(dict(op="lstm", kernel=w[0], rec=w[1], bias=w[2], units=int(cfg["units"])))
         else:
             raise SystemExit(f"bench_infer_peers: layer {kind} not handled")
     return len(model.inputs), chain, head
@@ -165,6 +171,19 @@ def prepare(d, names):
             elif op["op"] == "affine":
                 const(op["scale"], f"s{i}")
                 const(op["shift"], f"t{i}")
+            elif op["op"] == "embed":
+                const(op["w"], f"e{i}")
+            elif op["op"] == "lstm":
+                # ONNX LSTM: W (1, 4H, I) and R (1, 4H, H) with the gate
+                # rows in the order i, o, f, c (Keras' columns: i, f, c, o);
+                # B (1, 8H) the input then the recurrent biases.
+                def onnx_gates(m):
+                    i, f, c, o = np.split(m, 4, axis=-1)
+                    return np.concatenate([i, o, f, c], axis=-1)
+                const(onnx_gates(op["kernel"]).T[None], f"W{i}")
+                const(onnx_gates(op["rec"]).T[None], f"R{i}")
+                const(np.concatenate([onnx_gates(op["bias"]), np.zeros_like(op["bias"])])[None], f"B{i}")
+                inits.append(numpy_helper.from_array(np.array([0], dtype=np.int64), f"ax{i}"))
         def branch(x, tag):
             for i, op in enumerate(chain):
                 y = f"{tag}_{i}"
@@ -190,7 +209,20 @@ def prepare(d, names):
                     nodes.append(helper.make_node("Flatten", [x], [y], axis=1))
                     x = y
                     continue
-                act = {"relu": "Relu", "softmax": "Softmax", "linear": None}[op["act"]]
+                elif op["op"] == "embed":
+                    # the indices come as floats, as to ckeras and Keras
+                    nodes.append(helper.make_node("Cast", [x], [y + "i"], to=TensorProto.INT64))
+                    nodes.append(helper.make_node("Gather", [f"e{i}", y + "i"], [y]))
+                    x = y
+                    continue
+                elif op["op"] == "lstm":
+                    nodes.append(helper.make_node("Transpose", [x], [y + "t"], perm=[1, 0, 2]))
+                    nodes.append(helper.make_node("LSTM", [y + "t", f"W{i}", f"R{i}", f"B{i}"], ["", y + "h"],
+                                                  hidden_size=op["units"]))
+                    nodes.append(helper.make_node("Squeeze", [y + "h", f"ax{i}"], [y]))
+                    x = y
+                    continue
+                act = {"relu": "Relu", "softmax": "Softmax", "sigmoid": "Sigmoid", "linear": None}[op["act"]]
                 if act is None:
                     nodes.append(helper.make_node("Identity", [y + "z"], [y]))
                 else:
@@ -279,15 +311,36 @@ def runner_torch(d, model, threads):
     meta, z = model_meta(d, model)
     t = {k: torch.from_numpy(z[k].copy()) for k in z.files if k != "desc"}
 
+    def torch_lstm(op):
+        # PyTorch's gate order i, f, g, o is Keras' i, f, c, o: the kernels
+        # transposed, Keras' one bias as bias_ih.
+        inp, units = t[op["kernel"]].shape[0], op["units"]
+        m = torch.nn.LSTM(inp, units, batch_first=True)
+        with torch.no_grad():
+            m.weight_ih_l0.copy_(t[op["kernel"]].t())
+            m.weight_hh_l0.copy_(t[op["rec"]].t())
+            m.bias_ih_l0.copy_(t[op["bias"]])
+            m.bias_hh_l0.zero_()
+        return m.requires_grad_(False)
+
     class Net(torch.nn.Module):
         def __init__(self):
             super().__init__()
             self.p = torch.nn.ParameterDict({k: torch.nn.Parameter(v, requires_grad=False) for k, v in t.items()})
+            self.rnn = torch.nn.ModuleDict({str(i): torch_lstm(op) for i, op in enumerate(meta["chain"])
+                                            if op["op"] == "lstm"})
 
         def branch(self, x):
-            for op in meta["chain"]:
+            for i, op in enumerate(meta["chain"]):
                 kind = op["op"]
-                if kind == "dense":
+                if kind == "embed":
+                    x = F.embedding(x.long(), self.p[op["w"]])
+                    continue
+                elif kind == "lstm":
+                    _, (h, _) = self.rnn[str(i)](x)
+                    x = h[0]
+                    continue
+                elif kind == "dense":
                     b = self.p[op["b"]] if op.get("b") else None
                     x = F.linear(x, self.p[op["w"]].t(), b)
                 elif kind == "conv":
@@ -307,6 +360,8 @@ def runner_torch(d, model, threads):
                     x = torch.relu(x)
                 elif act == "softmax":
                     x = torch.softmax(x, dim=-1)
+                elif act == "sigmoid":
+                    x = torch.sigmoid(x)
             return x
 
         def forward(self, *xs):

@@ -97,8 +97,9 @@ static ck_status dense_call(ck_layer *layer, int n, const ck_tensor *const *in, 
  * (a following BatchNormalization's inv and off, folded here) and the
  * activation to each block of rows right after that block's product, while
  * it is still in cache.  The arithmetic is the unfused one, operation for
- * operation (z = x.W + b, then z * inv + off, then the activation), so
- * results match the unfused path. */
+ * operation (z = x.W + b, then the activation, then y * inv + off: the
+ * BatchNormalization reads the Dense's activated output), so results match
+ * the unfused path. */
 
 /* Rows per block: the whole output when it fits in about half an L2 (one
  * product call, as the plain path; CBLAS packs the kernel on every call),
@@ -124,14 +125,16 @@ int64_t ck_dense_units(const ck_layer *layer) { return ((const ck_dense_layer *)
             int64_t n = rows - r0 < block ? rows - r0 : block;                                \
             T *ob = o + r0 * units;                                                           \
             MATMUL(n, units, k, xs + r0 * k, kern, ob);                                       \
-            for (int64_t r = 0; (b || sc) && r < n; r++) {                                    \
+            for (int64_t r = 0; b && r < n; r++) {                                            \
                 T *row = ob + r * units;                                                      \
-                if (b)                                                                        \
-                    for (int64_t u = 0; u < units; u++) row[u] += b[u];                       \
-                if (sc)                                                                       \
-                    for (int64_t u = 0; u < units; u++) row[u] = row[u] * sc[u] + sh[u];      \
+                for (int64_t u = 0; u < units; u++) row[u] += b[u];                           \
             }                                                                                 \
-            st = ck_kernel_params_activate(&d->params, out->dtype, ob, n, units);             \
+            if ((st = ck_kernel_params_activate(&d->params, out->dtype, ob, n, units)) != CK_OK) \
+                break;                                                                        \
+            for (int64_t r = 0; sc && r < n; r++) {                                           \
+                T *row = ob + r * units;                                                      \
+                for (int64_t u = 0; u < units; u++) row[u] = row[u] * sc[u] + sh[u];          \
+            }                                                                                 \
         }                                                                                     \
     } while (0)
 

@@ -6,16 +6,15 @@
 #include "layers/layer.h"
 
 /* 1 when `layer` is a built floating Dense the fused call can run (and,
- * with need_linear, whose activation is linear: a BatchNormalization can
- * follow it inside the epilogue). */
+ * with need_linear, whose activation is linear). */
 int ck_dense_fusable(const ck_layer *layer, int need_linear);
 
 /* The layer's units. */
 int64_t ck_dense_units(const ck_layer *layer);
 
 /* The inference call with its epilogue fused per block of rows: bias,
- * then y = z * inv[u] + off[u] when inv is not NULL (a folded
- * BatchNormalization, layer dtype), then the activation.  x has the
+ * the activation, then y = a * inv[u] + off[u] when inv is not NULL (a
+ * folded BatchNormalization after the Dense, layer dtype).  x has the
  * layer dtype; allocates nothing. */
 ck_status ck_dense_call_fused(const ck_layer *layer, const ck_tensor *x, ck_tensor *out, const void *inv,
                               const void *off);

@@ -152,7 +152,9 @@ static ck_status dot_call_scratch(ck_layer *layer, int n, const ck_tensor *const
                         layer->name, ck_dtype_name(x->dtype), ck_dtype_name(y->dtype));
     if (ax.axes[0] >= xr || ax.axes[1] >= yr || ax.axes[0] == 0 || ax.axes[1] == 0)
         return ck_batch_dot_into(x, y, ax, outs[0]); /* reports the axis error */
-    /* The normalised copies live in the scratch: no temporaries. */
+    /* Two (batch, n) inputs: the cosines straight from the inputs. */
+    if (ax.axes[0] == 1 && ax.axes[1] == 1 && ck_cosine_rows_into(x, y, 1e-12, outs[0])) return CK_OK;
+    /* Else the normalised copies live in the scratch: no temporaries. */
     ck_shape xs = ck_tensor_shape(x), ys = ck_tensor_shape(y);
     size_t xb = round_up64((size_t)x->size * ck_dtype_size(x->dtype));
     size_t yb = round_up64((size_t)y->size * ck_dtype_size(y->dtype));

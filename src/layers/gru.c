@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "layers/rnn_common.h"
+#include "ops/ops.h"
 
 /* record: m (batch, 3u) (for reset_after=False its last block holds
  * r * h_prev instead), the pre-activations (batch, 3u) and the gates z, r,
@@ -27,6 +28,18 @@ static ck_status gru_forward(const ck_rnn_layer *r, const ck_rnn_fwd *s)
     char *m = s->rec, *pre = m + REC_PRE * blk, *post = m + REC_POST * blk;
     const char *rk = r->recurrent_kernel->value->data;
     int after = r->a.reset_after;
+    const int fused = after ? ck_rnn_fused_gates(r, s->dt) : 0;
+    if (fused) {
+        /* the usual gates: one product (contiguous operands: the
+         * inference products' kernel choice), then one fused pass */
+        ck_matmul_f32(B, G, U, s->h_in, (const float *)rk, (float *)m);
+        ck_gru_cell_f32(&(ck_gru_cell_args){.batch = B, .units = U, .ldx = s->ldx,
+                                            .hard_sigmoid = fused == 2, .m = (float *)m,
+                                            .pre = (float *)pre, .post = (float *)post, .h = s->h, .xp = s->xp,
+                                            .rbias = r->bias ? (const float *)r->bias->value->data + G : NULL,
+                                            .h_prev = s->h_prev});
+        return CK_OK;
+    }
     ck_rnn_gemm(s->dt, 0, 0, B, after ? G : 2 * U, U, s->h_in, U, rk, G, 0.0, m, G);
     CK_RNN_TYPED(s->dt, {
         real *mm = (real *)m, *p = (real *)pre;

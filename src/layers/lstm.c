@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "layers/rnn_common.h"
+#include "ops/ops.h"
 
 /* record: the pre-activations z (batch, 4u), the gates i f g o (batch,
  * 4u) and act(c) (batch, u). */
@@ -31,6 +32,18 @@ static ck_status lstm_forward(const ck_rnn_layer *r, const ck_rnn_fwd *s)
     int64_t B = s->batch, U = s->units, G = 4 * U;
     size_t es = ck_dtype_size(s->dt), blk = (size_t)(B * U) * es;
     char *z = s->rec, *gates = z + REC_GATES * blk, *actc = z + REC_ACTC * blk;
+    if (ck_rnn_fused_gates(r, s->dt)) {
+        /* h_in, the kernel and z are contiguous: the inference products'
+         * kernel choice (ours for the few rows of a step, where CBLAS'
+         * fixed costs dominate) */
+        ck_matmul_f32(B, G, U, s->h_in, r->recurrent_kernel->value->data, (float *)z);
+        /* one pass over the step's units after the product */
+        ck_lstm_cell_f32(&(ck_lstm_cell_args){.batch = B, .units = U, .ldx = s->ldx,
+                                              .hard_sigmoid = ck_rnn_fused_gates(r, s->dt) == 2,
+                                              .z = (float *)z, .gates = (float *)gates, .c = s->c,
+                                              .actc = (float *)actc, .h = s->h, .xp = s->xp, .c_prev = s->c_prev});
+        return CK_OK;
+    }
     ck_rnn_gemm(s->dt, 0, 0, B, G, U, s->h_in, U, r->recurrent_kernel->value->data, G, 0.0, z, G);
     CK_RNN_TYPED(s->dt, {
         real *zz = (real *)z, *gg = (real *)gates;

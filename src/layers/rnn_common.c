@@ -57,6 +57,14 @@ ck_status ck_rnn_activate_grad(const ck_activation *act, ck_dtype dt, const void
     return CK_OK;
 }
 
+int ck_rnn_fused_gates(const ck_rnn_layer *r, ck_dtype dt)
+{
+    if (dt != CK_FLOAT32 || !r->a.recurrent_activation || !r->a.activation) return 0;
+    if (strcmp(ck_activation_name(r->a.activation), "tanh") != 0) return 0;
+    /* by kind, not name: Keras 3's "hard_sigmoid" is another function */
+    return ck_activation_fused_gate_kind(r->a.recurrent_activation);
+}
+
 void ck_rnn_add_colsum(ck_dtype dt, const void *block, int64_t rows, int64_t cols, void *g)
 {
     CK_RNN_TYPED(dt, {

@@ -147,6 +147,11 @@ ck_status ck_rnn_activate(const ck_activation *act, ck_dtype dt, void *data, int
 ck_status ck_rnn_activate_grad(const ck_activation *act, ck_dtype dt, const void *z, const void *y,
                                const void *dy, void *dz, int64_t rows, int64_t cols, int64_t stride);
 
+/* Whether a float32 step can take the fused kernels of ops/
+ * rnn_cell_kernels.c (the usual gates: tanh, and sigmoid (1) or Keras 2's
+ * hard_sigmoid (2)); 0 otherwise. */
+int ck_rnn_fused_gates(const ck_rnn_layer *r, ck_dtype dt);
+
 /* Adds the column sums of a (rows, cols) block to g (a bias gradient). */
 void ck_rnn_add_colsum(ck_dtype dt, const void *block, int64_t rows, int64_t cols, void *g);
 

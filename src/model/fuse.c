@@ -11,9 +11,13 @@
  *  - A float Dense runs with its epilogue fused (bias and activation per
  *    block of rows right after that block's product, ck_dense_call_fused).
  *  - A BatchNormalization that normalises only the last axis and is the
- *    only consumer of a linear Dense that is not a model output is folded
- *    into that Dense's epilogue (y = (x.W + b) * inv + off) and its step
+ *    only consumer of a Dense that is not a model output is folded into
+ *    that Dense's epilogue (y = act(x.W + b) * inv + off) and its step
  *    becomes an alias of the Dense's output.
+ *  - A nested model (a model called as a layer, e.g. the shared tower of
+ *    a siamese model) runs in its caller's plan without a plan of its own;
+ *    the same decisions are taken for its steps on each call (they cost a
+ *    few comparisons), see ck_fuse_nested_step.
  *
  *  - Likewise a BatchNormalization over the last axis that is the only
  *    consumer of a linear float32 channels_last Conv2D (not a model
@@ -185,7 +189,7 @@ ck_status ck_fuse_plan(const ck_model *m, const ck_shape *slot_shapes, ck_plan *
         /* a Conv2D is a fused step only with a BN folded in */
         if (!conv) plan->step_kind[s] = CK_STEP_DENSE;
         int t = -1;
-        if (!(conv || ck_dense_fusable(layer, 1)) || readers(m, out, &t) != 1) continue;
+        if (readers(m, out, &t) != 1) continue;
         const ck_step *next = &m->steps[t];
         ck_layer *bn = next->node->layer;
         if (next->n_in != 1 || !ck_bn_last_axis_only(bn, slot_shapes[out].rank) || bn->dtype != layer->dtype ||
@@ -264,4 +268,79 @@ ck_status ck_fuse_dense_step(ck_plan *plan, int s, const ck_layer *layer, const 
     if (layer->cls == &ck_conv2d_class)
         return conv_bn_step(layer, x, out, (float *)inv, (float *)(inv + half), plan->scratch);
     return ck_dense_call_fused(layer, x, out, inv, inv + half);
+}
+
+/* ---- nested models ----------------------------------------------------------- */
+
+/* The BatchNormalization step a Dense step `s` of `m` can fold (its only
+ * reader, over the last axis, same dtype), or -1. */
+static int nested_bn_step(const ck_model *m, int s, const ck_shape *slot_shapes)
+{
+    const ck_step *step = &m->steps[s];
+    int out = step->out_slot, t = -1;
+    if (readers(m, out, &t) != 1 || t <= s) return -1;
+    const ck_step *next = &m->steps[t];
+    const ck_layer *bn = next->node->layer;
+    if (next->n_in != 1 || next->made_mask || ck_step_mask_in(next) >= 0 ||
+        !ck_bn_last_axis_only(bn, slot_shapes[out].rank) || bn->dtype != step->node->layer->dtype ||
+        m->slot_tensors[next->out_slot]->dtype != bn->dtype)
+        return -1;
+    return t;
+}
+
+/* The coefficients' room of one folded BN: inv, then off at `half`. */
+static size_t coef_half(const ck_layer *layer)
+{
+    return ((size_t)ck_dense_units(layer) * ck_dtype_size(layer->dtype) + 63) / 64 * 64;
+}
+
+/* One flag per step (its BN folded), then whether fusion is on for this
+ * call (CK_FUSE is read once per call, not per step). */
+static size_t flags_bytes(const ck_model *m) { return ((size_t)m->n_steps + 1 + 63) / 64 * 64; }
+
+size_t ck_fuse_nested_bytes(const ck_model *m)
+{
+    size_t coef = 0;
+    for (int s = 0; s < m->n_steps; s++) {
+        const ck_layer *layer = m->steps[s].node->layer;
+        if (ck_dense_fusable(layer, 0) && 2 * coef_half(layer) > coef) coef = 2 * coef_half(layer);
+    }
+    return flags_bytes(m) + coef;
+}
+
+ck_status ck_fuse_nested_step(const ck_model *m, int s, const ck_shape *slot_shapes, ck_tensor *views, void *mem,
+                              int *done)
+{
+    unsigned char *folded = mem;
+    const ck_step *step = &m->steps[s];
+    const ck_layer *layer = step->node->layer;
+    *done = 0;
+    if (s == 0) {
+        memset(folded, 0, (size_t)m->n_steps);
+        folded[m->n_steps] = (unsigned char)fuse_enabled();
+    }
+    if (folded[s]) { /* a BN its Dense already applied */
+        *done = 1;
+        return CK_OK;
+    }
+    if (!folded[m->n_steps] || step->n_in != 1 || step->n_out != 1 || step->made_mask || ck_step_mask_in(step) >= 0)
+        return CK_OK;
+    int in = step->in_slots[0], out = step->out_slot;
+    /* renames (not Flatten: telling its data format reads the config,
+     * which allocates) */
+    if (layer->cls != &ck_flatten_class && views[in].dtype == views[out].dtype && is_rename(m, step, slot_shapes)) {
+        views[out].data = views[in].data; /* nested values never share memory */
+        *done = 1;
+        return CK_OK;
+    }
+    if (!ck_dense_fusable(layer, 0) || m->slot_tensors[in]->dtype != layer->dtype ||
+        m->slot_tensors[out]->dtype != layer->dtype || views[in].dtype != layer->dtype)
+        return CK_OK;
+    *done = 1;
+    int t = nested_bn_step(m, s, slot_shapes);
+    if (t < 0) return ck_dense_call_fused(layer, &views[in], &views[out], NULL, NULL);
+    char *inv = (char *)mem + flags_bytes(m);
+    ck_bn_coefficients(m->steps[t].node->layer, inv, inv + coef_half(layer));
+    folded[t] = 1;
+    return ck_dense_call_fused(layer, &views[in], &views[m->steps[t].out_slot], inv, inv + coef_half(layer));
 }

@@ -84,7 +84,8 @@ static size_t nested_layout(const ck_model *m, const ck_shape *slot_shapes, size
         if (b > widest) widest = b;
     }
     if (scratch_off) *scratch_off = off;
-    return off + widest;
+    /* then the memory of the fused steps (fuse.c) */
+    return off + round64(widest) + ck_fuse_nested_bytes(m);
 }
 
 size_t ck_model_call_scratch_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out)
@@ -116,7 +117,8 @@ ck_status ck_model_call_masked(ck_layer *layer, int n, const ck_tensor *const *i
     ck_tensor *views = (ck_tensor *)((char *)scratch + round64((size_t)m->n_slots * sizeof(ck_shape)));
     CK_TRY(ck_model_infer_shapes(m, n, shapes, slot_shapes));
     size_t off, scratch_off;
-    nested_layout(m, slot_shapes, &off, &scratch_off);
+    size_t total = nested_layout(m, slot_shapes, &off, &scratch_off);
+    void *fuse_mem = (char *)scratch + total - ck_fuse_nested_bytes(m);
     for (int i = 0; i < m->n_inputs; i++) {
         views[m->input_slots[i]] = *in[i];
         views[m->input_slots[i]].owns_data = 0;
@@ -148,8 +150,12 @@ ck_status ck_model_call_masked(ck_layer *layer, int n, const ck_tensor *const *i
         for (int k = 0; k < step->n_in; k++) args[k] = &views[step->in_slots[k]];
         for (int k = 0; k < step->n_out; k++) outs[k] = &views[step->out_slot + k];
         void *own = (char *)scratch + scratch_off;
-        int mask_in = ck_step_mask_in_flow(step, fed);
+        int mask_in = ck_step_mask_in_flow(step, fed), fused;
         const int *in_masks = ck_step_in_masks(step, fed);
+        /* (the fusable steps, Dense, BatchNormalization, Dropout and
+         * Reshape, make no mask and read none) */
+        CK_TRY(ck_fuse_nested_step(m, s, slot_shapes, views, fuse_mem, &fused));
+        if (fused) continue;
         if (mask_in >= 0)
             CK_TRY(ck_layer_call_planned_masked(step->node->layer, step->n_in, args, &views[mask_in], outs, own));
         else CK_TRY(ck_layer_call_planned(step->node->layer, step->n_in, args, outs, own));

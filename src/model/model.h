@@ -70,6 +70,16 @@ void ck_fuse_free(ck_plan *plan);
 /* Runs CK_STEP_DENSE step s of a plan (allocates nothing). */
 ck_status ck_fuse_dense_step(ck_plan *plan, int s, const ck_layer *layer, const ck_tensor *x, ck_tensor *out);
 
+/* Fusion inside a nested model's call (model.c), decided per call: the
+ * bytes of memory it needs, and step s run fused when it can be (*done
+ * set; a Dense writes its BatchNormalization's value directly and that
+ * step is then skipped, renames point their view at the input's data).
+ * `mem` is the call's ck_fuse_nested_bytes region, kept for the whole
+ * call; steps must be visited in order from 0. */
+size_t ck_fuse_nested_bytes(const ck_model *m);
+ck_status ck_fuse_nested_step(const ck_model *m, int s, const ck_shape *slot_shapes, ck_tensor *views, void *mem,
+                              int *done);
+
 /* Per-caller run state of a model: its own planned buffers, the model's
  * weights shared read-only (predictor.c).  A model keeps a default one for
  * ck_model_predict and for training's evaluation. */

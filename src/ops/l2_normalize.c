@@ -121,3 +121,39 @@ ck_status ck_l2_normalize_into(const ck_tensor *x, int axis, double epsilon,
     compute(x, ax, epsilon, out);
     return CK_OK;
 }
+
+/* Cosine of row pairs: the sums of squares and the cross sum in double,
+ * four partial sums each (as above). */
+#define COSINE_ROWS(T)                                                                  \
+    do {                                                                                \
+        const T *xs = x->data, *ys = y->data;                                           \
+        T *o = out->data;                                                               \
+        for (int64_t r = 0; r < rows; r++, xs += n, ys += n) {                          \
+            double xx[4] = {0}, yy[4] = {0}, xy[4] = {0};                               \
+            int64_t i = 0;                                                              \
+            for (; i + 4 <= n; i += 4)                                                  \
+                for (int l = 0; l < 4; l++) {                                           \
+                    double a = xs[i + l], b = ys[i + l];                                \
+                    xx[l] += a * a, yy[l] += b * b, xy[l] += a * b;                     \
+                }                                                                       \
+            for (; i < n; i++) {                                                        \
+                double a = xs[i], b = ys[i];                                            \
+                xx[0] += a * a, yy[0] += b * b, xy[0] += a * b;                         \
+            }                                                                           \
+            double sx = (xx[0] + xx[1]) + (xx[2] + xx[3]), sy = (yy[0] + yy[1]) + (yy[2] + yy[3]); \
+            double sxy = (xy[0] + xy[1]) + (xy[2] + xy[3]);                             \
+            o[r] = (T)(sxy * inv_norm(sx, epsilon) * inv_norm(sy, epsilon));            \
+        }                                                                               \
+    } while (0)
+
+int ck_cosine_rows_into(const ck_tensor *x, const ck_tensor *y, double epsilon, ck_tensor *out)
+{
+    if (x->rank != 2 || y->rank != 2 || x->shape[0] != y->shape[0] || x->shape[1] != y->shape[1] ||
+        x->dtype != y->dtype || out->dtype != x->dtype || (x->dtype != CK_FLOAT32 && x->dtype != CK_FLOAT64) ||
+        out->size != x->shape[0] || !x->data || !y->data || !out->data)
+        return 0;
+    int64_t rows = x->shape[0], n = x->shape[1];
+    if (x->dtype == CK_FLOAT32) COSINE_ROWS(float);
+    else COSINE_ROWS(double);
+    return 1;
+}

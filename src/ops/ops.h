@@ -171,4 +171,42 @@ void ck_dgemm_nt_c(int64_t M, int64_t N, int64_t K, const double *a,
                    int64_t lda, const double *b, int64_t ldb, double *c,
                    int64_t ldc);
 
+/* Dot(normalize=True) of two (rows, n) float tensors of one dtype along
+ * their last axis, straight from the inputs (no normalised copies):
+ * out[r] = sum(x y) / (sqrt(max(sum(x^2), eps)) sqrt(max(sum(y^2), eps))),
+ * sums in double.  Returns 0 (and does nothing) for other shapes or
+ * dtypes (l2_normalize.c). */
+int ck_cosine_rows_into(const ck_tensor *x, const ck_tensor *y, double epsilon, ck_tensor *out);
+
+/* ---- the fused LSTM and GRU steps (rnn_cell_kernels.c) -------------------- */
+
+/* One float32 step's elementwise work, gates in Keras' order i, f, c, o,
+ * sigmoid (or Keras 2's hard_sigmoid) gates and tanh: for each row b,
+ * z += xp (z: the recurrent product, (batch, 4 units), rewritten with the
+ * pre-activations), gates = i f g o, c = f c_prev + i g, actc = tanh(c),
+ * h = o actc.  All blocks (batch, units) or (batch, 4 units) contiguous,
+ * xp's rows ldx elements apart. */
+typedef struct ck_lstm_cell_args {
+    int64_t batch, units, ldx;
+    int hard_sigmoid;
+    float *z, *gates, *c, *actc, *h;
+    const float *xp, *c_prev;
+} ck_lstm_cell_args;
+
+void ck_lstm_cell_f32(const ck_lstm_cell_args *s);
+
+/* One float32 GRU step with reset_after (gates z, r, h; sigmoid or
+ * hard_sigmoid, and tanh): for each row b, m (batch, 3 units, the
+ * recurrent product) += rbias (the recurrent bias, or NULL), pre_z,r =
+ * xp_z,r + m_z,r, z, r = ra(pre), pre_h = xp_h + r m_h, hh = tanh(pre_h)
+ * (pre and post = z r hh (batch, 3 units) kept), h = z h_prev + (1 - z) hh. */
+typedef struct ck_gru_cell_args {
+    int64_t batch, units, ldx;
+    int hard_sigmoid;
+    float *m, *pre, *post, *h;
+    const float *xp, *rbias, *h_prev;
+} ck_gru_cell_args;
+
+void ck_gru_cell_f32(const ck_gru_cell_args *s);
+
 #endif

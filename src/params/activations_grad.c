@@ -21,6 +21,11 @@ static int relu_is_plain(const ck_activation *a)
 
 int ck_activation_is_plain_relu(const ck_activation *a) { return a && a->kind == A_RELU && relu_is_plain(a); }
 
+int ck_activation_fused_gate_kind(const ck_activation *a)
+{
+    return !a ? 0 : a->kind == A_SIGMOID ? 1 : a->kind == A_HARD_SIGMOID ? 2 : 0;
+}
+
 int ck_activation_grad_needs_input(const ck_activation *a)
 {
     if (!a) return 0;

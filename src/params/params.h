@@ -49,6 +49,11 @@ int ck_activation_is_linear(const ck_activation *a);
  * y > 0: callers may fuse it into their own loops, see ck_relu_grad_f32). */
 int ck_activation_is_plain_relu(const ck_activation *a);
 
+/* The gate activations the fused recurrent cells compute themselves:
+ * 1 sigmoid, 2 tf.keras' hard_sigmoid (0.2 x + 0.5, clipped), 0 anything
+ * else (Keras 3's hard_sigmoid among them). */
+int ck_activation_fused_gate_kind(const ck_activation *a);
+
 /* dz = dy * relu'(z) from y = relu(z), as ck_activation_grad_rows gives it
  * for a plain relu (dz may alias y or dy). */
 void ck_relu_grad_f32(int64_t n, const float *y, const float *dy, float *dz);

@@ -354,3 +354,68 @@ Test(fused_plans, no_allocation_after_planning)
     ck_tensor_free(x), ck_tensor_free(y);
     finish(m, in);
 }
+
+/* A Dense with an activation folds the BN after it (act(x.W + b) * inv +
+ * off, the unfused order). */
+Test(fused_plans, dense_activation_bn)
+{
+    ck_tensor *in = model_input(CK_TEST_SHAPE(6));
+    ck_layer *d1 = dense(8, "relu"), *bn = bnorm(), *d2 = dense(3, "tanh"), *bn2 = bnorm();
+    ck_tensor *h = apply(bn2, apply(d2, apply(bn, apply(d1, in))));
+    ck_model *m = NULL;
+    cr_assert_eq(ck_model_new(&m, 1, &in, 1, &h, NULL), CK_OK);
+    randomize(d1, 21), randomize(bn, 22), randomize(d2, 23), randomize(bn2, 24);
+    char k[16];
+    kinds(m, k);
+    cr_expect_str_eq(k, "DaDa");
+    ck_tensor *x = input(37, CK_TEST_SHAPE(6));
+    check_same(m, x, "Dense(relu)-BN");
+    ck_tensor_free(x);
+    finish(m, in);
+}
+
+/* The siamese shape of bench_infer: a nested Sequential of Dense, BN and
+ * Dropout shared by two inputs, then a normalised Dot.  The nested model
+ * fuses on each call: same predictions as unfused, nothing allocated. */
+Test(fused_plans, nested_model_shared_by_two_inputs)
+{
+    ck_layer *d1 = dense(8, "relu"), *bn1 = bnorm(), *drop = NULL, *d2 = dense(8, "relu"), *bn2 = bnorm(),
+             *d3 = dense(5, NULL), *dot = NULL;
+    keep(ck_dropout(&drop, &(ck_dropout_opts){.rate = 0.5}), &drop);
+    keep(ck_dot(&dot, &(ck_dot_opts){.axes = ck_axes_one(1), .normalize = true}), &dot);
+    ck_layer *seq[] = {d1, bn1, drop, d2, bn2, d3};
+    ck_model *tower = NULL;
+    cr_assert_eq(ck_sequential(&tower, 6, seq, &CK_TEST_SHAPE(6), "tower"), CK_OK, "%s", ck_last_error());
+    randomize(d1, 31), randomize(bn1, 32), randomize(d2, 33), randomize(bn2, 34), randomize(d3, 35);
+    ck_tensor *a = model_input(CK_TEST_SHAPE(6)), *b = model_input(CK_TEST_SHAPE(6));
+    ck_tensor *ea = apply(ck_model_layer(tower), a), *eb = apply(ck_model_layer(tower), b), *y = NULL;
+    ck_tensor *pair[2] = {ea, eb}, *ins[2] = {a, b};
+    cr_assert_eq(ck_layer_apply(dot, 2, pair, &y), CK_OK, "%s", ck_last_error());
+    ck_model *m = NULL;
+    cr_assert_eq(ck_model_new(&m, 2, ins, 1, &y, NULL), CK_OK, "%s", ck_last_error());
+    ck_tensor *x[2] = {input(37, CK_TEST_SHAPE(6)), input(37, CK_TEST_SHAPE(6))};
+    for (int64_t i = 0; i < x[1]->size; i++) ((float *)x[1]->data)[i] *= (float)(i % 7) - 3.0f;
+    ck_tensor *f = NULL, *u = NULL;
+    atomic_store(&ck_fuse_override, 0);
+    ck_model_drop_plans(m);
+    cr_assert_eq(ck_model_predict(m, 2, x, &u, 8), CK_OK, "%s", ck_last_error());
+    atomic_store(&ck_fuse_override, 1);
+    ck_model_drop_plans(m);
+    cr_assert_eq(ck_model_predict(m, 2, x, &f, 8), CK_OK, "%s", ck_last_error());
+    expect_close(f, u, "nested Dense/BN tower");
+    ck_tensor *outs[1] = {f};
+    ck_test_fail_after(0);
+    ck_status st = ck_model_predict_into(m, 2, x, outs, 8);
+    long attempts = ck_test_alloc_count();
+    ck_test_alloc_reset();
+    atomic_store(&ck_fuse_override, -1);
+    cr_expect_eq(st, CK_OK, "%s", ck_last_error());
+    cr_expect_eq(attempts, 0, "%ld allocation(s) in steady state", attempts);
+    expect_close(f, u, "nested Dense/BN tower, second run");
+    ck_tensor_free(f), ck_tensor_free(u), ck_tensor_free(x[0]), ck_tensor_free(x[1]);
+    ck_model_free(m);
+    ck_model_free(tower);
+    ck_layer_free(ck_tensor_layer(a));
+    ck_layer_free(ck_tensor_layer(b));
+    free_made();
+}
