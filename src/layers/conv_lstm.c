@@ -86,6 +86,15 @@ void ck_conv_lstm_keep_states(conv_lstm_layer *c, const conv_lstm_geom *g, const
     memcpy((char *)c->state + bytes, cs, bytes);
 }
 
+void ck_conv_lstm_put_states(const conv_lstm_layer *c, const conv_lstm_geom *g, ck_tensor *const *out,
+                             const void *h, const void *cs)
+{
+    if (!c->return_state) return;
+    size_t bytes = (size_t)g->S * ck_dtype_size(c->base.dtype);
+    memcpy(out[1]->data, h, bytes);
+    memcpy(out[2]->data, cs, bytes);
+}
+
 /* ---- shapes ---------------------------------------------------------------- */
 
 /* The output's spatial dims (padded with 1 to three) for an input shape. */
@@ -114,20 +123,31 @@ static ck_status conv_lstm_output_shape(const ck_layer *layer, int n, const ck_s
     CK_TRY(spatial_out(c, &in[0], sp));
     ck_shape s = {0, {0}};
     s.dims[s.rank++] = in[0].dims[0];
-    if (c->return_sequences) s.dims[s.rank++] = in[0].dims[1];
     if (c->channels_first) s.dims[s.rank++] = c->filters;
     for (int i = 0; i < c->nd; i++) s.dims[s.rank++] = sp[i];
     if (!c->channels_first) s.dims[s.rank++] = c->filters;
-    *out = s;
+    /* return_state: h and c have the shape of one step's output. */
+    if (c->return_state) out[1] = out[2] = s;
+    if (c->return_sequences) {
+        memmove(&s.dims[2], &s.dims[1], (size_t)(s.rank - 1) * sizeof s.dims[0]);
+        s.dims[1] = in[0].dims[1];
+        s.rank++;
+    }
+    out[0] = s;
     return CK_OK;
+}
+
+static int conv_lstm_output_count(const ck_layer *layer)
+{
+    return ((const conv_lstm_layer *)layer)->return_state ? 3 : 1;
 }
 
 static ck_status conv_lstm_build(ck_layer *layer, int n, const ck_shape *shapes)
 {
     conv_lstm_layer *c = (conv_lstm_layer *)layer;
-    ck_shape ignored;
+    ck_shape ignored[3];
     char buf[96];
-    CK_TRY(conv_lstm_output_shape(layer, n, shapes, &ignored));
+    CK_TRY(conv_lstm_output_shape(layer, n, shapes, ignored));
     int64_t in_ch = shapes[0].dims[c->channels_first ? 2 : c->nd + 2], g4 = 4 * c->filters;
     if (in_ch < 0)
         return ck_error(CK_VALUE_ERROR, "The channel dimension of the inputs to %s \"%s\" should be defined. Found "
@@ -217,6 +237,7 @@ static ck_status conv_lstm_call_scratch(ck_layer *layer, int n, const ck_tensor 
                        (size_t)per_b * es);
     }
     if (!c->return_sequences) memcpy(out[0]->data, h, (size_t)S * es);
+    ck_conv_lstm_put_states(c, &g, out, h, cs);
     ck_conv_lstm_keep_states(c, &g, h, cs);
     return CK_OK;
 }
@@ -289,13 +310,10 @@ static ck_status parse(conv_lstm_layer *c, const char *cls, const json_t *cfg)
     CK_TRY(get_flag(cfg, cls, "return_sequences", &c->return_sequences));
     CK_TRY(get_flag(cfg, cls, "go_backwards", &c->go_backwards));
     CK_TRY(get_flag(cfg, cls, "time_major", &c->time_major));
-    bool return_state = false, unroll = false;
-    CK_TRY(get_flag(cfg, cls, "return_state", &return_state));
+    bool unroll = false;
+    CK_TRY(get_flag(cfg, cls, "return_state", &c->return_state));
     CK_TRY(get_flag(cfg, cls, "stateful", &c->stateful));
     CK_TRY(get_flag(cfg, cls, "unroll", &unroll));
-    if (return_state)
-        return ck_error(CK_NOT_IMPLEMENTED, "%s with return_state=True is not supported: a ckeras layer has one "
-                        "output", cls);
     if (unroll) return ck_error(CK_VALUE_ERROR, "Unrolling is not possible with convolutional RNNs.");
     if (c->time_major) return ck_error(CK_NOT_IMPLEMENTED, "%s with time_major=True is not supported", cls);
     return CK_OK;
@@ -360,6 +378,7 @@ static ck_status parse_opts(conv_lstm_layer *c, const char *cls, const ck_conv_l
     c->return_sequences = o->return_sequences;
     c->go_backwards = o->go_backwards;
     c->stateful = o->stateful;
+    c->return_state = o->return_state;
     return CK_OK;
 }
 
@@ -388,7 +407,7 @@ static ck_status conv_lstm_get_config(const ck_layer *layer, json_t *j)
     /* ConvRNN.get_config, then ConvLSTM's keys, in tf.keras 2.15's order. */
     static const char *const flags[] = {"return_sequences", "return_state", "go_backwards", "stateful", "unroll",
                                         "time_major"};
-    const bool vals[] = {c->return_sequences, false, c->go_backwards, c->stateful, false, c->time_major};
+    const bool vals[] = {c->return_sequences, c->return_state, c->go_backwards, c->stateful, false, c->time_major};
     for (int i = 0; i < 6 && st == CK_OK; i++) st = ck_json_set(j, flags[i], json_boolean(vals[i]));
     if (st == CK_OK) st = ck_json_set(j, "filters", json_integer(c->filters));
     if (st == CK_OK) st = ck_json_set(j, "kernel_size", ck_sp_tuple_to_json(c->ksize, c->nd));
@@ -437,6 +456,7 @@ static ck_status from_config_3d(const json_t *cfg, ck_layer **out);
         .saved_bytes = ck_conv_lstm_saved_bytes,                 \
         .train_call = ck_conv_lstm_train_call,                   \
         .backward = ck_conv_lstm_backward,                       \
+        .output_count = conv_lstm_output_count,                  \
     }
 
 const ck_layer_class ck_conv_lstm1d_class = CONV_LSTM_CLASS("ConvLSTM1D", from_config_1d);
