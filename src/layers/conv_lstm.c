@@ -114,18 +114,27 @@ static ck_status spatial_out(const conv_lstm_layer *c, const ck_shape *in, int64
     return CK_OK;
 }
 
+/* The shape of one step's output, h and c: (batch, out..., filters), or
+ * (batch, filters, out...) in channels_first. */
+static ck_status step_shape(const conv_lstm_layer *c, const ck_shape *in, ck_shape *s)
+{
+    CK_TRY(ck_sp_check_rank(&c->base, in, c->nd + 3));
+    int64_t sp[3];
+    CK_TRY(spatial_out(c, in, sp));
+    *s = (ck_shape){0, {0}};
+    s->dims[s->rank++] = in->dims[0];
+    if (c->channels_first) s->dims[s->rank++] = c->filters;
+    for (int i = 0; i < c->nd; i++) s->dims[s->rank++] = sp[i];
+    if (!c->channels_first) s->dims[s->rank++] = c->filters;
+    return CK_OK;
+}
+
 static ck_status conv_lstm_output_shape(const ck_layer *layer, int n, const ck_shape *in, ck_shape *out)
 {
     (void)n;
     const conv_lstm_layer *c = (const conv_lstm_layer *)layer;
-    CK_TRY(ck_sp_check_rank(layer, &in[0], c->nd + 3));
-    int64_t sp[3];
-    CK_TRY(spatial_out(c, &in[0], sp));
-    ck_shape s = {0, {0}};
-    s.dims[s.rank++] = in[0].dims[0];
-    if (c->channels_first) s.dims[s.rank++] = c->filters;
-    for (int i = 0; i < c->nd; i++) s.dims[s.rank++] = sp[i];
-    if (!c->channels_first) s.dims[s.rank++] = c->filters;
+    ck_shape s;
+    CK_TRY(step_shape(c, &in[0], &s));
     /* return_state: h and c have the shape of one step's output. */
     if (c->return_state) out[1] = out[2] = s;
     if (c->return_sequences) {
@@ -204,17 +213,19 @@ ck_status ck_conv_lstm_reset_states(ck_layer *layer)
 
 /* ---- inference ------------------------------------------------------------------- */
 
-/* Scratch: h, c, act(c) (one state block each), z (four), the step's work. */
+/* Scratch: h, c, act(c) (one state block each), z (four), the step's
+ * work, then for masked calls the states before the step and the output
+ * (one block each). */
 static size_t conv_lstm_scratch_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out)
 {
     (void)n, (void)out;
     conv_lstm_geom g;
     ck_conv_lstm_geometry((const conv_lstm_layer *)layer, &in[0], &g);
-    return (size_t)(7 * g.S + ck_conv_lstm_work_elems(&g)) * ck_dtype_size(layer->dtype);
+    return (size_t)(10 * g.S + ck_conv_lstm_work_elems(&g)) * ck_dtype_size(layer->dtype);
 }
 
-static ck_status conv_lstm_call_scratch(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *out,
-                                        void *scratch)
+static ck_status conv_lstm_call_masked(ck_layer *layer, int n, const ck_tensor *const *in, const ck_tensor *mask,
+                                       ck_tensor *const *out, void *scratch)
 {
     (void)n;
     conv_lstm_layer *c = (conv_lstm_layer *)layer;
@@ -223,23 +234,60 @@ static ck_status conv_lstm_call_scratch(ck_layer *layer, int n, const ck_tensor 
     conv_lstm_geom g;
     ck_conv_lstm_geometry(c, &is, &g);
     const int64_t S = g.S, T = g.T, per_b = g.per_b, xe = g.x_elems;
+    int64_t inner = 1;
+    if (mask) {
+        ck_shape step;
+        CK_TRY(step_shape(c, &is, &step));
+        CK_TRY(ck_conv_lstm_mask_inner(c, &g, &step, mask, &inner));
+    }
     char *h = scratch, *cs = h + (size_t)S * es, *actc = cs + (size_t)S * es, *z = actc + (size_t)S * es;
     char *work = z + (size_t)(4 * S) * es;
+    char *h_old = work + (size_t)ck_conv_lstm_work_elems(&g) * es, *c_old = h_old + (size_t)S * es;
+    char *out_prev = c_old + (size_t)S * es;
     CK_TRY(ck_conv_lstm_load_states(c, &g, h, cs));
+    /* Masked: the output is its own block (zeros before the first step). */
+    const char *o = mask ? out_prev : h;
+    if (mask) memset(out_prev, 0, (size_t)S * es);
     for (int64_t s = 0; s < T; s++) {
         int64_t t = c->go_backwards ? T - 1 - s : s;
         const char *xt = (const char *)in[0]->data + (size_t)(t * xe) * es;
+        if (mask) {
+            memcpy(h_old, h, (size_t)S * es);
+            memcpy(c_old, cs, (size_t)S * es);
+        }
         CK_TRY(ck_conv_lstm_step(c, &g, xt, T * xe, NULL, NULL, h, cs, z, z, cs, actc, h, work));
+        if (mask) ck_conv_lstm_mask_select(layer->dtype, &g, mask, t, inner, h, cs, h_old, c_old, out_prev);
         /* The output in iteration order (reversed for go_backwards). */
         if (c->return_sequences)
             for (int64_t b = 0; b < g.batch; b++)
-                memcpy((char *)out[0]->data + (size_t)((b * T + s) * per_b) * es, h + (size_t)(b * per_b) * es,
+                memcpy((char *)out[0]->data + (size_t)((b * T + s) * per_b) * es, o + (size_t)(b * per_b) * es,
                        (size_t)per_b * es);
     }
-    if (!c->return_sequences) memcpy(out[0]->data, h, (size_t)S * es);
+    if (!c->return_sequences) memcpy(out[0]->data, o, (size_t)S * es);
     ck_conv_lstm_put_states(c, &g, out, h, cs);
     ck_conv_lstm_keep_states(c, &g, h, cs);
     return CK_OK;
+}
+
+static ck_status conv_lstm_call_scratch(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *out,
+                                        void *scratch)
+{
+    return conv_lstm_call_masked(layer, n, in, NULL, out, scratch);
+}
+
+/* RNN.compute_mask: the input's mask survives only in the sequences. */
+static int conv_lstm_mask_rule(const ck_layer *layer)
+{
+    return ((const conv_lstm_layer *)layer)->return_sequences ? CK_MASK_PASS : CK_MASK_NONE;
+}
+
+static ck_status conv_lstm_compute_mask(const ck_layer *layer, int n, const ck_tensor *const *in,
+                                        const ck_tensor *const *masks, ck_tensor **out)
+{
+    (void)n, (void)in;
+    *out = NULL;
+    if (!masks || !masks[0] || !((const conv_lstm_layer *)layer)->return_sequences) return CK_OK;
+    return ck_tensor_copy(out, masks[0]);
 }
 
 /* ---- configs ------------------------------------------------------------------- */
@@ -453,6 +501,10 @@ static ck_status from_config_3d(const json_t *cfg, ck_layer **out);
         .destroy = conv_lstm_destroy,                            \
         .call_scratch_bytes = conv_lstm_scratch_bytes,           \
         .call_scratch = conv_lstm_call_scratch,                  \
+        .call_masked = conv_lstm_call_masked,                    \
+        .mask_rule = conv_lstm_mask_rule,                        \
+        .compute_mask = conv_lstm_compute_mask,                  \
+        .supports_masking = 1,                                   \
         .saved_bytes = ck_conv_lstm_saved_bytes,                 \
         .train_call = ck_conv_lstm_train_call,                   \
         .backward = ck_conv_lstm_backward,                       \

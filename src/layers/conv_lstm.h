@@ -98,6 +98,16 @@ void ck_conv_lstm_keep_states(conv_lstm_layer *c, const conv_lstm_geom *g, const
 void ck_conv_lstm_put_states(const conv_lstm_layer *c, const conv_lstm_geom *g, ck_tensor *const *out,
                              const void *h, const void *cs);
 
+/* Masks (conv_lstm_mask.c).  mask_inner checks a mask against the
+ * geometry and the shape of one step's output `step` (batch, out...) and
+ * gives how many consecutive state elements share one mask value;
+ * mask_select, after the step at time t, puts back h_old / c_old where
+ * the mask is 0 and copies h into out_prev (the output) where it is 1. */
+ck_status ck_conv_lstm_mask_inner(const conv_lstm_layer *c, const conv_lstm_geom *g, const ck_shape *step,
+                                  const ck_tensor *mask, int64_t *inner);
+void ck_conv_lstm_mask_select(ck_dtype dt, const conv_lstm_geom *g, const ck_tensor *mask, int64_t t, int64_t inner,
+                              void *h, void *cs, const void *h_old, const void *c_old, void *out_prev);
+
 /* For ck_layer_reset_states (rnn_common.c): whether the layer is a
  * ConvLSTM, whether it is a stateful one, and the reset itself. */
 int ck_conv_lstm_is(const ck_layer *layer);

@@ -89,6 +89,9 @@ ck_status ck_conv_lstm_train_call(ck_layer *layer, const ck_train_ctx *ctx, int 
 {
     (void)n;
     conv_lstm_layer *c = (conv_lstm_layer *)layer;
+    if (ctx && ctx->mask)
+        return ck_error(CK_NOT_IMPLEMENTED, "%s \"%s\": training on a masked input is not supported (masks are "
+                        "applied in inference only)", layer->cls->class_name, layer->name);
     size_t es = ck_dtype_size(layer->dtype);
     ck_shape is = ck_tensor_shape(in[0]);
     conv_lstm_geom g;
