@@ -1896,7 +1896,14 @@ typedef struct ck_conv_lstm_opts {
  *  with go_backwards).  Weights "<name>/kernel:0" (k..., channels,
  *  4*filters), "<name>/recurrent_kernel:0" (k..., filters, 4*filters),
  *  "<name>/bias:0" (4*filters); in .keras archives under "cell".  Trains
- *  (backpropagation through time, through the dropout masks).  Configs of
+ *  (backpropagation through time, through the dropout masks).  Masks (in
+ *  inference; training on a masked input gives CK_NOT_IMPLEMENTED), as
+ *  tf.keras' backend.rnn applies them: each step's mask, broadcast over
+ *  the leading dims of the step's output, keeps the previous h, c and
+ *  output where it is 0 (the output starts at zeros), so a (batch, time)
+ *  mask skips steps and Masking over the input, a (batch, time,
+ *  spatial...) mask, skips positions (padding "same", strides 1 only); the
+ *  output mask is the input's with return_sequences.  Configs of
  *  tf.keras 2.x and Keras 3; time_major gives
  *  CK_NOT_IMPLEMENTED, unroll Keras' "Unrolling is not possible with
  *  convolutional RNNs." */
