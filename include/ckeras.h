@@ -1849,7 +1849,11 @@ CK_API ck_status ck_separable_conv2d(ck_layer **out, const ck_separable_conv_opt
  *    the random stream is ckeras', not TensorFlow's);
  *  - return_sequences, go_backwards, stateful as in ck_rnn_opts (stateful:
  *    the batch size must be known when built; ck_layer_reset_states
- *    zeros the states). */
+ *    zeros the states);
+ *  - return_state: a call returns three tensors, the output then the last
+ *    h and c (each (batch, out..., filters), channels_first (batch,
+ *    filters, out...)), as tf.keras; their gradients flow back in
+ *    training.  Apply it with ck_layer_apply_multi. */
 typedef struct ck_conv_lstm_opts {
     int64_t filters;
     int64_t kernel_size[3];
@@ -1875,6 +1879,7 @@ typedef struct ck_conv_lstm_opts {
     bool return_sequences;
     bool go_backwards;
     bool stateful;
+    bool return_state;
     CK_LAYER_COMMON_OPTS;
 } ck_conv_lstm_opts;
 
@@ -1891,8 +1896,15 @@ typedef struct ck_conv_lstm_opts {
  *  with go_backwards).  Weights "<name>/kernel:0" (k..., channels,
  *  4*filters), "<name>/recurrent_kernel:0" (k..., filters, 4*filters),
  *  "<name>/bias:0" (4*filters); in .keras archives under "cell".  Trains
- *  (backpropagation through time, through the dropout masks).  Configs of
- *  tf.keras 2.x and Keras 3; return_state and time_major give
+ *  (backpropagation through time, through the dropout masks).  Masks (in
+ *  inference; training on a masked input gives CK_NOT_IMPLEMENTED), as
+ *  tf.keras' backend.rnn applies them: each step's mask, broadcast over
+ *  the leading dims of the step's output, keeps the previous h, c and
+ *  output where it is 0 (the output starts at zeros), so a (batch, time)
+ *  mask skips steps and Masking over the input, a (batch, time,
+ *  spatial...) mask, skips positions (padding "same", strides 1 only); the
+ *  output mask is the input's with return_sequences.  Configs of
+ *  tf.keras 2.x and Keras 3; time_major gives
  *  CK_NOT_IMPLEMENTED, unroll Keras' "Unrolling is not possible with
  *  convolutional RNNs." */
 CK_API ck_status ck_conv_lstm1d(ck_layer **out, const ck_conv_lstm_opts *opts);

@@ -86,6 +86,15 @@ void ck_conv_lstm_keep_states(conv_lstm_layer *c, const conv_lstm_geom *g, const
     memcpy((char *)c->state + bytes, cs, bytes);
 }
 
+void ck_conv_lstm_put_states(const conv_lstm_layer *c, const conv_lstm_geom *g, ck_tensor *const *out,
+                             const void *h, const void *cs)
+{
+    if (!c->return_state) return;
+    size_t bytes = (size_t)g->S * ck_dtype_size(c->base.dtype);
+    memcpy(out[1]->data, h, bytes);
+    memcpy(out[2]->data, cs, bytes);
+}
+
 /* ---- shapes ---------------------------------------------------------------- */
 
 /* The output's spatial dims (padded with 1 to three) for an input shape. */
@@ -105,29 +114,49 @@ static ck_status spatial_out(const conv_lstm_layer *c, const ck_shape *in, int64
     return CK_OK;
 }
 
+/* The shape of one step's output, h and c: (batch, out..., filters), or
+ * (batch, filters, out...) in channels_first. */
+static ck_status step_shape(const conv_lstm_layer *c, const ck_shape *in, ck_shape *s)
+{
+    CK_TRY(ck_sp_check_rank(&c->base, in, c->nd + 3));
+    int64_t sp[3];
+    CK_TRY(spatial_out(c, in, sp));
+    *s = (ck_shape){0, {0}};
+    s->dims[s->rank++] = in->dims[0];
+    if (c->channels_first) s->dims[s->rank++] = c->filters;
+    for (int i = 0; i < c->nd; i++) s->dims[s->rank++] = sp[i];
+    if (!c->channels_first) s->dims[s->rank++] = c->filters;
+    return CK_OK;
+}
+
 static ck_status conv_lstm_output_shape(const ck_layer *layer, int n, const ck_shape *in, ck_shape *out)
 {
     (void)n;
     const conv_lstm_layer *c = (const conv_lstm_layer *)layer;
-    CK_TRY(ck_sp_check_rank(layer, &in[0], c->nd + 3));
-    int64_t sp[3];
-    CK_TRY(spatial_out(c, &in[0], sp));
-    ck_shape s = {0, {0}};
-    s.dims[s.rank++] = in[0].dims[0];
-    if (c->return_sequences) s.dims[s.rank++] = in[0].dims[1];
-    if (c->channels_first) s.dims[s.rank++] = c->filters;
-    for (int i = 0; i < c->nd; i++) s.dims[s.rank++] = sp[i];
-    if (!c->channels_first) s.dims[s.rank++] = c->filters;
-    *out = s;
+    ck_shape s;
+    CK_TRY(step_shape(c, &in[0], &s));
+    /* return_state: h and c have the shape of one step's output. */
+    if (c->return_state) out[1] = out[2] = s;
+    if (c->return_sequences) {
+        memmove(&s.dims[2], &s.dims[1], (size_t)(s.rank - 1) * sizeof s.dims[0]);
+        s.dims[1] = in[0].dims[1];
+        s.rank++;
+    }
+    out[0] = s;
     return CK_OK;
+}
+
+static int conv_lstm_output_count(const ck_layer *layer)
+{
+    return ((const conv_lstm_layer *)layer)->return_state ? 3 : 1;
 }
 
 static ck_status conv_lstm_build(ck_layer *layer, int n, const ck_shape *shapes)
 {
     conv_lstm_layer *c = (conv_lstm_layer *)layer;
-    ck_shape ignored;
+    ck_shape ignored[3];
     char buf[96];
-    CK_TRY(conv_lstm_output_shape(layer, n, shapes, &ignored));
+    CK_TRY(conv_lstm_output_shape(layer, n, shapes, ignored));
     int64_t in_ch = shapes[0].dims[c->channels_first ? 2 : c->nd + 2], g4 = 4 * c->filters;
     if (in_ch < 0)
         return ck_error(CK_VALUE_ERROR, "The channel dimension of the inputs to %s \"%s\" should be defined. Found "
@@ -184,17 +213,19 @@ ck_status ck_conv_lstm_reset_states(ck_layer *layer)
 
 /* ---- inference ------------------------------------------------------------------- */
 
-/* Scratch: h, c, act(c) (one state block each), z (four), the step's work. */
+/* Scratch: h, c, act(c) (one state block each), z (four), the step's
+ * work, then for masked calls the states before the step and the output
+ * (one block each). */
 static size_t conv_lstm_scratch_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out)
 {
     (void)n, (void)out;
     conv_lstm_geom g;
     ck_conv_lstm_geometry((const conv_lstm_layer *)layer, &in[0], &g);
-    return (size_t)(7 * g.S + ck_conv_lstm_work_elems(&g)) * ck_dtype_size(layer->dtype);
+    return (size_t)(10 * g.S + ck_conv_lstm_work_elems(&g)) * ck_dtype_size(layer->dtype);
 }
 
-static ck_status conv_lstm_call_scratch(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *out,
-                                        void *scratch)
+static ck_status conv_lstm_call_masked(ck_layer *layer, int n, const ck_tensor *const *in, const ck_tensor *mask,
+                                       ck_tensor *const *out, void *scratch)
 {
     (void)n;
     conv_lstm_layer *c = (conv_lstm_layer *)layer;
@@ -203,22 +234,60 @@ static ck_status conv_lstm_call_scratch(ck_layer *layer, int n, const ck_tensor 
     conv_lstm_geom g;
     ck_conv_lstm_geometry(c, &is, &g);
     const int64_t S = g.S, T = g.T, per_b = g.per_b, xe = g.x_elems;
+    int64_t inner = 1;
+    if (mask) {
+        ck_shape step;
+        CK_TRY(step_shape(c, &is, &step));
+        CK_TRY(ck_conv_lstm_mask_inner(c, &g, &step, mask, &inner));
+    }
     char *h = scratch, *cs = h + (size_t)S * es, *actc = cs + (size_t)S * es, *z = actc + (size_t)S * es;
     char *work = z + (size_t)(4 * S) * es;
+    char *h_old = work + (size_t)ck_conv_lstm_work_elems(&g) * es, *c_old = h_old + (size_t)S * es;
+    char *out_prev = c_old + (size_t)S * es;
     CK_TRY(ck_conv_lstm_load_states(c, &g, h, cs));
+    /* Masked: the output is its own block (zeros before the first step). */
+    const char *o = mask ? out_prev : h;
+    if (mask) memset(out_prev, 0, (size_t)S * es);
     for (int64_t s = 0; s < T; s++) {
         int64_t t = c->go_backwards ? T - 1 - s : s;
         const char *xt = (const char *)in[0]->data + (size_t)(t * xe) * es;
+        if (mask) {
+            memcpy(h_old, h, (size_t)S * es);
+            memcpy(c_old, cs, (size_t)S * es);
+        }
         CK_TRY(ck_conv_lstm_step(c, &g, xt, T * xe, NULL, NULL, h, cs, z, z, cs, actc, h, work));
+        if (mask) ck_conv_lstm_mask_select(layer->dtype, &g, mask, t, inner, h, cs, h_old, c_old, out_prev);
         /* The output in iteration order (reversed for go_backwards). */
         if (c->return_sequences)
             for (int64_t b = 0; b < g.batch; b++)
-                memcpy((char *)out[0]->data + (size_t)((b * T + s) * per_b) * es, h + (size_t)(b * per_b) * es,
+                memcpy((char *)out[0]->data + (size_t)((b * T + s) * per_b) * es, o + (size_t)(b * per_b) * es,
                        (size_t)per_b * es);
     }
-    if (!c->return_sequences) memcpy(out[0]->data, h, (size_t)S * es);
+    if (!c->return_sequences) memcpy(out[0]->data, o, (size_t)S * es);
+    ck_conv_lstm_put_states(c, &g, out, h, cs);
     ck_conv_lstm_keep_states(c, &g, h, cs);
     return CK_OK;
+}
+
+static ck_status conv_lstm_call_scratch(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *out,
+                                        void *scratch)
+{
+    return conv_lstm_call_masked(layer, n, in, NULL, out, scratch);
+}
+
+/* RNN.compute_mask: the input's mask survives only in the sequences. */
+static int conv_lstm_mask_rule(const ck_layer *layer)
+{
+    return ((const conv_lstm_layer *)layer)->return_sequences ? CK_MASK_PASS : CK_MASK_NONE;
+}
+
+static ck_status conv_lstm_compute_mask(const ck_layer *layer, int n, const ck_tensor *const *in,
+                                        const ck_tensor *const *masks, ck_tensor **out)
+{
+    (void)n, (void)in;
+    *out = NULL;
+    if (!masks || !masks[0] || !((const conv_lstm_layer *)layer)->return_sequences) return CK_OK;
+    return ck_tensor_copy(out, masks[0]);
 }
 
 /* ---- configs ------------------------------------------------------------------- */
@@ -289,13 +358,10 @@ static ck_status parse(conv_lstm_layer *c, const char *cls, const json_t *cfg)
     CK_TRY(get_flag(cfg, cls, "return_sequences", &c->return_sequences));
     CK_TRY(get_flag(cfg, cls, "go_backwards", &c->go_backwards));
     CK_TRY(get_flag(cfg, cls, "time_major", &c->time_major));
-    bool return_state = false, unroll = false;
-    CK_TRY(get_flag(cfg, cls, "return_state", &return_state));
+    bool unroll = false;
+    CK_TRY(get_flag(cfg, cls, "return_state", &c->return_state));
     CK_TRY(get_flag(cfg, cls, "stateful", &c->stateful));
     CK_TRY(get_flag(cfg, cls, "unroll", &unroll));
-    if (return_state)
-        return ck_error(CK_NOT_IMPLEMENTED, "%s with return_state=True is not supported: a ckeras layer has one "
-                        "output", cls);
     if (unroll) return ck_error(CK_VALUE_ERROR, "Unrolling is not possible with convolutional RNNs.");
     if (c->time_major) return ck_error(CK_NOT_IMPLEMENTED, "%s with time_major=True is not supported", cls);
     return CK_OK;
@@ -360,6 +426,7 @@ static ck_status parse_opts(conv_lstm_layer *c, const char *cls, const ck_conv_l
     c->return_sequences = o->return_sequences;
     c->go_backwards = o->go_backwards;
     c->stateful = o->stateful;
+    c->return_state = o->return_state;
     return CK_OK;
 }
 
@@ -388,7 +455,7 @@ static ck_status conv_lstm_get_config(const ck_layer *layer, json_t *j)
     /* ConvRNN.get_config, then ConvLSTM's keys, in tf.keras 2.15's order. */
     static const char *const flags[] = {"return_sequences", "return_state", "go_backwards", "stateful", "unroll",
                                         "time_major"};
-    const bool vals[] = {c->return_sequences, false, c->go_backwards, c->stateful, false, c->time_major};
+    const bool vals[] = {c->return_sequences, c->return_state, c->go_backwards, c->stateful, false, c->time_major};
     for (int i = 0; i < 6 && st == CK_OK; i++) st = ck_json_set(j, flags[i], json_boolean(vals[i]));
     if (st == CK_OK) st = ck_json_set(j, "filters", json_integer(c->filters));
     if (st == CK_OK) st = ck_json_set(j, "kernel_size", ck_sp_tuple_to_json(c->ksize, c->nd));
@@ -434,9 +501,14 @@ static ck_status from_config_3d(const json_t *cfg, ck_layer **out);
         .destroy = conv_lstm_destroy,                            \
         .call_scratch_bytes = conv_lstm_scratch_bytes,           \
         .call_scratch = conv_lstm_call_scratch,                  \
+        .call_masked = conv_lstm_call_masked,                    \
+        .mask_rule = conv_lstm_mask_rule,                        \
+        .compute_mask = conv_lstm_compute_mask,                  \
+        .supports_masking = 1,                                   \
         .saved_bytes = ck_conv_lstm_saved_bytes,                 \
         .train_call = ck_conv_lstm_train_call,                   \
         .backward = ck_conv_lstm_backward,                       \
+        .output_count = conv_lstm_output_count,                  \
     }
 
 const ck_layer_class ck_conv_lstm1d_class = CONV_LSTM_CLASS("ConvLSTM1D", from_config_1d);

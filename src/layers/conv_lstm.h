@@ -15,7 +15,7 @@ typedef struct conv_lstm_layer {
     int64_t filters;
     int64_t ksize[3], strides[3], dilation[3]; /* unused dims are 1 */
     int same;
-    bool use_bias, unit_forget_bias, return_sequences, go_backwards, time_major, stateful;
+    bool use_bias, unit_forget_bias, return_sequences, return_state, go_backwards, time_major, stateful;
     double dropout, recurrent_dropout;
     ck_activation *activation, *recurrent_activation;
     ck_initializer *kernel_init, *recurrent_init, *bias_init;
@@ -92,6 +92,21 @@ ck_status ck_conv_lstm_backward(ck_layer *layer, const ck_train_ctx *ctx, int n,
  * kept ones, or zeros) into h0 / c0, and the last ones kept. */
 ck_status ck_conv_lstm_load_states(const conv_lstm_layer *c, const conv_lstm_geom *g, void *h0, void *c0);
 void ck_conv_lstm_keep_states(conv_lstm_layer *c, const conv_lstm_geom *g, const void *h, const void *cs);
+
+/* return_state: the last h and c into out[1] / out[2] (when the layer
+ * returns its states). */
+void ck_conv_lstm_put_states(const conv_lstm_layer *c, const conv_lstm_geom *g, ck_tensor *const *out,
+                             const void *h, const void *cs);
+
+/* Masks (conv_lstm_mask.c).  mask_inner checks a mask against the
+ * geometry and the shape of one step's output `step` (batch, out...) and
+ * gives how many consecutive state elements share one mask value;
+ * mask_select, after the step at time t, puts back h_old / c_old where
+ * the mask is 0 and copies h into out_prev (the output) where it is 1. */
+ck_status ck_conv_lstm_mask_inner(const conv_lstm_layer *c, const conv_lstm_geom *g, const ck_shape *step,
+                                  const ck_tensor *mask, int64_t *inner);
+void ck_conv_lstm_mask_select(ck_dtype dt, const conv_lstm_geom *g, const ck_tensor *mask, int64_t t, int64_t inner,
+                              void *h, void *cs, const void *h_old, const void *c_old, void *out_prev);
 
 /* For ck_layer_reset_states (rnn_common.c): whether the layer is a
  * ConvLSTM, whether it is a stateful one, and the reset itself. */

@@ -89,6 +89,9 @@ ck_status ck_conv_lstm_train_call(ck_layer *layer, const ck_train_ctx *ctx, int 
 {
     (void)n;
     conv_lstm_layer *c = (conv_lstm_layer *)layer;
+    if (ctx && ctx->mask)
+        return ck_error(CK_NOT_IMPLEMENTED, "%s \"%s\": training on a masked input is not supported (masks are "
+                        "applied in inference only)", layer->cls->class_name, layer->name);
     size_t es = ck_dtype_size(layer->dtype);
     ck_shape is = ck_tensor_shape(in[0]);
     conv_lstm_geom g;
@@ -118,8 +121,10 @@ ck_status ck_conv_lstm_train_call(ck_layer *layer, const ck_train_ctx *ctx, int 
         else if (s == T - 1)
             memcpy(out[0]->data, h, (size_t)S * es);
     }
-    if (T > 0) ck_conv_lstm_keep_states(c, &g, rec_block(saved, T - 1, REC_H, S, es),
-                                        rec_block(saved, T - 1, REC_C, S, es));
+    const char *hl = T > 0 ? rec_block(saved, T - 1, REC_H, S, es) : h0;
+    const char *cl = T > 0 ? rec_block(saved, T - 1, REC_C, S, es) : c0;
+    ck_conv_lstm_put_states(c, &g, out, hl, cl);
+    if (T > 0) ck_conv_lstm_keep_states(c, &g, hl, cl);
     return CK_OK;
 }
 
@@ -169,8 +174,15 @@ ck_status ck_conv_lstm_backward(ck_layer *layer, const ck_train_ctx *ctx, int n,
     char *dstack = (char *)saved + (size_t)L.dstack * es;
     ck_tensor *dx = din ? din[0] : NULL;
     if (dx) memset(dx->data, 0, (size_t)dx->size * es);
-    memset(dc, 0, (size_t)S * es);
-    memset(dhn, 0, (size_t)S * es);
+    /* return_state: the last states' gradients (dout[1], dout[2]) start
+     * the walk back, as the next step's would. */
+    if (c->return_state) {
+        memcpy(dhn, dout[1].data, (size_t)S * es);
+        memcpy(dc, dout[2].data, (size_t)S * es);
+    } else {
+        memset(dc, 0, (size_t)S * es);
+        memset(dhn, 0, (size_t)S * es);
+    }
     void *dk = c->kernel->grad ? c->kernel->grad->data : NULL;
     void *drk = c->recurrent_kernel->grad ? c->recurrent_kernel->grad->data : NULL;
     void *db = c->bias && c->bias->grad ? c->bias->grad->data : NULL;
