@@ -373,6 +373,8 @@ ck_status ck_model_init_graph(ck_model *m, int n_in, ck_tensor *const *inputs, i
     m->n_inputs = n_in;
     m->n_outputs = n_out;
     if (st == CK_OK) st = fed_flow(m);
+    if (st == CK_OK && !(m->cycle_scratch = ck_malloc(ck_model_cycle_scratch_bytes(nl))))
+        st = ck_oom("the model graph");
     if (st != CK_OK) {
         ck_free(layers);
         return st; /* the rest is freed by ck_model_destroy */
@@ -406,6 +408,7 @@ void ck_model_destroy(ck_layer *layer)
     ck_free(m->inputs);
     ck_free(m->outputs);
     ck_model_break_cycles(m); /* model_cycles.c */
+    ck_free(m->cycle_scratch);
     for (int i = 0; i < m->n_layers; i++) ck_layer_free(m->layers[i]);
     ck_free(m->layers);
 }

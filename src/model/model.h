@@ -121,6 +121,8 @@ struct ck_model {
     ck_tensor **inputs;         /* symbolic, borrowed (InputLayer nodes) */
     ck_tensor **outputs;        /* symbolic, borrowed */
     int n_layers;
+    void *cycle_scratch;        /* ck_model_break_cycles' working memory, made with
+                                   the graph so that freeing allocates nothing */
     ck_layer **layers;          /* referenced, Keras' model.layers order */
     int n_steps;
     ck_step *steps;             /* topological order, input nodes excluded */
@@ -265,6 +267,9 @@ int ck_step_mask_in(const ck_step *step);
  * cycle of layers called on each other's outputs is freed with the model.
  * Called by ck_model_destroy. */
 void ck_model_break_cycles(ck_model *m);
+
+/* Bytes of m->cycle_scratch for a model of n layers. */
+size_t ck_model_cycle_scratch_bytes(int n);
 
 int ck_step_reads_masks(const ck_step *step);
 

@@ -36,14 +36,17 @@ static int find(const layer_index *sorted, int n, const ck_layer *l)
     return hit ? hit->index : -1;
 }
 
+size_t ck_model_cycle_scratch_bytes(int n)
+{
+    return (size_t)(n > 0 ? n : 1) * (sizeof(layer_index) + 2 * sizeof(int));
+}
+
 void ck_model_break_cycles(ck_model *m)
 {
     int n = m->n_layers;
-    if (n <= 0 || !m->layers) return;
-    layer_index *sorted = ck_malloc((size_t)n * sizeof *sorted);
-    int *outside = ck_malloc((size_t)n * sizeof *outside);
-    int *stack = ck_malloc((size_t)n * sizeof *stack);
-    if (!sorted || !outside || !stack) goto done; /* without memory: leave the cycle, never guess */
+    if (n <= 0 || !m->layers || !m->cycle_scratch) return;
+    layer_index *sorted = m->cycle_scratch;
+    int *outside = (int *)(sorted + n), *stack = outside + n;
     for (int i = 0; i < n; i++) {
         sorted[i] = (layer_index){m->layers[i], i};
         /* the model's own reference is going away */
@@ -97,8 +100,4 @@ void ck_model_break_cycles(ck_model *m)
             }
         }
     }
-done:
-    ck_free(sorted);
-    ck_free(outside);
-    ck_free(stack);
 }
