@@ -3,7 +3,9 @@
 Run with Keras 3.15 (/opt/k3/bin/python tools/gen_k3_ops_goldens.py .):
 writes tests/data/k3_ops/ops.keras (a functional model whose nodes are
 the keras.src.ops.* classes Keras 3 serializes), its inputs x0, x1 and
-Keras 3's predictions y0..yN.
+Keras 3's predictions y0..yN; and masking_lstm.keras (Masking into an
+LSTM: Keras 3 writes the mask as any(not_equal(x, 0.0), axis=-1)
+operations and the LSTM's explicit `mask` argument), with mx.npy, my.npy.
 """
 import os
 import sys
@@ -42,6 +44,16 @@ def main(root):
     for k, y in enumerate(m.predict(xs, verbose=0)):
         np.save(os.path.join(out, f"y{k}.npy"), np.asarray(y))
     print("outputs", len(m.outputs))
+    x = keras.Input((4, 3), name="x")
+    h = keras.layers.Masking(0.0)(x)
+    o = keras.layers.LSTM(2, return_sequences=True)(h)
+    mm = keras.Model(x, o, name="masking_lstm")
+    mm.save(os.path.join(out, "masking_lstm.keras"))
+    mx = rng.uniform(-1, 1, (2, 4, 3)).astype("float32")
+    mx[0, 1:3] = 0.0
+    mx[1, 3] = 0.0
+    np.save(os.path.join(out, "mx.npy"), mx)
+    np.save(os.path.join(out, "my.npy"), mm.predict(mx, verbose=0))
 
 
 if __name__ == "__main__":

@@ -197,28 +197,62 @@ static const ck_tensor *past_identities(const ck_tensor *t)
     return t;
 }
 
-/* not_equal(ids, 0) made by a graph operation: ids, else NULL. */
-static const ck_tensor *not_equal_zero_of(const ck_tensor *t)
+/* not_equal(x, c) made by a graph operation, c a scalar constant: x and
+ * *c, else NULL. */
+static const ck_tensor *not_equal_of(const ck_tensor *t, double *c)
 {
     const ck_node *n = producer(t, &ck_tf_op_lambda_class);
     const tf_op_layer *op = n ? (const tf_op_layer *)n->layer : NULL;
     if (!op || !op->op || strcmp(op->function, "math.not_equal") != 0 || n->n_inputs != 1) return NULL;
     const tf_operand *x = &op->x, *y = &op->y;
     if (x->input < 0) x = &op->y, y = &op->x;
-    if (x->input != 0 || y->input >= 0 || !y->values || y->shape.rank != 0 || y->values[0] != 0) return NULL;
+    if (x->input != 0 || y->input >= 0 || !y->values || y->shape.rank != 0) return NULL;
+    *c = y->values[0];
     return n->inputs[0];
+}
+
+/* any(t, axis=-1) made by a graph operation: t, else NULL. */
+static const ck_tensor *any_last_axis_of(const ck_tensor *t)
+{
+    const ck_node *n = producer(t, &ck_tf_op_lambda_class);
+    const tf_op_layer *op = n ? (const tf_op_layer *)n->layer : NULL;
+    if (!op || !op->op || strcmp(op->function, "math.reduce_any") != 0 || n->n_inputs != 1 || op->keepdims ||
+        !op->has_axis || op->n_axis != 1)
+        return NULL;
+    ck_shape s = ck_tensor_shape(n->inputs[0]);
+    return op->axis[0] == -1 || op->axis[0] == s.rank - 1 ? n->inputs[0] : NULL;
+}
+
+/* The mask_value of a Masking layer, from its config. */
+static int masking_value(const ck_layer *masking, double *v)
+{
+    json_t *c = json_object();
+    int ok = c && masking->cls->get_config && masking->cls->get_config(masking, c) == CK_OK &&
+             json_is_number(json_object_get(c, "mask_value"));
+    if (ok) *v = json_number_value(json_object_get(c, "mask_value"));
+    json_decref(c);
+    return ok;
 }
 
 ck_status ck_k3_check_mask_arg(const ck_layer *layer, const ck_tensor *explicit_mask, const ck_tensor *implicit)
 {
     const ck_tensor *e = past_identities(explicit_mask);
     if (implicit && (e == implicit || explicit_mask == implicit)) return CK_OK;
+    double c = 0, v = 0;
     /* Embedding(mask_zero)'s mask: not_equal(its ids, 0) */
-    const ck_tensor *ids = not_equal_zero_of(e);
+    const ck_tensor *ids = not_equal_of(e, &c);
     const ck_node *emb = implicit ? producer(implicit, &ck_embedding_class) : NULL;
-    if (ids && emb && emb->n_inputs == 1 && emb->inputs[0] == ids && emb->masks && emb->masks[0] == implicit)
+    if (ids && c == 0 && emb && emb->n_inputs == 1 && emb->inputs[0] == ids && emb->masks &&
+        emb->masks[0] == implicit)
+        return CK_OK;
+    /* Masking's: any(not_equal(x, mask_value), axis=-1) */
+    const ck_tensor *ne = any_last_axis_of(e);
+    const ck_tensor *x = ne ? not_equal_of(ne, &c) : NULL;
+    const ck_node *mk = implicit ? producer(implicit, &ck_masking_class) : NULL;
+    if (x && mk && mk->n_inputs == 1 && mk->inputs[0] == x && mk->masks && mk->masks[0] == implicit &&
+        masking_value(mk->layer, &v) && v == c)
         return CK_OK;
     return ck_error(CK_NOT_IMPLEMENTED, "layer \"%s\" (%s) is called with an explicit `mask` argument that is not "
-                    "the mask ckeras propagates to its input (ckeras takes Keras 3's mask of an Embedding with "
-                    "mask_zero, or the input's own mask)", layer->name, layer->cls->class_name);
+                    "the mask ckeras propagates to its input (ckeras takes Keras 3's masks of Embedding(mask_zero) "
+                    "and Masking, or the input's own mask)", layer->name, layer->cls->class_name);
 }

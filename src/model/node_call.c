@@ -290,10 +290,11 @@ ck_status ck_node_call_parse(const ck_layer *layer, const json_t *node, ck_node_
     /* Keras 3 gives a plain layer its single tensor bare; tf.keras 2.x
      * wraps it, except for classes that keep their argument's structure
      * (TFOpLambda), whose bare tensor must be kept to be written back. */
-    /* (A class with a node_call hook, which reads its argument's
-     * structure, keeps a bare tensor from Keras 3 too: Keras 3 operations
-     * read as TFOpLambda are written back as tf.keras 2.x writes them.) */
-    if (st == CK_OK) c->plain = is_plain(c->args, keras3 && !layer->cls->node_call);
+    /* (TFOpLambda keeps a bare tensor from Keras 3 too: Keras 3
+     * operations read as TFOpLambda are written back as tf.keras 2.x
+     * writes them.) */
+    const int keeps_bare = strcmp(layer->cls->class_name, "TFOpLambda") == 0;
+    if (st == CK_OK) c->plain = is_plain(c->args, keras3 && !keeps_bare);
     return st;
 }
 

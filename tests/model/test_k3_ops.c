@@ -68,3 +68,19 @@ Test(k3_ops, unknown_operation_is_named)
     cr_assert_eq(ck_model_from_json(cfg, &m), CK_NOT_IMPLEMENTED);
     cr_expect(strstr(ck_last_error(), "Arctanh") != NULL, "%s", ck_last_error());
 }
+
+/* Masking into an LSTM: Keras 3 writes the mask as the operations
+ * any(not_equal(x, 0.0), axis=-1) and passes it as the LSTM's `mask`
+ * argument, which is the mask ckeras propagates from Masking. */
+Test(k3_ops, masking_mask_argument)
+{
+    ck_model *m = NULL;
+    cr_assert_eq(ck_model_load(ck_test_data("k3_ops/masking_lstm.keras"), &m), CK_OK, "%s", ck_last_error());
+    ck_tensor *x = fixture("mx"), *y = NULL, *want = fixture("my");
+    cr_assert_eq(ck_model_predict(m, 1, &x, &y, 0), CK_OK, "%s", ck_last_error());
+    ck_test_expect_close_rel(y, want, 1e-5, "masking_lstm");
+    ck_tensor_free(x);
+    ck_tensor_free(y);
+    ck_tensor_free(want);
+    ck_model_free(m);
+}
