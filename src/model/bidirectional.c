@@ -15,6 +15,7 @@
 
 #include "layers/rnn_common.h"
 #include "model/wrapper_util.h"
+#include "model/tf2_dtypes.h"
 
 /* Most outputs of one inner layer call (its output, then its states). */
 #define BIDI_MAX_INNER 16
@@ -325,9 +326,9 @@ static void bidi_destroy(ck_layer *layer)
 static ck_status bidi_get_config(const ck_layer *layer, json_t *j)
 {
     const bidi_layer *b = (const bidi_layer *)layer;
-    ck_status st = ck_json_set(j, "layer", json_deep_copy(b->layer_config));
+    ck_status st = ck_json_set(j, "layer", ck_tf2_dtypes_copy(b->layer_config));
     if (st == CK_OK) st = ck_json_set(j, "merge_mode", b->mode == MERGE_NONE ? json_null() : json_string(merge_names[b->mode]));
-    if (st == CK_OK && b->backward_config) st = ck_json_set(j, "backward_layer", json_deep_copy(b->backward_config));
+    if (st == CK_OK && b->backward_config) st = ck_json_set(j, "backward_layer", ck_tf2_dtypes_copy(b->backward_config));
     return st;
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "model/model.h"
+#include "model/k3_ops.h"
 #include "model/node_call.h"
 
 /* ---- writing ------------------------------------------------------------- */
@@ -135,6 +136,8 @@ typedef ck_node_ref node_ref;
 typedef struct created_layer {
     ck_layer *layer;
     const json_t *nodes;        /* its inbound_nodes data */
+    json_t *rewritten;          /* a Keras 3 operation's TFOpLambda entry
+                                   (owned), or NULL */
     int processed;              /* nodes of the config done so far */
     int first_config_index;     /* 1 for nested models (node 0 skipped) */
     int first_coordinate_index; /* the same in input_layers / output_layers */
@@ -184,6 +187,11 @@ static ck_status process_layer_nodes(created_layer *c, int n, created_layer *cl,
             st = resolve(c, n, &call.refs[i], 0, &in[i]);
             ready = st == CK_OK && in[i];
         }
+        ck_tensor *mask_arg = NULL;
+        if (st == CK_OK && ready && call.has_mask_ref) {
+            st = resolve(c, n, &call.mask_ref, 0, &mask_arg);
+            ready = st == CK_OK && mask_arg;
+        }
         if (st == CK_OK && ready && call.n_refs == 0)
             st = ck_error(CK_FORMAT_ERROR, "model config: layer \"%s\" has a node without inputs", cl->layer->name);
         /* The layer learns what the call asked for, then is applied. */
@@ -195,6 +203,7 @@ static ck_status process_layer_nodes(created_layer *c, int n, created_layer *cl,
             json_decref(none);
         }
         if (st == CK_OK && ready && cls->node_call) st = cls->node_call(cl->layer, call.args, call.kwargs);
+        if (st == CK_OK && ready && mask_arg) st = ck_k3_check_mask_arg(cl->layer, mask_arg, ck_tensor_mask(in[0]));
         if (st == CK_OK && ready) st = ck_layer_apply(cl->layer, call.n_refs, in, &out);
         if (st == CK_OK && ready) {
             const ck_keras_history *h = ck_tensor_history(out);
@@ -263,6 +272,11 @@ static ck_status functional_from_config(const json_t *config, ck_model **out)
     int made = 0;
     for (int i = 0; st == CK_OK && i < n; i++) {
         const json_t *entry = json_array_get(layers, (size_t)i);
+        if (ck_k3_op_entry(entry)) {
+            st = ck_k3_op_rewrite(entry, &c[i].rewritten);
+            if (st != CK_OK) break;
+            entry = c[i].rewritten;
+        }
         st = ck_layer_from_json(entry, &c[i].layer);
         if (st != CK_OK) break;
         made++;
@@ -305,7 +319,10 @@ static ck_status functional_from_config(const json_t *config, ck_model **out)
                              json_string_value(json_object_get(config, "name")),
                              !json_is_false(jt), out);
     for (int i = 0; i < made; i++) ck_layer_free(c[i].layer); /* the model holds its references */
-    for (int i = 0; i < n; i++) ck_free(c[i].actual);
+    for (int i = 0; i < n; i++) {
+        ck_free(c[i].actual);
+        json_decref(c[i].rewritten);
+    }
     ck_free(c);
     return st;
 }

@@ -198,6 +198,18 @@ static ck_status mark_kwargs(const ck_layer *layer, ck_node_call *c, const json_
          * the defaults it fills in (mask=None), which a tf.keras call
          * would not always accept. */
         if (keras3 && (strcmp(k, "training") == 0 || json_is_null(v))) continue;
+        /* Keras 3 passes the input's mask explicitly; ckeras propagates it */
+        const json_t *mh = keras3 && strcmp(k, "mask") == 0 && !names_input(cls, k) ? k3_history(v) : NULL;
+        if (mh) {
+            if (!json_is_array(mh) || json_array_size(mh) < 3 || !json_is_string(json_array_get(mh, 0)))
+                return ck_error(CK_FORMAT_ERROR, "model config: layer \"%s\" has a mask reference that is not "
+                                "[layer, node, tensor]", layer->name);
+            c->has_mask_ref = 1;
+            c->mask_ref = (ck_node_ref){json_string_value(json_array_get(mh, 0)),
+                                        (int)json_integer_value(json_array_get(mh, 1)),
+                                        (int)json_integer_value(json_array_get(mh, 2))};
+            continue;
+        }
         if (!names_input(cls, k) && count_tensors(v, keras3))
             return ck_error(CK_NOT_IMPLEMENTED, "layer \"%s\" (%s) is called with a tensor for the keyword argument "
                             "\"%s\", which ckeras does not take", layer->name, cls->class_name, k);
@@ -278,7 +290,11 @@ ck_status ck_node_call_parse(const ck_layer *layer, const json_t *node, ck_node_
     /* Keras 3 gives a plain layer its single tensor bare; tf.keras 2.x
      * wraps it, except for classes that keep their argument's structure
      * (TFOpLambda), whose bare tensor must be kept to be written back. */
-    if (st == CK_OK) c->plain = is_plain(c->args, keras3);
+    /* (TFOpLambda keeps a bare tensor from Keras 3 too: Keras 3
+     * operations read as TFOpLambda are written back as tf.keras 2.x
+     * writes them.) */
+    const int keeps_bare = strcmp(layer->cls->class_name, "TFOpLambda") == 0;
+    if (st == CK_OK) c->plain = is_plain(c->args, keras3 && !keeps_bare);
     return st;
 }
 

@@ -25,6 +25,11 @@ typedef struct ck_node_call {
     int plain;                  /* args is a plain list of the first
                                    n_args inputs (nothing to record) */
     json_t *kwargs;             /* normalised keyword arguments (owned) */
+    /* Keras 3's explicit `mask` argument of a class that takes its mask
+     * from the graph: the tensor, not one of refs (k3_ops.c checks it is
+     * the mask ckeras propagates, and it is not written back). */
+    int has_mask_ref;
+    ck_node_ref mask_ref;
 } ck_node_call;
 
 /* Parses one node of `layer`'s inbound_nodes: the tf.keras 2.x form (a

@@ -14,6 +14,7 @@
 
 #include "layers/rnn_common.h"
 #include "model/wrapper_util.h"
+#include "model/tf2_dtypes.h"
 
 #define MAX_CELLS 64
 
@@ -222,7 +223,7 @@ static ck_status rnn_cells_get_config(const ck_layer *layer, json_t *j)
     const bool vals[] = {r->return_sequences, false, r->go_backwards, r->stateful, r->unroll, r->time_major};
     ck_status st = CK_OK;
     for (int i = 0; i < 6 && st == CK_OK; i++) st = ck_json_set(j, flags[i], json_boolean(vals[i]));
-    if (st == CK_OK) st = ck_json_set(j, "cell", json_deep_copy(r->cell_config));
+    if (st == CK_OK) st = ck_json_set(j, "cell", ck_tf2_dtypes_copy(r->cell_config));
     return st;
 }
 
