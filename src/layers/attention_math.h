@@ -13,6 +13,13 @@
 
 #include "layers/layer.h"
 
+/* base + off bytes, where a buffer of size zero (an empty query, key or
+ * value sequence) is NULL: NULL + 0 is undefined in C. */
+static inline char *ck_attn_at(const void *base, size_t off)
+{
+    return base ? (char *)base + off : NULL;
+}
+
 /* C(M,N) = beta * C + op(A) op(B) in `dt` (float32 or float64), row-major
  * with leading dimensions (ck_gemm_f32 / _f64). */
 void ck_attn_mm(ck_dtype dt, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, const void *a, int64_t lda,

@@ -207,20 +207,20 @@ static ck_status forward(const ck_da_layer *l, int n, const ck_tensor *const *in
     ck_attn_mask am = {.causal = l->causal || l->config_causal, .cols = {vm}};
     const size_t blk = (size_t)(d.Tq * d.Tv) * es;
     for (int64_t bi = 0; bi < d.B; bi++) {
-        char *p = (char *)b->p + (all ? bi * blk : 0);
-        scores(l, &d, q + (size_t)(bi * d.Tq * d.D) * es, k + (size_t)(bi * d.Tv * d.D) * es, p,
-               b->raw ? (char *)b->raw + bi * blk : NULL);
+        char *p = ck_attn_at(b->p, all ? bi * blk : 0);
+        scores(l, &d, ck_attn_at(q, (size_t)(bi * d.Tq * d.D) * es), ck_attn_at(k, (size_t)(bi * d.Tv * d.D) * es), p,
+               ck_attn_at(b->raw, bi * blk));
         am.col_off = bi * d.Tv;
         ck_attn_softmax(dt, p, d.Tq, d.Tv, d.Tv, &am);
         const void *use = p;
         if (rng) {
-            ck_attn_dropout(dt, rng, l->dropout, p, (char *)b->keep + bi * blk, b->pd, d.Tq * d.Tv);
+            ck_attn_dropout(dt, rng, l->dropout, p, ck_attn_at(b->keep, bi * blk), b->pd, d.Tq * d.Tv);
             use = b->pd;
         }
         /* return_attention_scores: the weights as applied (after dropout). */
-        if (l->return_scores) memcpy((char *)out[1]->data + bi * blk, use, blk);
-        char *y = (char *)out[0]->data + (size_t)(bi * d.Tq * d.Dv) * es;
-        ck_attn_mm(dt, 0, 0, d.Tq, d.Dv, d.Tv, use, d.Tv, v + (size_t)(bi * d.Tv * d.Dv) * es, d.Dv, 0, y, d.Dv);
+        if (l->return_scores && blk > 0) memcpy((char *)out[1]->data + bi * blk, use, blk);
+        char *y = ck_attn_at(out[0]->data, (size_t)(bi * d.Tq * d.Dv) * es);
+        ck_attn_mm(dt, 0, 0, d.Tq, d.Dv, d.Tv, use, d.Tv, ck_attn_at(v, (size_t)(bi * d.Tv * d.Dv) * es), d.Dv, 0, y, d.Dv);
         /* Keras multiplies the result by the query mask (not the scores). */
         zero_masked_rows(dt, qm, bi * d.Tq, y, d.Tq, d.Dv);
     }
@@ -344,27 +344,27 @@ ck_status ck_da_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, const 
     const char *q = in[0]->data, *v = in[1]->data, *k = in[io.n_pos > 2 ? 2 : 1]->data, *dy = dout->data;
     const size_t blk = (size_t)(d.Tq * d.Tv) * es;
     for (int64_t bi = 0; bi < d.B; bi++) {
-        const char *p = (char *)b.p + bi * blk, *keep = drop ? (char *)b.keep + bi * blk : NULL;
+        const char *p = ck_attn_at(b.p, bi * blk), *keep = drop ? ck_attn_at(b.keep, bi * blk) : NULL;
         const size_t qo = (size_t)(bi * d.Tq * d.D) * es, ko = (size_t)(bi * d.Tv * d.D) * es;
         const size_t vo = (size_t)(bi * d.Tv * d.Dv) * es, yo = (size_t)(bi * d.Tq * d.Dv) * es;
         const void *pd = p;
         if (keep || qm) {
-            memcpy(b.pd, p, blk);
+            if (blk > 0) memcpy(b.pd, p, blk);
             if (keep) ck_attn_mul_into(dt, b.pd, keep, d.Tq * d.Tv);
             /* The query mask zeroed those output rows: no gradient from them. */
             zero_masked_rows(dt, qm, bi * d.Tq, b.pd, d.Tq, d.Tv);
             pd = b.pd;
         }
         /* dv first (written), then dk may add into the same rows. */
-        if (dv) ck_attn_mm(dt, 1, 0, d.Tv, d.Dv, d.Tq, pd, d.Tv, dy + yo, d.Dv, 0, (char *)dv->data + vo, d.Dv);
-        ck_attn_mm(dt, 0, 1, d.Tq, d.Tv, d.Dv, dy + yo, d.Dv, v + vo, d.Dv, 0, b.dp, d.Tv);
+        if (dv) ck_attn_mm(dt, 1, 0, d.Tv, d.Dv, d.Tq, pd, d.Tv, ck_attn_at(dy, yo), d.Dv, 0, ck_attn_at(dv->data, vo), d.Dv);
+        ck_attn_mm(dt, 0, 1, d.Tq, d.Tv, d.Dv, ck_attn_at(dy, yo), d.Dv, ck_attn_at(v, vo), d.Dv, 0, b.dp, d.Tv);
         zero_masked_rows(dt, qm, bi * d.Tq, b.dp, d.Tq, d.Tv);
         /* The scores output is the same (dropped) weights: its gradient joins. */
-        if (l->return_scores) ck_attn_add_into(dt, b.dp, (const char *)dout[1].data + bi * blk, d.Tq * d.Tv);
+        if (l->return_scores) ck_attn_add_into(dt, b.dp, ck_attn_at(dout[1].data, bi * blk), d.Tq * d.Tv);
         if (keep) ck_attn_mul_into(dt, b.dp, keep, d.Tq * d.Tv);
         ck_attn_softmax_backward(dt, p, b.dp, d.Tq, d.Tv, d.Tv);
-        scores_back(l, &d, q + qo, k + ko, b.dp, b.raw ? (char *)b.raw + bi * blk : NULL,
-                    dq ? (char *)dq->data + qo : NULL, dk ? (char *)dk->data + ko : NULL, g_scale, &g_concat);
+        scores_back(l, &d, ck_attn_at(q, qo), ck_attn_at(k, ko), b.dp, ck_attn_at(b.raw, bi * blk),
+                    dq ? ck_attn_at(dq->data, qo) : NULL, dk ? ck_attn_at(dk->data, ko) : NULL, g_scale, &g_concat);
     }
     if (l->scale && l->scale->grad)
         for (int64_t e = 0; e < nscale; e++)

@@ -80,7 +80,7 @@ ck_status ck_kernel_params_add_weights(const ck_kernel_params *p, ck_layer *laye
 ck_status ck_kernel_params_activate(const ck_kernel_params *p, ck_dtype dtype, void *data, int64_t rows,
                                     int64_t cols)
 {
-    if (strcmp(ck_activation_name(p->activation), "linear") == 0) return CK_OK;
+    if (ck_activation_is_linear(p->activation)) return CK_OK;
     return ck_activation_apply_rows(p->activation, dtype, data, rows, cols);
 }
 

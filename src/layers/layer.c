@@ -223,13 +223,6 @@ int ck_layer_built(const ck_layer *layer) {
     return layer->built;
 }
 
-ck_shape ck_tensor_shape(const ck_tensor *t)
-{
-    ck_shape s = {t->rank, {0}};
-    for (int i = 0; i < t->rank; i++) s.dims[i] = t->shape[i];
-    return s;
-}
-
 char *ck_shape_fmt(char *buf, size_t n, const ck_shape *s)
 {
     return ck_shape_str(buf, n, s->rank, s->dims);

@@ -280,15 +280,13 @@ ck_dtype ck_layer_output_dtype(const ck_layer *layer, int n, const ck_dtype *in)
     return in[0];
 }
 
-static ck_status output_spec(ck_layer *layer, int n, const ck_tensor *const *use, ck_shape *shapes,
-                             ck_dtype *dtypes)
+/* The output shapes and dtypes for inputs `use` of shapes `in` (those
+ * prepare_inputs took: a cast keeps its input's shape). */
+static ck_status output_spec(ck_layer *layer, int n, const ck_tensor *const *use, const ck_shape *in,
+                             ck_shape *shapes, ck_dtype *dtypes)
 {
-    ck_shape in[CK_MAX_LAYER_INPUTS];
     ck_dtype dt[CK_MAX_LAYER_INPUTS];
-    for (int i = 0; i < n; i++) {
-        in[i] = ck_tensor_shape(use[i]);
-        dt[i] = use[i]->dtype;
-    }
+    for (int i = 0; i < n; i++) dt[i] = use[i]->dtype;
     CK_TRY(ck_layer_output_shapes_of(layer, n, in, shapes));
     ck_layer_output_dtypes_of(layer, n, dt, dtypes);
     return CK_OK;
@@ -412,7 +410,7 @@ ck_status ck_layer_call_planned(ck_layer *layer, int n, const ck_tensor *const *
 static ck_status call_eager(ck_layer *layer, int n, ck_tensor *const *inputs, ck_tensor *const *masks,
                             ck_tensor **outputs, ck_tensor **out_masks, int *n_out)
 {
-    ck_tensor *cast[CK_MAX_LAYER_INPUTS] = {NULL};
+    ck_tensor *cast[CK_MAX_LAYER_INPUTS]; /* prepare_inputs sets the first n */
     const ck_tensor *use[CK_MAX_LAYER_INPUTS];
     ck_shape shapes[CK_MAX_LAYER_INPUTS], oshapes[CK_MAX_LAYER_OUTPUTS];
     ck_dtype odtypes[CK_MAX_LAYER_OUTPUTS];
@@ -420,7 +418,7 @@ static ck_status call_eager(ck_layer *layer, int n, ck_tensor *const *inputs, ck
     if (n > CK_MAX_LAYER_INPUTS) return check_arity(layer, n);
     CK_TRY(prepare_inputs(layer, n, ck_const_tensors(inputs), cast, use, shapes));
     int count = 0;
-    ck_status st = output_spec(layer, n, use, oshapes, odtypes);
+    ck_status st = output_spec(layer, n, use, shapes, oshapes, odtypes);
     if (st == CK_OK) count = ck_layer_outputs_of(layer);
     for (int k = 0; st == CK_OK && k < count; k++)
         st = ck_tensor_new_uninit(&outs[k], odtypes[k], oshapes[k].rank, oshapes[k].dims);
@@ -459,7 +457,7 @@ static ck_status call_eager(ck_layer *layer, int n, ck_tensor *const *inputs, ck
 ck_status ck_layer_call_planned_masked(ck_layer *layer, int n, const ck_tensor *const *inputs,
                                        const ck_tensor *mask, ck_tensor *const *outputs, void *scratch)
 {
-    ck_tensor *cast[CK_MAX_LAYER_INPUTS] = {NULL};
+    ck_tensor *cast[CK_MAX_LAYER_INPUTS]; /* prepare_inputs sets the first n */
     const ck_tensor *use[CK_MAX_LAYER_INPUTS];
     ck_shape shapes[CK_MAX_LAYER_INPUTS];
     if (n > CK_MAX_LAYER_INPUTS) return check_arity(layer, n);
@@ -521,7 +519,7 @@ ck_status ck_layer_call_into(ck_layer *layer, int n, ck_tensor *const *inputs, c
     CK_NEED(layer);
     CK_NEED(inputs);
     CK_NEED(outputs);
-    ck_tensor *cast[CK_MAX_LAYER_INPUTS] = {NULL};
+    ck_tensor *cast[CK_MAX_LAYER_INPUTS]; /* prepare_inputs sets the first n */
     const ck_tensor *use[CK_MAX_LAYER_INPUTS];
     ck_shape shapes[CK_MAX_LAYER_INPUTS], oshapes[CK_MAX_LAYER_OUTPUTS];
     ck_dtype odtypes[CK_MAX_LAYER_OUTPUTS];
@@ -532,7 +530,7 @@ ck_status ck_layer_call_into(ck_layer *layer, int n, ck_tensor *const *inputs, c
             return ck_error(CK_VALUE_ERROR, "layer \"%s\": no output tensor %d given", layer->name, k);
     if (n > CK_MAX_LAYER_INPUTS) return check_arity(layer, n);
     CK_TRY(prepare_inputs(layer, n, ck_const_tensors(inputs), cast, use, shapes));
-    ck_status st = output_spec(layer, n, use, oshapes, odtypes);
+    ck_status st = output_spec(layer, n, use, shapes, oshapes, odtypes);
     for (int k = 0; st == CK_OK && k < count; k++) {
         ck_shape given = ck_tensor_shape(outputs[k]);
         int same = given.rank == oshapes[k].rank && outputs[k]->dtype == odtypes[k];

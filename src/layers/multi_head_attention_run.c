@@ -308,21 +308,21 @@ static ck_status forward(const ck_mha_layer *l, int n, const ck_tensor *const *i
                     const mha_block g = block_at(&d, bi, o, i, h);
                     if (mask) am.offset = mask_block_offset(mask, lead, query, &d, bi, o, i, h);
                     am.row_off = bi * d.T, am.col_off = bi * d.S;
-                    char *p = (char *)b->p + (all_blocks ? (size_t)(g.index * TS) * es : 0);
-                    ck_attn_mm(dt, 0, 1, d.T, d.S, d.K, q + (size_t)g.q * es, g.ldk, k + (size_t)g.k * es, g.ldk, 0,
-                               p, d.S);
+                    char *p = ck_attn_at(b->p, all_blocks ? (size_t)(g.index * TS) * es : 0);
+                    ck_attn_mm(dt, 0, 1, d.T, d.S, d.K, ck_attn_at(q, (size_t)g.q * es), g.ldk, ck_attn_at(k, (size_t)g.k * es),
+                               g.ldk, 0, p, d.S);
                     ck_attn_softmax(dt, p, d.T, d.S, d.S, &am);
                     /* return_attention_scores: the weights before dropout, as Keras. */
-                    if (l->return_scores)
+                    if (l->return_scores && TS > 0)
                         memcpy((char *)outs[1]->data + (size_t)(g.index * TS) * es, p, (size_t)TS * es);
                     const void *use = p;
                     if (rng) {
-                        char *keep = (char *)b->keep + (size_t)(g.index * TS) * es;
+                        char *keep = ck_attn_at(b->keep, (size_t)(g.index * TS) * es);
                         ck_attn_dropout(dt, rng, l->dropout, p, keep, b->pd, TS);
                         use = b->pd;
                     }
-                    ck_attn_mm(dt, 0, 0, d.T, d.V, d.S, use, d.S, v + (size_t)g.v * es, g.ldv, 0,
-                               att + (size_t)g.att * es, g.ldv);
+                    ck_attn_mm(dt, 0, 0, d.T, d.V, d.S, use, d.S, ck_attn_at(v, (size_t)g.v * es), g.ldv, 0,
+                               ck_attn_at(att, (size_t)g.att * es), g.ldv);
                 }
     project(dt, &(ck_tensor){.dtype = dt, .data = att}, d.B * d.P, HV, l->wo, l->bo, d.O, out->data);
     return CK_OK;
@@ -434,22 +434,22 @@ ck_status ck_mha_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, const
                 for (int64_t h = 0; h < d.H; h++) {
                     const mha_block g = block_at(&d, bi, o, i, h);
                     const size_t blk = (size_t)(g.index * TS) * es;
-                    const char *p = (char *)b.p + blk, *keep = drop ? (char *)b.keep + blk : NULL;
+                    const char *p = ck_attn_at(b.p, blk), *keep = drop ? ck_attn_at(b.keep, blk) : NULL;
                     const size_t qo = (size_t)g.q * es, ko = (size_t)g.k * es, vo = (size_t)g.v * es;
                     const size_t ao = (size_t)g.att * es;
                     const void *pd = p;
-                    if (keep) {
+                    if (keep && TS > 0) {
                         memcpy(b.pd, p, (size_t)TS * es);
                         ck_attn_mul_into(dt, b.pd, keep, TS);
                         pd = b.pd;
                     }
-                    ck_attn_mm(dt, 1, 0, d.S, d.V, d.T, pd, d.S, datt + ao, g.ldv, 0, dv + vo, g.ldv);
-                    ck_attn_mm(dt, 0, 1, d.T, d.S, d.V, datt + ao, g.ldv, v + vo, g.ldv, 0, b.dp, d.S);
+                    ck_attn_mm(dt, 1, 0, d.S, d.V, d.T, pd, d.S, ck_attn_at(datt, ao), g.ldv, 0, ck_attn_at(dv, vo), g.ldv);
+                    ck_attn_mm(dt, 0, 1, d.T, d.S, d.V, ck_attn_at(datt, ao), g.ldv, ck_attn_at(v, vo), g.ldv, 0, b.dp, d.S);
                     if (keep) ck_attn_mul_into(dt, b.dp, keep, TS);
-                    if (l->return_scores) ck_attn_add_into(dt, b.dp, (const char *)dout[1].data + blk, TS);
+                    if (l->return_scores) ck_attn_add_into(dt, b.dp, ck_attn_at(dout[1].data, blk), TS);
                     ck_attn_softmax_backward(dt, p, b.dp, d.T, d.S, d.S);
-                    ck_attn_mm(dt, 0, 0, d.T, d.K, d.S, b.dp, d.S, k + ko, g.ldk, 0, dq + qo, g.ldk);
-                    ck_attn_mm(dt, 1, 0, d.S, d.K, d.T, b.dp, d.S, q + qo, g.ldk, 0, dk + ko, g.ldk);
+                    ck_attn_mm(dt, 0, 0, d.T, d.K, d.S, b.dp, d.S, ck_attn_at(k, ko), g.ldk, 0, ck_attn_at(dq, qo), g.ldk);
+                    ck_attn_mm(dt, 1, 0, d.S, d.K, d.T, b.dp, d.S, ck_attn_at(q, qo), g.ldk, 0, ck_attn_at(dk, ko), g.ldk);
                 }
     ck_attn_scale(dt, dq, 1.0 / sqrt((double)d.K), d.B * d.P * HK);
     const ck_tensor *query = in[0], *value = in[1], *key = io.key >= 0 ? in[io.key] : in[1];

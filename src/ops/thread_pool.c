@@ -216,6 +216,10 @@ static void pool_run(int64_t n, int64_t grain, double work, ck_pool_fn fn, void 
     if (n <= 0) return;
     if (grain < 1) grain = 1;
     ck_pool_init_blas();
+    if (n <= grain) { /* one part: no need to weigh the work */
+        fn(arg, 0, n);
+        return;
+    }
     int threads = ck_pool_parts(n, grain, work);
     if (threads <= 1 || atomic_flag_test_and_set_explicit(&pool.busy, memory_order_acquire)) {
         fn(arg, 0, n);
