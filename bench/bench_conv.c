@@ -1,8 +1,11 @@
 /* bench_conv: the direct channels_last convolution kernels (ops/
  * conv_kernels.h) in GFLOP/s on one thread, beside OpenBLAS' sgemm of the
  * same product on an already unrolled (im2col) input, for the convolutions
- * of the MNIST CNN of bench_infer and a few others.  Timed in thread CPU
- * time, so a loaded machine distorts the figures less.  Not a test. */
+ * of the MNIST CNN of bench_infer and a few others; then the AVX2 tiles
+ * (what a CPU without AVX-512 runs) beside ckeras' own AVX2 GEMM on the
+ * unrolled input (the im2col route such a CPU took before, without the
+ * unrolling's cost).  Timed in thread CPU time, so a loaded machine
+ * distorts the figures less.  Not a test. */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,8 +46,8 @@ int main(void)
     /* batch, h, w, c, f, k (square, valid, stride 1) */
     static const int64_t cases[][6] = {{1, 28, 28, 1, 32, 3},  {1, 13, 13, 32, 64, 3}, {64, 28, 28, 1, 32, 3},
                                        {64, 13, 13, 32, 64, 3}, {1, 32, 32, 64, 64, 3}, {8, 16, 16, 128, 128, 3}};
-    printf("%-26s %10s %10s %10s %10s %10s\n", "conv (b,h,w,c->f,k)", "direct us", "GFLOP/s", "wino us", "eq GFLOP/s",
-           "sgemm GF/s");
+    printf("%-26s %10s %10s %10s %10s %10s %10s %10s\n", "conv (b,h,w,c->f,k)", "direct us", "GFLOP/s", "wino us",
+           "eq GFLOP/s", "sgemm GF/s", "AVX2 GF/s", "AVX2 gemm");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const int64_t *c = cases[i];
         ck_conv_nhwc g = {.batch = c[0], .h = c[1], .w = c[2], .c = c[3], .f = c[4], .kh = c[5], .kw = c[5],
@@ -65,12 +68,20 @@ int main(void)
         free(ws);
         TIME_BEST(t_gemm, cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)P, (int)g.f, (int)K, 1.0f,
                                       cols, (int)K, k, (int)g.f, 0.0f, y, (int)g.f));
+        double t_avx2 = 0, t_avx2_gemm = 0;
+        if (ck_cpu_has_avx2_fma()) {
+            ck_bd_path = CK_BD_PATH_AVX2;
+            TIME_BEST(t_avx2, ck_conv2d_nhwc_f32(&g, x, k, &e, y));
+            ck_bd_path = CK_BD_PATH_AUTO;
+            TIME_BEST(t_avx2_gemm, ck_sgemm_small_avx2(P, g.f, K, cols, K, 1, k, g.f, y, g.f));
+        }
         const double flops = 2.0 * (double)P * (double)K * (double)g.f;
         char name[64];
         snprintf(name, sizeof name, "%lld,%lld,%lld,%lld->%lld,%lld", (long long)c[0], (long long)c[1],
                  (long long)c[2], (long long)c[3], (long long)c[4], (long long)c[5]);
-        printf("%-26s %10.2f %10.1f %10.2f %10.1f %10.1f\n", name, t_direct * 1e6, flops / t_direct * 1e-9,
-               t_wino * 1e6, t_wino > 0 ? flops / t_wino * 1e-9 : 0.0, flops / t_gemm * 1e-9);
+        printf("%-26s %10.2f %10.1f %10.2f %10.1f %10.1f %10.1f %10.1f\n", name, t_direct * 1e6,
+               flops / t_direct * 1e-9, t_wino * 1e6, t_wino > 0 ? flops / t_wino * 1e-9 : 0.0, flops / t_gemm * 1e-9,
+               t_avx2 > 0 ? flops / t_avx2 * 1e-9 : 0.0, t_avx2_gemm > 0 ? flops / t_avx2_gemm * 1e-9 : 0.0);
         free(x), free(k), free(y), free(cols), free(bias);
     }
     /* the products of Dense layers: ck_matmul_f32 (what Dense calls), the

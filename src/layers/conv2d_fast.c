@@ -29,7 +29,7 @@ ck_status ck_conv2d_call_direct(const ck_conv2d_layer *c, const ck_tensor *x, ck
     *done = 0;
     if (c->channels_first || c->groups != 1 || !c->kernel || x->dtype != CK_FLOAT32 || out->dtype != CK_FLOAT32 ||
         c->kernel->value->dtype != CK_FLOAT32 || (c->bias && c->bias->value->dtype != CK_FLOAT32) ||
-        !ck_conv2d_nhwc_f32_available())
+        !ck_conv2d_nhwc_f32_runs(x->shape[x->rank - 1]))
         return CK_OK;
     ck_shape is = ck_tensor_shape(x), os = ck_tensor_shape(out);
     const ck_conv_nhwc n = nhwc(c, &is, &os);

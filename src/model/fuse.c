@@ -79,7 +79,7 @@ static int conv_foldable(const ck_layer *layer)
     const ck_conv2d_layer *c = (const ck_conv2d_layer *)layer;
     return layer->cls == &ck_conv2d_class && layer->built && c->kernel && layer->dtype == CK_FLOAT32 &&
            !c->channels_first && c->groups == 1 && ck_activation_is_linear(c->params.activation) &&
-           ck_conv2d_nhwc_f32_available();
+           ck_conv2d_nhwc_f32_runs(c->kernel->value->shape[2]);
 }
 
 /* The channels of a fused step's output (its BN coefficients). */

@@ -30,26 +30,40 @@ typedef struct ck_conv_epilogue {
     int relu;
 } ck_conv_epilogue;
 
-/* Whether ck_conv2d_nhwc_f32 runs on this CPU (AVX-512 today; otherwise
- * the caller keeps its im2col path). */
+/* Whether ck_conv2d_nhwc_f32 runs on this CPU (AVX-512 or AVX2 + FMA;
+ * otherwise the caller keeps its im2col path). */
 int ck_conv2d_nhwc_f32_available(void);
+
+/* Whether it runs for inputs of c channels: the AVX2 tiles (16 registers)
+ * stream the kernel from L2 and lose to im2col + GEMM past 64 channels
+ * (measured on Zen 4 with the AVX2 path forced, whole Conv2D calls: 1
+ * channel +20%, 3 to 64 channels within 1%, 128 channels -10%). */
+int ck_conv2d_nhwc_f32_runs(int64_t c);
+
+/* Whether the AVX-512 kernels run (the Winograd and the Conv2D + pooling
+ * paths need them). */
+int ck_conv2d_nhwc_avx512_available(void);
 
 /* out (batch, oh, ow, f) = epilogue(conv(x (batch, h, w, c), kernel (kh,
  * kw, c, f))) with zero padding; every element of out is written.  Runs
  * on the thread pool, split over output positions; the result does not
- * depend on the thread count.  Returns 0 (nothing written) when the CPU
- * lacks the kernels. */
+ * depend on the thread count nor on the vector width.  Returns 0 (nothing
+ * written) when the CPU lacks the kernels. */
 int ck_conv2d_nhwc_f32(const ck_conv_nhwc *g, const float *x, const float *kernel, const ck_conv_epilogue *e,
                        float *out);
 
-/* The AVX-512 positions [p0, p1) of the flattened (batch, oh, ow) grid
- * (conv_kernels_avx512.c), position p0's outputs at `out`. */
+/* The positions [p0, p1) of the flattened (batch, oh, ow) grid, position
+ * p0's outputs at `out`, with AVX-512 (conv_kernels_avx512.c) or AVX2
+ * (conv_kernels_avx2.c) tiles (conv_tiles.h). */
 void ck_conv2d_nhwc_f32_avx512(const ck_conv_nhwc *g, const float *x, const float *kernel,
                                const ck_conv_epilogue *e, float *out, int64_t p0, int64_t p1);
+void ck_conv2d_nhwc_f32_avx2(const ck_conv_nhwc *g, const float *x, const float *kernel, const ck_conv_epilogue *e,
+                             float *out, int64_t p0, int64_t p1);
 
-/* Positions per register tile of the AVX-512 kernels for f filters: parts
- * of a split are multiples of it. */
-int64_t ck_conv2d_nhwc_tile_rows(int64_t f);
+/* Positions per register tile of those kernels for f filters: parts of a
+ * split are multiples of it. */
+int64_t ck_conv2d_nhwc_tile_rows_avx512(int64_t f);
+int64_t ck_conv2d_nhwc_tile_rows_avx2(int64_t f);
 
 /* C(M,N) = A(M,K) B(K,N), row-major with leading dimensions, through the
  * same register tiles (conv_kernels_avx512.c; AVX-512 only): the

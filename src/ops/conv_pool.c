@@ -29,13 +29,13 @@ static inline void window(int64_t o, int64_t stride, int64_t pad, int64_t k, int
 static int winograd_pools(const ck_conv_nhwc *g, const ck_pool_nhwc *p)
 {
     return p->kh == 2 && p->kw == 2 && p->sh == 2 && p->sw == 2 && p->ph == 0 && p->pw == 0 &&
-           p->oh == g->oh / 2 && p->ow == g->ow / 2 && ck_conv2d_nhwc_f32_available() &&
+           p->oh == g->oh / 2 && p->ow == g->ow / 2 && ck_conv2d_nhwc_avx512_available() &&
            ck_conv2d_winograd_floats(g) > 0;
 }
 
 int ck_conv2d_pool_fusable(const ck_conv_nhwc *g, const ck_pool_nhwc *p)
 {
-    if (!ck_conv2d_nhwc_f32_available() || p->batch != g->batch || p->h != g->oh || p->w != g->ow || p->c != g->f)
+    if (!ck_conv2d_nhwc_avx512_available() || p->batch != g->batch || p->h != g->oh || p->w != g->ow || p->c != g->f)
         return 0;
     return winograd_pools(g, p) || p->kh * g->ow * g->f <= BAND_FLOATS;
 }

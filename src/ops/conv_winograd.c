@@ -238,7 +238,7 @@ static int winograd(const ck_conv_nhwc *g, const float *x, const float *kernel, 
     /* the scratch size follows the CPU alone, so that a plan made while a
      * test had the kernels switched off still holds enough; whether they
      * run is decided here */
-    if (!scratch || !ck_conv2d_nhwc_f32_available() || !plan(g, pool, &p)) return 0;
+    if (!scratch || !ck_conv2d_nhwc_avx512_available() || !plan(g, pool, &p)) return 0;
     if (p.tiles == 0) return 1;
     kernel_transform(g, &p, kernel, scratch);
     wjob j = {g, &p, x, scratch, e, out, scratch + p.u, p.blocks < SLOTS ? p.blocks : SLOTS, pool};

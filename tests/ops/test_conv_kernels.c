@@ -1,9 +1,10 @@
 /* The direct channels_last convolution (ops/conv_kernels.h) against a
- * plain loop in double: padding on every side, strides, dilations, filter
- * counts around the 16-wide vectors and 64-wide column blocks (every
- * masked tail), channel counts from 1 up, batches, every epilogue; and the
- * result must not depend on the thread count.  Skipped where the CPU lacks
- * the kernels (the layer then keeps its im2col path). */
+ * plain loop in double, with the AVX-512 and the AVX2 tiles: padding on
+ * every side, strides, dilations, filter counts around the 8- and 16-wide
+ * vectors and 16- and 64-wide column blocks (every masked tail), channel
+ * counts from 1 up, batches, every epilogue; and the result must depend
+ * neither on the thread count nor on the vector width.  Skipped where the
+ * CPU lacks the kernels (the layer then keeps its im2col path). */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 
 #include "ckeras.h"
 #include "ops/conv_kernels.h"
+#include "ops/ops.h"
 
 static float value(int64_t i, int salt) { return (float)((i * 7919 + salt * 104729) % 2001) / 1000.0f - 1.0f; }
 
@@ -96,24 +98,57 @@ static const int64_t specs[][9] = {
     {1, 16, 16, 8, 64, 3, 3, 1, 3},  {4, 7, 7, 16, 49, 2, 2, 2, 1},
 };
 
+/* The widths to test: AUTO takes the widest, AVX2 forces the narrower
+ * tiles (on an AVX-512 CPU too). */
+static const int widths[2] = {CK_BD_PATH_AUTO, CK_BD_PATH_AVX2};
+static const char *const width_names[2] = {"widest", "AVX2"};
+
 Test(conv_kernels, every_geometry_against_loops)
 {
-    if (!ck_conv2d_nhwc_f32_available()) cr_skip_test("no AVX-512: the direct kernels do not run here");
-    for (size_t s = 0; s < sizeof specs / sizeof specs[0]; s++)
-        for (int same = 0; same < 2; same++)
-            for (int epi = 0; epi < 8; epi++) {
-                /* valid padding must leave an output */
-                int64_t ek_h = (specs[s][5] - 1) * specs[s][8] + 1, ek_w = (specs[s][6] - 1) * specs[s][8] + 1;
-                if (!same && (ek_h > specs[s][1] || ek_w > specs[s][2])) continue;
-                double worst = run_case(specs[s], same, epi, 1, NULL, 0);
-                if (getenv("CK_TEST_VERBOSE")) fprintf(stderr, "direct %zu %d %d: %g\n", s, same, epi, worst);
-                cr_expect(worst <= 1e-6, "case %zu same %d epilogue %d: error %g", s, same, epi, worst);
-            }
+    int ran = 0;
+    for (int wi = 0; wi < 2; wi++) {
+        ck_bd_path = widths[wi];
+        if (!ck_conv2d_nhwc_f32_available()) continue;
+        ran++;
+        for (size_t s = 0; s < sizeof specs / sizeof specs[0]; s++)
+            for (int same = 0; same < 2; same++)
+                for (int epi = 0; epi < 8; epi++) {
+                    /* valid padding must leave an output */
+                    int64_t ek_h = (specs[s][5] - 1) * specs[s][8] + 1, ek_w = (specs[s][6] - 1) * specs[s][8] + 1;
+                    if (!same && (ek_h > specs[s][1] || ek_w > specs[s][2])) continue;
+                    double worst = run_case(specs[s], same, epi, 1, NULL, 0);
+                    if (getenv("CK_TEST_VERBOSE"))
+                        fprintf(stderr, "direct %s %zu %d %d: %g\n", width_names[wi], s, same, epi, worst);
+                    cr_expect(worst <= 1e-6, "%s case %zu same %d epilogue %d: error %g", width_names[wi], s, same,
+                              epi, worst);
+                }
+    }
+    ck_bd_path = CK_BD_PATH_AUTO;
+    if (!ran) cr_skip_test("no AVX2 nor AVX-512: the direct kernels do not run here");
+}
+
+/* Every output is the same chain of FMAs in both widths: the same bits. */
+Test(conv_kernels, widths_do_not_change_bits)
+{
+    if (!ck_cpu_has_avx512()) cr_skip_test("no AVX-512: one width only");
+    for (size_t s = 0; s < sizeof specs / sizeof specs[0]; s++) {
+        float *wide = NULL, *narrow = NULL;
+        ck_bd_path = CK_BD_PATH_AUTO;
+        cr_expect(run_case(specs[s], 1, 7, 1, &wide, 0) <= 1e-6);
+        ck_bd_path = CK_BD_PATH_AVX2;
+        cr_expect(run_case(specs[s], 1, 7, 1, &narrow, 0) <= 1e-6);
+        ck_bd_path = CK_BD_PATH_AUTO;
+        const size_t n = (size_t)(specs[s][0] * ((specs[s][1] + specs[s][7] - 1) / specs[s][7]) *
+                                  ((specs[s][2] + specs[s][7] - 1) / specs[s][7]) * specs[s][4]);
+        cr_expect(memcmp(wide, narrow, n * sizeof(float)) == 0, "case %zu: AVX2 differs from AVX-512", s);
+        free(wide);
+        free(narrow);
+    }
 }
 
 Test(conv_kernels, threads_do_not_change_bits)
 {
-    if (!ck_conv2d_nhwc_f32_available()) cr_skip_test("no AVX-512: the direct kernels do not run here");
+    if (!ck_conv2d_nhwc_avx512_available()) cr_skip_test("no AVX-512: the Winograd kernels do not run here");
     /* a batch large enough to be split: 16 x 13 x 13 positions, 64 filters */
     const int64_t spec[9] = {16, 15, 15, 32, 64, 3, 3, 1, 1};
     for (int wino = 0; wino < 2; wino++)
@@ -133,7 +168,7 @@ Test(conv_kernels, threads_do_not_change_bits)
  * make several blocks and slots, every epilogue. */
 Test(conv_kernels, winograd_against_loops)
 {
-    if (!ck_conv2d_nhwc_f32_available()) cr_skip_test("no AVX-512: the Winograd kernels do not run here");
+    if (!ck_conv2d_nhwc_avx512_available()) cr_skip_test("no AVX-512: the Winograd kernels do not run here");
     static const int64_t wspecs[][9] = {
         {1, 13, 13, 32, 64, 3, 3, 1, 1}, {1, 8, 8, 8, 16, 3, 3, 1, 1},   {2, 7, 10, 9, 17, 3, 3, 1, 1},
         {3, 6, 5, 20, 70, 3, 3, 1, 1},   {1, 3, 3, 33, 5, 3, 3, 1, 1},   {40, 12, 12, 16, 32, 3, 3, 1, 1},
