@@ -2,8 +2,10 @@
  * cell: the arguments and configs, the weights, the walk over time
  * (go_backwards, time_major, return_sequences), dropout masks, the input
  * projection of every step in one matrix product, and backpropagation
- * through time.  rnn_common.c is that driver; simple_rnn.c, lstm.c and
- * gru.c each give one step forward and one step backward.  Internal. */
+ * through time.  rnn_common.c is that driver (rnn_build.c its shapes,
+ * weights and states, rnn_cell_math.c the arithmetic the cells share);
+ * simple_rnn.c, lstm.c and gru.c each give one step forward and one step
+ * backward.  Internal. */
 #ifndef CK_RNN_COMMON_H
 #define CK_RNN_COMMON_H
 

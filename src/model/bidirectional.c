@@ -14,185 +14,7 @@
 #include <string.h>
 
 #include "layers/rnn_common.h"
-#include "model/wrapper_util.h"
-#include "model/tf2_dtypes.h"
-
-/* Most outputs of one inner layer call (its output, then its states). */
-#define BIDI_MAX_INNER 16
-
-enum merge_mode { MERGE_CONCAT, MERGE_SUM, MERGE_MUL, MERGE_AVE, MERGE_NONE };
-static const char *const merge_names[] = {"concat", "sum", "mul", "ave"};
-
-typedef struct bidi_layer {
-    ck_layer base;
-    ck_layer *fwd, *bwd;
-    enum merge_mode mode;
-    int return_sequences, time_major;
-    json_t *layer_config;    /* the wrapped layer's {"class_name", "config"} */
-    json_t *backward_config; /* a given backward_layer's, else NULL */
-} bidi_layer;
-
-/* A boolean key of a layer's config (absent: false). */
-static int config_flag(const json_t *wrapper, const char *key)
-{
-    return json_is_true(json_object_get(json_object_get(wrapper, "config"), key));
-}
-
-static ck_status parse_mode(const json_t *v, enum merge_mode *out)
-{
-    if (!v || json_is_null(v)) {
-        *out = v ? MERGE_NONE : MERGE_CONCAT;
-        return CK_OK;
-    }
-    const char *s = json_string_value(v);
-    for (int i = 0; s && i < 4; i++)
-        if (strcmp(s, merge_names[i]) == 0) {
-            *out = (enum merge_mode)i;
-            return CK_OK;
-        }
-    if (s && strcmp(s, "none") == 0) {
-        *out = MERGE_NONE;
-        return CK_OK;
-    }
-    char *text = json_dumps(v, JSON_ENCODE_ANY);
-    ck_status st = ck_error(CK_VALUE_ERROR, "Invalid merge mode. Received: %s. Merge mode should be one of {\"sum\", "
-                            "\"mul\", \"ave\", \"concat\", None}", text ? text : "?");
-    free(text);
-    return st;
-}
-
-/* Keras' _verify_layer_config. */
-static ck_status verify(const json_t *f, const json_t *b)
-{
-    int fg = config_flag(f, "go_backwards"), bg = config_flag(b, "go_backwards");
-    if (fg == bg)
-        return ck_error(CK_VALUE_ERROR, "Forward layer and backward layer should have different `go_backwards` "
-                        "value.forward_layer.go_backwards = %s,backward_layer.go_backwards = %s",
-                        fg ? "True" : "False", bg ? "True" : "False");
-    static const char *const common[] = {"stateful", "return_sequences", "return_state"};
-    for (int i = 0; i < 3; i++) {
-        int fv = config_flag(f, common[i]), bv = config_flag(b, common[i]);
-        if (fv != bv)
-            return ck_error(CK_VALUE_ERROR, "Forward layer and backward layer are expected to have the same value "
-                            "for attribute \"%s\", got \"%s\" for forward layer and \"%s\" for backward layer",
-                            common[i], fv ? "True" : "False", bv ? "True" : "False");
-    }
-    return CK_OK;
-}
-
-/* Fills a created Bidirectional from the wrapped layer's config `tmpl` and
- * an optional backward layer (a reference is taken); frees `layer` on
- * error. */
-static ck_status finish(ck_layer *layer, const json_t *tmpl, ck_layer *backward, enum merge_mode mode,
-                        ck_layer **out)
-{
-    bidi_layer *b = (bidi_layer *)layer;
-    json_t *flipped = NULL, *fcfg = NULL, *bcfg = NULL;
-    ck_status st = CK_OK;
-    b->mode = mode;
-    if (st == CK_OK) {
-        b->layer_config = json_deep_copy(tmpl);
-        if (!b->layer_config) st = ck_oom("a Bidirectional config");
-    }
-    /* tf.keras forces zero_output_for_mask = return_sequences on both
-     * inner layers: masked steps of the sequences are zeros. */
-    int seq = config_flag(tmpl, "return_sequences");
-    json_t *fwd_tmpl = json_deep_copy(tmpl);
-    if (st == CK_OK && !fwd_tmpl) st = ck_oom("a Bidirectional config");
-    if (st == CK_OK) st = ck_wrap_set_zero_output_for_mask(fwd_tmpl, seq);
-    if (st == CK_OK) st = ck_layer_from_json(fwd_tmpl, &b->fwd);
-    json_decref(fwd_tmpl);
-    if (st == CK_OK && backward) {
-        ck_layer_retain(backward);
-        b->bwd = backward;
-        st = ck_layer_config_json(backward, &b->backward_config);
-        if (backward->cls->call_masked == ck_rnn_call_masked)
-            ((ck_rnn_layer *)backward)->a.zero_output_for_mask = seq;
-    } else if (st == CK_OK) {
-        flipped = json_deep_copy(tmpl);
-        json_t *c = flipped ? json_object_get(flipped, "config") : NULL;
-        if (!c) st = flipped ? ck_error(CK_VALUE_ERROR, "Bidirectional: the wrapped layer has no config")
-                             : ck_oom("a Bidirectional config");
-        else if (json_object_set_new(c, "go_backwards", json_boolean(!config_flag(tmpl, "go_backwards"))) != 0)
-            st = ck_oom("a Bidirectional config");
-        if (st == CK_OK) st = ck_wrap_set_zero_output_for_mask(flipped, seq);
-        if (st == CK_OK) st = ck_layer_from_json(flipped, &b->bwd);
-    }
-    if (st == CK_OK) st = ck_wrap_prefix_name(b->fwd, "forward_");
-    if (st == CK_OK) st = ck_wrap_prefix_name(b->bwd, "backward_");
-    if (st == CK_OK) st = ck_layer_config_json(b->fwd, &fcfg);
-    if (st == CK_OK) st = ck_layer_config_json(b->bwd, &bcfg);
-    if (st == CK_OK) st = verify(fcfg, bcfg);
-    if (st == CK_OK && (b->fwd->dtype != layer->dtype || b->bwd->dtype != layer->dtype))
-        st = ck_error(CK_NOT_IMPLEMENTED, "Bidirectional \"%s\" computes in %s but its layers in %s and %s",
-                      layer->name, ck_dtype_name(layer->dtype), ck_dtype_name(b->fwd->dtype),
-                      ck_dtype_name(b->bwd->dtype));
-    if (st == CK_OK && (ck_layer_outputs_of(b->fwd) > BIDI_MAX_INNER || ck_layer_outputs_of(b->bwd) > BIDI_MAX_INNER))
-        st = ck_error(CK_NOT_IMPLEMENTED, "Bidirectional \"%s\": the wrapped layers return more than %d tensors",
-                      layer->name, BIDI_MAX_INNER);
-    if (st == CK_OK) {
-        b->return_sequences = config_flag(fcfg, "return_sequences");
-        b->time_major = config_flag(fcfg, "time_major");
-        if (!json_object_get(json_object_get(fcfg, "config"), "go_backwards"))
-            st = ck_error(CK_VALUE_ERROR, "Bidirectional \"%s\": the wrapped layer (%s) is not a recurrent layer",
-                          layer->name, b->fwd->cls->class_name);
-    }
-    json_decref(flipped);
-    json_decref(fcfg);
-    json_decref(bcfg);
-    if (st != CK_OK) {
-        ck_layer_free(layer);
-        return st;
-    }
-    layer->spec = (ck_input_spec){.ndim = 3};
-    *out = layer;
-    return CK_OK;
-}
-
-
-ck_status ck_bidirectional(ck_layer **out, ck_layer *layer, const ck_bidirectional_opts *opts)
-{
-    CK_NEED(out);
-    CK_NEED(layer);
-    static const ck_bidirectional_opts none = {0};
-    const ck_bidirectional_opts *o = opts ? opts : &none;
-    enum merge_mode mode = MERGE_CONCAT;
-    if (o->merge_mode) {
-        json_t *m = json_string(o->merge_mode);
-        if (!m) return ck_oom("a merge mode");
-        ck_status st = parse_mode(m, &mode);
-        json_decref(m);
-        CK_TRY(st);
-    }
-    json_t *tmpl = NULL;
-    CK_TRY(ck_layer_config_json(layer, &tmpl));
-    ck_layer *made = NULL;
-    ck_status st = CK_ARG_CREATE(&ck_bidirectional_class, o, &made);
-    if (st == CK_OK) st = finish(made, tmpl, o->backward_layer, mode, out);
-    json_decref(tmpl);
-    return st;
-}
-
-static ck_status bidi_from_config(const json_t *c, ck_layer **out)
-{
-    static const char *const known[] = {"layer", "merge_mode", "backward_layer", "num_constants", NULL};
-    if (!json_is_object(c)) return ck_error(CK_FORMAT_ERROR, "Bidirectional config must be a JSON object");
-    const json_t *nc = json_object_get(c, "num_constants");
-    if (nc && !json_is_null(nc) && !(json_is_integer(nc) && json_integer_value(nc) == 0))
-        return ck_error(CK_NOT_IMPLEMENTED, "Bidirectional with constants (num_constants) is not supported");
-    const json_t *tmpl = json_object_get(c, "layer");
-    if (!json_is_object(tmpl))
-        return ck_error(CK_VALUE_ERROR, "Bidirectional config: `layer` must be a layer config");
-    enum merge_mode mode;
-    CK_TRY(parse_mode(json_object_get(c, "merge_mode"), &mode));
-    ck_layer *backward = NULL, *layer = NULL;
-    const json_t *bc = json_object_get(c, "backward_layer");
-    if (bc && !json_is_null(bc)) CK_TRY(ck_wrap_inner_from_config("Bidirectional", c, "backward_layer", &backward));
-    ck_status st = ck_layer_create_from_config(&ck_bidirectional_class, c, known, &layer);
-    if (st == CK_OK) st = finish(layer, tmpl, backward, mode, out);
-    if (backward) ck_layer_free(backward); /* finish took its own reference */
-    return st;
-}
+#include "model/bidirectional.h"
 
 /* ---- outputs: [merged] or [forward, backward], then the states ------------ */
 
@@ -288,7 +110,7 @@ static ck_status bidi_output_shape(const ck_layer *layer, int n, const ck_shape 
     for (int i = 0; i < f.rank; i++)
         if (f.dims[i] >= 0 && r.dims[i] >= 0 && f.dims[i] != r.dims[i])
             return ck_error(CK_VALUE_ERROR, "Bidirectional \"%s\" (merge_mode=%s): the forward output %s and the "
-                            "backward output %s differ", layer->name, merge_names[b->mode],
+                            "backward output %s differ", layer->name, ck_bidi_merge_names[b->mode],
                             ck_shape_fmt(b1, sizeof b1, &f), ck_shape_fmt(b2, sizeof b2, &r));
     return CK_OK;
 }
@@ -323,15 +145,6 @@ static void bidi_destroy(ck_layer *layer)
     json_decref(b->backward_config);
 }
 
-static ck_status bidi_get_config(const ck_layer *layer, json_t *j)
-{
-    const bidi_layer *b = (const bidi_layer *)layer;
-    ck_status st = ck_json_set(j, "layer", ck_tf2_dtypes_copy(b->layer_config));
-    if (st == CK_OK) st = ck_json_set(j, "merge_mode", b->mode == MERGE_NONE ? json_null() : json_string(merge_names[b->mode]));
-    if (st == CK_OK && b->backward_config) st = ck_json_set(j, "backward_layer", ck_tf2_dtypes_copy(b->backward_config));
-    return st;
-}
-
 static ck_status bidi_compute_mask(const ck_layer *layer, int n, const ck_tensor *const *in,
                                    const ck_tensor *const *masks, ck_tensor **out)
 {
@@ -360,96 +173,6 @@ static int bidi_archive_var(const ck_layer *layer, int i, char *group, size_t n)
     int nf = ck_layer_weight_count(b->fwd);
     if (i < nf) return ck_wrap_archive_var(b->fwd, i, "forward_layer", group, n);
     return ck_wrap_archive_var(b->bwd, i - nf, "backward_layer", group, n);
-}
-
-/* ---- merging ------------------------------------------------------------------- */
-
-/* The shape of the two halves and how their rows pair: output row r takes
- * forward row r and backward row rev(r) (the backward sequence is in
- * reverse time order). */
-typedef struct pairing {
-    int64_t rows, a0, a1, u1, u2;
-    int reverse, time_axis;
-} pairing;
-
-static pairing pairing_of(const bidi_layer *b, const ck_tensor *y1, const ck_tensor *y2)
-{
-    pairing p = {.u1 = y1->shape[y1->rank - 1], .u2 = y2->shape[y2->rank - 1], .reverse = b->return_sequences,
-                 .time_axis = b->time_major ? 0 : 1};
-    p.a0 = y1->shape[0];
-    p.a1 = y1->rank == 3 ? y1->shape[1] : 1;
-    p.rows = p.a0 * p.a1;
-    return p;
-}
-
-static int64_t rev_row(const pairing *p, int64_t r)
-{
-    if (!p->reverse) return r;
-    int64_t i0 = r / p->a1, i1 = r % p->a1;
-    return p->time_axis == 1 ? i0 * p->a1 + (p->a1 - 1 - i1) : (p->a0 - 1 - i0) * p->a1 + i1;
-}
-
-/* out[0] = the merge of y1 and y2 (merge_mode None: out[0] = y1 and out[1]
- * = y2 with its rows in time order). */
-static void merge(const bidi_layer *b, const ck_tensor *y1, const ck_tensor *y2, ck_tensor *const *out)
-{
-    pairing p = pairing_of(b, y1, y2);
-    CK_RNN_TYPED(out[0]->dtype, {
-        const real *f = y1->data, *g = y2->data;
-        real *o = out[0]->data;
-        for (int64_t r = 0; r < p.rows; r++) {
-            const real *fr = f + r * p.u1, *gr = g + rev_row(&p, r) * p.u2;
-            if (b->mode == MERGE_NONE) {
-                memcpy(o + r * p.u1, fr, (size_t)p.u1 * sizeof(real));
-                memcpy((real *)out[1]->data + r * p.u2, gr, (size_t)p.u2 * sizeof(real));
-                continue;
-            }
-            if (b->mode == MERGE_CONCAT) {
-                real *orow = o + r * (p.u1 + p.u2);
-                memcpy(orow, fr, (size_t)p.u1 * sizeof(real));
-                memcpy(orow + p.u1, gr, (size_t)p.u2 * sizeof(real));
-                continue;
-            }
-            real *orow = o + r * p.u1;
-            for (int64_t u = 0; u < p.u1; u++)
-                orow[u] = b->mode == MERGE_SUM ? fr[u] + gr[u]
-                          : b->mode == MERGE_MUL ? fr[u] * gr[u]
-                                                 : (fr[u] + gr[u]) / 2;
-        }
-    });
-}
-
-/* d y1 and d y2 (the backward rows in their own order) from the merged
- * outputs' gradients dout[0] (and dout[1] with merge_mode None). */
-static void merge_grad(const bidi_layer *b, const ck_tensor *y1, const ck_tensor *y2, const ck_tensor *dout,
-                       ck_tensor *d1, ck_tensor *d2)
-{
-    pairing p = pairing_of(b, y1, y2);
-    CK_RNN_TYPED(dout[0].dtype, {
-        const real *f = y1->data, *g = y2->data, *d = dout[0].data;
-        real *df = d1->data, *dg = d2->data;
-        for (int64_t r = 0; r < p.rows; r++) {
-            int64_t q = rev_row(&p, r);
-            real *dfr = df + r * p.u1, *dgr = dg + q * p.u2;
-            if (b->mode == MERGE_NONE) {
-                memcpy(dfr, d + r * p.u1, (size_t)p.u1 * sizeof(real));
-                memcpy(dgr, (const real *)dout[1].data + r * p.u2, (size_t)p.u2 * sizeof(real));
-                continue;
-            }
-            if (b->mode == MERGE_CONCAT) {
-                const real *drow = d + r * (p.u1 + p.u2);
-                memcpy(dfr, drow, (size_t)p.u1 * sizeof(real));
-                memcpy(dgr, drow + p.u1, (size_t)p.u2 * sizeof(real));
-                continue;
-            }
-            const real *drow = d + r * p.u1, *fr = f + r * p.u1, *gr = g + q * p.u2;
-            for (int64_t u = 0; u < p.u1; u++) {
-                if (b->mode == MERGE_SUM) dfr[u] = dgr[u] = drow[u];
-                else if (b->mode == MERGE_AVE) dfr[u] = dgr[u] = drow[u] / 2;
-                else dfr[u] = drow[u] * gr[u], dgr[u] = drow[u] * fr[u];
-            }
-        }
-    });
 }
 
 /* The output lists of the two inner calls: their first outputs are the
@@ -527,7 +250,7 @@ static ck_status bidi_call_masked(ck_layer *layer, int n, const ck_tensor *const
     split_inputs sp = split_of(n, in);
     CK_TRY(inner_call(b->fwd, sp.nf, sp.f, mask, o.f, inner));
     CK_TRY(inner_call(b->bwd, sp.nb, sp.r, mask, o.r, inner));
-    merge(b, &y1, &y2, out);
+    ck_bidi_merge(b, &y1, &y2, out);
     return CK_OK;
 }
 
@@ -602,7 +325,7 @@ static ck_status bidi_train_call(ck_layer *layer, const ck_train_ctx *ctx, int n
     split_inputs sp = split_of(n, in);
     CK_TRY(ck_layer_train_call(b->fwd, ctx, sp.nf, sp.f, o.f, v.sf));
     CK_TRY(ck_layer_train_call(b->bwd, ctx, sp.nb, sp.r, o.r, v.sb));
-    merge(b, &v.y1, &v.y2, out);
+    ck_bidi_merge(b, &v.y1, &v.y2, out);
     return CK_OK;
 }
 
@@ -630,7 +353,7 @@ static ck_status bidi_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, 
     bidi_layer *b = (bidi_layer *)layer;
     bidi_views v;
     CK_TRY(views_of(b, n, in, saved, &v));
-    merge_grad(b, &v.y1, &v.y2, dout, &v.d1, &v.d2);
+    ck_bidi_merge_grad(b, &v.y1, &v.y2, dout, &v.d1, &v.d2);
     ck_tensor *dx = din ? din[0] : NULL;
     split_inputs sp = split_of(n, in);
     ck_tensor *const *dstates = din ? din + 1 : NULL; /* the forward half, then the backward one */
@@ -660,8 +383,8 @@ const ck_layer_class ck_bidirectional_class = {
     .call = ck_layer_call_own_scratch,
     .compute_output_shape = bidi_output_shape,
     .compute_mask = bidi_compute_mask,
-    .get_config = bidi_get_config,
-    .from_config = bidi_from_config,
+    .get_config = ck_bidi_get_config,
+    .from_config = ck_bidi_from_config,
     .sublayer_count = bidi_sublayer_count,
     .sublayer = bidi_sublayer,
     .destroy = bidi_destroy,

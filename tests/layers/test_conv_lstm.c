@@ -12,93 +12,18 @@
 
 #include "layers/layer.h"
 #include "model/model.h"
-#include "support/gradcheck.h"
-#include "support/layer_train_run.h"
+#include "support/golden_json.h"
+#include "support/golden_layer.h"
+#include "support/golden_model.h"
 #include "support/support.h"
 
 static json_t *goldens(void) { return ck_test_load_json(ck_test_data("layers/conv_lstm/goldens.json")); }
 
-/* A {"shape", "data"} tensor of the fixture in `dt`. */
-static ck_tensor *fx(const json_t *j, ck_dtype dt)
-{
-    const json_t *shape = json_object_get(j, "shape"), *data = json_object_get(j, "data");
-    int64_t dims[CK_MAX_RANK];
-    int rank = (int)json_array_size(shape);
-    for (int i = 0; i < rank; i++) dims[i] = json_integer_value(json_array_get(shape, (size_t)i));
-    ck_tensor *t = NULL;
-    cr_assert_eq(ck_tensor_new(&t, dt, rank, dims), CK_OK);
-    cr_assert_eq((size_t)t->size, json_array_size(data));
-    for (int64_t i = 0; i < t->size; i++) {
-        double v = json_number_value(json_array_get(data, (size_t)i));
-        if (dt == CK_FLOAT32) ((float *)t->data)[i] = (float)v;
-        else ((double *)t->data)[i] = v;
-    }
-    return t;
-}
-
-/* The case's layer from tf.keras' config in `dt`, built on x, with the
- * fixture's weights. */
-static ck_layer *case_layer(const json_t *c, ck_dtype dt, const ck_tensor *x)
-{
-    json_t *wrap = json_deep_copy(json_object_get(c, "layer"));
-    json_object_set_new(json_object_get(wrap, "config"), "dtype", json_string(dt == CK_FLOAT32 ? "float32" : "float64"));
-    char *text = json_dumps(wrap, 0);
-    ck_layer *l = NULL;
-    cr_assert_eq(ck_layer_from_config(text, &l), CK_OK, "%s: %s", text, ck_last_error());
-    free(text);
-    json_decref(wrap);
-    ck_shape s = ck_tensor_shape(x);
-    cr_assert_eq(ck_layer_build(l, 1, &s), CK_OK, "%s", ck_last_error());
-    const json_t *ws = json_object_get(c, "weights");
-    int n = (int)json_array_size(ws);
-    ck_tensor *w[4] = {0};
-    cr_assert_leq(n, 4);
-    for (int i = 0; i < n; i++) w[i] = fx(json_array_get(ws, (size_t)i), dt);
-    cr_assert_eq(ck_layer_set_weights(l, n, w), CK_OK, "%s", ck_last_error());
-    for (int i = 0; i < n; i++) ck_tensor_free(w[i]);
-    return l;
-}
-
-static void expect_close(const char *name, const char *what, const ck_tensor *got, const ck_tensor *want,
-                         double atol)
-{
-    cr_assert_eq(got->rank, want->rank, "%s %s: rank %d, TF %d", name, what, got->rank, want->rank);
-    for (int i = 0; i < got->rank; i++)
-        cr_assert_eq(got->shape[i], want->shape[i], "%s %s: dim %d", name, what, i);
-    for (int64_t i = 0; i < got->size; i++) {
-        double g = ck_tensor_get(got, i), e = ck_tensor_get(want, i);
-        cr_expect(fabs(g - e) <= atol * (1 + fabs(e)), "%s %s[%lld]: got %.12g, TF %.12g", name, what,
-                  (long long)i, g, e);
-    }
-}
-
 Test(conv_lstm, outputs_and_weight_names_against_tf)
 {
     json_t *all = goldens();
-    size_t i;
-    json_t *c;
     cr_assert_eq(json_array_size(all), 7);
-    json_array_foreach(all, i, c) {
-        const char *name = json_string_value(json_object_get(c, "name"));
-        for (int p = 0; p < 2; p++) {
-            ck_clear_session();
-            ck_dtype dt = p ? CK_FLOAT64 : CK_FLOAT32;
-            ck_tensor *x = fx(json_object_get(c, "x"), dt);
-            ck_layer *l = case_layer(c, dt, x);
-            ck_tensor *y = ck_test_call1(l, x);
-            ck_tensor *want = fx(json_object_get(json_object_get(c, p ? "f64" : "f32"), "y"), dt);
-            expect_close(name, p ? "y (float64)" : "y (float32)", y, want, p ? 1e-12 : 1e-5);
-            const json_t *names = json_object_get(c, "weight_names");
-            cr_assert_eq(ck_layer_weight_count(l), (int)json_array_size(names), "%s", name);
-            for (int k = 0; k < ck_layer_weight_count(l); k++)
-                cr_expect_str_eq(ck_weight_name(ck_layer_weight(l, k)),
-                                 json_string_value(json_array_get(names, (size_t)k)), "%s", name);
-            ck_tensor_free(want);
-            ck_tensor_free(y);
-            ck_tensor_free(x);
-            ck_layer_free(l);
-        }
-    }
+    ck_test_expect_outputs_like_tf(all, ck_test_case_layer, 1e-5);
     json_decref(all);
 }
 
@@ -138,18 +63,6 @@ Test(conv_lstm, config_round_trip_matches_tf)
     json_decref(all);
 }
 
-static void predict_like_tf(const char *path, const ck_tensor *x, const ck_tensor *want)
-{
-    ck_model *m = NULL;
-    cr_assert_eq(ck_model_load(path, &m), CK_OK, "%s: %s", path, ck_last_error());
-    ck_tensor *y = NULL, *xs = (ck_tensor *)x;
-    cr_assert_eq(ck_model_predict(m, 1, &xs, &y, 0), CK_OK, "%s: %s", path, ck_last_error());
-    double err = ck_test_max_abs_diff(y, want);
-    cr_expect_leq(err, 1e-5, "%s: max abs error %g", path, err);
-    ck_tensor_free(y);
-    ck_model_free(m);
-}
-
 /* Three ConvLSTM2D layers saved by tf.keras 2.15, loaded, predicted, saved
  * by ckeras and loaded again. */
 Test(conv_lstm, saved_files_load_and_save)
@@ -157,16 +70,10 @@ Test(conv_lstm, saved_files_load_and_save)
     ck_tensor *x = ck_test_npy("conv_lstm/conv_lstm_model_x"), *want = ck_test_npy("conv_lstm/conv_lstm_model_y");
     const char *names[2] = {"conv_lstm_model.h5", "conv_lstm_model.keras"};
     for (int i = 0; i < 2; i++) {
-        char rel[64], tmp[4096];
+        char rel[64];
         snprintf(rel, sizeof rel, "layers/conv_lstm/%s", names[i]);
-        snprintf(tmp, sizeof tmp, "%s", ck_test_data(rel));
-        predict_like_tf(tmp, x, want);
-        ck_model *m = NULL;
-        cr_assert_eq(ck_model_load(tmp, &m), CK_OK, "%s", ck_last_error());
-        snprintf(tmp, sizeof tmp, "%s", ck_test_tmp(names[i]));
-        cr_assert_eq(ck_model_save(m, tmp), CK_OK, "%s: %s", tmp, ck_last_error());
-        ck_model_free(m);
-        predict_like_tf(tmp, x, want);
+        ck_test_expect_file_predicts(ck_test_data(rel), x, want);
+        ck_test_expect_file_predicts(ck_test_saved_again(ck_test_data(rel), names[i]), x, want);
     }
     ck_tensor_free(x);
     ck_tensor_free(want);
@@ -217,12 +124,7 @@ Test(conv_lstm, steady_state_predict_allocates_nothing)
     cr_assert_eq(ck_model_predict(m, 1, &x, &y, 1), CK_OK, "%s", ck_last_error());
     ck_tensor *outs[1] = {y};
     cr_assert_eq(ck_model_predict_into(m, 1, &x, outs, 1), CK_OK, "%s", ck_last_error());
-    ck_test_fail_after(0);
-    ck_status st = ck_model_predict_into(m, 1, &x, outs, 1);
-    long attempts = ck_test_alloc_count();
-    ck_test_alloc_reset();
-    cr_expect_eq(st, CK_OK, "%s", ck_last_error());
-    cr_expect_eq(attempts, 0, "%ld allocation(s) in steady state", attempts);
+    ck_test_expect_predict_allocates_nothing("conv_lstm_model.h5", m, 1, &x, outs, 1);
     cr_expect_leq(ck_test_max_abs_diff(y, want), 1e-5);
     ck_tensor_free(y);
     ck_tensor_free(x);
@@ -235,48 +137,14 @@ Test(conv_lstm, steady_state_predict_allocates_nothing)
 Test(conv_lstm, gradients_against_tf)
 {
     json_t *all = goldens();
-    size_t i;
-    json_t *c;
-    json_array_foreach(all, i, c) {
-        const char *name = json_string_value(json_object_get(c, "name"));
-        const json_t *f64 = json_object_get(c, "f64");
-        ck_tensor *x = fx(json_object_get(c, "x"), CK_FLOAT64), *dy = fx(json_object_get(c, "dy"), CK_FLOAT64);
-        ck_layer *l = case_layer(c, CK_FLOAT64, x);
-        ck_test_step s;
-        ck_test_train_step(l, x, dy, 1, 7, &s);
-        ck_tensor *want = fx(json_object_get(f64, "y"), CK_FLOAT64);
-        expect_close(name, "train y", s.y, want, 1e-12);
-        ck_tensor_free(want);
-        want = fx(json_object_get(f64, "dx"), CK_FLOAT64);
-        expect_close(name, "dx", s.dx, want, 1e-11);
-        ck_tensor_free(want);
-        const json_t *dw = json_object_get(f64, "dweights");
-        cr_assert_eq(s.n_grads, (int)json_array_size(dw), "%s", name);
-        for (int k = 0; k < s.n_grads; k++) {
-            want = fx(json_array_get(dw, (size_t)k), CK_FLOAT64);
-            expect_close(name, ck_weight_name(ck_layer_trainable_weight(l, k)), s.grads[k], want, 1e-11);
-            ck_tensor_free(want);
-        }
-        ck_test_step_free(&s);
-        ck_tensor_free(x);
-        ck_tensor_free(dy);
-        ck_layer_free(l);
-    }
+    ck_test_expect_gradients_like_tf(all, ck_test_case_layer, 1e-12, 1e-11);
     json_decref(all);
 }
 
 Test(conv_lstm, gradcheck_every_case)
 {
     json_t *all = goldens();
-    size_t i;
-    json_t *c;
-    json_array_foreach(all, i, c) {
-        ck_tensor *x = fx(json_object_get(c, "x"), CK_FLOAT64);
-        ck_layer *l = case_layer(c, CK_FLOAT64, x);
-        cr_expect_gt(ck_test_gradcheck(l, 1, &x, 1, 1e-6), 0, "%s", json_string_value(json_object_get(c, "name")));
-        ck_tensor_free(x);
-        ck_layer_free(l);
-    }
+    ck_test_gradcheck_cases(all, ck_test_case_layer);
     json_decref(all);
 }
 
@@ -302,30 +170,10 @@ Test(conv_lstm, c_constructor_against_tf)
     };
     for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
         ck_clear_session();
-        const json_t *c = NULL;
-        size_t i;
-        json_t *e;
-        json_array_foreach(all, i, e) if (!strcmp(json_string_value(json_object_get(e, "name")), cases[k].name)) c = e;
-        cr_assert_not_null(c, "%s", cases[k].name);
+        const json_t *c = ck_test_golden_case(all, cases[k].name);
         ck_layer *l = NULL;
         cr_assert_eq(cases[k].make(&l, &cases[k].o), CK_OK, "%s: %s", cases[k].name, ck_last_error());
-        ck_tensor *x = fx(json_object_get(c, "x"), CK_FLOAT32);
-        ck_shape s = ck_tensor_shape(x);
-        cr_assert_eq(ck_layer_build(l, 1, &s), CK_OK, "%s", ck_last_error());
-        const json_t *ws = json_object_get(c, "weights");
-        int n = (int)json_array_size(ws);
-        ck_tensor *w[4] = {0};
-        for (int j = 0; j < n; j++) w[j] = fx(json_array_get(ws, (size_t)j), CK_FLOAT32);
-        cr_assert_eq(ck_layer_set_weights(l, n, w), CK_OK, "%s", ck_last_error());
-        for (int j = 0; j < n; j++) ck_tensor_free(w[j]);
-        ck_tensor *y = ck_test_call1(l, x), *want = fx(json_object_get(json_object_get(c, "f32"), "y"), CK_FLOAT32);
-        expect_close(cases[k].name, "C constructor y", y, want, 1e-5);
-        const json_t *names = json_object_get(c, "weight_names");
-        for (int j = 0; j < ck_layer_weight_count(l); j++)
-            cr_expect_str_eq(ck_weight_name(ck_layer_weight(l, j)), json_string_value(json_array_get(names, (size_t)j)));
-        ck_tensor_free(y);
-        ck_tensor_free(want);
-        ck_tensor_free(x);
+        ck_test_expect_constructed_like_tf(c, l, 1e-5);
         ck_layer_free(l);
     }
     /* Defaults: unit_forget_bias puts ones in the forget block. */
@@ -354,7 +202,7 @@ Test(conv_lstm, keras3_file_loads)
     ck_tensor *x = ck_test_npy("conv_lstm/conv_lstm_k3_x"), *want = ck_test_npy("conv_lstm/conv_lstm_k3_y");
     char path[4096];
     snprintf(path, sizeof path, "%s", ck_test_data("layers/conv_lstm/conv_lstm_k3.keras"));
-    predict_like_tf(path, x, want);
+    ck_test_expect_file_predicts(path, x, want);
     ck_tensor_free(x);
     ck_tensor_free(want);
 }

@@ -13,6 +13,8 @@
 
 #include "layers/layer.h"
 #include "model/model.h"
+#include "support/golden_json.h"
+#include "support/golden_layer.h"
 #include "support/gradcheck.h"
 #include "support/layer_train_run.h"
 #include "support/support.h"
@@ -24,51 +26,6 @@ static void set(ck_tensor *t, int64_t i, double v)
 }
 
 static json_t *goldens(void) { return ck_test_load_json(ck_test_data("layers/conv_lstm_more/goldens.json")); }
-
-/* A {"shape", "data"} tensor of the fixture in `dt`. */
-static ck_tensor *fx(const json_t *j, ck_dtype dt)
-{
-    const json_t *shape = json_object_get(j, "shape"), *data = json_object_get(j, "data");
-    int64_t dims[CK_MAX_RANK];
-    int rank = (int)json_array_size(shape);
-    for (int i = 0; i < rank; i++) dims[i] = json_integer_value(json_array_get(shape, (size_t)i));
-    ck_tensor *t = NULL;
-    cr_assert_eq(ck_tensor_new(&t, dt, rank, dims), CK_OK);
-    cr_assert_eq((size_t)t->size, json_array_size(data));
-    for (int64_t i = 0; i < t->size; i++) set(t, i, json_number_value(json_array_get(data, (size_t)i)));
-    return t;
-}
-
-/* The layer of tf.keras' config in `dt`, built on `shape`, with weights. */
-static ck_layer *layer_of(const json_t *config, const json_t *weights, ck_dtype dt, const ck_shape *shape)
-{
-    json_t *wrap = json_deep_copy(config);
-    json_object_set_new(json_object_get(wrap, "config"), "dtype", json_string(dt == CK_FLOAT32 ? "float32" : "float64"));
-    char *text = json_dumps(wrap, 0);
-    ck_layer *l = NULL;
-    cr_assert_eq(ck_layer_from_config(text, &l), CK_OK, "%s: %s", text, ck_last_error());
-    free(text);
-    json_decref(wrap);
-    cr_assert_eq(ck_layer_build(l, 1, shape), CK_OK, "%s", ck_last_error());
-    int n = (int)json_array_size(weights);
-    ck_tensor *w[3] = {0};
-    cr_assert_leq(n, 3);
-    for (int i = 0; i < n; i++) w[i] = fx(json_array_get(weights, (size_t)i), dt);
-    cr_assert_eq(ck_layer_set_weights(l, n, w), CK_OK, "%s", ck_last_error());
-    for (int i = 0; i < n; i++) ck_tensor_free(w[i]);
-    return l;
-}
-
-static void expect_close(const char *name, const char *what, const ck_tensor *got, const ck_tensor *want, double tol)
-{
-    cr_assert_eq(got->rank, want->rank, "%s %s: rank %d, TF %d", name, what, got->rank, want->rank);
-    for (int i = 0; i < got->rank; i++) cr_assert_eq(got->shape[i], want->shape[i], "%s %s: dim %d", name, what, i);
-    for (int64_t i = 0; i < got->size; i++) {
-        double g = ck_tensor_get(got, i), e = ck_tensor_get(want, i);
-        cr_expect(fabs(g - e) <= tol * (1 + fabs(e)), "%s %s[%lld]: got %.12g, TF %.12g", name, what, (long long)i, g,
-                  e);
-    }
-}
 
 /* ---- channels_first ---------------------------------------------------------- */
 
@@ -83,27 +40,15 @@ Test(conv_lstm_more, channels_first_against_tf)
     json_array_foreach(cases, i, c) {
         const char *name = json_string_value(json_object_get(c, "name"));
         const json_t *f64 = json_object_get(c, "f64");
-        ck_tensor *x = fx(json_object_get(c, "x"), CK_FLOAT64), *dy = fx(json_object_get(c, "dy"), CK_FLOAT64);
+        ck_tensor *x = ck_test_golden_tensor(json_object_get(c, "x"), CK_FLOAT64);
+        ck_tensor *dy = ck_test_golden_tensor(json_object_get(c, "dy"), CK_FLOAT64);
         ck_shape s = ck_tensor_shape(x);
-        ck_layer *l = layer_of(json_object_get(c, "layer"), json_object_get(c, "weights"), CK_FLOAT64, &s);
-        ck_tensor *want = fx(json_object_get(f64, "y"), CK_FLOAT64), *y = ck_test_call1(l, x);
-        expect_close(name, "y", y, want, 1e-12);
+        ck_layer *l = ck_test_golden_layer(json_object_get(c, "layer"), json_object_get(c, "weights"), CK_FLOAT64, &s);
+        ck_tensor *want = ck_test_golden_tensor(json_object_get(f64, "y"), CK_FLOAT64), *y = ck_test_call1(l, x);
+        ck_test_expect_close(name, "y", -1, y, want, 1e-12);
         ck_tensor_free(y);
-        ck_test_step st;
-        ck_test_train_step(l, x, dy, 1, 7, &st);
-        expect_close(name, "train y", st.y, want, 1e-12);
         ck_tensor_free(want);
-        want = fx(json_object_get(f64, "dx"), CK_FLOAT64);
-        expect_close(name, "dx", st.dx, want, 1e-11);
-        ck_tensor_free(want);
-        const json_t *dw = json_object_get(f64, "dweights");
-        cr_assert_eq(st.n_grads, (int)json_array_size(dw), "%s", name);
-        for (int k = 0; k < st.n_grads; k++) {
-            want = fx(json_array_get(dw, (size_t)k), CK_FLOAT64);
-            expect_close(name, ck_weight_name(ck_layer_trainable_weight(l, k)), st.grads[k], want, 1e-11);
-            ck_tensor_free(want);
-        }
-        ck_test_step_free(&st);
+        ck_test_expect_step_like_tf(name, l, x, dy, f64, 1e-12, 1e-11);
         /* get_config writes the data_format back. */
         char *text = NULL;
         cr_assert_eq(ck_layer_get_config(l, &text), CK_OK);
@@ -124,15 +69,16 @@ Test(conv_lstm_more, stateful_two_calls_against_tf)
 {
     json_t *all = goldens();
     const json_t *c = json_object_get(all, "stateful");
-    ck_tensor *x1 = fx(json_object_get(c, "x1"), CK_FLOAT32), *x2 = fx(json_object_get(c, "x2"), CK_FLOAT32);
+    ck_tensor *x1 = ck_test_golden_tensor(json_object_get(c, "x1"), CK_FLOAT32);
+    ck_tensor *x2 = ck_test_golden_tensor(json_object_get(c, "x2"), CK_FLOAT32);
     ck_shape s = ck_tensor_shape(x1);
-    ck_layer *l = layer_of(json_object_get(c, "layer"), json_object_get(c, "weights"), CK_FLOAT32, &s);
+    ck_layer *l = ck_test_golden_layer(json_object_get(c, "layer"), json_object_get(c, "weights"), CK_FLOAT32, &s);
     const char *keys[3] = {"y1", "y2", "y3"};
     ck_tensor *xs[3] = {x1, x2, x2};
     for (int k = 0; k < 3; k++) {
         if (k == 2) cr_assert_eq(ck_layer_reset_states(l), CK_OK, "%s", ck_last_error());
-        ck_tensor *want = fx(json_object_get(c, keys[k]), CK_FLOAT32), *y = ck_test_call1(l, xs[k]);
-        expect_close("stateful", keys[k], y, want, 1e-5);
+        ck_tensor *want = ck_test_golden_tensor(json_object_get(c, keys[k]), CK_FLOAT32), *y = ck_test_call1(l, xs[k]);
+        ck_test_expect_close("stateful", keys[k], -1, y, want, 1e-5);
         ck_tensor_free(want);
         ck_tensor_free(y);
     }
@@ -180,29 +126,27 @@ Test(conv_lstm_more, stateful_model_predict_and_reset)
     json_decref(model);
     ck_layer *l = NULL;
     cr_assert_eq(ck_model_get_layer(m, "clstm", &l), CK_OK, "%s", ck_last_error());
-    const json_t *ws = json_object_get(c, "weights");
-    ck_tensor *w[3];
-    for (int i = 0; i < 3; i++) w[i] = fx(json_array_get(ws, (size_t)i), CK_FLOAT32);
-    cr_assert_eq(ck_layer_set_weights(l, 3, w), CK_OK, "%s", ck_last_error());
-    for (int i = 0; i < 3; i++) ck_tensor_free(w[i]);
-    ck_tensor *x1 = fx(json_object_get(c, "x1"), CK_FLOAT32), *x2 = fx(json_object_get(c, "x2"), CK_FLOAT32);
-    ck_tensor *y = NULL, *want = fx(json_object_get(c, "y1"), CK_FLOAT32);
+    cr_assert_eq(json_array_size(json_object_get(c, "weights")), 3);
+    ck_test_set_golden_weights(l, json_object_get(c, "weights"), CK_FLOAT32);
+    ck_tensor *x1 = ck_test_golden_tensor(json_object_get(c, "x1"), CK_FLOAT32);
+    ck_tensor *x2 = ck_test_golden_tensor(json_object_get(c, "x2"), CK_FLOAT32);
+    ck_tensor *y = NULL, *want = ck_test_golden_tensor(json_object_get(c, "y1"), CK_FLOAT32);
     cr_assert_eq(ck_model_predict(m, 1, &x1, &y, 2), CK_OK, "%s", ck_last_error());
-    expect_close("model", "y1", y, want, 1e-5);
+    ck_test_expect_close("model", "y1", -1, y, want, 1e-5);
     ck_tensor_free(want);
-    want = fx(json_object_get(c, "y2"), CK_FLOAT32);
+    want = ck_test_golden_tensor(json_object_get(c, "y2"), CK_FLOAT32);
     ck_test_fail_after(0);
     ck_status st = ck_model_predict_into(m, 1, &x2, &y, 2);
     long attempts = ck_test_alloc_count();
     ck_test_alloc_reset();
     cr_assert_eq(st, CK_OK, "%s", ck_last_error());
     cr_expect_eq(attempts, 0, "%ld allocation(s) in steady state", attempts);
-    expect_close("model", "y2", y, want, 1e-5);
+    ck_test_expect_close("model", "y2", -1, y, want, 1e-5);
     ck_tensor_free(want);
     cr_assert_eq(ck_layer_reset_states(ck_model_layer(m)), CK_OK, "%s", ck_last_error());
-    want = fx(json_object_get(c, "y3"), CK_FLOAT32);
+    want = ck_test_golden_tensor(json_object_get(c, "y3"), CK_FLOAT32);
     cr_assert_eq(ck_model_predict_into(m, 1, &x2, &y, 2), CK_OK, "%s", ck_last_error());
-    expect_close("model", "y3", y, want, 1e-5);
+    ck_test_expect_close("model", "y3", -1, y, want, 1e-5);
     ck_tensor_free(want);
     ck_tensor_free(y);
     ck_tensor_free(x1);
@@ -358,22 +302,9 @@ Test(conv_lstm_more, dropout_only_in_training)
                  CK_OK);
     cr_assert_eq(ck_layer_from_config("{\"class_name\": \"ConvLSTM2D\", \"config\": {\"filters\": 3, \"kernel_size\": "
                                       "3, \"padding\": \"same\"}}", &b), CK_OK);
-    ck_set_random_seed(5); /* the weights are drawn at the first call */
-    ck_tensor *ya = ck_test_call1(a, x);
-    ck_set_random_seed(5);
-    ck_tensor *yb = ck_test_call1(b, x);
-    cr_expect_eq(ck_test_max_abs_diff(ya, yb), 0.0);
     ck_tensor *dy = ck_test_uniform(CK_FLOAT32, 4, (int64_t[]){2, 5, 5, 3}, -1, 1, 42);
-    ck_test_step s0, s1;
-    ck_test_train_step(a, x, dy, 0, 3, &s0);
-    ck_test_train_step(a, x, dy, 1, 3, &s1);
-    cr_expect_eq(ck_test_max_abs_diff(s0.y, ya), 0.0);
-    cr_expect_gt(ck_test_max_abs_diff(s1.y, ya), 1e-3);
-    ck_test_step_free(&s0);
-    ck_test_step_free(&s1);
+    ck_test_expect_dropout_only_in_training(a, b, x, dy);
     ck_tensor_free(dy);
-    ck_tensor_free(ya);
-    ck_tensor_free(yb);
     ck_tensor_free(x);
     ck_layer_free(a);
     ck_layer_free(b);

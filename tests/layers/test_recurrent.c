@@ -12,6 +12,9 @@
 #include <unistd.h>
 
 #include "layers/layer.h"
+#include "support/golden_json.h"
+#include "support/golden_layer.h"
+#include "support/golden_model.h"
 #include "support/gradcheck.h"
 #include "support/layer_train_run.h"
 #include "support/support.h"
@@ -21,117 +24,35 @@ static json_t *goldens(void)
     return ck_test_load_json(ck_test_data("layers/recurrent/goldens.json"));
 }
 
-/* A {"shape", "data"} tensor of the fixture in `dt`. */
-static ck_tensor *fx(const json_t *j, ck_dtype dt)
+/* The {"class_name", "config"} of a case, which keeps them beside its
+ * golden values. */
+static json_t *layer_config(const json_t *c, const json_t *config)
 {
-    const json_t *shape = json_object_get(j, "shape"), *data = json_object_get(j, "data");
-    int64_t dims[CK_MAX_RANK];
-    int rank = (int)json_array_size(shape);
-    for (int i = 0; i < rank; i++) dims[i] = json_integer_value(json_array_get(shape, (size_t)i));
-    ck_tensor *t = NULL;
-    cr_assert_eq(ck_tensor_new(&t, dt, rank, dims), CK_OK);
-    cr_assert_eq((size_t)t->size, json_array_size(data));
-    for (int64_t i = 0; i < t->size; i++) {
-        double v = json_number_value(json_array_get(data, (size_t)i));
-        if (dt == CK_FLOAT32) ((float *)t->data)[i] = (float)v;
-        else ((double *)t->data)[i] = v;
-    }
-    return t;
+    return json_pack("{s:O,s:O}", "class_name", json_object_get(c, "class_name"), "config", config);
 }
 
 /* The case's layer from its tf.keras config, in `dt`, with the fixture's
  * weights (built on x's shape). */
 static ck_layer *case_layer(const json_t *c, ck_dtype dt, const ck_tensor *x)
 {
-    json_t *cfg = json_deep_copy(json_object_get(c, "config"));
-    json_object_set_new(cfg, "dtype", json_string(dt == CK_FLOAT32 ? "float32" : "float64"));
-    json_t *wrap = json_pack("{s:O,s:o}", "class_name", json_object_get(c, "class_name"), "config", cfg);
-    char *text = json_dumps(wrap, 0);
-    json_decref(wrap);
-    ck_layer *l = NULL;
-    cr_assert_eq(ck_layer_from_config(text, &l), CK_OK, "%s: %s", text, ck_last_error());
-    free(text);
+    json_t *wrap = layer_config(c, json_object_get(c, "config"));
     ck_shape s = ck_tensor_shape(x);
-    cr_assert_eq(ck_layer_build(l, 1, &s), CK_OK, "%s", ck_last_error());
-    const json_t *ws = json_object_get(c, "weights");
-    ck_tensor *w[3] = {0};
-    for (size_t i = 0; i < json_array_size(ws); i++) w[i] = fx(json_array_get(ws, i), dt);
-    cr_assert_eq(ck_layer_set_weights(l, (int)json_array_size(ws), w), CK_OK, "%s", ck_last_error());
-    for (int i = 0; i < 3; i++) ck_tensor_free(w[i]);
+    ck_layer *l = ck_test_golden_layer(wrap, json_object_get(c, "weights"), dt, &s);
+    json_decref(wrap);
     return l;
-}
-
-static void expect_close(const char *name, const char *what, const ck_tensor *got, const ck_tensor *want,
-                         double atol)
-{
-    cr_assert_eq(got->rank, want->rank, "%s %s: rank %d, TF %d", name, what, got->rank, want->rank);
-    for (int i = 0; i < got->rank; i++)
-        cr_assert_eq(got->shape[i], want->shape[i], "%s %s: dim %d", name, what, i);
-    for (int64_t i = 0; i < got->size; i++) {
-        double g = ck_tensor_get(got, i), e = ck_tensor_get(want, i);
-        cr_expect(fabs(g - e) <= atol * (1 + fabs(e)), "%s %s[%lld]: got %.12g, TF %.12g", name, what,
-                  (long long)i, g, e);
-    }
 }
 
 Test(recurrent, outputs_and_weight_names_against_tf)
 {
     json_t *all = goldens();
-    size_t i;
-    json_t *c;
-    json_array_foreach(all, i, c) {
-        const char *name = json_string_value(json_object_get(c, "name"));
-        for (int p = 0; p < 2; p++) {
-            ck_dtype dt = p ? CK_FLOAT64 : CK_FLOAT32;
-            ck_tensor *x = fx(json_object_get(c, "x"), dt);
-            ck_layer *l = case_layer(c, dt, x);
-            ck_tensor *y = ck_test_call1(l, x);
-            ck_tensor *want = fx(json_object_get(json_object_get(c, p ? "f64" : "f32"), "y"), dt);
-            expect_close(name, p ? "y (float64)" : "y (float32)", y, want, p ? 1e-12 : 2e-6);
-            const json_t *names = json_object_get(c, "weight_names");
-            cr_assert_eq(ck_layer_weight_count(l), (int)json_array_size(names), "%s", name);
-            for (int k = 0; k < ck_layer_weight_count(l); k++)
-                cr_expect_str_eq(ck_weight_name(ck_layer_weight(l, k)),
-                                 json_string_value(json_array_get(names, (size_t)k)), "%s", name);
-            ck_tensor_free(want);
-            ck_tensor_free(y);
-            ck_tensor_free(x);
-            ck_layer_free(l);
-        }
-    }
+    ck_test_expect_outputs_like_tf(all, case_layer, 2e-6);
     json_decref(all);
 }
 
 Test(recurrent, gradients_against_tf)
 {
     json_t *all = goldens();
-    size_t i;
-    json_t *c;
-    json_array_foreach(all, i, c) {
-        const char *name = json_string_value(json_object_get(c, "name"));
-        const json_t *f64 = json_object_get(c, "f64");
-        ck_tensor *x = fx(json_object_get(c, "x"), CK_FLOAT64), *dy = fx(json_object_get(c, "dy"), CK_FLOAT64);
-        ck_layer *l = case_layer(c, CK_FLOAT64, x);
-        ck_test_step s;
-        ck_test_train_step(l, x, dy, 1, 7, &s);
-        ck_tensor *want = fx(json_object_get(f64, "y"), CK_FLOAT64);
-        expect_close(name, "train y", s.y, want, 1e-12);
-        ck_tensor_free(want);
-        want = fx(json_object_get(f64, "dx"), CK_FLOAT64);
-        expect_close(name, "dx", s.dx, want, 1e-11);
-        ck_tensor_free(want);
-        const json_t *dw = json_object_get(f64, "dweights");
-        cr_assert_eq(s.n_grads, (int)json_array_size(dw), "%s", name);
-        for (int k = 0; k < s.n_grads; k++) {
-            want = fx(json_array_get(dw, (size_t)k), CK_FLOAT64);
-            expect_close(name, ck_weight_name(ck_layer_trainable_weight(l, k)), s.grads[k], want, 1e-11);
-            ck_tensor_free(want);
-        }
-        ck_test_step_free(&s);
-        ck_tensor_free(x);
-        ck_tensor_free(dy);
-        ck_layer_free(l);
-    }
+    ck_test_expect_gradients_like_tf(all, case_layer, 1e-12, 1e-11);
     json_decref(all);
 }
 
@@ -226,22 +147,9 @@ Test(recurrent, dropout_only_in_training)
     cr_assert_eq(ck_lstm(&b, &(ck_rnn_opts){.units = 3}), CK_OK);
     const int64_t shape[3] = {4, 6, 5};
     ck_tensor *x = ck_test_uniform(CK_FLOAT32, 3, shape, -1, 1, 9);
-    ck_set_random_seed(5); /* the weights are drawn at the first call */
-    ck_tensor *ya = ck_test_call1(a, x);
-    ck_set_random_seed(5);
-    ck_tensor *yb = ck_test_call1(b, x);
-    cr_expect_eq(ck_test_max_abs_diff(ya, yb), 0.0);
     ck_tensor *dy = ck_test_uniform(CK_FLOAT32, 2, (int64_t[]){4, 3}, -1, 1, 10);
-    ck_test_step s0, s1;
-    ck_test_train_step(a, x, dy, 0, 3, &s0); /* training=False: no dropout */
-    ck_test_train_step(a, x, dy, 1, 3, &s1);
-    cr_expect_eq(ck_test_max_abs_diff(s0.y, ya), 0.0);
-    cr_expect_gt(ck_test_max_abs_diff(s1.y, ya), 1e-3);
-    ck_test_step_free(&s0);
-    ck_test_step_free(&s1);
+    ck_test_expect_dropout_only_in_training(a, b, x, dy);
     ck_tensor_free(dy);
-    ck_tensor_free(ya);
-    ck_tensor_free(yb);
     ck_tensor_free(x);
     ck_layer_free(a);
     ck_layer_free(b);
@@ -578,33 +486,15 @@ Test(recurrent, fit_a_stack_of_recurrent_layers)
 /* ---- files: tf.keras 2.15's .h5 and .keras (weights under
  * layers/<name>/cell/vars) load and predict; ckeras' saves load again. ---- */
 
-static void predict_like_tf(const char *path, const ck_tensor *x, const ck_tensor *want)
-{
-    ck_model *m = NULL;
-    cr_assert_eq(ck_model_load(path, &m), CK_OK, "%s: %s", path, ck_last_error());
-    ck_tensor *y = NULL, *xs = (ck_tensor *)x;
-    cr_assert_eq(ck_model_predict(m, 1, &xs, &y, 0), CK_OK, "%s: %s", path, ck_last_error());
-    double err = ck_test_max_abs_diff(y, want);
-    cr_expect_leq(err, 1e-5, "%s: max abs error %g", path, err);
-    ck_tensor_free(y);
-    ck_model_free(m);
-}
-
 Test(recurrent, saved_files_load_and_save)
 {
     ck_tensor *x = ck_test_npy("recurrent/rnn_model_x"), *want = ck_test_npy("recurrent/rnn_model_y");
     const char *names[2] = {"rnn_model.h5", "rnn_model.keras"};
     for (int i = 0; i < 2; i++) {
-        char rel[64], tmp[4096];
+        char rel[64];
         snprintf(rel, sizeof rel, "layers/recurrent/%s", names[i]);
-        snprintf(tmp, sizeof tmp, "%s", ck_test_data(rel));
-        predict_like_tf(tmp, x, want);
-        ck_model *m = NULL;
-        cr_assert_eq(ck_model_load(tmp, &m), CK_OK, "%s", ck_last_error());
-        snprintf(tmp, sizeof tmp, "%s", ck_test_tmp(names[i]));
-        cr_assert_eq(ck_model_save(m, tmp), CK_OK, "%s: %s", tmp, ck_last_error());
-        ck_model_free(m);
-        predict_like_tf(tmp, x, want);
+        ck_test_expect_file_predicts(ck_test_data(rel), x, want);
+        ck_test_expect_file_predicts(ck_test_saved_again(ck_test_data(rel), names[i]), x, want);
     }
     ck_tensor_free(x);
     ck_tensor_free(want);
@@ -619,29 +509,25 @@ Test(recurrent, stateful_against_tf)
     json_t *c;
     json_array_foreach(all, i, c) {
         const char *name = json_string_value(json_object_get(c, "name"));
-        ck_tensor *x1 = fx(json_object_get(c, "x1"), CK_FLOAT32), *x2 = fx(json_object_get(c, "x2"), CK_FLOAT32);
+        ck_tensor *x1 = ck_test_golden_tensor(json_object_get(c, "x1"), CK_FLOAT32);
+        ck_tensor *x2 = ck_test_golden_tensor(json_object_get(c, "x2"), CK_FLOAT32);
         json_t *cfg = json_deep_copy(json_object_get(c, "config"));
         json_object_set_new(cfg, "batch_input_shape", json_pack("[iii]", (int)x1->shape[0], (int)x1->shape[1],
                                                                  (int)x1->shape[2]));
-        json_t *wrap = json_pack("{s:O,s:o}", "class_name", json_object_get(c, "class_name"), "config", cfg);
-        char *text = json_dumps(wrap, 0);
+        json_t *wrap = layer_config(c, cfg);
+        json_decref(cfg);
+        ck_layer *l = ck_test_layer_from_json(wrap);
         json_decref(wrap);
-        ck_layer *l = NULL;
-        cr_assert_eq(ck_layer_from_config(text, &l), CK_OK, "%s", ck_last_error());
-        free(text);
         ck_shape s = ck_tensor_shape(x1);
         cr_assert_eq(ck_layer_build(l, 1, &s), CK_OK, "%s", ck_last_error());
-        const json_t *ws = json_object_get(c, "weights");
-        ck_tensor *w[3] = {0};
-        for (size_t k = 0; k < json_array_size(ws); k++) w[k] = fx(json_array_get(ws, k), CK_FLOAT32);
-        cr_assert_eq(ck_layer_set_weights(l, (int)json_array_size(ws), w), CK_OK, "%s", ck_last_error());
-        for (int k = 0; k < 3; k++) ck_tensor_free(w[k]);
+        ck_test_set_golden_weights(l, json_object_get(c, "weights"), CK_FLOAT32);
         const char *keys[3] = {"y1", "y2", "y3"};
         ck_tensor *xs[3] = {x1, x2, x2};
         for (int k = 0; k < 3; k++) {
             if (k == 2) cr_assert_eq(ck_layer_reset_states(l), CK_OK);
-            ck_tensor *y = ck_test_call1(l, xs[k]), *want = fx(json_object_get(c, keys[k]), CK_FLOAT32);
-            expect_close(name, keys[k], y, want, 2e-6);
+            ck_tensor *y = ck_test_call1(l, xs[k]);
+            ck_tensor *want = ck_test_golden_tensor(json_object_get(c, keys[k]), CK_FLOAT32);
+            ck_test_expect_close(name, keys[k], -1, y, want, 2e-6);
             ck_tensor_free(y);
             ck_tensor_free(want);
         }

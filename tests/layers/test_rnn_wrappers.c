@@ -12,224 +12,78 @@
 
 #include "layers/layer.h"
 #include "model/model.h" /* ck_layer_from_json */
+#include "support/golden_json.h"
+#include "support/golden_layer.h"
+#include "support/golden_model.h"
 #include "support/gradcheck.h"
 #include "support/layer_train_run.h"
 #include "support/support.h"
 
 static json_t *goldens(void) { return ck_test_load_json(ck_test_data("layers/rnn_wrappers/goldens.json")); }
 
-/* A {"shape", "data"} tensor of the fixture in `dt`. */
-static ck_tensor *fx(const json_t *j, ck_dtype dt)
-{
-    const json_t *shape = json_object_get(j, "shape"), *data = json_object_get(j, "data");
-    int64_t dims[CK_MAX_RANK];
-    int rank = (int)json_array_size(shape);
-    for (int i = 0; i < rank; i++) dims[i] = json_integer_value(json_array_get(shape, (size_t)i));
-    ck_tensor *t = NULL;
-    cr_assert_eq(ck_tensor_new(&t, dt, rank, dims), CK_OK);
-    cr_assert_eq((size_t)t->size, json_array_size(data));
-    for (int64_t i = 0; i < t->size; i++) {
-        double v = json_number_value(json_array_get(data, (size_t)i));
-        if (dt == CK_FLOAT32) ((float *)t->data)[i] = (float)v;
-        else ((double *)t->data)[i] = v;
-    }
-    return t;
-}
-
-/* Sets every "dtype" key of a config tree (the wrapper's and the inner
- * layers'). */
-static void set_dtypes(json_t *v, const char *dtype)
-{
-    if (json_is_object(v)) {
-        const char *key;
-        json_t *item;
-        json_object_foreach(v, key, item) {
-            if (strcmp(key, "dtype") == 0) json_object_set_new(v, key, json_string(dtype));
-            else set_dtypes(item, dtype);
-        }
-    } else if (json_is_array(v)) {
-        size_t i;
-        json_t *item;
-        json_array_foreach(v, i, item) set_dtypes(item, dtype);
-    }
-}
-
-static ck_layer *layer_from_json(const json_t *wrapper)
-{
-    char *text = json_dumps(wrapper, 0);
-    ck_layer *l = NULL;
-    cr_assert_eq(ck_layer_from_config(text, &l), CK_OK, "%s: %s", text, ck_last_error());
-    free(text);
-    return l;
-}
-
-/* The case's layer from tf.keras' config in `dt`, built on x, with the
- * fixture's weights. */
-static ck_layer *case_layer(const json_t *c, ck_dtype dt, const ck_tensor *x)
-{
-    json_t *wrap = json_deep_copy(json_object_get(c, "layer"));
-    set_dtypes(wrap, dt == CK_FLOAT32 ? "float32" : "float64");
-    ck_layer *l = layer_from_json(wrap);
-    json_decref(wrap);
-    ck_shape s = ck_tensor_shape(x);
-    cr_assert_eq(ck_layer_build(l, 1, &s), CK_OK, "%s", ck_last_error());
-    const json_t *ws = json_object_get(c, "weights");
-    int n = (int)json_array_size(ws);
-    ck_tensor *w[16] = {0};
-    cr_assert_leq(n, 16);
-    for (int i = 0; i < n; i++) w[i] = fx(json_array_get(ws, (size_t)i), dt);
-    cr_assert_eq(ck_layer_set_weights(l, n, w), CK_OK, "%s", ck_last_error());
-    for (int i = 0; i < n; i++) ck_tensor_free(w[i]);
-    return l;
-}
-
-static void expect_close(const char *name, const char *what, const ck_tensor *got, const ck_tensor *want,
-                         double atol)
-{
-    cr_assert_eq(got->rank, want->rank, "%s %s: rank %d, TF %d", name, what, got->rank, want->rank);
-    for (int i = 0; i < got->rank; i++)
-        cr_assert_eq(got->shape[i], want->shape[i], "%s %s: dim %d", name, what, i);
-    for (int64_t i = 0; i < got->size; i++) {
-        double g = ck_tensor_get(got, i), e = ck_tensor_get(want, i);
-        cr_expect(fabs(g - e) <= atol * (1 + fabs(e)), "%s %s[%lld]: got %.12g, TF %.12g", name, what,
-                  (long long)i, g, e);
-    }
-}
-
 Test(rnn_wrappers, outputs_and_weight_names_against_tf)
 {
     json_t *all = goldens();
-    size_t i;
-    json_t *c;
     cr_assert_geq(json_array_size(all), 17);
-    json_array_foreach(all, i, c) {
-        const char *name = json_string_value(json_object_get(c, "name"));
-        for (int p = 0; p < 2; p++) {
-            ck_clear_session();
-            ck_dtype dt = p ? CK_FLOAT64 : CK_FLOAT32;
-            ck_tensor *x = fx(json_object_get(c, "x"), dt);
-            ck_layer *l = case_layer(c, dt, x);
-            ck_tensor *y = ck_test_call1(l, x);
-            ck_tensor *want = fx(json_object_get(json_object_get(c, p ? "f64" : "f32"), "y"), dt);
-            expect_close(name, p ? "y (float64)" : "y (float32)", y, want, p ? 1e-12 : 1e-5);
-            const json_t *names = json_object_get(c, "weight_names");
-            cr_assert_eq(ck_layer_weight_count(l), (int)json_array_size(names), "%s", name);
-            for (int k = 0; k < ck_layer_weight_count(l); k++)
-                cr_expect_str_eq(ck_weight_name(ck_layer_weight(l, k)),
-                                 json_string_value(json_array_get(names, (size_t)k)), "%s", name);
-            ck_tensor_free(want);
-            ck_tensor_free(y);
-            ck_tensor_free(x);
-            ck_layer_free(l);
-        }
-    }
+    ck_test_expect_outputs_like_tf(all, ck_test_case_layer, 1e-5);
     json_decref(all);
 }
 
 Test(rnn_wrappers, gradients_against_tf)
 {
     json_t *all = goldens();
-    size_t i;
-    json_t *c;
-    json_array_foreach(all, i, c) {
-        const char *name = json_string_value(json_object_get(c, "name"));
-        const json_t *f64 = json_object_get(c, "f64");
-        ck_tensor *x = fx(json_object_get(c, "x"), CK_FLOAT64), *dy = fx(json_object_get(c, "dy"), CK_FLOAT64);
-        ck_layer *l = case_layer(c, CK_FLOAT64, x);
-        ck_test_step s;
-        ck_test_train_step(l, x, dy, 1, 7, &s);
-        ck_tensor *want = fx(json_object_get(f64, "y"), CK_FLOAT64);
-        expect_close(name, "train y", s.y, want, 1e-12);
-        ck_tensor_free(want);
-        want = fx(json_object_get(f64, "dx"), CK_FLOAT64);
-        expect_close(name, "dx", s.dx, want, 1e-11);
-        ck_tensor_free(want);
-        const json_t *dw = json_object_get(f64, "dweights");
-        cr_assert_eq(s.n_grads, (int)json_array_size(dw), "%s", name);
-        for (int k = 0; k < s.n_grads; k++) {
-            want = fx(json_array_get(dw, (size_t)k), CK_FLOAT64);
-            expect_close(name, ck_weight_name(ck_layer_trainable_weight(l, k)), s.grads[k], want, 1e-11);
-            ck_tensor_free(want);
-        }
-        ck_test_step_free(&s);
-        ck_tensor_free(x);
-        ck_tensor_free(dy);
-        ck_layer_free(l);
-    }
+    ck_test_expect_gradients_like_tf(all, ck_test_case_layer, 1e-12, 1e-11);
     json_decref(all);
 }
 
 Test(rnn_wrappers, gradcheck_every_case)
 {
     json_t *all = goldens();
-    size_t i;
-    json_t *c;
-    json_array_foreach(all, i, c) {
-        ck_tensor *x = fx(json_object_get(c, "x"), CK_FLOAT64);
-        ck_layer *l = case_layer(c, CK_FLOAT64, x);
-        cr_expect_gt(ck_test_gradcheck(l, 1, &x, 1, 1e-6), 0, "%s", json_string_value(json_object_get(c, "name")));
-        ck_tensor_free(x);
-        ck_layer_free(l);
-    }
+    ck_test_gradcheck_cases(all, ck_test_case_layer);
     json_decref(all);
 }
 
 /* get_config -> from_config gives a layer computing the same outputs, and
  * the keys tf.keras wrote come back with tf.keras' values. */
+static void expect_config_round_trip(const char *name, const json_t *c, ck_layer *l, ck_tensor *x, void *ctx)
+{
+    (void)ctx;
+    json_t *mine = NULL;
+    cr_assert_eq(ck_layer_config_json(l, &mine), CK_OK);
+    const json_t *tf = json_object_get(json_object_get(c, "layer"), "config");
+    const json_t *cfg = json_object_get(mine, "config");
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)tf, key, v) {
+        if (strcmp(key, "layer") == 0 || strcmp(key, "backward_layer") == 0 || strcmp(key, "cell") == 0) {
+            const json_t *m = json_object_get(cfg, key);
+            cr_expect_str_eq(json_string_value(json_object_get(m, "class_name")),
+                             json_string_value(json_object_get(v, "class_name")), "%s %s", name, key);
+            continue;
+        }
+        cr_expect(json_equal(v, json_object_get(cfg, key)), "%s: key %s differs", name, key);
+    }
+    ck_layer *back = ck_test_layer_from_json(mine);
+    ck_shape s = ck_tensor_shape(x);
+    cr_assert_eq(ck_layer_build(back, 1, &s), CK_OK, "%s", ck_last_error());
+    ck_tensor **ws = NULL;
+    int nw = 0;
+    cr_assert_eq(ck_layer_get_weights(l, &ws, &nw), CK_OK);
+    cr_assert_eq(ck_layer_set_weights(back, nw, ws), CK_OK, "%s: %s", name, ck_last_error());
+    ck_tensors_free(ws, nw);
+    ck_tensor *y1 = ck_test_call1(l, x), *y2 = ck_test_call1(back, x);
+    cr_expect_leq(ck_test_max_abs_diff(y1, y2), 0.0, "%s", name);
+    ck_tensor_free(y1);
+    ck_tensor_free(y2);
+    ck_layer_free(back);
+    json_decref(mine);
+}
+
 Test(rnn_wrappers, config_round_trips)
 {
     json_t *all = goldens();
-    size_t i;
-    json_t *c;
-    json_array_foreach(all, i, c) {
-        const char *name = json_string_value(json_object_get(c, "name"));
-        ck_tensor *x = fx(json_object_get(c, "x"), CK_FLOAT32);
-        ck_layer *l = case_layer(c, CK_FLOAT32, x);
-        json_t *mine = NULL;
-        cr_assert_eq(ck_layer_config_json(l, &mine), CK_OK);
-        const json_t *tf = json_object_get(json_object_get(c, "layer"), "config");
-        const json_t *cfg = json_object_get(mine, "config");
-        const char *key;
-        json_t *v;
-        json_object_foreach((json_t *)tf, key, v) {
-            if (strcmp(key, "layer") == 0 || strcmp(key, "backward_layer") == 0 || strcmp(key, "cell") == 0) {
-                const json_t *m = json_object_get(cfg, key);
-                cr_expect_str_eq(json_string_value(json_object_get(m, "class_name")),
-                                 json_string_value(json_object_get(v, "class_name")), "%s %s", name, key);
-                continue;
-            }
-            cr_expect(json_equal(v, json_object_get(cfg, key)), "%s: key %s differs", name, key);
-        }
-        ck_layer *back = layer_from_json(mine);
-        ck_shape s = ck_tensor_shape(x);
-        cr_assert_eq(ck_layer_build(back, 1, &s), CK_OK, "%s", ck_last_error());
-        ck_tensor **ws = NULL;
-        int nw = 0;
-        cr_assert_eq(ck_layer_get_weights(l, &ws, &nw), CK_OK);
-        cr_assert_eq(ck_layer_set_weights(back, nw, ws), CK_OK, "%s: %s", name, ck_last_error());
-        ck_tensors_free(ws, nw);
-        ck_tensor *y1 = ck_test_call1(l, x), *y2 = ck_test_call1(back, x);
-        cr_expect_leq(ck_test_max_abs_diff(y1, y2), 0.0, "%s", name);
-        ck_tensor_free(y1);
-        ck_tensor_free(y2);
-        ck_layer_free(back);
-        json_decref(mine);
-        ck_tensor_free(x);
-        ck_layer_free(l);
-    }
+    ck_test_for_each_case(all, CK_FLOAT32, ck_test_case_layer, expect_config_round_trip, NULL);
     json_decref(all);
-}
-
-static void predict_like_tf(const char *path, const ck_tensor *x, const ck_tensor *want)
-{
-    ck_model *m = NULL;
-    cr_assert_eq(ck_model_load(path, &m), CK_OK, "%s: %s", path, ck_last_error());
-    ck_tensor *y = NULL, *xs = (ck_tensor *)x;
-    cr_assert_eq(ck_model_predict(m, 1, &xs, &y, 0), CK_OK, "%s: %s", path, ck_last_error());
-    double err = ck_test_max_abs_diff(y, want);
-    cr_expect_leq(err, 1e-5, "%s: max abs error %g", path, err);
-    ck_tensor_free(y);
-    ck_model_free(m);
 }
 
 /* A model of Bidirectional, TimeDistributed and RNN layers saved by
@@ -239,16 +93,10 @@ Test(rnn_wrappers, saved_files_load_and_save)
     ck_tensor *x = ck_test_npy("rnn_wrappers/wrappers_model_x"), *want = ck_test_npy("rnn_wrappers/wrappers_model_y");
     const char *names[2] = {"wrappers_model.h5", "wrappers_model.keras"};
     for (int i = 0; i < 2; i++) {
-        char rel[64], tmp[4096];
+        char rel[64];
         snprintf(rel, sizeof rel, "layers/rnn_wrappers/%s", names[i]);
-        snprintf(tmp, sizeof tmp, "%s", ck_test_data(rel));
-        predict_like_tf(tmp, x, want);
-        ck_model *m = NULL;
-        cr_assert_eq(ck_model_load(tmp, &m), CK_OK, "%s", ck_last_error());
-        snprintf(tmp, sizeof tmp, "%s", ck_test_tmp(names[i]));
-        cr_assert_eq(ck_model_save(m, tmp), CK_OK, "%s: %s", tmp, ck_last_error());
-        ck_model_free(m);
-        predict_like_tf(tmp, x, want);
+        ck_test_expect_file_predicts(ck_test_data(rel), x, want);
+        ck_test_expect_file_predicts(ck_test_saved_again(ck_test_data(rel), names[i]), x, want);
     }
     ck_tensor_free(x);
     ck_tensor_free(want);
@@ -261,42 +109,9 @@ Test(rnn_wrappers, keras3_file_loads)
     ck_tensor *x = ck_test_npy("rnn_wrappers/wrappers_k3_x"), *want = ck_test_npy("rnn_wrappers/wrappers_k3_y");
     char path[4096];
     snprintf(path, sizeof path, "%s", ck_test_data("layers/rnn_wrappers/wrappers_k3.keras"));
-    predict_like_tf(path, x, want);
+    ck_test_expect_file_predicts(path, x, want);
     ck_tensor_free(x);
     ck_tensor_free(want);
-}
-
-/* The case named `name` of the goldens (a borrowed pointer into `all`). */
-static const json_t *find_case(const json_t *all, const char *name)
-{
-    size_t i;
-    const json_t *c;
-    json_array_foreach(all, i, c) if (!strcmp(json_string_value(json_object_get(c, "name")), name)) return c;
-    cr_assert_fail("no case %s", name);
-    return NULL;
-}
-
-/* Sets the case's weights on `l` (built on x) and compares its float32
- * output with tf.keras'. */
-static void expect_case_output(const json_t *c, ck_layer *l)
-{
-    ck_tensor *x = fx(json_object_get(c, "x"), CK_FLOAT32);
-    ck_shape s = ck_tensor_shape(x);
-    cr_assert_eq(ck_layer_build(l, 1, &s), CK_OK, "%s", ck_last_error());
-    const json_t *ws = json_object_get(c, "weights");
-    int n = (int)json_array_size(ws);
-    ck_tensor *w[16] = {0};
-    for (int i = 0; i < n; i++) w[i] = fx(json_array_get(ws, (size_t)i), CK_FLOAT32);
-    cr_assert_eq(ck_layer_set_weights(l, n, w), CK_OK, "%s", ck_last_error());
-    for (int i = 0; i < n; i++) ck_tensor_free(w[i]);
-    ck_tensor *y = ck_test_call1(l, x), *want = fx(json_object_get(json_object_get(c, "f32"), "y"), CK_FLOAT32);
-    expect_close(json_string_value(json_object_get(c, "name")), "C constructor y", y, want, 1e-5);
-    const json_t *names = json_object_get(c, "weight_names");
-    for (int k = 0; k < ck_layer_weight_count(l); k++)
-        cr_expect_str_eq(ck_weight_name(ck_layer_weight(l, k)), json_string_value(json_array_get(names, (size_t)k)));
-    ck_tensor_free(y);
-    ck_tensor_free(want);
-    ck_tensor_free(x);
 }
 
 Test(rnn_wrappers, c_constructors_match_tf)
@@ -307,12 +122,12 @@ Test(rnn_wrappers, c_constructors_match_tf)
     cr_assert_eq(ck_gru(&gru, &(ck_rnn_opts){.units = 3}), CK_OK);
     cr_assert_eq(ck_bidirectional(&bidi, gru, &(ck_bidirectional_opts){.merge_mode = "sum"}), CK_OK, "%s",
                  ck_last_error());
-    expect_case_output(find_case(all, "bidi_gru_sum"), bidi);
+    ck_test_expect_constructed_like_tf(ck_test_golden_case(all, "bidi_gru_sum"), bidi, 1e-5);
 
     ck_clear_session();
     cr_assert_eq(ck_dense(&dense, &(ck_dense_opts){.units = 3, .activation = "tanh"}), CK_OK);
     cr_assert_eq(ck_time_distributed(&td, dense, NULL), CK_OK);
-    expect_case_output(find_case(all, "td_dense"), td);
+    ck_test_expect_constructed_like_tf(ck_test_golden_case(all, "td_dense"), td, 1e-5);
 
     /* backward_layer given: its own units and name ("backward_gru_1"). */
     ck_clear_session();
@@ -320,7 +135,7 @@ Test(rnn_wrappers, c_constructors_match_tf)
     cr_assert_eq(ck_gru(&bw, &(ck_rnn_opts){.units = 3, .return_sequences = true, .go_backwards = true}), CK_OK);
     cr_assert_eq(ck_bidirectional(&bidi2, fw, &(ck_bidirectional_opts){.backward_layer = bw}), CK_OK, "%s",
                  ck_last_error());
-    expect_case_output(find_case(all, "bidi_backward_layer_seq"), bidi2);
+    ck_test_expect_constructed_like_tf(ck_test_golden_case(all, "bidi_backward_layer_seq"), bidi2, 1e-5);
     ck_layer *layers[] = {gru, bidi, dense, td, fw, bw, bidi2};
     for (int i = 0; i < 7; i++) ck_layer_free(layers[i]);
     json_decref(all);
@@ -377,13 +192,13 @@ Test(rnn_wrappers, keras_checks)
 Test(rnn_wrappers, cell_list_is_a_stack)
 {
     json_t *all = goldens();
-    const json_t *c = find_case(all, "rnn_stacked_seq");
+    const json_t *c = ck_test_golden_case(all, "rnn_stacked_seq");
     json_t *wrap = json_deep_copy(json_object_get(c, "layer"));
     json_t *cfg = json_object_get(wrap, "config");
     json_t *cells = json_incref(json_object_get(json_object_get(json_object_get(cfg, "cell"), "config"), "cells"));
     json_object_set_new(cfg, "cell", cells);
-    ck_layer *l = layer_from_json(wrap);
-    expect_case_output(c, l);
+    ck_layer *l = ck_test_layer_from_json(wrap);
+    ck_test_expect_constructed_like_tf(c, l, 1e-5);
     ck_layer_free(l);
     json_decref(wrap);
     json_decref(all);
@@ -397,7 +212,7 @@ Test(rnn_wrappers, legacy_weights_convert_like_keras)
     ck_tensor *x = ck_test_npy("rnn_wrappers/legacy_rnn_x"), *want = ck_test_npy("rnn_wrappers/legacy_rnn_y");
     char path[4096];
     snprintf(path, sizeof path, "%s", ck_test_data("layers/rnn_wrappers/legacy_rnn.h5"));
-    predict_like_tf(path, x, want);
+    ck_test_expect_file_predicts(path, x, want);
     ck_model *m = NULL;
     cr_assert_eq(ck_model_load(path, &m), CK_OK, "%s", ck_last_error());
     ck_layer *l = NULL;
@@ -409,7 +224,7 @@ Test(rnn_wrappers, legacy_weights_convert_like_keras)
     snprintf(path, sizeof path, "%s", ck_test_tmp("legacy_rnn.h5"));
     cr_assert_eq(ck_model_save(m, path), CK_OK, "%s", ck_last_error());
     ck_model_free(m);
-    predict_like_tf(path, x, want);
+    ck_test_expect_file_predicts(path, x, want);
     ck_tensor_free(x);
     ck_tensor_free(want);
 }

@@ -14,45 +14,10 @@
 #include <string.h>
 
 #include "model/model.h"
+#include "support/golden_json.h"
+#include "support/golden_model.h"
 #include "support/gradcheck.h"
 #include "support/support.h"
-
-static ck_tensor *fx(const json_t *j, ck_dtype dt)
-{
-    const json_t *shape = json_object_get(j, "shape"), *data = json_object_get(j, "data");
-    int64_t dims[CK_MAX_RANK];
-    int rank = (int)json_array_size(shape);
-    for (int i = 0; i < rank; i++) dims[i] = json_integer_value(json_array_get(shape, (size_t)i));
-    ck_tensor *t = NULL;
-    cr_assert_eq(ck_tensor_new(&t, dt, rank, dims), CK_OK);
-    cr_assert_eq((size_t)t->size, json_array_size(data));
-    for (int64_t i = 0; i < t->size; i++) {
-        double v = json_number_value(json_array_get(data, (size_t)i));
-        if (dt == CK_FLOAT32) ((float *)t->data)[i] = (float)v;
-        else ((double *)t->data)[i] = v;
-    }
-    return t;
-}
-
-static void expect_close(const char *name, const char *what, const ck_tensor *got, const ck_tensor *want, double tol)
-{
-    cr_assert_eq(got->rank, want->rank, "%s %s: rank %d, TF %d", name, what, got->rank, want->rank);
-    for (int i = 0; i < got->rank; i++) cr_assert_eq(got->shape[i], want->shape[i], "%s %s: dim %d", name, what, i);
-    for (int64_t i = 0; i < got->size; i++) {
-        double g = ck_tensor_get(got, i), e = ck_tensor_get(want, i);
-        cr_expect(fabs(g - e) <= tol * (1 + fabs(e)), "%s %s[%lld]: got %.10g, TF %.10g", name, what, (long long)i,
-                  g, e);
-    }
-}
-
-static ck_model *model_of(const json_t *config, const char *name)
-{
-    char *text = json_dumps(config, 0);
-    ck_model *m = NULL;
-    cr_assert_eq(ck_model_from_json(text, &m), CK_OK, "%s: %s", name, ck_last_error());
-    free(text);
-    return m;
-}
 
 static json_t *goldens(void) { return ck_test_load_json(ck_test_data("layers/tfop/goldens.json")); }
 
@@ -64,13 +29,14 @@ Test(tf_op, predictions_match_tf_float32)
     cr_assert_geq(json_array_size(all), 30);
     json_array_foreach(all, i, c) {
         const char *name = json_string_value(json_object_get(c, "name"));
-        ck_model *m = model_of(json_object_get(c, "config"), name);
+        ck_model *m = ck_test_model_from_json(json_object_get(c, "config"), name);
         const json_t *xs = json_object_get(c, "x");
         ck_tensor *x[4] = {0}, *y = NULL;
-        for (size_t k = 0; k < json_array_size(xs); k++) x[k] = fx(json_array_get(xs, k), CK_FLOAT32);
+        for (size_t k = 0; k < json_array_size(xs); k++)
+            x[k] = ck_test_golden_tensor(json_array_get(xs, k), CK_FLOAT32);
         cr_assert_eq(ck_model_predict(m, (int)json_array_size(xs), x, &y, 0), CK_OK, "%s: %s", name, ck_last_error());
-        ck_tensor *want = fx(json_object_get(c, "y"), CK_FLOAT64);
-        expect_close(name, "y", y, want, 1e-5);
+        ck_tensor *want = ck_test_golden_tensor(json_object_get(c, "y"), CK_FLOAT64);
+        ck_test_expect_close(name, "y", -1, y, want, 1e-5);
         ck_tensor_free(y);
         ck_tensor_free(want);
         for (size_t k = 0; k < json_array_size(xs); k++) ck_tensor_free(x[k]);
@@ -112,18 +78,19 @@ Test(tf_op, float64_outputs_and_gradients_match_tf)
     json_t *c;
     json_array_foreach(all, i, c) {
         const char *name = json_string_value(json_object_get(c, "name"));
-        ck_model *m = model_of(json_object_get(c, "config64"), name);
+        ck_model *m = ck_test_model_from_json(json_object_get(c, "config64"), name);
         const json_t *xs = json_object_get(c, "x");
         int n = (int)json_array_size(xs);
         ck_tensor *x[4] = {0}, *dx[4] = {0}, *y = NULL;
-        for (int k = 0; k < n; k++) x[k] = fx(json_array_get(xs, (size_t)k), CK_FLOAT64);
-        ck_tensor *dy = fx(json_object_get(c, "dy"), CK_FLOAT64), *want = fx(json_object_get(c, "y64"), CK_FLOAT64);
+        for (int k = 0; k < n; k++) x[k] = ck_test_golden_tensor(json_array_get(xs, (size_t)k), CK_FLOAT64);
+        ck_tensor *dy = ck_test_golden_tensor(json_object_get(c, "dy"), CK_FLOAT64);
+        ck_tensor *want = ck_test_golden_tensor(json_object_get(c, "y64"), CK_FLOAT64);
         forward_backward(m, n, x, dy, &y, dx);
         /* TF's own float64 erf and tanh differ from libm by ~1e-9 */
-        expect_close(name, "y64", y, want, 1e-8);
+        ck_test_expect_close(name, "y64", -1, y, want, 1e-8);
         for (int k = 0; k < n; k++) {
-            ck_tensor *g = fx(json_array_get(json_object_get(c, "dx"), (size_t)k), CK_FLOAT64);
-            expect_close(name, "dx", dx[k], g, 1e-8);
+            ck_tensor *g = ck_test_golden_tensor(json_array_get(json_object_get(c, "dx"), (size_t)k), CK_FLOAT64);
+            ck_test_expect_close(name, "dx", -1, dx[k], g, 1e-8);
             ck_tensor_free(g);
         }
         /* and against central differences */
@@ -137,32 +104,12 @@ Test(tf_op, float64_outputs_and_gradients_match_tf)
     json_decref(all);
 }
 
-/* The TF-op layer entries of a model config: class, config and inbound
- * nodes, as tf.keras writes them. */
+/* The TF-op layer entries of a model config: class, the config keys
+ * below and inbound nodes, as tf.keras writes them. */
 static void expect_same_op_layers(const char *name, const json_t *got, const json_t *want)
 {
-    const json_t *gl = json_object_get(json_object_get(got, "config"), "layers");
-    const json_t *wl = json_object_get(json_object_get(want, "config"), "layers");
-    cr_assert_eq(json_array_size(gl), json_array_size(wl), "%s: layer count", name);
-    int compared = 0;
-    for (size_t i = 0; i < json_array_size(wl); i++) {
-        const json_t *w = json_array_get(wl, i), *g = json_array_get(gl, i);
-        const char *cls = json_string_value(json_object_get(w, "class_name"));
-        if (strcmp(cls, "TFOpLambda") != 0 && strcmp(cls, "SlicingOpLambda") != 0) continue;
-        cr_expect_str_eq(json_string_value(json_object_get(g, "class_name")), cls, "%s layer %zu", name, i);
-        const char *keys[] = {"name", "trainable", "dtype", "function"};
-        for (int k = 0; k < 4; k++)
-            cr_expect(json_equal(json_object_get(json_object_get(g, "config"), keys[k]),
-                                 json_object_get(json_object_get(w, "config"), keys[k])),
-                      "%s layer %zu: config key %s", name, i, keys[k]);
-        char *gn = json_dumps(json_object_get(g, "inbound_nodes"), JSON_SORT_KEYS);
-        char *wn = json_dumps(json_object_get(w, "inbound_nodes"), JSON_SORT_KEYS);
-        cr_expect_str_eq(gn, wn, "%s layer %zu inbound_nodes", name, i);
-        free(gn);
-        free(wn);
-        compared++;
-    }
-    cr_expect_gt(compared, 0, "%s", name);
+    static const char *const keys[] = {"name", "trainable", "dtype", "function"};
+    ck_test_expect_same_op_layers(name, got, want, 4, keys);
 }
 
 Test(tf_op, configs_write_back_as_tf_keras)
@@ -172,11 +119,10 @@ Test(tf_op, configs_write_back_as_tf_keras)
     json_t *c;
     json_array_foreach(all, i, c) {
         const char *name = json_string_value(json_object_get(c, "name"));
-        ck_model *m = model_of(json_object_get(c, "config"), name);
+        ck_model *m = ck_test_model_from_json(json_object_get(c, "config"), name);
         char *text = NULL;
-        cr_assert_eq(ck_model_to_json(m, &text), CK_OK, "%s", ck_last_error());
-        json_t *got = json_loads(text, 0, NULL);
-        cr_assert(got);
+        /* the written config loads again into the same model */
+        json_t *got = ck_test_model_config_round_trip(name, m, &text);
         /* kept for checking by hand that tf.keras reads them (see
          * tools/gen_tfop_goldens.py --verify) */
         char file[128];
@@ -187,16 +133,8 @@ Test(tf_op, configs_write_back_as_tf_keras)
             fclose(f);
         }
         expect_same_op_layers(name, got, json_object_get(c, "config"));
-        /* and the written config loads again into the same model */
-        ck_model *again = NULL;
-        cr_assert_eq(ck_model_from_json(text, &again), CK_OK, "%s: %s", name, ck_last_error());
-        char *text2 = NULL;
-        cr_assert_eq(ck_model_to_json(again, &text2), CK_OK);
-        cr_expect_str_eq(text2, text, "%s", name);
         ck_free(text);
-        ck_free(text2);
         json_decref(got);
-        ck_model_free(again);
         ck_model_free(m);
     }
     json_decref(all);
@@ -208,7 +146,7 @@ static void predict_like_tf(const char *path, const ck_tensor *x, const ck_tenso
     cr_assert_eq(ck_model_load(path, &m), CK_OK, "%s: %s", path, ck_last_error());
     ck_tensor *y = NULL;
     cr_assert_eq(ck_model_predict(m, 1, (ck_tensor *const *)&x, &y, 0), CK_OK, "%s: %s", path, ck_last_error());
-    expect_close(path, "y", y, want, 1e-5);
+    ck_test_expect_close(path, "y", -1, y, want, 1e-5);
     ck_tensor_free(y);
     ck_model_free(m);
 }
@@ -218,18 +156,11 @@ Test(tf_op, model_files_load_save_and_reload)
     ck_tensor *x = ck_test_npy("tfop/model_x"), *want = ck_test_npy("tfop/model_y");
     const char *names[2] = {"model.h5", "model.keras"};
     for (int i = 0; i < 2; i++) {
-        char rel[64], tmp[4096];
+        char rel[64], saved[64];
         snprintf(rel, sizeof rel, "layers/tfop/%s", names[i]);
-        snprintf(tmp, sizeof tmp, "%s", ck_test_data(rel));
-        predict_like_tf(tmp, x, want);
-        ck_model *m = NULL;
-        cr_assert_eq(ck_model_load(tmp, &m), CK_OK, "%s", ck_last_error());
-        char saved[64];
         snprintf(saved, sizeof saved, "tfop_%s", names[i]);
-        snprintf(tmp, sizeof tmp, "%s", ck_test_tmp(saved));
-        cr_assert_eq(ck_model_save(m, tmp), CK_OK, "%s: %s", tmp, ck_last_error());
-        ck_model_free(m);
-        predict_like_tf(tmp, x, want);
+        predict_like_tf(ck_test_data(rel), x, want);
+        predict_like_tf(ck_test_saved_again(ck_test_data(rel), saved), x, want);
     }
     ck_tensor_free(x);
     ck_tensor_free(want);
@@ -239,30 +170,8 @@ Test(tf_op, fit_one_epoch_like_tf)
 {
     ck_tensor *x = ck_test_npy("tfop/model_x"), *t = ck_test_npy("tfop/fit_t");
     json_t *fit = ck_test_load_json(ck_test_data("layers/tfop/fit.json"));
-    ck_model *m = NULL;
-    cr_assert_eq(ck_model_load(ck_test_data("layers/tfop/model.h5"), &m), CK_OK, "%s", ck_last_error());
-    cr_assert_eq(ck_model_compile(m, &(ck_compile_opts){.optimizer = "sgd", .loss = "mse"}), CK_OK, "%s",
-                 ck_last_error());
-    cr_assert_eq(ck_optimizer_set_learning_rate(ck_model_optimizer(m), 0.05), CK_OK);
-    ck_history *h = NULL;
-    cr_assert_eq(ck_model_fit(m, 1, &x, 1, &t, &(ck_fit_opts){.batch_size = 4, .epochs = 1, .no_shuffle = true,
-                                                               .verbose = ck_int(0)},
-                              &h),
-                 CK_OK, "%s", ck_last_error());
-    ck_tensor **w = NULL;
-    int n = 0;
-    cr_assert_eq(ck_layer_get_weights(ck_model_layer(m), &w, &n), CK_OK);
-    const json_t *want = json_object_get(fit, "weights");
-    cr_assert_eq((size_t)n, json_array_size(want));
-    for (int i = 0; i < n; i++) {
-        ck_tensor *e = fx(json_array_get(want, (size_t)i), CK_FLOAT64);
-        expect_close("fit", "weight", w[i], e, 1e-5);
-        ck_tensor_free(e);
-        ck_tensor_free(w[i]);
-    }
-    ck_free(w);
-    ck_history_free(h);
-    ck_model_free(m);
+    ck_history_free(ck_test_fit_one_epoch_like_tf("layers/tfop/model.h5", 1, &x, 1, &t, 4,
+                                                  json_object_get(fit, "weights")));
     json_decref(fit);
     ck_tensor_free(x);
     ck_tensor_free(t);
@@ -370,71 +279,21 @@ Test(tf_op, slicing_edge_cases)
  * ops need no working memory). */
 Test(tf_op, steady_state_predict_allocates_nothing)
 {
-    ck_tensor *x = ck_test_npy("tfop/model_x"), *y = NULL;
-    ck_model *m = NULL;
-    cr_assert_eq(ck_model_load(ck_test_data("layers/tfop/model.h5"), &m), CK_OK, "%s", ck_last_error());
-    cr_assert_eq(ck_model_predict(m, 1, &x, &y, 3), CK_OK, "%s", ck_last_error());
-    cr_assert_eq(ck_model_predict_into(m, 1, &x, &y, 3), CK_OK, "%s", ck_last_error());
-    ck_test_fail_after(0);
-    ck_status st = ck_model_predict_into(m, 1, &x, &y, 3);
-    long attempts = ck_test_alloc_count();
-    ck_test_alloc_reset();
-    cr_expect_eq(st, CK_OK, "%s", ck_last_error());
-    cr_expect_eq(attempts, 0, "%ld allocation(s) in steady state", attempts);
-    ck_tensor *want = ck_test_npy("tfop/model_y");
-    expect_close("steady state", "y", y, want, 1e-5);
+    ck_tensor *x = ck_test_npy("tfop/model_x"), *want = ck_test_npy("tfop/model_y");
+    ck_test_expect_steady_predict("layers/tfop/model.h5", 1, &x, 1, want, 3);
     ck_tensor_free(want);
-    ck_tensor_free(y);
     ck_tensor_free(x);
-    ck_model_free(m);
 }
 
 /* Loading a config with TF ops (constants, tensor kwargs, slices) and
  * writing it back fail cleanly at every allocation: CK_OUT_OF_MEMORY,
  * nothing leaked. */
-typedef struct oom_ctx {
-    const char *text;
-    ck_model *m;
-    char *written;
-} oom_ctx;
-
-static ck_status load_and_write(void *p)
-{
-    oom_ctx *c = p;
-    ck_status st = ck_model_from_json(c->text, &c->m);
-    if (st == CK_OK) st = ck_model_to_json(c->m, &c->written);
-    if (st != CK_OK && c->m) { /* the helper cleans up successes only */
-        ck_model_free(c->m);
-        c->m = NULL;
-    }
-    return st;
-}
-
-static void undo_load(void *p)
-{
-    oom_ctx *c = p;
-    if (c->m) ck_model_free(c->m);
-    ck_free(c->written);
-    c->m = NULL;
-    c->written = NULL;
-}
-
 Test(tf_op, every_allocation_failure_is_clean)
 {
+    static const char *const names[] = {"rsub_constant", "mul_constant_list", "matmul_transpose_b",
+                                         "slice_newaxis_index", "concat_last"};
     json_t *all = goldens();
-    const char *names[] = {"rsub_constant", "mul_constant_list", "matmul_transpose_b", "slice_newaxis_index",
-                           "concat_last"};
-    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
-        size_t i;
-        json_t *c;
-        json_array_foreach(all, i, c) {
-            if (strcmp(json_string_value(json_object_get(c, "name")), names[k]) != 0) continue;
-            char *text = json_dumps(json_object_get(c, "config"), 0);
-            oom_ctx ctx = {text, NULL, NULL};
-            cr_expect_gt(ck_test_every_allocation_fails(load_and_write, undo_load, &ctx), 20, "%s", names[k]);
-            free(text);
-        }
-    }
+    ck_test_expect_config_allocation_sweeps(all, 5, names, 20);
     json_decref(all);
 }
 
@@ -482,11 +341,12 @@ Test(tf_op, c_api_builds_what_tf_keras_builds)
             expect_same_op_layers(names[k], got, json_object_get(c, "config"));
             json_decref(got);
             ck_free(text);
-            ck_tensor *xs[2] = {fx(json_array_get(json_object_get(c, "x"), 0), CK_FLOAT32),
-                                n > 1 ? fx(json_array_get(json_object_get(c, "x"), 1), CK_FLOAT32) : NULL};
-            ck_tensor *pred = NULL, *want = fx(json_object_get(c, "y"), CK_FLOAT64);
+            const json_t *cx = json_object_get(c, "x");
+            ck_tensor *xs[2] = {ck_test_golden_tensor(json_array_get(cx, 0), CK_FLOAT32),
+                                n > 1 ? ck_test_golden_tensor(json_array_get(cx, 1), CK_FLOAT32) : NULL};
+            ck_tensor *pred = NULL, *want = ck_test_golden_tensor(json_object_get(c, "y"), CK_FLOAT64);
             cr_assert_eq(ck_model_predict(m, n, xs, &pred, 0), CK_OK, "%s", ck_last_error());
-            expect_close(names[k], "c api y", pred, want, 1e-5);
+            ck_test_expect_close(names[k], "c api y", -1, pred, want, 1e-5);
             char file[96];
             snprintf(file, sizeof file, "tfop_capi_%s.h5", names[k]);
             cr_expect_eq(ck_model_save(m, ck_test_tmp(file)), CK_OK, "%s", ck_last_error());

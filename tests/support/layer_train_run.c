@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "support/layer_train_run.h"
+#include "support/support.h"
 
 void ck_test_train_step(ck_layer *layer, const ck_tensor *x, const ck_tensor *dy, int training, uint64_t seed,
                         ck_test_step *out)
@@ -47,6 +48,24 @@ void ck_test_step_free(ck_test_step *s)
     ck_tensor_free(s->dx);
     for (int j = 0; j < s->n_grads; j++) ck_tensor_free(s->grads[j]);
     memset(s, 0, sizeof *s);
+}
+
+void ck_test_expect_dropout_only_in_training(ck_layer *with, ck_layer *without, ck_tensor *x, const ck_tensor *dy)
+{
+    ck_set_random_seed(5); /* the weights are drawn at the first call */
+    ck_tensor *ya = ck_test_call1(with, x);
+    ck_set_random_seed(5);
+    ck_tensor *yb = ck_test_call1(without, x);
+    cr_expect_eq(ck_test_max_abs_diff(ya, yb), 0.0);
+    ck_test_step s0, s1;
+    ck_test_train_step(with, x, dy, 0, 3, &s0); /* training=False: no dropout */
+    ck_test_train_step(with, x, dy, 1, 3, &s1);
+    cr_expect_eq(ck_test_max_abs_diff(s0.y, ya), 0.0);
+    cr_expect_gt(ck_test_max_abs_diff(s1.y, ya), 1e-3);
+    ck_test_step_free(&s0);
+    ck_test_step_free(&s1);
+    ck_tensor_free(ya);
+    ck_tensor_free(yb);
 }
 
 void ck_test_expect_close_rel(const ck_tensor *got, const ck_tensor *want, double tol, const char *what)

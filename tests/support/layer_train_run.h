@@ -21,6 +21,12 @@ void ck_test_train_step(ck_layer *layer, const ck_tensor *x, const ck_tensor *dy
                         ck_test_step *out);
 void ck_test_step_free(ck_test_step *s);
 
+/* Dropout only in training: `with` (dropout rates) and `without` (the same
+ * layer without them), their weights drawn from seed 5 at the first call,
+ * give one output on x; a training=0 step of `with` gives it too, a
+ * training step (seed 3, dout = dy) differs from it by more than 1e-3. */
+void ck_test_expect_dropout_only_in_training(ck_layer *with, ck_layer *without, ck_tensor *x, const ck_tensor *dy);
+
 /* Asserts that got and want have one shape and are within
  * tol * max(1, |want|) elementwise (Criterion, naming `what`). */
 void ck_test_expect_close_rel(const ck_tensor *got, const ck_tensor *want, double tol, const char *what);
