@@ -1,13 +1,16 @@
-/* Benchmark of float32 batch_dot on one thread.
+/* Benchmark of float32 batch_dot, one thread and all cores.
  *
  * For each case x (B, n, d), y (B, d, m) with default axes it prints the
- * time per call of ck_batch_dot_into, its GFLOP/s (2*B*n*d*m flops) and the
- * ratio against a plain loop of one cblas_sgemm per batch item measured in
- * the same run.  Each figure is the median (and best) of several timed runs
- * after a warm-up; a run repeats the call for about RUN_SECONDS.
+ * time per call of ck_batch_dot_into on one thread, its GFLOP/s
+ * (2*B*n*d*m flops) and the ratio against a plain loop of one cblas_sgemm
+ * per batch item measured in the same run, then the time of the same call
+ * with ckeras' pool on all cores and its speed-up over one thread.  Each
+ * figure is the median (and best) of several timed runs after a warm-up; a
+ * run repeats the call for about RUN_SECONDS.
  *
  * Usage: bench_batch_dot [seconds-per-run]   (default 0.05)
- * OpenBLAS is limited to one thread (as OPENBLAS_NUM_THREADS=1 would). */
+ * OpenBLAS is limited to one thread (as OPENBLAS_NUM_THREADS=1 would) in
+ * both: the ratio column compares one thread with one thread. */
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
@@ -21,6 +24,7 @@
 #define RUNS 7
 
 static double run_seconds = 0.05;
+static int cores = 1; /* ckeras' pool size at start: the all-core column */
 
 static double now(void)
 {
@@ -190,11 +194,14 @@ static void run_case(const bench_case *bc)
 
     timing tk = measure(call_ckeras, &c);
     timing tb = measure(call_sgemm_loop, &c);
+    ck_set_num_threads(cores);
+    timing ta = measure(call_ckeras, &c);
+    ck_set_num_threads(1);
     double flops = 2.0 * (double)bc->B * (double)bc->n * (double)bc->d * (double)bc->m;
-    printf("%-34s %9.2f %9.2f %8.1f %8.1f %9.2f %8.1f %6.2fx  %.1e  %s\n", bc->label,
+    printf("%-34s %9.2f %9.2f %8.1f %8.1f %9.2f %8.1f %6.2fx %11.2f %7.2fx  %.1e  %s\n", bc->label,
            tk.median * 1e6, tk.best * 1e6, flops / tk.median * 1e-9,
            flops / tk.best * 1e-9, tb.median * 1e6, flops / tb.median * 1e-9,
-           tb.median / tk.median, err, bc->target);
+           tb.median / tk.median, ta.median * 1e6, tk.median / ta.median, err, bc->target);
     ck_tensor_free(c.x);
     ck_tensor_free(c.y);
     ck_tensor_free(c.out);
@@ -206,7 +213,8 @@ int main(int argc, char **argv)
     if (argc > 1) run_seconds = atof(argv[1]);
     if (!(run_seconds > 0)) run_seconds = 0.05;
     openblas_set_num_threads(1);
-    ck_set_num_threads(1); /* ckeras' own pool too: this table is one thread */
+    cores = ck_get_num_threads();
+    ck_set_num_threads(1); /* ckeras' own pool too, but for the all-core column */
 
     static const bench_case cases[] = {
         /* the four target shapes, x (B,n,d) . y (B,d,m), default axes */
@@ -234,15 +242,15 @@ int main(int argc, char **argv)
     const char *family = ck_cpu_has_avx512()     ? "AVX-512"
                          : ck_cpu_has_avx2_fma() ? "AVX2+FMA"
                                                  : "portable C";
-    printf("OpenBLAS core: %s; ckeras kernels: %s; 1 thread; %d runs of %.3f s\n",
-           openblas_get_corename(), family, RUNS, run_seconds);
+    printf("OpenBLAS core: %s, 1 thread; ckeras kernels: %s, 1 thread, then %d; %d runs of %.3f s\n",
+           openblas_get_corename(), family, cores, RUNS, run_seconds);
     if (ck_cpu_has_avx2_fma())
         printf("FMA peak of this core right now: AVX2 %.1f GFLOP/s", fma_peak());
     if (ck_cpu_has_avx512()) printf(", AVX-512 %.1f GFLOP/s", fma512_peak());
     if (ck_cpu_has_avx2_fma()) printf(" (the machine is shared: figures vary with it)\n");
-    printf("%-34s %9s %9s %8s %8s %9s %8s %7s  %-9s %s\n", "case (B,n,d,m)", "us/call",
-           "best us", "GFLOP/s", "best", "sgemm us", "GFLOP/s", "ratio", "max|diff|",
-           "target");
+    printf("%-34s %9s %9s %8s %8s %9s %8s %7s %11s %8s  %-9s %s\n", "case (B,n,d,m)", "us/call",
+           "best us", "GFLOP/s", "best", "sgemm us", "GFLOP/s", "ratio", "all-core us", "speedup",
+           "max|diff|", "target");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i]);
     return 0;
 }

@@ -7,9 +7,12 @@
  * Cases: the MNIST MLP 784-256-256-10 (batch 1, 256), the siamese model of
  * tests/data/keras/siamese-cosine-dot-keras2_4 (nested Dense/BatchNorm,
  * cosine Dot; batch 1, 256), a Keras MNIST CNN Conv 32 -> MaxPool -> Conv
- * 64 -> MaxPool -> Dense 10 (batch 1, 64), Dense 64->64 (batch 1), and the
+ * 64 -> MaxPool -> Dense 10 (batch 1, 64), Dense 64->64 (batch 1), the
  * Keras text classifier Embedding(20000, 128) -> LSTM(128) -> Dense(1,
- * sigmoid) on sequences of 80 word indices (batch 1, 32).
+ * sigmoid) on sequences of 80 word indices (batch 1, 32), and the Dense and
+ * batch_dot shapes of issue 11: Dense 1024->1024 (batch 256) and two-input
+ * models Dot(axes=(2, 1)) of x (B, n, d) and y (B, d, m), that is batch_dot,
+ * with (B, n, d, m) = (1024, 1, 64, 1) and (32, 128, 512, 128).
  *
  * How: ckeras builds the models (fixed seed) and saves them as Keras .h5
  * files in a work directory ($CK_BENCH_DIR, else a new /tmp directory),
@@ -52,6 +55,9 @@ static const bcase cases[] = {
     {"mlp_b1", "mlp", 1},         {"mlp_b256", "mlp", 256}, {"siamese_b1", "siamese", 1},
     {"siamese_b256", "siamese", 256}, {"cnn_b1", "cnn", 1},     {"cnn_b64", "cnn", 64},
     {"dense64_b1", "dense64", 1}, {"lstm_b1", "lstm", 1},   {"lstm_b32", "lstm", 32},
+    {"dense1024_b256", "dense1024", 256},
+    {"bdot_b1024_1x64x1", "bdot_1x64x1", 1024},
+    {"bdot_b32_128x512x128", "bdot_128x512x128", 32},
 };
 #define NCASES (int)(sizeof cases / sizeof cases[0])
 
@@ -116,8 +122,28 @@ static int check(ck_status st, const char *what)
 #define LSTM_VOCAB 20000
 #define LSTM_TIME 80
 
+/* Dot(axes=(2, 1)) of inputs (n, d) and (d, m): Keras' batch_dot of x
+ * (B, n, d) and y (B, d, m) as a two-input model. */
+static ck_status build_batch_dot(const char *which, int64_t n, int64_t d, int64_t m, ck_model **out)
+{
+    ck_tensor *x = NULL, *y = NULL, *o = NULL;
+    ck_layer *dot = NULL;
+    ck_status st = ck_input(&x, &(ck_input_opts){.shape = {2, {n, d}}});
+    if (st == CK_OK) st = ck_input(&y, &(ck_input_opts){.shape = {2, {d, m}}});
+    if (st == CK_OK) st = ck_dot(&dot, &(ck_dot_opts){.axes = ck_axes_pair(2, 1)});
+    if (st == CK_OK) st = ck_layer_apply(dot, 2, (ck_tensor *[]){x, y}, &o);
+    if (st == CK_OK) st = ck_model_new(out, 2, (ck_tensor *[]){x, y}, 1, &o, which);
+    ck_layer_free(dot);
+    if (x) ck_layer_free(ck_tensor_layer(x));
+    if (y) ck_layer_free(ck_tensor_layer(y));
+    return st;
+}
+
 static ck_status build(const char *which, ck_model **m)
 {
+    long long bn, bd, bm;
+    if (sscanf(which, "bdot_%lldx%lldx%lld", &bn, &bd, &bm) == 3) return build_batch_dot(which, bn, bd, bm, m);
+
     ck_layer *l[6] = {NULL};
     int n = 0;
     ck_status st = CK_OK;
@@ -141,6 +167,9 @@ static ck_status build(const char *which, ck_model **m)
         st = ck_embedding(&l[n++], &(ck_embedding_opts){.input_dim = LSTM_VOCAB, .output_dim = 128});
         if (st == CK_OK) st = ck_lstm(&l[n++], &(ck_rnn_opts){.units = 128});
         if (st == CK_OK) st = ck_dense(&l[n++], &(ck_dense_opts){.units = 1, .activation = "sigmoid"});
+    } else if (strcmp(which, "dense1024") == 0) {
+        in = (ck_shape){1, {1024}};
+        st = ck_dense(&l[n++], &(ck_dense_opts){.units = 1024});
     } else {
         in = (ck_shape){1, {64}};
         st = ck_dense(&l[n++], &(ck_dense_opts){.units = 64});
@@ -299,7 +328,9 @@ int main(void)
     }
 
     /* the models, saved for the peers */
-    static const char *const models[] = {"mlp", "siamese", "cnn", "dense64", "lstm"};
+    static const char *const models[] = {"mlp",       "siamese",     "cnn",
+                                         "dense64",   "lstm",        "dense1024",
+                                         "bdot_1x64x1", "bdot_128x512x128"};
     enum { NMODELS = (int)(sizeof models / sizeof models[0]) };
     ck_model *m[NMODELS] = {NULL};
     ck_set_random_seed(42);
@@ -313,12 +344,22 @@ int main(void)
         }
         if (check(ck_model_save(m[i], path), "save model")) return 1;
     }
-    loaded lc[NCASES];
+    /* only the selected cases get inputs and a reference output, and only
+     * their models go to the peers' prepare step */
+    loaded lc[NCASES] = {{0}};
+    char prepare_models[512] = "";
+    int used[NMODELS] = {0};
     for (int i = 0; i < NCASES; i++) {
+        if (!selected(&cases[i])) continue;
         int mi = 0;
         while (strcmp(models[mi], cases[i].model) != 0) mi++;
         if (setup_case(&cases[i], m[mi], dir, &lc[i])) return 1;
+        used[mi] = 1;
     }
+    for (int i = 0; i < NMODELS; i++)
+        if (used[i])
+            snprintf(prepare_models + strlen(prepare_models), sizeof prepare_models - strlen(prepare_models), " %s",
+                     models[i]);
 
     printf("bench_infer: ckeras predict vs peers, %d round(s), %d core(s), load average at start: ", rounds, cores);
     FILE *la = fopen("/proc/loadavg", "r");
@@ -331,8 +372,8 @@ int main(void)
     printf("work directory: %s\n", dir);
 
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s %s/bench_infer_peers.py prepare %s mlp siamese cnn dense64 lstm 2>&1 | grep -v Warning",
-             python_for(P_TF), tools_dir(), dir);
+    snprintf(cmd, sizeof cmd, "%s %s/bench_infer_peers.py prepare %s%s 2>&1 | grep -v Warning", python_for(P_TF),
+             tools_dir(), dir, prepare_models);
     const char *envp = getenv("CK_BENCH_PEERS");
     int prepared = !(envp && strcmp(envp, "0") == 0) && system(cmd) == 0;
     if (!prepared) printf("  prepare failed: ONNX Runtime, TensorFlow and PyTorch are skipped\n");
@@ -362,12 +403,12 @@ int main(void)
     }
     ck_set_num_threads(0);
 
-    printf("\n%-14s %3s %11s %9s %9s %9s %27s\n", "case", "thr", "ckeras us", "ort/ck", "tf/ck", "torch/ck",
+    printf("\n%-20s %3s %11s %9s %9s %9s %27s\n", "case", "thr", "ckeras us", "ort/ck", "tf/ck", "torch/ck",
            "max |diff| ort, tf, torch");
     for (int i = 0; i < NCASES; i++)
         for (int ti = 0; ti < nsettings && selected(&cases[i]); ti++) {
             double x = median(ck_us[i][ti], rounds);
-            printf("%-14s %3d %11.2f", cases[i].name, settings[ti], x);
+            printf("%-20s %3d %11.2f", cases[i].name, settings[ti], x);
             for (int p = 0; p < NPEERS; p++) {
                 double y = median(peer_us[p][i][ti], rounds);
                 if (y > 0) printf(" %8.2fx", y / x);

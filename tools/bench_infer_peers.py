@@ -62,7 +62,9 @@ def timed(call):
 def keras_chain(model):
     """The model as (inputs, chain, head): `chain` the layers every input
     runs through (a nested model called on each input is flattened into
-    it), `head` "cos" for a normalised Dot of two branches, else None."""
+    it), `head` "cos" for a normalised Dot of two branches, "bdot" for a
+    plain Dot(axes=(2, 1)) of two rank-3 inputs (batch_dot of x (B, n, d)
+    and y (B, d, m): a batched matrix product), else None."""
     import tensorflow as tf
     layers, head = [], None
     def walk(m):
@@ -73,7 +75,13 @@ def keras_chain(model):
             elif isinstance(layer, tf.keras.layers.InputLayer):
                 continue
             elif isinstance(layer, tf.keras.layers.Dot):
-                head = "cos" if layer.get_config().get("normalize") else "dot"
+                cfg = layer.get_config()
+                if cfg.get("normalize"):
+                    head = "cos"
+                elif list(cfg["axes"]) == [2, 1] and all(len(t.shape) == 3 for t in model.inputs):
+                    head = "bdot"
+                else:
+                    raise SystemExit(f"bench_infer_peers: Dot {cfg['axes']} not handled")
             else:
                 layers.append(layer)
     walk(model)
@@ -229,11 +237,11 @@ def prepare(d, names):
                     nodes.append(helper.make_node(act, [y + "z"], [y]))
                 x = y
             return x
-        if image:
-            shape = [None, in_shape[2], in_shape[0], in_shape[1]]
-        else:
-            shape = [None] + list(in_shape)
-        graph_inputs = [helper.make_tensor_value_info(f"x{k}", TensorProto.FLOAT, shape) for k in range(n_in)]
+        def onnx_shape(k):  # each input its own shape (batch_dot's two differ)
+            s = tuple(model.inputs[k].shape[1:])
+            return [None, s[2], s[0], s[1]] if image else [None] + list(s)
+        graph_inputs = [helper.make_tensor_value_info(f"x{k}", TensorProto.FLOAT, onnx_shape(k))
+                        for k in range(n_in)]
         outs = [branch(f"x{k}", f"br{k}") for k in range(n_in)]
         if head == "cos":
             normed = []
@@ -243,10 +251,14 @@ def prepare(d, names):
             nodes.append(helper.make_node("Mul", normed, ["prod"]))
             nodes.append(helper.make_node("ReduceSum", ["prod", "axis1"], ["y"], keepdims=1))
             inits.append(numpy_helper.from_array(np.array([1], dtype=np.int64), "axis1"))
+        elif head == "bdot":
+            # MatMul of rank-3 inputs multiplies batch item by batch item
+            nodes.append(helper.make_node("MatMul", outs, ["y"]))
         else:
             nodes.append(helper.make_node("Identity", [outs[0]], ["y"]))
         graph = helper.make_graph(nodes, name, graph_inputs,
-                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, None])], inits)
+                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT,
+                                                                 [None] * len(model.outputs[0].shape))], inits)
         onnx_model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
         onnx_model.ir_version = 8
         onnx.checker.check_model(onnx_model)
@@ -369,6 +381,8 @@ def runner_torch(d, model, threads):
             if meta["head"] == "cos":
                 a, b = F.normalize(ys[0], dim=1), F.normalize(ys[1], dim=1)
                 return (a * b).sum(dim=1, keepdim=True)
+            if meta["head"] == "bdot":
+                return torch.bmm(ys[0], ys[1])
             return ys[0]
 
     net = Net().eval()
