@@ -39,7 +39,7 @@ static ck_status lstm_forward(const ck_rnn_layer *r, const ck_rnn_fwd *s)
         ck_matmul_f32(B, G, U, s->h_in, r->recurrent_kernel->value->data, (float *)z);
         /* one pass over the step's units after the product */
         ck_lstm_cell_f32(&(ck_lstm_cell_args){.batch = B, .units = U, .ldx = s->ldx,
-                                              .hard_sigmoid = ck_rnn_fused_gates(r, s->dt) == 2,
+                                              .hard_sigmoid = ck_rnn_fused_gates(r, s->dt) == 2, .keep = s->training,
                                               .z = (float *)z, .gates = (float *)gates, .c = s->c,
                                               .actc = (float *)actc, .h = s->h, .xp = s->xp, .c_prev = s->c_prev});
         return CK_OK;

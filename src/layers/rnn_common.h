@@ -29,6 +29,7 @@ typedef struct ck_rnn_fwd {
     void *h, *c;         /* the new states */
     void *rec;           /* the step's record (cell->record blocks), which
                             backward reads again in training */
+    int training;        /* 0: nothing reads the record after the step */
 } ck_rnn_fwd;
 
 /* One backward step, from the forward step's values. */

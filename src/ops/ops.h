@@ -189,6 +189,7 @@ int ck_cosine_rows_into(const ck_tensor *x, const ck_tensor *y, double epsilon, 
 typedef struct ck_lstm_cell_args {
     int64_t batch, units, ldx;
     int hard_sigmoid;
+    int keep; /* store z, the gates and act(c) (training); 0: only c, h */
     float *z, *gates, *c, *actc, *h;
     const float *xp, *c_prev;
 } ck_lstm_cell_args;

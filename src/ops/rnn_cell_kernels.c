@@ -94,19 +94,19 @@
             memcpy(&zz[k], z + k * U, (size_t)n * 4);                                                      \
             memcpy(&xv, x + k * U, (size_t)n * 4);                                                         \
             zz[k] += xv;                                                                                   \
-            memcpy(z + k * U, &zz[k], (size_t)n * 4);                                                      \
+            if (s->keep) memcpy(z + k * U, &zz[k], (size_t)n * 4);                                         \
         }                                                                                                  \
         gg[0] = sigmoid_##SUF(zz[0], s->hard_sigmoid);                                                     \
         gg[1] = sigmoid_##SUF(zz[1], s->hard_sigmoid);                                                     \
         gg[2] = tanh_##SUF(zz[2]);                                                                         \
         gg[3] = sigmoid_##SUF(zz[3], s->hard_sigmoid);                                                     \
-        for (int k = 0; k < 4; k++) memcpy(g + k * U, &gg[k], (size_t)n * 4);                              \
+        for (int k = 0; s->keep && k < 4; k++) memcpy(g + k * U, &gg[k], (size_t)n * 4);                   \
         memcpy(&cp, s->c_prev + b * U + u, (size_t)n * 4);                                                 \
         c = gg[1] * cp + gg[0] * gg[2];                                                                    \
         ac = tanh_##SUF(c);                                                                                \
         vf_##SUF h = gg[3] * ac;                                                                           \
         memcpy(s->c + b * U + u, &c, (size_t)n * 4);                                                       \
-        memcpy(s->actc + b * U + u, &ac, (size_t)n * 4);                                                   \
+        if (s->keep) memcpy(s->actc + b * U + u, &ac, (size_t)n * 4);                                      \
         memcpy(s->h + b * U + u, &h, (size_t)n * 4);                                                       \
     }                                                                                                      \
                                                                                                            \

@@ -39,7 +39,7 @@ static void fill(float span)
 
 static void run(int hard)
 {
-    ck_lstm_cell_f32(&(ck_lstm_cell_args){.batch = B, .units = U, .ldx = LDX, .hard_sigmoid = hard, .z = z,
+    ck_lstm_cell_f32(&(ck_lstm_cell_args){.batch = B, .units = U, .ldx = LDX, .hard_sigmoid = hard, .keep = 1, .z = z,
                                           .gates = gates, .c = c, .actc = actc, .h = h, .xp = xp, .c_prev = cp});
 }
 
