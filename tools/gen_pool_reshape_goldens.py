@@ -16,14 +16,17 @@ its name, its get_config after the call as the text ckeras must write back
 "registered_name" keys tf.keras 2.13+ adds), and its number of weights.  The C
 test also runs the float64 gradient check on every case's config.
 """
+import functools
 import json
 import os
 
 import numpy as np
 import tensorflow as tf
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "..", "tests", "data", "layers", "pool_reshape")
+from golden_common import data_dir, save_npy, short_initializers
+
+OUT = data_dir("layers", "pool_reshape")
+save = functools.partial(save_npy, OUT)  # save(name, arr): OUT/<name>.npy as float32
 rng = np.random.default_rng(20250417)
 L = tf.keras.layers
 
@@ -96,21 +99,6 @@ CASES = [
     ("ln_noscale", L.LayerNormalization, dict(scale=False), (2, 4)),
     ("ln_nocenter", L.LayerNormalization, dict(center=False, epsilon=0.1), (2, 4)),
 ]
-
-
-def save(name, arr):
-    np.save(os.path.join(OUT, name + ".npy"), np.asarray(arr, dtype=np.float32))
-
-
-def short_initializers(cfg):
-    """tf.keras 2.13+'s serialized objects without module / registered_name."""
-    if isinstance(cfg, dict):
-        if "class_name" in cfg and "config" in cfg and "module" in cfg:
-            return {"class_name": cfg["class_name"], "config": short_initializers(cfg["config"])}
-        return {k: short_initializers(v) for k, v in cfg.items()}
-    if isinstance(cfg, (list, tuple)):
-        return [short_initializers(v) for v in cfg]
-    return cfg
 
 
 def main():
