@@ -31,13 +31,14 @@ import os
 import numpy as np
 import tensorflow as tf
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "..", "tests", "data", "train", "layer_train")
+from golden_common import data_dir, save_npy
+
+OUT = data_dir("train", "layer_train")
 rng = np.random.default_rng(20250301)
 
 
 def save(name, arr, dtype):
-    np.save(os.path.join(OUT, name + ".npy"), np.asarray(arr, dtype=dtype))
+    save_npy(OUT, name, arr, dtype)
 
 
 def uniform(shape, dtype=np.float32):
