@@ -49,7 +49,7 @@ import subprocess
 import numpy as np
 import tensorflow as tf
 
-from golden_common import K3_PYTHON, data_dir, random_weights, save_npy, short_initializers
+from golden_common import K3_PYTHON, data_dir, dy_gradients, random_weights, save_npy, short_initializers
 
 OUT = data_dir("layers", "conv_nd")
 save = functools.partial(save_npy, OUT)  # save(name, arr): OUT/<name>.npy as float32
@@ -132,12 +132,7 @@ def to_first(a, rank):
 
 
 def run(layer, x, dy):
-    xt = tf.constant(x)
-    with tf.GradientTape() as tape:
-        tape.watch(xt)
-        y = layer(xt, training=True)
-        f = tf.reduce_sum(y * dy)
-    grads = tape.gradient(f, [xt] + list(layer.trainable_weights))
+    y, grads = dy_gradients(layer, tf.constant(x), dy)
     return y.numpy(), [g.numpy() for g in grads]
 
 

@@ -23,7 +23,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from golden_common import data_dir, save_npy, short_initializers
+from golden_common import data_dir, dy_gradients, save_npy, short_initializers
 
 OUT = data_dir("layers", "pool_reshape")
 save = functools.partial(save_npy, OUT)  # save(name, arr): OUT/<name>.npy as float32
@@ -117,11 +117,7 @@ def main():
         xt = tf.constant(x)
         y0 = layer(xt, training=True)
         dy = rng.uniform(-1, 1, size=y0.shape).astype(np.float32)
-        with tf.GradientTape() as tape:
-            tape.watch(xt)
-            y = layer(xt, training=True)
-            f = tf.reduce_sum(y * dy)
-        grads = tape.gradient(f, [xt] + list(layer.trainable_weights))
+        y, grads = dy_gradients(layer, xt, dy)
         save(f"{name}_x", x)
         save(f"{name}_dy", dy)
         save(f"{name}_y", y)

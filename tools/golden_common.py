@@ -11,9 +11,10 @@ they all repeat lives here:
   the data widened to double and flattened in C order;
 - serialized configs in the legacy {"class_name", "config"} form that
   ckeras writes (legacy, short_initializers);
-- seeded random weights (random_weights) and the float64 gradients of
-  loss = sum(y * dy) through tf.GradientTape (tape_gradients,
-  gradient_record).
+- seeded random weights (random_weights) and the gradients of
+  loss = sum(y * dy) through tf.GradientTape (tape_gradients draws dy,
+  dy_gradients takes it; gradient_record; dtype_pair and dtype_pair_case
+  for the float64 / float32 layer pairs).
 
 Importing this module imports neither TensorFlow nor Keras (it runs under
 both interpreters, and a generator may set environment variables such as
@@ -127,6 +128,21 @@ def tape_gradients(layer, xv, rng, as_list=False, states=()):
             loss = tf.reduce_sum(y * tf.constant(dy))
     grads = tape.gradient(loss, [xv] + states + layer.trainable_weights)
     return y, dy, grads
+
+
+def dy_gradients(layer, xt, dy, sources=None, training=True):
+    """y = layer(xt, training=training) under a GradientTape (xt watched)
+    and the gradients of f = sum(y * dy) for a dy chosen beforehand: with
+    respect to xt, then each of sources (default: the layer's trainable
+    weights).  Returns (y, grads) as tensors."""
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        y = layer(xt, training=training)
+        f = tf.reduce_sum(y * dy)
+    sources = list(layer.trainable_weights) if sources is None else list(sources)
+    return y, tape.gradient(f, [xt] + sources)
 
 
 def gradient_record(y, grads, n_states=0):
