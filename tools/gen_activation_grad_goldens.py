@@ -18,8 +18,9 @@ import numpy as np
 import tensorflow as tf
 from tensorflow import keras
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data", "train",
-                   "activation_grads")
+from golden_common import data_dir
+
+OUT = data_dir("train", "activation_grads")
 rng = np.random.default_rng(7)
 
 # The points where some activation has a kink or a clip tie, exact in float32.

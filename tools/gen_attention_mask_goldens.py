@@ -48,9 +48,9 @@ import sys
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "..", "tests", "data", "attention_mask")
-K3_PYTHON = "/opt/k3/bin/python"
+from golden_common import K3_PYTHON, data_dir, load_npy, save_npy
+
+OUT = data_dir("attention_mask")
 MHA = "MultiHeadAttention"
 
 # name, class, config kwargs, inputs [(kind, shape)], call kwargs.
@@ -85,13 +85,13 @@ CASES = [
 
 
 def save(name, arr, dtype=np.float32):
-    path = os.path.join(OUT, name + ".npy")
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    np.save(path, np.asarray(arr, dtype=dtype))
+    """OUT/<name>.npy, making the folder a name like "models/x" needs."""
+    os.makedirs(os.path.dirname(os.path.join(OUT, name)), exist_ok=True)
+    save_npy(OUT, name, arr, dtype)
 
 
 def load(name):
-    return np.load(os.path.join(OUT, name + ".npy"))
+    return load_npy(OUT, name)
 
 
 def rand_mask(rng, shape, fully_masked_row=False):

@@ -18,8 +18,9 @@ import os
 import numpy as np
 import tensorflow as tf
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "..", "tests", "data", "conv_fast")
+from golden_common import data_dir
+
+OUT = data_dir("conv_fast")
 L = tf.keras.layers
 
 

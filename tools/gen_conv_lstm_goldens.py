@@ -16,30 +16,15 @@ around MaxPooling3D and TimeDistributed(Dropout), like the real file
 
 Every number comes from TensorFlow; none from ckeras.
 """
-import json
 import os
 
 import numpy as np
 import tensorflow as tf
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "..", "tests", "data", "layers", "conv_lstm")
+from golden_common import data_dir, dtype_pair_case, random_weights, write_json
+
+OUT = data_dir("layers", "conv_lstm")
 L = tf.keras.layers
-
-
-def tensor(a):
-    a = np.asarray(a, dtype=np.float64)
-    return {"shape": list(a.shape), "data": [float(v) for v in a.reshape(-1)]}
-
-
-def legacy(v):
-    if isinstance(v, dict):
-        if "class_name" in v and "config" in v and ("module" in v or "registered_name" in v):
-            return {"class_name": v["class_name"], "config": legacy(v["config"])}
-        return {k: legacy(x) for k, x in v.items() if k not in ("shared_object_id", "build_config")}
-    if isinstance(v, list):
-        return [legacy(x) for x in v]
-    return v
 
 
 CASES = [
@@ -64,34 +49,8 @@ def main():
     out = []
     for name, shape, make in CASES:
         x = rng.uniform(-1, 1, size=shape)
-        tf.keras.backend.clear_session()
-        layer = make("float64")
-        xv = tf.constant(x, dtype=tf.float64)
-        layer(xv)
-        weights = [rng.uniform(-0.5, 0.5, size=w.shape) for w in layer.get_weights()]
-        layer.set_weights(weights)
-        with tf.GradientTape() as tape:
-            tape.watch(xv)
-            y = layer(xv)
-            dy = rng.uniform(-1, 1, size=y.shape)
-            loss = tf.reduce_sum(y * tf.constant(dy))
-        grads = tape.gradient(loss, [xv] + layer.trainable_weights)
-        tf.keras.backend.clear_session()
-        l32 = make("float32")
-        l32(tf.constant(x.astype(np.float32)))
-        l32.set_weights([w.astype(np.float32) for w in weights])
-        y32 = l32(tf.constant(x.astype(np.float32))).numpy()
-        out.append({
-            "name": name, "layer": legacy(tf.keras.layers.serialize(l32)),
-            "weight_names": [w.name for w in l32.weights],
-            "x": tensor(x), "weights": [tensor(w) for w in weights], "dy": tensor(dy),
-            "f32": {"y": tensor(y32)},
-            "f64": {"y": tensor(y.numpy()), "dx": tensor(grads[0].numpy()),
-                    "dweights": [tensor(g.numpy()) for g in grads[1:]]},
-        })
-    with open(os.path.join(OUT, "goldens.json"), "w") as f:
-        json.dump(out, f)
-        f.write("\n")
+        out.append(dtype_pair_case(name, make, x, rng, 0.5))
+    write_json(os.path.join(OUT, "goldens.json"), out)
     print("wrote %d cases" % len(out))
     saved_model(rng)
 
@@ -108,7 +67,7 @@ def saved_model(rng):
     h = L.Flatten()(h)
     h = L.Dense(2, activation="softmax")(h)
     model = tf.keras.Model(inp, h)
-    model.set_weights([rng.uniform(-0.5, 0.5, size=w.shape) for w in model.get_weights()])
+    random_weights(model, rng, 0.5)
     x = rng.uniform(-1, 1, size=(2, 4, 10, 9, 3)).astype(np.float32)
     y = model.predict(x, verbose=0)
     model.save(os.path.join(OUT, "conv_lstm_model.h5"))

@@ -15,8 +15,9 @@ import os
 import numpy as np
 import keras
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "..", "tests", "data", "layers", "conv_lstm")
+from golden_common import data_dir, random_weights
+
+OUT = data_dir("layers", "conv_lstm")
 L = keras.layers
 
 
@@ -30,7 +31,7 @@ def main():
     h = L.Permute((1, 2, 3))(h)
     h = L.ConvLSTM1D(2, 3, activation="relu")(h)
     model = keras.Model(inp, L.Dense(2)(L.Flatten()(h)))
-    model.set_weights([rng.uniform(-0.5, 0.5, size=w.shape) for w in model.get_weights()])
+    random_weights(model, rng, 0.5)
     x = rng.uniform(-1, 1, size=(2, 3, 7, 6, 2)).astype(np.float32)
     np.save(os.path.join(OUT, "conv_lstm_k3_x.npy"), x)
     np.save(os.path.join(OUT, "conv_lstm_k3_y.npy"), model.predict(x, verbose=0))

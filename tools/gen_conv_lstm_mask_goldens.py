@@ -23,30 +23,15 @@ Writes tests/data/layers/conv_lstm_mask/:
 
 Every number comes from TensorFlow; none from ckeras.
 """
-import json
 import os
 
 import numpy as np
 import tensorflow as tf
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "..", "tests", "data", "layers", "conv_lstm_mask")
+from golden_common import data_dir, legacy, random_weights, tensor, write_json
+
+OUT = data_dir("layers", "conv_lstm_mask")
 L = tf.keras.layers
-
-
-def tensor(a):
-    a = np.asarray(a, dtype=np.float64)
-    return {"shape": list(a.shape), "data": [float(v) for v in a.reshape(-1)]}
-
-
-def legacy(v):
-    if isinstance(v, dict):
-        if "class_name" in v and "config" in v and ("module" in v or "registered_name" in v):
-            return {"class_name": v["class_name"], "config": legacy(v["config"])}
-        return {k: legacy(x) for k, x in v.items() if k not in ("shared_object_id", "build_config")}
-    if isinstance(v, list):
-        return [legacy(x) for x in v]
-    return v
 
 
 # name, class, input shape, mask, keyword arguments
@@ -73,8 +58,7 @@ def layer_cases(rng):
         layer = cls(dtype="float64", **kw)
         xv = tf.constant(x, dtype=tf.float64)
         layer(xv)
-        weights = [rng.uniform(-0.5, 0.5, size=w.shape) for w in layer.get_weights()]
-        layer.set_weights(weights)
+        weights = random_weights(layer, rng, 0.5)
         y = layer(xv, mask=tf.constant(mask.astype(bool)))
         config = legacy(tf.keras.layers.serialize(layer))
         config["config"]["dtype"] = "float32"
@@ -110,9 +94,7 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     rng = np.random.default_rng(20261209)
     data = {"cases": layer_cases(rng), "model": model_case(rng)}
-    with open(os.path.join(OUT, "goldens.json"), "w") as f:
-        json.dump(data, f)
-        f.write("\n")
+    write_json(os.path.join(OUT, "goldens.json"), data)
     print("wrote %d cases and the model" % len(data["cases"]))
 
 

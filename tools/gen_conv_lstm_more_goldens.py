@@ -19,30 +19,15 @@ Writes tests/data/layers/conv_lstm_more/goldens.json:
 
 Every number comes from TensorFlow; none from ckeras.
 """
-import json
 import os
 
 import numpy as np
 import tensorflow as tf
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "..", "tests", "data", "layers", "conv_lstm_more")
+from golden_common import data_dir, legacy, random_weights, tape_gradients, tensor, write_json
+
+OUT = data_dir("layers", "conv_lstm_more")
 L = tf.keras.layers
-
-
-def tensor(a):
-    a = np.asarray(a, dtype=np.float64)
-    return {"shape": list(a.shape), "data": [float(v) for v in a.reshape(-1)]}
-
-
-def legacy(v):
-    if isinstance(v, dict):
-        if "class_name" in v and "config" in v and ("module" in v or "registered_name" in v):
-            return {"class_name": v["class_name"], "config": legacy(v["config"])}
-        return {k: legacy(x) for k, x in v.items() if k not in ("shared_object_id", "build_config")}
-    if isinstance(v, list):
-        return [legacy(x) for x in v]
-    return v
 
 
 def to_last(a, nd):
@@ -80,15 +65,9 @@ def channels_first_cases(rng):
         layer = cls(dtype="float64", **kw)
         xv = tf.constant(x, dtype=tf.float64)
         layer(xv)
-        weights = [rng.uniform(-0.5, 0.5, size=w.shape) for w in layer.get_weights()]
+        weights = random_weights(layer, rng, 0.5)
         assert [w.shape for w in weights] == [tuple(w.shape) for w in cf_layer.weights]
-        layer.set_weights(weights)
-        with tf.GradientTape() as tape:
-            tape.watch(xv)
-            y = layer(xv)
-            dy = rng.uniform(-1, 1, size=y.shape)
-            loss = tf.reduce_sum(y * tf.constant(dy))
-        grads = tape.gradient(loss, [xv] + layer.trainable_weights)
+        y, dy, grads = tape_gradients(layer, xv, rng)
         seq = kw.get("return_sequences", False)
         out.append({
             "name": name, "layer": config, "x": tensor(x_cf), "weights": [tensor(w) for w in weights],
@@ -105,8 +84,7 @@ def stateful_case(rng):
     inp = tf.keras.Input(batch_shape=shape)
     layer = L.ConvLSTM2D(3, 3, padding="same", stateful=True, return_sequences=True)
     model = tf.keras.Model(inp, layer(inp))
-    weights = [rng.uniform(-0.5, 0.5, size=w.shape).astype(np.float32) for w in layer.get_weights()]
-    layer.set_weights(weights)
+    weights = random_weights(layer, rng, 0.5, np.float32)
     x1 = rng.uniform(-1, 1, size=shape).astype(np.float32)
     x2 = rng.uniform(-1, 1, size=shape).astype(np.float32)
     y1 = model.predict(x1, batch_size=2, verbose=0)
@@ -121,9 +99,7 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     rng = np.random.default_rng(20261207)
     data = {"channels_first": channels_first_cases(rng), "stateful": stateful_case(rng)}
-    with open(os.path.join(OUT, "goldens.json"), "w") as f:
-        json.dump(data, f)
-        f.write("\n")
+    write_json(os.path.join(OUT, "goldens.json"), data)
     print("wrote %d channels_first cases and the stateful case" % len(data["channels_first"]))
 
 

@@ -17,30 +17,15 @@ Writes tests/data/layers/conv_lstm_state/:
 
 Every number comes from TensorFlow; none from ckeras.
 """
-import json
 import os
 
 import numpy as np
 import tensorflow as tf
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "..", "tests", "data", "layers", "conv_lstm_state")
+from golden_common import data_dir, gradient_record, legacy, random_weights, tape_gradients, tensor, write_json
+
+OUT = data_dir("layers", "conv_lstm_state")
 L = tf.keras.layers
-
-
-def tensor(a):
-    a = np.asarray(a, dtype=np.float64)
-    return {"shape": list(a.shape), "data": [float(v) for v in a.reshape(-1)]}
-
-
-def legacy(v):
-    if isinstance(v, dict):
-        if "class_name" in v and "config" in v and ("module" in v or "registered_name" in v):
-            return {"class_name": v["class_name"], "config": legacy(v["config"])}
-        return {k: legacy(x) for k, x in v.items() if k not in ("shared_object_id", "build_config")}
-    if isinstance(v, list):
-        return [legacy(x) for x in v]
-    return v
 
 
 # name, ConvLSTM class, input shape, keyword arguments (all return_state=True)
@@ -61,21 +46,13 @@ def layer_cases(rng):
         layer = cls(dtype="float64", return_state=True, **kw)
         xv = tf.constant(x, dtype=tf.float64)
         layer(xv)
-        weights = [rng.uniform(-0.5, 0.5, size=w.shape) for w in layer.get_weights()]
-        layer.set_weights(weights)
+        weights = random_weights(layer, rng, 0.5)
         config = legacy(tf.keras.layers.serialize(layer))
         config["config"]["dtype"] = "float32"
-        with tf.GradientTape() as tape:
-            tape.watch(xv)
-            ys = layer(xv)
-            dys = [rng.uniform(-1, 1, size=y.shape) for y in ys]
-            loss = tf.add_n([tf.reduce_sum(y * tf.constant(d)) for y, d in zip(ys, dys)])
-        grads = tape.gradient(loss, [xv] + layer.trainable_weights)
+        ys, dys, grads = tape_gradients(layer, xv, rng, as_list=True)
         out.append({
             "name": name, "layer": config, "x": tensor(x), "weights": [tensor(w) for w in weights],
-            "dy": [tensor(d) for d in dys],
-            "f64": {"y": [tensor(y.numpy()) for y in ys], "dx": tensor(grads[0].numpy()),
-                    "dweights": [tensor(g.numpy()) for g in grads[1:]]},
+            "dy": [tensor(d) for d in dys], "f64": gradient_record(ys, grads),
         })
     return out
 
@@ -100,9 +77,7 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     rng = np.random.default_rng(20261208)
     data = {"cases": layer_cases(rng), "model": model_case(rng)}
-    with open(os.path.join(OUT, "goldens.json"), "w") as f:
-        json.dump(data, f)
-        f.write("\n")
+    write_json(os.path.join(OUT, "goldens.json"), data)
     print("wrote %d cases and the model" % len(data["cases"]))
 
 

@@ -40,6 +40,7 @@ Convolution2D, Flatten, Dense) each kernel is stored spatially flipped
 keras1_conv1d.h5 (backend "tensorflow": Convolution1D, AtrousConvolution1D,
 Flatten, Dense) as Convolution1D's (k, 1, input_dim, nb_filter).
 """
+import functools
 import h5py
 import json
 import os
@@ -48,9 +49,10 @@ import subprocess
 import numpy as np
 import tensorflow as tf
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "..", "tests", "data", "layers", "conv_nd")
-K3_PYTHON = "/opt/k3/bin/python"
+from golden_common import K3_PYTHON, data_dir, dy_gradients, random_weights, save_npy, short_initializers
+
+OUT = data_dir("layers", "conv_nd")
+save = functools.partial(save_npy, OUT)  # save(name, arr): OUT/<name>.npy as float32
 rng = np.random.default_rng(20261207)
 L = tf.keras.layers
 CF = "channels_first"
@@ -120,21 +122,6 @@ CASES = [
 ]
 
 
-def save(name, arr):
-    np.save(os.path.join(OUT, name + ".npy"), np.asarray(arr, dtype=np.float32))
-
-
-def short_initializers(cfg):
-    """tf.keras 2.13+'s serialized objects without module / registered_name."""
-    if isinstance(cfg, dict):
-        if "class_name" in cfg and "config" in cfg and "module" in cfg:
-            return {"class_name": cfg["class_name"], "config": short_initializers(cfg["config"])}
-        return {k: short_initializers(v) for k, v in cfg.items()}
-    if isinstance(cfg, (list, tuple)):
-        return [short_initializers(v) for v in cfg]
-    return cfg
-
-
 def to_last(a, rank):
     """channels_first -> channels_last."""
     return np.moveaxis(a, 1, -1)
@@ -145,12 +132,7 @@ def to_first(a, rank):
 
 
 def run(layer, x, dy):
-    xt = tf.constant(x)
-    with tf.GradientTape() as tape:
-        tape.watch(xt)
-        y = layer(xt, training=True)
-        f = tf.reduce_sum(y * dy)
-    grads = tape.gradient(f, [xt] + list(layer.trainable_weights))
+    y, grads = dy_gradients(layer, tf.constant(x), dy)
     return y.numpy(), [g.numpy() for g in grads]
 
 
@@ -237,7 +219,7 @@ def saved_model():
     out2 = L.Flatten()(g)
     out = L.Concatenate()([out1, L.Dense(3)(out2)])
     model = tf.keras.Model([inp1, inp2], out)
-    model.set_weights([rng.uniform(-0.5, 0.5, size=w.shape) for w in model.get_weights()])
+    random_weights(model, rng, 0.5)
     x1 = rng.uniform(-1, 1, size=(3, 12, 3)).astype(np.float32)
     x2 = rng.uniform(-1, 1, size=(3, 8, 8, 4)).astype(np.float32)
     save("conv_model_x1", x1)

@@ -23,30 +23,15 @@ saved and predicted by tf.keras.
 
 Every number comes from TensorFlow; none from ckeras.
 """
-import json
 import os
 
 import numpy as np
 import tensorflow as tf
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "..", "tests", "data", "layers", "conv_transpose_groups")
+from golden_common import data_dir, legacy, random_weights, tensor, write_json
+
+OUT = data_dir("layers", "conv_transpose_groups")
 L = tf.keras.layers
-
-
-def tensor(a):
-    a = np.asarray(a, dtype=np.float64)
-    return {"shape": list(a.shape), "data": [float(v) for v in a.reshape(-1)]}
-
-
-def legacy(v):
-    if isinstance(v, dict):
-        if "class_name" in v and "config" in v and ("module" in v or "registered_name" in v):
-            return {"class_name": v["class_name"], "config": legacy(v["config"])}
-        return {k: legacy(x) for k, x in v.items() if k not in ("shared_object_id", "build_config")}
-    if isinstance(v, list):
-        return [legacy(x) for x in v]
-    return v
 
 
 # name, class, keyword arguments, input shape (input channels need not be
@@ -68,8 +53,7 @@ def main():
         x = rng.uniform(-1, 1, size=shape).astype(np.float32)
         layer = cls(**kw)
         layer(x)
-        weights = [rng.uniform(-0.5, 0.5, size=w.shape).astype(np.float32) for w in layer.get_weights()]
-        layer.set_weights(weights)
+        weights = random_weights(layer, rng, 0.5, np.float32)
         y = layer(x).numpy()
         plain_kw = dict(kw)
         del plain_kw["groups"]
@@ -80,15 +64,13 @@ def main():
         assert np.array_equal(y, y_plain)
         out.append({"name": name, "layer": legacy(tf.keras.layers.serialize(layer)), "x": tensor(x),
                     "weights": [tensor(w) for w in weights], "y": tensor(y), "y_without_groups": tensor(y_plain)})
-    with open(os.path.join(OUT, "goldens.json"), "w") as f:
-        json.dump(out, f)
-        f.write("\n")
+    write_json(os.path.join(OUT, "goldens.json"), out)
     tf.keras.backend.clear_session()
     inp = tf.keras.Input((4, 4, 3))
     h = L.Conv2DTranspose(4, 3, strides=2, padding="same", groups=2, activation="relu")(inp)
     h = L.Conv2D(2, 3)(h)
     model = tf.keras.Model(inp, h)
-    model.set_weights([rng.uniform(-0.5, 0.5, size=w.shape) for w in model.get_weights()])
+    random_weights(model, rng, 0.5)
     x = rng.uniform(-1, 1, size=(2, 4, 4, 3)).astype(np.float32)
     model.save(os.path.join(OUT, "model.h5"))
     np.save(os.path.join(OUT, "model_x.npy"), x)

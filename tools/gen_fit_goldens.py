@@ -15,7 +15,9 @@ import tensorflow as tf
 from tensorflow import keras
 from tensorflow.keras import layers as L
 
-OUT = os.path.join(os.path.dirname(__file__), "..", "tests", "data", "train", "fit")
+from golden_common import data_dir
+
+OUT = data_dir("train", "fit")
 
 
 def save_case(name, model, xs, ys, fit_kwargs):

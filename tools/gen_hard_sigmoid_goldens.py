@@ -31,8 +31,9 @@ import numpy as np
 
 import keras
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "..", "tests", "data", "params", "hard_sigmoid")
+from golden_common import data_dir
+
+OUT = data_dir("params", "hard_sigmoid")
 KERAS3 = keras.__version__.startswith("3.")
 if not KERAS3:
     import tensorflow as tf

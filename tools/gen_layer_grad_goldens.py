@@ -16,7 +16,9 @@ import numpy as np
 import tensorflow as tf
 from tensorflow import keras
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data", "train", "layer_grads")
+from golden_common import data_dir
+
+OUT = data_dir("train", "layer_grads")
 rng = np.random.default_rng(11)
 
 

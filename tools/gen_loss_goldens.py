@@ -26,12 +26,14 @@ import json
 import math
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+from golden_common import data_dir, quiet_tensorflow
+
+quiet_tensorflow()  # before TensorFlow loads
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 L = tf.keras.losses
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data", "train", "losses")
+OUT = data_dir("train", "losses")
 rng = np.random.default_rng(20240612)
 
 

@@ -34,8 +34,9 @@ import os
 import numpy as np
 import tensorflow as tf
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "..", "tests", "data", "masks")
+from golden_common import data_dir, random_weights
+
+OUT = data_dir("masks")
 L = tf.keras.layers
 N, T = 4, 6
 
@@ -106,7 +107,7 @@ def main():
     masks = {}
     for name in CASES:
         m, xs = build(name, rng)
-        m.set_weights([rng.uniform(-0.6, 0.6, w.shape) for w in m.get_weights()])
+        random_weights(m, rng, 0.6)
         ys = m.predict(xs, verbose=0)
         ys = ys if isinstance(ys, list) else [ys]
         m.save(os.path.join(OUT, name + ".h5"))

@@ -52,8 +52,9 @@ import os
 import numpy as np
 import tensorflow as tf
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "..", "tests", "data", "mask_graph")
+from golden_common import data_dir, random_weights
+
+OUT = data_dir("mask_graph")
 L = tf.keras.layers
 N, T = 4, 6
 
@@ -193,7 +194,7 @@ def main():
     masks = {}
     for name in CASES + ["metrics_sparse", "metrics_mse"]:
         m, xs = build(name, rng)
-        m.set_weights([rng.uniform(-0.6, 0.6, w.shape) for w in m.get_weights()])
+        random_weights(m, rng, 0.6)
         ys = m.predict(xs, verbose=0)
         ys = ys if isinstance(ys, list) else [ys]
         if name in CASES:

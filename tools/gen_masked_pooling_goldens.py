@@ -10,7 +10,9 @@ import os
 import numpy as np
 import tensorflow as tf
 
-OUT = os.path.join(os.path.dirname(__file__), "..", "tests", "data", "masked_pooling")
+from golden_common import data_dir
+
+OUT = data_dir("masked_pooling")
 os.makedirs(OUT, exist_ok=True)
 tf.keras.utils.set_random_seed(7)
 inp = tf.keras.Input((6,), dtype="int32")

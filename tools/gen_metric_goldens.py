@@ -10,14 +10,15 @@ reset_state(), the config as tf.keras writes it (legacy {"class_name",
 import json
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+from golden_common import data_dir, quiet_tensorflow
+
+quiet_tensorflow()  # before TensorFlow loads
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from keras.src.engine import compile_utils  # noqa: E402
 from keras.src.metrics import base_metric  # noqa: E402
 
-OUT = os.path.join(os.path.dirname(__file__), "..", "tests", "data", "train", "metrics",
-                   "metrics.json")
+OUT = data_dir("train", "metrics", "metrics.json")
 rng = np.random.default_rng(1234)
 
 

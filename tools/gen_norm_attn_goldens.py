@@ -40,9 +40,9 @@ import sys
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "..", "tests", "data", "norm_attn")
-K3_PYTHON = "/opt/k3/bin/python"
+from golden_common import K3_PYTHON, data_dir, load_npy, save_npy, short_initializers
+
+OUT = data_dir("norm_attn")
 
 # name, class, kwargs, input shapes (None entries: the mask shape follows),
 # call kwargs.  Inputs named "mask" are 0/1 masks.
@@ -93,23 +93,12 @@ K3_CASES = ["mha_basic", "mha_key_out", "mha_nobias", "att_scale_key", "att_conc
             "un_12", "gnoise", "gdrop", "sdrop2", "actreg"]
 
 
-def short_initializers(cfg):
-    """tf.keras 2.13+'s serialized objects without module / registered_name."""
-    if isinstance(cfg, dict):
-        if "class_name" in cfg and "config" in cfg and "module" in cfg:
-            return {"class_name": cfg["class_name"], "config": short_initializers(cfg["config"])}
-        return {k: short_initializers(v) for k, v in cfg.items()}
-    if isinstance(cfg, (list, tuple)):
-        return [short_initializers(v) for v in cfg]
-    return cfg
-
-
 def save(name, arr, dtype=np.float32):
-    np.save(os.path.join(OUT, name + ".npy"), np.asarray(arr, dtype=dtype))
+    save_npy(OUT, name, arr, dtype)  # OUT as it is now: --scores moves it
 
 
 def load(name):
-    return np.load(os.path.join(OUT, name + ".npy"))
+    return load_npy(OUT, name)
 
 
 def make_inputs(rng, name, specs):
@@ -203,7 +192,7 @@ def legacy_attention_file(tf, rng):
     """tests/data/keras/dl4j-legacy-formats/keras-attention.h5 (tf.keras 2.11):
     an Attention on rank-2 inputs, whose batch rows attend to each other;
     its prediction on one batch of 5 rows."""
-    path = os.path.join(HERE, "..", "tests", "data", "keras", "dl4j-legacy-formats", "keras-attention.h5")
+    path = data_dir("keras", "dl4j-legacy-formats", "keras-attention.h5")
     model = tf.keras.models.load_model(path, compile=False)
     x = rng.uniform(-1, 1, size=(5, 22)).astype(np.float32)
     save("models/legacy_attention_x", x)

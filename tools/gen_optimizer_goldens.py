@@ -12,12 +12,13 @@ several steps.
 import json
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+from golden_common import data_dir, quiet_tensorflow
+
+quiet_tensorflow()  # before TensorFlow loads
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data", "train",
-                   "optimizers", "optimizers.json")
+OUT = data_dir("train", "optimizers", "optimizers.json")
 
 S = tf.keras.optimizers.schedules
 EXP = {"class_name": "ExponentialDecay",

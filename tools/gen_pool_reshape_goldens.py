@@ -16,14 +16,17 @@ its name, its get_config after the call as the text ckeras must write back
 "registered_name" keys tf.keras 2.13+ adds), and its number of weights.  The C
 test also runs the float64 gradient check on every case's config.
 """
+import functools
 import json
 import os
 
 import numpy as np
 import tensorflow as tf
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "..", "tests", "data", "layers", "pool_reshape")
+from golden_common import data_dir, dy_gradients, save_npy, short_initializers
+
+OUT = data_dir("layers", "pool_reshape")
+save = functools.partial(save_npy, OUT)  # save(name, arr): OUT/<name>.npy as float32
 rng = np.random.default_rng(20250417)
 L = tf.keras.layers
 
@@ -98,21 +101,6 @@ CASES = [
 ]
 
 
-def save(name, arr):
-    np.save(os.path.join(OUT, name + ".npy"), np.asarray(arr, dtype=np.float32))
-
-
-def short_initializers(cfg):
-    """tf.keras 2.13+'s serialized objects without module / registered_name."""
-    if isinstance(cfg, dict):
-        if "class_name" in cfg and "config" in cfg and "module" in cfg:
-            return {"class_name": cfg["class_name"], "config": short_initializers(cfg["config"])}
-        return {k: short_initializers(v) for k, v in cfg.items()}
-    if isinstance(cfg, (list, tuple)):
-        return [short_initializers(v) for v in cfg]
-    return cfg
-
-
 def main():
     os.makedirs(OUT, exist_ok=True)
     manifest = []
@@ -129,11 +117,7 @@ def main():
         xt = tf.constant(x)
         y0 = layer(xt, training=True)
         dy = rng.uniform(-1, 1, size=y0.shape).astype(np.float32)
-        with tf.GradientTape() as tape:
-            tape.watch(xt)
-            y = layer(xt, training=True)
-            f = tf.reduce_sum(y * dy)
-        grads = tape.gradient(f, [xt] + list(layer.trainable_weights))
+        y, grads = dy_gradients(layer, xt, dy)
         save(f"{name}_x", x)
         save(f"{name}_dy", dy)
         save(f"{name}_y", y)

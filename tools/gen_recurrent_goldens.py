@@ -33,14 +33,14 @@ Every number comes from TensorFlow; none from ckeras.  Tensors are
 {"shape": [...], "data": [...]} with the data flattened in C order.
 Weights and inputs are drawn from a seeded numpy generator.
 """
-import json
 import os
 
 import numpy as np
 import tensorflow as tf
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "..", "tests", "data", "layers", "recurrent")
+from golden_common import TOOLS_DIR, data_dir, dtype_pair, legacy, random_weights, tensor, write_json
+
+OUT = data_dir("layers", "recurrent")
 
 B, T, F, U = 2, 5, 3, 4
 
@@ -71,23 +71,6 @@ CASES = [
 ]
 
 
-def tensor(a):
-    a = np.asarray(a, dtype=np.float64)
-    return {"shape": list(a.shape), "data": [float(v) for v in a.reshape(-1)]}
-
-
-def legacy(v):
-    """The new serialization form ({module, class_name, config,
-    registered_name}) turned into the legacy {class_name, config}."""
-    if isinstance(v, dict):
-        if "module" in v and "class_name" in v and "registered_name" in v:
-            return {"class_name": v["class_name"], "config": legacy(v["config"])}
-        return {k: legacy(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [legacy(x) for x in v]
-    return v
-
-
 def make(cls, kwargs, dtype, name):
     return getattr(tf.keras.layers, cls)(U, dtype=dtype, name=name, **kwargs)
 
@@ -100,35 +83,17 @@ def main():
         tm = kwargs.get("time_major", False)
         xshape = (T, B, F) if tm else (B, T, F)
         x = rng.uniform(-1, 1, size=xshape)
-        layer = make(cls, kwargs, "float64", name)
-        xv = tf.constant(x, dtype=tf.float64)
-        layer(xv)  # builds inside the layer's name scope: "lstm/lstm_cell/kernel:0"
-        weights = [rng.uniform(-0.6, 0.6, size=w.shape) for w in layer.get_weights()]
-        layer.set_weights(weights)
-        with tf.GradientTape() as tape:
-            tape.watch(xv)
-            y = layer(xv)
-            dy = rng.uniform(-1, 1, size=y.shape)
-            loss = tf.reduce_sum(y * tf.constant(dy))
-        grads = tape.gradient(loss, [xv] + layer.trainable_weights)
-
-        l32 = make(cls, kwargs, "float32", name)
-        l32(tf.constant(x.astype(np.float32)))
-        l32.set_weights([w.astype(np.float32) for w in weights])
-        y32 = l32(tf.constant(x.astype(np.float32))).numpy()
+        # each layer builds inside its name scope: "lstm/lstm_cell/kernel:0"
+        l32, weights, dy, y32, f64 = dtype_pair(lambda d: make(cls, kwargs, d, name), x, rng, 0.6, clear=False)
         config = l32.get_config()
         out.append({
             "name": name, "class_name": cls, "kwargs": kwargs,
             "config": config, "config_legacy": legacy(config),
             "weight_names": [w.name for w in l32.weights],
             "x": tensor(x), "weights": [tensor(w) for w in weights], "dy": tensor(dy),
-            "f32": {"y": tensor(y32)},
-            "f64": {"y": tensor(y.numpy()), "dx": tensor(grads[0].numpy()),
-                    "dweights": [tensor(g.numpy()) for g in grads[1:]]},
+            "f32": {"y": tensor(y32)}, "f64": f64,
         })
-    with open(os.path.join(OUT, "goldens.json"), "w") as f:
-        json.dump(out, f)
-        f.write("\n")
+    write_json(os.path.join(OUT, "goldens.json"), out)
     print("wrote %d cases" % len(out))
     stateful_cases(rng)
     saved_models(rng)
@@ -147,8 +112,7 @@ def stateful_cases(rng):
         x1, x2 = (rng.uniform(-1, 1, size=(B, T, F)).astype(np.float32) for _ in range(2))
         inp = tf.keras.Input(batch_shape=(B, T, F))
         model = tf.keras.Model(inp, layer(inp))
-        weights = [rng.uniform(-0.6, 0.6, size=w.shape) for w in layer.get_weights()]
-        layer.set_weights(weights)
+        weights = random_weights(layer, rng, 0.6)
         y1 = model.predict(x1, verbose=0)
         y2 = model.predict(x2, verbose=0)
         layer.reset_states()
@@ -156,9 +120,7 @@ def stateful_cases(rng):
         out.append({"name": name, "class_name": cls, "config": layer.get_config(),
                     "weights": [tensor(w) for w in weights], "x1": tensor(x1), "x2": tensor(x2),
                     "y1": tensor(y1), "y2": tensor(y2), "y3": tensor(y3)})
-    with open(os.path.join(OUT, "stateful.json"), "w") as f:
-        json.dump(out, f)
-        f.write("\n")
+    write_json(os.path.join(OUT, "stateful.json"), out)
 
 
 def saved_models(rng):
@@ -173,7 +135,7 @@ def saved_models(rng):
     h = L.GRU(4, return_sequences=True)(h)
     h = L.SimpleRNN(3)(h)
     model = tf.keras.Model(inp, L.Dense(2)(h))
-    model.set_weights([rng.uniform(-0.6, 0.6, size=w.shape) for w in model.get_weights()])
+    random_weights(model, rng, 0.6)
     x = rng.uniform(-1, 1, size=(4, 6, 3)).astype(np.float32)
     np.save(os.path.join(OUT, "rnn_model_x.npy"), x)
     np.save(os.path.join(OUT, "rnn_model_y.npy"), model.predict(x, verbose=0))
@@ -187,14 +149,14 @@ def keras2c_expected():
     tests/data/keras_expected/keras2c-example/{inputs,expected}.npy.  The
     model file stays in ../shared/testdata/keras (LGPL-3.0); only these
     numbers are committed."""
-    src = os.path.join(HERE, "..", "..", "shared", "testdata", "keras", "keras2c-example", "model.h5")
+    src = os.path.join(TOOLS_DIR, "..", "..", "shared", "testdata", "keras", "keras2c-example", "model.h5")
     if not os.path.exists(src):
         print("skipped keras2c-example: %s is absent" % src)
         return
     model = tf.keras.models.load_model(src, compile=False)
     x = np.random.default_rng(2019).uniform(-1, 1, size=(4, 8, 32)).astype(np.float32)
     y = model.predict(x, verbose=0)
-    d = os.path.join(HERE, "..", "tests", "data", "keras_expected", "keras2c-example")
+    d = data_dir("keras_expected", "keras2c-example")
     os.makedirs(d, exist_ok=True)
     np.save(os.path.join(d, "inputs.npy"), x)
     np.save(os.path.join(d, "expected.npy"), y.astype(np.float32))

@@ -18,7 +18,9 @@ import tensorflow as tf
 from tensorflow import keras
 from tensorflow.keras import layers as L
 
-OUT = os.path.join(os.path.dirname(__file__), "..", "tests", "data", "train", "resume")
+from golden_common import data_dir
+
+OUT = data_dir("train", "resume")
 BATCH = 8
 
 

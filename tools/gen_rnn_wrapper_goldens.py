@@ -53,26 +53,10 @@ import os
 import numpy as np
 import tensorflow as tf
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "..", "tests", "data", "layers", "rnn_wrappers")
+from golden_common import data_dir, dtype_pair_case, random_weights, write_json
+
+OUT = data_dir("layers", "rnn_wrappers")
 L = tf.keras.layers
-
-
-def tensor(a):
-    a = np.asarray(a, dtype=np.float64)
-    return {"shape": list(a.shape), "data": [float(v) for v in a.reshape(-1)]}
-
-
-def legacy(v):
-    """The new serialization form turned into the legacy {class_name,
-    config}; build_config and shared_object_id dropped."""
-    if isinstance(v, dict):
-        if "class_name" in v and "config" in v and ("module" in v or "registered_name" in v):
-            return {"class_name": v["class_name"], "config": legacy(v["config"])}
-        return {k: legacy(x) for k, x in v.items() if k not in ("shared_object_id", "build_config")}
-    if isinstance(v, list):
-        return [legacy(x) for x in v]
-    return v
 
 
 # name, input shape, maker(dtype) -> layer
@@ -121,35 +105,8 @@ def main():
     out = []
     for name, shape, make in CASES:
         x = rng.uniform(-1, 1, size=shape)
-        tf.keras.backend.clear_session()
-        layer = make("float64")
-        xv = tf.constant(x, dtype=tf.float64)
-        layer(xv)
-        weights = [rng.uniform(-0.6, 0.6, size=w.shape) for w in layer.get_weights()]
-        layer.set_weights(weights)
-        with tf.GradientTape() as tape:
-            tape.watch(xv)
-            y = layer(xv)
-            dy = rng.uniform(-1, 1, size=y.shape)
-            loss = tf.reduce_sum(y * tf.constant(dy))
-        grads = tape.gradient(loss, [xv] + layer.trainable_weights)
-        tf.keras.backend.clear_session()
-        l32 = make("float32")
-        l32(tf.constant(x.astype(np.float32)))
-        l32.set_weights([w.astype(np.float32) for w in weights])
-        y32 = l32(tf.constant(x.astype(np.float32))).numpy()
-        ser = tf.keras.layers.serialize(l32)
-        out.append({
-            "name": name, "layer": legacy(ser),
-            "weight_names": [w.name for w in l32.weights],
-            "x": tensor(x), "weights": [tensor(w) for w in weights], "dy": tensor(dy),
-            "f32": {"y": tensor(y32)},
-            "f64": {"y": tensor(y.numpy()), "dx": tensor(grads[0].numpy()),
-                    "dweights": [tensor(g.numpy()) for g in grads[1:]]},
-        })
-    with open(os.path.join(OUT, "goldens.json"), "w") as f:
-        json.dump(out, f)
-        f.write("\n")
+        out.append(dtype_pair_case(name, make, x, rng, 0.6))
+    write_json(os.path.join(OUT, "goldens.json"), out)
     print("wrote %d cases" % len(out))
     saved_model(rng)
     legacy_file(rng)
@@ -242,7 +199,7 @@ def saved_model(rng):
     h = L.Bidirectional(L.GRU(2, return_sequences=True), merge_mode="sum")(h)
     h = L.RNN(L.SimpleRNNCell(3), go_backwards=True)(h)
     model = tf.keras.Model(inp, L.Dense(2)(h))
-    model.set_weights([rng.uniform(-0.6, 0.6, size=w.shape) for w in model.get_weights()])
+    random_weights(model, rng, 0.6)
     x = rng.uniform(-1, 1, size=(4, 6, 3)).astype(np.float32)
     np.save(os.path.join(OUT, "wrappers_model_x.npy"), x)
     np.save(os.path.join(OUT, "wrappers_model_y.npy"), model.predict(x, verbose=0))
@@ -279,36 +236,8 @@ def multi(rng):
     out = []
     for name, shape, make in MULTI_CASES:
         x = rng.uniform(-1, 1, size=shape)
-        tf.keras.backend.clear_session()
-        layer = make("float64")
-        xv = tf.constant(x, dtype=tf.float64)
-        layer(xv)
-        weights = [rng.uniform(-0.6, 0.6, size=w.shape) for w in layer.get_weights()]
-        layer.set_weights(weights)
-        with tf.GradientTape() as tape:
-            tape.watch(xv)
-            ys = layer(xv)
-            ys = ys if isinstance(ys, (list, tuple)) else [ys]
-            dys = [rng.uniform(-1, 1, size=y.shape) for y in ys]
-            loss = tf.add_n([tf.reduce_sum(y * tf.constant(dy)) for y, dy in zip(ys, dys)])
-        grads = tape.gradient(loss, [xv] + layer.trainable_weights)
-        tf.keras.backend.clear_session()
-        l32 = make("float32")
-        l32(tf.constant(x.astype(np.float32)))
-        l32.set_weights([w.astype(np.float32) for w in weights])
-        y32 = l32(tf.constant(x.astype(np.float32)))
-        y32 = y32 if isinstance(y32, (list, tuple)) else [y32]
-        out.append({
-            "name": name, "layer": legacy(tf.keras.layers.serialize(l32)),
-            "weight_names": [w.name for w in l32.weights],
-            "x": tensor(x), "weights": [tensor(w) for w in weights], "dy": [tensor(d) for d in dys],
-            "f32": {"y": [tensor(y.numpy()) for y in y32]},
-            "f64": {"y": [tensor(y.numpy()) for y in ys], "dx": tensor(grads[0].numpy()),
-                    "dweights": [tensor(g.numpy()) for g in grads[1:]]},
-        })
-    with open(os.path.join(OUT, "multi_goldens.json"), "w") as f:
-        json.dump(out, f)
-        f.write("\n")
+        out.append(dtype_pair_case(name, make, x, rng, 0.6, as_list=True))
+    write_json(os.path.join(OUT, "multi_goldens.json"), out)
     print("wrote %d multi-output cases" % len(out))
     tf.keras.backend.clear_session()
     enc_in, dec_in = tf.keras.Input((5, 3)), tf.keras.Input((4, 2))
@@ -316,7 +245,7 @@ def multi(rng):
     h, c = L.Concatenate()([hf, hb]), L.Concatenate()([cf, cb])
     seq = L.LSTM(8, return_sequences=True)(dec_in, initial_state=[h, c])
     model = tf.keras.Model([enc_in, dec_in], L.Dense(2)(seq))
-    model.set_weights([rng.uniform(-0.6, 0.6, size=w.shape) for w in model.get_weights()])
+    random_weights(model, rng, 0.6)
     x0 = rng.uniform(-1, 1, size=(3, 5, 3)).astype(np.float32)
     x1 = rng.uniform(-1, 1, size=(3, 4, 2)).astype(np.float32)
     np.save(os.path.join(OUT, "bidi_state_model_x0.npy"), x0)

@@ -17,8 +17,9 @@ import os
 import numpy as np
 import keras
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "..", "tests", "data", "layers", "rnn_wrappers")
+from golden_common import data_dir, random_weights
+
+OUT = data_dir("layers", "rnn_wrappers")
 L = keras.layers
 
 
@@ -30,7 +31,7 @@ def main():
     h = L.RNN(L.StackedRNNCells([L.GRUCell(3), L.GRUCell(2)]), return_sequences=True)(h)
     h = L.Bidirectional(L.SimpleRNN(2), backward_layer=L.SimpleRNN(2, go_backwards=True))(h)
     model = keras.Model(inp, L.Dense(2)(h))
-    model.set_weights([rng.uniform(-0.6, 0.6, size=w.shape) for w in model.get_weights()])
+    random_weights(model, rng, 0.6)
     x = rng.uniform(-1, 1, size=(4, 6, 3)).astype(np.float32)
     np.save(os.path.join(OUT, "wrappers_k3_x.npy"), x)
     np.save(os.path.join(OUT, "wrappers_k3_y.npy"), model.predict(x, verbose=0))
@@ -47,7 +48,7 @@ def multi():
     seq = L.LSTM(6)(dec_in, initial_state=[h, c])
     pooled = L.GlobalAveragePooling1D()(L.Add()([yf, yb]))
     model = keras.Model([enc_in, dec_in], L.Dense(2)(L.Concatenate()([seq, pooled])))
-    model.set_weights([rng.uniform(-0.6, 0.6, size=w.shape) for w in model.get_weights()])
+    random_weights(model, rng, 0.6)
     x0 = rng.uniform(-1, 1, size=(3, 5, 3)).astype(np.float32)
     x1 = rng.uniform(-1, 1, size=(3, 4, 2)).astype(np.float32)
     np.save(os.path.join(OUT, "bidi_state_k3_x0.npy"), x0)

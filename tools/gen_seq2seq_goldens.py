@@ -32,14 +32,10 @@ import os
 import numpy as np
 import tensorflow as tf
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "..", "tests", "data", "seq2seq")
+from golden_common import data_dir, random_weights, tensor
+
+OUT = data_dir("seq2seq")
 B, T, F, U = 2, 4, 3, 5
-
-
-def tj(a):
-    a = np.asarray(a, dtype=np.float64)
-    return {"shape": list(a.shape), "data": [float(v) for v in a.reshape(-1)]}
 
 
 def layer_cases(rng):
@@ -57,8 +53,7 @@ def layer_cases(rng):
         x = rng.uniform(-1, 1, (B, T, F))
         states = [rng.uniform(-1, 1, (B, U)) for _ in range(n_states)]
         layer.build((B, T, F))
-        weights = [rng.uniform(-0.6, 0.6, w.shape) for w in layer.get_weights()]
-        layer.set_weights(weights)
+        weights = random_weights(layer, rng, 0.6)
         xt = tf.constant(x)
         st = [tf.constant(s) for s in states]
         with tf.GradientTape(persistent=True) as tape:
@@ -72,10 +67,10 @@ def layer_cases(rng):
             loss = sum(tf.reduce_sum(y * d) for y, d in zip(ys, douts))
         grads = tape.gradient(loss, [xt] + st + layer.trainable_weights)
         cases.append({
-            "name": name, "class_name": cls, "kwargs": kwargs, "x": tj(x), "states": [tj(s) for s in states],
-            "weights": [tj(w) for w in weights], "douts": [tj(d) for d in douts], "ys": [tj(y) for y in ys],
-            "dx": tj(grads[0]), "dstates": [tj(g) for g in grads[1:1 + n_states]],
-            "dweights": [tj(g) for g in grads[1 + n_states:]],
+            "name": name, "class_name": cls, "kwargs": kwargs, "x": tensor(x), "states": [tensor(s) for s in states],
+            "weights": [tensor(w) for w in weights], "douts": [tensor(d) for d in douts], "ys": [tensor(y) for y in ys],
+            "dx": tensor(grads[0]), "dstates": [tensor(g) for g in grads[1:1 + n_states]],
+            "dweights": [tensor(g) for g in grads[1 + n_states:]],
         })
     with open(os.path.join(OUT, "layers.json"), "w") as f:
         json.dump(cases, f)
@@ -90,7 +85,7 @@ def s2s_model(rng):
     y = L.Dense(3, name="head")(dec)
     _, g = L.GRU(4, return_state=True, name="side")(dec_in)
     m = tf.keras.Model([enc_in, dec_in], [y, enc_out, g], name="s2s")
-    m.set_weights([rng.uniform(-0.5, 0.5, w.shape) for w in m.get_weights()])
+    random_weights(m, rng, 0.5)
     x0 = rng.uniform(-1, 1, (3, T, F)).astype(np.float32)
     x1 = rng.uniform(-1, 1, (3, T + 1, 2)).astype(np.float32)
     ys = m.predict([x0, x1], verbose=0)
@@ -112,7 +107,7 @@ def s2s_fit(rng):
     dec = L.LSTM(U, return_sequences=True, name="decoder")(dec_in, initial_state=[h, c])
     y = L.Dense(2, name="head")(dec)
     m = tf.keras.Model([enc_in, dec_in], y, name="s2s_fit")
-    m.set_weights([rng.uniform(-0.5, 0.5, w.shape) for w in m.get_weights()])
+    random_weights(m, rng, 0.5)
     m.compile(optimizer=tf.keras.optimizers.SGD(0.1), loss="mse")
     n = 6
     x0 = rng.uniform(-1, 1, (n, T, F)).astype(np.float32)

@@ -39,8 +39,9 @@ import os
 import numpy as np
 import tensorflow as tf
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "..", "tests", "data", "layers", "tfop_more")
+from golden_common import data_dir
+
+OUT = data_dir("layers", "tfop_more")
 B = 2
 
 

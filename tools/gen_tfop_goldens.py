@@ -39,15 +39,11 @@ import os
 import numpy as np
 import tensorflow as tf
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "..", "tests", "data", "layers", "tfop")
+from golden_common import data_dir, tensor
+
+OUT = data_dir("layers", "tfop")
 B = 2
 S = (3, 4)
-
-
-def tensor(a):
-    a = np.asarray(a, dtype=np.float64)
-    return {"shape": list(a.shape), "data": [float(v) for v in a.reshape(-1)]}
 
 
 # name, number of inputs (each (B, 3, 4)), the expression

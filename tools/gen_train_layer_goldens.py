@@ -31,13 +31,14 @@ import os
 import numpy as np
 import tensorflow as tf
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "..", "tests", "data", "train", "layer_train")
+from golden_common import data_dir, dy_gradients, save_npy
+
+OUT = data_dir("train", "layer_train")
 rng = np.random.default_rng(20250301)
 
 
 def save(name, arr, dtype):
-    np.save(os.path.join(OUT, name + ".npy"), np.asarray(arr, dtype=dtype))
+    save_npy(OUT, name, arr, dtype)
 
 
 def uniform(shape, dtype=np.float32):
@@ -54,11 +55,7 @@ def conv_case(name, x_shape, **kw):
     xt = tf.constant(x)
     y0 = layer(xt, training=True)
     dy = uniform(y0.shape)
-    with tf.GradientTape() as tape:
-        tape.watch(xt)
-        y = layer(xt, training=True)
-        f = tf.reduce_sum(y * dy)
-    dx, dk, db = tape.gradient(f, [xt, layer.kernel, layer.bias])
+    y, (dx, dk, db) = dy_gradients(layer, xt, dy, [layer.kernel, layer.bias])
     for key, v in dict(x=x, kernel=k, bias=b, dy=dy, y=y, dx=dx, dkernel=dk, dbias=db).items():
         save(f"{name}_{key}", v, np.float32)
 
@@ -70,11 +67,7 @@ def pool_case(name, x_shape, **kw):
     xt = tf.constant(x)
     y0 = layer(xt, training=True)
     dy = uniform(y0.shape)
-    with tf.GradientTape() as tape:
-        tape.watch(xt)
-        y = layer(xt, training=True)
-        f = tf.reduce_sum(y * dy)
-    dx = tape.gradient(f, xt)
+    y, (dx,) = dy_gradients(layer, xt, dy, [])
     for key, v in dict(x=x, dy=dy, y=y, dx=dx).items():
         save(f"{name}_{key}", v, np.float32)
 
@@ -95,11 +88,7 @@ def bn_case(name, x_shape, dtype=np.float32, **kw):
         x = (uniform(x_shape, dtype) * 2 + 0.5).astype(dtype)
         dy = uniform(x_shape, dtype)
         xt = tf.constant(x)
-        with tf.GradientTape() as tape:
-            tape.watch(xt)
-            y = layer(xt, training=True)
-            f = tf.reduce_sum(y * dy)
-        dx, dg, db = tape.gradient(f, [xt, layer.gamma, layer.beta])
+        y, (dx, dg, db) = dy_gradients(layer, xt, dy, [layer.gamma, layer.beta])
         for key, v in {f"x{i}": x, f"dy{i}": dy, f"y{i}": y, f"dx{i}": dx, f"dgamma{i}": dg,
                        f"dbeta{i}": db}.items():
             save(f"{name}_{key}", v, dtype)

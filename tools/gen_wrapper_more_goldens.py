@@ -49,10 +49,11 @@ the *_k3 ones):
 Inputs and weights come from seeded numpy generators; every output from
 Keras.  Nothing here is computed by ckeras.
 """
-import json
 import os
 
 import numpy as np
+
+from golden_common import data_dir, gradient_record, legacy, random_weights, tape_gradients, tensor, write_json
 
 try:
     import keras
@@ -63,8 +64,7 @@ if not K3:
     import tensorflow as tf
     keras = tf.keras
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "..", "tests", "data", "layers", "wrapper_more")
+OUT = data_dir("layers", "wrapper_more")
 L = keras.layers
 TAG = "k3" if K3 else "tf"
 
@@ -159,22 +159,6 @@ def bidi_model(rng):
         np.save(os.path.join(OUT, "bidi_init_fit_y.npy"), model.predict([x0, x1], verbose=0))
 
 
-def tensor(a):
-    a = np.asarray(a, dtype=np.float64)
-    return {"shape": list(a.shape), "data": [float(v) for v in a.reshape(-1)]}
-
-
-def legacy(v):
-    """The new serialization form as the legacy {class_name, config}."""
-    if isinstance(v, dict):
-        if "class_name" in v and "config" in v and ("module" in v or "registered_name" in v):
-            return {"class_name": v["class_name"], "config": legacy(v["config"])}
-        return {k: legacy(x) for k, x in v.items() if k not in ("shared_object_id", "build_config")}
-    if isinstance(v, list):
-        return [legacy(x) for x in v]
-    return v
-
-
 # name, units, states per direction, maker(dtype)
 BIDI_CASES = [
     ("lstm_concat_seq_state", 4, 2,
@@ -198,17 +182,8 @@ def bidi_goldens(rng):
         xv = tf.constant(x)
         sv = [tf.constant(v) for v in st]
         layer(xv, initial_state=sv)
-        weights = [rng.uniform(-0.6, 0.6, size=w.shape) for w in layer.get_weights()]
-        layer.set_weights(weights)
-        with tf.GradientTape() as tape:
-            tape.watch(xv)
-            for v in sv:
-                tape.watch(v)
-            ys = layer(xv, initial_state=sv)
-            ys = ys if isinstance(ys, (list, tuple)) else [ys]
-            dys = [rng.uniform(-1, 1, size=y.shape) for y in ys]
-            loss = tf.add_n([tf.reduce_sum(y * tf.constant(dy)) for y, dy in zip(ys, dys)])
-        grads = tape.gradient(loss, [xv] + sv + layer.trainable_weights)
+        weights = random_weights(layer, rng, 0.6)
+        ys, dys, grads = tape_gradients(layer, xv, rng, as_list=True, states=sv)
         tf.keras.backend.clear_session()
         l32 = make("float32")
         s32 = [tf.constant(v.astype(np.float32)) for v in st]
@@ -221,13 +196,9 @@ def bidi_goldens(rng):
             "x": tensor(x), "states": [tensor(v) for v in st], "weights": [tensor(w) for w in weights],
             "dy": [tensor(d) for d in dys],
             "f32": {"y": [tensor(y.numpy()) for y in y32]},
-            "f64": {"y": [tensor(y.numpy()) for y in ys], "dx": tensor(grads[0].numpy()),
-                    "dstates": [tensor(g.numpy()) for g in grads[1:1 + len(sv)]],
-                    "dweights": [tensor(g.numpy()) for g in grads[1 + len(sv):]]},
+            "f64": gradient_record(ys, grads, len(sv)),
         })
-    with open(os.path.join(OUT, "bidi_init_goldens.json"), "w") as f:
-        json.dump(out, f)
-        f.write("\n")
+    write_json(os.path.join(OUT, "bidi_init_goldens.json"), out)
 
 
 def main():
