@@ -34,7 +34,7 @@ static ck_status gru_forward(const ck_rnn_layer *r, const ck_rnn_fwd *s)
          * inference products' kernel choice), then one fused pass */
         ck_matmul_f32(B, G, U, s->h_in, (const float *)rk, (float *)m);
         ck_gru_cell_f32(&(ck_gru_cell_args){.batch = B, .units = U, .ldx = s->ldx,
-                                            .hard_sigmoid = fused == 2, .m = (float *)m,
+                                            .hard_sigmoid = fused == 2, .keep = s->training, .m = (float *)m,
                                             .pre = (float *)pre, .post = (float *)post, .h = s->h, .xp = s->xp,
                                             .rbias = r->bias ? (const float *)r->bias->value->data + G : NULL,
                                             .h_prev = s->h_prev});

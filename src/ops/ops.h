@@ -204,6 +204,7 @@ void ck_lstm_cell_f32(const ck_lstm_cell_args *s);
 typedef struct ck_gru_cell_args {
     int64_t batch, units, ldx;
     int hard_sigmoid;
+    int keep; /* store m + rbias, pre and post (training); 0: only h */
     float *m, *pre, *post, *h;
     const float *xp, *rbias, *h_prev;
 } ck_gru_cell_args;

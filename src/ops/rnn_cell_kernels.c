@@ -125,7 +125,7 @@
             if (s->rbias) {                                                                                \
                 memcpy(&rb, s->rbias + k * U + u, (size_t)n * 4);                                          \
                 mm[k] += rb;                                                                               \
-                memcpy(m + k * U, &mm[k], (size_t)n * 4);                                                  \
+                if (s->keep) memcpy(m + k * U, &mm[k], (size_t)n * 4);                                     \
             }                                                                                              \
         }                                                                                                  \
         p[0] = xv[0] + mm[0];                                                                              \
@@ -134,7 +134,7 @@
         q[1] = sigmoid_##SUF(p[1], s->hard_sigmoid);                                                       \
         p[2] = xv[2] + q[1] * mm[2];                                                                       \
         q[2] = tanh_##SUF(p[2]);                                                                           \
-        for (int k = 0; k < 3; k++) {                                                                      \
+        for (int k = 0; s->keep && k < 3; k++) {                                                           \
             memcpy(pre + k * U, &p[k], (size_t)n * 4);                                                     \
             memcpy(post + k * U, &q[k], (size_t)n * 4);                                                    \
         }                                                                                                  \

@@ -115,7 +115,7 @@ Test(rnn_cell_kernels, gru_reset_after)
         for (int i = 0; i < GG; i++) rb[i] = (float)(i % 5) / 8.0f - 0.25f;
         for (int i = 0; i < B * U; i++) hp[i] = cp[i] / 3.0f;
         memcpy(m, m0, sizeof m);
-        ck_gru_cell_f32(&(ck_gru_cell_args){.batch = B, .units = U, .ldx = LDX, .hard_sigmoid = hard, .m = m,
+        ck_gru_cell_f32(&(ck_gru_cell_args){.batch = B, .units = U, .ldx = LDX, .hard_sigmoid = hard, .keep = 1, .m = m,
                                             .pre = pre, .post = post, .h = hg, .xp = xp, .rbias = rb, .h_prev = hp});
         for (int b = 0; b < B; b++)
             for (int u = 0; u < U; u++) {
