@@ -28,7 +28,8 @@
  * Timing, the same everywhere: warm-up, then REPEATS windows of at least
  * WINDOW seconds and the median window's time per call; ckeras and the
  * peers run in rounds ($CK_BENCH_ROUNDS, default 3) and the table shows
- * the median over rounds, since the machine may be shared.
+ * the median over rounds, since the machine may be shared.  Memory: the
+ * peak RSS of each runtime's process over the same cases.
  *
  * While tuning: $CK_BENCH_CASES (comma-separated case names) keeps only
  * those cases, CK_BENCH_PEERS=0 times ckeras alone and CK_BENCH_CPU_TIME=1
@@ -36,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -68,6 +70,8 @@ static const char *peer_name[NPEERS] = {"onnxruntime", "tensorflow", "torch"};
 /* [case][thread setting][round] microseconds per call (0: not measured) */
 static double ck_us[NCASES][2][MAX_ROUNDS], peer_us[NPEERS][NCASES][2][MAX_ROUNDS];
 static double peer_diff[NPEERS][NCASES];
+/* the largest peak RSS (kB) of a peer's process over its runs */
+static long peer_rss_kb[NPEERS];
 static int peer_skipped[NPEERS];
 
 static double now(void)
@@ -288,7 +292,10 @@ static void run_peer(int peer, int ti, int threads, int round, const char *dir)
     while (fgets(line, sizeof line, p)) {
         char name[64];
         double us, diff;
-        if (sscanf(line, "RESULT %63s %lf %lf", name, &us, &diff) == 3) {
+        long rss;
+        if (sscanf(line, "PEAK_RSS %ld", &rss) == 1) {
+            if (rss > peer_rss_kb[peer]) peer_rss_kb[peer] = rss;
+        } else if (sscanf(line, "RESULT %63s %lf %lf", name, &us, &diff) == 3) {
             for (int i = 0; i < NCASES; i++)
                 if (strcmp(name, cases[i].name) == 0) {
                     peer_us[peer][i][ti][round] = us;
@@ -418,6 +425,15 @@ int main(void)
         }
     printf("ckeras' outputs with %d threads %s those with 1 thread\n", cores,
            same_bits ? "are bit-identical to" : "DIFFER from");
+    /* Peak memory: each peer's process ran the same cases (models, inputs,
+     * reference outputs); ckeras' is this process, which also built and
+     * saved every model, selected or not (so its figure errs high). */
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("peak memory (max RSS of the process that ran these cases): ckeras %.1f MB", ru.ru_maxrss / 1024.0);
+    for (int p = 0; p < NPEERS; p++)
+        if (peer_rss_kb[p] > 0) printf(", %s %.1f MB", peer_name[p], peer_rss_kb[p] / 1024.0);
+    printf("\n");
     printf("\n");
     for (int i = 0; i < NCASES; i++)
         for (int ti = 0; ti < nsettings && selected(&cases[i]); ti++) {

@@ -429,6 +429,9 @@ def run(argv):
         diff = float(np.max(np.abs(got.astype(np.float64) - want.astype(np.float64))))
         us = timed(call) * 1e6
         print(f"RESULT {name} {us:.3f} {diff:.3g}", flush=True)
+    # the peak memory of this process, which ran all the cases (kB)
+    import resource
+    print(f"PEAK_RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}", flush=True)
 
 
 if __name__ == "__main__":
