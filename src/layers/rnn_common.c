@@ -252,7 +252,7 @@ static void project_chunk(const rnn_run *run, const ck_tensor *x, int64_t s0, in
     const rnn_dims *d = &run->d;
     const size_t row = (size_t)d->F * d->es;
     char *xg = at(run, run->L.xg);
-    for (int64_t i = 0; i < n; i++) {
+    for (int64_t i = 0; row > 0 && i < n; i++) { /* no features: nothing to gather (x may hold no data) */
         const int64_t t = time_of(run, s0 + i);
         for (int64_t b = 0; b < d->B; b++)
             memcpy(xg + (size_t)(i * d->B + b) * row, (const char *)x->data + (size_t)row_of(run, b, t) * row, row);

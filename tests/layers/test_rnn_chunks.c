@@ -83,3 +83,25 @@ Test(rnn_chunks, lstm_backwards_sequences) { check_case("lstm_backwards_seq", 0)
 Test(rnn_chunks, gru_time_major) { check_case("gru_time_major", 0); }
 Test(rnn_chunks, simple_rnn) { check_case("simple_rnn", 0); }
 Test(rnn_chunks, lstm_masked) { check_case("lstm_masked", 1); }
+
+/* No input features (the fuzzers' kind of model): nothing to gather, the
+ * projection is the bias; every row then follows the same recurrence, so
+ * each equals the one-row call (one chunk, the whole projection). */
+Test(rnn_chunks, no_features)
+{
+    ck_layer *l = NULL;
+    cr_assert_eq(ck_lstm(&l, &(ck_rnn_opts){.units = 64, .bias_initializer = "ones"}), CK_OK, "%s", ck_last_error());
+    ck_tensor *x = NULL, *x1 = NULL, *y = NULL, *y1 = NULL;
+    cr_assert_eq(ck_tensor_new(&x, CK_FLOAT32, 3, (int64_t[]){32, 100, 0}), CK_OK);
+    cr_assert_eq(ck_tensor_new(&x1, CK_FLOAT32, 3, (int64_t[]){1, 100, 0}), CK_OK);
+    cr_assert_eq(ck_layer_call(l, 1, &x, &y), CK_OK, "%s", ck_last_error());
+    cr_assert_eq(ck_layer_call(l, 1, &x1, &y1), CK_OK, "%s", ck_last_error());
+    const float *a = y->data, *b = y1->data;
+    int same = 1;
+    for (int64_t r = 0; r < 32; r++)
+        for (int64_t u = 0; u < 64; u++) same &= a[r * 64 + u] == b[u];
+    cr_expect(same, "the rows of a chunked call differ from the one-row call");
+    cr_expect(b[0] != 0.0f, "the bias must reach the output");
+    ck_tensor_free(x), ck_tensor_free(x1), ck_tensor_free(y), ck_tensor_free(y1);
+    ck_layer_free(l);
+}
