@@ -68,6 +68,15 @@ static ck_status dense_output_shape(const ck_layer *layer, int n, const ck_shape
 ADD_BIAS_ROWS(f32, float)
 ADD_BIAS_ROWS(f64, double)
 
+static void bias_relu_rows_f32(float *restrict o, const float *restrict b, int64_t rows, int64_t units)
+{
+    for (int64_t r = 0; r < rows; r++, o += units)
+        for (int64_t u = 0; u < units; u++) {
+            const float v = o[u] + b[u];
+            o[u] = v > 0 || v != v ? v : 0.0f;
+        }
+}
+
 static void dense_affine(const ck_dense_layer *d, const ck_tensor *x, ck_tensor *out, int64_t rows)
 {
     int64_t k = x->shape[x->rank - 1], units = d->units;
@@ -88,6 +97,13 @@ static ck_status dense_call(ck_layer *layer, int n, const ck_tensor *const *in, 
     (void)n;
     int64_t rows = d->units > 0 ? out->size / d->units : 0;
     if (out->size == 0) return CK_OK;
+    if (out->dtype == CK_FLOAT32 && d->bias && ck_activation_is_plain_relu(d->params.activation)) {
+        /* the usual hidden layer: bias and relu in one pass (the same
+         * arithmetic: the sum rounded, then relu, NaN kept) */
+        ck_matmul_f32(rows, d->units, in[0]->shape[in[0]->rank - 1], in[0]->data, d->kernel->value->data, out->data);
+        bias_relu_rows_f32(out->data, d->bias->value->data, rows, d->units);
+        return CK_OK;
+    }
     dense_affine(d, in[0], out, rows);
     return ck_kernel_params_activate(&d->params, out->dtype, out->data, rows, d->units);
 }
@@ -117,7 +133,7 @@ int ck_dense_fusable(const ck_layer *layer, int need_linear)
 
 int64_t ck_dense_units(const ck_layer *layer) { return ((const ck_dense_layer *)layer)->units; }
 
-#define DENSE_EPILOGUE(T, MATMUL)                                                              \
+#define DENSE_EPILOGUE(T, MATMUL, BIAS_RELU)                                                              \
     do {                                                                                      \
         const T *xs = x->data, *kern = d->kernel->value->data;                               \
         const T *b = d->bias ? d->bias->value->data : NULL, *sc = inv, *sh = off;            \
@@ -126,12 +142,16 @@ int64_t ck_dense_units(const ck_layer *layer) { return ((const ck_dense_layer *)
             int64_t n = rows - r0 < block ? rows - r0 : block;                                \
             T *ob = o + r0 * units;                                                           \
             MATMUL(n, units, k, xs + r0 * k, kern, ob);                                       \
-            for (int64_t r = 0; b && r < n; r++) {                                            \
-                T *row = ob + r * units;                                                      \
-                for (int64_t u = 0; u < units; u++) row[u] += b[u];                           \
+            if (BIAS_RELU && b) {                                                             \
+                bias_relu_rows_f32((float *)ob, (const float *)b, n, units);                  \
+            } else {                                                                          \
+                for (int64_t r = 0; b && r < n; r++) {                                        \
+                    T *row = ob + r * units;                                                  \
+                    for (int64_t u = 0; u < units; u++) row[u] += b[u];                       \
+                }                                                                             \
+                if ((st = ck_kernel_params_activate(&d->params, out->dtype, ob, n, units)) != CK_OK) \
+                    break;                                                                    \
             }                                                                                 \
-            if ((st = ck_kernel_params_activate(&d->params, out->dtype, ob, n, units)) != CK_OK) \
-                break;                                                                        \
             for (int64_t r = 0; sc && r < n; r++) {                                           \
                 T *row = ob + r * units;                                                      \
                 for (int64_t u = 0; u < units; u++) row[u] = row[u] * sc[u] + sh[u];          \
@@ -152,8 +172,9 @@ ck_status ck_dense_call_fused(const ck_layer *layer, const ck_tensor *x, ck_tens
     block = block / 16 * 16;
     if ((size_t)rows * row_bytes <= 2 * FUSED_BLOCK_BYTES) block = rows;
     ck_status st = CK_OK;
-    if (out->dtype == CK_FLOAT32) DENSE_EPILOGUE(float, ck_matmul_f32);
-    else DENSE_EPILOGUE(double, ck_matmul_f64);
+    const int relu = ck_activation_is_plain_relu(d->params.activation);
+    if (out->dtype == CK_FLOAT32) DENSE_EPILOGUE(float, ck_matmul_f32, relu);
+    else DENSE_EPILOGUE(double, ck_matmul_f64, 0);
     return st;
 }
 
