@@ -4,18 +4,13 @@
  * end in CK_OK or CK_FORMAT_ERROR within a second each, under the
  * sanitizers.  Agreement with libhdf5: test_h5_reader_libhdf5.c. */
 #include <criterion/criterion.h>
-#include <dirent.h>
-#include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <zip.h>
 
 #include "io/h5/h5.h"
-#include "io/h5_util.h"
-#include "support/h5_oracle.h"
 #include "support/h5_test_files.h"
 #include "support/support.h"
 

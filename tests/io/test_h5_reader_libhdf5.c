@@ -6,14 +6,10 @@
  * dump (ck_h5r_dump vs a libhdf5 walker below).  Hostile input:
  * test_h5_reader_hostile.c. */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <zip.h>
 
 #include "io/h5/h5.h"
 #include "io/h5_util.h"

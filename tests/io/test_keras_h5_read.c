@@ -3,7 +3,6 @@
  * h5/facts.json), the dialect fixtures, broken and truncated files.
  * Writing: test_keras_h5_write.c. */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdint.h>

@@ -5,12 +5,10 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <jansson.h>
-#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "io/json_check.h"
 #include "io/keras_h5.h"

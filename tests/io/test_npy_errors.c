@@ -2,13 +2,9 @@
  * tools/gen_npy_fixtures.py), missing files, NULL arguments, truncated
  * copies and corrupted header bytes: format errors, never a crash. */
 #include <criterion/criterion.h>
-#include <dirent.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "ckeras.h"
 #include "support/file_bytes.h"

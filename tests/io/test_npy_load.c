@@ -4,13 +4,10 @@
  * numpy accepts.  Malformed files: test_npy_errors.c; saving:
  * test_npy_save.c. */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "ckeras.h"
 #include "support/file_bytes.h"

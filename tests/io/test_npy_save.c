@@ -3,7 +3,6 @@
  * behind on failure, and load and save under failing allocations. */
 #include <criterion/criterion.h>
 #include <dirent.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -2,9 +2,7 @@
  * wins), rank limits, unknown dims in shape inference, dtypes and data, and
  * the checks of ck_batch_dot_into on its output. */
 #include <criterion/criterion.h>
-#include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "ckeras.h"
