@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""Writes the golden fixtures of tests/layers/test_conv_layers.c into
-tests/data/conv/.
+"""Writes the golden fixtures of tests/layers/test_conv2d.c and
+test_max_pooling2d.c into tests/data/conv/.
 
 Run with Debian's python3 (it has numpy):
 

@@ -7,10 +7,10 @@ reads back, saved as .npy.
 h5py here carries libhdf5 2.0, whose 'latest' writes the data layout
 message of filtered datasets as version 5 (version 4's fields, the
 filtered chunk sizes in fields of the size of lengths), which the libhdf5
-1.10 that tests/io/test_h5_reader.c compares every tests/data file against
+1.10 that tests/io/test_h5_reader_libhdf5.c compares every tests/data file against
 cannot read.  So the files are written with libver=('v114', 'v114')
 (layout version 4, the same chunk indexes), and layout_v5.h5 alone with
-'latest' (test_h5_reader.c leaves it out of that comparison).
+'latest' (test_h5_reader_libhdf5.c leaves it out of that comparison).
 
   /opt/kref/bin/python tools/gen_h5_chunk_index_fixtures.py   (h5py, tf.keras 2.15)
 

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes the .npy fixtures of tests/io/test_npy.c into tests/data/npy/.
+"""Writes the .npy fixtures of tests/io/test_npy_*.c into tests/data/npy/.
 
 Run with Debian's python3 (it has numpy):  /usr/bin/python3 tools/gen_npy_fixtures.py
 

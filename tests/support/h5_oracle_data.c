@@ -1,6 +1,6 @@
 /* The libhdf5 dataset reader the library used before its own (src/io/h5/),
- * kept as the oracle that tests/io/test_h5_reader.c compares with: the
- * same dtype conversions through H5Dread. */
+ * kept as the oracle that tests/io/test_h5_reader_libhdf5.c compares with:
+ * the same dtype conversions through H5Dread. */
 #include <stdio.h>
 #include <string.h>
 
