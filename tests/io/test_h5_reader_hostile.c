@@ -152,3 +152,26 @@ Test(h5_reader, truncated_and_mutated_files_end_cleanly)
     cr_log_info("truncated/mutated: %d images, %d read, %d refused, slowest %.3f s", h.files, h.ok,
                 h.refused, h.worst);
 }
+
+/* A fuzzed 13 KB weights file whose thousands of layer names each send
+ * the Keras loader through the same large object header: each call stays
+ * within the per-call budget, their total was 1.6 M steps (0.2 s, 7 s
+ * under ASan).  The handle's budget, proportional to the file's size,
+ * refuses it with a message that says why. */
+Test(h5_reader, work_for_all_calls_follows_file_size)
+{
+    static const char model_json[] =
+        "{\"class_name\":\"Sequential\",\"config\":{\"name\":\"s\",\"layers\":["
+        "{\"class_name\":\"Dense\",\"config\":{\"name\":\"dense\",\"units\":3,\"batch_input_shape\":[null,4]}}]}}";
+    ck_model *m = NULL;
+    cr_assert_eq(ck_model_from_json(model_json, &m), CK_OK, "%s", ck_last_error());
+    char full[1024];
+    snprintf(full, sizeof full, "%s", ck_test_data("../fuzz/corpus/fuzz_h5_weights/layer_names_work_budget.h5"));
+    double t0 = now();
+    ck_status st = ck_model_load_weights(m, full, 0);
+    double dt = now() - t0;
+    cr_expect_eq(st, CK_FORMAT_ERROR, "status %d: %s", st, ck_last_error());
+    cr_expect(strstr(ck_last_error(), "too much work to read for its 13369 bytes") != NULL, "%s", ck_last_error());
+    cr_expect(dt < 1.0, "%.2f s", dt);
+    ck_model_free(m);
+}

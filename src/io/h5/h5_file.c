@@ -26,9 +26,15 @@ ck_status h5r_fail(const ck_h5r *f, uint64_t at, const char *fmt, ...)
 ck_status h5r_spend(ck_h5r *f, uint64_t units)
 {
     f->work += units;
+    f->total_work += units;
     if (f->work > H5R_WORK_BUDGET)
         return h5r_fail(f, H5R_UNDEF, "the file needs too much work to read (over %llu steps): "
                         "damaged or hostile HDF5 structure", (unsigned long long)H5R_WORK_BUDGET);
+    const uint64_t handle_budget = H5R_WORK_FLOOR + H5R_WORK_PER_BYTE * f->size;
+    if (f->total_work > handle_budget)
+        return h5r_fail(f, H5R_UNDEF, "the file needs too much work to read for its %llu bytes (over %llu "
+                        "steps in all): damaged or hostile HDF5 structure", (unsigned long long)f->size,
+                        (unsigned long long)handle_budget);
     return CK_OK;
 }
 
@@ -278,7 +284,7 @@ ck_status ck_h5r_open_file(ck_h5r **out, const char *path, size_t max_bytes)
         ck_h5r *f = ck_calloc(1, sizeof *f);
         char *name = ck_strdup(path);
         if (!f || !name) {
-            ck_free(f);
+    ck_free(f);
             ck_free(name);
             ck_free(buf);
             return ck_oom("an HDF5 file");

@@ -25,6 +25,16 @@ enum {
 /* Every node, block and message parsed costs one unit; a file that needs
  * more than this is refused, so no input can make the reader spin. */
 #define H5R_WORK_BUDGET ((uint64_t)1 << 26)
+/* All the calls on one handle together (a Keras loader makes one per
+ * layer and attribute) may spend this many units per byte of the file,
+ * plus a floor, so that their total too follows the file's size: real
+ * files need under 0.1 unit a byte (the 308 .h5 files of the test data,
+ * ../shared and the real-model corpus), while a fuzzed 13 KB weights file
+ * whose thousands of layer names each sent the loader through the same
+ * large object header took 1.6 M units (118 a byte, 0.2 s; 7 s under
+ * ASan). */
+#define H5R_WORK_PER_BYTE 8
+#define H5R_WORK_FLOOR ((uint64_t)1 << 17)
 /* Largest single allocation the reader makes for data (issue 9: < 2 GB). */
 #define H5R_MAX_ALLOC ((uint64_t)1 << 30)
 
@@ -42,6 +52,8 @@ struct ck_h5r {
     unsigned leaf_k, node_k;
     uint64_t root;                  /* absolute address of the root header   */
     uint64_t work;                  /* budget units used                     */
+    uint64_t total_work;            /* units used by all calls on the handle
+                                       (H5R_WORK_PER_BYTE)                 */
     int walking;                    /* inside ck_h5r_dump: one budget for all */
 };
 
