@@ -55,7 +55,8 @@ static ck_status keras1(const ck_rnn_layer *r, const ck_tensor *const *in, ck_te
     for (int k = 0; k < 3; k++) {
         ck_status st = join_gates(in, gates == 4 ? lstm[k] : gru[k], gates, &out[k]);
         if (st != CK_OK) {
-            for (int j = 0; j < k; j++) ck_tensor_free(out[j]);
+            /* the caller frees its whole array on failure: no dangling slot */
+            for (int j = 0; j < k; j++) ck_tensor_free(out[j]), out[j] = NULL;
             return st;
         }
     }
@@ -80,7 +81,7 @@ static ck_status from_cudnn(const ck_rnn_layer *r, const ck_tensor *const *in, c
     if (st == CK_OK) st = new2(&out[1], dt, 2, U, GU);
     if (st == CK_OK) st = G == 4 ? new2(&out[2], dt, 1, GU, 0) : new2(&out[2], dt, 2, 2, GU);
     if (st != CK_OK) {
-        for (int i = 0; i < 3; i++) ck_tensor_free(out[i]);
+        for (int i = 0; i < 3; i++) ck_tensor_free(out[i]), out[i] = NULL;
         return st;
     }
     CK_RNN_TYPED(dt, {
