@@ -9,25 +9,6 @@
 #include "ckeras.h"
 #include "support/support.h"
 
-static ck_tensor *load(const char *fmt, const char *name)
-{
-    char rel[256];
-    snprintf(rel, sizeof rel, fmt, name);
-    ck_tensor *t = NULL;
-    cr_assert_eq(ck_npy_load(ck_test_data(rel), &t), CK_OK, "%s: %s", rel, ck_last_error());
-    return t;
-}
-
-static void expect_close(const ck_tensor *got, const ck_tensor *want, double tol, const char *what)
-{
-    cr_assert_eq(got->rank, want->rank, "%s: rank %d vs %d", what, got->rank, want->rank);
-    for (int i = 0; i < got->rank; i++)
-        cr_assert_eq(got->shape[i], want->shape[i], "%s: dim %d is %lld, expected %lld", what, i,
-                     (long long)got->shape[i], (long long)want->shape[i]);
-    cr_assert_eq(got->dtype, want->dtype, "%s: dtype", what);
-    double d = ck_test_max_abs_diff(got, want);
-    cr_expect_leq(d, tol, "%s: max abs diff %g", what, d);
-}
 
 /* ---- Conv2D values ------------------------------------------------------------ */
 
@@ -93,12 +74,12 @@ Test(conv2d, values_against_numpy)
 {
     for (int i = 0; i < N_CONV; i++) {
         const conv_case *c = &CONV[i];
-        ck_tensor *x = load("conv/conv_%s_x.npy", c->name), *k = load("conv/conv_%s_k.npy", c->name);
-        ck_tensor *y = load("conv/conv_%s_y.npy", c->name), *b = c->bias ? load("conv/conv_%s_b.npy", c->name) : NULL;
+        ck_tensor *x = ck_test_npy_named("conv/conv_%s_x.npy", c->name), *k = ck_test_npy_named("conv/conv_%s_k.npy", c->name);
+        ck_tensor *y = ck_test_npy_named("conv/conv_%s_y.npy", c->name), *b = c->bias ? ck_test_npy_named("conv/conv_%s_b.npy", c->name) : NULL;
         ck_layer *l = make_conv(c);
         set_case_weights(l, c, x, k, b);
         ck_tensor *got = ck_test_call1(l, x);
-        expect_close(got, y, c->dtype == CK_FLOAT64 ? 1e-12 : 2e-5, c->name);
+        ck_test_expect_near(got, y, c->dtype == CK_FLOAT64 ? 1e-12 : 2e-5, c->name);
         /* compute_output_shape agrees with the call, with a None batch. */
         ck_shape in = {x->rank, {0}}, out;
         for (int d = 0; d < x->rank; d++) in.dims[d] = d == 0 ? -1 : x->shape[d];
@@ -132,7 +113,7 @@ Test(conv2d, values_over_several_scratch_chunks)
     for (int i = 0; i < 2; i++) {
         ck_tensor *x = formula(4, cases[i].x, 7919, 201, 64.0);
         ck_tensor *k = formula(4, (int64_t[]){11, 11, 32, 2}, 104729, 61, 256.0);
-        ck_tensor *y = load("conv/conv_%s_y.npy", cases[i].name);
+        ck_tensor *y = ck_test_npy_named("conv/conv_%s_y.npy", cases[i].name);
         ck_layer *l = NULL;
         cr_assert_eq(ck_conv2d(&l, &(ck_conv2d_opts){.filters = 2, .kernel_size = {11}, .padding = "SAME",
                                                        .no_bias = true,
@@ -141,7 +122,7 @@ Test(conv2d, values_over_several_scratch_chunks)
         conv_case c = {.name = cases[i].name};
         set_case_weights(l, &c, x, k, NULL);
         ck_tensor *got = ck_test_call1(l, x);
-        expect_close(got, y, 1e-4, cases[i].name);
+        ck_test_expect_near(got, y, 1e-4, cases[i].name);
         ck_tensor_free(got), ck_tensor_free(x), ck_tensor_free(k), ck_tensor_free(y);
         ck_layer_free(l);
     }

@@ -9,25 +9,6 @@
 #include "ckeras.h"
 #include "support/support.h"
 
-static ck_tensor *load(const char *fmt, const char *name)
-{
-    char rel[256];
-    snprintf(rel, sizeof rel, fmt, name);
-    ck_tensor *t = NULL;
-    cr_assert_eq(ck_npy_load(ck_test_data(rel), &t), CK_OK, "%s: %s", rel, ck_last_error());
-    return t;
-}
-
-static void expect_close(const ck_tensor *got, const ck_tensor *want, double tol, const char *what)
-{
-    cr_assert_eq(got->rank, want->rank, "%s: rank %d vs %d", what, got->rank, want->rank);
-    for (int i = 0; i < got->rank; i++)
-        cr_assert_eq(got->shape[i], want->shape[i], "%s: dim %d is %lld, expected %lld", what, i,
-                     (long long)got->shape[i], (long long)want->shape[i]);
-    cr_assert_eq(got->dtype, want->dtype, "%s: dtype", what);
-    double d = ck_test_max_abs_diff(got, want);
-    cr_expect_leq(d, tol, "%s: max abs diff %g", what, d);
-}
 
 static void free_slot(void *ctx) { ck_tensor_free(*(ck_tensor **)ctx); }
 
@@ -52,7 +33,7 @@ Test(max_pooling2d, values_against_numpy)
 {
     for (size_t i = 0; i < sizeof POOL / sizeof POOL[0]; i++) {
         const struct pool_case *c = &POOL[i];
-        ck_tensor *x = load("conv/pool_%s_x.npy", c->name), *y = load("conv/pool_%s_y.npy", c->name);
+        ck_tensor *x = ck_test_npy_named("conv/pool_%s_x.npy", c->name), *y = ck_test_npy_named("conv/pool_%s_y.npy", c->name);
         ck_layer *l = NULL;
         ck_dtype dt = x->dtype == CK_FLOAT64 ? CK_FLOAT64 : CK_FLOAT32;
         cr_assert_eq(ck_max_pooling2d(&l, &(ck_max_pooling2d_opts){
@@ -63,7 +44,7 @@ Test(max_pooling2d, values_against_numpy)
                                               .dtype = dt}),
                      CK_OK, "%s: %s", c->name, ck_last_error());
         ck_tensor *got = ck_test_call1(l, x);
-        expect_close(got, y, 0, c->name); /* a max is exact */
+        ck_test_expect_near(got, y, 0, c->name); /* a max is exact */
         ck_tensor_free(got), ck_tensor_free(x), ck_tensor_free(y);
         ck_layer_free(l);
     }

@@ -188,3 +188,23 @@ void ck_test_round_trip(const char *text, const char *want)
     ck_layer_free(l);
     ck_layer_free(again);
 }
+
+ck_tensor *ck_test_npy_named(const char *fmt, const char *name)
+{
+    char rel[256];
+    snprintf(rel, sizeof rel, fmt, name);
+    ck_tensor *t = NULL;
+    cr_assert_eq(ck_npy_load(ck_test_data(rel), &t), CK_OK, "%s: %s", rel, ck_last_error());
+    return t;
+}
+
+void ck_test_expect_near(const ck_tensor *got, const ck_tensor *want, double tol, const char *what)
+{
+    cr_assert_eq(got->rank, want->rank, "%s: rank %d vs %d", what, got->rank, want->rank);
+    for (int i = 0; i < got->rank; i++)
+        cr_assert_eq(got->shape[i], want->shape[i], "%s: dim %d is %lld, expected %lld", what, i,
+                     (long long)got->shape[i], (long long)want->shape[i]);
+    cr_assert_eq(got->dtype, want->dtype, "%s: dtype", what);
+    double d = ck_test_max_abs_diff(got, want);
+    cr_expect_leq(d, tol, "%s: max abs diff %g", what, d);
+}

@@ -52,6 +52,11 @@ struct json_t *ck_test_load_json(const char *path);
 /* tests/data/layers/<name>.npy (asserts success). */
 ck_tensor *ck_test_npy(const char *name);
 
+/* tests/data/<fmt with name> as a .npy tensor (asserts success). */
+ck_tensor *ck_test_npy_named(const char *fmt, const char *name);
+/* Asserts same rank, dims and dtype, and expects max |got - want| <= tol;
+ * failures name `what`. */
+void ck_test_expect_near(const ck_tensor *got, const ck_tensor *want, double tol, const char *what);
 /* Calls a one-input layer on x (asserts success); the caller frees. */
 ck_tensor *ck_test_call1(ck_layer *l, ck_tensor *x);
 
