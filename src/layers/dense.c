@@ -97,6 +97,13 @@ static ck_status dense_call(ck_layer *layer, int n, const ck_tensor *const *in, 
     (void)n;
     int64_t rows = d->units > 0 ? out->size / d->units : 0;
     if (out->size == 0) return CK_OK;
+    if (rows == 1 && out->dtype == CK_FLOAT32) {
+        /* batch 1: the bias and a relu in the product's registers */
+        const int relu = ck_activation_is_plain_relu(d->params.activation);
+        if (ck_dense_row_f32(d->units, in[0]->shape[in[0]->rank - 1], in[0]->data, d->kernel->value->data,
+                             d->bias ? d->bias->value->data : NULL, relu, out->data))
+            return relu ? CK_OK : ck_kernel_params_activate(&d->params, out->dtype, out->data, rows, d->units);
+    }
     if (out->dtype == CK_FLOAT32 && d->bias && ck_activation_is_plain_relu(d->params.activation)) {
         /* the usual hidden layer: bias and relu in one pass (the same
          * arithmetic: the sum rounded, then relu, NaN kept) */
@@ -173,6 +180,10 @@ ck_status ck_dense_call_fused(const ck_layer *layer, const ck_tensor *x, ck_tens
     if ((size_t)rows * row_bytes <= 2 * FUSED_BLOCK_BYTES) block = rows;
     ck_status st = CK_OK;
     const int relu = ck_activation_is_plain_relu(d->params.activation);
+    if (rows == 1 && out->dtype == CK_FLOAT32 && !inv &&
+        ck_dense_row_f32(units, k, x->data, d->kernel->value->data, d->bias ? d->bias->value->data : NULL, relu,
+                         out->data))
+        return relu ? CK_OK : ck_kernel_params_activate(&d->params, out->dtype, out->data, rows, units);
     if (out->dtype == CK_FLOAT32) DENSE_EPILOGUE(float, ck_matmul_f32, relu);
     else DENSE_EPILOGUE(double, ck_matmul_f64, 0);
     return st;

@@ -17,6 +17,16 @@ void ck_matmul_f32(int64_t M, int64_t N, int64_t K, const float *a, const float 
     ck_bd_run_f32(&p, a, b, c);
 }
 
+int ck_dense_row_f32(int64_t N, int64_t K, const float *x, const float *w, const float *bias, int relu, float *y)
+{
+    /* ck_bd_run_f32 runs such a row (M = 1, N >= 2, N K <= 2^24) through
+     * ck_sgemm_small_avx512 on every BLAS class (own_is_faster) */
+    if (ck_bd_path != CK_BD_PATH_AUTO || N < 2 || (double)N * (double)K > 16777216.0 || !ck_cpu_has_avx512())
+        return 0;
+    ck_sdense_row_avx512(N, K, x, w, bias, relu, y);
+    return 1;
+}
+
 void ck_matmul_f64(int64_t M, int64_t N, int64_t K, const double *a, const double *b, double *c)
 {
     ck_bd_plan p = {.batch = 1, .M = M, .N = N, .K = K, .pre_x = M, .post_x = 1, .pre_y = 1, .post_y = N};

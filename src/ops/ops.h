@@ -81,6 +81,11 @@ void ck_bd_run_i64(const ck_bd_plan *p, const int64_t *a, const int64_t *b, int6
  * C is written (matmul.c). */
 void ck_matmul_f32(int64_t M, int64_t N, int64_t K, const float *a, const float *b, float *c);
 void ck_matmul_f64(int64_t M, int64_t N, int64_t K, const double *a, const double *b, double *c);
+/* y(N) = x(K) W(K,N) (+ bias) (then relu, NaN kept) in one pass, as
+ * ck_matmul_f32 with M = 1 followed by the bias and relu passes would
+ * give them, where that product runs our AVX-512 kernels: returns 1.
+ * Returns 0 having done nothing elsewhere (the caller takes the passes). */
+int ck_dense_row_f32(int64_t N, int64_t K, const float *x, const float *w, const float *bias, int relu, float *y);
 
 /* Whether our kernels beat this machine's BLAS for an (M,N,K) product of
  * training (tb: B stored transposed) (batch_dot_kernels.c). */
@@ -149,6 +154,13 @@ void ck_sgemm_small_c(int64_t M, int64_t N, int64_t K, const float *a,
 void ck_dgemm_small_c(int64_t M, int64_t N, int64_t K, const double *a,
                       int64_t rs, int64_t cs, const double *b, int64_t ldb,
                       double *c, int64_t ldc);
+
+/* y(N) = x(K) W(K,N), plus bias (when not NULL), then relu with NaN kept
+ * (when relu): Dense at batch 1, the bias and relu applied before the
+ * store.  The numbers of ck_sgemm_small_avx512 with M = 1 followed by the
+ * bias and relu passes, bit for bit. */
+void ck_sdense_row_avx512(int64_t N, int64_t K, const float *x, const float *w, const float *bias,
+                          int relu, float *y);
 
 /* C(M,N) = A(M,K) B(N,K)^T with both operands row-major (each entry a dot
  * product along K). */

@@ -324,3 +324,67 @@ Test(dense, initial_weights_are_set_after_build)
     ck_layer_free(ck_tensor_layer(in));
     ck_model_free(m);
 }
+
+/* A row computed alone (batch 1: ck_dense_row_f32 applies the bias and a
+ * relu in the product's registers) must give, bit for bit, the numbers the
+ * same row gets inside a batch (product, then the bias and activation
+ * passes), for widths that fill, cross and leave partial vectors and
+ * panels, K cut into slices (> 256), NaN and negative inputs, in the
+ * layer's call and in a model's predict plan. */
+Test(dense, a_row_alone_equals_its_row_in_a_batch)
+{
+    static const int64_t shapes[][2] = {{64, 64}, {37, 300}, {200, 40}, {130, 513}, {16, 5}, {2, 1}, {129, 17}};
+    static const char *acts[] = {"relu", "linear", "tanh"};
+    enum { R = 5 };
+    unsigned seed = 7;
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (size_t a = 0; a < 3; a++)
+            for (int nb = 0; nb < 2; nb++) {
+                const int64_t units = shapes[s][0], k = shapes[s][1];
+                ck_layer *d = dense(&(ck_dense_opts){.units = units, .activation = acts[a], .no_bias = nb});
+                cr_assert_eq(ck_layer_build(d, 1, &CK_TEST_SHAPE(-1, k)), CK_OK, "%s", ck_last_error());
+                for (int w = 0; w < ck_layer_weight_count(d); w++) {
+                    ck_tensor *v = ck_weight_value(ck_layer_weight(d, w));
+                    for (int64_t i = 0; i < v->size; i++) {
+                        seed = seed * 1103515245u + 12345u;
+                        ((float *)v->data)[i] = (float)((seed >> 9) % 2001) / 1000.0f - 1.0f;
+                    }
+                }
+                ck_tensor *x = NULL, *all = NULL, *one = NULL, *xr = NULL;
+                cr_assert_eq(ck_tensor_new(&x, CK_FLOAT32, 2, (int64_t[]){R, k}), CK_OK);
+                cr_assert_eq(ck_tensor_new(&xr, CK_FLOAT32, 2, (int64_t[]){1, k}), CK_OK);
+                for (int64_t i = 0; i < x->size; i++) {
+                    seed = seed * 1103515245u + 12345u;
+                    ((float *)x->data)[i] = (float)((seed >> 9) % 2001) / 1000.0f - 1.0f;
+                }
+                ((float *)x->data)[R * k - 1] = NAN; /* the last row: all NaN */
+                cr_assert_eq(ck_layer_call(d, 1, &x, &all), CK_OK, "%s", ck_last_error());
+                for (int r = 0; r < R; r++) {
+                    memcpy(xr->data, (float *)x->data + r * k, (size_t)k * sizeof(float));
+                    cr_assert_eq(ck_layer_call(d, 1, &xr, &one), CK_OK, "%s", ck_last_error());
+                    cr_expect(memcmp(one->data, (float *)all->data + r * units, (size_t)units * sizeof(float)) == 0,
+                              "Dense(%lld, %s%s) on %lld inputs: row %d alone differs", (long long)units, acts[a],
+                              nb ? ", no bias" : "", (long long)k, r);
+                    ck_tensor_free(one);
+                    one = NULL;
+                }
+                /* the same through a model's fused plan */
+                ck_tensor *in = NULL, *h = NULL, *y = NULL;
+                cr_assert_eq(ck_input(&in, &(ck_input_opts){.shape = CK_TEST_SHAPE(k)}), CK_OK);
+                cr_assert_eq(ck_layer_apply(d, 1, &in, &h), CK_OK, "%s", ck_last_error());
+                ck_model *m = NULL;
+                cr_assert_eq(ck_model_new(&m, 1, &in, 1, &h, NULL), CK_OK, "%s", ck_last_error());
+                memcpy(xr->data, x->data, (size_t)k * sizeof(float));
+                cr_assert_eq(ck_model_predict(m, 1, &xr, &y, 0), CK_OK, "%s", ck_last_error());
+                cr_expect(memcmp(y->data, all->data, (size_t)units * sizeof(float)) == 0,
+                          "Dense(%lld, %s) on %lld inputs: predict of one row differs", (long long)units, acts[a],
+                          (long long)k);
+                ck_tensor_free(y);
+                ck_model_free(m);
+                ck_layer_free(ck_tensor_layer(in));
+                ck_tensor_free(x);
+                ck_tensor_free(xr);
+                ck_tensor_free(all);
+                ck_layer_free(d);
+            }
+}

@@ -1,0 +1,281 @@
+/* C = A B with AVX-512: the register-block kernels of the small products
+ * (Dense, batch_dot, convolutions' im2col products) that ck_bd_run picks
+ * where they beat the BLAS.  No packing: each block of C keeps its
+ * accumulators in registers over a slice of K.  Compiled through the
+ * target attribute only; callers check ck_cpu_has_avx512() first.
+ * Elsewhere the AVX2 entry points stand in. */
+#include "ops/ops.h"
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+
+#define TGT __attribute__((target("avx512f,avx512vl,avx512dq,fma")))
+#define INL static inline __attribute__((always_inline)) TGT
+
+/* ------------------------------------------------- C = A B
+ *
+ * One MR x (NV vectors) block of C over the whole K range: per step NV
+ * vector loads of B and MR broadcasts of A feed MR*NV FMAs.  The last
+ * vector of a row is stored through the mask `m` (all ones when the block
+ * is full width).  Row block heights by NV keep accumulators + B vectors
+ * within the 32 registers: 12 x 1, 12 x 2, 8 x 3, 6 x 4; a lone row (a
+ * vector times a matrix) takes 8 vectors, so that 8 independent sums hide
+ * the FMA latency.
+ *
+ * Every element of C is the same chain of FMAs over k whatever the block
+ * and panel sizes, so a row of C does not depend on how many rows are
+ * computed with it (Dense gives the same numbers for any batch size). */
+enum { NN_NV = 8, NN_MR = 12 };
+static const int nn_mr_max[NN_NV] = {12, 12, 8, 6, 1, 1, 1, 1};
+
+#define NN_BLOCK(SFX, T, V, W, MASKT, ZERO, SET1, LOADU, MLOADU, FMA, ADD, STOREU, MSTOREU) \
+    /* acc += A(:, k) * B(k, :) for one k; the last vector of B's row     */      \
+    /* through the mask or (MASKED == 0) plain                            */      \
+    INL void nn_step_##SFX(const int MR, const int NV, const int MASKED, int64_t k, \
+                           const T *a, int64_t rs, int64_t cs, const T *b,        \
+                           int64_t ldb, MASKT m, V acc[NN_MR][NN_NV])             \
+    {                                                                             \
+        const T *bk = b + k * ldb, *ak = a + k * cs;                              \
+        V bv[NN_NV];                                                              \
+        _Pragma("GCC unroll 8") for (int j = 0; j + 1 < NV; j++)                  \
+            bv[j] = LOADU(bk + j * W);                                            \
+        bv[NV - 1] = MASKED ? MLOADU(m, bk + (NV - 1) * W) : LOADU(bk + (NV - 1) * W); \
+        _Pragma("GCC unroll 12") for (int r = 0; r < MR; r++) {                   \
+            const V av = SET1(ak[r * rs]);                                        \
+            _Pragma("GCC unroll 8") for (int j = 0; j < NV; j++)                  \
+                acc[r][j] = FMA(av, bv[j], acc[r][j]);                            \
+        }                                                                         \
+    }                                                                             \
+                                                                                  \
+    INL void nn_blk_##SFX(const int MR, const int NV, int64_t K, int64_t kplain,  \
+                          const T *a, int64_t rs, int64_t cs, const T *b,         \
+                          int64_t ldb, T *c, int64_t ldc, MASKT m, int addc)      \
+    {                                                                             \
+        V acc[NN_MR][NN_NV];                                                      \
+        _Pragma("GCC unroll 12") for (int r = 0; r < MR; r++)                     \
+            _Pragma("GCC unroll 8") for (int j = 0; j < NV; j++) acc[r][j] = ZERO(); \
+        int64_t k = 0;                                                            \
+        for (; k < kplain; k++) nn_step_##SFX(MR, NV, 0, k, a, rs, cs, b, ldb, m, acc); \
+        for (; k < K; k++) nn_step_##SFX(MR, NV, 1, k, a, rs, cs, b, ldb, m, acc); \
+        if (addc) /* a later slice of K: add to what C holds */                 \
+            _Pragma("GCC unroll 12") for (int r = 0; r < MR; r++) {               \
+                const T *cr = c + r * ldc;                                        \
+                _Pragma("GCC unroll 8") for (int j = 0; j + 1 < NV; j++)          \
+                    acc[r][j] = ADD(acc[r][j], LOADU(cr + j * W));                \
+                acc[r][NV - 1] = ADD(acc[r][NV - 1], MLOADU(m, cr + (NV - 1) * W)); \
+            }                                                                     \
+        _Pragma("GCC unroll 12") for (int r = 0; r < MR; r++) {                   \
+            T *cr = c + r * ldc;                                                  \
+            _Pragma("GCC unroll 8") for (int j = 0; j + 1 < NV; j++)              \
+                STOREU(cr + j * W, acc[r][j]);                                    \
+            MSTOREU(cr + (NV - 1) * W, m, acc[r][NV - 1]);                        \
+        }                                                                         \
+    }
+
+NN_BLOCK(f32, float, __m512, 16, __mmask16, _mm512_setzero_ps, _mm512_set1_ps,
+         _mm512_loadu_ps, _mm512_maskz_loadu_ps, _mm512_fmadd_ps, _mm512_add_ps,
+         _mm512_storeu_ps, _mm512_mask_storeu_ps)
+NN_BLOCK(f64, double, __m512d, 8, __mmask8, _mm512_setzero_pd, _mm512_set1_pd,
+         _mm512_loadu_pd, _mm512_maskz_loadu_pd, _mm512_fmadd_pd, _mm512_add_pd,
+         _mm512_storeu_pd, _mm512_mask_storeu_pd)
+
+typedef void (*nn_f32_fn)(int64_t, int64_t, const float *, int64_t, int64_t, const float *,
+                          int64_t, float *, int64_t, __mmask16, int);
+typedef void (*nn_f64_fn)(int64_t, int64_t, const double *, int64_t, int64_t, const double *,
+                          int64_t, double *, int64_t, __mmask8, int);
+
+#define NN_FN(SFX, T, MASKT, MR, NV)                                              \
+    static TGT void nn_##SFX##_##MR##_##NV(int64_t K, int64_t kplain, const T *a, \
+                                           int64_t rs, int64_t cs, const T *b,    \
+                                           int64_t ldb, T *c, int64_t ldc, MASKT m, \
+                                           int addc)                              \
+    {                                                                             \
+        nn_blk_##SFX(MR, NV, K, kplain, a, rs, cs, b, ldb, c, ldc, m, addc);      \
+    }
+#define NN_UPTO6(SFX, T, MASKT, NV)                                               \
+    NN_FN(SFX, T, MASKT, 1, NV) NN_FN(SFX, T, MASKT, 2, NV)                       \
+    NN_FN(SFX, T, MASKT, 3, NV) NN_FN(SFX, T, MASKT, 4, NV)                       \
+    NN_FN(SFX, T, MASKT, 5, NV) NN_FN(SFX, T, MASKT, 6, NV)
+#define NN_UPTO8(SFX, T, MASKT, NV)                                               \
+    NN_UPTO6(SFX, T, MASKT, NV) NN_FN(SFX, T, MASKT, 7, NV) NN_FN(SFX, T, MASKT, 8, NV)
+#define NN_UPTO12(SFX, T, MASKT, NV)                                              \
+    NN_UPTO8(SFX, T, MASKT, NV) NN_FN(SFX, T, MASKT, 9, NV)                       \
+    NN_FN(SFX, T, MASKT, 10, NV) NN_FN(SFX, T, MASKT, 11, NV)                     \
+    NN_FN(SFX, T, MASKT, 12, NV)
+#define NN_ALL(SFX, T, MASKT)                                                     \
+    NN_UPTO12(SFX, T, MASKT, 1) NN_UPTO12(SFX, T, MASKT, 2)                       \
+    NN_UPTO8(SFX, T, MASKT, 3) NN_UPTO6(SFX, T, MASKT, 4)                         \
+    NN_FN(SFX, T, MASKT, 1, 5) NN_FN(SFX, T, MASKT, 1, 6)                         \
+    NN_FN(SFX, T, MASKT, 1, 7) NN_FN(SFX, T, MASKT, 1, 8)
+NN_ALL(f32, float, __mmask16)
+NN_ALL(f64, double, __mmask8)
+
+#define NN_ROW6(SFX, NV)                                                          \
+    nn_##SFX##_1_##NV, nn_##SFX##_2_##NV, nn_##SFX##_3_##NV, nn_##SFX##_4_##NV,   \
+        nn_##SFX##_5_##NV, nn_##SFX##_6_##NV
+#define NN_ROW8(SFX, NV) NN_ROW6(SFX, NV), nn_##SFX##_7_##NV, nn_##SFX##_8_##NV
+#define NN_ROW12(SFX, NV)                                                         \
+    NN_ROW8(SFX, NV), nn_##SFX##_9_##NV, nn_##SFX##_10_##NV, nn_##SFX##_11_##NV,  \
+        nn_##SFX##_12_##NV
+#define NN_TABLE(SFX)                                                             \
+    {{NN_ROW12(SFX, 1)}, {NN_ROW12(SFX, 2)}, {NN_ROW8(SFX, 3)}, {NN_ROW6(SFX, 4)},  \
+     {nn_##SFX##_1_5}, {nn_##SFX##_1_6}, {nn_##SFX##_1_7}, {nn_##SFX##_1_8}}
+static const nn_f32_fn nn_f32_table[NN_NV][NN_MR] = NN_TABLE(f32);
+static const nn_f64_fn nn_f64_table[NN_NV][NN_MR] = NN_TABLE(f64);
+
+/* K in slices of at most KC (near-equal), so that a slice of a B panel
+ * stays in L1 and a slice of A in L2 however large K is (1024^3: 55 ->
+ * 102 GFLOP/s, 256x4096x256: 45 -> 134); later slices add to C.  Per slice, column panels of PW
+ * columns (the last one narrower), each cut into row blocks of near-equal
+ * height (64 rows of 6-row blocks: 9 of 6 and 2 of 5, rather than 10 of 6
+ * and one lone row). */
+enum { NN_KC = 256 };
+
+#define GEMM_SMALL(SFX, W)                                                        \
+    do {                                                                          \
+        /* Every row block streams its panel of B: once a 4-vector panel */      \
+        /* outgrows L1 (K > 128), 8 x 3 blocks, which need 25% fewer     */      \
+        /* bytes of B per FMA, win (measured, 32x784x256: 150 vs 131     */      \
+        /* GFLOP/s; 64x64x64: 147 vs 160).                               */      \
+        const int64_t PW = (M == 1 ? 8 : K <= 128 ? 4 : 3) * W;                   \
+        const int64_t nks = (K + NN_KC - 1) / NN_KC;                              \
+        const int64_t KC = nks > 1 ? (K + nks - 1) / nks : K;                     \
+        int64_t k0 = 0;                                                           \
+        do {                                                                      \
+            const int64_t kc = K - k0 < KC ? K - k0 : KC;                         \
+            for (int64_t j0 = 0; j0 < N; j0 += PW) {                              \
+                const int64_t w = N - j0 < PW ? N - j0 : PW;                      \
+                const int nv = (int)((w + W - 1) / W);                            \
+                const int64_t tail = w - (int64_t)(nv - 1) * W;                   \
+                const uint32_t m = tail == W ? ~0u : (1u << tail) - 1u;           \
+                /* Loading the last vector whole reads `over` elements past */   \
+                /* the row: harmless (those lanes are never stored) while it */  \
+                /* stays inside B, i.e. for k < kplain; masked loads after   */  \
+                /* that, as they take an extra vector-port operation.        */  \
+                const int64_t over = j0 + (int64_t)nv * W - N;                    \
+                const int64_t back = over == 0 ? 0 : (over + ldb - 1) / ldb;      \
+                const int64_t kplain = K - back - k0;                             \
+                const int64_t kp = kplain < 0 ? 0 : kplain > kc ? kc : kplain;    \
+                const int64_t mr = nn_mr_max[nv - 1];                             \
+                const int64_t nblk = (M + mr - 1) / mr, base = M / nblk;          \
+                const int64_t more = M % nblk;                                    \
+                int64_t i0 = 0;                                                   \
+                for (int64_t blk = 0; blk < nblk; blk++) {                        \
+                    const int64_t h = base + (blk < more);                        \
+                    nn_##SFX##_table[nv - 1][h - 1](                              \
+                        kc, kp, a + i0 * rs + k0 * cs, rs, cs, b + k0 * ldb + j0, \
+                        ldb, c + i0 * ldc + j0, ldc, m, k0 > 0);                  \
+                    i0 += h;                                                      \
+                }                                                                 \
+            }                                                                     \
+            k0 += kc;                                                             \
+        } while (k0 < K);                                                         \
+    } while (0)
+
+TGT void ck_sgemm_small_avx512(int64_t M, int64_t N, int64_t K, const float *a,
+                               int64_t rs, int64_t cs, const float *b, int64_t ldb,
+                               float *c, int64_t ldc)
+{
+    if (M <= 0) return;
+    GEMM_SMALL(f32, 16);
+}
+
+TGT void ck_dgemm_small_avx512(int64_t M, int64_t N, int64_t K, const double *a,
+                               int64_t rs, int64_t cs, const double *b, int64_t ldb,
+                               double *c, int64_t ldc)
+{
+    if (M <= 0) return;
+    GEMM_SMALL(f64, 8);
+}
+
+/* ------------------------------------------------- one row with its epilogue
+ *
+ * y = x W (+ bias) (then relu, NaN kept) for a lone row: Dense at batch 1,
+ * where the product is so short (Dense 64->64: 4,096 multiply-adds, about
+ * 80 ns) that a second pass for the bias and relu, the slicing's
+ * divisions and the product's dispatch cost half as much again.  The same
+ * panels, slices and chains as ck_sgemm_small_avx512 with M = 1 (a later
+ * slice's sums added to the earlier ones, acc + C), then the bias added
+ * and relu applied in the registers as the separate passes would: the
+ * numbers are those of the product followed by the passes, bit for bit. */
+INL void row_blk_f32(const int NV, int64_t K, int64_t kplain, const float *x, const float *w,
+                     int64_t ldw, const float *bias, int relu, float *y, __mmask16 m)
+{
+    const int64_t nks = K > NN_KC ? (K + NN_KC - 1) / NN_KC : 1;
+    const int64_t KC = nks > 1 ? (K + nks - 1) / nks : K;
+    __m512 tot[NN_MR][NN_NV];
+    int64_t k0 = 0;
+    do {
+        const int64_t kc = K - k0 < KC ? K - k0 : KC;
+        const int64_t kp = kplain - k0 < 0 ? 0 : kplain - k0 > kc ? kc : kplain - k0;
+        __m512 acc[NN_MR][NN_NV];
+#pragma GCC unroll 8
+        for (int j = 0; j < NV; j++) acc[0][j] = _mm512_setzero_ps();
+        int64_t k = 0;
+        for (; k < kp; k++) nn_step_f32(1, NV, 0, k, x + k0, 0, 1, w + k0 * ldw, ldw, m, acc);
+        for (; k < kc; k++) nn_step_f32(1, NV, 1, k, x + k0, 0, 1, w + k0 * ldw, ldw, m, acc);
+#pragma GCC unroll 8
+        for (int j = 0; j < NV; j++) tot[0][j] = k0 ? _mm512_add_ps(acc[0][j], tot[0][j]) : acc[0][j];
+        k0 += kc;
+    } while (k0 < K);
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; j++) {
+        const __mmask16 mj = j + 1 < NV ? (__mmask16)0xFFFF : m;
+        __m512 v = tot[0][j];
+        if (bias) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mj, bias + j * 16));
+        if (relu) /* v > 0, or NaN: kept; else +0 */
+            v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ) |
+                                        _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q),
+                                    v);
+        _mm512_mask_storeu_ps(y + j * 16, mj, v);
+    }
+}
+
+#define ROW_FN(NV)                                                                \
+    static TGT void row_f32_##NV(int64_t K, int64_t kplain, const float *x, const float *w, \
+                                 int64_t ldw, const float *bias, int relu, float *y, __mmask16 m) \
+    {                                                                             \
+        row_blk_f32(NV, K, kplain, x, w, ldw, bias, relu, y, m);                  \
+    }
+ROW_FN(1) ROW_FN(2) ROW_FN(3) ROW_FN(4) ROW_FN(5) ROW_FN(6) ROW_FN(7) ROW_FN(8)
+typedef void (*row_f32_fn)(int64_t, int64_t, const float *, const float *, int64_t, const float *, int,
+                           float *, __mmask16);
+static const row_f32_fn row_f32_table[NN_NV] = {row_f32_1, row_f32_2, row_f32_3, row_f32_4,
+                                                row_f32_5, row_f32_6, row_f32_7, row_f32_8};
+
+TGT void ck_sdense_row_avx512(int64_t N, int64_t K, const float *x, const float *w, const float *bias,
+                              int relu, float *y)
+{
+    for (int64_t j0 = 0; j0 < N; j0 += NN_NV * 16) {
+        const int64_t wd = N - j0 < NN_NV * 16 ? N - j0 : NN_NV * 16;
+        const int nv = (int)((wd + 15) / 16);
+        const int64_t tail = wd - (int64_t)(nv - 1) * 16;
+        /* whole loads of the last vector while they stay inside W (as in
+         * GEMM_SMALL) */
+        const int64_t over = j0 + (int64_t)nv * 16 - N;
+        const int64_t kplain = over == 0 ? K : K - (over + N - 1) / N;
+        row_f32_table[nv - 1](K, kplain, x, w + j0, N, bias ? bias + j0 : NULL, relu, y + j0,
+                              tail == 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << tail) - 1u));
+    }
+}
+
+#else /* not x86-64 with GCC: the AVX2 entry points (themselves portable there) */
+
+void ck_sgemm_small_avx512(int64_t M, int64_t N, int64_t K, const float *a,
+                           int64_t rs, int64_t cs, const float *b, int64_t ldb,
+                           float *c, int64_t ldc)
+{
+    ck_sgemm_small_avx2(M, N, K, a, rs, cs, b, ldb, c, ldc);
+}
+void ck_dgemm_small_avx512(int64_t M, int64_t N, int64_t K, const double *a,
+                           int64_t rs, int64_t cs, const double *b, int64_t ldb,
+                           double *c, int64_t ldc)
+{
+    ck_dgemm_small_avx2(M, N, K, a, rs, cs, b, ldb, c, ldc);
+}
+void ck_sdense_row_avx512(int64_t N, int64_t K, const float *x, const float *w, const float *bias,
+                          int relu, float *y)
+{
+    (void)N, (void)K, (void)x, (void)w, (void)bias, (void)relu, (void)y; /* callers check ck_cpu_has_avx512() */
+}
+#endif
