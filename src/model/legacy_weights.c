@@ -33,10 +33,15 @@ static int is_float(const ck_tensor *t) { return t->dtype == CK_FLOAT32 || t->dt
 static ck_status join_gates(const ck_tensor *const *in, const int *idx, int gates, ck_tensor **out)
 {
     const ck_tensor *first = in[idx[0]];
+    if (first->rank != 1 && first->rank != 2)
+        return ck_error(CK_VALUE_ERROR, "Keras 1 recurrent weights: a gate's array has rank %d, expected 1 or 2",
+                        first->rank);
     int64_t rows = first->rank == 2 ? first->shape[0] : 1, u = first->shape[first->rank - 1];
     for (int g = 0; g < gates; g++) {
         const ck_tensor *t = in[idx[g]];
-        if (t->rank != first->rank || t->dtype != first->dtype || t->size != first->size || !is_float(t))
+        int same = t->rank == first->rank && t->dtype == first->dtype && is_float(t);
+        for (int i = 0; same && i < t->rank; i++) same = t->shape[i] == first->shape[i];
+        if (!same)
             return ck_error(CK_VALUE_ERROR, "Keras 1 recurrent weights: the gates' arrays differ in shape or type");
     }
     CK_TRY(new2(out, first->dtype, first->rank, first->rank == 2 ? rows : gates * u, gates * u));
