@@ -245,7 +245,8 @@ static int winograd(const ck_conv_nhwc *g, const float *x, const float *kernel, 
     /* the work of the direct convolution this replaces: the pool's unit
      * of "enough work to wake a thread" was measured on such kernels */
     const double work = 2.0 * (double)(g->batch * g->oh * g->ow) * (double)(9 * g->c * g->f);
-    ck_pool_for(j.nslots, 1, work, run_slots, &j);
+    /* every part reads all of U, written just now by this thread */
+    ck_pool_for_shared(j.nslots, 1, work, 4.0 * (double)p.u, run_slots, &j);
     return 1;
 }
 

@@ -178,40 +178,53 @@ static void grow(int want)
 
 /* Into how many pieces (at most `cap`) [0, n) may be cut so that each,
  * the smallest included, has CK_POOL_MIN_WORK and whole grains. */
-static int split_count(int64_t n, int64_t grain, double work, int cap)
+static int split_count(int64_t n, int64_t grain, double work, int cap, double min_work)
 {
     const int64_t grains = whole_grains(n, grain);
-    double by_work = work / CK_POOL_MIN_WORK;
+    double by_work = work / min_work;
     int parts = cap;
     if (by_work < parts) parts = (int)by_work;
     if (grains < parts) parts = (int)grains;
-    while (parts > 1 && work * (double)(grains / parts * grain) / (double)n < CK_POOL_MIN_WORK) parts--;
+    while (parts > 1 && work * (double)(grains / parts * grain) / (double)n < min_work) parts--;
     return parts < 1 ? 1 : parts;
 }
 
-int ck_pool_parts(int64_t n, int64_t grain, double work)
+/* The work a part needs when each part also reads `shared` bytes that the
+ * caller has just written */
+static double min_work_for(double shared) { return CK_POOL_MIN_WORK + CK_POOL_SHARED_BYTE_WORK * shared; }
+
+static int parts_for(int64_t n, int64_t grain, double work, double shared)
 {
     if (in_part || n <= 0) return 1;
-    return split_count(n, grain < 1 ? 1 : grain, work, ck_get_num_threads());
+    return split_count(n, grain < 1 ? 1 : grain, work, ck_get_num_threads(), min_work_for(shared));
 }
+
+int ck_pool_parts(int64_t n, int64_t grain, double work) { return parts_for(n, grain, work, 0); }
 
 /* Chunks per thread: a thread that the system leaves waiting (a loaded
  * machine) costs the job at most a chunk, the others take the rest. */
 #define CHUNKS_PER_THREAD 4
 
-static void pool_run(int64_t n, int64_t grain, double work, ck_pool_fn fn, void *arg, int chunks_per_thread);
+static void pool_run(int64_t n, int64_t grain, double work, double shared, ck_pool_fn fn, void *arg,
+                     int chunks_per_thread);
 
 void ck_pool_for(int64_t n, int64_t grain, double work, ck_pool_fn fn, void *arg)
 {
-    pool_run(n, grain, work, fn, arg, CHUNKS_PER_THREAD);
+    pool_run(n, grain, work, 0, fn, arg, CHUNKS_PER_THREAD);
+}
+
+void ck_pool_for_shared(int64_t n, int64_t grain, double work, double shared_bytes, ck_pool_fn fn, void *arg)
+{
+    pool_run(n, grain, work, shared_bytes, fn, arg, CHUNKS_PER_THREAD);
 }
 
 void ck_pool_for_parts(int64_t n, int64_t grain, double work, ck_pool_fn fn, void *arg)
 {
-    pool_run(n, grain, work, fn, arg, 1);
+    pool_run(n, grain, work, 0, fn, arg, 1);
 }
 
-static void pool_run(int64_t n, int64_t grain, double work, ck_pool_fn fn, void *arg, int chunks_per_thread)
+static void pool_run(int64_t n, int64_t grain, double work, double shared, ck_pool_fn fn, void *arg,
+                     int chunks_per_thread)
 {
     if (n <= 0) return;
     if (grain < 1) grain = 1;
@@ -220,7 +233,7 @@ static void pool_run(int64_t n, int64_t grain, double work, ck_pool_fn fn, void 
         fn(arg, 0, n);
         return;
     }
-    int threads = ck_pool_parts(n, grain, work);
+    int threads = parts_for(n, grain, work, shared);
     if (threads <= 1 || atomic_flag_test_and_set_explicit(&pool.busy, memory_order_acquire)) {
         fn(arg, 0, n);
         return;
@@ -232,7 +245,7 @@ static void pool_run(int64_t n, int64_t grain, double work, ck_pool_fn fn, void 
         fn(arg, 0, n);
         return;
     }
-    const int chunks = split_count(n, grain, work, chunks_per_thread * threads);
+    const int chunks = split_count(n, grain, work, chunks_per_thread * threads, min_work_for(shared));
     const uint_fast64_t gen = ++pool.gen;
     pool.fn = fn;
     pool.arg = arg;

@@ -28,6 +28,17 @@
  * kernels would make the result depend on the thread count. */
 #define CK_POOL_MIN_WORK 2.0e6
 
+/* What reading a byte that the calling thread has just written costs
+ * another core, counted in the same operations as the work: the line
+ * travels between the cores' caches.  Measured on the MNIST CNN at batch 1
+ * (bench_infer cnn_b1): its second convolution (4.5 MFLOP, Winograd) cut
+ * in two made the worker fetch the 128 KiB kernel transform the caller
+ * had just made, and 2 threads took 36-47 us against 33-35 us on one;
+ * with the transform kept from call to call (an experiment) the split
+ * gained 1-2 us.  At 16 a byte that product stays on one thread, while
+ * the same convolution at batch 64 (288 MFLOP) is still cut. */
+#define CK_POOL_SHARED_BYTE_WORK 16.0
+
 /* Runs units [begin, end) of the job. */
 typedef void (*ck_pool_fn)(void *arg, int64_t begin, int64_t end);
 
@@ -38,6 +49,11 @@ typedef void (*ck_pool_fn)(void *arg, int64_t begin, int64_t end);
  * takes the ragged tail) and which each have CK_POOL_MIN_WORK.  Every unit
  * is run exactly once; chunks may run in any order. */
 void ck_pool_for(int64_t n, int64_t grain, double work, ck_pool_fn fn, void *arg);
+
+/* The same for a job each of whose parts reads `shared_bytes` that the
+ * caller has just written (a transform of the weights made on every call):
+ * every part must also have CK_POOL_SHARED_BYTE_WORK a byte of them. */
+void ck_pool_for_shared(int64_t n, int64_t grain, double work, double shared_bytes, ck_pool_fn fn, void *arg);
 
 /* The same with one chunk per thread, for kernels whose every call has a
  * fixed cost besides its share of the work (OpenBLAS packs the whole other

@@ -76,6 +76,42 @@ Test(thread_pool, small_work_stays_on_the_caller)
     ck_set_num_threads(0);
 }
 
+/* Counts the chunks a job was cut into and the units run. */
+typedef struct chunk_count {
+    atomic_int chunks;
+    atomic_llong units;
+} chunk_count;
+
+static void count_chunk(void *arg, int64_t b, int64_t e)
+{
+    chunk_count *c = arg;
+    atomic_fetch_add(&c->chunks, 1);
+    atomic_fetch_add(&c->units, (long long)(e - b));
+}
+
+/* A job whose parts each read bytes the caller has just written needs
+ * CK_POOL_SHARED_BYTE_WORK more work per byte in each part: 3 MIN_WORK
+ * with bytes worth another MIN_WORK a part is one part (the caller, one
+ * chunk); the same job with nothing shared is cut. */
+Test(thread_pool, shared_bytes_raise_the_work_a_part_needs)
+{
+    cr_assert_eq(ck_set_num_threads(2), CK_OK);
+    const double shared = CK_POOL_MIN_WORK / CK_POOL_SHARED_BYTE_WORK;
+    chunk_count c = {0};
+    ck_pool_for_shared(1000, 1, 3.0 * CK_POOL_MIN_WORK, shared, count_chunk, &c);
+    cr_expect_eq(atomic_load(&c.chunks), 1);
+    cr_expect_eq(atomic_load(&c.units), 1000);
+    chunk_count d = {0};
+    ck_pool_for_shared(1000, 1, 3.0 * CK_POOL_MIN_WORK, 0, count_chunk, &d);
+    cr_expect(atomic_load(&d.chunks) > 1, "cut into %d chunks", atomic_load(&d.chunks));
+    cr_expect_eq(atomic_load(&d.units), 1000);
+    chunk_count e = {0};
+    ck_pool_for_shared(1000, 1, 5.0 * CK_POOL_MIN_WORK, shared, count_chunk, &e);
+    cr_expect_eq(atomic_load(&e.chunks), 2);
+    cr_expect_eq(atomic_load(&e.units), 1000);
+    ck_set_num_threads(0);
+}
+
 Test(thread_pool, set_and_get)
 {
     cr_expect_eq(ck_set_num_threads(-1), CK_VALUE_ERROR);
