@@ -29,22 +29,6 @@ static const char *jstr(json_t *o, const char *key)
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-static const char *fixture(const char *name)
-{
-    static char buf[4][1024];
-    static int slot;
-    char *b = buf[slot++ % 4];
-    snprintf(b, sizeof buf[0], "%s", ck_test_data(name));
-    return b;
-}
-
-static const char *shared_keras(const char *rel)
-{
-    char buf[1024];
-    snprintf(buf, sizeof buf, "keras/%s", rel);
-    return ck_test_shared(buf);
-}
-
 static void expect_elem(const ck_tensor *t, int64_t i, json_t *v, const char *what)
 {
     if (t->dtype == CK_INT64)
@@ -136,7 +120,7 @@ static void copy_prefix(const char *src, const char *dst, long n)
 
 Test(keras_archive, real_keras3_archive_matches_facts)
 {
-    const char *path = shared_keras("keras3-wide-deep/my_model.keras");
+    const char *path = ck_test_shared_keras("keras3-wide-deep/my_model.keras");
     if (!path) cr_skip_test("shared testdata absent");
     json_t *facts = load_facts();
     json_t *shared = json_object_get(facts, "shared");
@@ -144,7 +128,7 @@ Test(keras_archive, real_keras3_archive_matches_facts)
     for (size_t i = 0; i < json_array_size(shared); i++) {
         json_t *ff = json_array_get(shared, i);
         if (strcmp(jstr(ff, "kind"), "archive") != 0) continue;
-        const char *p = shared_keras(jstr(ff, "path"));
+        const char *p = ck_test_shared_keras(jstr(ff, "path"));
         ck_keras_archive *a = NULL;
         cr_assert_eq(ck_keras_archive_read(p, &a), CK_OK, "%s: %s", p, ck_last_error());
         expect_archive(a, ff, jstr(ff, "path"));
@@ -157,7 +141,7 @@ Test(keras_archive, real_keras3_archive_matches_facts)
 
 Test(keras_archive, real_archive_provenance_facts)
 {
-    const char *path = shared_keras("keras3-wide-deep/my_model.keras");
+    const char *path = ck_test_shared_keras("keras3-wide-deep/my_model.keras");
     if (!path) cr_skip_test("shared testdata absent");
     ck_keras_archive *a = NULL;
     cr_assert_eq(ck_keras_archive_read(path, &a), CK_OK, "%s", ck_last_error());
@@ -204,10 +188,10 @@ Test(keras_archive, fixtures_match_facts)
         snprintf(rel, sizeof rel, "h5/%s", jstr(ff, "path"));
         ck_keras_archive *a = NULL;
         if (!strcmp(kind, "archive")) {
-            cr_assert_eq(ck_keras_archive_read(fixture(rel), &a), CK_OK, "%s: %s", rel, ck_last_error());
+            cr_assert_eq(ck_keras_archive_read(ck_test_fixture(rel), &a), CK_OK, "%s: %s", rel, ck_last_error());
             expect_archive(a, ff, rel);
         } else if (!strcmp(kind, "weights_h5")) {
-            cr_assert_eq(ck_keras_weights_h5_read(fixture(rel), &a), CK_OK, "%s: %s", rel, ck_last_error());
+            cr_assert_eq(ck_keras_weights_h5_read(ck_test_fixture(rel), &a), CK_OK, "%s: %s", rel, ck_last_error());
             cr_expect_null(a->metadata_json);
             cr_expect_null(a->config_json);
             expect_vars(a, ff, rel);
@@ -239,7 +223,7 @@ Test(keras_archive, broken_archives_are_errors)
         const char *reader = jstr(ff, "reader");
         char rel[256];
         snprintf(rel, sizeof rel, "h5/%s", jstr(ff, "path"));
-        const char *path = fixture(rel);
+        const char *path = ck_test_fixture(rel);
         ck_keras_archive *a = (ck_keras_archive *)0x1;
         ck_status st;
         if (!strcmp(reader, "archive")) st = ck_keras_archive_read(path, &a);
@@ -258,9 +242,9 @@ Test(keras_archive, broken_archives_are_errors)
     cr_expect(strstr(ck_last_error(), "no_such.keras"), "%s", ck_last_error());
     cr_expect_eq(ck_keras_weights_h5_read(ck_test_tmp("no_such.weights.h5"), &a), CK_IO_ERROR);
     /* a legacy file is refused by the Keras 3 reader and vice versa */
-    cr_expect_eq(ck_keras_archive_read(fixture("h5/dtypes.h5"), &a), CK_FORMAT_ERROR);
+    cr_expect_eq(ck_keras_archive_read(ck_test_fixture("h5/dtypes.h5"), &a), CK_FORMAT_ERROR);
     ck_keras_h5 *f = NULL;
-    cr_expect_eq(ck_h5_read(fixture("h5/tiny.weights.h5"), &f), CK_FORMAT_ERROR);
+    cr_expect_eq(ck_h5_read(ck_test_fixture("h5/tiny.weights.h5"), &f), CK_FORMAT_ERROR);
     json_decref(facts);
 }
 
@@ -284,15 +268,15 @@ static void truncations(const char *src, const char *label)
 
 Test(keras_archive, truncated_archives_are_format_errors)
 {
-    truncations(fixture("h5/tiny.keras"), "trunc_tiny.keras");
-    const char *real = shared_keras("keras3-wide-deep/my_model.keras");
+    truncations(ck_test_fixture("h5/tiny.keras"), "trunc_tiny.keras");
+    const char *real = ck_test_shared_keras("keras3-wide-deep/my_model.keras");
     if (real) truncations(real, "trunc_real.keras");
     /* the HDF5 part alone, cut */
-    long size = file_size(fixture("h5/tiny.weights.h5"));
+    long size = file_size(ck_test_fixture("h5/tiny.weights.h5"));
     char path[1024];
     snprintf(path, sizeof path, "%s", ck_test_tmp("trunc_tiny.weights.h5"));
     for (long cut = 0; cut < size; cut += 997) {
-        copy_prefix(fixture("h5/tiny.weights.h5"), path, cut);
+        copy_prefix(ck_test_fixture("h5/tiny.weights.h5"), path, cut);
         ck_keras_archive *a = NULL;
         ck_status st = ck_keras_weights_h5_read(path, &a);
         cr_expect_eq(st, CK_FORMAT_ERROR, "cut at %ld: %s", cut, ck_last_error());
@@ -363,7 +347,7 @@ static void expect_zip_layout(const char *path)
 
 Test(keras_archive, rewriting_the_real_archive_round_trips)
 {
-    const char *path = shared_keras("keras3-wide-deep/my_model.keras");
+    const char *path = ck_test_shared_keras("keras3-wide-deep/my_model.keras");
     if (!path) cr_skip_test("shared testdata absent");
     ck_keras_archive *a = NULL, *b = NULL;
     cr_assert_eq(ck_keras_archive_read(path, &a), CK_OK, "%s", ck_last_error());
@@ -401,7 +385,7 @@ Test(keras_archive, rewriting_the_real_archive_round_trips)
 Test(keras_archive, hand_built_archive_round_trips_and_matches_keras_layout)
 {
     ck_keras_archive *ref = NULL;
-    cr_assert_eq(ck_keras_weights_h5_read(fixture("h5/tiny.weights.h5"), &ref), CK_OK, "%s", ck_last_error());
+    cr_assert_eq(ck_keras_weights_h5_read(ck_test_fixture("h5/tiny.weights.h5"), &ref), CK_OK, "%s", ck_last_error());
     /* the fixture's own content, re-listed by hand in another order */
     ck_keras_var vars[64];
     ck_keras_vars_group groups[16];
@@ -429,7 +413,7 @@ Test(keras_archive, hand_built_archive_round_trips_and_matches_keras_layout)
     const char *wout = ck_test_tmp("hand.weights.h5");
     cr_assert_eq(ck_keras_weights_h5_write(wout, &a), CK_OK, "%s", ck_last_error());
     char *want = NULL, *got = NULL;
-    cr_assert_eq(ck_h5_describe(fixture("h5/tiny.weights.h5"), &want), CK_OK);
+    cr_assert_eq(ck_h5_describe(ck_test_fixture("h5/tiny.weights.h5"), &want), CK_OK);
     cr_assert_eq(ck_h5_describe(wout, &got), CK_OK);
     cr_expect_str_eq(got, want);
     ck_free(want);
@@ -533,12 +517,12 @@ static void noop(void *p) { (void)p; }
 
 Test(keras_archive_alloc, every_allocation_failure)
 {
-    ctx c = {fixture("h5/tiny.keras"), NULL, NULL, NULL};
+    ctx c = {ck_test_fixture("h5/tiny.keras"), NULL, NULL, NULL};
     cr_expect_gt(ck_test_every_allocation_fails(do_read, undo_read, &c), 10);
-    c.path = fixture("h5/tiny.weights.h5");
+    c.path = ck_test_fixture("h5/tiny.weights.h5");
     cr_expect_gt(ck_test_every_allocation_fails(do_read_weights, undo_read, &c), 10);
     ck_keras_archive *a = NULL;
-    cr_assert_eq(ck_keras_archive_read(fixture("h5/tiny.keras"), &a), CK_OK, "%s", ck_last_error());
+    cr_assert_eq(ck_keras_archive_read(ck_test_fixture("h5/tiny.keras"), &a), CK_OK, "%s", ck_last_error());
     c.src = a;
     c.out = ck_test_tmp("alloc.keras");
     cr_expect_geq(ck_test_every_allocation_fails(do_write, noop, &c), 2);

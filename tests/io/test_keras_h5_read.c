@@ -133,22 +133,6 @@ static void expect_legacy(const ck_keras_h5 *f, json_t *ff, const char *file)
     }
 }
 
-static const char *shared_keras(const char *rel)
-{
-    char buf[1024];
-    snprintf(buf, sizeof buf, "keras/%s", rel);
-    return ck_test_shared(buf);
-}
-
-static const char *fixture(const char *name)
-{
-    static char buf[4][1024];
-    static int slot;
-    char *b = buf[slot++ % 4];
-    snprintf(b, sizeof buf[0], "%s", ck_test_data(name));
-    return b;
-}
-
 static long file_size(const char *path)
 {
     struct stat st;
@@ -178,7 +162,7 @@ static void copy_prefix(const char *src, const char *dst, long n)
 
 Test(keras_h5_shared, every_real_file_matches_h5py_facts)
 {
-    if (!shared_keras("dl4j-tfkeras-dense/mlp_0.h5")) cr_skip_test("shared testdata absent");
+    if (!ck_test_shared_keras("dl4j-tfkeras-dense/mlp_0.h5")) cr_skip_test("shared testdata absent");
     json_t *facts = load_facts();
     json_t *shared = json_object_get(facts, "shared");
     int legacy = 0, other = 0;
@@ -186,7 +170,7 @@ Test(keras_h5_shared, every_real_file_matches_h5py_facts)
         json_t *ff = json_array_get(shared, i);
         const char *kind = jstr(ff, "kind");
         if (strcmp(kind, "archive") == 0) continue;
-        const char *path = shared_keras(jstr(ff, "path"));
+        const char *path = ck_test_shared_keras(jstr(ff, "path"));
         cr_assert_not_null(path, "%s missing from shared", jstr(ff, "path"));
         ck_keras_h5 *f = NULL;
         ck_status st = ck_h5_read(path, &f);
@@ -218,7 +202,7 @@ Test(keras_h5_shared, keras1_and_theano_analytic_weights)
     const char *version[] = {"1.2.2", "1.2.2", "2.1.3", "2.1.3"};
     const char *backend[] = {NULL, NULL, "tensorflow", "theano"};
     for (int k = 0; k < 4; k++) {
-        const char *path = shared_keras(files[k]);
+        const char *path = ck_test_shared_keras(files[k]);
         if (!path) cr_skip_test("shared testdata absent");
         ck_keras_h5 *f = NULL;
         cr_assert_eq(ck_h5_read(path, &f), CK_OK, "%s", ck_last_error());
@@ -243,8 +227,8 @@ Test(keras_h5_shared, keras1_and_theano_analytic_weights)
 
 Test(keras_h5_shared, tf_variable_scopes_and_nested_model)
 {
-    const char *scope = shared_keras("dl4j-legacy-formats/tfscope_model.h5");
-    const char *siamese = shared_keras("siamese-cosine-dot-keras2_4/testmodel.hdf5");
+    const char *scope = ck_test_shared_keras("dl4j-legacy-formats/tfscope_model.h5");
+    const char *siamese = ck_test_shared_keras("siamese-cosine-dot-keras2_4/testmodel.hdf5");
     if (!scope || !siamese) cr_skip_test("shared testdata absent");
     ck_keras_h5 *f = NULL;
     cr_assert_eq(ck_h5_read(scope, &f), CK_OK, "%s", ck_last_error());
@@ -278,9 +262,9 @@ Test(keras_h5_shared, tf_variable_scopes_and_nested_model)
 
 Test(keras_h5_shared, keras3_h5_and_top_level_weights)
 {
-    const char *wide = shared_keras("keras3-wide-deep/my_model.h5");
-    const char *recsys = shared_keras("recsys-dot-keras3/recommender_model.h5");
-    const char *tower = shared_keras("two-tower-concat-keras2_11/two_tower_model.h5");
+    const char *wide = ck_test_shared_keras("keras3-wide-deep/my_model.h5");
+    const char *recsys = ck_test_shared_keras("recsys-dot-keras3/recommender_model.h5");
+    const char *tower = ck_test_shared_keras("two-tower-concat-keras2_11/two_tower_model.h5");
     if (!wide || !recsys || !tower) cr_skip_test("shared testdata absent");
     ck_keras_h5 *f = NULL;
     cr_assert_eq(ck_h5_read(wide, &f), CK_OK, "%s", ck_last_error());
@@ -313,8 +297,8 @@ Test(keras_h5_shared, full_model_and_weights_only_saves_agree)
 {
     /* PROVENANCE: keras_3layer.h5 (2.3.1 save) holds the same arrays as
      * KERAS_3layer_weights.h5 (2.0.0 save_weights). */
-    const char *a = shared_keras("hls4ml-mlp/keras_3layer.h5");
-    const char *b = shared_keras("hls4ml-mlp/KERAS_3layer_weights.h5");
+    const char *a = ck_test_shared_keras("hls4ml-mlp/keras_3layer.h5");
+    const char *b = ck_test_shared_keras("hls4ml-mlp/KERAS_3layer_weights.h5");
     if (!a || !b) cr_skip_test("shared testdata absent");
     ck_keras_h5 *fa = NULL, *fb = NULL;
     cr_assert_eq(ck_h5_read(a, &fa), CK_OK, "%s", ck_last_error());
@@ -334,8 +318,8 @@ Test(keras_h5_shared, full_model_and_weights_only_saves_agree)
 
 Test(keras_h5_shared, read_model_config_only)
 {
-    const char *mlp = shared_keras("dl4j-tfkeras-dense/mlp_0.h5");
-    const char *w = shared_keras("hls4ml-mlp/KERAS_1layer_weights.h5");
+    const char *mlp = ck_test_shared_keras("dl4j-tfkeras-dense/mlp_0.h5");
+    const char *w = ck_test_shared_keras("hls4ml-mlp/KERAS_1layer_weights.h5");
     if (!mlp || !w) cr_skip_test("shared testdata absent");
     char *json = NULL;
     cr_assert_eq(ck_h5_read_model_config(mlp, &json), CK_OK, "%s", ck_last_error());
@@ -362,7 +346,7 @@ Test(keras_h5_fixtures, dialects_and_dtypes)
         char rel[256];
         snprintf(rel, sizeof rel, "h5/%s", jstr(ff, "path"));
         ck_keras_h5 *f = NULL;
-        cr_assert_eq(ck_h5_read(fixture(rel), &f), CK_OK, "%s: %s", rel, ck_last_error());
+        cr_assert_eq(ck_h5_read(ck_test_fixture(rel), &f), CK_OK, "%s: %s", rel, ck_last_error());
         expect_legacy(f, ff, rel);
         ck_keras_h5_free(f);
         n++;
@@ -374,7 +358,7 @@ Test(keras_h5_fixtures, dialects_and_dtypes)
 Test(keras_h5_fixtures, conversions_in_detail)
 {
     ck_keras_h5 *f = NULL;
-    cr_assert_eq(ck_h5_read(fixture("h5/dtypes.h5"), &f), CK_OK, "%s", ck_last_error());
+    cr_assert_eq(ck_h5_read(ck_test_fixture("h5/dtypes.h5"), &f), CK_OK, "%s", ck_last_error());
     const ck_h5_layer *l = ck_keras_h5_find_layer(f, "d");
     cr_assert_not_null(l);
     const ck_tensor *u64 = NULL, *b = NULL, *i64 = NULL, *f16 = NULL;
@@ -405,7 +389,7 @@ Test(keras_h5_fixtures, broken_files_are_format_errors)
         if (strcmp(jstr(ff, "kind"), "bad") != 0 || strcmp(jstr(ff, "reader"), "h5") != 0) continue;
         char rel[256];
         snprintf(rel, sizeof rel, "h5/%s", jstr(ff, "path"));
-        const char *path = fixture(rel);
+        const char *path = ck_test_fixture(rel);
         ck_keras_h5 *f = (ck_keras_h5 *)0x1;
         ck_status st = ck_h5_read(path, &f);
         cr_expect_str_eq(ck_status_name(st), jstr(ff, "status"), "%s: %s", rel, ck_last_error());
@@ -457,11 +441,11 @@ static void truncations(const char *src, const char *label)
 
 Test(keras_h5_fixtures, truncated_copies_are_format_errors)
 {
-    truncations(fixture("h5/dialects_fixed.h5"), "trunc_fixed.h5");
-    truncations(fixture("h5/dtypes.h5"), "trunc_dtypes.h5");
-    const char *mlp = shared_keras("dl4j-tfkeras-dense/mlp_0.h5");
-    const char *tower = shared_keras("two-tower-concat-keras2_11/two_tower_model.h5");
-    const char *wide = shared_keras("keras3-wide-deep/my_model.h5");
+    truncations(ck_test_fixture("h5/dialects_fixed.h5"), "trunc_fixed.h5");
+    truncations(ck_test_fixture("h5/dtypes.h5"), "trunc_dtypes.h5");
+    const char *mlp = ck_test_shared_keras("dl4j-tfkeras-dense/mlp_0.h5");
+    const char *tower = ck_test_shared_keras("two-tower-concat-keras2_11/two_tower_model.h5");
+    const char *wide = ck_test_shared_keras("keras3-wide-deep/my_model.h5");
     if (mlp) truncations(mlp, "trunc_mlp0.h5");
     if (tower) truncations(tower, "trunc_tower.h5");
     if (wide) truncations(wide, "trunc_wide.h5");
@@ -514,10 +498,10 @@ Test(keras_h5_fixtures, truncated_with_patched_eof_are_format_errors)
      * reports; the plain build runs this test. */
     cr_skip_test("libhdf5 leaks on damaged object headers under LeakSanitizer");
 #endif
-    patched_truncations(fixture("h5/dialects_fixed.h5"), "ptrunc_fixed.h5", 53);
-    patched_truncations(fixture("h5/dtypes.h5"), "ptrunc_dtypes.h5", 53);
-    patched_truncations(fixture("h5/scalar_names.h5"), "ptrunc_scalar.h5", 41);
-    const char *mlp = shared_keras("dl4j-tfkeras-dense/mlp_0.h5");
+    patched_truncations(ck_test_fixture("h5/dialects_fixed.h5"), "ptrunc_fixed.h5", 53);
+    patched_truncations(ck_test_fixture("h5/dtypes.h5"), "ptrunc_dtypes.h5", 53);
+    patched_truncations(ck_test_fixture("h5/scalar_names.h5"), "ptrunc_scalar.h5", 41);
+    const char *mlp = ck_test_shared_keras("dl4j-tfkeras-dense/mlp_0.h5");
     if (mlp) patched_truncations(mlp, "ptrunc_mlp0.h5", 47);
 }
 

@@ -26,22 +26,6 @@ static void expect_str_or_null(const char *got, const char *want, const char *wh
                    got ? got : "(null)", want);
 }
 
-static const char *shared_keras(const char *rel)
-{
-    char buf[1024];
-    snprintf(buf, sizeof buf, "keras/%s", rel);
-    return ck_test_shared(buf);
-}
-
-static const char *fixture(const char *name)
-{
-    static char buf[4][1024];
-    static int slot;
-    char *b = buf[slot++ % 4];
-    snprintf(b, sizeof buf[0], "%s", ck_test_data(name));
-    return b;
-}
-
 /* Number of entries of directory `dir` whose name starts with `prefix`. */
 static int count_prefixed(const char *dir, const char *prefix)
 {
@@ -130,7 +114,7 @@ static void free_mlp0(mlp0 *m)
 
 Test(keras_h5_write, layout_matches_real_tfkeras_2_2_file)
 {
-    const char *real = shared_keras("dl4j-tfkeras-dense/mlp_0.h5");
+    const char *real = ck_test_shared_keras("dl4j-tfkeras-dense/mlp_0.h5");
     if (!real) cr_skip_test("shared testdata absent");
     mlp0 m;
     make_mlp0(&m);
@@ -146,7 +130,7 @@ Test(keras_h5_write, layout_matches_real_tfkeras_2_2_file)
 
 Test(keras_h5_write, layout_matches_real_tfkeras_2_13_file)
 {
-    const char *real = shared_keras("recsys-dot-keras2_13/recommender_model.h5");
+    const char *real = ck_test_shared_keras("recsys-dot-keras2_13/recommender_model.h5");
     if (!real) cr_skip_test("shared testdata absent");
     int64_t e0[] = {1281, 30}, e1[] = {71, 30};
     ck_h5_weight w0 = {"embedding/embeddings:0", tensor_f32(2, e0, 0)};
@@ -214,7 +198,7 @@ Test(keras_h5_write, rewriting_real_files_keeps_their_layout)
                            "keras3-wide-deep/my_model.h5", "recsys-dot-keras3/recommender_model.h5",
                            "hls4ml-mlp/KERAS_3layer_weights.h5"};
     for (int i = 0; i < 7; i++) {
-        const char *p = shared_keras(files[i]);
+        const char *p = ck_test_shared_keras(files[i]);
         if (!p) cr_skip_test("shared testdata absent");
         char label[64];
         snprintf(label, sizeof label, "rewrite_%d.h5", i);
@@ -307,7 +291,7 @@ Test(keras_h5_write, fixture_round_trips_keep_values)
                            "h5/scalar_names.h5"};
     for (int n = 0; n < 5; n++) {
         ck_keras_h5 *f = NULL, *g = NULL;
-        cr_assert_eq(ck_h5_read(fixture(names[n]), &f), CK_OK, "%s", ck_last_error());
+        cr_assert_eq(ck_h5_read(ck_test_fixture(names[n]), &f), CK_OK, "%s", ck_last_error());
         const char *out = ck_test_tmp("fixture_rt.h5");
         cr_assert_eq(ck_h5_write(out, f), CK_OK, "%s: %s", names[n], ck_last_error());
         cr_assert_eq(ck_h5_read(out, &g), CK_OK, "%s", ck_last_error());
@@ -474,7 +458,7 @@ Test(keras_h5_alloc, every_allocation_failure_while_reading)
 {
     const char *files[] = {"h5/dialects_fixed.h5", "h5/dialects_vlen_utf8.h5", "h5/chunked_names.h5", "h5/dtypes.h5"};
     for (int i = 0; i < 4; i++) {
-        read_ctx c = {fixture(files[i]), NULL, NULL};
+        read_ctx c = {ck_test_fixture(files[i]), NULL, NULL};
         cr_expect_gt(ck_test_every_allocation_fails(do_read, undo_read, &c), 5);
         cr_expect_gt(ck_test_every_allocation_fails(do_describe, undo_describe, &c), 5);
     }
@@ -520,7 +504,7 @@ static void undo_write(void *p) { (void)p; }
 Test(keras_h5_alloc, every_allocation_failure_while_writing)
 {
     ck_keras_h5 *f = NULL;
-    cr_assert_eq(ck_h5_read(fixture("h5/dialects_vlen_utf8.h5"), &f), CK_OK, "%s", ck_last_error());
+    cr_assert_eq(ck_h5_read(ck_test_fixture("h5/dialects_vlen_utf8.h5"), &f), CK_OK, "%s", ck_last_error());
     char path[1024], dir[1024];
     snprintf(path, sizeof path, "%s", ck_test_tmp("alloc_write.h5"));
     snprintf(dir, sizeof dir, "%s", path);

@@ -30,6 +30,22 @@ const char *ck_test_shared(const char *relpath)
     return access(p, R_OK) == 0 ? p : NULL;
 }
 
+const char *ck_test_shared_keras(const char *relpath)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "keras/%s", relpath);
+    return ck_test_shared(buf);
+}
+
+const char *ck_test_fixture(const char *relpath)
+{
+    static char buf[4][1024];
+    static int slot;
+    char *b = buf[slot++ % 4];
+    snprintf(b, sizeof buf[0], "%s", ck_test_data(relpath));
+    return b;
+}
+
 const char *ck_test_tmp(const char *name)
 {
     const char *base = getenv("CK_TMP");

@@ -12,6 +12,14 @@ const char *ck_test_data(const char *relpath);
  * (tests that need it then skip). */
 const char *ck_test_shared(const char *relpath);
 
+/* ck_test_shared("keras/" relpath): a Keras file of ../shared/testdata,
+ * or NULL if ../shared is absent. */
+const char *ck_test_shared_keras(const char *relpath);
+
+/* ck_test_data(relpath) copied into a ring of its own, so that a test can
+ * hold four such paths beside those of ck_test_data's own ring. */
+const char *ck_test_fixture(const char *relpath);
+
 /* A scratch file path in the build tree's tmp/ directory. */
 const char *ck_test_tmp(const char *name);
 
