@@ -158,7 +158,7 @@ static ck_status lambda_from_config(const json_t *config, ck_layer **out);
 #define CUSTOM_TABLE(name, from_config_fn)                                                          \
     {                                                                                              \
         .class_name = name, .size = sizeof(custom_layer), .arity = CK_ONE_INPUT,                   \
-        .build = custom_build, .call = ck_layer_call_own_scratch,                                  \
+        .shapes_from_user_code = 1, .build = custom_build, .call = ck_layer_call_own_scratch,      \
         .compute_output_shape = custom_output_shape, .get_config = custom_get_config,              \
         .from_config = from_config_fn, .destroy = custom_destroy,                                  \
         .saved_bytes = custom_scratch_bytes, .train_call = custom_train_call,                      \

@@ -15,6 +15,8 @@ typedef struct ck_dense_layer {
     int use_bias;
     ck_kernel_params params;
     ck_weight *kernel, *bias;
+    ck_row_plan_f32 row; /* batch 1 (float32, from the build) */
+    int relu;            /* the activation is a plain relu */
 } ck_dense_layer;
 
 static void dense_destroy(ck_layer *layer)
@@ -36,6 +38,8 @@ static ck_status dense_build(ck_layer *layer, int n, const ck_shape *shapes)
     ck_shape kshape = {2, {last, d->units}}, bshape = {1, {d->units}};
     CK_TRY(ck_kernel_params_add_weights(&d->params, layer, &kshape, &bshape, d->use_bias, &d->kernel, &d->bias));
     layer->spec = (ck_input_spec){.min_ndim = 2, .has_last_dim = 1, .last_dim = last};
+    if (layer->dtype == CK_FLOAT32) ck_row_plan_f32_make(&d->row, d->units, last);
+    d->relu = ck_activation_is_plain_relu(d->params.activation);
     return CK_OK;
 }
 
@@ -95,15 +99,20 @@ static ck_status dense_call(ck_layer *layer, int n, const ck_tensor *const *in, 
     ck_dense_layer *d = (ck_dense_layer *)layer;
     ck_tensor *out = outs[0];
     (void)n;
-    int64_t rows = d->units > 0 ? out->size / d->units : 0;
     if (out->size == 0) return CK_OK;
-    if (rows == 1 && out->dtype == CK_FLOAT32) {
+    if (out->size == d->units && out->dtype == CK_FLOAT32) {
         /* batch 1: the bias and a relu in the product's registers */
-        const int relu = ck_activation_is_plain_relu(d->params.activation);
+        const int relu = d->relu;
+        const float *bias = d->bias ? d->bias->value->data : NULL;
+        if (d->row.kernel && ck_bd_path == CK_BD_PATH_AUTO) {
+            ck_row_plan_f32_run(&d->row, in[0]->data, d->kernel->value->data, bias, relu, out->data);
+            return relu ? CK_OK : ck_kernel_params_activate(&d->params, out->dtype, out->data, 1, d->units);
+        }
         if (ck_dense_row_f32(d->units, in[0]->shape[in[0]->rank - 1], in[0]->data, d->kernel->value->data,
-                             d->bias ? d->bias->value->data : NULL, relu, out->data))
-            return relu ? CK_OK : ck_kernel_params_activate(&d->params, out->dtype, out->data, rows, d->units);
+                             bias, relu, out->data))
+            return relu ? CK_OK : ck_kernel_params_activate(&d->params, out->dtype, out->data, 1, d->units);
     }
+    const int64_t rows = out->size / d->units;
     if (out->dtype == CK_FLOAT32 && d->bias && ck_activation_is_plain_relu(d->params.activation)) {
         /* the usual hidden layer: bias and relu in one pass (the same
          * arithmetic: the sum rounded, then relu, NaN kept) */

@@ -78,6 +78,10 @@ typedef struct ck_layer_class {
      * live ("cell" for SimpleRNN / LSTM / GRU, whose variables Keras 3 and
      * tf.keras 2.13+ store as the cell's); NULL: the layer's own vars. */
     const char *archive_vars_path;
+    /* Output shapes come from user code (a custom layer's callback), which
+     * may read state that changes between calls: ck_layer_call_into checks
+     * every call in full rather than trusting its memo. */
+    int shapes_from_user_code;
 
     /* Creates the weights for these input shapes (may be NULL: no weights). */
     ck_status (*build)(ck_layer *layer, int n, const ck_shape *shapes);
@@ -283,6 +287,17 @@ void ck_mask_and_into(int n, const ck_tensor *const *masks, ck_tensor *out);
 /* Most outputs one layer call returns. */
 #define CK_MAX_LAYER_OUTPUTS 64
 
+/* The signature of the last ck_layer_call_into that passed every check
+ * with one input, used as given (no cast), and one output.  A built
+ * layer's input spec, dtype and output rule never change, so a call with
+ * the same dtypes and shapes would pass the same checks and skips them:
+ * what is left of a small Dense call is the product itself. */
+typedef struct ck_call_memo {
+    int valid;
+    ck_dtype in_dtype, out_dtype;
+    ck_shape in, out;
+} ck_call_memo;
+
 struct ck_layer {
     const ck_layer_class *cls;
     char *name;
@@ -310,6 +325,7 @@ struct ck_layer {
     struct ck_node **inbound;   /* node history: one node per symbolic call */
     int n_inbound;
     int n_outbound;             /* nodes of other calls that consume our outputs */
+    ck_call_memo last_call;     /* layer_call.c */
 };
 
 /* Where a symbolic tensor comes from (Keras' _keras_history). */

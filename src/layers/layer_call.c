@@ -514,6 +514,19 @@ ck_status ck_layer_call_multi(ck_layer *layer, int n_inputs, ck_tensor *const *i
     return call_eager(layer, n_inputs, inputs, NULL, outputs, NULL, n_outputs);
 }
 
+/* Whether a call of `in` into `out` is the memo's (see ck_call_memo). */
+static int memo_matches(const ck_call_memo *m, const ck_tensor *in, const ck_tensor *out)
+{
+    if (!m->valid || !in || !in->data || in->dtype != m->in_dtype || in->rank != m->in.rank ||
+        out->dtype != m->out_dtype || out->rank != m->out.rank)
+        return 0;
+    for (int i = 0; i < m->in.rank; i++)
+        if (in->shape[i] != m->in.dims[i]) return 0;
+    for (int i = 0; i < m->out.rank; i++)
+        if (out->shape[i] != m->out.dims[i]) return 0;
+    return 1;
+}
+
 ck_status ck_layer_call_into(ck_layer *layer, int n, ck_tensor *const *inputs, ck_tensor *const *outputs)
 {
     CK_NEED(layer);
@@ -524,6 +537,10 @@ ck_status ck_layer_call_into(ck_layer *layer, int n, ck_tensor *const *inputs, c
     ck_shape shapes[CK_MAX_LAYER_INPUTS], oshapes[CK_MAX_LAYER_OUTPUTS];
     ck_dtype odtypes[CK_MAX_LAYER_OUTPUTS];
     char a[128], b[128];
+    if (n == 1 && outputs[0] && outputs[0]->data && memo_matches(&layer->last_call, inputs[0], outputs[0])) {
+        ck_status st = layer->cls->call(layer, 1, ck_const_tensors(inputs), outputs);
+        return st == CK_OK ? ck_layer_record_activity_loss(layer, outputs[0]) : st;
+    }
     int count = ck_layer_outputs_of(layer);
     for (int k = 0; k < count; k++)
         if (!outputs || !outputs[k] || !outputs[k]->data)
@@ -542,6 +559,9 @@ ck_status ck_layer_call_into(ck_layer *layer, int n, ck_tensor *const *inputs, c
     }
     if (st == CK_OK) st = layer->cls->call(layer, n, use, outputs);
     if (st == CK_OK) st = ck_layer_record_activity_loss(layer, outputs[0]);
+    if (st == CK_OK && n == 1 && count == 1 && !cast[0] && !layer->cls->shapes_from_user_code)
+        layer->last_call = (ck_call_memo){.valid = 1, .in_dtype = inputs[0]->dtype, .out_dtype = odtypes[0],
+                                          .in = shapes[0], .out = oshapes[0]};
     free_casts(cast, n);
     return st;
 }

@@ -233,30 +233,47 @@ INL void row_blk_f32(const int NV, int64_t K, int64_t kplain, const float *x, co
 
 #define ROW_FN(NV)                                                                \
     static TGT void row_f32_##NV(int64_t K, int64_t kplain, const float *x, const float *w, \
-                                 int64_t ldw, const float *bias, int relu, float *y, __mmask16 m) \
+                                 int64_t ldw, const float *bias, int relu, float *y, uint16_t m) \
     {                                                                             \
-        row_blk_f32(NV, K, kplain, x, w, ldw, bias, relu, y, m);                  \
+        row_blk_f32(NV, K, kplain, x, w, ldw, bias, relu, y, (__mmask16)m);       \
     }
 ROW_FN(1) ROW_FN(2) ROW_FN(3) ROW_FN(4) ROW_FN(5) ROW_FN(6) ROW_FN(7) ROW_FN(8)
-typedef void (*row_f32_fn)(int64_t, int64_t, const float *, const float *, int64_t, const float *, int,
-                           float *, __mmask16);
-static const row_f32_fn row_f32_table[NN_NV] = {row_f32_1, row_f32_2, row_f32_3, row_f32_4,
+static const ck_row_kernel_f32 row_f32_table[NN_NV] = {row_f32_1, row_f32_2, row_f32_3, row_f32_4,
                                                 row_f32_5, row_f32_6, row_f32_7, row_f32_8};
+
+/* The kernel, its plain steps and last vector's mask for the panel of
+ * columns j0 .. j0 + 16 NN_NV of a row of N. */
+static void row_panel(int64_t N, int64_t K, int64_t j0, ck_row_plan_f32 *p)
+{
+    const int64_t wd = N - j0 < NN_NV * 16 ? N - j0 : NN_NV * 16;
+    const int nv = (int)((wd + 15) / 16);
+    const int64_t tail = wd - (int64_t)(nv - 1) * 16;
+    /* whole loads of the last vector while they stay inside W (as in
+     * GEMM_SMALL) */
+    const int64_t over = j0 + (int64_t)nv * 16 - N;
+    p->kernel = row_f32_table[nv - 1];
+    p->N = N;
+    p->K = K;
+    p->kplain = over == 0 ? K : K - (over + N - 1) / N;
+    p->mask = tail == 16 ? (uint16_t)0xFFFF : (uint16_t)((1u << tail) - 1u);
+}
 
 TGT void ck_sdense_row_avx512(int64_t N, int64_t K, const float *x, const float *w, const float *bias,
                               int relu, float *y)
 {
     for (int64_t j0 = 0; j0 < N; j0 += NN_NV * 16) {
-        const int64_t wd = N - j0 < NN_NV * 16 ? N - j0 : NN_NV * 16;
-        const int nv = (int)((wd + 15) / 16);
-        const int64_t tail = wd - (int64_t)(nv - 1) * 16;
-        /* whole loads of the last vector while they stay inside W (as in
-         * GEMM_SMALL) */
-        const int64_t over = j0 + (int64_t)nv * 16 - N;
-        const int64_t kplain = over == 0 ? K : K - (over + N - 1) / N;
-        row_f32_table[nv - 1](K, kplain, x, w + j0, N, bias ? bias + j0 : NULL, relu, y + j0,
-                              tail == 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << tail) - 1u));
+        ck_row_plan_f32 p;
+        row_panel(N, K, j0, &p);
+        p.kernel(K, p.kplain, x, w + j0, N, bias ? bias + j0 : NULL, relu, y + j0, p.mask);
     }
+}
+
+int ck_row_plan_f32_make(ck_row_plan_f32 *p, int64_t N, int64_t K)
+{
+    *p = (ck_row_plan_f32){0};
+    if (N < 2 || N > NN_NV * 16 || (double)N * (double)K > 16777216.0 || !ck_cpu_has_avx512()) return 0;
+    row_panel(N, K, 0, p);
+    return 1;
 }
 
 #else /* not x86-64 with GCC: the AVX2 entry points (themselves portable there) */
@@ -277,5 +294,11 @@ void ck_sdense_row_avx512(int64_t N, int64_t K, const float *x, const float *w, 
                           int relu, float *y)
 {
     (void)N, (void)K, (void)x, (void)w, (void)bias, (void)relu, (void)y; /* callers check ck_cpu_has_avx512() */
+}
+int ck_row_plan_f32_make(ck_row_plan_f32 *p, int64_t N, int64_t K)
+{
+    (void)N, (void)K;
+    *p = (ck_row_plan_f32){0};
+    return 0;
 }
 #endif

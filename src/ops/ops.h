@@ -162,6 +162,27 @@ void ck_dgemm_small_c(int64_t M, int64_t N, int64_t K, const double *a,
 void ck_sdense_row_avx512(int64_t N, int64_t K, const float *x, const float *w, const float *bias,
                           int relu, float *y);
 
+/* That row planned once for W's shape (K, N): a Dense layer keeps the plan
+ * from its build and, at batch 1, calls the kernel straight, without the
+ * checks and the panel arithmetic of each call (a tenth of a 64->64
+ * call).  ck_row_plan_f32_make fills *p and returns 1 when one kernel call
+ * computes such a row (AVX-512, 2 <= N <= 128, N K <= 2^24: where
+ * ck_dense_row_f32 takes it), else 0 with p->kernel NULL.  A plan holds
+ * for the automatic kernel choice only (ck_bd_path == CK_BD_PATH_AUTO). */
+typedef void (*ck_row_kernel_f32)(int64_t K, int64_t kplain, const float *x, const float *w, int64_t ldw,
+                                  const float *bias, int relu, float *y, uint16_t mask);
+typedef struct ck_row_plan_f32 {
+    ck_row_kernel_f32 kernel;
+    int64_t N, K, kplain; /* kplain: steps whose last vector loads whole */
+    uint16_t mask;        /* the last vector's columns */
+} ck_row_plan_f32;
+int ck_row_plan_f32_make(ck_row_plan_f32 *p, int64_t N, int64_t K);
+static inline void ck_row_plan_f32_run(const ck_row_plan_f32 *p, const float *x, const float *w,
+                                       const float *bias, int relu, float *y)
+{
+    p->kernel(p->K, p->kplain, x, w, p->N, bias, relu, y, p->mask);
+}
+
 /* C(M,N) = A(M,K) B(N,K)^T with both operands row-major (each entry a dot
  * product along K). */
 void ck_sgemm_nt_avx512(int64_t M, int64_t N, int64_t K, const float *a,

@@ -167,3 +167,91 @@ Test(layer_base, call_into_checks_the_output)
     cr_expect_float_eq(((float *)good->data)[1], 6.0f, 1e-6);
     ck_tensor_free(x); ck_tensor_free(good); ck_tensor_free(bad); ck_layer_free(l);
 }
+
+/* A successful ck_layer_call_into lets the next call of the same dtypes
+ * and shapes skip the checks: every call that differs must still get them. */
+Test(layer_base, call_into_checks_every_call_unlike_the_last)
+{
+    ck_layer *l;
+    cr_assert_eq(ck_dense(&l, &(ck_dense_opts){.units = 2, .kernel_initializer = "ones"}), CK_OK);
+    float v[6] = {1, 2, 3, 4, 5, 6};
+    ck_tensor *x = ck_test_f32(2, (int64_t[]){1, 3}, v), *x2 = ck_test_f32(2, (int64_t[]){2, 3}, v);
+    ck_tensor *x4 = ck_test_f32(2, (int64_t[]){1, 4}, v), *x3d = ck_test_f32(3, (int64_t[]){1, 1, 3}, v);
+    ck_tensor *xd = NULL, *good = NULL, *wide = NULL, *dbl = NULL, *two = NULL, *empty = NULL;
+    cr_assert_eq(ck_tensor_cast(&xd, x, CK_FLOAT64), CK_OK);
+    cr_assert_eq(ck_tensor_new(&good, CK_FLOAT32, 2, (int64_t[]){1, 2}), CK_OK);
+    cr_assert_eq(ck_tensor_new(&wide, CK_FLOAT32, 2, (int64_t[]){1, 3}), CK_OK);
+    cr_assert_eq(ck_tensor_new(&dbl, CK_FLOAT64, 2, (int64_t[]){1, 2}), CK_OK);
+    cr_assert_eq(ck_tensor_new(&two, CK_FLOAT32, 2, (int64_t[]){2, 2}), CK_OK);
+    cr_assert_eq(ck_tensor_new(&empty, CK_FLOAT32, 2, (int64_t[]){1, 2}), CK_OK);
+    void *keep = empty->data;
+    for (int round = 0; round < 2; round++) { /* the second round follows calls that passed */
+        cr_assert_eq(ck_layer_call_into(l, 1, (ck_tensor *[]){x}, (ck_tensor *[]){good}), CK_OK);
+        cr_expect_float_eq(((float *)good->data)[1], 6.0f, 1e-6);
+        cr_expect_eq(ck_layer_call_into(l, 1, (ck_tensor *[]){x}, (ck_tensor *[]){wide}), CK_VALUE_ERROR);
+        cr_expect(strstr(ck_last_error(), "output tensor 0 is float32 (1, 3), expected float32 (1, 2)"), "%s",
+                  ck_last_error());
+        cr_expect_eq(ck_layer_call_into(l, 1, (ck_tensor *[]){x}, (ck_tensor *[]){dbl}), CK_VALUE_ERROR);
+        cr_expect_eq(ck_layer_call_into(l, 1, (ck_tensor *[]){x4}, (ck_tensor *[]){good}), CK_VALUE_ERROR);
+        cr_expect(strstr(ck_last_error(), "expected axis -1 of input shape to have value 3"), "%s", ck_last_error());
+        cr_expect_eq(ck_layer_call_into(l, 1, (ck_tensor *[]){x3d}, (ck_tensor *[]){good}), CK_VALUE_ERROR);
+        cr_expect_eq(ck_layer_call_into(l, 2, (ck_tensor *[]){x, x}, (ck_tensor *[]){good}), CK_VALUE_ERROR);
+        empty->data = NULL;
+        cr_expect_eq(ck_layer_call_into(l, 1, (ck_tensor *[]){x}, (ck_tensor *[]){empty}), CK_VALUE_ERROR);
+        empty->data = keep;
+        void *xdata = x->data;
+        x->data = NULL;
+        cr_expect_eq(ck_layer_call_into(l, 1, (ck_tensor *[]){x}, (ck_tensor *[]){good}), CK_VALUE_ERROR);
+        x->data = xdata;
+        /* a float64 input is cast; a batch of 2 is checked and computed */
+        memset(good->data, 0, 2 * sizeof(float));
+        cr_assert_eq(ck_layer_call_into(l, 1, (ck_tensor *[]){xd}, (ck_tensor *[]){good}), CK_OK);
+        cr_expect_float_eq(((float *)good->data)[0], 6.0f, 1e-6);
+        cr_assert_eq(ck_layer_call_into(l, 1, (ck_tensor *[]){x2}, (ck_tensor *[]){two}), CK_OK);
+        cr_expect_float_eq(((float *)two->data)[3], 15.0f, 1e-6);
+        cr_expect_eq(ck_layer_call_into(l, 1, (ck_tensor *[]){x2}, (ck_tensor *[]){good}), CK_VALUE_ERROR);
+    }
+    ck_tensor_free(x); ck_tensor_free(x2); ck_tensor_free(x4); ck_tensor_free(x3d); ck_tensor_free(xd);
+    ck_tensor_free(good); ck_tensor_free(wide); ck_tensor_free(dbl); ck_tensor_free(two); ck_tensor_free(empty);
+    ck_layer_free(l);
+}
+
+/* A custom layer's output shape comes from user code that may read changing
+ * state: each call is checked against what it says now. */
+static ck_status units_from_user(const ck_custom_ctx *ctx, int n, const ck_shape *in, ck_shape *out)
+{
+    (void)n;
+    *out = in[0];
+    out->dims[out->rank - 1] = *(const int *)ctx->user;
+    return CK_OK;
+}
+
+static ck_status copy_first(const ck_custom_ctx *ctx, int n, const ck_tensor *const *in, ck_tensor *out)
+{
+    (void)ctx, (void)n;
+    for (int64_t i = 0; i < out->size; i++) ((float *)out->data)[i] = ((const float *)in[0]->data)[0];
+    return CK_OK;
+}
+
+Test(layer_base, call_into_asks_a_custom_layer_for_its_shape_each_call)
+{
+    static int units = 2;
+    units = 2;
+    ck_custom_registry_reset();
+    cr_assert_eq(ck_register_layer_class(&(ck_custom_layer_class){
+                     .version = CK_CUSTOM_LAYER_VERSION, .class_name = "UserUnits", .user = &units,
+                     .compute_output_shape = units_from_user, .call = copy_first}),
+                 CK_OK);
+    ck_layer *l = NULL;
+    cr_assert_eq(ck_layer_from_config("{\"class_name\": \"UserUnits\", \"config\": {}}", &l), CK_OK);
+    float v[3] = {7, 8, 9};
+    ck_tensor *x = ck_test_f32(2, (int64_t[]){1, 3}, v), *out = NULL;
+    cr_assert_eq(ck_tensor_new(&out, CK_FLOAT32, 2, (int64_t[]){1, 2}), CK_OK);
+    cr_assert_eq(ck_layer_call_into(l, 1, (ck_tensor *[]){x}, (ck_tensor *[]){out}), CK_OK);
+    cr_expect_float_eq(((float *)out->data)[1], 7.0f, 0);
+    units = 5;
+    cr_expect_eq(ck_layer_call_into(l, 1, (ck_tensor *[]){x}, (ck_tensor *[]){out}), CK_VALUE_ERROR);
+    cr_expect(strstr(ck_last_error(), "expected float32 (1, 5)"), "%s", ck_last_error());
+    ck_tensor_free(x); ck_tensor_free(out); ck_layer_free(l);
+    ck_custom_registry_reset();
+}
