@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "layers/rnn_common.h"
+#include "layers/rnn_input_cache.h"
 #include "ops/ops.h"
 
 /* ---- the plan of one call ------------------------------------------------------ */
@@ -97,6 +98,7 @@ typedef struct rnn_run {
     int training;          /* keeps every step */
     int in_drop, rec_drop; /* dropout masks drawn for this call */
     const int32_t *mask;   /* (batch, time) 0/1 over the input times, or NULL */
+    ck_rnn_input_cache *cache; /* a plan's projections of an Embedding's rows */
 } rnn_run;
 
 /* 1 if row b of input time t is not masked. */
@@ -222,12 +224,25 @@ static void project_rows(const rnn_run *run, ck_dtype dt, int64_t rows, const vo
     });
 }
 
+/* XP's first `rows` rows from the plan's cache of projected rows; 0 when
+ * there is none or it cannot take them.  src_row maps an XP row to its
+ * input row (NULL: the same). */
+static int project_cached(const rnn_run *run, int64_t rows, const ck_tensor *x, ck_rnn_src_row src_row,
+                          const void *ctx)
+{
+    const ck_rnn_layer *r = run->r;
+    if (!run->cache || run->in_drop || x->dtype != CK_FLOAT32) return 0;
+    return ck_rnn_input_cache_project(run->cache, rows, x->data, src_row, ctx, r->kernel->value->data,
+                                      r->bias ? r->bias->value->data : NULL, at(run, run->L.xp));
+}
+
 /* XP = X . kernel + input bias, X first multiplied by the input mask. */
 static void project(const rnn_run *run, const ck_tensor *x)
 {
     const rnn_dims *d = &run->d;
     int64_t rows = d->B * d->T;
     const void *src = x->data;
+    if (project_cached(run, rows, x, NULL, NULL)) return;
     if (run->in_drop) {
         const char *mask = at(run, run->L.imask);
         CK_RNN_TYPED(x->dtype, {
@@ -247,11 +262,24 @@ static void project(const rnn_run *run, const ck_tensor *x)
 /* The XP of processing steps [s0, s0 + n) (inference, a chunk at a time):
  * their input rows gathered step-major into xg, then one product; step s0
  * + i's row b lands at XP row i * batch + b. */
+typedef struct chunk_rows {
+    const rnn_run *run;
+    int64_t s0;
+} chunk_rows;
+
+static int64_t chunk_src_row(const void *ctx, int64_t q)
+{
+    const chunk_rows *c = ctx;
+    const int64_t B = c->run->d.B;
+    return row_of(c->run, q % B, time_of(c->run, c->s0 + q / B));
+}
+
 static void project_chunk(const rnn_run *run, const ck_tensor *x, int64_t s0, int64_t n)
 {
     const rnn_dims *d = &run->d;
     const size_t row = (size_t)d->F * d->es;
     char *xg = at(run, run->L.xg);
+    if (project_cached(run, n * d->B, x, chunk_src_row, &(chunk_rows){run, s0})) return;
     for (int64_t i = 0; row > 0 && i < n; i++) { /* no features: nothing to gather (x may hold no data) */
         const int64_t t = time_of(run, s0 + i);
         for (int64_t b = 0; b < d->B; b++)
@@ -285,6 +313,8 @@ static ck_status forward(rnn_run *run, int n, const ck_tensor *const *in, ck_ten
                                           region has 8 bytes a row) */
     memset(seen, 0, (size_t)d->B);
     CK_TRY(initial_states(run, n, in));
+    if (run->cache && x->dtype == CK_FLOAT32)
+        ck_rnn_input_cache_check(run->cache, r->kernel->value->data, r->bias ? r->bias->value->data : NULL);
     const int64_t chunk = chunk_steps(d, run->training);
     if (chunk == d->T) project(run, x);
     for (int64_t s = 0; s < d->T; s++) {
@@ -353,8 +383,8 @@ size_t ck_rnn_call_scratch_bytes(const ck_layer *layer, int n, const ck_shape *i
     return (size_t)L.total * d.es;
 }
 
-ck_status ck_rnn_call_masked(ck_layer *layer, int n, const ck_tensor *const *in, const ck_tensor *mask,
-                             ck_tensor *const *outs, void *scratch)
+ck_status ck_rnn_call_cached(ck_layer *layer, int n, const ck_tensor *const *in, const ck_tensor *mask,
+                             ck_tensor *const *outs, void *scratch, ck_rnn_input_cache *cache)
 {
     ck_rnn_layer *r = (ck_rnn_layer *)layer;
     rnn_run run = {0};
@@ -363,7 +393,15 @@ ck_status ck_rnn_call_masked(ck_layer *layer, int n, const ck_tensor *const *in,
     if (!scratch) return ck_oom("the buffers of a recurrent layer call");
     CK_TRY(set_mask(&run, mask));
     run.base = scratch;
+    /* a cache made for other shapes than this call's is not used */
+    run.cache = cache && ck_rnn_input_cache_fits(cache, run.d.F, run.d.GU) ? cache : NULL;
     return forward(&run, n, in, outs);
+}
+
+ck_status ck_rnn_call_masked(ck_layer *layer, int n, const ck_tensor *const *in, const ck_tensor *mask,
+                             ck_tensor *const *outs, void *scratch)
+{
+    return ck_rnn_call_cached(layer, n, in, mask, outs, scratch, NULL);
 }
 
 ck_status ck_rnn_call_scratch(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *outs,

@@ -96,6 +96,11 @@ ck_status ck_rnn_call_scratch(ck_layer *layer, int n, const ck_tensor *const *in
  * none): masked steps keep the states and repeat the previous output. */
 ck_status ck_rnn_call_masked(ck_layer *layer, int n, const ck_tensor *const *in, const ck_tensor *mask,
                              ck_tensor *const *out, void *scratch);
+/* The same taking the input projections from a plan's cache (may be NULL;
+ * layers/rnn_input_cache.h). */
+struct ck_rnn_input_cache;
+ck_status ck_rnn_call_cached(ck_layer *layer, int n, const ck_tensor *const *in, const ck_tensor *mask,
+                             ck_tensor *const *out, void *scratch, struct ck_rnn_input_cache *cache);
 /* PASS with return_sequences (output 0 only), else NONE (tf.keras 2.15). */
 int ck_rnn_mask_rule(const ck_layer *layer);
 ck_status ck_rnn_output_shape(const ck_layer *layer, int n, const ck_shape *in, ck_shape *out);

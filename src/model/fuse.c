@@ -38,6 +38,13 @@
  * arithmetic is also the unfused one operation for operation, so fused
  * predictions equal the unfused ones.
  *
+ *  - A float32 SimpleRNN, LSTM or GRU whose input is an Embedding's output
+ *    takes its input projections from a cache the plan owns (layers/
+ *    rnn_input_cache.h): each of the vocabulary's rows is projected once,
+ *    by the product the call would run, and found again by its bits.  The
+ *    cache checks the layer's kernel and bias on every call, so it is
+ *    never stale either.
+ *
  * CK_FUSE=0 in the environment (read at each planning) or ck_fuse_override
  * = 0 turns fusion off, for comparisons. */
 #include <stdlib.h>
@@ -47,6 +54,8 @@
 #include "layers/conv2d.h"
 #include "layers/dense.h"
 #include "layers/dropout.h"
+#include "layers/rnn_common.h"
+#include "layers/rnn_input_cache.h"
 #include "model/model.h"
 #include "ops/conv_kernels.h"
 
@@ -66,6 +75,10 @@ void ck_fuse_free(ck_plan *plan)
     ck_free(plan->step_bn);
     ck_free(plan->step_coef);
     ck_free(plan->fuse_mem);
+    for (int s = 0; plan->step_cache && s < plan->n_cache_steps; s++) ck_rnn_input_cache_free(plan->step_cache[s]);
+    ck_free(plan->step_cache);
+    plan->step_cache = NULL;
+    plan->n_cache_steps = 0;
     plan->step_kind = NULL;
     plan->step_bn = NULL;
     plan->step_coef = NULL;
@@ -155,6 +168,42 @@ static int pool_foldable(const ck_model *m, const ck_step *step, const ck_shape 
     return 1;
 }
 
+/* The vocabulary of the Embedding whose output is `slot`, or 0 when no
+ * Embedding makes it. */
+static int64_t embedding_vocabulary(const ck_model *m, int slot)
+{
+    for (int p = 0; p < m->n_steps; p++) {
+        const ck_layer *e = m->steps[p].node->layer;
+        if (m->steps[p].out_slot != slot || e->cls != &ck_embedding_class || e->n_weights < 1) continue;
+        const ck_tensor *table = ck_weight_value(e->weights[0]);
+        return table->rank == 2 ? table->shape[0] : 0;
+    }
+    return 0;
+}
+
+/* Input caches for the float32 recurrent steps fed by an Embedding. */
+static ck_status plan_input_caches(const ck_model *m, const ck_shape *slot_shapes, ck_plan *plan)
+{
+    for (int s = 0; s < m->n_steps; s++) {
+        const ck_step *step = &m->steps[s];
+        const ck_layer *layer = step->node->layer;
+        const int in = step->in_slots[0];
+        if (step->n_in != 1 || layer->cls->call_masked != ck_rnn_call_masked || !layer->built || layer->dtype != CK_FLOAT32 ||
+            m->slot_tensors[in]->dtype != CK_FLOAT32 || slot_shapes[in].rank != 3)
+            continue;
+        const int64_t vocabulary = embedding_vocabulary(m, in);
+        const ck_tensor *kernel = ((const ck_rnn_layer *)layer)->kernel->value;
+        if (vocabulary < 2 || kernel->rank != 2 || kernel->shape[0] != slot_shapes[in].dims[2]) continue;
+        if (!plan->step_cache) {
+            plan->step_cache = ck_calloc((size_t)m->n_steps, sizeof *plan->step_cache);
+            if (!plan->step_cache) return ck_oom("a fused plan");
+            plan->n_cache_steps = m->n_steps;
+        }
+        CK_TRY(ck_rnn_input_cache_new(&plan->step_cache[s], kernel->shape[0], kernel->shape[1], vocabulary));
+    }
+    return CK_OK;
+}
+
 ck_status ck_fuse_plan(const ck_model *m, const ck_shape *slot_shapes, ck_plan *plan)
 {
     if (!fuse_enabled() || m->n_steps == 0) return CK_OK;
@@ -211,7 +260,9 @@ ck_status ck_fuse_plan(const ck_model *m, const ck_shape *slot_shapes, ck_plan *
          * and without any folded BN there is no fuse_mem at all) */
         if (plan->step_bn[s] && plan->fuse_mem) plan->step_coef[s] = (char *)plan->fuse_mem + coef_off[s];
     ck_free(coef_off);
-    return CK_OK;
+    ck_status st = plan_input_caches(m, slot_shapes, plan);
+    if (st != CK_OK) ck_fuse_free(plan);
+    return st;
 }
 
 /* A Conv2D with its BN folded in.  The direct kernels were available

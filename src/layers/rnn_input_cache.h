@@ -1,0 +1,53 @@
+/* Projected inputs of a recurrent layer remembered by their values: the
+ * input projection x . kernel + bias of a float32 SimpleRNN / LSTM / GRU
+ * fed by an Embedding, in a model's inference plan (model/fuse.c).
+ *
+ * An Embedding emits one of its vocabulary's rows per token, so the
+ * recurrent layer projects the same few rows again and again: half of an
+ * Embedding -> LSTM(128) text model's arithmetic.  The cache keeps each
+ * distinct input row (its bits, the key) with its projection, computed
+ * once by the same product the layer would run, so a prediction gives the
+ * numbers of the uncached call.  It is never stale: a row is found only by
+ * its own bits (an embedding written since is a new key), and each call
+ * first compares the kernel and bias with the copies the cache was filled
+ * under, emptying it when they differ (set_weights, training, a caller
+ * writing a weight in place).  A plan owns its caches, so predictors never
+ * share one.  Allocates at creation only; memory is touched as rows come
+ * (the key and value stores fill from the front). */
+#ifndef CK_RNN_INPUT_CACHE_H
+#define CK_RNN_INPUT_CACHE_H
+
+#include "ckeras.h"
+
+typedef struct ck_rnn_input_cache ck_rnn_input_cache;
+
+/* Bytes of keys and values one cache may hold (at most `vocabulary` rows
+ * are ever distinct): 64 MiB, touched only as far as rows come.  A
+ * variable so that tests can make a cache smaller than a vocabulary. */
+extern size_t ck_rnn_input_cache_max_bytes;
+
+/* A cache of rows of `features` floats projected to `columns` (G*units),
+ * for at most `vocabulary` distinct rows (fewer if the bytes cap binds);
+ * *out NULL and CK_OK when no useful cache fits (fewer than 2 rows). */
+ck_status ck_rnn_input_cache_new(ck_rnn_input_cache **out, int64_t features, int64_t columns, int64_t vocabulary);
+void ck_rnn_input_cache_free(ck_rnn_input_cache *c);
+
+/* 1 when the cache was made for rows of `features` projected to `columns`. */
+int ck_rnn_input_cache_fits(const ck_rnn_input_cache *c, int64_t features, int64_t columns);
+
+/* Once per call, before any rows: empties the cache if `kernel`
+ * (features, columns) or `bias` (columns, or NULL) differ from those of
+ * its rows. */
+void ck_rnn_input_cache_check(ck_rnn_input_cache *c, const float *kernel, const float *bias);
+
+/* XP rows [0, rows) (row i at xp + i * columns) = source row . kernel +
+ * bias, each source row (at x + src_row(ctx, i) * features; src_row NULL:
+ * row i) found in the cache or projected with the other new ones in one
+ * product.  A full cache is emptied and the call's rows tried again;
+ * returns 0, with the cache empty and xp's rows to be written, when they
+ * still do not fit (the caller projects them itself). */
+typedef int64_t (*ck_rnn_src_row)(const void *ctx, int64_t i);
+int ck_rnn_input_cache_project(ck_rnn_input_cache *c, int64_t rows, const float *x, ck_rnn_src_row src_row,
+                               const void *ctx, const float *kernel, const float *bias, float *xp);
+
+#endif
