@@ -21,6 +21,19 @@ enum { REC_M = 0, REC_PRE = 3, REC_POST = 6, REC_BLOCKS = 9 };
  * (batch, 3u). */
 enum { WORK_DPOST = 0, WORK_DM = 3, WORK_BLOCKS = 6 };
 
+/* The fused cell on rows [r0, r1) of a step, run by the product on the
+ * thread that computed those rows (each row's arithmetic is its own). */
+static void gru_cell_rows(void *arg, int64_t r0, int64_t r1)
+{
+    const ck_gru_cell_args *a = arg;
+    const int64_t U = a->units, G = 3 * U;
+    ck_gru_cell_args s = *a;
+    s.batch = r1 - r0;
+    s.m += r0 * G, s.pre += r0 * G, s.post += r0 * G, s.h += r0 * U;
+    s.xp += r0 * a->ldx, s.h_prev += r0 * U;
+    ck_gru_cell_f32(&s);
+}
+
 static ck_status gru_forward(const ck_rnn_layer *r, const ck_rnn_fwd *s)
 {
     int64_t B = s->batch, U = s->units, G = 3 * U;
@@ -31,13 +44,14 @@ static ck_status gru_forward(const ck_rnn_layer *r, const ck_rnn_fwd *s)
     const int fused = after ? ck_rnn_fused_gates(r, s->dt) : 0;
     if (fused) {
         /* the usual gates: one product (contiguous operands: the
-         * inference products' kernel choice), then one fused pass */
-        ck_matmul_f32(B, G, U, s->h_in, (const float *)rk, (float *)m);
-        ck_gru_cell_f32(&(ck_gru_cell_args){.batch = B, .units = U, .ldx = s->ldx,
-                                            .hard_sigmoid = fused == 2, .keep = s->training, .m = (float *)m,
-                                            .pre = (float *)pre, .post = (float *)post, .h = s->h, .xp = s->xp,
-                                            .rbias = r->bias ? (const float *)r->bias->value->data + G : NULL,
-                                            .h_prev = s->h_prev});
+         * inference products' kernel choice), then one fused pass over
+         * each band of rows, on the thread that made them */
+        ck_gru_cell_args cell = {.batch = B, .units = U, .ldx = s->ldx, .hard_sigmoid = fused == 2,
+                                 .keep = s->training, .m = (float *)m, .pre = (float *)pre, .post = (float *)post,
+                                 .h = s->h, .xp = s->xp,
+                                 .rbias = r->bias ? (const float *)r->bias->value->data + G : NULL,
+                                 .h_prev = s->h_prev};
+        ck_matmul_f32_then(B, G, U, s->h_in, (const float *)rk, (float *)m, gru_cell_rows, &cell);
         return CK_OK;
     }
     ck_rnn_gemm(s->dt, 0, 0, B, after ? G : 2 * U, U, s->h_in, U, rk, G, 0.0, m, G);

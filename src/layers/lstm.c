@@ -27,6 +27,19 @@ static ck_status activate_gates(const ck_rnn_layer *r, ck_dtype dt, void *g, int
     return CK_OK;
 }
 
+/* The fused cell on rows [r0, r1) of a step, run by the product on the
+ * thread that computed those rows (each row's arithmetic is its own). */
+static void lstm_cell_rows(void *arg, int64_t r0, int64_t r1)
+{
+    const ck_lstm_cell_args *a = arg;
+    const int64_t U = a->units, G = 4 * U;
+    ck_lstm_cell_args s = *a;
+    s.batch = r1 - r0;
+    s.z += r0 * G, s.gates += r0 * G, s.c += r0 * U, s.actc += r0 * U, s.h += r0 * U;
+    s.xp += r0 * a->ldx, s.c_prev += r0 * U;
+    ck_lstm_cell_f32(&s);
+}
+
 static ck_status lstm_forward(const ck_rnn_layer *r, const ck_rnn_fwd *s)
 {
     int64_t B = s->batch, U = s->units, G = 4 * U;
@@ -35,13 +48,13 @@ static ck_status lstm_forward(const ck_rnn_layer *r, const ck_rnn_fwd *s)
     if (ck_rnn_fused_gates(r, s->dt)) {
         /* h_in, the kernel and z are contiguous: the inference products'
          * kernel choice (ours for the few rows of a step, where CBLAS'
-         * fixed costs dominate) */
-        ck_matmul_f32(B, G, U, s->h_in, r->recurrent_kernel->value->data, (float *)z);
-        /* one pass over the step's units after the product */
-        ck_lstm_cell_f32(&(ck_lstm_cell_args){.batch = B, .units = U, .ldx = s->ldx,
-                                              .hard_sigmoid = ck_rnn_fused_gates(r, s->dt) == 2, .keep = s->training,
-                                              .z = (float *)z, .gates = (float *)gates, .c = s->c,
-                                              .actc = (float *)actc, .h = s->h, .xp = s->xp, .c_prev = s->c_prev});
+         * fixed costs dominate); then one pass over each band of rows'
+         * units, on the thread that made them */
+        ck_lstm_cell_args cell = {.batch = B, .units = U, .ldx = s->ldx,
+                                  .hard_sigmoid = ck_rnn_fused_gates(r, s->dt) == 2, .keep = s->training,
+                                  .z = (float *)z, .gates = (float *)gates, .c = s->c, .actc = (float *)actc,
+                                  .h = s->h, .xp = s->xp, .c_prev = s->c_prev};
+        ck_matmul_f32_then(B, G, U, s->h_in, r->recurrent_kernel->value->data, (float *)z, lstm_cell_rows, &cell);
         return CK_OK;
     }
     ck_rnn_gemm(s->dt, 0, 0, B, G, U, s->h_in, U, r->recurrent_kernel->value->data, G, 0.0, z, G);

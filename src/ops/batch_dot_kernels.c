@@ -299,6 +299,7 @@ static int fits_blas(int64_t M, int64_t N, int64_t K)
         q.M = q.pre_x = i1 - i0;                                              \
         NAME##_body(&q, j->a + i0 * q.K, j->b, j->c + i0 * q.N, 0, j->small,  \
                     j->copy_bt);                                              \
+        if (q.then) q.then(q.then_arg, i0, i1);                               \
     }                                                                         \
                                                                               \
     void NAME(const ck_bd_plan *p, const T *a, const T *b, T *c)              \
@@ -326,6 +327,7 @@ static int fits_blas(int64_t M, int64_t N, int64_t K)
             return;                                                           \
         }                                                                     \
         NAME##_body(p, a, b, c, 1, -1, -1);                                   \
+        if (p->then && p->batch == 1) p->then(p->then_arg, 0, M);             \
     }
 
 DEFINE_RUN(ck_bd_run_f32, float, s, cblas_sgemm, cblas_sgemv)

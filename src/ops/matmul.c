@@ -17,6 +17,14 @@ void ck_matmul_f32(int64_t M, int64_t N, int64_t K, const float *a, const float 
     ck_bd_run_f32(&p, a, b, c);
 }
 
+void ck_matmul_f32_then(int64_t M, int64_t N, int64_t K, const float *a, const float *b, float *c,
+                        void (*then)(void *arg, int64_t r0, int64_t r1), void *arg)
+{
+    ck_bd_plan p = {.batch = 1, .M = M, .N = N, .K = K, .pre_x = M, .post_x = 1, .pre_y = 1, .post_y = N,
+                    .then = then, .then_arg = arg};
+    ck_bd_run_f32(&p, a, b, c);
+}
+
 int ck_dense_row_f32(int64_t N, int64_t K, const float *x, const float *w, const float *bias, int relu, float *y)
 {
     /* ck_bd_run_f32 runs such a row (M = 1, N >= 2, N K <= 2^24) through

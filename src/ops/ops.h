@@ -36,6 +36,11 @@ typedef struct ck_bd_plan {
     int trans_b;    /* B_b stored (N, K) rather than (K, N)           */
     int perm_x;     /* x must be copied into (pre, post, K) order     */
     int perm_y;     /* y must be copied into (K, pre, post) order     */
+    /* Single products (batch 1): then(then_arg, r0, r1) runs on rows
+     * [r0, r1) of C once they are final, on the thread that computed them
+     * (a recurrent step's cell on its band of the batch); NULL: none. */
+    void (*then)(void *then_arg, int64_t r0, int64_t r1);
+    void *then_arg;
 } ck_bd_plan;
 
 /* Which kernels the floating products use.  Tests set this to run every
@@ -80,6 +85,11 @@ void ck_bd_run_i64(const ck_bd_plan *p, const int64_t *a, const int64_t *b, int6
 /* C(M,N) = A(M,K) B(K,N), all row-major and contiguous; every element of
  * C is written (matmul.c). */
 void ck_matmul_f32(int64_t M, int64_t N, int64_t K, const float *a, const float *b, float *c);
+/* The same, then then(arg, r0, r1) on each band of rows of C as soon as
+ * it is final, on the thread that computed it (each row's work must not
+ * depend on the others'). */
+void ck_matmul_f32_then(int64_t M, int64_t N, int64_t K, const float *a, const float *b, float *c,
+                        void (*then)(void *arg, int64_t r0, int64_t r1), void *arg);
 void ck_matmul_f64(int64_t M, int64_t N, int64_t K, const double *a, const double *b, double *c);
 /* y(N) = x(K) W(K,N) (+ bias) (then relu, NaN kept) in one pass, as
  * ck_matmul_f32 with M = 1 followed by the bias and relu passes would
