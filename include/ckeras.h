@@ -804,7 +804,11 @@ CK_API ck_status ck_layer_call_masked(ck_layer *layer, int n_inputs,
  *  output shape and dtype (a model's planned buffers; one per output, see
  *  ck_layer_output_count).  Allocates nothing
  *  for Dense and Dot (except Dot's permuted copy when an axis sits in the
- *  middle). */
+ *  middle).  A call with one input and one output of the same dtypes and
+ *  shapes as the layer's last successful one (its input not converted)
+ *  skips the checks that call passed: they could only pass again (a
+ *  custom layer, whose shapes come from user code, is checked every
+ *  call). */
 CK_API ck_status ck_layer_call_into(ck_layer *layer, int n_inputs,
                              ck_tensor *const *inputs,
                              ck_tensor *const *outputs);
