@@ -393,8 +393,12 @@ ck_status ck_rnn_call_cached(ck_layer *layer, int n, const ck_tensor *const *in,
     if (!scratch) return ck_oom("the buffers of a recurrent layer call");
     CK_TRY(set_mask(&run, mask));
     run.base = scratch;
-    /* a cache made for other shapes than this call's is not used */
-    run.cache = cache && ck_rnn_input_cache_fits(cache, run.d.F, run.d.GU) ? cache : NULL;
+    /* a cache made for other shapes than this call's is not used, nor for
+     * a call of few rows (see ck_rnn_input_cache_worth) */
+    run.cache = cache && ck_rnn_input_cache_fits(cache, run.d.F, run.d.GU) &&
+                        ck_rnn_input_cache_worth(run.d.B * run.d.T)
+                    ? cache
+                    : NULL;
     return forward(&run, n, in, outs);
 }
 

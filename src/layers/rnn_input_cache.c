@@ -62,7 +62,8 @@ ck_status ck_rnn_input_cache_new(ck_rnn_input_cache **out, int64_t features, int
     int64_t cap = (int64_t)(ck_rnn_input_cache_max_bytes / row_bytes);
     if (cap > vocabulary) cap = vocabulary;
     if (cap > (int64_t)1 << 30) cap = (int64_t)1 << 30; /* entries fit uint32 slots */
-    if (cap < 2 || (uint64_t)features * (uint64_t)columns > SIZE_MAX / sizeof(float)) return CK_OK;
+    if (cap < 2 || (double)features * (double)columns * sizeof(float) > (double)CK_RNN_INPUT_CACHE_MAX_KERNEL_BYTES)
+        return CK_OK;
     uint64_t slots = 1;
     while (slots < 2 * (uint64_t)cap) slots <<= 1;
     ck_rnn_input_cache *c = ck_calloc(1, sizeof *c);

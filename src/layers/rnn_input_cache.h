@@ -26,14 +26,25 @@ typedef struct ck_rnn_input_cache ck_rnn_input_cache;
  * variable so that tests can make a cache smaller than a vocabulary. */
 extern size_t ck_rnn_input_cache_max_bytes;
 
+/* The largest kernel a cache copies (each call compares the two). */
+#define CK_RNN_INPUT_CACHE_MAX_KERNEL_BYTES ((size_t)16 << 20)
+
 /* A cache of rows of `features` floats projected to `columns` (G*units),
  * for at most `vocabulary` distinct rows (fewer if the bytes cap binds);
- * *out NULL and CK_OK when no useful cache fits (fewer than 2 rows). */
+ * *out NULL and CK_OK when no useful cache fits (fewer than 2 rows, or a
+ * kernel above CK_RNN_INPUT_CACHE_MAX_KERNEL_BYTES). */
 ck_status ck_rnn_input_cache_new(ck_rnn_input_cache **out, int64_t features, int64_t columns, int64_t vocabulary);
 void ck_rnn_input_cache_free(ck_rnn_input_cache *c);
 
 /* 1 when the cache was made for rows of `features` projected to `columns`. */
 int ck_rnn_input_cache_fits(const ck_rnn_input_cache *c, int64_t features, int64_t columns);
+
+/* Whether a call of `rows` input rows gains from the cache: each call
+ * compares the kernel with the cache's copy, which reads twice the bytes
+ * the product itself reads, so a few rows (a step at a time) are cheaper
+ * projected directly. */
+#define CK_RNN_INPUT_CACHE_MIN_ROWS 16
+static inline int ck_rnn_input_cache_worth(int64_t rows) { return rows >= CK_RNN_INPUT_CACHE_MIN_ROWS; }
 
 /* Once per call, before any rows: empties the cache if `kernel`
  * (features, columns) or `bias` (columns, or NULL) differ from those of

@@ -178,10 +178,12 @@ Test(rnn_input_cache, rows_of_a_call_that_did_not_fit_are_not_kept)
 {
     const size_t saved = ck_rnn_input_cache_max_bytes;
     ck_rnn_input_cache_max_bytes = 5 * (6 + 32) * sizeof(float);
-    const variant v = {LSTM, 50, 1, 6, false, false, true, 0, 0};
+    const variant v = {LSTM, 50, 1, 16, false, false, true, 0, 0};
     ck_model *m = text_model(&v);
-    const float a[6] = {0, 1, 2, 3, 3, 0}, b[6] = {10, 11, 12, 13, 14, 15}, c[6] = {10, 0, 10, 0, 0, 10};
-    ck_tensor *xs[3] = {sequence(a, 6), sequence(b, 6), sequence(c, 6)};
+    const float a[16] = {0, 1, 2, 3, 3, 0, 1, 2, 0, 0, 1, 1, 2, 2, 3, 3},
+                b[16] = {10, 11, 12, 13, 14, 15, 10, 11, 12, 13, 14, 15, 10, 11, 12, 13},
+                c[16] = {10, 0, 10, 0, 0, 10, 10, 10, 0, 0, 0, 10, 0, 10, 0, 10};
+    ck_tensor *xs[3] = {sequence(a, 16), sequence(b, 16), sequence(c, 16)};
     ck_tensor *plain[3], *cached[3];
     for (int k = 0; k < 3; k++) plain[k] = predict(m, 0, xs[k], 0);
     /* a's 4 rows fill the cache; b's sixth row does not fit even after
