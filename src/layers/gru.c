@@ -30,7 +30,9 @@ static void gru_cell_rows(void *arg, int64_t r0, int64_t r1)
     ck_gru_cell_args s = *a;
     s.batch = r1 - r0;
     s.m += r0 * G, s.pre += r0 * G, s.post += r0 * G, s.h += r0 * U;
-    s.xp += r0 * a->ldx, s.h_prev += r0 * U;
+    s.h_prev += r0 * U;
+    if (s.xp_rows) s.xp_rows += r0;
+    else s.xp += r0 * a->ldx;
     ck_gru_cell_f32(&s);
 }
 
@@ -50,7 +52,7 @@ static ck_status gru_forward(const ck_rnn_layer *r, const ck_rnn_fwd *s)
                                  .keep = s->training, .m = (float *)m, .pre = (float *)pre, .post = (float *)post,
                                  .h = s->h, .xp = s->xp,
                                  .rbias = r->bias ? (const float *)r->bias->value->data + G : NULL,
-                                 .h_prev = s->h_prev};
+                                 .h_prev = s->h_prev, .xp_rows = (const float *const *)s->xp_rows};
         ck_matmul_f32_then(B, G, U, s->h_in, (const float *)rk, (float *)m, gru_cell_rows, &cell);
         return CK_OK;
     }
@@ -185,6 +187,12 @@ static ck_status gru_backward(const ck_rnn_layer *r, const ck_rnn_bwd *s)
     return CK_OK;
 }
 
+/* The fused cell (reset_after, the usual gates) reads rows by pointer. */
+static int gru_takes_xp_rows(const ck_rnn_layer *r, ck_dtype dt)
+{
+    return r->a.reset_after && ck_rnn_fused_gates(r, dt) != 0;
+}
+
 static const ck_rnn_cell gru_cell = {
     .cell_name = "gru_cell",
     .gates = 3,
@@ -194,6 +202,7 @@ static const ck_rnn_cell gru_cell = {
     .record = REC_BLOCKS,
     .work = WORK_BLOCKS,
     .forward = gru_forward,
+    .takes_xp_rows = gru_takes_xp_rows,
     .backward = gru_backward,
 };
 

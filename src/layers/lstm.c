@@ -36,7 +36,9 @@ static void lstm_cell_rows(void *arg, int64_t r0, int64_t r1)
     ck_lstm_cell_args s = *a;
     s.batch = r1 - r0;
     s.z += r0 * G, s.gates += r0 * G, s.c += r0 * U, s.actc += r0 * U, s.h += r0 * U;
-    s.xp += r0 * a->ldx, s.c_prev += r0 * U;
+    s.c_prev += r0 * U;
+    if (s.xp_rows) s.xp_rows += r0;
+    else s.xp += r0 * a->ldx;
     ck_lstm_cell_f32(&s);
 }
 
@@ -53,7 +55,8 @@ static ck_status lstm_forward(const ck_rnn_layer *r, const ck_rnn_fwd *s)
         ck_lstm_cell_args cell = {.batch = B, .units = U, .ldx = s->ldx,
                                   .hard_sigmoid = ck_rnn_fused_gates(r, s->dt) == 2, .keep = s->training,
                                   .z = (float *)z, .gates = (float *)gates, .c = s->c, .actc = (float *)actc,
-                                  .h = s->h, .xp = s->xp, .c_prev = s->c_prev};
+                                  .h = s->h, .xp = s->xp, .c_prev = s->c_prev,
+                                  .xp_rows = (const float *const *)s->xp_rows};
         ck_matmul_f32_then(B, G, U, s->h_in, r->recurrent_kernel->value->data, (float *)z, lstm_cell_rows, &cell);
         return CK_OK;
     }
@@ -130,6 +133,8 @@ static ck_status lstm_backward(const ck_rnn_layer *r, const ck_rnn_bwd *s)
     return CK_OK;
 }
 
+static int lstm_takes_xp_rows(const ck_rnn_layer *r, ck_dtype dt) { return ck_rnn_fused_gates(r, dt) != 0; }
+
 static const ck_rnn_cell lstm_cell = {
     .cell_name = "lstm_cell",
     .gates = 4,
@@ -140,6 +145,7 @@ static const ck_rnn_cell lstm_cell = {
     .record = REC_BLOCKS,
     .work = WORK_BLOCKS,
     .forward = lstm_forward,
+    .takes_xp_rows = lstm_takes_xp_rows,
     .backward = lstm_backward,
 };
 

@@ -29,7 +29,7 @@ typedef struct rnn_dims {
  * state blocks (previous and new) and one record; training keeps all of
  * them, the dropout masks and the backward scratch. */
 typedef struct rnn_layout {
-    int64_t xp, xg, xd, imask, rmask, h, c, rec, init, hin, seen, dh, dhp, dhin, dc, dx, work, keep, total;
+    int64_t xp, xg, xd, imask, rmask, h, c, rec, init, hin, seen, xrows, dh, dhp, dhin, dc, dx, work, keep, total;
 } rnn_layout;
 
 static rnn_dims dims_of(const ck_rnn_layer *r, const ck_shape *in, ck_dtype dt)
@@ -78,7 +78,8 @@ static int layout_make(const ck_rnn_layer *r, const rnn_dims *d, int training, r
     int ok = region(L, &L->xp, d->B, chunk, d->GU) && region(L, &L->xg, chunk < d->T ? d->B : 0, chunk, d->F) &&
              region(L, &L->h, keep, bu, 1) &&
              region(L, &L->c, keep * carry, bu, 1) && region(L, &L->rec, training ? d->T : 1, bu, cell->record) &&
-             region(L, &L->init, bu, 1 + carry, 1) && region(L, &L->hin, bu, 1, 1) && region(L, &L->seen, d->B, 2, 1);
+             region(L, &L->init, bu, 1 + carry, 1) && region(L, &L->hin, bu, 1, 1) && region(L, &L->seen, d->B, 2, 1) &&
+             region(L, &L->xrows, training ? 0 : d->B, 2, 1); /* a pointer a row */
     if (ok && training) {
         int in_drop = rate_active(r->a.dropout), rec_drop = rate_active(r->a.recurrent_dropout);
         ok = region(L, &L->xd, in_drop ? d->B : 0, d->T, d->F) && region(L, &L->imask, in_drop ? d->B : 0, d->F, 1) &&
@@ -224,6 +225,11 @@ static void project_rows(const rnn_run *run, ck_dtype dt, int64_t rows, const vo
     });
 }
 
+/* How a call's XP rows were made: projected here, copied from the plan's
+ * cache, or left in the cache with their indices in XP (for a cell that
+ * reads rows by pointer, see step_rows). */
+enum { XP_PROJECTED = 0, XP_COPIED, XP_INDEXED };
+
 /* XP's first `rows` rows from the plan's cache of projected rows; 0 when
  * there is none or it cannot take them.  src_row maps an XP row to its
  * input row (NULL: the same). */
@@ -231,18 +237,38 @@ static int project_cached(const rnn_run *run, int64_t rows, const ck_tensor *x, 
                           const void *ctx)
 {
     const ck_rnn_layer *r = run->r;
-    if (!run->cache || run->in_drop || x->dtype != CK_FLOAT32) return 0;
-    return ck_rnn_input_cache_project(run->cache, rows, x->data, src_row, ctx, r->kernel->value->data,
-                                      r->bias ? r->bias->value->data : NULL, at(run, run->L.xp));
+    if (!run->cache || run->in_drop || x->dtype != CK_FLOAT32) return XP_PROJECTED;
+    const float *kernel = r->kernel->value->data, *bias = r->bias ? r->bias->value->data : NULL;
+    float *xp = at(run, run->L.xp);
+    if (r->cell->takes_xp_rows && r->cell->takes_xp_rows(r, x->dtype))
+        return ck_rnn_input_cache_index(run->cache, rows, x->data, src_row, ctx, kernel, bias, xp) ? XP_INDEXED
+                                                                                                   : XP_PROJECTED;
+    return ck_rnn_input_cache_project(run->cache, rows, x->data, src_row, ctx, kernel, bias, xp) ? XP_COPIED
+                                                                                                 : XP_PROJECTED;
+}
+
+/* The rows of a step whose XP rows hold cache indices: row b's index at
+ * the start of xp + b * ldx, its projection's address into the call's
+ * pointer array. */
+static const void *const *step_rows(const rnn_run *run, const char *xp, int64_t ldx)
+{
+    const float **rows = at(run, run->L.xrows);
+    for (int64_t b = 0; b < run->d.B; b++) {
+        uint32_t e;
+        memcpy(&e, xp + (size_t)(b * ldx) * run->d.es, sizeof e);
+        rows[b] = ck_rnn_input_cache_row(run->cache, e);
+    }
+    return (const void *const *)rows;
 }
 
 /* XP = X . kernel + input bias, X first multiplied by the input mask. */
-static void project(const rnn_run *run, const ck_tensor *x)
+static int project(const rnn_run *run, const ck_tensor *x)
 {
     const rnn_dims *d = &run->d;
     int64_t rows = d->B * d->T;
     const void *src = x->data;
-    if (project_cached(run, rows, x, NULL, NULL)) return;
+    const int how = project_cached(run, rows, x, NULL, NULL);
+    if (how != XP_PROJECTED) return how;
     if (run->in_drop) {
         const char *mask = at(run, run->L.imask);
         CK_RNN_TYPED(x->dtype, {
@@ -257,6 +283,7 @@ static void project(const rnn_run *run, const ck_tensor *x)
         src = at(run, run->L.xd);
     }
     project_rows(run, x->dtype, rows, src);
+    return XP_PROJECTED;
 }
 
 /* The XP of processing steps [s0, s0 + n) (inference, a chunk at a time):
@@ -274,18 +301,20 @@ static int64_t chunk_src_row(const void *ctx, int64_t q)
     return row_of(c->run, q % B, time_of(c->run, c->s0 + q / B));
 }
 
-static void project_chunk(const rnn_run *run, const ck_tensor *x, int64_t s0, int64_t n)
+static int project_chunk(const rnn_run *run, const ck_tensor *x, int64_t s0, int64_t n)
 {
     const rnn_dims *d = &run->d;
     const size_t row = (size_t)d->F * d->es;
     char *xg = at(run, run->L.xg);
-    if (project_cached(run, n * d->B, x, chunk_src_row, &(chunk_rows){run, s0})) return;
+    const int how = project_cached(run, n * d->B, x, chunk_src_row, &(chunk_rows){run, s0});
+    if (how != XP_PROJECTED) return how;
     for (int64_t i = 0; row > 0 && i < n; i++) { /* no features: nothing to gather (x may hold no data) */
         const int64_t t = time_of(run, s0 + i);
         for (int64_t b = 0; b < d->B; b++)
             memcpy(xg + (size_t)(i * d->B + b) * row, (const char *)x->data + (size_t)row_of(run, b, t) * row, row);
     }
     project_rows(run, x->dtype, n * d->B, xg);
+    return XP_PROJECTED;
 }
 
 /* h_in = h_prev * recurrent mask, or h_prev itself. */
@@ -316,7 +345,7 @@ static ck_status forward(rnn_run *run, int n, const ck_tensor *const *in, ck_ten
     if (run->cache && x->dtype == CK_FLOAT32)
         ck_rnn_input_cache_check(run->cache, r->kernel->value->data, r->bias ? r->bias->value->data : NULL);
     const int64_t chunk = chunk_steps(d, run->training);
-    if (chunk == d->T) project(run, x);
+    int how = chunk == d->T ? project(run, x) : XP_PROJECTED;
     for (int64_t s = 0; s < d->T; s++) {
         int64_t t = time_of(run, s);
         const void *h_prev = s > 0 ? h_at(run, s - 1) : init_h(run);
@@ -324,11 +353,12 @@ static ck_status forward(rnn_run *run, int n, const ck_tensor *const *in, ck_ten
         /* this step's XP rows: all steps' in input order, or the chunk's */
         int64_t xrow = row_of(run, 0, t), ldx = (r->a.time_major ? 1 : d->T) * d->GU;
         if (chunk < d->T) {
-            if (s % chunk == 0) project_chunk(run, x, s, d->T - s < chunk ? d->T - s : chunk);
+            if (s % chunk == 0) how = project_chunk(run, x, s, d->T - s < chunk ? d->T - s : chunk);
             xrow = s % chunk * d->B, ldx = d->GU;
         }
-        ck_rnn_fwd f = {.dt = x->dtype, .batch = d->B, .units = d->U,
-                        .xp = (char *)at(run, run->L.xp) + (size_t)(xrow * d->GU) * d->es,
+        const char *xp = (char *)at(run, run->L.xp) + (size_t)(xrow * d->GU) * d->es;
+        ck_rnn_fwd f = {.dt = x->dtype, .batch = d->B, .units = d->U, .xp = xp,
+                        .xp_rows = how == XP_INDEXED ? step_rows(run, xp, ldx) : NULL,
                         .ldx = ldx, .h_prev = h_prev, .c_prev = c_prev,
                         .h_in = recurrent_input(run, h_prev), .h = h_at(run, s), .c = c_at(run, s),
                         .rec = rec_at(run, s), .training = run->training};

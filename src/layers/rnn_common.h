@@ -20,6 +20,8 @@ typedef struct ck_rnn_fwd {
     int64_t batch, units;
     const void *xp;      /* this step's projected inputs (bias included):
                             row b at xp + b * ldx elements, G*units each */
+    const void *const *xp_rows; /* or row b at xp_rows[b] (only for a cell
+                                   whose takes_xp_rows says so); NULL: xp */
     int64_t ldx;
     const void *h_prev;  /* the previous states (c_prev: LSTM only) */
     const void *c_prev;
@@ -58,6 +60,8 @@ typedef struct ck_rnn_cell {
      * backward scratch (work). */
     int record, work;
     ck_status (*forward)(const ck_rnn_layer *r, const ck_rnn_fwd *s);
+    /* 1 when forward reads xp_rows (inference of dtype dt); NULL: never. */
+    int (*takes_xp_rows)(const ck_rnn_layer *r, ck_dtype dt);
     /* Also ADDS the recurrent kernel's (and a GRU's recurrent bias')
      * gradients where their grad tensors are set. */
     ck_status (*backward)(const ck_rnn_layer *r, const ck_rnn_bwd *s);

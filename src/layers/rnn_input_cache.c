@@ -154,8 +154,13 @@ static int find_rows(ck_rnn_input_cache *c, int64_t rows, const float *x, ck_rnn
     return 1;
 }
 
-int ck_rnn_input_cache_project(ck_rnn_input_cache *c, int64_t rows, const float *x, ck_rnn_src_row src_row,
-                               const void *ctx, const float *kernel, const float *bias, float *xp)
+const float *ck_rnn_input_cache_row(const ck_rnn_input_cache *c, uint32_t entry)
+{
+    return c->vals + (size_t)entry * (size_t)c->G;
+}
+
+int ck_rnn_input_cache_index(ck_rnn_input_cache *c, int64_t rows, const float *x, ck_rnn_src_row src_row,
+                             const void *ctx, const float *kernel, const float *bias, float *xp)
 {
     const int64_t F = c->F, G = c->G;
     int64_t first = c->n;
@@ -179,6 +184,14 @@ int ck_rnn_input_cache_project(ck_rnn_input_cache *c, int64_t rows, const float 
         for (int64_t i = 0; bias && i < fresh; i++, v += G)
             for (int64_t j = 0; j < G; j++) v[j] += bias[j];
     }
+    return 1;
+}
+
+int ck_rnn_input_cache_project(ck_rnn_input_cache *c, int64_t rows, const float *x, ck_rnn_src_row src_row,
+                               const void *ctx, const float *kernel, const float *bias, float *xp)
+{
+    const int64_t G = c->G;
+    if (!ck_rnn_input_cache_index(c, rows, x, src_row, ctx, kernel, bias, xp)) return 0;
     /* 3 */
     for (int64_t i = 0; i < rows; i++) {
         uint32_t e;

@@ -235,6 +235,9 @@ typedef struct ck_lstm_cell_args {
     int keep; /* store z, the gates and act(c) (training); 0: only c, h */
     float *z, *gates, *c, *actc, *h;
     const float *xp, *c_prev;
+    /* row b's projected inputs at xp_rows[b] (rows a cache holds) rather
+     * than at xp + b * ldx; NULL: xp */
+    const float *const *xp_rows;
 } ck_lstm_cell_args;
 
 void ck_lstm_cell_f32(const ck_lstm_cell_args *s);
@@ -250,6 +253,7 @@ typedef struct ck_gru_cell_args {
     int keep; /* store m + rbias, pre and post (training); 0: only h */
     float *m, *pre, *post, *h;
     const float *xp, *rbias, *h_prev;
+    const float *const *xp_rows; /* as ck_lstm_cell_args' */
 } ck_gru_cell_args;
 
 void ck_gru_cell_f32(const ck_gru_cell_args *s);

@@ -90,7 +90,7 @@
     {                                                                                                      \
         const int64_t U = s->units, G = 4 * U;                                                             \
         float *z = s->z + b * G + u, *g = s->gates + b * G + u;                                            \
-        const float *x = s->xp + b * s->ldx + u;                                                           \
+        const float *x = (s->xp_rows ? s->xp_rows[b] : s->xp + b * s->ldx) + u;                                                           \
         vf_##SUF zz[4], gg[4], cp, c, ac;                                                                  \
         memset(zz, 0, sizeof zz);                                                                          \
         cp = zz[0];                                                                                        \
@@ -120,7 +120,7 @@
     {                                                                                                      \
         const int64_t U = s->units, G = 3 * U;                                                             \
         float *m = s->m + b * G + u, *pre = s->pre + b * G + u, *post = s->post + b * G + u;              \
-        const float *x = s->xp + b * s->ldx + u;                                                           \
+        const float *x = (s->xp_rows ? s->xp_rows[b] : s->xp + b * s->ldx) + u;                                                           \
         vf_##SUF mm[3], xv[3], p[3], q[3], hp = {0};                                                       \
         for (int k = 0; k < 3; k++) {                                                                      \
             vf_##SUF rb = {0};                                                                             \

@@ -5,8 +5,10 @@
  * product the call would run), for each recurrent class and the call's
  * variants (masks, reversed time, chunked steps, repeated tokens, more
  * rows than the vocabulary), and a weight written in place is seen on the
- * next call.  The Embedding -> LSTM / GRU / SimpleRNN goldens of tf.keras
- * (test_masks, test_real_predict) run through it too. */
+ * next call.  LSTM and GRU (reset_after) cells read the cached rows in
+ * place, SimpleRNN and GRU (reset_after=False) get them copied.  The
+ * Embedding -> LSTM / GRU / SimpleRNN goldens of tf.keras (test_masks,
+ * test_real_predict) run through it too. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdatomic.h>
