@@ -229,14 +229,15 @@ static size_t bidi_scratch_bytes(const ck_layer *layer, int n, const ck_shape *i
 /* An inner layer's planned call, with the mask when it reads one (the
  * recurrent layers skip masked steps, go_backwards included). */
 static ck_status inner_call(ck_layer *inner, int n, const ck_tensor *const *in, const ck_tensor *mask,
-                            ck_tensor *const *out, void *scratch)
+                            ck_tensor *const *out, void *scratch, struct ck_rnn_input_cache *cache)
 {
+    if (cache) return ck_rnn_call_cached(inner, n, in, mask, out, scratch, cache);
     if (mask && inner->cls->call_masked) return ck_layer_call_planned_masked(inner, n, in, mask, out, scratch);
     return ck_layer_call_planned(inner, n, in, out, scratch);
 }
 
-static ck_status bidi_call_masked(ck_layer *layer, int n, const ck_tensor *const *in, const ck_tensor *mask,
-                                  ck_tensor *const *out, void *scratch)
+ck_status ck_bidi_call_cached(ck_layer *layer, int n, const ck_tensor *const *in, const ck_tensor *mask,
+                              ck_tensor *const *out, void *scratch, struct ck_rnn_input_cache *const *caches)
 {
     bidi_layer *b = (bidi_layer *)layer;
     ck_shape s[BIDI_MAX_INPUTS];
@@ -248,10 +249,16 @@ static ck_status bidi_call_masked(ck_layer *layer, int n, const ck_tensor *const
     void *inner = k.inner ? p + k.b1 + k.b2 : NULL;
     inner_outs o = inner_outs_of(b, &y1, &y2, out);
     split_inputs sp = split_of(n, in);
-    CK_TRY(inner_call(b->fwd, sp.nf, sp.f, mask, o.f, inner));
-    CK_TRY(inner_call(b->bwd, sp.nb, sp.r, mask, o.r, inner));
+    CK_TRY(inner_call(b->fwd, sp.nf, sp.f, mask, o.f, inner, caches ? caches[0] : NULL));
+    CK_TRY(inner_call(b->bwd, sp.nb, sp.r, mask, o.r, inner, caches ? caches[1] : NULL));
     ck_bidi_merge(b, &y1, &y2, out);
     return CK_OK;
+}
+
+static ck_status bidi_call_masked(ck_layer *layer, int n, const ck_tensor *const *in, const ck_tensor *mask,
+                                  ck_tensor *const *out, void *scratch)
+{
+    return ck_bidi_call_cached(layer, n, in, mask, out, scratch, NULL);
 }
 
 static ck_status bidi_call_scratch(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *out,

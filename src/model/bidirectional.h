@@ -25,6 +25,16 @@ typedef struct bidi_layer {
     json_t *backward_config; /* a given backward_layer's, else NULL */
 } bidi_layer;
 
+extern const ck_layer_class ck_bidirectional_class;
+
+/* The inference call with each direction's recurrent input cache
+ * (caches[0] forward, caches[1] backward; NULL: none), for a plan whose
+ * Bidirectional over recurrent layers reads an Embedding (model/fuse.c):
+ * one float32 input, as the plan checked. */
+struct ck_rnn_input_cache;
+ck_status ck_bidi_call_cached(ck_layer *layer, int n, const ck_tensor *const *in, const ck_tensor *mask,
+                              ck_tensor *const *out, void *scratch, struct ck_rnn_input_cache *const *caches);
+
 /* The class' from_config and get_config. */
 ck_status ck_bidi_from_config(const json_t *c, ck_layer **out);
 ck_status ck_bidi_get_config(const ck_layer *layer, json_t *j);

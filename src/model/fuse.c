@@ -56,6 +56,7 @@
 #include "layers/dropout.h"
 #include "layers/rnn_common.h"
 #include "layers/rnn_input_cache.h"
+#include "model/bidirectional.h"
 #include "model/model.h"
 #include "ops/conv_kernels.h"
 
@@ -75,7 +76,7 @@ void ck_fuse_free(ck_plan *plan)
     ck_free(plan->step_bn);
     ck_free(plan->step_coef);
     ck_free(plan->fuse_mem);
-    for (int s = 0; plan->step_cache && s < plan->n_cache_steps; s++) ck_rnn_input_cache_free(plan->step_cache[s]);
+    for (int s = 0; plan->step_cache && s < 2 * plan->n_cache_steps; s++) ck_rnn_input_cache_free(plan->step_cache[s]);
     ck_free(plan->step_cache);
     plan->step_cache = NULL;
     plan->n_cache_steps = 0;
@@ -181,25 +182,43 @@ static int64_t embedding_vocabulary(const ck_model *m, int slot)
     return 0;
 }
 
-/* Input caches for the float32 recurrent steps fed by an Embedding. */
+/* A cache for recurrent layer `layer` reading rows of `features` from an
+ * Embedding of `vocabulary` rows, into *out (left NULL when it has none). */
+static ck_status input_cache(const ck_layer *layer, int64_t features, int64_t vocabulary,
+                             struct ck_rnn_input_cache **out)
+{
+    if (layer->cls->call_masked != ck_rnn_call_masked || !layer->built || layer->dtype != CK_FLOAT32) return CK_OK;
+    const ck_tensor *kernel = ((const ck_rnn_layer *)layer)->kernel->value;
+    if (kernel->rank != 2 || kernel->shape[0] != features) return CK_OK;
+    return ck_rnn_input_cache_new(out, kernel->shape[0], kernel->shape[1], vocabulary);
+}
+
+/* Input caches for the float32 recurrent steps fed by an Embedding: the
+ * layer's own, or a Bidirectional's two. */
 static ck_status plan_input_caches(const ck_model *m, const ck_shape *slot_shapes, ck_plan *plan)
 {
     for (int s = 0; s < m->n_steps; s++) {
         const ck_step *step = &m->steps[s];
         const ck_layer *layer = step->node->layer;
         const int in = step->in_slots[0];
-        if (step->n_in != 1 || layer->cls->call_masked != ck_rnn_call_masked || !layer->built || layer->dtype != CK_FLOAT32 ||
-            m->slot_tensors[in]->dtype != CK_FLOAT32 || slot_shapes[in].rank != 3)
+        const int bidi = layer->cls == &ck_bidirectional_class;
+        if (step->n_in != 1 || (!bidi && layer->cls->call_masked != ck_rnn_call_masked) || !layer->built ||
+            layer->dtype != CK_FLOAT32 || m->slot_tensors[in]->dtype != CK_FLOAT32 || slot_shapes[in].rank != 3)
             continue;
-        const int64_t vocabulary = embedding_vocabulary(m, in);
-        const ck_tensor *kernel = ((const ck_rnn_layer *)layer)->kernel->value;
-        if (vocabulary < 2 || kernel->rank != 2 || kernel->shape[0] != slot_shapes[in].dims[2]) continue;
+        const int64_t vocabulary = embedding_vocabulary(m, in), features = slot_shapes[in].dims[2];
+        if (vocabulary < 2) continue;
         if (!plan->step_cache) {
-            plan->step_cache = ck_calloc((size_t)m->n_steps, sizeof *plan->step_cache);
+            plan->step_cache = ck_calloc(2 * (size_t)m->n_steps, sizeof *plan->step_cache);
             if (!plan->step_cache) return ck_oom("a fused plan");
             plan->n_cache_steps = m->n_steps;
         }
-        CK_TRY(ck_rnn_input_cache_new(&plan->step_cache[s], kernel->shape[0], kernel->shape[1], vocabulary));
+        if (!bidi) {
+            CK_TRY(input_cache(layer, features, vocabulary, &plan->step_cache[2 * s]));
+            continue;
+        }
+        const bidi_layer *b = (const bidi_layer *)layer;
+        CK_TRY(input_cache(b->fwd, features, vocabulary, &plan->step_cache[2 * s]));
+        CK_TRY(input_cache(b->bwd, features, vocabulary, &plan->step_cache[2 * s + 1]));
     }
     return CK_OK;
 }

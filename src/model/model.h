@@ -46,8 +46,10 @@ typedef struct ck_plan {
     ck_layer **step_bn;         /* per CK_STEP_DENSE: the BatchNormalization folded in, or the MaxPooling2D fused after a Conv2D; NULL: none */
     void **step_coef;           /* per folded BN: its inv then off, in fuse_mem */
     void *fuse_mem;
-    /* per step: the input cache of a recurrent layer fed by an Embedding
-     * (layers/rnn_input_cache.h), or NULL; n_cache_steps entries */
+    /* two per step (step s at 2 s): the input caches of a recurrent layer
+     * fed by an Embedding (layers/rnn_input_cache.h), at 2 s, or of a
+     * Bidirectional's forward and backward layers; NULL: none.
+     * 2 n_cache_steps entries */
     struct ck_rnn_input_cache **step_cache;
     int n_cache_steps;
     ck_tensor **loss_w;         /* per masked model output: evaluate's loss

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "layers/rnn_common.h"
+#include "model/bidirectional.h"
 #include "model/model.h"
 
 ck_status ck_model_infer_shapes(const ck_model *m, int n, const ck_shape *in, ck_shape *slot_shapes)
@@ -262,12 +263,17 @@ ck_status ck_model_run(ck_model *m, ck_plan *plan, const ck_tensor *const *input
         int mask_in = ck_step_mask_in(step);
         if (kind == CK_STEP_ALIAS) out->data = args[0]->data;
         else if (kind == CK_STEP_DENSE) st = ck_fuse_dense_step(plan, s, step->node->layer, args[0], out);
-        else if (plan->step_cache && plan->step_cache[s])
+        else if (plan->step_cache && (plan->step_cache[2 * s] || plan->step_cache[2 * s + 1])) {
             /* a recurrent step fed by an Embedding (fuse.c): float32 in and
              * out, as the plan's shapes were checked when it was made */
-            st = ck_rnn_call_cached(step->node->layer, step->n_in, ck_const_tensors(args),
-                                    mask_in >= 0 ? plan->buffers[mask_in] : NULL, outs, plan->scratch,
-                                    plan->step_cache[s]);
+            const ck_tensor *mask = mask_in >= 0 ? plan->buffers[mask_in] : NULL;
+            ck_layer *layer = step->node->layer;
+            st = layer->cls == &ck_bidirectional_class
+                     ? ck_bidi_call_cached(layer, step->n_in, ck_const_tensors(args), mask, outs, plan->scratch,
+                                           &plan->step_cache[2 * s])
+                     : ck_rnn_call_cached(layer, step->n_in, ck_const_tensors(args), mask, outs, plan->scratch,
+                                          plan->step_cache[2 * s]);
+        }
         else if (ck_step_reads_masks(step)) {
             const ck_tensor *masks[CK_MAX_LAYER_INPUTS];
             for (int k = 0; k < step->n_in; k++) masks[k] = step->in_masks[k] >= 0 ? plan->buffers[step->in_masks[k]] : NULL;

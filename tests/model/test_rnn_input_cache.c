@@ -5,7 +5,8 @@
  * product the call would run), for each recurrent class and the call's
  * variants (masks, reversed time, chunked steps, repeated tokens, more
  * rows than the vocabulary), and a weight written in place is seen on the
- * next call.  LSTM and GRU (reset_after) cells read the cached rows in
+ * next call, also through Bidirectional.  LSTM and GRU (reset_after)
+ * cells read the cached rows in
  * place, SimpleRNN and GRU (reset_after=False) get them copied.  The
  * Embedding -> LSTM / GRU / SimpleRNN goldens of tf.keras (test_masks,
  * test_real_predict) run through it too. */
@@ -20,7 +21,7 @@
 #include "ops/ops.h"
 #include "support/support.h"
 
-enum { LSTM, GRU, GRU_V1, SIMPLE };
+enum { LSTM, GRU, GRU_V1, SIMPLE, BIDI_LSTM, BIDI_GRU };
 
 typedef struct variant {
     int cell;
@@ -36,10 +37,15 @@ static ck_model *text_model(const variant *v)
     cr_assert_eq(ck_embedding(&l[0], &(ck_embedding_opts){.input_dim = v->vocabulary, .output_dim = 6,
                                                            .mask_zero = v->mask_zero}),
                  CK_OK);
-    ck_status st = v->cell == LSTM ? ck_lstm(&l[1], &o)
+    ck_status st = v->cell == LSTM || v->cell == BIDI_LSTM ? ck_lstm(&l[1], &o)
                    : v->cell == SIMPLE ? ck_simple_rnn(&l[1], &o)
                    : (o.no_reset_after = v->cell == GRU_V1, ck_gru(&l[1], &o));
     cr_assert_eq(st, CK_OK, "%s", ck_last_error());
+    if (v->cell >= BIDI_LSTM) { /* the wrapper copies the layer */
+        ck_layer *inner = l[1];
+        cr_assert_eq(ck_bidirectional(&l[1], inner, &(ck_bidirectional_opts){0}), CK_OK, "%s", ck_last_error());
+        ck_layer_free(inner);
+    }
     cr_assert_eq(ck_dense(&l[2], &(ck_dense_opts){.units = 3}), CK_OK);
     ck_model *m = NULL;
     cr_assert_eq(ck_sequential(&m, 3, l, &(ck_shape){1, {v->time}}, "text"), CK_OK, "%s", ck_last_error());
@@ -85,19 +91,21 @@ static void expect_same(const ck_tensor *cached, const ck_tensor *plain, const c
     }
 }
 
-/* The fused plan of the last predict has a cache for the recurrent step
- * (and none for another). */
+/* The fused plan of the last predict has caches for the recurrent step
+ * only: one, or a Bidirectional's two. */
 static int has_cache(const ck_model *m)
 {
     /* plans[1] serves a batch shorter than predict's batch_size (32) */
     const ck_plan *p = &m->predictor->plans[m->predictor->plans[1].valid ? 1 : 0];
-    int n = 0, rnn = 0;
+    int n = 0, wanted = 0;
     for (int s = 0; p->step_cache && s < p->n_cache_steps; s++) {
-        n += p->step_cache[s] != NULL;
-        rnn |= p->step_cache[s] && strcmp(ck_layer_class_name(m->steps[s].node->layer), "Embedding") != 0 &&
-               strcmp(ck_layer_class_name(m->steps[s].node->layer), "Dense") != 0;
+        const char *cls = ck_layer_class_name(m->steps[s].node->layer);
+        const int here = (p->step_cache[2 * s] != NULL) + (p->step_cache[2 * s + 1] != NULL);
+        n += here;
+        wanted |= here == (strcmp(cls, "Bidirectional") == 0 ? 2 : 1) && strcmp(cls, "Embedding") != 0 &&
+                  strcmp(cls, "Dense") != 0;
     }
-    return n == 1 && rnn;
+    return wanted && (n == 1 || n == 2);
 }
 
 static void check_variant(const variant *v, const char *what)
@@ -119,8 +127,9 @@ static void check_variant(const variant *v, const char *what)
 
 Test(rnn_input_cache, cached_predictions_equal_the_uncached)
 {
-    static const char *const names[] = {"LSTM", "GRU", "GRU reset_after=False", "SimpleRNN"};
-    for (int cell = LSTM; cell <= SIMPLE; cell++) {
+    static const char *const names[] = {"LSTM", "GRU", "GRU reset_after=False", "SimpleRNN",
+                                        "Bidirectional(LSTM)", "Bidirectional(GRU)"};
+    for (int cell = LSTM; cell <= BIDI_GRU; cell++) {
         char what[96];
         /* whole calls, then steps projected a chunk at a time (batch 40,
          * G*units of 32 or 24 floats: 256 KiB chunks of 51 steps or more
