@@ -75,9 +75,10 @@ static const char *const model_files[N_THREADS] = {
 };
 
 /* Deterministic float inputs of the model's input shapes (batch BATCH,
- * unknown dims 4). */
+ * unknown dims 4); token ids below 19 for the "text" model. */
 static ck_status make_inputs(ck_model *m, ck_tensor **x)
 {
+    const int tokens = strcmp(ck_model_name(m), "text") == 0;
     for (int i = 0; i < ck_model_input_count(m); i++) {
         const ck_tensor *s = ck_model_input(m, i);
         int64_t shape[CK_MAX_RANK];
@@ -85,7 +86,8 @@ static ck_status make_inputs(ck_model *m, ck_tensor **x)
         ck_status st = ck_tensor_new(&x[i], s->dtype, s->rank, shape);
         if (st != CK_OK) return st;
         for (int64_t k = 0; k < x[i]->size && s->dtype == CK_FLOAT32; k++)
-            ((float *)x[i]->data)[k] = (float)((k * 37 + i * 11) % 19) / 19.0f - 0.4f;
+            ((float *)x[i]->data)[k] = tokens ? (float)((k * 37 + i * 11) % 19)
+                                              : (float)((k * 37 + i * 11) % 19) / 19.0f - 0.4f;
     }
     return CK_OK;
 }
@@ -228,6 +230,33 @@ static ck_model *scratch_model(void)
     return m;
 }
 
+/* Embedding -> LSTM and Embedding -> Bidirectional(GRU), merged: each
+ * predictor's plan has its own caches of the recurrent layers' input
+ * projections (layers/rnn_input_cache.c), and a step's cell runs on the
+ * threads of its product. */
+static ck_model *text_model(void)
+{
+    ck_tensor *x = NULL, *e = NULL, *a = NULL, *b = NULL, *y = NULL;
+    ck_layer *emb, *lstm, *gru, *bidi, *add;
+    OK(ck_input(&x, &(ck_input_opts){.shape = SHAPE(20)}));
+    OK(ck_embedding(&emb, &(ck_embedding_opts){.input_dim = 50, .output_dim = 8}));
+    OK(ck_lstm(&lstm, &(ck_rnn_opts){.units = 16}));
+    OK(ck_gru(&gru, &(ck_rnn_opts){.units = 8}));
+    OK(ck_bidirectional(&bidi, gru, NULL));
+    OK(ck_add(&add, NULL));
+    OK(ck_layer_apply(emb, 1, &x, &e));
+    OK(ck_layer_apply(lstm, 1, &e, &a));
+    OK(ck_layer_apply(bidi, 1, &e, &b));
+    ck_tensor *ab[2] = {a, b};
+    OK(ck_layer_apply(add, 2, ab, &y));
+    ck_model *m = NULL;
+    OK(ck_model_new(&m, 1, &x, 1, &y, "text"));
+    ck_layer *layers[] = {emb, lstm, gru, bidi, add};
+    for (size_t i = 0; i < sizeof layers / sizeof *layers; i++) ck_layer_free(layers[i]);
+    ck_layer_free(ck_tensor_layer(x));
+    return m;
+}
+
 typedef struct predict_job {
     ck_model *m;
     ck_tensor *const *x;
@@ -290,6 +319,9 @@ static void run_predictors(ck_model *m, int use_predictor)
 static void predictors_share_one_model(void)
 {
     ck_model *m = scratch_model();
+    run_predictors(m, 1);
+    ck_model_free(m);
+    m = text_model();
     run_predictors(m, 1);
     ck_model_free(m);
     ck_model *s = NULL;
