@@ -32,7 +32,8 @@ extern size_t ck_rnn_input_cache_max_bytes;
 /* A cache of rows of `features` floats projected to `columns` (G*units),
  * for at most `vocabulary` distinct rows (fewer if the bytes cap binds);
  * *out NULL and CK_OK when no useful cache fits (fewer than 2 rows, or a
- * kernel above CK_RNN_INPUT_CACHE_MAX_KERNEL_BYTES). */
+ * kernel above CK_RNN_INPUT_CACHE_MAX_KERNEL_BYTES) or its memory is
+ * refused: the plan then runs without one, as the cache only saves time. */
 ck_status ck_rnn_input_cache_new(ck_rnn_input_cache **out, int64_t features, int64_t columns, int64_t vocabulary);
 void ck_rnn_input_cache_free(ck_rnn_input_cache *c);
 

@@ -13,6 +13,7 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ckeras.h"
@@ -241,5 +242,37 @@ Test(rnn_input_cache, a_weight_written_in_place_is_seen)
         ck_tensor_free(filled); ck_tensor_free(cached); ck_tensor_free(plain);
     }
     ck_tensor_free(x);
+    ck_model_free(m);
+}
+
+/* An allocator that refuses blocks above 256 KiB: the cache's stores of
+ * a 5,000-word vocabulary (1.6 MB) are refused, the plan's buffers are not. */
+static void *refuse_large(void *user, void *ptr, size_t size)
+{
+    (void)user;
+    if (size == 0) {
+        free(ptr);
+        return NULL;
+    }
+    return size > (256u << 10) ? NULL : realloc(ptr, size);
+}
+
+Test(rnn_input_cache, memory_refused_to_a_cache_leaves_the_plan_without_one)
+{
+    const variant v = {LSTM, 5000, 4, 10, false, false, true, 0, 0};
+    ck_model *m = text_model(&v);
+    ck_tensor *x = tokens(&v, 9u), *plain = predict(m, 0, x, 0);
+    ck_alloc_fn fn;
+    void *user;
+    ck_get_allocator(&fn, &user);
+    ck_set_allocator(refuse_large, NULL);
+    ck_tensor *y = predict(m, 1, x, 0);
+    ck_set_allocator(fn, user);
+    cr_expect(!has_cache(m), "the cache was planned all the same");
+    expect_same(y, plain, "a plan without its cache");
+    ck_tensor *z = predict(m, 1, x, 0); /* with the memory: a cache again */
+    cr_expect(has_cache(m));
+    expect_same(z, plain, "a plan with its cache");
+    ck_tensor_free(y); ck_tensor_free(z); ck_tensor_free(plain); ck_tensor_free(x);
     ck_model_free(m);
 }
