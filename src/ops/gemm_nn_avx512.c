@@ -124,12 +124,16 @@ static const nn_f32_fn nn_f32_table[NN_NV][NN_MR] = NN_TABLE(f32);
 static const nn_f64_fn nn_f64_table[NN_NV][NN_MR] = NN_TABLE(f64);
 
 /* K in slices of at most KC (near-equal), so that a slice of a B panel
- * stays in L1 and a slice of A in L2 however large K is (1024^3: 55 ->
- * 102 GFLOP/s, 256x4096x256: 45 -> 134); later slices add to C.  Per slice, column panels of PW
- * columns (the last one narrower), each cut into row blocks of near-equal
- * height (64 rows of 6-row blocks: 9 of 6 and 2 of 5, rather than 10 of 6
- * and one lone row). */
-enum { NN_KC = 256 };
+ * stays in L2 and a slice of A's row block in L1 however large K is
+ * (unsliced, 1024^3 ran at 55 GFLOP/s and 256x4096x256 at 45); later
+ * slices add to C.  512 rather than 256: half the passes over C, and on
+ * Zen 4 (1 MiB L2) one thread, interleaved runs, GFLOP/s 512 vs 256:
+ * 1024^3 95 vs 90, 512^3 106 vs 101, 256x4096x256 91 vs 88, 256x1024x1024
+ * 98.5 vs 96.7, 256x784x256 113.5 vs 111.8, 128x1024x512 equal.  Per
+ * slice, column panels of PW columns (the last one narrower), each cut
+ * into row blocks of near-equal height (64 rows of 6-row blocks: 9 of 6
+ * and 2 of 5, rather than 10 of 6 and one lone row). */
+enum { NN_KC = 512 };
 
 #define GEMM_SMALL(SFX, W)                                                        \
     do {                                                                          \
