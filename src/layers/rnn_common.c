@@ -213,6 +213,11 @@ static void project_rows(const rnn_run *run, ck_dtype dt, int64_t rows, const vo
     const rnn_dims *d = &run->d;
     void *xp = at(run, run->L.xp);
     if (rows == 0 || d->GU == 0) return;
+    if (dt == CK_FLOAT32 && d->F > 0) { /* the cache's arithmetic too */
+        ck_rnn_project_f32(rows, d->F, d->GU, src, r->kernel->value->data,
+                           r->bias ? r->bias->value->data : NULL, xp);
+        return;
+    }
     if (d->F == 0) memset(xp, 0, (size_t)(rows * d->GU) * d->es); /* no features: BLAS wants K >= 1 */
     else if (dt == CK_FLOAT32) ck_matmul_f32(rows, d->GU, d->F, src, r->kernel->value->data, xp);
     else ck_matmul_f64(rows, d->GU, d->F, src, r->kernel->value->data, xp);

@@ -97,6 +97,14 @@ void ck_rnn_input_cache_free(ck_rnn_input_cache *c)
     ck_free(c);
 }
 
+void ck_rnn_project_f32(int64_t rows, int64_t features, int64_t columns, const float *src, const float *kernel,
+                        const float *bias, float *dst)
+{
+    ck_matmul_f32(rows, columns, features, src, kernel, dst);
+    for (int64_t i = 0; bias && i < rows; i++, dst += columns)
+        for (int64_t j = 0; j < columns; j++) dst[j] += bias[j];
+}
+
 int ck_rnn_input_cache_fits(const ck_rnn_input_cache *c, int64_t features, int64_t columns)
 {
     return c->F == features && c->G == columns;
@@ -180,12 +188,7 @@ int ck_rnn_input_cache_index(ck_rnn_input_cache *c, int64_t rows, const float *x
      * one product of those rows (each row's sums do not depend on the
      * others), then the bias */
     const int64_t fresh = c->n - first;
-    if (fresh > 0) {
-        float *v = c->vals + first * G;
-        ck_matmul_f32(fresh, G, F, c->keys + first * F, kernel, v);
-        for (int64_t i = 0; bias && i < fresh; i++, v += G)
-            for (int64_t j = 0; j < G; j++) v[j] += bias[j];
-    }
+    if (fresh > 0) ck_rnn_project_f32(fresh, F, G, c->keys + first * F, kernel, bias, c->vals + first * G);
     return 1;
 }
 

@@ -37,6 +37,13 @@ extern size_t ck_rnn_input_cache_max_bytes;
 ck_status ck_rnn_input_cache_new(ck_rnn_input_cache **out, int64_t features, int64_t columns, int64_t vocabulary);
 void ck_rnn_input_cache_free(ck_rnn_input_cache *c);
 
+/* dst (rows, columns) = src (rows, features) . kernel + bias (bias may be
+ * NULL; features >= 1): a float32 recurrent layer's input projection, the
+ * one function both the layer's own call (rnn_common.c) and the cache's
+ * new rows use, so that the two give the same bits. */
+void ck_rnn_project_f32(int64_t rows, int64_t features, int64_t columns, const float *src, const float *kernel,
+                        const float *bias, float *dst);
+
 /* 1 when the cache was made for rows of `features` projected to `columns`. */
 int ck_rnn_input_cache_fits(const ck_rnn_input_cache *c, int64_t features, int64_t columns);
 
