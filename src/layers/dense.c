@@ -113,7 +113,7 @@ static ck_status dense_call(ck_layer *layer, int n, const ck_tensor *const *in, 
             return relu ? CK_OK : ck_kernel_params_activate(&d->params, out->dtype, out->data, 1, d->units);
     }
     const int64_t rows = out->size / d->units;
-    if (out->dtype == CK_FLOAT32 && d->bias && ck_activation_is_plain_relu(d->params.activation)) {
+    if (out->dtype == CK_FLOAT32 && d->bias && d->relu) {
         /* the usual hidden layer: bias and relu in one pass (the same
          * arithmetic: the sum rounded, then relu, NaN kept) */
         ck_matmul_f32(rows, d->units, in[0]->shape[in[0]->rank - 1], in[0]->data, d->kernel->value->data, out->data);

@@ -13,8 +13,7 @@
 
 void ck_matmul_f32(int64_t M, int64_t N, int64_t K, const float *a, const float *b, float *c)
 {
-    ck_bd_plan p = {.batch = 1, .M = M, .N = N, .K = K, .pre_x = M, .post_x = 1, .pre_y = 1, .post_y = N};
-    ck_bd_run_f32(&p, a, b, c);
+    ck_matmul_f32_then(M, N, K, a, b, c, NULL, NULL);
 }
 
 void ck_matmul_f32_then(int64_t M, int64_t N, int64_t K, const float *a, const float *b, float *c,
