@@ -12,6 +12,7 @@
 #include "ops/ops.h"
 
 #if defined(__GNUC__) && defined(__x86_64__)
+#include <cpuid.h>
 #include <immintrin.h>
 
 int ck_cpu_has_avx512(void)
@@ -23,6 +24,27 @@ int ck_cpu_has_avx512(void)
         __builtin_cpu_init();
         v = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
             __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma");
+        atomic_store_explicit(&cached, v, memory_order_relaxed);
+    }
+    return v;
+}
+
+/* AMD family 0x19 with AVX-512: Zen 4, whose 512-bit operations run as two
+ * 256-bit halves (one zmm FMA a cycle rather than two), so a kernel's
+ * broadcasts compete with its FMAs (gemm_nn_avx512.c picks its blocks by
+ * this). */
+int ck_cpu_splits_zmm(void)
+{
+    static atomic_int cached = -1;
+    int v = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (v < 0) {
+        unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+        __builtin_cpu_init();
+        v = 0;
+        if (ck_cpu_has_avx512() && __builtin_cpu_is("amd") && __get_cpuid(1, &eax, &ebx, &ecx, &edx)) {
+            const unsigned base = (eax >> 8) & 0xF, ext = (eax >> 20) & 0xFF;
+            v = (base == 0xF ? base + ext : base) == 0x19;
+        }
         atomic_store_explicit(&cached, v, memory_order_relaxed);
     }
     return v;
@@ -398,6 +420,7 @@ TGT void ck_dgemm_nt_avx512(int64_t M, int64_t N, int64_t K, const double *a,
 #else /* not x86-64 with GCC: the AVX2 entry points (themselves portable there) */
 
 int ck_cpu_has_avx512(void) { return 0; }
+int ck_cpu_splits_zmm(void) { return 0; }
 
 void ck_sdot_rows_avx512(int64_t n, int64_t K, const float *a, int64_t sa,
                          const float *v, int64_t sv, float *c)

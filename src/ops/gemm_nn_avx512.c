@@ -139,9 +139,16 @@ enum { NN_KC = 512 };
     do {                                                                          \
         /* Every row block streams its panel of B: once a 4-vector panel */      \
         /* outgrows L1 (K > 128), 8 x 3 blocks, which need 25% fewer     */      \
-        /* bytes of B per FMA, win (measured, 32x784x256: 150 vs 131     */      \
-        /* GFLOP/s; 64x64x64: 147 vs 160).                               */      \
-        const int64_t PW = (M == 1 ? 8 : K <= 128 ? 4 : 3) * W;                   \
+        /* bytes of B per FMA, win on a Xeon (32x784x256: 150 vs 131     */      \
+        /* GFLOP/s; 64x64x64: 147 vs 160).  Not on Zen 4, whose zmm      */      \
+        /* FMAs (one a cycle) share the cycle with the broadcasts: there  */      \
+        /* 6 x 4 blocks, 6 broadcasts per 24 FMAs rather than 8, win at   */      \
+        /* every K (one thread, interleaved, GFLOP/s 6x4 vs 8x3 of a     */      \
+        /* 117.5 peak: 256x1024x1024 108-112 vs 104-108, 1024^3 108 vs    */      \
+        /* 105-106, 256x784x256 115.5 vs 114.5, 64x4096x64 115-116 vs 112, */     \
+        /* 16x2048x1000 111 vs 108), except at M = 7, which they would    */      \
+        /* cut into blocks of 4 and 3 rows (104 vs 115).                  */      \
+        const int64_t PW = (M == 1 ? 8 : K <= 128 || (ck_cpu_splits_zmm() && M != 7) ? 4 : 3) * W; \
         const int64_t nks = (K + NN_KC - 1) / NN_KC;                              \
         const int64_t KC = nks > 1 ? (K + nks - 1) / nks : K;                     \
         int64_t k0 = 0;                                                           \

@@ -127,6 +127,9 @@ int ck_cpu_has_avx2_fma(void);
 /* 1 when the AVX-512 kernels may run (AVX-512 F, VL, DQ and FMA, with
  * the OS saving the zmm state). */
 int ck_cpu_has_avx512(void);
+/* 1 on AVX-512 cores that run a 512-bit operation as two 256-bit halves
+ * (AMD Zen 4): one zmm FMA a cycle, and broadcasts compete with it. */
+int ck_cpu_splits_zmm(void);
 
 /* c[i] = sum_k a[i*sa + k] * v[i*sv + k] for i < n (sv may be 0: one
  * vector against n rows).  Rows are contiguous. */
