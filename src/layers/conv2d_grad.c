@@ -15,7 +15,9 @@
  *
  * saved = [z, if the derivative needs it][dz, unless the activation is
  *          linear][im2col: ck_conv2d_chunk rows of scratch, none when
- *          direct, or the whole matrix when it is kept (below)].
+ *          direct, or the whole matrix when it is kept (below)][the
+ *          kernel transposed, channels_last through im2col: see
+ *          input_grad_kernel].
  *
  * channels_last keeps the forward pass's whole im2col matrix when it has
  * at most KEEP_COLS_ELEMS elements: the kernel gradient reads it instead
@@ -25,11 +27,12 @@
 #include <string.h>
 
 #include "layers/conv2d.h"
+#include "ops/ops.h"
 
 #define KEEP_COLS_ELEMS ((int64_t)1 << 23)
 
 typedef struct grad_layout {
-    size_t z_bytes, dz_bytes, cols_bytes;
+    size_t z_bytes, dz_bytes, cols_bytes, kt_bytes;
 } grad_layout;
 
 static int keeps_z(const ck_conv2d_layer *c)
@@ -45,7 +48,7 @@ static int keeps_cols(const ck_conv2d_layer *c, const ck_conv_geom *g)
 
 static grad_layout layout_of(const ck_conv2d_layer *c, const ck_conv_geom *g, int64_t out_elems)
 {
-    grad_layout l = {0, 0, 0};
+    grad_layout l = {0, 0, 0, 0};
     size_t bytes = (size_t)out_elems * g->es;
     if (!ck_activation_is_linear(c->params.activation)) l.dz_bytes = bytes;
     if (keeps_z(c)) l.z_bytes = bytes;
@@ -53,6 +56,7 @@ static grad_layout layout_of(const ck_conv2d_layer *c, const ck_conv_geom *g, in
     if (keeps_cols(c, g)) l.cols_bytes = (size_t)(g->batch * g->oh * g->ow * k) * g->es;
     else if (!ck_conv2d_is_direct(g) && k > 0)
         l.cols_bytes = (size_t)(ck_conv2d_chunk(g, c->channels_first) * k) * g->es;
+    if (!c->channels_first && !ck_conv2d_is_direct(g)) l.kt_bytes = (size_t)(k * g->f) * g->es;
     return l;
 }
 
@@ -66,7 +70,7 @@ size_t ck_conv2d_saved_bytes(const ck_layer *layer, int n, const ck_shape *in, c
         if (in->dims[i] < 0) return 0; /* not a concrete call: nothing to plan */
     ck_conv_geom g = ck_conv2d_geometry(c, in, out, layer->dtype);
     grad_layout l = layout_of(c, &g, count);
-    return l.z_bytes + l.dz_bytes + l.cols_bytes;
+    return l.z_bytes + l.dz_bytes + l.cols_bytes + l.kt_bytes;
 }
 
 /* out (rows, f) += bias, row by row. */
@@ -181,10 +185,32 @@ static void col2im_first(const ck_conv_geom *g, ck_dtype dt, const void *cols, v
     else col2im_first_f64(g, cols, dxb, p0, np);
 }
 
+/* The input gradient's product dz (P, F) . kernel^T, the kernel stored
+ * (K, F): where our kernels would take it as A B (ck_own_gemm_wins: the
+ * short F of a CNN), the kernel transposed into `kt` (K F elements), as
+ * their A B^T kernel and OpenBLAS' (which first zeroes C) are both slower
+ * (a CNN's training step 1-2% faster); else the kernel itself (NULL). */
+static const void *input_grad_kernel(ck_dtype dt, int64_t rows, int64_t k, int64_t f, const void *kern, void *kt)
+{
+    if (!ck_own_gemm_wins(0, 0, rows, k, f)) return NULL;
+    if (dt == CK_FLOAT32) {
+        const float *s = kern;
+        float *t = kt;
+        for (int64_t i = 0; i < k; i++)
+            for (int64_t j = 0; j < f; j++) t[j * k + i] = s[i * f + j];
+    } else {
+        const double *s = kern;
+        double *t = kt;
+        for (int64_t i = 0; i < k; i++)
+            for (int64_t j = 0; j < f; j++) t[j * k + i] = s[i * f + j];
+    }
+    return kt;
+}
+
 /* Kernel and input gradients, channels_last: positions are the rows of dz
  * (P, F) and of the im2col matrix (P, K). */
 static void backward_last(const ck_conv_geom *g, ck_dtype dt, const char *x, const char *dz, const void *kern,
-                          void *kg, char *dx, char *cols, int kept)
+                          void *kg, char *dx, char *cols, int kept, void *kt)
 {
     const int64_t k = g->kh * g->kw * g->c, total = g->batch * g->oh * g->ow, f = g->f;
     const size_t es = g->es;
@@ -200,6 +226,7 @@ static void backward_last(const ck_conv_geom *g, ck_dtype dt, const char *x, con
         return;
     }
     const int64_t chunk = kept ? total : ck_conv2d_chunk(g, 0);
+    const void *kern_t = dx ? input_grad_kernel(dt, chunk < total ? chunk : total, k, f, kern, kt) : NULL;
     for (int64_t p0 = 0; p0 < total; p0 += chunk) {
         int64_t np = total - p0 < chunk ? total - p0 : chunk;
         const char *dzc = dz + (size_t)(p0 * f) * es;
@@ -208,7 +235,8 @@ static void backward_last(const ck_conv_geom *g, ck_dtype dt, const char *x, con
             ck_conv2d_gemm(dt, 1, 0, k, f, np, cols, k, dzc, f, 1.0, kg, f);
         }
         if (dx) {
-            ck_conv2d_gemm(dt, 0, 1, np, k, f, dzc, f, kern, f, 0.0, cols, k);
+            if (kern_t) ck_conv2d_gemm(dt, 0, 0, np, k, f, dzc, f, kern_t, k, 0.0, cols, k);
+            else ck_conv2d_gemm(dt, 0, 1, np, k, f, dzc, f, kern, f, 0.0, cols, k);
             col2im_last(g, dt, cols, dx, p0, np);
         }
     }
@@ -275,6 +303,7 @@ ck_status ck_conv2d_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, co
     void *kgd = kg ? kg->data : NULL;
     char *dxd = dx ? dx->data : NULL;
     if (c->channels_first) backward_first(&g, out->dtype, x->data, dz, c->kernel->value->data, kgd, dxd, cols);
-    else backward_last(&g, out->dtype, x->data, dz, c->kernel->value->data, kgd, dxd, cols, keeps_cols(c, &g));
+    else backward_last(&g, out->dtype, x->data, dz, c->kernel->value->data, kgd, dxd, cols, keeps_cols(c, &g),
+                       cols + l.cols_bytes);
     return CK_OK;
 }

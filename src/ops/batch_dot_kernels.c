@@ -103,19 +103,36 @@ static int kernel_family(int path)
     return ck_cpu_has_avx2_fma() ? FAM_AVX2 : FAM_C;
 }
 
-/* The same question for the products of training (matmul.c's ck_gemm):
- * against wide BLAS kernels ours only win the skinny products of
- * convolutions, where OpenBLAS' packing costs more than the arithmetic
- * (measured against its Cooperlake kernels, one thread, GFLOP/s ours vs
- * BLAS: A B with K = 9, 43264x32, 86 vs 49; A^T B of 9x32 over K = 43264,
- * 105 vs 37; an MLP's or a CNN's larger products within 10% either way,
- * e.g. 7744x64x288 76 vs 73, so they stay with BLAS).  Against older
- * kernels the batch_dot rules above hold. */
-int ck_own_gemm_wins(int tb, int64_t M, int64_t N, int64_t K)
+/* The same question for the products of training (matmul.c's ck_gemm; ta:
+ * A stored transposed, a weight gradient's X^T dZ).  Against wide BLAS
+ * kernels ours win the skinny products of convolutions, where OpenBLAS'
+ * packing costs more than the arithmetic (measured against its Cooperlake
+ * kernels, one thread, GFLOP/s ours vs BLAS: A B with K = 9, 43264x32, 86
+ * vs 49; A^T B of 9x32 over K = 43264, 105 vs 37).  On Zen 4 (zmm split in
+ * two: ck_cpu_splits_zmm) ours also win wherever one side of C is at most
+ * 64 wide and K at least four times that side: OpenBLAS packs the other,
+ * long operand for 64 or fewer columns of work, which is the im2col
+ * products of a CNN's training step (7744x288 by 288x64 forward, the
+ * kernel gradient 288x64 over K = 7744); and A B with K <= 64, where
+ * OpenBLAS first zeroes C (a pass as long as the product's loads).  A
+ * step of bench_train's CNN (batch 64, interleaved in one process, median
+ * of 20 rounds): 16.3 ms with BLAS, 15.7 with ours for A B, 14.4-14.6 for
+ * A^T B too, 14.1-14.3 with the input gradient's A B^T turned into A B
+ * (conv2d_grad.c); batch 32: 7.5 vs 6.9 ms.  Where one side is wider (an
+ * MLP's 128x784x512, 784x512 over K = 128 or 32), BLAS and ours are within
+ * 2%, and A^T B of a short K loses (ours adds into C through a buffer), so
+ * those stay with BLAS; so does A B^T (our nt kernel lost 4% on the CNN).
+ * Against older kernels the batch_dot rules above hold. */
+int ck_own_gemm_wins(int ta, int tb, int64_t M, int64_t N, int64_t K)
 {
     const int fam = kernel_family(CK_BD_PATH_AUTO);
     if (fam == FAM_C) return (double)M * (double)N * (double)K <= 4096;
-    if (blas_class() == BLAS_AVX512) return !tb && (K <= 16 || ((double)M * (double)N <= 4096 && K >= 1024));
+    if (blas_class() == BLAS_AVX512) {
+        if (tb) return 0;
+        if (!ck_cpu_splits_zmm()) return K <= 16 || ((double)M * (double)N <= 4096 && K >= 1024);
+        const int64_t side = M < N ? M : N;
+        return K <= 16 || (side <= 64 && K >= 4 * side) || (!ta && K <= 64);
+    }
     return own_is_faster(fam, tb, M, N, K);
 }
 

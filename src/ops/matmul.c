@@ -48,7 +48,7 @@ void ck_matmul_f64(int64_t M, int64_t N, int64_t K, const double *a, const doubl
 
 /* The kernels of a path (ck_bd_path: tests force each; AUTO takes the
  * widest this CPU runs, and only where ck_own_gemm_wins). */
-static int gemm_family(int trans_b, int64_t M, int64_t N, int64_t K)
+static int gemm_family(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K)
 {
     switch ((int)ck_bd_path) { /* clang refuses a switch on an _Atomic */
     case CK_BD_PATH_BLAS: return -1;
@@ -56,7 +56,7 @@ static int gemm_family(int trans_b, int64_t M, int64_t N, int64_t K)
     case CK_BD_PATH_AVX2: return ck_cpu_has_avx2_fma() ? 1 : 0;
     case CK_BD_PATH_AVX512: return ck_cpu_has_avx512() ? 2 : ck_cpu_has_avx2_fma() ? 1 : 0;
     default:
-        if (!ck_cpu_has_avx2_fma() || !ck_own_gemm_wins(trans_b, M, N, K)) return -1;
+        if (!ck_cpu_has_avx2_fma() || !ck_own_gemm_wins(trans_a, trans_b, M, N, K)) return -1;
         return ck_cpu_has_avx512() ? 2 : 1;
     }
 }
@@ -118,7 +118,7 @@ static int gemm_family(int trans_b, int64_t M, int64_t N, int64_t K)
         if (M == 0 || N == 0) return;                                                                   \
         const int64_t block = ADD_BLOCK_BYTES / (int64_t)sizeof(T) / N;                                 \
         const int fam = K > 0 && !(trans_a && trans_b) && (beta == 0 || block >= 1)                    \
-                            ? gemm_family(trans_b, M, N, K) : -1;                                       \
+                            ? gemm_family(trans_a, trans_b, M, N, K) : -1;                                       \
         /* The family is chosen once for the whole product, so that every  */                          \
         /* part runs the same kernel and the result does not depend on the */                          \
         /* number of threads.  Rows are split when there are enough of them */                         \

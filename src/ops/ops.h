@@ -98,8 +98,9 @@ void ck_matmul_f64(int64_t M, int64_t N, int64_t K, const double *a, const doubl
 int ck_dense_row_f32(int64_t N, int64_t K, const float *x, const float *w, const float *bias, int relu, float *y);
 
 /* Whether our kernels beat this machine's BLAS for an (M,N,K) product of
- * training (tb: B stored transposed) (batch_dot_kernels.c). */
-int ck_own_gemm_wins(int tb, int64_t M, int64_t N, int64_t K);
+ * training (ta: A stored transposed, (K, M); tb: B stored (N, K))
+ * (batch_dot_kernels.c). */
+int ck_own_gemm_wins(int ta, int tb, int64_t M, int64_t N, int64_t K);
 
 /* Backward-pass products, row-major and contiguous, c = beta * c + ...:
  *   tn: a is (K, M), b is (K, N): c(M, N) += a^T b  (weight gradients)
