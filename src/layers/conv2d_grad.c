@@ -28,6 +28,7 @@
 
 #include "layers/conv2d.h"
 #include "ops/ops.h"
+#include "params/params.h"
 
 #define KEEP_COLS_ELEMS ((int64_t)1 << 23)
 
@@ -73,22 +74,6 @@ size_t ck_conv2d_saved_bytes(const ck_layer *layer, int n, const ck_shape *in, c
     return l.z_bytes + l.dz_bytes + l.cols_bytes + l.kt_bytes;
 }
 
-/* out (rows, f) += bias, row by row. */
-static void add_bias(ck_dtype dt, int64_t rows, int64_t f, const void *bias, void *out)
-{
-    if (dt == CK_FLOAT32) {
-        const float *b = bias;
-        float *o = out;
-        for (int64_t r = 0; r < rows; r++, o += f)
-            for (int64_t j = 0; j < f; j++) o[j] += b[j];
-    } else {
-        const double *b = bias;
-        double *o = out;
-        for (int64_t r = 0; r < rows; r++, o += f)
-            for (int64_t j = 0; j < f; j++) o[j] += b[j];
-    }
-}
-
 ck_status ck_conv2d_train_call(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
                                ck_tensor *const *outs, void *saved)
 {
@@ -107,7 +92,10 @@ ck_status ck_conv2d_train_call(ck_layer *layer, const ck_train_ctx *ctx, int n, 
         const int64_t k = g.kh * g.kw * g.c, total = g.batch * g.oh * g.ow;
         ck_conv2d_im2col_last(&g, x->data, cols, 0, total);
         ck_conv2d_gemm(out->dtype, 0, 0, total, g.f, k, cols, k, c->kernel->value->data, g.f, 0.0, out->data, g.f);
-        if (c->bias) add_bias(out->dtype, total, g.f, c->bias->value->data, out->data);
+        if (!l.z_bytes) /* bias and activation in one pass where they can */
+            return ck_kernel_params_bias_activate(&c->params, out->dtype, c->bias ? c->bias->value->data : NULL,
+                                                  out->data, total, g.f);
+        if (c->bias) ck_add_bias_rows(out->dtype, c->bias->value->data, out->data, total, g.f);
     } else {
         CK_TRY(ck_conv2d_preactivation(c, x, out, l.cols_bytes ? cols : NULL));
     }
@@ -288,13 +276,19 @@ ck_status ck_conv2d_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, co
     grad_layout l = layout_of(c, &g, out->size);
     char *z = saved, *dzbuf = (char *)saved + l.z_bytes, *cols = dzbuf + l.dz_bytes;
     const void *dz = dout->data;
-    if (l.dz_bytes) {
-        int64_t last = out->shape[out->rank - 1];
+    ck_tensor *kg = c->kernel->grad, *bg = c->bias ? c->bias->grad : NULL;
+    const int64_t last = out->shape[out->rank - 1];
+    if (l.dz_bytes && bg && !c->channels_first && out->dtype == CK_FLOAT32 &&
+        ck_activation_is_plain_relu(c->params.activation)) {
+        /* dz and the bias gradient in one pass over the positions */
+        ck_relu_grad_bias_f32(out->size / last, last, out->data, dout->data, (float *)dzbuf, bg->data);
+        dz = dzbuf;
+        bg = NULL;
+    } else if (l.dz_bytes) {
         CK_TRY(ck_activation_grad_rows(c->params.activation, out->dtype, l.z_bytes ? z : NULL, out->data, dout->data,
                                        dzbuf, out->size / last, last));
         dz = dzbuf;
     }
-    ck_tensor *kg = c->kernel->grad, *bg = c->bias ? c->bias->grad : NULL;
     if (bg) {
         if (out->dtype == CK_FLOAT32) bias_grad_f32(&g, c->channels_first, dz, bg->data);
         else bias_grad_f64(&g, c->channels_first, dz, bg->data);

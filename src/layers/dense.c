@@ -59,39 +59,15 @@ static ck_status dense_output_shape(const ck_layer *layer, int n, const ck_shape
     return CK_OK;
 }
 
-/* z = inputs . kernel + bias into `out`: one product for all leading
- * positions (the last axis is contracted), then the bias in place. */
-/* out[r, :] += bias, row by row (restrict: the compiler vectorises it
- * without an overlap check). */
-#define ADD_BIAS_ROWS(SFX, T)                                                                     \
-    static void add_bias_rows_##SFX(T *restrict o, const T *restrict b, int64_t rows, int64_t units) \
-    {                                                                                             \
-        for (int64_t r = 0; r < rows; r++, o += units)                                            \
-            for (int64_t u = 0; u < units; u++) o[u] += b[u];                                     \
-    }
-ADD_BIAS_ROWS(f32, float)
-ADD_BIAS_ROWS(f64, double)
-
-static void bias_relu_rows_f32(float *restrict o, const float *restrict b, int64_t rows, int64_t units)
-{
-    for (int64_t r = 0; r < rows; r++, o += units)
-        for (int64_t u = 0; u < units; u++) {
-            const float v = o[u] + b[u];
-            o[u] = v > 0 || v != v ? v : 0.0f;
-        }
-}
-
-static void dense_affine(const ck_dense_layer *d, const ck_tensor *x, ck_tensor *out, int64_t rows)
+/* inputs . kernel into `out`: one product for all leading positions (the
+ * last axis is contracted); the bias and activation follow
+ * (ck_kernel_params_bias_activate). */
+static void dense_product(const ck_dense_layer *d, const ck_tensor *x, ck_tensor *out, int64_t rows)
 {
     int64_t k = x->shape[x->rank - 1], units = d->units;
     const void *kern = d->kernel->value->data;
-    if (out->dtype == CK_FLOAT32) {
-        ck_matmul_f32(rows, units, k, x->data, kern, out->data);
-        if (d->bias) add_bias_rows_f32(out->data, d->bias->value->data, rows, units);
-    } else {
-        ck_matmul_f64(rows, units, k, x->data, kern, out->data);
-        if (d->bias) add_bias_rows_f64(out->data, d->bias->value->data, rows, units);
-    }
+    if (out->dtype == CK_FLOAT32) ck_matmul_f32(rows, units, k, x->data, kern, out->data);
+    else ck_matmul_f64(rows, units, k, x->data, kern, out->data);
 }
 
 static ck_status dense_call(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *outs)
@@ -113,15 +89,9 @@ static ck_status dense_call(ck_layer *layer, int n, const ck_tensor *const *in, 
             return relu ? CK_OK : ck_kernel_params_activate(&d->params, out->dtype, out->data, 1, d->units);
     }
     const int64_t rows = out->size / d->units;
-    if (out->dtype == CK_FLOAT32 && d->bias && d->relu) {
-        /* the usual hidden layer: bias and relu in one pass (the same
-         * arithmetic: the sum rounded, then relu, NaN kept) */
-        ck_matmul_f32(rows, d->units, in[0]->shape[in[0]->rank - 1], in[0]->data, d->kernel->value->data, out->data);
-        bias_relu_rows_f32(out->data, d->bias->value->data, rows, d->units);
-        return CK_OK;
-    }
-    dense_affine(d, in[0], out, rows);
-    return ck_kernel_params_activate(&d->params, out->dtype, out->data, rows, d->units);
+    dense_product(d, in[0], out, rows);
+    return ck_kernel_params_bias_activate(&d->params, out->dtype, d->bias ? d->bias->value->data : NULL, out->data,
+                                          rows, d->units);
 }
 
 /* ---- fused inference (model/fuse.c decides when at plan time) ----------
@@ -159,7 +129,7 @@ int64_t ck_dense_units(const ck_layer *layer) { return ((const ck_dense_layer *)
             T *ob = o + r0 * units;                                                           \
             MATMUL(n, units, k, xs + r0 * k, kern, ob);                                       \
             if (BIAS_RELU && b) {                                                             \
-                bias_relu_rows_f32((float *)ob, (const float *)b, n, units);                  \
+                ck_bias_relu_rows_f32((float *)ob, (const float *)b, n, units);               \
             } else {                                                                          \
                 for (int64_t r = 0; b && r < n; r++) {                                        \
                     T *row = ob + r * units;                                                  \
@@ -224,8 +194,11 @@ static ck_status dense_train_call(ck_layer *layer, const ck_train_ctx *ctx, int 
     (void)ctx, (void)n;
     int64_t rows = out->size / d->units;
     if (out->size == 0) return CK_OK;
-    dense_affine(d, in[0], out, rows);
-    if (dense_keeps_z(d)) memcpy(saved, out->data, (size_t)out->size * ck_dtype_size(out->dtype));
+    dense_product(d, in[0], out, rows);
+    const void *bias = d->bias ? d->bias->value->data : NULL;
+    if (!dense_keeps_z(d)) return ck_kernel_params_bias_activate(&d->params, out->dtype, bias, out->data, rows, d->units);
+    if (bias) ck_add_bias_rows(out->dtype, bias, out->data, rows, d->units);
+    memcpy(saved, out->data, (size_t)out->size * ck_dtype_size(out->dtype));
     return ck_kernel_params_activate(&d->params, out->dtype, out->data, rows, d->units);
 }
 

@@ -84,6 +84,43 @@ ck_status ck_kernel_params_activate(const ck_kernel_params *p, ck_dtype dtype, v
     return ck_activation_apply_rows(p->activation, dtype, data, rows, cols);
 }
 
+void ck_bias_relu_rows_f32(float *restrict o, const float *restrict b, int64_t rows, int64_t cols)
+{
+    for (int64_t r = 0; r < rows; r++, o += cols)
+        for (int64_t u = 0; u < cols; u++) {
+            const float v = o[u] + b[u];
+            o[u] = v > 0 || v != v ? v : 0.0f;
+        }
+}
+
+/* out[r, :] += bias, row by row (restrict: the compiler vectorises it
+ * without an overlap check). */
+#define ADD_BIAS_ROWS(SFX, T)                                                                     \
+    static void add_bias_rows_##SFX(T *restrict o, const T *restrict b, int64_t rows, int64_t cols) \
+    {                                                                                             \
+        for (int64_t r = 0; r < rows; r++, o += cols)                                             \
+            for (int64_t u = 0; u < cols; u++) o[u] += b[u];                                      \
+    }
+ADD_BIAS_ROWS(f32, float)
+ADD_BIAS_ROWS(f64, double)
+
+void ck_add_bias_rows(ck_dtype dtype, const void *bias, void *out, int64_t rows, int64_t cols)
+{
+    if (dtype == CK_FLOAT32) add_bias_rows_f32(out, bias, rows, cols);
+    else add_bias_rows_f64(out, bias, rows, cols);
+}
+
+ck_status ck_kernel_params_bias_activate(const ck_kernel_params *p, ck_dtype dtype, const void *bias, void *out,
+                                         int64_t rows, int64_t cols)
+{
+    if (bias && dtype == CK_FLOAT32 && ck_activation_is_plain_relu(p->activation)) {
+        ck_bias_relu_rows_f32(out, bias, rows, cols);
+        return CK_OK;
+    }
+    if (bias) ck_add_bias_rows(dtype, bias, out, rows, cols);
+    return ck_kernel_params_activate(p, dtype, out, rows, cols);
+}
+
 void ck_kernel_params_free(ck_kernel_params *p)
 {
     ck_activation_free(p->activation);

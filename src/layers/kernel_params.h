@@ -42,6 +42,20 @@ ck_status ck_kernel_params_add_weights(const ck_kernel_params *p, ck_layer *laye
 ck_status ck_kernel_params_activate(const ck_kernel_params *p, ck_dtype dtype, void *data, int64_t rows,
                                     int64_t cols);
 
+/* out (rows, cols) += bias (NULL: none), then the activation, in place:
+ * the forward pass of Dense and Conv2D after their product.  A plain relu
+ * on float32 takes one pass (ck_bias_relu_rows_f32) rather than two; the
+ * numbers are the same. */
+ck_status ck_kernel_params_bias_activate(const ck_kernel_params *p, ck_dtype dtype, const void *bias, void *out,
+                                         int64_t rows, int64_t cols);
+
+/* out[r, :] += bias for rows r, float32 or float64. */
+void ck_add_bias_rows(ck_dtype dtype, const void *bias, void *out, int64_t rows, int64_t cols);
+
+/* o[r, :] = relu(o[r, :] + b) for rows r: the sum rounded, then relu (NaN
+ * kept), as the two passes give it. */
+void ck_bias_relu_rows_f32(float *restrict o, const float *restrict b, int64_t rows, int64_t cols);
+
 /* Frees what the struct holds and zeroes it. */
 void ck_kernel_params_free(ck_kernel_params *p);
 

@@ -217,6 +217,23 @@ CK_TARGET_CLONES static void relu_grad_f64(int64_t n, const double *y, const dou
 
 void ck_relu_grad_f32(int64_t n, const float *y, const float *dy, float *dz) { relu_grad_f32(n, y, dy, dz); }
 
+CK_TARGET_CLONES static void relu_grad_bias_f32(int64_t rows, int64_t cols, const float *y, const float *dy,
+                                                float *dz, float *restrict bg)
+{
+    for (int64_t r = 0; r < rows; r++, y += cols, dy += cols, dz += cols)
+        for (int64_t c = 0; c < cols; c++) {
+            int32_t b;
+            memcpy(&b, &y[c], sizeof b);
+            dz[c] = dy[c] * (float)((b > 0) & (b <= 0x7f800000));
+            bg[c] += dz[c];
+        }
+}
+
+void ck_relu_grad_bias_f32(int64_t rows, int64_t cols, const float *y, const float *dy, float *dz, float *bg)
+{
+    relu_grad_bias_f32(rows, cols, y, dy, dz, bg);
+}
+
 void ck_relu_grad_f64(int64_t n, const double *y, const double *dy, double *dz) { relu_grad_f64(n, y, dy, dz); }
 
 static ck_status grad_view(const ck_activation *a, ck_dtype dtype, int rank, const int64_t *shape,

@@ -59,6 +59,11 @@ int ck_activation_fused_gate_kind(const ck_activation *a);
 void ck_relu_grad_f32(int64_t n, const float *y, const float *dy, float *dz);
 void ck_relu_grad_f64(int64_t n, const double *y, const double *dy, double *dz);
 
+/* The same on (rows, cols) values, also adding each column's dz into
+ * bg[col] row after row (a bias gradient, in the order a separate pass
+ * over dz adds them): one pass instead of two.  dz may not alias bg. */
+void ck_relu_grad_bias_f32(int64_t rows, int64_t cols, const float *y, const float *dy, float *dz, float *bg);
+
 /* 1 when the derivative needs the activation's input z; 0 when its output
  * y is enough (relu and its variants, sigmoid, tanh, softmax, elu, ...). */
 int ck_activation_grad_needs_input(const ck_activation *a);

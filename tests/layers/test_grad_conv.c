@@ -211,6 +211,8 @@ typedef struct pool_grad_case {
 
 static const pool_grad_case POOL_CASES[] = {
     {"valid_2x2", {2, 4, 6, 3}, 2, 2, 2, 2, "valid", 0},
+    /* side by side, with a last row and column that no window covers */
+    {"valid_2x3_odd", {2, 5, 7, 3}, 2, 3, 2, 3, "valid", 0},
     {"same_3x3_s2", {2, 5, 5, 2}, 3, 3, 2, 2, "same", 0},
     {"same_overlap_s1", {1, 4, 5, 2}, 3, 2, 1, 1, "same", 0},
     {"valid_3x2_s21", {1, 6, 5, 3}, 3, 2, 2, 1, "valid", 0},
