@@ -1,6 +1,7 @@
-/* Conv2D's training hooks.  The forward pass is the inference one with the
- * im2col scratch taken from `saved` (a training step allocates nothing) and
- * the pre-activation kept when the activation's derivative needs it.
+/* Conv2D's training hooks.  The forward pass computes what inference does,
+ * with the im2col scratch taken from `saved` (a training step allocates
+ * nothing) and the pre-activation kept when the activation's derivative
+ * needs it; channels_last through im2col, it runs chunk by chunk (below).
  *
  * Backward, with dz = dy * activation'(z) on the same (rows, last axis)
  * view the forward activation used:
@@ -19,11 +20,21 @@
  *          kernel transposed, channels_last through im2col: see
  *          input_grad_kernel].
  *
- * channels_last keeps the forward pass's whole im2col matrix when it has
- * at most KEEP_COLS_ELEMS elements: the kernel gradient reads it instead
- * of rebuilding it (im2col was about a sixth of a small CNN's step), for
- * at most 32 MiB (float32) per layer; larger convolutions stay chunked so
- * that their memory stays bounded. */
+ * channels_last keeps the forward pass's whole im2col matrix when a row is
+ * no longer than an output row (kh kw C <= filters, a CNN's first layer)
+ * and it has at most KEEP_COLS_ELEMS elements: the kernel gradient reads
+ * it instead of rebuilding it (im2col was about a sixth of a small CNN's
+ * step).  Otherwise the matrix is several times the output, and three
+ * trips of it through memory (written, read by the forward product and by
+ * the kernel gradient's) cost more than building it twice: both passes
+ * then take TRAIN_CHUNK_ELEMS elements of it at a time, which stay in L2
+ * from im2col through the products and col2im, and the forward pass
+ * adds the bias and applies the activation to each chunk of the output
+ * while it is in cache.  bench_train's CNN, whose second convolution has
+ * a 7744 x 288 matrix for a 7744 x 64 output, took 13.1-13.4 ms a step
+ * rather than 14.4 (one thread, interleaved; chunks of 2^15 to 2^17
+ * elements alike); its first (7744 x 9 for 7744 x 32) was slower chunked,
+ * 14.2-14.5 ms. */
 #include <string.h>
 
 #include "layers/conv2d.h"
@@ -31,6 +42,7 @@
 #include "params/params.h"
 
 #define KEEP_COLS_ELEMS ((int64_t)1 << 23)
+#define TRAIN_CHUNK_ELEMS ((int64_t)1 << 17)
 
 typedef struct grad_layout {
     size_t z_bytes, dz_bytes, cols_bytes, kt_bytes;
@@ -44,7 +56,18 @@ static int keeps_z(const ck_conv2d_layer *c)
 static int keeps_cols(const ck_conv2d_layer *c, const ck_conv_geom *g)
 {
     const int64_t k = g->kh * g->kw * g->c, total = g->batch * g->oh * g->ow;
-    return !c->channels_first && !ck_conv2d_is_direct(g) && k > 0 && total > 0 && total <= KEEP_COLS_ELEMS / k;
+    return !c->channels_first && !ck_conv2d_is_direct(g) && k > 0 && k <= g->f && total > 0 &&
+           total <= KEEP_COLS_ELEMS / k;
+}
+
+/* Positions per chunk of the im2col matrix (channels_last): all when it
+ * is kept, else TRAIN_CHUNK_ELEMS elements' worth. */
+static int64_t chunk_rows(const ck_conv2d_layer *c, const ck_conv_geom *g)
+{
+    const int64_t k = g->kh * g->kw * g->c, total = g->batch * g->oh * g->ow;
+    if (keeps_cols(c, g)) return total;
+    const int64_t rows = k > 0 ? TRAIN_CHUNK_ELEMS / k : 1;
+    return rows < 1 ? 1 : rows > total ? total : rows;
 }
 
 static grad_layout layout_of(const ck_conv2d_layer *c, const ck_conv_geom *g, int64_t out_elems)
@@ -54,9 +77,9 @@ static grad_layout layout_of(const ck_conv2d_layer *c, const ck_conv_geom *g, in
     if (!ck_activation_is_linear(c->params.activation)) l.dz_bytes = bytes;
     if (keeps_z(c)) l.z_bytes = bytes;
     int64_t k = g->kh * g->kw * g->c;
-    if (keeps_cols(c, g)) l.cols_bytes = (size_t)(g->batch * g->oh * g->ow * k) * g->es;
-    else if (!ck_conv2d_is_direct(g) && k > 0)
-        l.cols_bytes = (size_t)(ck_conv2d_chunk(g, c->channels_first) * k) * g->es;
+    if (ck_conv2d_is_direct(g) || k == 0) l.cols_bytes = 0;
+    else if (c->channels_first) l.cols_bytes = (size_t)(ck_conv2d_chunk(g, 1) * k) * g->es;
+    else l.cols_bytes = (size_t)(chunk_rows(c, g) * k) * g->es;
     if (!c->channels_first && !ck_conv2d_is_direct(g)) l.kt_bytes = (size_t)(k * g->f) * g->es;
     return l;
 }
@@ -86,22 +109,32 @@ ck_status ck_conv2d_train_call(ck_layer *layer, const ck_train_ctx *ctx, int n, 
     ck_conv_geom g = ck_conv2d_geometry(c, &is, &os, out->dtype);
     grad_layout l = layout_of(c, &g, out->size);
     char *z = saved, *cols = (char *)saved + l.z_bytes + l.dz_bytes;
-    if (keeps_cols(c, &g)) {
-        /* One im2col of every position and one product, then the bias
-         * (conv, then bias_add, as TF). */
-        const int64_t k = g.kh * g.kw * g.c, total = g.batch * g.oh * g.ow;
-        ck_conv2d_im2col_last(&g, x->data, cols, 0, total);
-        ck_conv2d_gemm(out->dtype, 0, 0, total, g.f, k, cols, k, c->kernel->value->data, g.f, 0.0, out->data, g.f);
-        if (!l.z_bytes) /* bias and activation in one pass where they can */
-            return ck_kernel_params_bias_activate(&c->params, out->dtype, c->bias ? c->bias->value->data : NULL,
-                                                  out->data, total, g.f);
-        if (c->bias) ck_add_bias_rows(out->dtype, c->bias->value->data, out->data, total, g.f);
-    } else {
+    const void *bias = c->bias ? c->bias->value->data : NULL;
+    const int64_t last = out->shape[out->rank - 1];
+    if (c->channels_first || ck_conv2d_is_direct(&g)) {
         CK_TRY(ck_conv2d_preactivation(c, x, out, l.cols_bytes ? cols : NULL));
+        if (l.z_bytes) memcpy(z, out->data, l.z_bytes);
+        return ck_kernel_params_activate(&c->params, out->dtype, out->data, out->size / last, last);
     }
-    if (l.z_bytes) memcpy(z, out->data, l.z_bytes);
-    int64_t last = out->shape[out->rank - 1];
-    return ck_kernel_params_activate(&c->params, out->dtype, out->data, out->size / last, last);
+    /* channels_last through im2col, a chunk of positions at a time: the
+     * product, then the bias (conv, then bias_add, as TF) and the
+     * activation on that chunk of the output */
+    const int64_t k = g.kh * g.kw * g.c, total = g.batch * g.oh * g.ow, chunk = chunk_rows(c, &g);
+    for (int64_t p0 = 0; p0 < total; p0 += chunk) {
+        const int64_t np = total - p0 < chunk ? total - p0 : chunk;
+        const size_t at = (size_t)(p0 * g.f) * g.es;
+        char *o = (char *)out->data + at;
+        ck_conv2d_im2col_last(&g, x->data, cols, p0, np);
+        ck_conv2d_gemm(out->dtype, 0, 0, np, g.f, k, cols, k, c->kernel->value->data, g.f, 0.0, o, g.f);
+        if (!l.z_bytes) {
+            CK_TRY(ck_kernel_params_bias_activate(&c->params, out->dtype, bias, o, np, g.f));
+            continue;
+        }
+        if (bias) ck_add_bias_rows(out->dtype, bias, o, np, g.f);
+        memcpy(z + at, o, (size_t)(np * g.f) * g.es);
+        CK_TRY(ck_kernel_params_activate(&c->params, out->dtype, o, np, g.f));
+    }
+    return CK_OK;
 }
 
 /* The inverse of im2col: adds each patch row / column back onto the input
@@ -198,7 +231,7 @@ static const void *input_grad_kernel(ck_dtype dt, int64_t rows, int64_t k, int64
 /* Kernel and input gradients, channels_last: positions are the rows of dz
  * (P, F) and of the im2col matrix (P, K). */
 static void backward_last(const ck_conv_geom *g, ck_dtype dt, const char *x, const char *dz, const void *kern,
-                          void *kg, char *dx, char *cols, int kept, void *kt)
+                          void *kg, char *dx, char *cols, int kept, int64_t chunk, void *kt)
 {
     const int64_t k = g->kh * g->kw * g->c, total = g->batch * g->oh * g->ow, f = g->f;
     const size_t es = g->es;
@@ -213,7 +246,6 @@ static void backward_last(const ck_conv_geom *g, ck_dtype dt, const char *x, con
         if (dx) ck_conv2d_gemm(dt, 0, 1, total, k, f, dz, f, kern, f, 0.0, dx, k);
         return;
     }
-    const int64_t chunk = kept ? total : ck_conv2d_chunk(g, 0);
     const void *kern_t = dx ? input_grad_kernel(dt, chunk < total ? chunk : total, k, f, kern, kt) : NULL;
     for (int64_t p0 = 0; p0 < total; p0 += chunk) {
         int64_t np = total - p0 < chunk ? total - p0 : chunk;
@@ -298,6 +330,6 @@ ck_status ck_conv2d_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, co
     char *dxd = dx ? dx->data : NULL;
     if (c->channels_first) backward_first(&g, out->dtype, x->data, dz, c->kernel->value->data, kgd, dxd, cols);
     else backward_last(&g, out->dtype, x->data, dz, c->kernel->value->data, kgd, dxd, cols, keeps_cols(c, &g),
-                       cols + l.cols_bytes);
+                       chunk_rows(c, &g), cols + l.cols_bytes);
     return CK_OK;
 }
