@@ -39,13 +39,22 @@
 
 #include "layers/conv2d.h"
 #include "ops/ops.h"
+#include "ops/thread_pool.h"
 #include "params/params.h"
 
 #define KEEP_COLS_ELEMS ((int64_t)1 << 23)
 #define TRAIN_CHUNK_ELEMS ((int64_t)1 << 17)
+/* Runs of images a chunked layer is cut into, each with its own chunk of
+ * the matrix and its own kernel gradient, summed in order at the end: a
+ * thread builds the chunks it multiplies (reading rows another core has
+ * just written costs more than building them), col2im's additions of one
+ * run never meet another's, and the sums do not depend on the thread
+ * count.  Four, as the Winograd kernels' slots. */
+#define TRAIN_SLOTS 4
 
 typedef struct grad_layout {
-    size_t z_bytes, dz_bytes, cols_bytes, kt_bytes;
+    size_t z_bytes, dz_bytes, cols_bytes, kt_bytes, kgs_bytes;
+    int64_t slots; /* runs of images (1 when the matrix is kept or not built) */
 } grad_layout;
 
 static int keeps_z(const ck_conv2d_layer *c)
@@ -72,16 +81,28 @@ static int64_t chunk_rows(const ck_conv2d_layer *c, const ck_conv_geom *g)
 
 static grad_layout layout_of(const ck_conv2d_layer *c, const ck_conv_geom *g, int64_t out_elems)
 {
-    grad_layout l = {0, 0, 0, 0};
+    grad_layout l = {0, 0, 0, 0, 0, 1};
     size_t bytes = (size_t)out_elems * g->es;
     if (!ck_activation_is_linear(c->params.activation)) l.dz_bytes = bytes;
     if (keeps_z(c)) l.z_bytes = bytes;
     int64_t k = g->kh * g->kw * g->c;
-    if (ck_conv2d_is_direct(g) || k == 0) l.cols_bytes = 0;
-    else if (c->channels_first) l.cols_bytes = (size_t)(ck_conv2d_chunk(g, 1) * k) * g->es;
-    else l.cols_bytes = (size_t)(chunk_rows(c, g) * k) * g->es;
-    if (!c->channels_first && !ck_conv2d_is_direct(g)) l.kt_bytes = (size_t)(k * g->f) * g->es;
+    if (ck_conv2d_is_direct(g) || k == 0) return l;
+    if (c->channels_first) {
+        l.cols_bytes = (size_t)(ck_conv2d_chunk(g, 1) * k) * g->es;
+        return l;
+    }
+    if (!keeps_cols(c, g)) l.slots = g->batch < TRAIN_SLOTS ? (g->batch > 0 ? g->batch : 1) : TRAIN_SLOTS;
+    l.cols_bytes = (size_t)(l.slots * chunk_rows(c, g) * k) * g->es;
+    l.kt_bytes = (size_t)(k * g->f) * g->es;
+    if (l.slots > 1) l.kgs_bytes = (size_t)(l.slots * k * g->f) * g->es;
     return l;
+}
+
+/* Images [b0, b1) of run s of `slots`. */
+static void slot_images(int64_t batch, int64_t slots, int64_t s, int64_t *b0, int64_t *b1)
+{
+    *b0 = batch * s / slots;
+    *b1 = batch * (s + 1) / slots;
 }
 
 size_t ck_conv2d_saved_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out)
@@ -94,7 +115,49 @@ size_t ck_conv2d_saved_bytes(const ck_layer *layer, int n, const ck_shape *in, c
         if (in->dims[i] < 0) return 0; /* not a concrete call: nothing to plan */
     ck_conv_geom g = ck_conv2d_geometry(c, in, out, layer->dtype);
     grad_layout l = layout_of(c, &g, count);
-    return l.z_bytes + l.dz_bytes + l.cols_bytes + l.kt_bytes;
+    return l.z_bytes + l.dz_bytes + l.cols_bytes + l.kt_bytes + l.kgs_bytes;
+}
+
+typedef struct fwd_job {
+    const ck_conv2d_layer *c;
+    const ck_conv_geom *g;
+    const grad_layout *l;
+    const char *x;
+    char *out, *z, *cols;
+    const void *bias;
+    int64_t chunk;
+    ck_dtype dt;
+    ck_status st[TRAIN_SLOTS];
+} fwd_job;
+
+/* The forward pass of runs [s0, s1): per chunk the product, then the bias
+ * (conv, then bias_add, as TF) and the activation on that chunk of the
+ * output while it is in cache. */
+static void fwd_slots(void *arg, int64_t s0, int64_t s1)
+{
+    fwd_job *j = arg;
+    const ck_conv_geom *g = j->g;
+    const ck_dtype dt = j->dt;
+    const int64_t k = g->kh * g->kw * g->c, plane = g->oh * g->ow;
+    for (int64_t s = s0; s < s1; s++) {
+        int64_t b0, b1;
+        slot_images(g->batch, j->l->slots, s, &b0, &b1);
+        char *cols = j->cols + (size_t)(s * j->chunk * k) * g->es;
+        for (int64_t p0 = b0 * plane; p0 < b1 * plane && j->st[s] == CK_OK; p0 += j->chunk) {
+            const int64_t np = b1 * plane - p0 < j->chunk ? b1 * plane - p0 : j->chunk;
+            const size_t at = (size_t)(p0 * g->f) * g->es;
+            char *o = j->out + at;
+            ck_conv2d_im2col_last(g, j->x, cols, p0, np);
+            ck_conv2d_gemm(dt, 0, 0, np, g->f, k, cols, k, j->c->kernel->value->data, g->f, 0.0, o, g->f);
+            if (!j->l->z_bytes) {
+                j->st[s] = ck_kernel_params_bias_activate(&j->c->params, dt, j->bias, o, np, g->f);
+                continue;
+            }
+            if (j->bias) ck_add_bias_rows(dt, j->bias, o, np, g->f);
+            memcpy(j->z + at, o, (size_t)(np * g->f) * g->es);
+            j->st[s] = ck_kernel_params_activate(&j->c->params, dt, o, np, g->f);
+        }
+    }
 }
 
 ck_status ck_conv2d_train_call(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
@@ -116,24 +179,11 @@ ck_status ck_conv2d_train_call(ck_layer *layer, const ck_train_ctx *ctx, int n, 
         if (l.z_bytes) memcpy(z, out->data, l.z_bytes);
         return ck_kernel_params_activate(&c->params, out->dtype, out->data, out->size / last, last);
     }
-    /* channels_last through im2col, a chunk of positions at a time: the
-     * product, then the bias (conv, then bias_add, as TF) and the
-     * activation on that chunk of the output */
-    const int64_t k = g.kh * g.kw * g.c, total = g.batch * g.oh * g.ow, chunk = chunk_rows(c, &g);
-    for (int64_t p0 = 0; p0 < total; p0 += chunk) {
-        const int64_t np = total - p0 < chunk ? total - p0 : chunk;
-        const size_t at = (size_t)(p0 * g.f) * g.es;
-        char *o = (char *)out->data + at;
-        ck_conv2d_im2col_last(&g, x->data, cols, p0, np);
-        ck_conv2d_gemm(out->dtype, 0, 0, np, g.f, k, cols, k, c->kernel->value->data, g.f, 0.0, o, g.f);
-        if (!l.z_bytes) {
-            CK_TRY(ck_kernel_params_bias_activate(&c->params, out->dtype, bias, o, np, g.f));
-            continue;
-        }
-        if (bias) ck_add_bias_rows(out->dtype, bias, o, np, g.f);
-        memcpy(z + at, o, (size_t)(np * g.f) * g.es);
-        CK_TRY(ck_kernel_params_activate(&c->params, out->dtype, o, np, g.f));
-    }
+    /* channels_last through im2col, a chunk of positions at a time */
+    fwd_job j = {c, &g, &l, x->data, out->data, z, cols, bias, chunk_rows(c, &g), out->dtype, {CK_OK}};
+    const double work = 2.0 * (double)(g.batch * g.oh * g.ow) * (double)g.f * (double)(g.kh * g.kw * g.c);
+    ck_pool_for(l.slots, 1, work, fwd_slots, &j);
+    for (int64_t s = 0; s < l.slots; s++) CK_TRY(j.st[s]);
     return CK_OK;
 }
 
@@ -228,38 +278,81 @@ static const void *input_grad_kernel(ck_dtype dt, int64_t rows, int64_t k, int64
     return kt;
 }
 
+typedef struct bwd_job {
+    const ck_conv_geom *g;
+    const grad_layout *l;
+    ck_dtype dt;
+    const char *x, *dz;
+    const void *kern, *kern_t;
+    void *kg;        /* NULL: no kernel gradient                       */
+    char *kgs;       /* per run kernel gradients (l->slots > 1)        */
+    char *dx, *cols; /* dx NULL: no input gradient                    */
+    int64_t chunk;
+} bwd_job;
+
+/* The kernel and input gradients of runs [s0, s1), chunk by chunk: the
+ * chunk's im2col rows for the kernel gradient, then the same rows'
+ * gradients (dz . kernel^T) added back onto the run's own images. */
+static void bwd_slots(void *arg, int64_t s0, int64_t s1)
+{
+    const bwd_job *j = arg;
+    const ck_conv_geom *g = j->g;
+    const int64_t k = g->kh * g->kw * g->c, f = g->f, plane = g->oh * g->ow;
+    const size_t es = g->es;
+    for (int64_t s = s0; s < s1; s++) {
+        int64_t b0, b1;
+        slot_images(g->batch, j->l->slots, s, &b0, &b1);
+        char *cols = j->cols + (size_t)(s * j->chunk * k) * es;
+        /* one run alone adds into the gradient itself; several start their
+         * own sums from zero */
+        void *kg = j->l->slots > 1 ? j->kgs + (size_t)(s * k * f) * es : j->kg;
+        double beta = j->l->slots > 1 ? 0.0 : 1.0;
+        for (int64_t p0 = b0 * plane; p0 < b1 * plane; p0 += j->chunk) {
+            const int64_t np = b1 * plane - p0 < j->chunk ? b1 * plane - p0 : j->chunk;
+            const char *dzc = j->dz + (size_t)(p0 * f) * es;
+            if (j->kg) {
+                ck_conv2d_im2col_last(g, j->x, cols, p0, np);
+                ck_conv2d_gemm(j->dt, 1, 0, k, f, np, cols, k, dzc, f, beta, kg, f);
+                beta = 1.0;
+            }
+            if (j->dx) {
+                if (j->kern_t) ck_conv2d_gemm(j->dt, 0, 0, np, k, f, dzc, f, j->kern_t, k, 0.0, cols, k);
+                else ck_conv2d_gemm(j->dt, 0, 1, np, k, f, dzc, f, j->kern, f, 0.0, cols, k);
+                col2im_last(g, j->dt, cols, j->dx, p0, np);
+            }
+        }
+    }
+}
+
 /* Kernel and input gradients, channels_last: positions are the rows of dz
- * (P, F) and of the im2col matrix (P, K). */
-static void backward_last(const ck_conv_geom *g, ck_dtype dt, const char *x, const char *dz, const void *kern,
-                          void *kg, char *dx, char *cols, int kept, int64_t chunk, void *kt)
+ * (P, F) and of the im2col matrix (P, K).  `scratch` is the saved area
+ * from the matrix on (cols, the transposed kernel, the runs' gradients). */
+static void backward_last(const ck_conv2d_layer *c, const ck_conv_geom *g, const grad_layout *l, ck_dtype dt,
+                          const char *x, const char *dz, void *kg, char *dx, char *scratch)
 {
     const int64_t k = g->kh * g->kw * g->c, total = g->batch * g->oh * g->ow, f = g->f;
-    const size_t es = g->es;
-    if (kept) {
-        /* The forward pass's im2col matrix: one product for the kernel
-         * gradient, after which the buffer is scratch for dx. */
-        if (kg) ck_conv2d_gemm(dt, 1, 0, k, f, total, cols, k, dz, f, 1.0, kg, f);
-        kg = NULL;
-    }
+    const void *kern = c->kernel->value->data;
+    char *cols = scratch;
     if (ck_conv2d_is_direct(g)) {
         if (kg) ck_conv2d_gemm(dt, 1, 0, k, f, total, x, k, dz, f, 1.0, kg, f);
         if (dx) ck_conv2d_gemm(dt, 0, 1, total, k, f, dz, f, kern, f, 0.0, dx, k);
         return;
     }
-    const void *kern_t = dx ? input_grad_kernel(dt, chunk < total ? chunk : total, k, f, kern, kt) : NULL;
-    for (int64_t p0 = 0; p0 < total; p0 += chunk) {
-        int64_t np = total - p0 < chunk ? total - p0 : chunk;
-        const char *dzc = dz + (size_t)(p0 * f) * es;
-        if (kg) {
-            ck_conv2d_im2col_last(g, x, cols, p0, np);
-            ck_conv2d_gemm(dt, 1, 0, k, f, np, cols, k, dzc, f, 1.0, kg, f);
-        }
-        if (dx) {
-            if (kern_t) ck_conv2d_gemm(dt, 0, 0, np, k, f, dzc, f, kern_t, k, 0.0, cols, k);
-            else ck_conv2d_gemm(dt, 0, 1, np, k, f, dzc, f, kern, f, 0.0, cols, k);
-            col2im_last(g, dt, cols, dx, p0, np);
-        }
+    const int64_t chunk = chunk_rows(c, g);
+    if (keeps_cols(c, g) && kg) {
+        /* The forward pass's im2col matrix: one product for the kernel
+         * gradient, after which the buffer is scratch for dx. */
+        ck_conv2d_gemm(dt, 1, 0, k, f, total, cols, k, dz, f, 1.0, kg, f);
+        kg = NULL;
     }
+    if (!kg && !dx) return;
+    char *kt = cols + l->cols_bytes, *kgs = kt + l->kt_bytes;
+    bwd_job j = {g, l, dt, x, dz, kern, dx ? input_grad_kernel(dt, chunk, k, f, kern, kt) : NULL,
+                 kg, kgs, dx, cols, chunk};
+    const double work = 2.0 * (double)total * (double)k * (double)f * ((kg != NULL) + (dx != NULL));
+    ck_pool_for(l->slots, 1, work, bwd_slots, &j);
+    if (kg && l->slots > 1) /* the runs' sums, in order (as a bias added to one row) */
+        for (int64_t s = 0; s < l->slots; s++) ck_add_bias_rows(dt, kgs + (size_t)(s * k * f) * g->es, kg, 1, k * f);
 }
 
 /* channels_first, image by image: dz is (F, plane), the im2col matrix
@@ -329,7 +422,6 @@ ck_status ck_conv2d_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, co
     void *kgd = kg ? kg->data : NULL;
     char *dxd = dx ? dx->data : NULL;
     if (c->channels_first) backward_first(&g, out->dtype, x->data, dz, c->kernel->value->data, kgd, dxd, cols);
-    else backward_last(&g, out->dtype, x->data, dz, c->kernel->value->data, kgd, dxd, cols, keeps_cols(c, &g),
-                       chunk_rows(c, &g), cols + l.cols_bytes);
+    else backward_last(c, &g, &l, out->dtype, x->data, dz, kgd, dxd, cols);
     return CK_OK;
 }

@@ -298,3 +298,55 @@ Test(thread_pool, activation_identical_to_one_thread)
     }
     ck_set_num_threads(0);
 }
+
+/* A training step of a Conv2D whose im2col matrix is built in chunks
+ * (patch rows longer than its 16 filters) by runs of images on the pool's
+ * threads, and of the Dense after it: the weights after two steps are
+ * those of one thread, bit for bit. */
+static void conv_train_steps(int threads, ck_tensor ***w, int *nw)
+{
+    ck_set_num_threads(threads);
+    ck_layer *l[3] = {NULL, NULL, NULL};
+    ck_model *m = NULL;
+    ck_set_random_seed(7);
+    cr_assert_eq(ck_conv2d(&l[0], &(ck_conv2d_opts){.filters = 16, .kernel_size = {3, 3}, .activation = "relu"}), CK_OK);
+    cr_assert_eq(ck_flatten(&l[1], &(ck_flatten_opts){0}), CK_OK);
+    cr_assert_eq(ck_dense(&l[2], &(ck_dense_opts){.units = 3}), CK_OK);
+    cr_assert_eq(ck_sequential(&m, 3, l, &(ck_shape){3, {24, 24, 16}}, "conv"), CK_OK, "%s", ck_last_error());
+    cr_assert_eq(ck_model_compile(m, &(ck_compile_opts){.optimizer = "sgd", .loss = "mse"}), CK_OK, "%s",
+                 ck_last_error());
+    ck_tensor *x = NULL, *y = NULL;
+    cr_assert_eq(ck_tensor_new(&x, CK_FLOAT32, 4, (int64_t[]){6, 24, 24, 16}), CK_OK);
+    cr_assert_eq(ck_tensor_new(&y, CK_FLOAT32, 2, (int64_t[]){6, 3}), CK_OK);
+    for (int64_t i = 0; i < x->size; i++) ((float *)x->data)[i] = value(i, 11);
+    for (int64_t i = 0; i < y->size; i++) ((float *)y->data)[i] = value(i, 12);
+    for (int step = 0; step < 2; step++)
+        cr_assert_eq(ck_model_train_on_batch(m, 1, &x, 1, &y, NULL, NULL), CK_OK, "%s", ck_last_error());
+    cr_assert_eq(ck_layer_get_weights(l[0], w, nw), CK_OK);
+    ck_tensor_free(x);
+    ck_tensor_free(y);
+    ck_model_free(m);
+    for (int i = 0; i < 3; i++) ck_layer_free(l[i]);
+}
+
+Test(thread_pool, conv_training_identical_to_one_thread)
+{
+    ck_tensor **one = NULL;
+    int n_one = 0;
+    conv_train_steps(1, &one, &n_one);
+    cr_assert_eq(n_one, 2);
+    for (size_t t = 0; t < sizeof thread_counts / sizeof thread_counts[0]; t++) {
+        ck_tensor **many = NULL;
+        int n_many = 0;
+        conv_train_steps(thread_counts[t], &many, &n_many);
+        cr_assert_eq(n_many, n_one);
+        for (int i = 0; i < n_one; i++)
+            cr_expect(memcmp(one[i]->data, many[i]->data, (size_t)one[i]->size * sizeof(float)) == 0,
+                      "weight %d differs on %d threads", i, thread_counts[t]);
+        for (int i = 0; i < n_many; i++) ck_tensor_free(many[i]);
+        ck_free(many);
+    }
+    for (int i = 0; i < n_one; i++) ck_tensor_free(one[i]);
+    ck_free(one);
+    ck_set_num_threads(0);
+}
