@@ -25,6 +25,11 @@ Cases (parameters repeated in the tests' tables: keep both in sync):
   bn4                BatchNormalization(momentum 0.9), x (3, 4, 4, 2) (fused)
   bn4_cf             BatchNormalization(axis 1, momentum 0.9), x (3, 2, 4, 4) (fused)
   bn4_f64            bn4 in float64 (not fused: biased moving variance)
+  conv_first_relu    Conv2D(16, 3, valid, relu), x (3, 7, 7, 1): patch rows (9)
+                     shorter than the output rows, a first layer's shape
+  conv_relu_chunked  Conv2D(4, 3, same, relu), x (3, 6, 6, 5): patch rows (45)
+                     longer than the output rows
+(the last two come after the others so that those keep their values)
 """
 import os
 
@@ -110,6 +115,8 @@ def main():
     l4cf = bn_case("bn4_cf", (3, 2, 4, 4), axis=1)
     l4d = bn_case("bn4_f64", (3, 4, 4, 2), dtype=np.float64)
     assert not l2.fused and l4.fused and l4cf.fused and not l4d.fused, "unexpected fused choice"
+    conv_case("conv_first_relu", (3, 7, 7, 1), filters=16, kernel_size=3, padding="valid", activation="relu")
+    conv_case("conv_relu_chunked", (3, 6, 6, 5), filters=4, kernel_size=3, padding="same", activation="relu")
 
 
 if __name__ == "__main__":

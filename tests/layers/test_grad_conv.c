@@ -194,6 +194,23 @@ Test(grad_conv, conv2d_tf_same_stride2_tanh)
                                                        .padding = "same", .activation = "tanh"});
 }
 
+/* Patch rows (9) shorter than the output rows (16): the im2col matrix
+ * is kept from the forward pass for the kernel gradient, while the
+ * forward output comes from the direct kernels where they run. */
+Test(grad_conv, conv2d_tf_first_layer_relu)
+{
+    conv_golden("conv_first_relu",
+                &(ck_conv2d_opts){.filters = 16, .kernel_size = {3, 3}, .padding = "valid", .activation = "relu"});
+}
+
+/* Patch rows (45) longer than the output rows (4): the matrix is built in
+ * chunks in both passes. */
+Test(grad_conv, conv2d_tf_chunked_relu)
+{
+    conv_golden("conv_relu_chunked",
+                &(ck_conv2d_opts){.filters = 4, .kernel_size = {3, 3}, .padding = "same", .activation = "relu"});
+}
+
 Test(grad_conv, conv2d_tf_valid_dilated)
 {
     conv_golden("conv_valid_d2",
