@@ -29,7 +29,9 @@ Cases (parameters repeated in the tests' tables: keep both in sync):
                      shorter than the output rows, a first layer's shape
   conv_relu_chunked  Conv2D(4, 3, same, relu), x (3, 6, 6, 5): patch rows (45)
                      longer than the output rows
-(the last two come after the others so that those keep their values)
+  conv_wino_relu     Conv2D(16, 3, same, relu), x (2, 7, 6, 8): 8 channels or
+                     more, the forward pass through the Winograd kernels
+(the last three come after the others so that those keep their values)
 """
 import os
 
@@ -117,6 +119,7 @@ def main():
     assert not l2.fused and l4.fused and l4cf.fused and not l4d.fused, "unexpected fused choice"
     conv_case("conv_first_relu", (3, 7, 7, 1), filters=16, kernel_size=3, padding="valid", activation="relu")
     conv_case("conv_relu_chunked", (3, 6, 6, 5), filters=4, kernel_size=3, padding="same", activation="relu")
+    conv_case("conv_wino_relu", (2, 7, 6, 8), filters=16, kernel_size=3, padding="same", activation="relu")
 
 
 if __name__ == "__main__":

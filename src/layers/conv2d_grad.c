@@ -18,7 +18,8 @@
  *          linear][im2col: ck_conv2d_chunk rows of scratch, none when
  *          direct, or the whole matrix when it is kept (below)][the
  *          kernel transposed, channels_last through im2col: see
- *          input_grad_kernel].
+ *          input_grad_kernel][the runs' kernel gradients][the Winograd
+ *          kernels' scratch, where they may run].
  *
  * channels_last keeps the forward pass's whole im2col matrix when a row is
  * no longer than an output row (kh kw C <= filters, a CNN's first layer)
@@ -53,7 +54,7 @@
 #define TRAIN_SLOTS 4
 
 typedef struct grad_layout {
-    size_t z_bytes, dz_bytes, cols_bytes, kt_bytes, kgs_bytes;
+    size_t z_bytes, dz_bytes, cols_bytes, kt_bytes, kgs_bytes, wino_bytes;
     int64_t slots; /* runs of images (1 when the matrix is kept or not built) */
 } grad_layout;
 
@@ -81,7 +82,7 @@ static int64_t chunk_rows(const ck_conv2d_layer *c, const ck_conv_geom *g)
 
 static grad_layout layout_of(const ck_conv2d_layer *c, const ck_conv_geom *g, int64_t out_elems)
 {
-    grad_layout l = {0, 0, 0, 0, 0, 1};
+    grad_layout l = {0, 0, 0, 0, 0, 0, 1};
     size_t bytes = (size_t)out_elems * g->es;
     if (!ck_activation_is_linear(c->params.activation)) l.dz_bytes = bytes;
     if (keeps_z(c)) l.z_bytes = bytes;
@@ -95,6 +96,10 @@ static grad_layout layout_of(const ck_conv2d_layer *c, const ck_conv_geom *g, in
     l.cols_bytes = (size_t)(l.slots * chunk_rows(c, g) * k) * g->es;
     l.kt_bytes = (size_t)(k * g->f) * g->es;
     if (l.slots > 1) l.kgs_bytes = (size_t)(l.slots * k * g->f) * g->es;
+    if (!l.z_bytes) {
+        const ck_shape is = {4, {g->batch, g->h, g->w, g->c}}, os = {4, {g->batch, g->oh, g->ow, g->f}};
+        l.wino_bytes = ck_conv2d_direct_scratch_bytes(c, &is, &os);
+    }
     return l;
 }
 
@@ -115,7 +120,7 @@ size_t ck_conv2d_saved_bytes(const ck_layer *layer, int n, const ck_shape *in, c
         if (in->dims[i] < 0) return 0; /* not a concrete call: nothing to plan */
     ck_conv_geom g = ck_conv2d_geometry(c, in, out, layer->dtype);
     grad_layout l = layout_of(c, &g, count);
-    return l.z_bytes + l.dz_bytes + l.cols_bytes + l.kt_bytes + l.kgs_bytes;
+    return l.z_bytes + l.dz_bytes + l.cols_bytes + l.kt_bytes + l.kgs_bytes + l.wino_bytes;
 }
 
 typedef struct fwd_job {
@@ -180,15 +185,16 @@ ck_status ck_conv2d_train_call(ck_layer *layer, const ck_train_ctx *ctx, int n, 
         return ck_kernel_params_activate(&c->params, out->dtype, out->data, out->size / last, last);
     }
     if (!l.z_bytes) {
-        /* Where inference's direct kernels run (float32, one group), they
-         * add the bias and apply a relu in their epilogue (no Winograd:
-         * its sums round differently from those of the backward pass); a
+        /* Where inference's direct or Winograd kernels run (float32, one
+         * group), they add the bias and apply a relu in their epilogue; a
          * layer that keeps its matrix then builds it for the kernel
-         * gradient (bench_train's CNN, interleaved: 13.2 -> 13.0 ms a step
-         * for the second convolution, a further 13.8 -> 13.6 for the
-         * first). */
+         * gradient.  bench_train's CNN, interleaved: 13.2 -> 13.0 ms a step
+         * with the direct kernels for the second convolution, 13.8 -> 13.6
+         * for the first too, 12.9 -> 12.2 with Winograd for the second
+         * (within 1e-5 of tf.keras: conv2d_tf_winograd_relu). */
         int done = 0;
-        CK_TRY(ck_conv2d_call_direct(c, x, out, NULL, NULL, NULL, &done));
+        char *wino = l.wino_bytes ? cols + l.cols_bytes + l.kt_bytes + l.kgs_bytes : NULL;
+        CK_TRY(ck_conv2d_call_direct(c, x, out, NULL, NULL, wino, &done));
         if (done) {
             if (keeps_cols(c, &g)) ck_conv2d_im2col_last(&g, x->data, cols, 0, g.batch * g.oh * g.ow);
             return CK_OK;

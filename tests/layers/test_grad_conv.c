@@ -211,6 +211,14 @@ Test(grad_conv, conv2d_tf_chunked_relu)
                 &(ck_conv2d_opts){.filters = 4, .kernel_size = {3, 3}, .padding = "same", .activation = "relu"});
 }
 
+/* 8 channels or more, 3x3, stride 1: the forward pass through the
+ * Winograd kernels where the CPU has them. */
+Test(grad_conv, conv2d_tf_winograd_relu)
+{
+    conv_golden("conv_wino_relu",
+                &(ck_conv2d_opts){.filters = 16, .kernel_size = {3, 3}, .padding = "same", .activation = "relu"});
+}
+
 Test(grad_conv, conv2d_tf_valid_dilated)
 {
     conv_golden("conv_valid_d2",
