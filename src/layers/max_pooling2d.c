@@ -2,9 +2,10 @@
  * by strides, with TF's "valid" / "same" padding.  Padded positions are
  * -inf, i.e. they never win: the loops just clip the window to the input
  * (a "same" window always overlaps it).  Training keeps, per output, the
- * flat input index of its window's maximum, and backward routes each output
- * gradient there. */
+ * flat index of its window's maximum within its image (the batch item),
+ * and backward routes each output gradient there. */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "layers/conv_utils.h"
@@ -158,14 +159,18 @@ int ck_max_pooling2d_nhwc(const ck_layer *layer, const ck_shape *in, ck_pool_nhw
     return 1;
 }
 
-/* ---- training: saved = one int64 input index per output element ---- */
+/* ---- training: saved = one int32 index per output element ----
+ * The index within the batch item, so that 32 bits hold it for any image
+ * below 2^31 elements: half the bytes of a flat int64 index, written by the
+ * forward pass and read by the backward one (a small CNN's first pooling
+ * keeps one for each of 346,112 outputs). */
 
 static size_t pool_saved_bytes(const ck_layer *layer, int n, const ck_shape *in, const ck_shape *out)
 {
     size_t count = 1;
     (void)layer, (void)n, (void)in;
     for (int i = 0; i < out->rank; i++) count *= (size_t)(out->dims[i] > 0 ? out->dims[i] : 0);
-    return count * sizeof(int64_t);
+    return count * sizeof(int32_t);
 }
 
 /* The argmax TF's MaxPoolGrad uses (SpatialMaxPoolWithArgMaxHelper): the
@@ -177,32 +182,32 @@ static size_t pool_saved_bytes(const ck_layer *layer, int n, const ck_shape *in,
  * per-channel loops are branch-free selects so that they vectorise
  * (isgreater: `>` without the trap on NaN that stops the vectoriser). */
 #define CK_POOL_ARGMAX(T, SUFFIX)                                                                       \
-    CK_TARGET_CLONES static int argmax_last_##SUFFIX(const pool_geom *g, const T *x, T *best, int64_t *arg) \
+    CK_TARGET_CLONES static int argmax_last_##SUFFIX(const pool_geom *g, const T *x, T *best, int32_t *arg) \
     {                                                                                                   \
         int nan = 0;                                                                                    \
         const int64_t C = g->c;                                                                         \
         for (int64_t b = 0; b < g->batch; b++) {                                                        \
-            const int64_t base = b * g->h * g->w;                                                       \
+            const T *xb = x + b * g->h * g->w * C;                                                      \
             for (int64_t oy = 0; oy < g->oh; oy++) {                                                    \
                 int64_t y0, y1;                                                                         \
                 window(oy, g->sh, g->ph, g->kh, g->h, &y0, &y1);                                        \
                 for (int64_t ox = 0; ox < g->ow; ox++, best += C, arg += C) {                           \
                     int64_t x0, x1;                                                                     \
                     window(ox, g->sw, g->pw, g->kw, g->w, &x0, &x1);                                    \
-                    const int64_t at0 = (base + y0 * g->w + x0) * C;                                    \
+                    const int32_t at0 = (int32_t)((y0 * g->w + x0) * C);                                \
                     for (int64_t c = 0; c < C; c++) {                                                   \
-                        best[c] = x[at0 + c];                                                           \
-                        arg[c] = at0 + c;                                                               \
-                        nan |= x[at0 + c] != x[at0 + c];                                                \
+                        best[c] = xb[at0 + c];                                                          \
+                        arg[c] = at0 + (int32_t)c;                                                      \
+                        nan |= xb[at0 + c] != xb[at0 + c];                                              \
                     }                                                                                   \
                     for (int64_t iy = y0; iy < y1; iy++)                                                \
                         for (int64_t ix = iy == y0 ? x0 + 1 : x0; ix < x1; ix++) {                      \
-                            const int64_t at = (base + iy * g->w + ix) * C;                             \
-                            const T *v = x + at;                                                        \
+                            const int32_t at = (int32_t)((iy * g->w + ix) * C);                         \
+                            const T *v = xb + at;                                                       \
                             for (int64_t c = 0; c < C; c++) {                                           \
                                 const int gt = isgreater(v[c], best[c]);                                \
                                 best[c] = gt ? v[c] : best[c];                                          \
-                                arg[c] = gt ? at + c : arg[c];                                          \
+                                arg[c] = gt ? at + (int32_t)c : arg[c];                                 \
                                 nan |= v[c] != v[c];                                                    \
                             }                                                                           \
                         }                                                                               \
@@ -211,10 +216,11 @@ static size_t pool_saved_bytes(const ck_layer *layer, int n, const ck_shape *in,
         }                                                                                               \
         return nan;                                                                                     \
     }                                                                                                   \
-    static void argmax_first_##SUFFIX(const pool_geom *g, const T *x, int64_t *arg)                     \
+    static void argmax_first_##SUFFIX(const pool_geom *g, const T *x, int32_t *arg)                     \
     {                                                                                                   \
         for (int64_t bc = 0; bc < g->batch * g->c; bc++) {                                              \
-            const int64_t base = bc * g->h * g->w;                                                      \
+            /* bc's plane, and its offset within the image of item bc / c */                           \
+            const int64_t base = bc * g->h * g->w, in_image = (bc % g->c) * g->h * g->w;               \
             for (int64_t oy = 0; oy < g->oh; oy++) {                                                    \
                 int64_t y0, y1;                                                                         \
                 window(oy, g->sh, g->ph, g->kh, g->h, &y0, &y1);                                        \
@@ -229,7 +235,7 @@ static size_t pool_saved_bytes(const ck_layer *layer, int n, const ck_shape *in,
                                 at = base + iy * g->w + ix;                                             \
                                 m = x[at];                                                              \
                             }                                                                           \
-                    *arg++ = at;                                                                        \
+                    *arg++ = (int32_t)(at - base + in_image);                                           \
                 }                                                                                       \
             }                                                                                           \
         }                                                                                               \
@@ -249,6 +255,10 @@ static ck_status pool_train_call(ck_layer *layer, const ck_train_ctx *ctx, int n
     if (out->size == 0 || !ck_dtype_is_floating(x->dtype)) return pool_call(layer, n, in, outs);
     pool_geom g;
     pool_geometry(p, x, out, &g);
+    if ((double)g.h * (double)g.w * (double)g.c > (double)INT32_MAX)
+        return ck_error(CK_VALUE_ERROR,
+                        "MaxPooling2D \"%s\": training takes images of at most 2^31 - 1 elements, got (%lld, %lld, "
+                        "%lld)", layer->name, (long long)g.h, (long long)g.w, (long long)g.c);
     if (p->channels_first) {
         if (x->dtype == CK_FLOAT32) argmax_first_f32(&g, x->data, saved);
         else argmax_first_f64(&g, x->data, saved);
@@ -266,23 +276,26 @@ static ck_status pool_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, 
                                const ck_tensor *out, const ck_tensor *dout, void *saved, ck_tensor *const *din)
 {
     ck_tensor *dx = din ? din[0] : NULL;
-    const int64_t *arg = saved;
+    const int32_t *arg = saved;
     (void)ctx, (void)n;
     if (!dx) return CK_OK;
     if (!ck_dtype_is_floating(in[0]->dtype))
         return ck_error(CK_TYPE_ERROR, "MaxPooling2D \"%s\": no gradient for %s inputs", layer->name,
                         ck_dtype_name(in[0]->dtype));
     memset(dx->data, 0, (size_t)dx->size * ck_dtype_size(dx->dtype));
-    /* Overlapping windows (strides < pool_size) may share a maximum: sum. */
-    if (dx->dtype == CK_FLOAT32) {
-        float *g = dx->data;
-        const float *dy = dout->data;
-        for (int64_t o = 0; o < out->size; o++) g[arg[o]] += dy[o];
-    } else {
-        double *g = dx->data;
-        const double *dy = dout->data;
-        for (int64_t o = 0; o < out->size; o++) g[arg[o]] += dy[o];
-    }
+    /* Overlapping windows (strides < pool_size) may share a maximum: sum.
+     * Item by item, as the indices are within their image. */
+    const int64_t items = dx->shape[0], image = items ? dx->size / items : 0, outs = items ? out->size / items : 0;
+    for (int64_t b = 0; b < items; b++, arg += outs)
+        if (dx->dtype == CK_FLOAT32) {
+            float *g = (float *)dx->data + b * image;
+            const float *dy = (const float *)dout->data + b * outs;
+            for (int64_t o = 0; o < outs; o++) g[arg[o]] += dy[o];
+        } else {
+            double *g = (double *)dx->data + b * image;
+            const double *dy = (const double *)dout->data + b * outs;
+            for (int64_t o = 0; o < outs; o++) g[arg[o]] += dy[o];
+        }
     return CK_OK;
 }
 
