@@ -82,6 +82,18 @@ ck_status ck_conv2d_call_direct(const ck_conv2d_layer *c, const ck_tensor *x, ck
  * for these shapes (0: they do not apply; NULL scratch then suffices). */
 size_t ck_conv2d_direct_scratch_bytes(const ck_conv2d_layer *c, const ck_shape *in, const ck_shape *out);
 
+/* A training step's input gradient dx (batch, h, w, channels) of dz
+ * (batch, oh, ow, filters) through the same kernels (conv2d_fast.c):
+ * with strides and dilation 1 it is the convolution of dz with the kernel
+ * turned half a turn, its channel axes swapped (written into `turned`,
+ * kh kw C F floats), padded by kh - 1 - the forward padding.  Float32,
+ * channels_last, one group; `scratch` (may be NULL) holds
+ * ck_conv2d_input_grad_scratch_bytes for the Winograd kernels.  dx is
+ * written whole.  Returns 0, nothing written, when they do not apply. */
+int ck_conv2d_input_grad_direct(const ck_conv2d_layer *c, const ck_shape *in, const ck_shape *out, const float *dz,
+                                float *dx, float *turned, void *scratch);
+size_t ck_conv2d_input_grad_scratch_bytes(const ck_conv2d_layer *c, const ck_shape *in, const ck_shape *out);
+
 /* Whether a MaxPooling2D `pool` reading this Conv2D's output (shape
  * `out`, input shape `in`) can be computed in the same pass
  * (conv2d_fast.c): float32 channels_last, a linear or ReLU activation,

@@ -48,6 +48,45 @@ ck_status ck_conv2d_call_direct(const ck_conv2d_layer *c, const ck_tensor *x, ck
     return ck_kernel_params_activate(&c->params, CK_FLOAT32, out->data, out->size / cols, cols);
 }
 
+/* The input gradient's convolution: dz as the input, dx as the output,
+ * the padding before what makes dx[i] the sum over k of
+ * dz[i + ph - k] kernel[k]. */
+static int input_grad_geom(const ck_conv2d_layer *c, const ck_shape *in, const ck_shape *out, ck_conv_nhwc *n)
+{
+    if (c->channels_first || c->groups != 1 || c->base.dtype != CK_FLOAT32) return 0;
+    const ck_conv_nhwc g = nhwc(c, in, out);
+    if (g.sh != 1 || g.sw != 1 || g.dh != 1 || g.dw != 1 || !ck_conv2d_nhwc_f32_runs(g.f)) return 0;
+    *n = (ck_conv_nhwc){.batch = g.batch, .h = g.oh, .w = g.ow, .c = g.f, .oh = g.h, .ow = g.w, .f = g.c,
+                        .kh = g.kh, .kw = g.kw, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .ph = g.kh - 1 - g.ph,
+                        .pw = g.kw - 1 - g.pw};
+    return 1;
+}
+
+size_t ck_conv2d_input_grad_scratch_bytes(const ck_conv2d_layer *c, const ck_shape *in, const ck_shape *out)
+{
+    ck_conv_nhwc n;
+    return input_grad_geom(c, in, out, &n) ? (size_t)ck_conv2d_winograd_floats(&n) * sizeof(float) : 0;
+}
+
+int ck_conv2d_input_grad_direct(const ck_conv2d_layer *c, const ck_shape *in, const ck_shape *out, const float *dz,
+                                float *dx, float *turned, void *scratch)
+{
+    ck_conv_nhwc n;
+    if (!input_grad_geom(c, in, out, &n) || !ck_conv2d_nhwc_f32_available()) return 0;
+    /* turned (kh, kw, F, C) [y][x][f][c] = kernel (kh, kw, C, F) [kh-1-y][kw-1-x][c][f] */
+    const float *k = c->kernel->value->data;
+    const int64_t kh = n.kh, kw = n.kw, C = n.f, F = n.c;
+    for (int64_t y = 0; y < kh; y++)
+        for (int64_t x = 0; x < kw; x++) {
+            const float *src = k + ((kh - 1 - y) * kw + (kw - 1 - x)) * C * F;
+            float *dst = turned + (y * kw + x) * F * C;
+            for (int64_t ci = 0; ci < C; ci++)
+                for (int64_t f = 0; f < F; f++) dst[f * C + ci] = src[ci * F + f];
+        }
+    const ck_conv_epilogue e = {0};
+    return ck_conv2d_winograd_f32(&n, dz, turned, &e, dx, scratch) || ck_conv2d_nhwc_f32(&n, dz, turned, &e, dx);
+}
+
 /* The epilogue can apply the activation: linear or plain ReLU. */
 static int pool_ready(const ck_conv2d_layer *c)
 {

@@ -96,10 +96,12 @@ static grad_layout layout_of(const ck_conv2d_layer *c, const ck_conv_geom *g, in
     l.cols_bytes = (size_t)(l.slots * chunk_rows(c, g) * k) * g->es;
     l.kt_bytes = (size_t)(k * g->f) * g->es;
     if (l.slots > 1) l.kgs_bytes = (size_t)(l.slots * k * g->f) * g->es;
-    if (!l.z_bytes) {
-        const ck_shape is = {4, {g->batch, g->h, g->w, g->c}}, os = {4, {g->batch, g->oh, g->ow, g->f}};
-        l.wino_bytes = ck_conv2d_direct_scratch_bytes(c, &is, &os);
-    }
+    /* the Winograd kernels' scratch, for the forward pass (when it does not
+     * keep z) and for the input gradient */
+    const ck_shape is = {4, {g->batch, g->h, g->w, g->c}}, os = {4, {g->batch, g->oh, g->ow, g->f}};
+    const size_t fwd = l.z_bytes ? 0 : ck_conv2d_direct_scratch_bytes(c, &is, &os);
+    const size_t bwd = ck_conv2d_input_grad_scratch_bytes(c, &is, &os);
+    l.wino_bytes = fwd > bwd ? fwd : bwd;
     return l;
 }
 
@@ -415,8 +417,10 @@ ck_status ck_conv2d_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, co
     const ck_tensor *x = in[0];
     ck_tensor *dx = din ? din[0] : NULL;
     (void)ctx, (void)n;
-    if (dx) memset(dx->data, 0, (size_t)dx->size * ck_dtype_size(dx->dtype));
-    if (out->size == 0) return CK_OK;
+    if (out->size == 0) {
+        if (dx) memset(dx->data, 0, (size_t)dx->size * ck_dtype_size(dx->dtype));
+        return CK_OK;
+    }
     ck_shape is = ck_tensor_shape(x), os = ck_tensor_shape(out);
     ck_conv_geom g = ck_conv2d_geometry(c, &is, &os, out->dtype);
     grad_layout l = layout_of(c, &g, out->size);
@@ -439,9 +443,18 @@ ck_status ck_conv2d_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, co
         if (out->dtype == CK_FLOAT32) bias_grad_f32(&g, c->channels_first, dz, bg->data);
         else bias_grad_f64(&g, c->channels_first, dz, bg->data);
     }
-    if (g.kh * g.kw * g.c == 0 || (!kg && !dx)) return CK_OK;
-    void *kgd = kg ? kg->data : NULL;
     char *dxd = dx ? dx->data : NULL;
+    if (dxd && l.kt_bytes) {
+        /* through the direct or Winograd kernels, where they run: no
+         * im2col rows, no col2im, and Winograd's fewer multiplications
+         * (bench_train's CNN, interleaved: 12.2-12.5 -> 11.8-12.2 ms a step) */
+        char *turned = cols + l.cols_bytes, *wino = turned + l.kt_bytes + l.kgs_bytes;
+        if (ck_conv2d_input_grad_direct(c, &is, &os, dz, (float *)dxd, (float *)turned, l.wino_bytes ? wino : NULL))
+            dxd = NULL;
+    }
+    if (dxd) memset(dxd, 0, (size_t)dx->size * ck_dtype_size(dx->dtype)); /* col2im adds into it */
+    if (g.kh * g.kw * g.c == 0 || (!kg && !dxd)) return CK_OK;
+    void *kgd = kg ? kg->data : NULL;
     if (c->channels_first) backward_first(&g, out->dtype, x->data, dz, c->kernel->value->data, kgd, dxd, cols);
     else backward_last(c, &g, &l, out->dtype, x->data, dz, kgd, dxd, cols);
     return CK_OK;
