@@ -54,9 +54,62 @@
 #define TRAIN_SLOTS 4
 
 typedef struct grad_layout {
-    size_t z_bytes, dz_bytes, cols_bytes, kt_bytes, kgs_bytes, wino_bytes;
+    size_t z_bytes, dz_bytes, cols_bytes, kt_bytes, kgs_bytes, wino_bytes, bgp_bytes;
     int64_t slots; /* runs of images (1 when the matrix is kept or not built) */
 } grad_layout;
+
+/* Where each of those areas starts in `saved`, in that order. */
+typedef struct grad_areas {
+    char *z, *dz, *cols, *kt, *kgs, *wino, *bgp;
+} grad_areas;
+
+static grad_areas areas_of(const grad_layout *l, void *saved)
+{
+    grad_areas a;
+    a.z = saved;
+    a.dz = a.z + l->z_bytes;
+    a.cols = a.dz + l->dz_bytes;
+    a.kt = a.cols + l->cols_bytes;
+    a.kgs = a.kt + l->kt_bytes;
+    a.wino = a.kgs + l->kgs_bytes;
+    a.bgp = a.wino + l->wino_bytes;
+    return a;
+}
+
+/* dz = dy * relu'(y) and the bias gradient in one pass (a plain relu,
+ * float32, channels_last, a bias), by TRAIN_SLOTS runs of rows on the
+ * threads, each summing its bias gradient from zero into its own row of
+ * `bgp`, added in order at the end (thread-count independent). */
+static int fused_relu_bias(const ck_conv2d_layer *c, ck_dtype dt)
+{
+    return !c->channels_first && dt == CK_FLOAT32 && c->bias && ck_activation_is_plain_relu(c->params.activation);
+}
+
+typedef struct relu_bias_job {
+    int64_t rows, cols;
+    const float *y, *dy;
+    float *dz, *bgp;
+} relu_bias_job;
+
+static void relu_bias_runs(void *arg, int64_t s0, int64_t s1)
+{
+    const relu_bias_job *j = arg;
+    for (int64_t s = s0; s < s1; s++) {
+        const int64_t r0 = j->rows * s / TRAIN_SLOTS, r1 = j->rows * (s + 1) / TRAIN_SLOTS, at = r0 * j->cols;
+        float *part = j->bgp + s * j->cols;
+        memset(part, 0, (size_t)j->cols * sizeof(float));
+        ck_relu_grad_bias_f32(r1 - r0, j->cols, j->y + at, j->dy + at, j->dz + at, part);
+    }
+}
+
+static void relu_bias_grad(int64_t rows, int64_t cols, const float *y, const float *dy, float *dz, float *bgp,
+                           float *bg)
+{
+    relu_bias_job j = {rows, cols, y, dy, dz, bgp};
+    ck_pool_for(TRAIN_SLOTS, 1, 3.0 * (double)rows * (double)cols, relu_bias_runs, &j);
+    for (int64_t s = 0; s < TRAIN_SLOTS; s++)
+        for (int64_t f = 0; f < cols; f++) bg[f] += bgp[s * cols + f];
+}
 
 static int keeps_z(const ck_conv2d_layer *c)
 {
@@ -82,10 +135,12 @@ static int64_t chunk_rows(const ck_conv2d_layer *c, const ck_conv_geom *g)
 
 static grad_layout layout_of(const ck_conv2d_layer *c, const ck_conv_geom *g, int64_t out_elems)
 {
-    grad_layout l = {0, 0, 0, 0, 0, 0, 1};
+    grad_layout l = {0, 0, 0, 0, 0, 0, 0, 1};
     size_t bytes = (size_t)out_elems * g->es;
     if (!ck_activation_is_linear(c->params.activation)) l.dz_bytes = bytes;
     if (keeps_z(c)) l.z_bytes = bytes;
+    if (fused_relu_bias(c, g->es == sizeof(float) ? CK_FLOAT32 : CK_FLOAT64))
+        l.bgp_bytes = (size_t)(TRAIN_SLOTS * g->f) * g->es;
     int64_t k = g->kh * g->kw * g->c;
     if (ck_conv2d_is_direct(g) || k == 0) return l;
     if (c->channels_first) {
@@ -122,7 +177,7 @@ size_t ck_conv2d_saved_bytes(const ck_layer *layer, int n, const ck_shape *in, c
         if (in->dims[i] < 0) return 0; /* not a concrete call: nothing to plan */
     ck_conv_geom g = ck_conv2d_geometry(c, in, out, layer->dtype);
     grad_layout l = layout_of(c, &g, count);
-    return l.z_bytes + l.dz_bytes + l.cols_bytes + l.kt_bytes + l.kgs_bytes + l.wino_bytes;
+    return l.z_bytes + l.dz_bytes + l.cols_bytes + l.kt_bytes + l.kgs_bytes + l.wino_bytes + l.bgp_bytes;
 }
 
 typedef struct fwd_job {
@@ -178,7 +233,8 @@ ck_status ck_conv2d_train_call(ck_layer *layer, const ck_train_ctx *ctx, int n, 
     ck_shape is = ck_tensor_shape(x), os = ck_tensor_shape(out);
     ck_conv_geom g = ck_conv2d_geometry(c, &is, &os, out->dtype);
     grad_layout l = layout_of(c, &g, out->size);
-    char *z = saved, *cols = (char *)saved + l.z_bytes + l.dz_bytes;
+    const grad_areas a = areas_of(&l, saved);
+    char *z = a.z, *cols = a.cols;
     const void *bias = c->bias ? c->bias->value->data : NULL;
     const int64_t last = out->shape[out->rank - 1];
     if (c->channels_first || ck_conv2d_is_direct(&g)) {
@@ -195,7 +251,7 @@ ck_status ck_conv2d_train_call(ck_layer *layer, const ck_train_ctx *ctx, int n, 
          * for the first too, 12.9 -> 12.2 with Winograd for the second
          * (within 1e-5 of tf.keras: conv2d_tf_winograd_relu). */
         int done = 0;
-        char *wino = l.wino_bytes ? cols + l.cols_bytes + l.kt_bytes + l.kgs_bytes : NULL;
+        char *wino = l.wino_bytes ? a.wino : NULL;
         CK_TRY(ck_conv2d_call_direct(c, x, out, NULL, NULL, wino, &done));
         if (done) {
             if (keeps_cols(c, &g)) ck_conv2d_im2col_last(&g, x->data, cols, 0, g.batch * g.oh * g.ow);
@@ -351,11 +407,11 @@ static void bwd_slots(void *arg, int64_t s0, int64_t s1)
  * (P, F) and of the im2col matrix (P, K).  `scratch` is the saved area
  * from the matrix on (cols, the transposed kernel, the runs' gradients). */
 static void backward_last(const ck_conv2d_layer *c, const ck_conv_geom *g, const grad_layout *l, ck_dtype dt,
-                          const char *x, const char *dz, void *kg, char *dx, char *scratch)
+                          const char *x, const char *dz, void *kg, char *dx, const grad_areas *a)
 {
     const int64_t k = g->kh * g->kw * g->c, total = g->batch * g->oh * g->ow, f = g->f;
     const void *kern = c->kernel->value->data;
-    char *cols = scratch;
+    char *cols = a->cols;
     if (ck_conv2d_is_direct(g)) {
         if (kg) ck_conv2d_gemm(dt, 1, 0, k, f, total, x, k, dz, f, 1.0, kg, f);
         if (dx) ck_conv2d_gemm(dt, 0, 1, total, k, f, dz, f, kern, f, 0.0, dx, k);
@@ -369,7 +425,7 @@ static void backward_last(const ck_conv2d_layer *c, const ck_conv_geom *g, const
         kg = NULL;
     }
     if (!kg && !dx) return;
-    char *kt = cols + l->cols_bytes, *kgs = kt + l->kt_bytes;
+    char *kt = a->kt, *kgs = a->kgs;
     bwd_job j = {g, l, dt, x, dz, kern, dx ? input_grad_kernel(dt, chunk, k, f, kern, kt) : NULL,
                  kg, kgs, dx, cols, chunk};
     const double work = 2.0 * (double)total * (double)k * (double)f * ((kg != NULL) + (dx != NULL));
@@ -424,14 +480,14 @@ ck_status ck_conv2d_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, co
     ck_shape is = ck_tensor_shape(x), os = ck_tensor_shape(out);
     ck_conv_geom g = ck_conv2d_geometry(c, &is, &os, out->dtype);
     grad_layout l = layout_of(c, &g, out->size);
-    char *z = saved, *dzbuf = (char *)saved + l.z_bytes, *cols = dzbuf + l.dz_bytes;
+    const grad_areas a = areas_of(&l, saved);
+    char *z = a.z, *dzbuf = a.dz, *cols = a.cols;
     const void *dz = dout->data;
     ck_tensor *kg = c->kernel->grad, *bg = c->bias ? c->bias->grad : NULL;
     const int64_t last = out->shape[out->rank - 1];
-    if (l.dz_bytes && bg && !c->channels_first && out->dtype == CK_FLOAT32 &&
-        ck_activation_is_plain_relu(c->params.activation)) {
+    if (l.dz_bytes && bg && l.bgp_bytes) {
         /* dz and the bias gradient in one pass over the positions */
-        ck_relu_grad_bias_f32(out->size / last, last, out->data, dout->data, (float *)dzbuf, bg->data);
+        relu_bias_grad(out->size / last, last, out->data, dout->data, (float *)dzbuf, (float *)a.bgp, bg->data);
         dz = dzbuf;
         bg = NULL;
     } else if (l.dz_bytes) {
@@ -448,14 +504,13 @@ ck_status ck_conv2d_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, co
         /* through the direct or Winograd kernels, where they run: no
          * im2col rows, no col2im, and Winograd's fewer multiplications
          * (bench_train's CNN, interleaved: 12.2-12.5 -> 11.8-12.2 ms a step) */
-        char *turned = cols + l.cols_bytes, *wino = turned + l.kt_bytes + l.kgs_bytes;
-        if (ck_conv2d_input_grad_direct(c, &is, &os, dz, (float *)dxd, (float *)turned, l.wino_bytes ? wino : NULL))
+        if (ck_conv2d_input_grad_direct(c, &is, &os, dz, (float *)dxd, (float *)a.kt, l.wino_bytes ? a.wino : NULL))
             dxd = NULL;
     }
     if (dxd) memset(dxd, 0, (size_t)dx->size * ck_dtype_size(dx->dtype)); /* col2im adds into it */
     if (g.kh * g.kw * g.c == 0 || (!kg && !dxd)) return CK_OK;
     void *kgd = kg ? kg->data : NULL;
     if (c->channels_first) backward_first(&g, out->dtype, x->data, dz, c->kernel->value->data, kgd, dxd, cols);
-    else backward_last(c, &g, &l, out->dtype, x->data, dz, kgd, dxd, cols);
+    else backward_last(c, &g, &l, out->dtype, x->data, dz, kgd, dxd, &a);
     return CK_OK;
 }

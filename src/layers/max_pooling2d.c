@@ -5,11 +5,13 @@
  * flat index of its window's maximum within its image (the batch item),
  * and backward routes each output gradient there. */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "layers/conv_utils.h"
 #include "ops/ops.h"
+#include "ops/thread_pool.h"
 #include "layers/max_pooling2d.h"
 
 typedef struct ck_max_pooling2d_layer {
@@ -244,6 +246,62 @@ static size_t pool_saved_bytes(const ck_layer *layer, int n, const ck_shape *in,
 CK_POOL_ARGMAX(float, f32)
 CK_POOL_ARGMAX(double, f64)
 
+/* Training's two passes on the pool's threads, a range of batch items per
+ * part (every item's windows, maxima and gradients are its own, so the
+ * results do not depend on the split). */
+typedef struct pool_job {
+    pool_geom g; /* batch: all the items */
+    ck_dtype dt;
+    int channels_first;
+    const void *x, *dy;
+    void *best, *dx;
+    int32_t *arg;
+    atomic_int nan;
+} pool_job;
+
+static void argmax_items(void *arg, int64_t b0, int64_t b1)
+{
+    pool_job *j = arg;
+    pool_geom g = j->g;
+    g.batch = b1 - b0;
+    const size_t es = ck_dtype_size(j->dt);
+    const int64_t in_item = g.h * g.w * g.c, out_item = g.oh * g.ow * g.c;
+    const char *x = (const char *)j->x + (size_t)(b0 * in_item) * es;
+    int32_t *a = j->arg + b0 * out_item;
+    if (j->channels_first) {
+        if (j->dt == CK_FLOAT32) argmax_first_f32(&g, (const float *)x, a);
+        else argmax_first_f64(&g, (const double *)x, a);
+        return;
+    }
+    char *best = (char *)j->best + (size_t)(b0 * out_item) * es;
+    const int nan = j->dt == CK_FLOAT32 ? argmax_last_f32(&g, (const float *)x, (float *)best, a)
+                                        : argmax_last_f64(&g, (const double *)x, (double *)best, a);
+    if (nan) atomic_store(&j->nan, 1);
+}
+
+/* dx of items [b0, b1): zeros, then each output's gradient added at its
+ * window's maximum (overlapping windows, strides < pool_size, may share
+ * one: sum). */
+static void scatter_items(void *arg, int64_t b0, int64_t b1)
+{
+    const pool_job *j = arg;
+    const int64_t image = j->g.h * j->g.w * j->g.c, outs = j->g.oh * j->g.ow * j->g.c;
+    const size_t es = ck_dtype_size(j->dt);
+    memset((char *)j->dx + (size_t)(b0 * image) * es, 0, (size_t)((b1 - b0) * image) * es);
+    for (int64_t b = b0; b < b1; b++) {
+        const int32_t *a = j->arg + b * outs;
+        if (j->dt == CK_FLOAT32) {
+            float *g = (float *)j->dx + b * image;
+            const float *dy = (const float *)j->dy + b * outs;
+            for (int64_t o = 0; o < outs; o++) g[a[o]] += dy[o];
+        } else {
+            double *g = (double *)j->dx + b * image;
+            const double *dy = (const double *)j->dy + b * outs;
+            for (int64_t o = 0; o < outs; o++) g[a[o]] += dy[o];
+        }
+    }
+}
+
 static ck_status pool_train_call(ck_layer *layer, const ck_train_ctx *ctx, int n, const ck_tensor *const *in,
                                  ck_tensor *const *outs, void *saved)
 {
@@ -259,14 +317,11 @@ static ck_status pool_train_call(ck_layer *layer, const ck_train_ctx *ctx, int n
         return ck_error(CK_VALUE_ERROR,
                         "MaxPooling2D \"%s\": training takes images of at most 2^31 - 1 elements, got (%lld, %lld, "
                         "%lld)", layer->name, (long long)g.h, (long long)g.w, (long long)g.c);
-    if (p->channels_first) {
-        if (x->dtype == CK_FLOAT32) argmax_first_f32(&g, x->data, saved);
-        else argmax_first_f64(&g, x->data, saved);
-    } else {
-        int nan = x->dtype == CK_FLOAT32 ? argmax_last_f32(&g, x->data, out->data, saved)
-                                         : argmax_last_f64(&g, x->data, out->data, saved);
-        if (!nan) return CK_OK; /* the maxima are the values */
-    }
+    pool_job j = {.g = g, .dt = x->dtype, .channels_first = p->channels_first, .x = x->data, .best = out->data,
+                  .arg = saved};
+    atomic_init(&j.nan, 0);
+    ck_pool_for(g.batch, 1, 4.0 * (double)x->size, argmax_items, &j);
+    if (!p->channels_first && !atomic_load(&j.nan)) return CK_OK; /* the maxima are the values */
     /* The values themselves as inference computes them (a NaN in a window
      * wins there, while the argmax above never moves to one). */
     return pool_call(layer, n, in, outs);
@@ -276,26 +331,15 @@ static ck_status pool_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, 
                                const ck_tensor *out, const ck_tensor *dout, void *saved, ck_tensor *const *din)
 {
     ck_tensor *dx = din ? din[0] : NULL;
-    const int32_t *arg = saved;
     (void)ctx, (void)n;
     if (!dx) return CK_OK;
     if (!ck_dtype_is_floating(in[0]->dtype))
         return ck_error(CK_TYPE_ERROR, "MaxPooling2D \"%s\": no gradient for %s inputs", layer->name,
                         ck_dtype_name(in[0]->dtype));
-    memset(dx->data, 0, (size_t)dx->size * ck_dtype_size(dx->dtype));
-    /* Overlapping windows (strides < pool_size) may share a maximum: sum.
-     * Item by item, as the indices are within their image. */
-    const int64_t items = dx->shape[0], image = items ? dx->size / items : 0, outs = items ? out->size / items : 0;
-    for (int64_t b = 0; b < items; b++, arg += outs)
-        if (dx->dtype == CK_FLOAT32) {
-            float *g = (float *)dx->data + b * image;
-            const float *dy = (const float *)dout->data + b * outs;
-            for (int64_t o = 0; o < outs; o++) g[arg[o]] += dy[o];
-        } else {
-            double *g = (double *)dx->data + b * image;
-            const double *dy = (const double *)dout->data + b * outs;
-            for (int64_t o = 0; o < outs; o++) g[arg[o]] += dy[o];
-        }
+    const ck_max_pooling2d_layer *p = (const ck_max_pooling2d_layer *)layer;
+    pool_job j = {.dt = dx->dtype, .dy = dout->data, .dx = dx->data, .arg = saved};
+    pool_geometry(p, in[0], out, &j.g);
+    ck_pool_for(j.g.batch, 1, 2.0 * (double)dx->size, scatter_items, &j);
     return CK_OK;
 }
 

@@ -300,24 +300,27 @@ Test(thread_pool, activation_identical_to_one_thread)
 }
 
 /* A training step of a Conv2D whose im2col matrix is built in chunks
- * (patch rows longer than its 16 filters) by runs of images on the pool's
- * threads, and of the Dense after it: the weights after two steps are
- * those of one thread, bit for bit. */
+ * (patch rows of 18 longer than its 16 filters; outputs enough for every
+ * pass to be split in two) by runs of images on the pool's
+ * threads (its relu and bias gradients by runs of rows), of a
+ * MaxPooling2D split by images, and of the Dense after them: the weights
+ * after two steps are those of one thread, bit for bit. */
 static void conv_train_steps(int threads, ck_tensor ***w, int *nw)
 {
     ck_set_num_threads(threads);
-    ck_layer *l[3] = {NULL, NULL, NULL};
+    ck_layer *l[4] = {NULL, NULL, NULL, NULL};
     ck_model *m = NULL;
     ck_set_random_seed(7);
     cr_assert_eq(ck_conv2d(&l[0], &(ck_conv2d_opts){.filters = 16, .kernel_size = {3, 3}, .activation = "relu"}), CK_OK);
-    cr_assert_eq(ck_flatten(&l[1], &(ck_flatten_opts){0}), CK_OK);
-    cr_assert_eq(ck_dense(&l[2], &(ck_dense_opts){.units = 3}), CK_OK);
-    cr_assert_eq(ck_sequential(&m, 3, l, &(ck_shape){3, {24, 24, 16}}, "conv"), CK_OK, "%s", ck_last_error());
+    cr_assert_eq(ck_max_pooling2d(&l[1], &(ck_max_pooling2d_opts){.pool_size = {2, 2}}), CK_OK);
+    cr_assert_eq(ck_flatten(&l[2], &(ck_flatten_opts){0}), CK_OK);
+    cr_assert_eq(ck_dense(&l[3], &(ck_dense_opts){.units = 3}), CK_OK);
+    cr_assert_eq(ck_sequential(&m, 4, l, &(ck_shape){3, {112, 112, 2}}, "conv"), CK_OK, "%s", ck_last_error());
     cr_assert_eq(ck_model_compile(m, &(ck_compile_opts){.optimizer = "sgd", .loss = "mse"}), CK_OK, "%s",
                  ck_last_error());
     ck_tensor *x = NULL, *y = NULL;
-    cr_assert_eq(ck_tensor_new(&x, CK_FLOAT32, 4, (int64_t[]){6, 24, 24, 16}), CK_OK);
-    cr_assert_eq(ck_tensor_new(&y, CK_FLOAT32, 2, (int64_t[]){6, 3}), CK_OK);
+    cr_assert_eq(ck_tensor_new(&x, CK_FLOAT32, 4, (int64_t[]){8, 112, 112, 2}), CK_OK);
+    cr_assert_eq(ck_tensor_new(&y, CK_FLOAT32, 2, (int64_t[]){8, 3}), CK_OK);
     for (int64_t i = 0; i < x->size; i++) ((float *)x->data)[i] = value(i, 11);
     for (int64_t i = 0; i < y->size; i++) ((float *)y->data)[i] = value(i, 12);
     for (int step = 0; step < 2; step++)
@@ -326,7 +329,7 @@ static void conv_train_steps(int threads, ck_tensor ***w, int *nw)
     ck_tensor_free(x);
     ck_tensor_free(y);
     ck_model_free(m);
-    for (int i = 0; i < 3; i++) ck_layer_free(l[i]);
+    for (int i = 0; i < 4; i++) ck_layer_free(l[i]);
 }
 
 Test(thread_pool, conv_training_identical_to_one_thread)
