@@ -149,13 +149,21 @@ enum { NN_KC = 512 };
         /* 16x2048x1000 111 vs 108), except at M = 7, which they would    */      \
         /* cut into blocks of 4 and 3 rows (104 vs 115).                  */      \
         const int64_t PW = (M == 1 ? 8 : K <= 128 || (ck_cpu_splits_zmm() && M != 7) ? 4 : 3) * W; \
+        /* Panels: for M = 1 full ones, then the rest; otherwise the       */      \
+        /* vectors of a row shared out evenly, larger panels first, so     */      \
+        /* that no panel is left with one or two vectors, whose blocks     */      \
+        /* broadcast A for few FMAs (N = 200, 13 vectors: 4 3 3 3 rather   */      \
+        /* than 4 4 4 1).                                                  */      \
+        const int64_t nvec = (N + W - 1) / W, pv = PW / W;                        \
+        const int64_t npan = (nvec + pv - 1) / pv;                                \
         const int64_t nks = (K + NN_KC - 1) / NN_KC;                              \
         const int64_t KC = nks > 1 ? (K + nks - 1) / nks : K;                     \
         int64_t k0 = 0;                                                           \
         do {                                                                      \
             const int64_t kc = K - k0 < KC ? K - k0 : KC;                         \
-            for (int64_t j0 = 0; j0 < N; j0 += PW) {                              \
-                const int64_t w = N - j0 < PW ? N - j0 : PW;                      \
+            for (int64_t pan = 0, j0 = 0; pan < npan; pan++) {                    \
+                const int64_t pvec = M == 1 ? pv : nvec / npan + (pan < nvec % npan); \
+                const int64_t w = N - j0 < pvec * W ? N - j0 : pvec * W;          \
                 const int nv = (int)((w + W - 1) / W);                            \
                 const int64_t tail = w - (int64_t)(nv - 1) * W;                   \
                 const uint32_t m = tail == W ? ~0u : (1u << tail) - 1u;           \
@@ -178,6 +186,7 @@ enum { NN_KC = 512 };
                         ldb, c + i0 * ldc + j0, ldc, m, k0 > 0);                  \
                     i0 += h;                                                      \
                 }                                                                 \
+                j0 += w;                                                          \
             }                                                                     \
             k0 += kc;                                                             \
         } while (k0 < K);                                                         \
