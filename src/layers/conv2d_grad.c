@@ -10,16 +10,20 @@
  *                                    by chunk from the input);
  *   dx           = col2im(dz . kernel^T), the patches' gradients added back
  *                  onto the input positions they were read from (padding
- *                  positions are dropped).
+ *                  positions are dropped); for float32 channels_last with
+ *                  strides and dilation 1, the convolution of dz with the
+ *                  kernel turned half a turn instead, through the direct
+ *                  or Winograd kernels (ck_conv2d_input_grad_direct).
  * A 1x1 kernel with stride 1 skips im2col both ways: the input is the
  * matrix.
  *
  * saved = [z, if the derivative needs it][dz, unless the activation is
  *          linear][im2col: ck_conv2d_chunk rows of scratch, none when
- *          direct, or the whole matrix when it is kept (below)][the
- *          kernel transposed, channels_last through im2col: see
- *          input_grad_kernel][the runs' kernel gradients][the Winograd
- *          kernels' scratch, where they may run].
+ *          direct, or the whole matrix when it is kept, or a chunk per run
+ *          (below)][the kernel transposed or turned, channels_last through
+ *          im2col][the runs' kernel gradients][the Winograd kernels'
+ *          scratch, where they may run][the runs' bias gradients, for a
+ *          plain relu] (grad_areas).
  *
  * channels_last keeps the forward pass's whole im2col matrix when a row is
  * no longer than an output row (kh kw C <= filters, a CNN's first layer)
