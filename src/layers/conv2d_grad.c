@@ -84,9 +84,10 @@ static grad_areas areas_of(const grad_layout *l, void *saved)
  * float32, channels_last, a bias), by TRAIN_SLOTS runs of rows on the
  * threads, each summing its bias gradient from zero into its own row of
  * `bgp`, added in order at the end (thread-count independent). */
-static int fused_relu_bias(const ck_conv2d_layer *c, ck_dtype dt)
+static int fused_relu_bias(const ck_conv2d_layer *c)
 {
-    return !c->channels_first && dt == CK_FLOAT32 && c->bias && ck_activation_is_plain_relu(c->params.activation);
+    return !c->channels_first && c->base.dtype == CK_FLOAT32 && c->bias &&
+           ck_activation_is_plain_relu(c->params.activation);
 }
 
 typedef struct relu_bias_job {
@@ -143,8 +144,7 @@ static grad_layout layout_of(const ck_conv2d_layer *c, const ck_conv_geom *g, in
     size_t bytes = (size_t)out_elems * g->es;
     if (!ck_activation_is_linear(c->params.activation)) l.dz_bytes = bytes;
     if (keeps_z(c)) l.z_bytes = bytes;
-    if (fused_relu_bias(c, g->es == sizeof(float) ? CK_FLOAT32 : CK_FLOAT64))
-        l.bgp_bytes = (size_t)(TRAIN_SLOTS * g->f) * g->es;
+    if (fused_relu_bias(c)) l.bgp_bytes = (size_t)(TRAIN_SLOTS * g->f) * g->es;
     int64_t k = g->kh * g->kw * g->c;
     if (ck_conv2d_is_direct(g) || k == 0) return l;
     if (c->channels_first) {
@@ -408,8 +408,8 @@ static void bwd_slots(void *arg, int64_t s0, int64_t s1)
 }
 
 /* Kernel and input gradients, channels_last: positions are the rows of dz
- * (P, F) and of the im2col matrix (P, K).  `scratch` is the saved area
- * from the matrix on (cols, the transposed kernel, the runs' gradients). */
+ * (P, F) and of the im2col matrix (P, K), in the areas `a` of saved (the
+ * matrix or its chunks, the transposed kernel, the runs' gradients). */
 static void backward_last(const ck_conv2d_layer *c, const ck_conv_geom *g, const grad_layout *l, ck_dtype dt,
                           const char *x, const char *dz, void *kg, char *dx, const grad_areas *a)
 {
@@ -489,7 +489,7 @@ ck_status ck_conv2d_backward(ck_layer *layer, const ck_train_ctx *ctx, int n, co
     const void *dz = dout->data;
     ck_tensor *kg = c->kernel->grad, *bg = c->bias ? c->bias->grad : NULL;
     const int64_t last = out->shape[out->rank - 1];
-    if (l.dz_bytes && bg && l.bgp_bytes) {
+    if (l.dz_bytes && bg && l.bgp_bytes && out->dtype == CK_FLOAT32) {
         /* dz and the bias gradient in one pass over the positions */
         relu_bias_grad(out->size / last, last, out->data, dout->data, (float *)dzbuf, (float *)a.bgp, bg->data);
         dz = dzbuf;
