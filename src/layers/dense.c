@@ -60,14 +60,65 @@ static ck_status dense_output_shape(const ck_layer *layer, int n, const ck_shape
 }
 
 /* inputs . kernel into `out`: one product for all leading positions (the
- * last axis is contracted); the bias and activation follow
- * (ck_kernel_params_bias_activate). */
+ * last axis is contracted). */
 static void dense_product(const ck_dense_layer *d, const ck_tensor *x, ck_tensor *out, int64_t rows)
 {
     int64_t k = x->shape[x->rank - 1], units = d->units;
     const void *kern = d->kernel->value->data;
     if (out->dtype == CK_FLOAT32) ck_matmul_f32(rows, units, k, x->data, kern, out->data);
     else ck_matmul_f64(rows, units, k, x->data, kern, out->data);
+}
+
+/* Rows of float64 output per block: the product, then the bias, the
+ * activation and the folded scale and shift as passes over the block. */
+static ck_status dense_blocks_f64(const ck_dense_layer *d, const ck_tensor *x, ck_tensor *out, int64_t rows,
+                                  int64_t k, int64_t block, const double *sc, const double *sh)
+{
+    const int64_t units = d->units;
+    const double *b = d->bias ? d->bias->value->data : NULL;
+    for (int64_t r0 = 0; r0 < rows; r0 += block) {
+        const int64_t n = rows - r0 < block ? rows - r0 : block;
+        double *ob = (double *)out->data + r0 * units;
+        ck_matmul_f64(n, units, k, (const double *)x->data + r0 * k, d->kernel->value->data, ob);
+        if (b) ck_add_bias_rows(CK_FLOAT64, b, ob, n, units);
+        CK_TRY(ck_kernel_params_activate(&d->params, CK_FLOAT64, ob, n, units));
+        for (int64_t r = 0; sc && r < n; r++) {
+            double *row = ob + r * units;
+            for (int64_t u = 0; u < units; u++) row[u] = row[u] * sc[u] + sh[u];
+        }
+    }
+    return CK_OK;
+}
+
+/* float32: the bias, a relu and the folded scale and shift in the
+ * product's epilogue (ops.h: in the registers where our kernels run);
+ * another activation as a pass between the bias and the scale. */
+static ck_status dense_blocks_f32(const ck_dense_layer *d, const ck_tensor *x, ck_tensor *out, int64_t rows,
+                                  int64_t k, int64_t block, const float *sc, const float *sh)
+{
+    const int64_t units = d->units;
+    const int relu = ck_activation_is_plain_relu(d->params.activation);
+    const int in_epilogue = relu || ck_activation_is_linear(d->params.activation);
+    const ck_epilogue_f32 ep = {d->bias ? d->bias->value->data : NULL, relu, in_epilogue ? sc : NULL, sh};
+    const ck_epilogue_f32 after = {NULL, 0, sc, sh};
+    for (int64_t r0 = 0; r0 < rows; r0 += block) {
+        const int64_t n = rows - r0 < block ? rows - r0 : block;
+        float *ob = (float *)out->data + r0 * units;
+        ck_matmul_f32_ep(n, units, k, (const float *)x->data + r0 * k, d->kernel->value->data, ob, &ep);
+        if (in_epilogue) continue;
+        CK_TRY(ck_kernel_params_activate(&d->params, CK_FLOAT32, ob, n, units));
+        if (sc) ck_epilogue_rows_f32(ob, n, units, &after);
+    }
+    return CK_OK;
+}
+
+/* The whole product, its bias and activation (ck_dense_call_fused's
+ * blocks with one block, no scale). */
+static ck_status dense_biased(const ck_dense_layer *d, const ck_tensor *x, ck_tensor *out, int64_t rows)
+{
+    const int64_t k = x->shape[x->rank - 1];
+    if (out->dtype == CK_FLOAT32) return dense_blocks_f32(d, x, out, rows, k, rows, NULL, NULL);
+    return dense_blocks_f64(d, x, out, rows, k, rows, NULL, NULL);
 }
 
 static ck_status dense_call(ck_layer *layer, int n, const ck_tensor *const *in, ck_tensor *const *outs)
@@ -88,10 +139,7 @@ static ck_status dense_call(ck_layer *layer, int n, const ck_tensor *const *in, 
                              bias, relu, out->data))
             return relu ? CK_OK : ck_kernel_params_activate(&d->params, out->dtype, out->data, 1, d->units);
     }
-    const int64_t rows = out->size / d->units;
-    dense_product(d, in[0], out, rows);
-    return ck_kernel_params_bias_activate(&d->params, out->dtype, d->bias ? d->bias->value->data : NULL, out->data,
-                                          rows, d->units);
+    return dense_biased(d, in[0], out, out->size / d->units);
 }
 
 /* ---- fused inference (model/fuse.c decides when at plan time) ----------
@@ -119,32 +167,6 @@ int ck_dense_fusable(const ck_layer *layer, int need_linear)
 
 int64_t ck_dense_units(const ck_layer *layer) { return ((const ck_dense_layer *)layer)->units; }
 
-#define DENSE_EPILOGUE(T, MATMUL, BIAS_RELU)                                                              \
-    do {                                                                                      \
-        const T *xs = x->data, *kern = d->kernel->value->data;                               \
-        const T *b = d->bias ? d->bias->value->data : NULL, *sc = inv, *sh = off;            \
-        T *o = out->data;                                                                     \
-        for (int64_t r0 = 0; r0 < rows; r0 += block) {                                        \
-            int64_t n = rows - r0 < block ? rows - r0 : block;                                \
-            T *ob = o + r0 * units;                                                           \
-            MATMUL(n, units, k, xs + r0 * k, kern, ob);                                       \
-            if (BIAS_RELU && b) {                                                             \
-                ck_bias_relu_rows_f32((float *)ob, (const float *)b, n, units);               \
-            } else {                                                                          \
-                for (int64_t r = 0; b && r < n; r++) {                                        \
-                    T *row = ob + r * units;                                                  \
-                    for (int64_t u = 0; u < units; u++) row[u] += b[u];                       \
-                }                                                                             \
-                if ((st = ck_kernel_params_activate(&d->params, out->dtype, ob, n, units)) != CK_OK) \
-                    break;                                                                    \
-            }                                                                                 \
-            for (int64_t r = 0; sc && r < n; r++) {                                           \
-                T *row = ob + r * units;                                                      \
-                for (int64_t u = 0; u < units; u++) row[u] = row[u] * sc[u] + sh[u];          \
-            }                                                                                 \
-        }                                                                                     \
-    } while (0)
-
 ck_status ck_dense_call_fused(const ck_layer *layer, const ck_tensor *x, ck_tensor *out, const void *inv,
                               const void *off)
 {
@@ -157,15 +179,13 @@ ck_status ck_dense_call_fused(const ck_layer *layer, const ck_tensor *x, ck_tens
     if (block < 16) block = 16;
     block = block / 16 * 16;
     if ((size_t)rows * row_bytes <= 2 * FUSED_BLOCK_BYTES) block = rows;
-    ck_status st = CK_OK;
     const int relu = ck_activation_is_plain_relu(d->params.activation);
     if (rows == 1 && out->dtype == CK_FLOAT32 && !inv &&
         ck_dense_row_f32(units, k, x->data, d->kernel->value->data, d->bias ? d->bias->value->data : NULL, relu,
                          out->data))
         return relu ? CK_OK : ck_kernel_params_activate(&d->params, out->dtype, out->data, rows, units);
-    if (out->dtype == CK_FLOAT32) DENSE_EPILOGUE(float, ck_matmul_f32, relu);
-    else DENSE_EPILOGUE(double, ck_matmul_f64, 0);
-    return st;
+    if (out->dtype == CK_FLOAT32) return dense_blocks_f32(d, x, out, rows, k, block, inv, off);
+    return dense_blocks_f64(d, x, out, rows, k, block, inv, off);
 }
 
 /* ---- training: saved = [z if the activation's derivative needs it]
@@ -194,9 +214,9 @@ static ck_status dense_train_call(ck_layer *layer, const ck_train_ctx *ctx, int 
     (void)ctx, (void)n;
     int64_t rows = out->size / d->units;
     if (out->size == 0) return CK_OK;
+    if (!dense_keeps_z(d)) return dense_biased(d, in[0], out, rows);
     dense_product(d, in[0], out, rows);
     const void *bias = d->bias ? d->bias->value->data : NULL;
-    if (!dense_keeps_z(d)) return ck_kernel_params_bias_activate(&d->params, out->dtype, bias, out->data, rows, d->units);
     if (bias) ck_add_bias_rows(out->dtype, bias, out->data, rows, d->units);
     memcpy(saved, out->data, (size_t)out->size * ck_dtype_size(out->dtype));
     return ck_kernel_params_activate(&d->params, out->dtype, out->data, rows, d->units);

@@ -143,6 +143,17 @@ ck_status ck_model_call_masked(ck_layer *layer, int n, const ck_tensor *const *i
             off += round64((size_t)v->size * ck_dtype_size(v->dtype));
         }
     }
+    /* An output that a step computes is written straight into the
+     * caller's buffer (which shares no memory with the inputs), not copied
+     * there at the end; unless it is also an input or an earlier output,
+     * or a step turns it into a view of another slot (a fused alias). */
+    for (int o = 0; o < m->n_outputs; o++) {
+        const int slot = m->output_slots[o];
+        int direct = out[o]->data && out[o]->size == views[slot].size && out[o]->dtype == views[slot].dtype;
+        for (int i = 0; i < m->n_inputs; i++) direct &= m->input_slots[i] != slot;
+        for (int q = 0; q < o; q++) direct &= m->output_slots[q] != slot;
+        if (direct) views[slot].data = out[o]->data;
+    }
     const ck_tensor *args[CK_MAX_LAYER_INPUTS];
     ck_tensor *outs[CK_MAX_LAYER_OUTPUTS];
     for (int s = 0; s < m->n_steps; s++) {
@@ -167,7 +178,7 @@ ck_status ck_model_call_masked(ck_layer *layer, int n, const ck_tensor *const *i
     }
     for (int o = 0; o < m->n_outputs; o++) {
         const ck_tensor *r = &views[m->output_slots[o]];
-        memcpy(out[o]->data, r->data, (size_t)r->size * ck_dtype_size(r->dtype));
+        if (r->data != out[o]->data) memcpy(out[o]->data, r->data, (size_t)r->size * ck_dtype_size(r->dtype));
     }
     return CK_OK;
 }

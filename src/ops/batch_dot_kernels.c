@@ -178,16 +178,16 @@ static int fits_blas(int64_t M, int64_t N, int64_t K)
     /* whole: p is the caller's plan (not a band of rows of it); small,  */ \
     /* copy_bt: -1 (decide here) or the whole plan's decisions, so that a */ \
     /* band runs the kernels the whole product would.                     */ \
-    static void NAME##_body(const ck_bd_plan *p, const T *a, const T *b, T *c, \
+    static int NAME##_body(const ck_bd_plan *p, const T *a, const T *b, T *c, \
                             int whole, int small_in, int copy_in)             \
     {                                                                         \
         const int64_t nb = p->batch, M = p->M, N = p->N, K = p->K;            \
         const int64_t sa = M * K, sb = K * N, sc = M * N;                     \
         const int ta = p->trans_a, tb = p->trans_b;                           \
-        if (nb == 0 || M == 0 || N == 0) return;                              \
+        if (nb == 0 || M == 0 || N == 0) return 0;                            \
         if (K == 0) {                                                         \
             for (int64_t i = 0; i < nb * sc; i++) c[i] = 0;                   \
-            return;                                                           \
+            return 0;                                                         \
         }                                                                     \
         const int path = ck_bd_path;                                          \
         const int fam = kernel_family(path);                                  \
@@ -210,17 +210,17 @@ static int fits_blas(int64_t M, int64_t N, int64_t K)
         const int fused = path != CK_BD_PATH_BLAS;                            \
         if (fused && whole && M == 1 && N == 1) {                             \
             dot(nb, K, a, sa, b, sb, c);                                      \
-            return;                                                           \
+            return 0;                                                         \
         }                                                                     \
         if (fused && N == 1 && !ta) {                                         \
             for (int64_t i = 0; i < nb; i++)                                  \
                 dot(M, K, a + i * sa, K, b + i * sb, 0, c + i * sc);          \
-            return;                                                           \
+            return 0;                                                         \
         }                                                                     \
         if (fused && whole && M == 1 && tb) {                                 \
             for (int64_t i = 0; i < nb; i++)                                  \
                 dot(N, K, b + i * sb, K, a + i * sa, 0, c + i * sc);          \
-            return;                                                           \
+            return 0;                                                         \
         }                                                                     \
         const int blas = fits_blas(M, N, K);                                  \
         const int small = small_in >= 0 ? small_in                            \
@@ -248,7 +248,7 @@ static int fits_blas(int64_t M, int64_t N, int64_t K)
                               mat + i * smat, (int)(kw ? W : K),              \
                               vec + i * svec, 1, 0, c + i * sc, 1);           \
             }                                                                 \
-            return;                                                           \
+            return 0;                                                         \
         }                                                                     \
         const int64_t cap = (int64_t)(PACK_BYTES / sizeof(T));                \
         /* A B^T: the nt kernel sums each entry across its vector lanes at */ \
@@ -259,13 +259,18 @@ static int fits_blas(int64_t M, int64_t N, int64_t K)
         const int copy_bt = copy_in >= 0 ? copy_in                            \
                             : small && tb && K * N <= cap &&                  \
                               (ta || (fam != FAM_C && K <= M));               \
+        if (small && !tb && nb == 1 && p->epilogue && fam == FAM_AVX512) {   \
+            /* the epilogue in the registers */                             \
+            EP_NN(M, N, K, a, ta ? 1 : K, ta ? M : 1, b, N, c, N, p->epilogue); \
+            return 1;                                                         \
+        }                                                                     \
         if (small && !(ta && tb) && !copy_bt) {                               \
             for (int64_t i = 0; i < nb; i++) {                                \
                 if (tb) nt(M, N, K, a + i * sa, K, b + i * sb, K, c + i * sc, N); \
                 else nn(M, N, K, a + i * sa, ta ? 1 : K, ta ? M : 1, b + i * sb, \
                         N, c + i * sc, N);                                    \
             }                                                                 \
-            return;                                                           \
+            return 0;                                                         \
         }                                                                     \
         /* 32 KiB of stack, aligned for whole-vector stores */                \
         _Alignas(64) T buf[PACK_BYTES / sizeof(T)];                           \
@@ -277,7 +282,7 @@ static int fits_blas(int64_t M, int64_t N, int64_t K)
                 for (int64_t r = 0; r < M; r++)                               \
                     for (int64_t j = 0; j < N; j++) C[r * N + j] = buf[j * M + r]; \
             }                                                                 \
-            return;                                                           \
+            return 0;                                                         \
         }                                                                     \
         if (copy_bt) {                                                        \
             /* copy B^T into (K, N) order: rows of buf written whole (the  */ \
@@ -288,9 +293,19 @@ static int fits_blas(int64_t M, int64_t N, int64_t K)
                     for (int64_t j = 0; j < N; j++) buf[k * N + j] = B[j * K + k]; \
                 nn(M, N, K, a + i * sa, ta ? 1 : K, ta ? M : 1, buf, N, c + i * sc, N); \
             }                                                                 \
-            return;                                                           \
+            return 0;                                                         \
         }                                                                     \
         NAME##_gemm(p, a, b, c);                                              \
+        return 0;                                                             \
+    }                                                                         \
+                                                                              \
+    /* The body, then the plan's epilogue as a pass if no kernel applied  */ \
+    /* it (float32 single products only).                                 */ \
+    static void NAME##_body_ep(const ck_bd_plan *p, const T *a, const T *b, T *c, \
+                               int whole, int small_in, int copy_in)          \
+    {                                                                         \
+        if (!NAME##_body(p, a, b, c, whole, small_in, copy_in) && p->epilogue && p->batch == 1) \
+            EP_PASS(c, p->M, p->N, p->epilogue);                              \
     }                                                                         \
                                                                               \
     typedef struct NAME##_job {                                               \
@@ -314,7 +329,7 @@ static int fits_blas(int64_t M, int64_t N, int64_t K)
         const NAME##_job *j = arg;                                            \
         ck_bd_plan q = *j->p;                                                 \
         q.M = q.pre_x = i1 - i0;                                              \
-        NAME##_body(&q, j->a + i0 * q.K, j->b, j->c + i0 * q.N, 0, j->small,  \
+        NAME##_body_ep(&q, j->a + i0 * q.K, j->b, j->c + i0 * q.N, 0, j->small, \
                     j->copy_bt);                                              \
         if (q.then) q.then(q.then_arg, i0, i1);                               \
     }                                                                         \
@@ -343,9 +358,30 @@ static int fits_blas(int64_t M, int64_t N, int64_t K)
             (job.small ? ck_pool_for : ck_pool_for_parts)(M, ROW_GRAIN, work, NAME##_rows, &job); \
             return;                                                           \
         }                                                                     \
-        NAME##_body(p, a, b, c, 1, -1, -1);                                   \
+        NAME##_body_ep(p, a, b, c, 1, -1, -1);                                \
         if (p->then && p->batch == 1) p->then(p->then_arg, 0, M);             \
     }
 
+/* The epilogue's kernel and pass: float32 only; ck_bd_run_f64 has none to
+ * apply (ck_bd_plan.epilogue), so its two are never called. */
+static void dgemm_ep_none(int64_t M, int64_t N, int64_t K, const double *a, int64_t rs, int64_t cs,
+                          const double *b, int64_t ldb, double *c, int64_t ldc, const ck_epilogue_f32 *ep)
+{
+    (void)ep;
+    ck_dgemm_small_avx512(M, N, K, a, rs, cs, b, ldb, c, ldc);
+}
+static void depilogue_none(double *c, int64_t rows, int64_t cols, const ck_epilogue_f32 *ep)
+{
+    (void)c, (void)rows, (void)cols, (void)ep;
+}
+
+#define EP_NN ck_sgemm_small_ep_avx512
+#define EP_PASS ck_epilogue_rows_f32
 DEFINE_RUN(ck_bd_run_f32, float, s, cblas_sgemm, cblas_sgemv)
+#undef EP_NN
+#undef EP_PASS
+#define EP_NN dgemm_ep_none
+#define EP_PASS depilogue_none
 DEFINE_RUN(ck_bd_run_f64, double, d, cblas_dgemm, cblas_dgemv)
+#undef EP_NN
+#undef EP_PASS

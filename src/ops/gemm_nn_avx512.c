@@ -28,6 +28,39 @@
 enum { NN_NV = 8, NN_MR = 12 };
 static const int nn_mr_max[NN_NV] = {12, 12, 8, 6, 1, 1, 1, 1};
 
+/* The epilogue (ops.h) on a float32 block's sums, before they are stored:
+ * per column vector its bias, scale and shift (masked loads for the last,
+ * which may be partial), then the rows.  Multiply then add, as the pass
+ * (ck_epilogue_rows_f32) does: the same bits. */
+INL void nn_epi_f32(const int MR, const int NV, const ck_epilogue_f32 *ep, __mmask16 m,
+                    __m512 acc[NN_MR][NN_NV])
+{
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; j++) {
+        const __mmask16 mj = j + 1 < NV ? (__mmask16)0xFFFF : m;
+        const __m512 zero = _mm512_setzero_ps();
+        const __m512 b = ep->bias ? _mm512_maskz_loadu_ps(mj, ep->bias + j * 16) : zero;
+        const __m512 sc = ep->scale ? _mm512_maskz_loadu_ps(mj, ep->scale + j * 16) : zero;
+        const __m512 sh = ep->scale ? _mm512_maskz_loadu_ps(mj, ep->shift + j * 16) : zero;
+#pragma GCC unroll 12
+        for (int r = 0; r < MR; r++) {
+            __m512 v = acc[r][j];
+            if (ep->bias) v = _mm512_add_ps(v, b);
+            if (ep->relu) /* v > 0, or NaN: kept; else +0 */
+                v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, zero, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q),
+                                        v);
+            if (ep->scale) v = _mm512_add_ps(_mm512_mul_ps(v, sc), sh);
+            acc[r][j] = v;
+        }
+    }
+}
+
+/* float64 products take no epilogue (ck_bd_plan's is float32 only) */
+INL void nn_epi_f64(const int MR, const int NV, const ck_epilogue_f32 *ep, __mmask8 m, __m512d acc[NN_MR][NN_NV])
+{
+    (void)MR, (void)NV, (void)ep, (void)m, (void)acc;
+}
+
 #define NN_BLOCK(SFX, T, V, W, MASKT, ZERO, SET1, LOADU, MLOADU, FMA, ADD, STOREU, MSTOREU) \
     /* acc += A(:, k) * B(k, :) for one k; the last vector of B's row     */      \
     /* through the mask or (MASKED == 0) plain                            */      \
@@ -49,7 +82,8 @@ static const int nn_mr_max[NN_NV] = {12, 12, 8, 6, 1, 1, 1, 1};
                                                                                   \
     INL void nn_blk_##SFX(const int MR, const int NV, int64_t K, int64_t kplain,  \
                           const T *a, int64_t rs, int64_t cs, const T *b,         \
-                          int64_t ldb, T *c, int64_t ldc, MASKT m, int addc)      \
+                          int64_t ldb, T *c, int64_t ldc, MASKT m, int addc,      \
+                          const ck_epilogue_f32 *ep)                              \
     {                                                                             \
         V acc[NN_MR][NN_NV];                                                      \
         _Pragma("GCC unroll 12") for (int r = 0; r < MR; r++)                     \
@@ -64,6 +98,7 @@ static const int nn_mr_max[NN_NV] = {12, 12, 8, 6, 1, 1, 1, 1};
                     acc[r][j] = ADD(acc[r][j], LOADU(cr + j * W));                \
                 acc[r][NV - 1] = ADD(acc[r][NV - 1], MLOADU(m, cr + (NV - 1) * W)); \
             }                                                                     \
+        if (ep) nn_epi_##SFX(MR, NV, ep, m, acc);                                 \
         _Pragma("GCC unroll 12") for (int r = 0; r < MR; r++) {                   \
             T *cr = c + r * ldc;                                                  \
             _Pragma("GCC unroll 8") for (int j = 0; j + 1 < NV; j++)              \
@@ -80,17 +115,17 @@ NN_BLOCK(f64, double, __m512d, 8, __mmask8, _mm512_setzero_pd, _mm512_set1_pd,
          _mm512_storeu_pd, _mm512_mask_storeu_pd)
 
 typedef void (*nn_f32_fn)(int64_t, int64_t, const float *, int64_t, int64_t, const float *,
-                          int64_t, float *, int64_t, __mmask16, int);
+                          int64_t, float *, int64_t, __mmask16, int, const ck_epilogue_f32 *);
 typedef void (*nn_f64_fn)(int64_t, int64_t, const double *, int64_t, int64_t, const double *,
-                          int64_t, double *, int64_t, __mmask8, int);
+                          int64_t, double *, int64_t, __mmask8, int, const ck_epilogue_f32 *);
 
 #define NN_FN(SFX, T, MASKT, MR, NV)                                              \
     static TGT void nn_##SFX##_##MR##_##NV(int64_t K, int64_t kplain, const T *a, \
                                            int64_t rs, int64_t cs, const T *b,    \
                                            int64_t ldb, T *c, int64_t ldc, MASKT m, \
-                                           int addc)                              \
+                                           int addc, const ck_epilogue_f32 *ep)   \
     {                                                                             \
-        nn_blk_##SFX(MR, NV, K, kplain, a, rs, cs, b, ldb, c, ldc, m, addc);      \
+        nn_blk_##SFX(MR, NV, K, kplain, a, rs, cs, b, ldb, c, ldc, m, addc, ep);  \
     }
 #define NN_UPTO6(SFX, T, MASKT, NV)                                               \
     NN_FN(SFX, T, MASKT, 1, NV) NN_FN(SFX, T, MASKT, 2, NV)                       \
@@ -175,6 +210,12 @@ enum { NN_KC = 512 };
                 const int64_t back = over == 0 ? 0 : (over + ldb - 1) / ldb;      \
                 const int64_t kplain = K - back - k0;                             \
                 const int64_t kp = kplain < 0 ? 0 : kplain > kc ? kc : kplain;    \
+                /* the epilogue with the last slice, its columns from j0 */      \
+                const ck_epilogue_f32 pe = {                                      \
+                    ep && ep->bias ? ep->bias + j0 : NULL, ep ? ep->relu : 0,     \
+                    ep && ep->scale ? ep->scale + j0 : NULL,                      \
+                    ep && ep->scale ? ep->shift + j0 : NULL};                     \
+                const ck_epilogue_f32 *pep = ep && k0 + kc == K ? &pe : NULL;     \
                 const int64_t mr = nn_mr_max[nv - 1];                             \
                 const int64_t nblk = (M + mr - 1) / mr, base = M / nblk;          \
                 const int64_t more = M % nblk;                                    \
@@ -183,7 +224,7 @@ enum { NN_KC = 512 };
                     const int64_t h = base + (blk < more);                        \
                     nn_##SFX##_table[nv - 1][h - 1](                              \
                         kc, kp, a + i0 * rs + k0 * cs, rs, cs, b + k0 * ldb + j0, \
-                        ldb, c + i0 * ldc + j0, ldc, m, k0 > 0);                  \
+                        ldb, c + i0 * ldc + j0, ldc, m, k0 > 0, pep);             \
                     i0 += h;                                                      \
                 }                                                                 \
                 j0 += w;                                                          \
@@ -192,18 +233,26 @@ enum { NN_KC = 512 };
         } while (k0 < K);                                                         \
     } while (0)
 
+TGT void ck_sgemm_small_ep_avx512(int64_t M, int64_t N, int64_t K, const float *a,
+                                  int64_t rs, int64_t cs, const float *b, int64_t ldb,
+                                  float *c, int64_t ldc, const ck_epilogue_f32 *ep)
+{
+    if (M <= 0) return;
+    GEMM_SMALL(f32, 16);
+}
+
 TGT void ck_sgemm_small_avx512(int64_t M, int64_t N, int64_t K, const float *a,
                                int64_t rs, int64_t cs, const float *b, int64_t ldb,
                                float *c, int64_t ldc)
 {
-    if (M <= 0) return;
-    GEMM_SMALL(f32, 16);
+    ck_sgemm_small_ep_avx512(M, N, K, a, rs, cs, b, ldb, c, ldc, NULL);
 }
 
 TGT void ck_dgemm_small_avx512(int64_t M, int64_t N, int64_t K, const double *a,
                                int64_t rs, int64_t cs, const double *b, int64_t ldb,
                                double *c, int64_t ldc)
 {
+    const ck_epilogue_f32 *ep = NULL;
     if (M <= 0) return;
     GEMM_SMALL(f64, 8);
 }
@@ -238,17 +287,10 @@ INL void row_blk_f32(const int NV, int64_t K, int64_t kplain, const float *x, co
         for (int j = 0; j < NV; j++) tot[0][j] = k0 ? _mm512_add_ps(acc[0][j], tot[0][j]) : acc[0][j];
         k0 += kc;
     } while (k0 < K);
+    const ck_epilogue_f32 ep = {bias, relu, NULL, NULL};
+    nn_epi_f32(1, NV, &ep, m, tot);
 #pragma GCC unroll 8
-    for (int j = 0; j < NV; j++) {
-        const __mmask16 mj = j + 1 < NV ? (__mmask16)0xFFFF : m;
-        __m512 v = tot[0][j];
-        if (bias) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mj, bias + j * 16));
-        if (relu) /* v > 0, or NaN: kept; else +0 */
-            v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ) |
-                                        _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q),
-                                    v);
-        _mm512_mask_storeu_ps(y + j * 16, mj, v);
-    }
+    for (int j = 0; j < NV; j++) _mm512_mask_storeu_ps(y + j * 16, j + 1 < NV ? (__mmask16)0xFFFF : m, tot[0][j]);
 }
 
 #define ROW_FN(NV)                                                                \
@@ -309,6 +351,13 @@ void ck_dgemm_small_avx512(int64_t M, int64_t N, int64_t K, const double *a,
                            double *c, int64_t ldc)
 {
     ck_dgemm_small_avx2(M, N, K, a, rs, cs, b, ldb, c, ldc);
+}
+void ck_sgemm_small_ep_avx512(int64_t M, int64_t N, int64_t K, const float *a,
+                              int64_t rs, int64_t cs, const float *b, int64_t ldb,
+                              float *c, int64_t ldc, const ck_epilogue_f32 *ep)
+{
+    ck_sgemm_small_avx2(M, N, K, a, rs, cs, b, ldb, c, ldc);
+    for (int64_t i = 0; ep && i < M; i++) ck_epilogue_rows_f32(c + i * ldc, 1, N, ep);
 }
 void ck_sdense_row_avx512(int64_t N, int64_t K, const float *x, const float *w, const float *bias,
                           int relu, float *y)

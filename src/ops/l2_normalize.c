@@ -146,6 +146,39 @@ ck_status ck_l2_normalize_into(const ck_tensor *x, int axis, double epsilon,
         }                                                                               \
     } while (0)
 
+/* float32 rows, 16 partial sums of each kind in double: the lanes are
+ * explicit, so the vector copies (ops.h, CK_TARGET_CLONES) give the same
+ * bits as the baseline one; 4 sums ran the siamese model's (256, 200)
+ * rows at SSE width, 2% of its predict. */
+enum { COS_LANES = 16 };
+
+/* The lanes summed pairwise, in place. */
+static double sum_lanes(double *v)
+{
+    for (int w = COS_LANES / 2; w >= 1; w /= 2)
+        for (int l = 0; l < w; l++) v[l] += v[l + w];
+    return v[0];
+}
+
+CK_TARGET_CLONES static void cosine_rows_f32(const float *xs, const float *ys, int64_t rows, int64_t n,
+                                             double epsilon, float *o)
+{
+    for (int64_t r = 0; r < rows; r++, xs += n, ys += n) {
+        double xx[COS_LANES] = {0}, yy[COS_LANES] = {0}, xy[COS_LANES] = {0};
+        int64_t i = 0;
+        for (; i + COS_LANES <= n; i += COS_LANES)
+            for (int l = 0; l < COS_LANES; l++) {
+                const double a = xs[i + l], b = ys[i + l];
+                xx[l] += a * a, yy[l] += b * b, xy[l] += a * b;
+            }
+        for (int l = 0; i < n; i++, l++) {
+            const double a = xs[i], b = ys[i];
+            xx[l] += a * a, yy[l] += b * b, xy[l] += a * b;
+        }
+        o[r] = (float)(sum_lanes(xy) * inv_norm(sum_lanes(xx), epsilon) * inv_norm(sum_lanes(yy), epsilon));
+    }
+}
+
 int ck_cosine_rows_into(const ck_tensor *x, const ck_tensor *y, double epsilon, ck_tensor *out)
 {
     if (x->rank != 2 || y->rank != 2 || x->shape[0] != y->shape[0] || x->shape[1] != y->shape[1] ||
@@ -153,7 +186,7 @@ int ck_cosine_rows_into(const ck_tensor *x, const ck_tensor *y, double epsilon, 
         out->size != x->shape[0] || !x->data || !y->data || !out->data)
         return 0;
     int64_t rows = x->shape[0], n = x->shape[1];
-    if (x->dtype == CK_FLOAT32) COSINE_ROWS(float);
+    if (x->dtype == CK_FLOAT32) cosine_rows_f32(x->data, y->data, rows, n, epsilon, out->data);
     else COSINE_ROWS(double);
     return 1;
 }

@@ -24,6 +24,32 @@ void ck_matmul_f32_then(int64_t M, int64_t N, int64_t K, const float *a, const f
     ck_bd_run_f32(&p, a, b, c);
 }
 
+void ck_matmul_f32_ep(int64_t M, int64_t N, int64_t K, const float *a, const float *b, float *c,
+                      const ck_epilogue_f32 *ep)
+{
+    ck_bd_plan p = {.batch = 1, .M = M, .N = N, .K = K, .pre_x = M, .post_x = 1, .pre_y = 1, .post_y = N,
+                    .epilogue = ep};
+    ck_bd_run_f32(&p, a, b, c);
+}
+
+/* The operations of nn_epi_f32 (gemm_nn_avx512.c), one element at a time;
+ * the product and the sum are separate statements, never one fused
+ * multiply-add. */
+void ck_epilogue_rows_f32(float *c, int64_t rows, int64_t cols, const ck_epilogue_f32 *ep)
+{
+    for (int64_t r = 0; r < rows; r++, c += cols)
+        for (int64_t u = 0; u < cols; u++) {
+            float v = c[u];
+            if (ep->bias) v += ep->bias[u];
+            if (ep->relu) v = v > 0 || v != v ? v : 0.0f;
+            if (ep->scale) {
+                const float t = v * ep->scale[u];
+                v = t + ep->shift[u];
+            }
+            c[u] = v;
+        }
+}
+
 int ck_dense_row_f32(int64_t N, int64_t K, const float *x, const float *w, const float *bias, int relu, float *y)
 {
     /* ck_bd_run_f32 runs such a row (M = 1, N >= 2, N K <= 2^24) through

@@ -29,6 +29,23 @@
 #define CK_TARGET_CLONES
 #endif
 
+/* What a float32 product does to each element of C once it is final, in
+ * this order: v = c + bias[j] (bias NULL: none); v = v > 0 or NaN ? v :
+ * +0 (relu); v = v * scale[j] + shift[j], a multiply then an add (scale
+ * NULL: none; shift is then unused).  Our AVX-512 kernels apply it in the
+ * registers before storing C; elsewhere ck_epilogue_rows_f32 applies it as
+ * a pass, with the same operations, so the bits do not depend on which
+ * kernel ran.  This is Dense's bias and relu with a following
+ * BatchNormalization folded in (layers/dense.c). */
+typedef struct ck_epilogue_f32 {
+    const float *bias;
+    int relu;
+    const float *scale, *shift;
+} ck_epilogue_f32;
+
+/* The epilogue as a pass over rows x cols of c (row-major, contiguous). */
+void ck_epilogue_rows_f32(float *c, int64_t rows, int64_t cols, const ck_epilogue_f32 *ep);
+
 typedef struct ck_bd_plan {
     int64_t batch, M, N, K;
     int64_t pre_x, post_x, pre_y, post_y;
@@ -41,6 +58,10 @@ typedef struct ck_bd_plan {
      * (a recurrent step's cell on its band of the batch); NULL: none. */
     void (*then)(void *then_arg, int64_t r0, int64_t r1);
     void *then_arg;
+    /* Single float32 products (batch 1) without transposes: applied to
+     * every element of C before `then`; NULL: none.  ck_bd_run_f64
+     * ignores it. */
+    const ck_epilogue_f32 *epilogue;
 } ck_bd_plan;
 
 /* Which kernels the floating products use.  Tests set this to run every
@@ -90,6 +111,9 @@ void ck_matmul_f32(int64_t M, int64_t N, int64_t K, const float *a, const float 
  * depend on the others'). */
 void ck_matmul_f32_then(int64_t M, int64_t N, int64_t K, const float *a, const float *b, float *c,
                         void (*then)(void *arg, int64_t r0, int64_t r1), void *arg);
+/* The same with an epilogue applied to each element of C (NULL: none). */
+void ck_matmul_f32_ep(int64_t M, int64_t N, int64_t K, const float *a, const float *b, float *c,
+                      const ck_epilogue_f32 *ep);
 void ck_matmul_f64(int64_t M, int64_t N, int64_t K, const double *a, const double *b, double *c);
 /* y(N) = x(K) W(K,N) (+ bias) (then relu, NaN kept) in one pass, as
  * ck_matmul_f32 with M = 1 followed by the bias and relu passes would
@@ -156,6 +180,11 @@ void ck_sgemm_small_avx512(int64_t M, int64_t N, int64_t K, const float *a,
 void ck_dgemm_small_avx512(int64_t M, int64_t N, int64_t K, const double *a,
                            int64_t rs, int64_t cs, const double *b, int64_t ldb,
                            double *c, int64_t ldc);
+/* ck_sgemm_small_avx512, then the epilogue `ep` (NULL: none) applied in
+ * the registers before each element of C is stored for the last time. */
+void ck_sgemm_small_ep_avx512(int64_t M, int64_t N, int64_t K, const float *a,
+                              int64_t rs, int64_t cs, const float *b, int64_t ldb,
+                              float *c, int64_t ldc, const ck_epilogue_f32 *ep);
 void ck_sgemm_small_avx2(int64_t M, int64_t N, int64_t K, const float *a,
                          int64_t rs, int64_t cs, const float *b, int64_t ldb,
                          float *c, int64_t ldc);

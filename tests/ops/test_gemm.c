@@ -6,7 +6,9 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "ckeras.h"
 #include "ops/ops.h"
 
 static const int paths[] = {CK_BD_PATH_AUTO, CK_BD_PATH_BLAS, CK_BD_PATH_PORTABLE, CK_BD_PATH_AVX2,
@@ -77,4 +79,60 @@ Test(gemm, tn_nt_wrappers)
     cr_expect_eq(c[1], 1.0f + (2 + 2 + 0));
     cr_expect_eq(c[2], 1.0f + (4 - 6));
     cr_expect_eq(c[3], 1.0f + (8 + 5 + 0));
+}
+
+/* A float32 product's epilogue (ops.h: bias, relu, then scale and shift)
+ * applied in the kernels' registers gives the bits of the product followed
+ * by the pass ck_epilogue_rows_f32, on every path, at 1 and 2 threads (2
+ * cuts the rows into bands), over shapes with partial vectors, several
+ * panels, K in several slices and a lone row; NaN, negative and zero sums
+ * meet the relu.  The pass itself is checked against its definition. */
+Test(gemm, epilogue_same_bits_as_the_pass)
+{
+    static const int64_t eshapes[][3] = {{1, 200, 339}, {7, 3, 5},     {37, 33, 64},
+                                         {256, 200, 339}, {64, 256, 1100}, {300, 16, 9}};
+    for (size_t s = 0; s < sizeof eshapes / sizeof eshapes[0]; s++) {
+        const int64_t M = eshapes[s][0], N = eshapes[s][1], K = eshapes[s][2];
+        float *a = malloc(sizeof(float) * (size_t)(M * K)), *b = malloc(sizeof(float) * (size_t)(K * N));
+        float *want = malloc(sizeof(float) * (size_t)(M * N)), *got = malloc(sizeof(float) * (size_t)(M * N));
+        float *bias = malloc(sizeof(float) * (size_t)N), *sc = malloc(sizeof(float) * (size_t)N);
+        float *sh = malloc(sizeof(float) * (size_t)N);
+        for (int64_t i = 0; i < M * K; i++) a[i] = (float)value(i, 1);
+        for (int64_t i = 0; i < K * N; i++) b[i] = (float)value(i, 2);
+        a[0] = NAN; /* row 0 of C is NaN */
+        for (int64_t j = 0; j < N; j++)
+            bias[j] = (float)value(j, 4), sc[j] = (float)value(j, 5) * 3.0f, sh[j] = (float)value(j, 6);
+        const ck_epilogue_f32 eps[] = {{bias, 0, NULL, NULL}, {NULL, 1, NULL, NULL}, {bias, 1, NULL, NULL},
+                                       {bias, 1, sc, sh},     {NULL, 0, sc, sh}};
+        for (size_t p = 0; p < sizeof paths / sizeof paths[0]; p++)
+            for (size_t e = 0; e < sizeof eps / sizeof eps[0]; e++)
+                for (int threads = 1; threads <= 2; threads++) {
+                    ck_set_num_threads(threads);
+                    ck_bd_path = paths[p];
+                    ck_matmul_f32(M, N, K, a, b, want);
+                    float c01 = want[N + 1]; /* an element before its pass */
+                    ck_epilogue_rows_f32(want, M, N, &eps[e]);
+                    ck_matmul_f32_ep(M, N, K, a, b, got, &eps[e]);
+                    ck_bd_path = CK_BD_PATH_AUTO;
+                    ck_set_num_threads(0);
+                    int64_t bad = -1;
+                    for (int64_t i = 0; i < M * N && bad < 0; i++)
+                        if (memcmp(&want[i], &got[i], sizeof(float)) != 0) bad = i;
+                    cr_expect(bad < 0, "path %d, %lldx%lldx%lld, epilogue %zu, %d thread(s): [%lld] %.9g, pass %.9g",
+                              paths[p], (long long)M, (long long)N, (long long)K, e, threads, (long long)bad,
+                              bad < 0 ? 0.0 : (double)got[bad], bad < 0 ? 0.0 : (double)want[bad]);
+                    cr_expect(isnan(got[0]), "a NaN sum stays NaN through the relu");
+                    if (M > 1 && N > 1) {
+                        float v = c01;
+                        if (eps[e].bias) v += bias[1];
+                        if (eps[e].relu && v < 0) v = 0.0f;
+                        if (eps[e].scale) {
+                            const float t = v * sc[1];
+                            v = t + sh[1];
+                        }
+                        cr_expect_eq(want[N + 1], v, "the pass: %.9g, by its definition %.9g", want[N + 1], v);
+                    }
+                }
+        free(a), free(b), free(want), free(got), free(bias), free(sc), free(sh);
+    }
 }
