@@ -61,36 +61,73 @@ INL void nn_epi_f64(const int MR, const int NV, const ck_epilogue_f32 *ep, __mma
     (void)MR, (void)NV, (void)ep, (void)m, (void)acc;
 }
 
-#define NN_BLOCK(SFX, T, V, W, MASKT, ZERO, SET1, LOADU, MLOADU, FMA, ADD, STOREU, MSTOREU) \
+/* The half vector.  Zen 4 runs a zmm operation as two 256-bit halves
+ * (ck_cpu_splits_zmm), so a masked zmm FMA of 8 useful floats costs a
+ * whole one: N = 200 (12.5 vectors) took as long as N = 208.  There a
+ * panel whose last vector has W / 2 columns or fewer keeps that vector in
+ * a ymm register (HALF), whose FMAs cost half; each element is the same
+ * chain of FMAs either way, so the bits do not change.  Its sums join the
+ * zmm ones, zero-extended, before the epilogue and the store. */
+INL __m256 half_load_f32(const int MASKED, __mmask16 m, const float *p)
+{
+    return MASKED ? _mm256_maskz_loadu_ps((__mmask8)m, p) : _mm256_loadu_ps(p);
+}
+INL __m256 half_fma_f32(__m512 av, __m256 b, __m256 acc) { return _mm256_fmadd_ps(_mm512_castps512_ps256(av), b, acc); }
+INL __m512 half_widen_f32(__m256 v) { return _mm512_zextps256_ps512(v); }
+INL __m256 half_zero_f32(void) { return _mm256_setzero_ps(); }
+INL __m256d half_load_f64(const int MASKED, __mmask8 m, const double *p)
+{
+    return MASKED ? _mm256_maskz_loadu_pd(m, p) : _mm256_loadu_pd(p);
+}
+INL __m256d half_fma_f64(__m512d av, __m256d b, __m256d acc)
+{
+    return _mm256_fmadd_pd(_mm512_castpd512_pd256(av), b, acc);
+}
+INL __m512d half_widen_f64(__m256d v) { return _mm512_zextpd256_pd512(v); }
+INL __m256d half_zero_f64(void) { return _mm256_setzero_pd(); }
+
+#define NN_BLOCK(SFX, T, V, HV, W, MASKT, ZERO, SET1, LOADU, MLOADU, FMA, ADD, STOREU, MSTOREU) \
     /* acc += A(:, k) * B(k, :) for one k; the last vector of B's row     */      \
-    /* through the mask or (MASKED == 0) plain                            */      \
-    INL void nn_step_##SFX(const int MR, const int NV, const int MASKED, int64_t k, \
-                           const T *a, int64_t rs, int64_t cs, const T *b,        \
-                           int64_t ldb, MASKT m, V acc[NN_MR][NN_NV])             \
+    /* through the mask or (MASKED == 0) plain, in acch when HALF         */      \
+    INL void nn_step_##SFX(const int MR, const int NV, const int HALF,           \
+                           const int MASKED, int64_t k, const T *a, int64_t rs,   \
+                           int64_t cs, const T *b, int64_t ldb, MASKT m,          \
+                           V acc[NN_MR][NN_NV], HV acch[NN_MR])                   \
     {                                                                             \
         const T *bk = b + k * ldb, *ak = a + k * cs;                              \
         V bv[NN_NV];                                                              \
+        HV bh = half_zero_##SFX();                                                \
         _Pragma("GCC unroll 8") for (int j = 0; j + 1 < NV; j++)                  \
             bv[j] = LOADU(bk + j * W);                                            \
-        bv[NV - 1] = MASKED ? MLOADU(m, bk + (NV - 1) * W) : LOADU(bk + (NV - 1) * W); \
+        if (HALF) bh = half_load_##SFX(MASKED, m, bk + (NV - 1) * W);             \
+        else bv[NV - 1] = MASKED ? MLOADU(m, bk + (NV - 1) * W) : LOADU(bk + (NV - 1) * W); \
         _Pragma("GCC unroll 12") for (int r = 0; r < MR; r++) {                   \
             const V av = SET1(ak[r * rs]);                                        \
-            _Pragma("GCC unroll 8") for (int j = 0; j < NV; j++)                  \
+            _Pragma("GCC unroll 8") for (int j = 0; j < NV - HALF; j++)           \
                 acc[r][j] = FMA(av, bv[j], acc[r][j]);                            \
+            if (HALF) acch[r] = half_fma_##SFX(av, bh, acch[r]);                  \
         }                                                                         \
     }                                                                             \
                                                                                   \
-    INL void nn_blk_##SFX(const int MR, const int NV, int64_t K, int64_t kplain,  \
-                          const T *a, int64_t rs, int64_t cs, const T *b,         \
-                          int64_t ldb, T *c, int64_t ldc, MASKT m, int addc,      \
-                          const ck_epilogue_f32 *ep)                              \
+    INL void nn_blk_##SFX(const int MR, const int NV, const int HALF, int64_t K,  \
+                          int64_t kplain, const T *a, int64_t rs, int64_t cs,     \
+                          const T *b, int64_t ldb, T *c, int64_t ldc, MASKT m,    \
+                          int addc, const ck_epilogue_f32 *ep)                    \
     {                                                                             \
         V acc[NN_MR][NN_NV];                                                      \
-        _Pragma("GCC unroll 12") for (int r = 0; r < MR; r++)                     \
+        HV acch[NN_MR];                                                           \
+        _Pragma("GCC unroll 12") for (int r = 0; r < MR; r++) {                   \
             _Pragma("GCC unroll 8") for (int j = 0; j < NV; j++) acc[r][j] = ZERO(); \
+            acch[r] = half_zero_##SFX();                                          \
+        }                                                                         \
         int64_t k = 0;                                                            \
-        for (; k < kplain; k++) nn_step_##SFX(MR, NV, 0, k, a, rs, cs, b, ldb, m, acc); \
-        for (; k < K; k++) nn_step_##SFX(MR, NV, 1, k, a, rs, cs, b, ldb, m, acc); \
+        for (; k < kplain; k++)                                                   \
+            nn_step_##SFX(MR, NV, HALF, 0, k, a, rs, cs, b, ldb, m, acc, acch);   \
+        for (; k < K; k++)                                                        \
+            nn_step_##SFX(MR, NV, HALF, 1, k, a, rs, cs, b, ldb, m, acc, acch);   \
+        if (HALF)                                                                 \
+            _Pragma("GCC unroll 12") for (int r = 0; r < MR; r++)                 \
+                acc[r][NV - 1] = half_widen_##SFX(acch[r]);                       \
         if (addc) /* a later slice of K: add to what C holds */                 \
             _Pragma("GCC unroll 12") for (int r = 0; r < MR; r++) {               \
                 const T *cr = c + r * ldc;                                        \
@@ -107,10 +144,10 @@ INL void nn_epi_f64(const int MR, const int NV, const ck_epilogue_f32 *ep, __mma
         }                                                                         \
     }
 
-NN_BLOCK(f32, float, __m512, 16, __mmask16, _mm512_setzero_ps, _mm512_set1_ps,
+NN_BLOCK(f32, float, __m512, __m256, 16, __mmask16, _mm512_setzero_ps, _mm512_set1_ps,
          _mm512_loadu_ps, _mm512_maskz_loadu_ps, _mm512_fmadd_ps, _mm512_add_ps,
          _mm512_storeu_ps, _mm512_mask_storeu_ps)
-NN_BLOCK(f64, double, __m512d, 8, __mmask8, _mm512_setzero_pd, _mm512_set1_pd,
+NN_BLOCK(f64, double, __m512d, __m256d, 8, __mmask8, _mm512_setzero_pd, _mm512_set1_pd,
          _mm512_loadu_pd, _mm512_maskz_loadu_pd, _mm512_fmadd_pd, _mm512_add_pd,
          _mm512_storeu_pd, _mm512_mask_storeu_pd)
 
@@ -119,24 +156,28 @@ typedef void (*nn_f32_fn)(int64_t, int64_t, const float *, int64_t, int64_t, con
 typedef void (*nn_f64_fn)(int64_t, int64_t, const double *, int64_t, int64_t, const double *,
                           int64_t, double *, int64_t, __mmask8, int, const ck_epilogue_f32 *);
 
-#define NN_FN(SFX, T, MASKT, MR, NV)                                              \
-    static TGT void nn_##SFX##_##MR##_##NV(int64_t K, int64_t kplain, const T *a, \
-                                           int64_t rs, int64_t cs, const T *b,    \
-                                           int64_t ldb, T *c, int64_t ldc, MASKT m, \
-                                           int addc, const ck_epilogue_f32 *ep)   \
+/* nn_<type>_<rows>_<vectors>, and for the panels of 1 to 4 vectors
+ * nn_<type>_h<rows>_<vectors> with the last vector half (HALF) */
+#define NN_FN1(SFX, T, MASKT, NAME, MR, NV, HALF)                                 \
+    static TGT void NAME(int64_t K, int64_t kplain, const T *a, int64_t rs,       \
+                         int64_t cs, const T *b, int64_t ldb, T *c, int64_t ldc,  \
+                         MASKT m, int addc, const ck_epilogue_f32 *ep)            \
     {                                                                             \
-        nn_blk_##SFX(MR, NV, K, kplain, a, rs, cs, b, ldb, c, ldc, m, addc, ep);  \
+        nn_blk_##SFX(MR, NV, HALF, K, kplain, a, rs, cs, b, ldb, c, ldc, m, addc, ep); \
     }
+#define NN_FN(SFX, T, MASKT, MR, NV) NN_FN1(SFX, T, MASKT, nn_##SFX##_##MR##_##NV, MR, NV, 0)
+#define NN_FN2(SFX, T, MASKT, MR, NV)                                             \
+    NN_FN(SFX, T, MASKT, MR, NV) NN_FN1(SFX, T, MASKT, nn_##SFX##_h##MR##_##NV, MR, NV, 1)
 #define NN_UPTO6(SFX, T, MASKT, NV)                                               \
-    NN_FN(SFX, T, MASKT, 1, NV) NN_FN(SFX, T, MASKT, 2, NV)                       \
-    NN_FN(SFX, T, MASKT, 3, NV) NN_FN(SFX, T, MASKT, 4, NV)                       \
-    NN_FN(SFX, T, MASKT, 5, NV) NN_FN(SFX, T, MASKT, 6, NV)
+    NN_FN2(SFX, T, MASKT, 1, NV) NN_FN2(SFX, T, MASKT, 2, NV)                     \
+    NN_FN2(SFX, T, MASKT, 3, NV) NN_FN2(SFX, T, MASKT, 4, NV)                     \
+    NN_FN2(SFX, T, MASKT, 5, NV) NN_FN2(SFX, T, MASKT, 6, NV)
 #define NN_UPTO8(SFX, T, MASKT, NV)                                               \
-    NN_UPTO6(SFX, T, MASKT, NV) NN_FN(SFX, T, MASKT, 7, NV) NN_FN(SFX, T, MASKT, 8, NV)
+    NN_UPTO6(SFX, T, MASKT, NV) NN_FN2(SFX, T, MASKT, 7, NV) NN_FN2(SFX, T, MASKT, 8, NV)
 #define NN_UPTO12(SFX, T, MASKT, NV)                                              \
-    NN_UPTO8(SFX, T, MASKT, NV) NN_FN(SFX, T, MASKT, 9, NV)                       \
-    NN_FN(SFX, T, MASKT, 10, NV) NN_FN(SFX, T, MASKT, 11, NV)                     \
-    NN_FN(SFX, T, MASKT, 12, NV)
+    NN_UPTO8(SFX, T, MASKT, NV) NN_FN2(SFX, T, MASKT, 9, NV)                      \
+    NN_FN2(SFX, T, MASKT, 10, NV) NN_FN2(SFX, T, MASKT, 11, NV)                   \
+    NN_FN2(SFX, T, MASKT, 12, NV)
 #define NN_ALL(SFX, T, MASKT)                                                     \
     NN_UPTO12(SFX, T, MASKT, 1) NN_UPTO12(SFX, T, MASKT, 2)                       \
     NN_UPTO8(SFX, T, MASKT, 3) NN_UPTO6(SFX, T, MASKT, 4)                         \
@@ -145,18 +186,18 @@ typedef void (*nn_f64_fn)(int64_t, int64_t, const double *, int64_t, int64_t, co
 NN_ALL(f32, float, __mmask16)
 NN_ALL(f64, double, __mmask8)
 
-#define NN_ROW6(SFX, NV)                                                          \
-    nn_##SFX##_1_##NV, nn_##SFX##_2_##NV, nn_##SFX##_3_##NV, nn_##SFX##_4_##NV,   \
-        nn_##SFX##_5_##NV, nn_##SFX##_6_##NV
-#define NN_ROW8(SFX, NV) NN_ROW6(SFX, NV), nn_##SFX##_7_##NV, nn_##SFX##_8_##NV
-#define NN_ROW12(SFX, NV)                                                         \
-    NN_ROW8(SFX, NV), nn_##SFX##_9_##NV, nn_##SFX##_10_##NV, nn_##SFX##_11_##NV,  \
-        nn_##SFX##_12_##NV
-#define NN_TABLE(SFX)                                                             \
-    {{NN_ROW12(SFX, 1)}, {NN_ROW12(SFX, 2)}, {NN_ROW8(SFX, 3)}, {NN_ROW6(SFX, 4)},  \
-     {nn_##SFX##_1_5}, {nn_##SFX##_1_6}, {nn_##SFX##_1_7}, {nn_##SFX##_1_8}}
-static const nn_f32_fn nn_f32_table[NN_NV][NN_MR] = NN_TABLE(f32);
-static const nn_f64_fn nn_f64_table[NN_NV][NN_MR] = NN_TABLE(f64);
+#define NN_ROW6(P, NV)                                                            \
+    P##1_##NV, P##2_##NV, P##3_##NV, P##4_##NV, P##5_##NV, P##6_##NV
+#define NN_ROW8(P, NV) NN_ROW6(P, NV), P##7_##NV, P##8_##NV
+#define NN_ROW12(P, NV) NN_ROW8(P, NV), P##9_##NV, P##10_##NV, P##11_##NV, P##12_##NV
+#define NN_TABLE(P)                                                               \
+    {{NN_ROW12(P, 1)}, {NN_ROW12(P, 2)}, {NN_ROW8(P, 3)}, {NN_ROW6(P, 4)},        \
+     {P##1_5}, {P##1_6}, {P##1_7}, {P##1_8}}
+#define NN_HALF_TABLE(P) {{NN_ROW12(P, 1)}, {NN_ROW12(P, 2)}, {NN_ROW8(P, 3)}, {NN_ROW6(P, 4)}}
+static const nn_f32_fn nn_f32_table[NN_NV][NN_MR] = NN_TABLE(nn_f32_);
+static const nn_f64_fn nn_f64_table[NN_NV][NN_MR] = NN_TABLE(nn_f64_);
+static const nn_f32_fn nn_f32_htable[4][NN_MR] = NN_HALF_TABLE(nn_f32_h);
+static const nn_f64_fn nn_f64_htable[4][NN_MR] = NN_HALF_TABLE(nn_f64_h);
 
 /* K in slices of at most KC (near-equal), so that a slice of a B panel
  * stays in L2 and a slice of A's row block in L1 however large K is
@@ -183,7 +224,8 @@ enum { NN_KC = 512 };
         /* 105-106, 256x784x256 115.5 vs 114.5, 64x4096x64 115-116 vs 112, */     \
         /* 16x2048x1000 111 vs 108), except at M = 7, which they would    */      \
         /* cut into blocks of 4 and 3 rows (104 vs 115).                  */      \
-        const int64_t PW = (M == 1 ? 8 : K <= 128 || (ck_cpu_splits_zmm() && M != 7) ? 4 : 3) * W; \
+        const int splits = ck_cpu_splits_zmm();                                   \
+        const int64_t PW = (M == 1 ? 8 : K <= 128 || (splits && M != 7) ? 4 : 3) * W; \
         /* Panels: for M = 1 full ones, then the rest; otherwise the       */      \
         /* vectors of a row shared out evenly, larger panels first, so     */      \
         /* that no panel is left with one or two vectors, whose blocks     */      \
@@ -219,10 +261,11 @@ enum { NN_KC = 512 };
                 const int64_t mr = nn_mr_max[nv - 1];                             \
                 const int64_t nblk = (M + mr - 1) / mr, base = M / nblk;          \
                 const int64_t more = M % nblk;                                    \
+                const int half = nv <= 4 && M > 1 && 2 * tail <= W && splits;     \
                 int64_t i0 = 0;                                                   \
                 for (int64_t blk = 0; blk < nblk; blk++) {                        \
                     const int64_t h = base + (blk < more);                        \
-                    nn_##SFX##_table[nv - 1][h - 1](                              \
+                    (half ? nn_##SFX##_htable : nn_##SFX##_table)[nv - 1][h - 1]( \
                         kc, kp, a + i0 * rs + k0 * cs, rs, cs, b + k0 * ldb + j0, \
                         ldb, c + i0 * ldc + j0, ldc, m, k0 > 0, pep);             \
                     i0 += h;                                                      \
@@ -281,8 +324,9 @@ INL void row_blk_f32(const int NV, int64_t K, int64_t kplain, const float *x, co
 #pragma GCC unroll 8
         for (int j = 0; j < NV; j++) acc[0][j] = _mm512_setzero_ps();
         int64_t k = 0;
-        for (; k < kp; k++) nn_step_f32(1, NV, 0, k, x + k0, 0, 1, w + k0 * ldw, ldw, m, acc);
-        for (; k < kc; k++) nn_step_f32(1, NV, 1, k, x + k0, 0, 1, w + k0 * ldw, ldw, m, acc);
+        __m256 unused[NN_MR];
+        for (; k < kp; k++) nn_step_f32(1, NV, 0, 0, k, x + k0, 0, 1, w + k0 * ldw, ldw, m, acc, unused);
+        for (; k < kc; k++) nn_step_f32(1, NV, 0, 1, k, x + k0, 0, 1, w + k0 * ldw, ldw, m, acc, unused);
 #pragma GCC unroll 8
         for (int j = 0; j < NV; j++) tot[0][j] = k0 ? _mm512_add_ps(acc[0][j], tot[0][j]) : acc[0][j];
         k0 += kc;
