@@ -58,9 +58,9 @@ typedef struct ck_bd_plan {
      * (a recurrent step's cell on its band of the batch); NULL: none. */
     void (*then)(void *then_arg, int64_t r0, int64_t r1);
     void *then_arg;
-    /* Single float32 products (batch 1) without transposes: applied to
-     * every element of C before `then`; NULL: none.  ck_bd_run_f64
-     * ignores it. */
+    /* Single float32 products (batch 1): applied to every element of C
+     * before `then`, in our AVX-512 A B kernels' registers, else as a
+     * pass; NULL: none.  ck_bd_run_f64 ignores it. */
     const ck_epilogue_f32 *epilogue;
 } ck_bd_plan;
 
