@@ -386,6 +386,13 @@ int main(void)
              tools_dir(), dir, prepare_models);
     const char *envp = getenv("CK_BENCH_PEERS");
     int prepared = !(envp && strcmp(envp, "0") == 0) && system(cmd) == 0;
+    /* the pipe through grep hides the Python's exit status: a failed
+     * prepare shows as a missing DIR/MODEL.npz */
+    for (int i = 0; prepared && i < NCASES; i++) {
+        char npz[2048];
+        snprintf(npz, sizeof npz, "%s/%s.npz", dir, cases[i].model);
+        if (selected(&cases[i]) && access(npz, R_OK) != 0) prepared = 0;
+    }
     if (!prepared) printf("  prepare failed: ONNX Runtime, TensorFlow and PyTorch are skipped\n");
 
     double same_bits = 1;
