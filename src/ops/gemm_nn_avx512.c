@@ -24,7 +24,11 @@
  *
  * Every element of C is the same chain of FMAs over k whatever the block
  * and panel sizes, so a row of C does not depend on how many rows are
- * computed with it (Dense gives the same numbers for any batch size). */
+ * computed with it (Dense gives the same numbers for any batch size).
+ * On Zen 4 a partial last vector of 8 floats or fewer may live in a ymm
+ * register (HALF, below), and the last slice of K may apply an epilogue
+ * (ops.h: bias, relu, scale and shift) before the store; neither changes
+ * those chains. */
 enum { NN_NV = 8, NN_MR = 12 };
 static const int nn_mr_max[NN_NV] = {12, 12, 8, 6, 1, 1, 1, 1};
 
