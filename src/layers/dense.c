@@ -104,7 +104,8 @@ static ck_status dense_blocks_f32(const ck_dense_layer *d, const ck_tensor *x, c
     for (int64_t r0 = 0; r0 < rows; r0 += block) {
         const int64_t n = rows - r0 < block ? rows - r0 : block;
         float *ob = (float *)out->data + r0 * units;
-        ck_matmul_f32_ep(n, units, k, (const float *)x->data + r0 * k, d->kernel->value->data, ob, &ep);
+        ck_matmul_f32_ep(n, units, k, (const float *)x->data + r0 * k, d->kernel->value->data, ob,
+                         ep.bias || ep.relu || ep.scale ? &ep : NULL);
         if (in_epilogue) continue;
         CK_TRY(ck_kernel_params_activate(&d->params, CK_FLOAT32, ob, n, units));
         if (sc) ck_epilogue_rows_f32(ob, n, units, &after);
