@@ -97,9 +97,8 @@ static ck_status dense_blocks_f32(const ck_dense_layer *d, const ck_tensor *x, c
                                   int64_t k, int64_t block, const float *sc, const float *sh)
 {
     const int64_t units = d->units;
-    const int relu = ck_activation_is_plain_relu(d->params.activation);
-    const int in_epilogue = relu || ck_activation_is_linear(d->params.activation);
-    const ck_epilogue_f32 ep = {d->bias ? d->bias->value->data : NULL, relu, in_epilogue ? sc : NULL, sh};
+    const int in_epilogue = d->relu || ck_activation_is_linear(d->params.activation);
+    const ck_epilogue_f32 ep = {d->bias ? d->bias->value->data : NULL, d->relu, in_epilogue ? sc : NULL, sh};
     const ck_epilogue_f32 after = {NULL, 0, sc, sh};
     for (int64_t r0 = 0; r0 < rows; r0 += block) {
         const int64_t n = rows - r0 < block ? rows - r0 : block;
@@ -180,7 +179,7 @@ ck_status ck_dense_call_fused(const ck_layer *layer, const ck_tensor *x, ck_tens
     if (block < 16) block = 16;
     block = block / 16 * 16;
     if ((size_t)rows * row_bytes <= 2 * FUSED_BLOCK_BYTES) block = rows;
-    const int relu = ck_activation_is_plain_relu(d->params.activation);
+    const int relu = d->relu;
     if (rows == 1 && out->dtype == CK_FLOAT32 && !inv &&
         ck_dense_row_f32(units, k, x->data, d->kernel->value->data, d->bias ? d->bias->value->data : NULL, relu,
                          out->data))

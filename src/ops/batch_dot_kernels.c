@@ -143,7 +143,9 @@ static int fits_blas(int64_t M, int64_t N, int64_t K)
 
 /* The same dispatch for both floating types.  Per batch item A is (M,K) or
  * stored transposed (K,M) (ta), B is (K,N) or (N,K) (tb), C is (M,N). */
-#define DEFINE_RUN(NAME, T, SFX, BLAS_GEMM, BLAS_GEMV)                        \
+/* EP_NN: the A B kernel with an epilogue, EP_PASS: the epilogue as a pass
+ * (ck_bd_plan.epilogue) */
+#define DEFINE_RUN(NAME, T, SFX, BLAS_GEMM, BLAS_GEMV, EP_NN, EP_PASS)                        \
     static void NAME##_generic(const ck_bd_plan *p, const T *a, const T *b, T *c) \
     {                                                                         \
         const int64_t M = p->M, N = p->N, K = p->K;                           \
@@ -375,13 +377,5 @@ static void depilogue_none(double *c, int64_t rows, int64_t cols, const ck_epilo
     (void)c, (void)rows, (void)cols, (void)ep;
 }
 
-#define EP_NN ck_sgemm_small_ep_avx512
-#define EP_PASS ck_epilogue_rows_f32
-DEFINE_RUN(ck_bd_run_f32, float, s, cblas_sgemm, cblas_sgemv)
-#undef EP_NN
-#undef EP_PASS
-#define EP_NN dgemm_ep_none
-#define EP_PASS depilogue_none
-DEFINE_RUN(ck_bd_run_f64, double, d, cblas_dgemm, cblas_dgemv)
-#undef EP_NN
-#undef EP_PASS
+DEFINE_RUN(ck_bd_run_f32, float, s, cblas_sgemm, cblas_sgemv, ck_sgemm_small_ep_avx512, ck_epilogue_rows_f32)
+DEFINE_RUN(ck_bd_run_f64, double, d, cblas_dgemm, cblas_dgemv, dgemm_ep_none, depilogue_none)
